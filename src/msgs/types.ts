@@ -1,0 +1,156 @@
+// TypeScript shapes of the ROS 2 messages dynastack uses, field for field as rclnodejs generates them:
+// float64[] as number[] | Float64Array (decoded arrays are Float64Array), uint8[] as Uint8Array.
+
+export interface Time {
+  sec: number;
+  nanosec: number;
+}
+
+export interface Duration {
+  sec: number;
+  nanosec: number;
+}
+
+export interface Header {
+  stamp: Time;
+  frame_id: string;
+}
+
+export type Float64Seq = number[] | Float64Array;
+
+export interface JointState {
+  header: Header;
+  name: string[];
+  position: Float64Seq;
+  velocity: Float64Seq;
+  effort: Float64Seq;
+}
+
+export interface MultiArrayDimension {
+  label: string;
+  size: number;
+  stride: number;
+}
+
+export interface MultiArrayLayout {
+  dim: MultiArrayDimension[];
+  data_offset: number;
+}
+
+export interface Float64MultiArray {
+  layout: MultiArrayLayout;
+  data: Float64Seq;
+}
+
+export interface Clock {
+  clock: Time;
+}
+
+export interface KeyValue {
+  key: string;
+  value: string;
+}
+
+/** diagnostic_msgs/DiagnosticStatus levels. */
+export const DiagnosticLevel = { OK: 0, WARN: 1, ERROR: 2, STALE: 3 } as const;
+export type DiagnosticLevel = (typeof DiagnosticLevel)[keyof typeof DiagnosticLevel];
+
+export interface DiagnosticStatus {
+  level: number;
+  name: string;
+  message: string;
+  hardware_id: string;
+  values: KeyValue[];
+}
+
+export interface DiagnosticArray {
+  header: Header;
+  status: DiagnosticStatus[];
+}
+
+export interface Point {
+  x: number;
+  y: number;
+  z: number;
+}
+
+export interface Quaternion {
+  x: number;
+  y: number;
+  z: number;
+  w: number;
+}
+
+export interface Pose {
+  position: Point;
+  orientation: Quaternion;
+}
+
+export interface PoseStamped {
+  header: Header;
+  pose: Pose;
+}
+
+export type Empty = Record<string, never>;
+
+export interface Bool {
+  data: boolean;
+}
+
+export interface StringMsg {
+  data: string;
+}
+
+export interface Float64 {
+  data: number;
+}
+
+// dynastack_msgs (interfaces/dynastack_msgs/msg)
+
+export interface ModelBlob {
+  header: Header;
+  kind: string;
+  version: number;
+  format: string;
+  metadata_json: string;
+  data: Uint8Array;
+}
+
+export interface Transition {
+  header: Header;
+  episode: number;
+  step: number;
+  state: Float64Seq;
+  action: Float64Seq;
+  next_state: Float64Seq;
+  reward: number;
+  terminated: boolean;
+  truncated: boolean;
+}
+
+export interface JointStateEstimate {
+  state: JointState;
+  covariance: Float64Seq;
+}
+
+/** Every message type the stack can carry, by its full ROS 2 name. */
+export interface MessageTypes {
+  'builtin_interfaces/msg/Time': Time;
+  'builtin_interfaces/msg/Duration': Duration;
+  'std_msgs/msg/Header': Header;
+  'std_msgs/msg/Empty': Empty;
+  'std_msgs/msg/Bool': Bool;
+  'std_msgs/msg/String': StringMsg;
+  'std_msgs/msg/Float64': Float64;
+  'std_msgs/msg/Float64MultiArray': Float64MultiArray;
+  'sensor_msgs/msg/JointState': JointState;
+  'rosgraph_msgs/msg/Clock': Clock;
+  'diagnostic_msgs/msg/DiagnosticArray': DiagnosticArray;
+  'geometry_msgs/msg/PoseStamped': PoseStamped;
+  'dynastack_msgs/msg/ModelBlob': ModelBlob;
+  'dynastack_msgs/msg/Transition': Transition;
+  'dynastack_msgs/msg/JointStateEstimate': JointStateEstimate;
+}
+
+export type MessageTypeName = keyof MessageTypes;
+export type MessageOf<K extends MessageTypeName> = MessageTypes[K];

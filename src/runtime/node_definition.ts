@@ -1,0 +1,34 @@
+import type { ParamSchema, ParamValues, COMMON_PARAMS } from '../params/schema.js';
+import type { NodeHandle } from '../transport/types.js';
+
+// A node is a definition: its parameters, declared once, and a configure step that wires src/
+// pieces to topics and returns the lifecycle hooks. The same definition runs embedded (main
+// thread or worker) and under ROS 2 as its own process.
+
+export type Metrics = Record<string, number | string>;
+
+/** What configure returns: the managed-node transitions after configure, and the node's figures. */
+export interface NodeLifecycle {
+  /** start timers and publishing */
+  activate?(): void | Promise<void>;
+  /** stop timers and publishing; subscriptions may stay */
+  deactivate?(): void | Promise<void>;
+  /** release everything configure acquired (files, devices, workers) */
+  cleanup?(): void | Promise<void>;
+  /** figures for the launcher's report, read after deactivate */
+  metrics?(): Metrics;
+}
+
+export interface NodeDefinition<S extends ParamSchema = ParamSchema> {
+  /** executable name, also the default node name */
+  readonly name: string;
+  readonly description: string;
+  readonly parameters: S;
+  /** where the embedded launcher runs the node unless told otherwise */
+  readonly thread?: 'main' | 'worker';
+  configure(node: NodeHandle<S>, params: ParamValues<S & typeof COMMON_PARAMS>): NodeLifecycle | Promise<NodeLifecycle>;
+}
+
+export function defineNode<const S extends ParamSchema>(definition: NodeDefinition<S>): NodeDefinition<S> {
+  return definition;
+}

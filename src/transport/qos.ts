@@ -1,0 +1,55 @@
+// Quality of service, with the meaning DDS gives it, so the embedded transport behaves as ROS 2 does.
+
+export type Reliability = 'reliable' | 'best_effort';
+export type Durability = 'volatile' | 'transient_local';
+export type History = 'keep_last' | 'keep_all';
+
+export interface QoS {
+  readonly reliability: Reliability;
+  readonly durability: Durability;
+  readonly history: History;
+  /** queue length for keep_last; also the number of messages transient-local keeps for late joiners */
+  readonly depth: number;
+}
+
+/** rclcpp/rclnodejs default: reliable, volatile, keep last 10. */
+export const QOS_DEFAULT: QoS = { reliability: 'reliable', durability: 'volatile', history: 'keep_last', depth: 10 };
+/** The sensor-data profile: best effort, keep last 5. */
+export const QOS_SENSOR_DATA: QoS = { reliability: 'best_effort', durability: 'volatile', history: 'keep_last', depth: 5 };
+/** Latched topics (models, robot description): the newest message reaches late subscribers. */
+export const QOS_LATCHED: QoS = { reliability: 'reliable', durability: 'transient_local', history: 'keep_last', depth: 1 };
+/**
+ * /clock is published reliable so that both reliable (rclnodejs TimeSource) and best-effort
+ * (rclcpp ClockQoS) subscribers match; see shared/reference/ros2-rclnodejs.md §3.2.
+ */
+export const QOS_CLOCK_PUBLISHER: QoS = { reliability: 'reliable', durability: 'volatile', history: 'keep_last', depth: 1 };
+/** Our own /clock subscribers are best effort, which matches publishers of either reliability. */
+export const QOS_CLOCK_SUBSCRIBER: QoS = { reliability: 'best_effort', durability: 'volatile', history: 'keep_last', depth: 1 };
+
+/** keep_all has no bound in DDS; the embedded transport caps it so a stalled reader cannot eat memory. */
+export const KEEP_ALL_CAP = 100_000;
+
+export function resolveQoS(qos: Partial<QoS> | undefined, base: QoS = QOS_DEFAULT): QoS {
+  const q = { ...base, ...qos };
+  if (!Number.isInteger(q.depth) || q.depth < 1) throw new Error(`QoS depth must be a positive integer, got ${q.depth}`);
+  return q;
+}
+
+export function queueCapacity(q: QoS): number {
+  return q.history === 'keep_all' ? KEEP_ALL_CAP : q.depth;
+}
+
+/**
+ * Why a publisher and a subscription do not match under DDS request/offered rules, or undefined
+ * when they do: a reliable reader needs a reliable writer; a transient-local reader needs a
+ * transient-local writer.
+ */
+export function incompatibility(pub: QoS, sub: QoS): string | undefined {
+  if (sub.reliability === 'reliable' && pub.reliability === 'best_effort') {
+    return 'the subscription requests RELIABLE but the publisher offers BEST_EFFORT';
+  }
+  if (sub.durability === 'transient_local' && pub.durability === 'volatile') {
+    return 'the subscription requests TRANSIENT_LOCAL but the publisher offers VOLATILE';
+  }
+  return undefined;
+}

@@ -1,0 +1,29 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+let root: string | undefined;
+
+/**
+ * The dynastack package root: the folder holding its package.json, in a checkout (dist/ beside
+ * src/) and in an ament install (share/dynastack/) alike.
+ */
+export function packageRoot(): string {
+  if (root) return root;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === 'dynastack') {
+      root = dir;
+      return dir;
+    }
+    const parent = resolve(dir, '..');
+    if (parent === dir) throw new Error('cannot find the dynastack package root above ' + fileURLToPath(import.meta.url));
+    dir = parent;
+  }
+}
+
+/** Where compiled JavaScript lives for a source path such as 'nodes/talker.ts'. */
+export function compiledPath(sourcePath: string): string {
+  return join(packageRoot(), 'dist', sourcePath.replace(/\.ts$/, '.js'));
+}
