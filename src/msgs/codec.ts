@@ -1,6 +1,7 @@
 import { MessageReader, MessageWriter } from '@foxglove/rosmsg2-serialization';
 import type { MessageDefinition } from '@foxglove/message-definition';
 import { messageDefinitions, splitTypeName } from './definitions.js';
+import { MessageValidator } from './validate.js';
 import type { MessageTypeName, MessageTypes } from './types.js';
 
 /** Encodes and decodes one message type as ROS 2 CDR (little-endian, with encapsulation header). */
@@ -13,13 +14,18 @@ export interface MessageCodec<T> {
 class CdrCodec<T> implements MessageCodec<T> {
   readonly #writer: MessageWriter;
   readonly #reader: MessageReader<T>;
+  readonly #validator: MessageValidator;
 
   constructor(readonly type: string, defs: MessageDefinition[]) {
     this.#writer = new MessageWriter(defs);
     this.#reader = new MessageReader<T>(defs);
+    this.#validator = new MessageValidator(defs);
   }
 
+  /** Encode, after checking every field against the definition (the writer itself coerces silently). */
   encode(message: T): Uint8Array {
+    const problem = this.#validator.check(message);
+    if (problem) throw new Error(`cannot encode ${this.type}: ${problem}`);
     try {
       return this.#writer.writeMessage(message);
     } catch (err) {

@@ -49,6 +49,12 @@ export function defineParams<const S extends ParamSchema>(schema: S): S {
 /** Parameters every node has, as rclnodejs declares them. */
 export const COMMON_PARAMS = defineParams({
   use_sim_time: { type: 'bool', default: false, description: 'follow /clock instead of the system clock' },
+  embedded_thread: {
+    type: 'string',
+    default: '',
+    choices: ['', 'main', 'worker'],
+    description: "embedded launcher only: run the node on the main thread or in a worker ('' = the node's own choice); under ROS 2 each node is its own process",
+  },
 });
 
 function describe(value: unknown): string {

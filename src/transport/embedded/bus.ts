@@ -1,33 +1,16 @@
 import { codecFor } from '../../msgs/codec.js';
-import { incompatibility, queueCapacity, type QoS } from '../qos.js';
+import { incompatibility, type QoS } from '../qos.js';
 import { Ring } from '../../util/ring.js';
+import { Envelope } from './envelope.js';
+import { Executor, SubscriptionQueue } from './executor.js';
+import type { BusPort } from './port.js';
 
-// The in-process message bus: ROS 2 semantics on one thread. A publish puts the message into
-// the queue of every matching subscription (keep_last drops the oldest past `depth`), and an
-// executor turn (setImmediate) delivers the queues — so, as under a ROS 2 executor, a burst that
-// outruns a reader loses the oldest messages, and a ping-pong between nodes yields to I/O and
-// timers at every hop. Objects are shared between subscribers, not copied: published messages
-// must not be mutated afterwards. Bytes and objects convert lazily, once per message.
+// The in-process message bus: ROS 2 matching on one thread. A publish puts the message in the
+// queue of every subscription whose QoS matches (DDS request/offered rules); transient-local
+// publishers keep their last `depth` messages for late joiners; a topic has one type. Objects
+// are shared between subscribers, not copied: a published message must not be mutated after.
 
-export class Envelope {
-  #object: unknown;
-  #bytes: Uint8Array | undefined;
-
-  constructor(readonly type: string, object: unknown, bytes?: Uint8Array) {
-    this.#object = object;
-    this.#bytes = bytes;
-  }
-
-  get object(): unknown {
-    if (this.#object === undefined) this.#object = codecFor(this.type).decode(this.#bytes!);
-    return this.#object;
-  }
-
-  get bytes(): Uint8Array {
-    if (this.#bytes === undefined) this.#bytes = codecFor(this.type).encode(this.#object);
-    return this.#bytes;
-  }
-}
+export { Envelope };
 
 export interface BusEvents {
   /** a publisher and a subscription on one topic cannot talk (DDS request/offered rules) */
@@ -39,22 +22,17 @@ export interface BusEvents {
 export class PublisherEndpoint {
   count = 0;
   readonly history: Ring<Envelope> | undefined;
-  constructor(readonly topic: TopicState, readonly qos: QoS, readonly owner: string) {
+  constructor(readonly topicState: TopicState, readonly qos: QoS, readonly owner: string) {
     if (qos.durability === 'transient_local') this.history = new Ring(qos.depth);
+  }
+  get topic(): string {
+    return this.topicState.name;
   }
 }
 
-export class SubscriptionEndpoint {
-  count = 0;
-  dropped = 0;
-  readonly queue: Ring<Envelope>;
-  constructor(
-    readonly topic: TopicState,
-    readonly qos: QoS,
-    readonly owner: string,
-    readonly deliver: (envelope: Envelope) => void,
-  ) {
-    this.queue = new Ring(queueCapacity(qos));
+export class SubscriptionEndpoint extends SubscriptionQueue {
+  constructor(readonly topicState: TopicState, qos: QoS, owner: string, deliver: (envelope: Envelope) => void) {
+    super(topicState.name, qos, owner, deliver);
   }
 }
 
@@ -70,18 +48,28 @@ export interface EmbeddedBusOptions {
   events?: Partial<BusEvents>;
 }
 
-export class EmbeddedBus {
+export class EmbeddedBus implements BusPort {
   readonly #topics = new Map<string, TopicState>();
-  #pending: SubscriptionEndpoint[] = [];
-  readonly #queued = new Set<SubscriptionEndpoint>();
-  #scheduled = false;
+  readonly #executor: Executor;
   readonly checkMessages: boolean;
   readonly #events: Partial<BusEvents>;
   readonly #warned = new Set<string>();
+  readonly #graphListeners = new Set<(topic: string) => void>();
 
   constructor(options: EmbeddedBusOptions = {}) {
     this.checkMessages = options.checkMessages ?? process.env.DYNASTACK_CHECK_MESSAGES === '1';
     this.#events = options.events ?? {};
+    this.#executor = new Executor(this.#events.callbackError);
+  }
+
+  /** Call back whenever an endpoint comes or goes; returns the function that stops it. */
+  onGraphChange(listener: (topic: string) => void): () => void {
+    this.#graphListeners.add(listener);
+    return () => this.#graphListeners.delete(listener);
+  }
+
+  #graphChanged(topic: string): void {
+    for (const listener of this.#graphListeners) listener(topic);
   }
 
   topics(): ReadonlyMap<string, TopicState> {
@@ -103,10 +91,10 @@ export class EmbeddedBus {
   #compatible(pub: PublisherEndpoint, sub: SubscriptionEndpoint): boolean {
     const reason = incompatibility(pub.qos, sub.qos);
     if (reason === undefined) return true;
-    const key = `${pub.topic.name}|${pub.owner}|${sub.owner}`;
+    const key = `${pub.topic}|${pub.owner}|${sub.owner}`;
     if (!this.#warned.has(key)) {
       this.#warned.add(key);
-      this.#events.incompatibleQoS?.(pub.topic.name, pub.owner, sub.owner, reason);
+      this.#events.incompatibleQoS?.(pub.topic, pub.owner, sub.owner, reason);
     }
     return false;
   }
@@ -116,6 +104,7 @@ export class EmbeddedBus {
     const pub = new PublisherEndpoint(topic, qos, owner);
     topic.publishers.add(pub);
     for (const sub of topic.subscriptions) this.#compatible(pub, sub);
+    this.#graphChanged(topicName);
     return pub;
   }
 
@@ -126,81 +115,41 @@ export class EmbeddedBus {
     // late joiners get what transient-local publishers kept
     for (const pub of topic.publishers) {
       if (this.#compatible(pub, sub) && pub.history && sub.qos.durability === 'transient_local') {
-        for (const env of pub.history.toArray()) this.#enqueue(sub, env);
+        for (const env of pub.history.toArray()) this.#executor.enqueue(sub, env);
       }
     }
+    this.#graphChanged(topicName);
     return sub;
   }
 
   remove(endpoint: PublisherEndpoint | SubscriptionEndpoint): void {
-    if (endpoint instanceof PublisherEndpoint) endpoint.topic.publishers.delete(endpoint);
+    if (endpoint instanceof PublisherEndpoint) endpoint.topicState.publishers.delete(endpoint);
     else {
-      endpoint.topic.subscriptions.delete(endpoint);
+      endpoint.active = false;
+      endpoint.topicState.subscriptions.delete(endpoint);
       endpoint.queue.clear();
     }
+    this.#graphChanged(endpoint.topic);
   }
 
   publish(pub: PublisherEndpoint, envelope: Envelope): void {
-    if (!pub.topic.publishers.has(pub)) throw new Error(`publisher of ${pub.owner} on ${pub.topic.name} was destroyed`);
+    if (!pub.topicState.publishers.has(pub)) throw new Error(`the publisher of ${pub.owner} on ${pub.topic} was destroyed`);
     if (this.checkMessages) void envelope.bytes;
     pub.count++;
     pub.history?.push(envelope);
-    for (const sub of pub.topic.subscriptions) {
-      if (this.#compatible(pub, sub)) this.#enqueue(sub, envelope);
+    for (const sub of pub.topicState.subscriptions) {
+      if (this.#compatible(pub, sub)) this.#executor.enqueue(sub, envelope);
     }
   }
 
   subscriptionCount(pub: PublisherEndpoint): number {
     let n = 0;
-    for (const sub of pub.topic.subscriptions) if (incompatibility(pub.qos, sub.qos) === undefined) n++;
+    for (const sub of pub.topicState.subscriptions) if (incompatibility(pub.qos, sub.qos) === undefined) n++;
     return n;
   }
 
-  #enqueue(sub: SubscriptionEndpoint, envelope: Envelope): void {
-    if (sub.queue.push(envelope) !== undefined) sub.dropped++;
-    if (!this.#queued.has(sub)) {
-      this.#queued.add(sub);
-      this.#pending.push(sub);
-    }
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(this.#drain);
-    }
-  }
-
-  /** Deliver every queued message, then return: what callbacks publish waits for the next turn. */
-  readonly #drain = (): void => {
-    this.#scheduled = false;
-    const batch = this.#pending;
-    this.#pending = [];
-    for (const sub of batch) this.#queued.delete(sub);
-    for (const sub of batch) {
-      let n = sub.queue.size;
-      while (n-- > 0) {
-        const env = sub.queue.shift()!;
-        if (!sub.topic.subscriptions.has(sub)) break;
-        sub.count++;
-        try {
-          sub.deliver(env);
-        } catch (err) {
-          if (this.#events.callbackError) this.#events.callbackError(sub.topic.name, sub.owner, err);
-          else throw err;
-        }
-      }
-      // messages that arrived for this subscription during the turn stay for the next one
-      if (sub.queue.size > 0 && !this.#queued.has(sub)) {
-        this.#queued.add(sub);
-        this.#pending.push(sub);
-        if (!this.#scheduled) {
-          this.#scheduled = true;
-          setImmediate(this.#drain);
-        }
-      }
-    }
-  };
-
   /** Resolves when no message is waiting for delivery. */
-  async idle(): Promise<void> {
-    while (this.#scheduled || this.#pending.length) await new Promise((r) => setImmediate(r));
+  idle(): Promise<void> {
+    return this.#executor.idle();
   }
 }

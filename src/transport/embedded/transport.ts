@@ -6,10 +6,13 @@ import { createLogger, type Logger } from '../../util/log.js';
 import { QOS_CLOCK_SUBSCRIBER, resolveQoS, type QoS } from '../qos.js';
 import { nodeIdentity, EndpointCounter } from '../node_base.js';
 import type { MessageCallback, NodeHandle, NodeOptions, Publisher, Subscription, SubscriptionOptions, Transport, EndpointStats } from '../types.js';
-import { EmbeddedBus, Envelope, type PublisherEndpoint, type SubscriptionEndpoint } from './bus.js';
+import { EmbeddedBus } from './bus.js';
+import { Envelope } from './envelope.js';
+import type { BusPort, PublisherHandle, SubscriptionHandle } from './port.js';
 
 export interface EmbeddedTransportOptions {
-  bus?: EmbeddedBus;
+  /** the bus nodes sit on: default a new in-process bus; inside a worker, the bridge to the main thread */
+  port?: BusPort;
   /** one clock for every node's ROS time (a test's steppable clock); default: system or /clock */
   rosClock?: Clock;
   checkMessages?: boolean;
@@ -18,15 +21,15 @@ export interface EmbeddedTransportOptions {
 /** All nodes in one process, talking over an in-process bus with ROS 2 semantics. */
 export class EmbeddedTransport implements Transport {
   readonly kind = 'embedded' as const;
-  readonly bus: EmbeddedBus;
+  readonly port: BusPort;
   readonly #nodes = new Map<string, EmbeddedNode<ParamSchema>>();
   readonly #rosClock: Clock | undefined;
   readonly #log = createLogger('embedded_transport');
 
   constructor(options: EmbeddedTransportOptions = {}) {
     this.#rosClock = options.rosClock;
-    this.bus =
-      options.bus ??
+    this.port =
+      options.port ??
       new EmbeddedBus({
         checkMessages: options.checkMessages,
         events: {
@@ -39,8 +42,14 @@ export class EmbeddedTransport implements Transport {
       });
   }
 
+  /** the in-process bus (on the main thread; a worker's transport has a bridge instead) */
+  get bus(): EmbeddedBus {
+    if (!(this.port instanceof EmbeddedBus)) throw new Error('this transport runs on a bridge to another thread, not on its own bus');
+    return this.port;
+  }
+
   async createNode<S extends ParamSchema>(options: NodeOptions<S>): Promise<NodeHandle<S>> {
-    const node = new EmbeddedNode(this.bus, options, this.#rosClock, () => this.#nodes.delete(node.fullyQualifiedName));
+    const node = new EmbeddedNode(this.port, options, this.#rosClock, () => this.#nodes.delete(node.fullyQualifiedName));
     if (this.#nodes.has(node.fullyQualifiedName)) {
       node.destroy();
       throw new Error(`a node named ${node.fullyQualifiedName} already exists in this process`);
@@ -64,12 +73,12 @@ class EmbeddedNode<S extends ParamSchema> implements NodeHandle<S> {
   readonly params: NodeHandle<S>['params'];
   readonly resolveTopicName: (topic: string) => string;
   readonly #counters: EndpointCounter[] = [];
-  readonly #endpoints = new Set<PublisherEndpoint | SubscriptionEndpoint>();
+  readonly #endpoints = new Set<PublisherHandle | SubscriptionHandle>();
   readonly #timers = new Set<Timer>();
   #destroyed = false;
 
   constructor(
-    private readonly bus: EmbeddedBus,
+    private readonly bus: BusPort,
     options: NodeOptions<S>,
     sharedClock: Clock | undefined,
     private readonly onDestroy: () => void,

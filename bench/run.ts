@@ -1,0 +1,24 @@
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { setLogLevelSpec } from '../src/util/log.js';
+import { Figures } from './report.js';
+import { runtimeBenchmarks } from './runtime.bench.js';
+
+// `npm run bench [-- --json FILE] [-- --only NAME]`: every benchmark, one table.
+
+const suites: Record<string, (f: Figures) => Promise<void>> = {
+  runtime: runtimeBenchmarks,
+};
+
+const { values } = parseArgs({ options: { json: { type: 'string' }, only: { type: 'string' } } });
+setLogLevelSpec('warn');
+const figures = new Figures();
+for (const [name, suite] of Object.entries(suites)) {
+  if (values.only && values.only !== name) continue;
+  process.stdout.write(`\n${name}\n`);
+  await suite(figures);
+}
+if (values.json) {
+  writeFileSync(values.json, JSON.stringify(figures.all, null, 2) + '\n');
+  process.stdout.write(`\nwrote ${figures.all.length} figures to ${values.json}\n`);
+}

@@ -1,0 +1,14 @@
+import type { NodeRegistry } from '../src/runtime/registry.js';
+
+// Every executable of the dynastack package: what `ros2 run dynastack <exec>`, the launch files'
+// `exec:` and `dynastack run|params <exec>` name. Each has a wrapper in lib/dynastack/.
+
+const here = (file: string): string => new URL(file, import.meta.url).href;
+
+export const registry: NodeRegistry = {
+  pkg: 'dynastack',
+  modules: {
+    demo_talker: here('./demo_talker.js'),
+    demo_listener: here('./demo_listener.js'),
+  },
+};

@@ -1,0 +1,169 @@
+#!/usr/bin/env node
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { registry } from '../../nodes/index.js';
+import { loadLaunchFile } from '../launch/parse.js';
+import { Launcher } from '../runtime/launcher.js';
+import { LocalNode } from '../runtime/managed_node.js';
+import { loadDefinition } from '../runtime/registry.js';
+import { EmbeddedTransport } from '../transport/embedded/transport.js';
+import { nodeIdentity } from '../transport/node_base.js';
+import type { Transport } from '../transport/types.js';
+import { createLogger, setLogLevelSpec } from '../util/log.js';
+import { findPackageShare } from './find_package.js';
+import { paramsTable, paramsYaml } from './params_doc.js';
+import { parseRosArgs, rosArgsParamSources } from './ros_args.js';
+
+const USAGE = `usage:
+  dynastack launch <file.launch.yaml> [name:=value …] [--duration S] [--report FILE] [--log-level SPEC] [--check-messages]
+  dynastack run <exec> [--transport embedded|ros2] [--duration S] [--ros-args -p name:=value --params-file FILE -r from:=to …]
+  dynastack params <exec> [--yaml]
+  dynastack nodes`;
+
+const log = createLogger('dynastack');
+
+/** Resolve when SIGINT or SIGTERM arrives (ros2 launch sends SIGINT, then SIGTERM), or after `seconds`. */
+function untilStopped(seconds: number | undefined): Promise<string> {
+  return new Promise((done) => {
+    const stop = (why: string) => () => {
+      process.removeAllListeners('SIGINT');
+      process.removeAllListeners('SIGTERM');
+      // a second signal while shutting down ends the process at once
+      process.once('SIGINT', () => process.exit(130));
+      process.once('SIGTERM', () => process.exit(143));
+      done(why);
+    };
+    process.once('SIGINT', stop('SIGINT'));
+    process.once('SIGTERM', stop('SIGTERM'));
+    if (seconds !== undefined) setTimeout(stop(`--duration ${seconds} s`), seconds * 1000).unref();
+  });
+}
+
+function parseDuration(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const s = Number(text);
+  if (!(s > 0) || !Number.isFinite(s)) throw new Error(`--duration '${text}' is not a positive number of seconds`);
+  return s;
+}
+
+async function launch(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      duration: { type: 'string' },
+      report: { type: 'string' },
+      'log-level': { type: 'string' },
+      'check-messages': { type: 'boolean', default: false },
+    },
+  });
+  const [file, ...rest] = positionals;
+  if (!file) throw new Error('launch needs a launch file\n' + USAGE);
+  const args: Record<string, string> = {};
+  for (const a of rest) {
+    const at = a.indexOf(':=');
+    if (at <= 0) throw new Error(`launch argument '${a}' is not of the form name:=value`);
+    args[a.slice(0, at)] = a.slice(at + 2);
+  }
+  const logLevelSpec = values['log-level'] ?? process.env.DYNASTACK_LOG_LEVEL ?? 'info';
+  setLogLevelSpec(logLevelSpec);
+  const duration = parseDuration(values.duration);
+  const description = loadLaunchFile(resolve(file), args, { findPackageShare });
+  for (const w of description.warnings ?? []) log.warn(w);
+  const transport = new EmbeddedTransport({ checkMessages: values['check-messages'] });
+  const launcher = new Launcher(description, { transport, registry, logLevelSpec, checkMessages: values['check-messages'] });
+  await launcher.configure();
+  await launcher.activate();
+  const why = await untilStopped(duration);
+  log.info(`stopping (${why})`);
+  await launcher.shutdown();
+  const report = await launcher.report();
+  if (values.report) {
+    mkdirSync(dirname(resolve(values.report)), { recursive: true });
+    writeFileSync(values.report, JSON.stringify(report, null, 2) + '\n');
+    log.info(`report written to ${values.report}`);
+  }
+  await transport.shutdown();
+  return 0;
+}
+
+async function run(argv: string[]): Promise<number> {
+  const ros = parseRosArgs(argv);
+  const { values, positionals } = parseArgs({
+    args: ros.rest,
+    allowPositionals: true,
+    options: { transport: { type: 'string' }, duration: { type: 'string' } },
+  });
+  const exec = positionals[0];
+  if (!exec) throw new Error('run needs an executable name\n' + USAGE);
+  const kind = values.transport ?? (process.env.ROS_DISTRO ? 'ros2' : 'embedded');
+  if (kind !== 'embedded' && kind !== 'ros2') throw new Error(`--transport '${kind}' is not one of embedded, ros2`);
+  if (ros.logLevels.length) setLogLevelSpec(ros.logLevels.join(','));
+  const { definition } = await loadDefinition(registry, exec);
+  const base = { name: definition.name, parameters: definition.parameters, remaps: ros.remaps };
+  const fqn = nodeIdentity(base).fullyQualifiedName;
+  const options = { ...base, parameterSources: rosArgsParamSources(ros, fqn) };
+  let transport: Transport;
+  if (kind === 'ros2') {
+    const { Ros2Transport } = await import('../transport/ros2/transport.js');
+    transport = await Ros2Transport.create({ argv: process.argv });
+  } else transport = new EmbeddedTransport();
+  const node = new LocalNode(transport, definition, options, fqn);
+  try {
+    await node.configure();
+    await node.activate();
+    const why = await untilStopped(parseDuration(values.duration));
+    log.info(`${fqn}: stopping (${why})`);
+  } finally {
+    await node.cleanup();
+    await transport.shutdown();
+  }
+  return 0;
+}
+
+async function params(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { yaml: { type: 'boolean', default: false } } });
+  const execs = positionals.length ? positionals : Object.keys(registry.modules).sort();
+  for (const exec of execs) {
+    const { definition } = await loadDefinition(registry, exec);
+    process.stdout.write((values.yaml ? paramsYaml(definition.name, definition.parameters) : paramsTable(exec, definition.description, definition.parameters)) + '\n\n');
+  }
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'launch':
+      return launch(rest);
+    case 'run':
+      return run(rest);
+    case 'params':
+      return params(rest);
+    case 'nodes':
+      for (const exec of Object.keys(registry.modules).sort()) {
+        const { definition } = await loadDefinition(registry, exec);
+        process.stdout.write(`${exec.padEnd(20)} ${definition.description}\n`);
+      }
+      return 0;
+    case undefined:
+    case '-h':
+    case '--help':
+      process.stdout.write(USAGE + '\n');
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`unknown command '${command}'\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    log.error((err as Error)?.message ?? String(err));
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,93 @@
+import type { ParamSchema } from '../params/schema.js';
+import type { EndpointStats, NodeHandle, NodeOptions, Transport } from '../transport/types.js';
+import type { Metrics, NodeDefinition, NodeLifecycle } from './node_definition.js';
+
+// A node under the launcher's control, with the managed-node states of ROS 2 lifecycle nodes:
+// unconfigured → (configure) → inactive → (activate) → active → (deactivate) → inactive →
+// (cleanup) → finalized. Wherever it runs (this thread or a worker), the launcher sees this.
+
+export type NodeState = 'unconfigured' | 'inactive' | 'active' | 'finalized';
+
+export interface NodeReport {
+  readonly node: string;
+  readonly thread: 'main' | 'worker';
+  readonly stats: EndpointStats[];
+  readonly metrics: Metrics;
+}
+
+export interface ManagedNode {
+  readonly fullyQualifiedName: string;
+  readonly thread: 'main' | 'worker';
+  readonly state: NodeState;
+  configure(): Promise<void>;
+  activate(): Promise<void>;
+  deactivate(): Promise<void>;
+  cleanup(): Promise<void>;
+  report(): Promise<NodeReport>;
+}
+
+/** A node running on this thread. */
+export class LocalNode implements ManagedNode {
+  readonly thread = 'main' as const;
+  state: NodeState = 'unconfigured';
+  #handle: NodeHandle<ParamSchema> | undefined;
+  #lifecycle: NodeLifecycle = {};
+  #metrics: Metrics = {};
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly definition: NodeDefinition<ParamSchema>,
+    private readonly options: NodeOptions<ParamSchema>,
+    readonly fullyQualifiedName: string,
+  ) {}
+
+  async configure(): Promise<void> {
+    this.#expect('unconfigured', 'configure');
+    this.#handle = await this.transport.createNode(this.options);
+    try {
+      this.#lifecycle = await this.definition.configure(this.#handle, this.#handle.params);
+    } catch (err) {
+      this.#handle.destroy();
+      this.state = 'finalized';
+      throw err;
+    }
+    this.state = 'inactive';
+  }
+
+  async activate(): Promise<void> {
+    this.#expect('inactive', 'activate');
+    await this.#lifecycle.activate?.();
+    this.state = 'active';
+  }
+
+  async deactivate(): Promise<void> {
+    this.#expect('active', 'deactivate');
+    this.state = 'inactive';
+    await this.#lifecycle.deactivate?.();
+  }
+
+  async cleanup(): Promise<void> {
+    if (this.state === 'finalized') return;
+    if (this.state === 'active') await this.deactivate();
+    this.#metrics = this.#lifecycle.metrics?.() ?? {};
+    this.state = 'finalized';
+    try {
+      await this.#lifecycle.cleanup?.();
+    } finally {
+      this.#stats = this.#handle?.stats() ?? [];
+      this.#handle?.destroy();
+    }
+  }
+
+  #stats: EndpointStats[] = [];
+
+  async report(): Promise<NodeReport> {
+    const stats = this.state === 'finalized' ? this.#stats : (this.#handle?.stats() ?? []);
+    const metrics = this.state === 'finalized' ? this.#metrics : (this.#lifecycle.metrics?.() ?? {});
+    return { node: this.fullyQualifiedName, thread: this.thread, stats, metrics };
+  }
+
+  #expect(state: NodeState, transition: string): void {
+    if (this.state !== state) throw new Error(`${this.fullyQualifiedName}: cannot ${transition} from state ${this.state}`);
+  }
+}

@@ -1,0 +1,17 @@
+import type { QoS } from '../qos.js';
+
+// The messages between a worker and the main thread. Data travels as batches of CDR bytes; the
+// rest is graph and lifecycle control, posted in order on the same port.
+
+export type ToMain =
+  | { op: 'advertise'; id: number; topic: string; type: string; qos: QoS; owner: string }
+  | { op: 'subscribe'; id: number; topic: string; type: string; qos: QoS; owner: string }
+  | { op: 'remove'; id: number }
+  | { op: 'data'; batch: ArrayBuffer }
+  | { op: 'reply'; seq: number; ok: true; result?: unknown }
+  | { op: 'reply'; seq: number; ok: false; error: string };
+
+export type ToWorker =
+  | { op: 'data'; batch: ArrayBuffer }
+  | { op: 'matched'; id: number; count: number }
+  | { op: 'call'; seq: number; method: string; args: unknown[] };

@@ -1,0 +1,24 @@
+import type { QoS } from '../qos.js';
+import type { Envelope } from './envelope.js';
+
+// What an embedded node needs from the bus it sits on: the in-process bus on the main thread,
+// or, inside a worker, the bridge that carries CDR bytes to the main thread's bus.
+
+export interface PublisherHandle {
+  readonly topic: string;
+  readonly qos: QoS;
+}
+
+export interface SubscriptionHandle {
+  readonly topic: string;
+  readonly qos: QoS;
+  readonly dropped: number;
+}
+
+export interface BusPort {
+  advertise(topic: string, type: string, qos: QoS, owner: string): PublisherHandle;
+  subscribe(topic: string, type: string, qos: QoS, owner: string, deliver: (envelope: Envelope) => void): SubscriptionHandle;
+  publish(publisher: PublisherHandle, envelope: Envelope): void;
+  subscriptionCount(publisher: PublisherHandle): number;
+  remove(endpoint: PublisherHandle | SubscriptionHandle): void;
+}
