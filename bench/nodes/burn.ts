@@ -1,6 +1,9 @@
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
+import { setThreadNice } from '../../src/util/thread_priority.js';
 
 // A worker that keeps one core busy until told to stop: the load under which timers are measured.
+// workerData.nice: the nice value the stack gives its heavy workers (0: as the main thread)
+if (workerData?.nice) setThreadNice(workerData.nice);
 let stop = false;
 parentPort!.on('message', () => {
   stop = true;

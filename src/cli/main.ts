@@ -9,11 +9,12 @@ import { LocalNode } from '../runtime/managed_node.js';
 import { loadDefinition } from '../runtime/registry.js';
 import { EmbeddedTransport } from '../transport/embedded/transport.js';
 import { nodeIdentity } from '../transport/node_base.js';
-import type { Transport } from '../transport/types.js';
+import type { NodeOptions, Transport } from '../transport/types.js';
+import type { ParamSchema } from '../params/schema.js';
 import { createLogger, setLogLevelSpec } from '../util/log.js';
 import { findPackageShare } from './find_package.js';
 import { paramsTable, paramsYaml } from './params_doc.js';
-import { parseRosArgs, rosArgsParamSources } from './ros_args.js';
+import { nonRosArgs, parseRosArgs, remapsForNode, rosParamSources } from '../transport/ros_args.js';
 
 const USAGE = `usage:
   dynastack launch <file.launch.yaml> [name:=value …] [--duration S] [--report FILE] [--log-level SPEC] [--check-messages]
@@ -89,9 +90,9 @@ async function launch(argv: string[]): Promise<number> {
 }
 
 async function run(argv: string[]): Promise<number> {
-  const ros = parseRosArgs(argv);
+  const ros = parseRosArgs(argv, true);
   const { values, positionals } = parseArgs({
-    args: ros.rest,
+    args: nonRosArgs(argv),
     allowPositionals: true,
     options: { transport: { type: 'string' }, duration: { type: 'string' } },
   });
@@ -99,16 +100,21 @@ async function run(argv: string[]): Promise<number> {
   if (!exec) throw new Error('run needs an executable name\n' + USAGE);
   const kind = values.transport ?? (process.env.ROS_DISTRO ? 'ros2' : 'embedded');
   if (kind !== 'embedded' && kind !== 'ros2') throw new Error(`--transport '${kind}' is not one of embedded, ros2`);
-  if (ros.logLevels.length) setLogLevelSpec(ros.logLevels.join(','));
+  const levels = ros.flatMap((a) => (a.kind === 'log_level' ? [a.spec] : []));
+  if (levels.length) setLogLevelSpec(levels.join(','));
   const { definition } = await loadDefinition(registry, exec);
-  const base = { name: definition.name, parameters: definition.parameters, remaps: ros.remaps };
-  const fqn = nodeIdentity(base).fullyQualifiedName;
-  const options = { ...base, parameterSources: rosArgsParamSources(ros, fqn) };
   let transport: Transport;
+  let options: NodeOptions<ParamSchema> = { name: definition.name, parameters: definition.parameters };
   if (kind === 'ros2') {
+    // rcl and the ROS 2 transport read --ros-args from the process's own argv
     const { Ros2Transport } = await import('../transport/ros2/transport.js');
     transport = await Ros2Transport.create({ argv: process.argv });
-  } else transport = new EmbeddedTransport();
+  } else {
+    transport = new EmbeddedTransport();
+    options = { ...options, remaps: remapsForNode(ros, definition.name) };
+    options = { ...options, parameterSources: rosParamSources(ros, nodeIdentity(options).fullyQualifiedName) };
+  }
+  const fqn = nodeIdentity(options).fullyQualifiedName;
   const node = new LocalNode(transport, definition, options, fqn);
   try {
     await node.configure();

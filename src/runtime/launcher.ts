@@ -1,5 +1,6 @@
 import type { LaunchDescription, LaunchNode } from '../launch/types.js';
 import { loadParamFile, sourcesForNode, type ParamSource } from '../params/file.js';
+import { parseRosArgs, remapsForNode, rosParamSources } from '../transport/ros_args.js';
 import type { ParamSchema } from '../params/schema.js';
 import { nodeIdentity } from '../transport/node_base.js';
 import type { EmbeddedTransport } from '../transport/embedded/transport.js';
@@ -26,7 +27,7 @@ export interface LaunchReport {
   readonly args: Record<string, string>;
   readonly transport: 'embedded';
   readonly wall_time_s: number;
-  readonly nodes: Array<NodeReport & { topics: Array<{ topic: string; type: string; direction: string; count: number; dropped: number; rate_hz: number }> }>;
+  readonly nodes: Array<Omit<NodeReport, 'stats'> & { topics: Array<{ topic: string; type: string; direction: string; count: number; dropped: number; rate_hz: number }> }>;
 }
 
 /** The parameter sources of one launched node, lowest precedence first, as ros2 launch orders them. */
@@ -36,7 +37,8 @@ function parameterSources(node: LaunchNode, fullyQualifiedName: string): ParamSo
     if (p.kind === 'file') sources.push(...sourcesForNode(loadParamFile(p.path), fullyQualifiedName, p.path));
     else sources.push({ origin: node.origin, values: { [p.name]: p.value }, strict: true });
   }
-  return sources;
+  // ros_args come last on the node's command line, so they win
+  return [...sources, ...rosParamSources(parseRosArgs(['--ros-args', ...node.rosArgs], true), fullyQualifiedName)];
 }
 
 export class Launcher {
@@ -53,7 +55,9 @@ export class Launcher {
       for (const launchNode of this.description.nodes) {
         if (launchNode.pkg !== this.options.registry.pkg) throw new Error(`${launchNode.origin}: package '${launchNode.pkg}' is not available in the embedded launcher (only '${this.options.registry.pkg}')`);
         const { definition, moduleUrl } = await loadDefinition(this.options.registry, launchNode.exec);
-        const base = { name: launchNode.name ?? definition.name, namespace: launchNode.namespace, parameters: definition.parameters, remaps: launchNode.remaps };
+        if (launchNode.args.length) this.#log.warn(`${launchNode.origin}: args ${JSON.stringify(launchNode.args)} are ignored: dynastack nodes take parameters, not arguments`);
+        const remaps = [...launchNode.remaps, ...remapsForNode(parseRosArgs(['--ros-args', ...launchNode.rosArgs], true), launchNode.name ?? definition.name)];
+        const base = { name: launchNode.name ?? definition.name, namespace: launchNode.namespace, parameters: definition.parameters, remaps };
         const fqn = nodeIdentity({ ...base, parameterSources: [] }).fullyQualifiedName;
         const options: NodeOptions<ParamSchema> = { ...base, parameterSources: parameterSources(launchNode, fqn) };
         const params = nodeIdentity(options).params; // validate here: a bad value stops the launch before anything runs
@@ -101,9 +105,9 @@ export class Launcher {
     const activeS = this.#activatedAt ? ((this.#stoppedAt || performance.now()) - this.#activatedAt) / 1000 : 0;
     const nodes = [];
     for (const node of this.nodes) {
-      const r = await node.report();
-      const topics = r.stats.map((s) => ({ ...s, rate_hz: activeS > 0 ? s.count / activeS : 0 }));
-      nodes.push({ ...r, topics });
+      const { stats, ...rest } = await node.report();
+      const topics = stats.map((s) => ({ ...s, rate_hz: activeS > 0 ? s.count / activeS : 0 }));
+      nodes.push({ ...rest, topics });
     }
     return { launch: this.description.file, args: this.description.args, transport: 'embedded', wall_time_s: activeS, nodes };
   }

@@ -33,6 +33,7 @@ export class LocalNode implements ManagedNode {
   #handle: NodeHandle<ParamSchema> | undefined;
   #lifecycle: NodeLifecycle = {};
   #metrics: Metrics = {};
+  #stats: EndpointStats[] = [];
 
   constructor(
     private readonly transport: Transport,
@@ -69,17 +70,16 @@ export class LocalNode implements ManagedNode {
   async cleanup(): Promise<void> {
     if (this.state === 'finalized') return;
     if (this.state === 'active') await this.deactivate();
-    this.#metrics = this.#lifecycle.metrics?.() ?? {};
     this.state = 'finalized';
     try {
       await this.#lifecycle.cleanup?.();
     } finally {
+      // read last, so that cleanup can finish its figures (a summary, a file written)
+      this.#metrics = this.#lifecycle.metrics?.() ?? {};
       this.#stats = this.#handle?.stats() ?? [];
       this.#handle?.destroy();
     }
   }
-
-  #stats: EndpointStats[] = [];
 
   async report(): Promise<NodeReport> {
     const stats = this.state === 'finalized' ? this.#stats : (this.#handle?.stats() ?? []);

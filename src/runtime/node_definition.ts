@@ -15,7 +15,7 @@ export interface NodeLifecycle {
   deactivate?(): void | Promise<void>;
   /** release everything configure acquired (files, devices, workers) */
   cleanup?(): void | Promise<void>;
-  /** figures for the launcher's report, read after deactivate */
+  /** figures for the launcher's report (read while running, and once more after cleanup) */
   metrics?(): Metrics;
 }
 

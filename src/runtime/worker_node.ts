@@ -56,7 +56,7 @@ export class WorkerNode implements ManagedNode {
     if (this.state === 'finalized') return;
     try {
       if (this.state !== 'unconfigured') {
-        this.#last = await this.#host.call<NodeReport>('cleanup');
+        this.#last = { ...(await this.#host.call<NodeReport>('cleanup')), thread: 'worker' };
       }
     } finally {
       this.state = 'finalized';

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { loadParamFile, parseOverride, patternMatches, sourcesForNode } from '../../src/params/file.js';
 import { resolveParams } from '../../src/params/resolve.js';
 import { defineParams } from '../../src/params/schema.js';
-import { parseRosArgs, rosArgsParamSources } from '../../src/cli/ros_args.js';
+import { nonRosArgs, parseRosArgs, remapsForNode, rosParamSources } from '../../src/transport/ros_args.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../../../test/fixtures/params/${name}`, import.meta.url));
 
@@ -80,14 +80,22 @@ test('wildcards match as rcl does: * one token, ** any number', () => {
 });
 
 test('--ros-args: -p, --params-file, -r and --log-level, as ros2 launch passes them', () => {
-  const args = parseRosArgs(['talker', '--ros-args', '-r', '__node:=t2', '--params-file', fixture('good.yaml'), '-p', 'rate_hz:=42.0', '-p', 'gains.kp:=[3, 2, 1]', '--log-level', 'debug', '--', 'extra']);
-  assert.deepEqual(args.rest, ['talker', 'extra']);
-  assert.deepEqual(args.remaps, [{ from: '__node', to: 't2' }]);
-  assert.deepEqual(args.logLevels, ['debug']);
-  const values = resolveParams(schema, rosArgsParamSources(args, '/controller'), '/controller');
+  const argv = ['talker', '--ros-args', '-r', '__node:=t2', '--params-file', fixture('good.yaml'), '-p', 'rate_hz:=42.0', '-p', 'gains.kp:=[3, 2, 1]', '--log-level', 'debug', '--', 'extra'];
+  const args = parseRosArgs(argv, true);
+  assert.deepEqual(nonRosArgs(argv), ['talker', 'extra']);
+  assert.deepEqual(remapsForNode(args, 'talker'), [{ from: '__node', to: 't2' }]);
+  assert.deepEqual(args.filter((a) => a.kind === 'log_level'), [{ kind: 'log_level', spec: 'debug' }]);
+  const values = resolveParams(schema, rosParamSources(args, '/controller', loadParamFile), '/controller');
   assert.equal(values.rate_hz, 42);
   assert.deepEqual(values['gains.kp'], [3, 2, 1]);
   assert.equal(values.mode, 'realtime');
-  assert.throws(() => parseRosArgs(['--ros-args', '-p', 'novalue']), /not of the form name:=value/);
-  assert.throws(() => parseRosArgs(['--ros-args', '--bogus']), /unknown argument '--bogus'/);
+  assert.throws(() => parseRosArgs(['--ros-args', '-p', 'novalue']), /expected \[node:\]name:=value/);
+  assert.throws(() => parseRosArgs(['--ros-args', '--bogus'], true), /unknown argument '--bogus'/);
+  // node-targeted rules apply to that node only; rcl's logging flags are accepted
+  const targeted = parseRosArgs(['--ros-args', '-p', 'other:rate_hz:=7.0', '-p', 'controller:steps:=3', '-r', 'other:a:=b', '--disable-stdout-logs', '--log-file-name', 'x'], true);
+  const mine = resolveParams(schema, rosParamSources(targeted, '/controller'), '/controller');
+  assert.equal(mine.rate_hz, 100);
+  assert.equal(mine.steps, 3);
+  assert.deepEqual(remapsForNode(targeted, 'controller'), []);
+  assert.deepEqual(remapsForNode(targeted, 'other'), [{ from: 'a', to: 'b' }]);
 });

@@ -1,0 +1,170 @@
+// The parts of rclnodejs 2.2.0 that the ROS 2 transport uses, typed structurally. rclnodejs's own
+// declarations (types/*.d.ts) reference message interfaces that only exist after message
+// generation on a ROS machine, so we cannot compile against them in CI. Each member here was read
+// in the 2.2.0 sources (index.js, lib/*.js, src/*.cpp); names and argument orders are theirs.
+
+/** lib/qos.js: static getters on the QoS class; values are the rmw enums. */
+export interface QoSPolicies {
+  readonly HistoryPolicy: { readonly RMW_QOS_POLICY_HISTORY_KEEP_LAST: number; readonly RMW_QOS_POLICY_HISTORY_KEEP_ALL: number };
+  readonly ReliabilityPolicy: { readonly RMW_QOS_POLICY_RELIABILITY_RELIABLE: number; readonly RMW_QOS_POLICY_RELIABILITY_BEST_EFFORT: number };
+  readonly DurabilityPolicy: { readonly RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL: number; readonly RMW_QOS_POLICY_DURABILITY_VOLATILE: number };
+}
+
+/** lib/parameter.js ParameterType (rcl_interfaces/msg/ParameterType). */
+export interface ParameterTypes {
+  readonly PARAMETER_NOT_SET: number;
+  readonly PARAMETER_BOOL: number;
+  readonly PARAMETER_INTEGER: number;
+  readonly PARAMETER_DOUBLE: number;
+  readonly PARAMETER_STRING: number;
+  readonly PARAMETER_BYTE_ARRAY: number;
+  readonly PARAMETER_BOOL_ARRAY: number;
+  readonly PARAMETER_INTEGER_ARRAY: number;
+  readonly PARAMETER_DOUBLE_ARRAY: number;
+  readonly PARAMETER_STRING_ARRAY: number;
+}
+
+/** lib/clock_type.js */
+export interface ClockTypes {
+  readonly ROS_TIME: number;
+  readonly SYSTEM_TIME: number;
+  readonly STEADY_TIME: number;
+}
+
+/** lib/time.js: `nanoseconds` is a bigint read from the native time point. */
+export interface RclTime {
+  readonly nanoseconds: bigint;
+}
+
+/** lib/clock.js Clock; ROSClock adds isRosTimeActive (true while /clock drives it). */
+export interface RclClock {
+  readonly clockType: number;
+  now(): RclTime;
+}
+
+export interface RclRosClock extends RclClock {
+  readonly isRosTimeActive: boolean;
+}
+
+/** What node.createTimer passes its callback on distros newer than Humble (rcl_timer_call_with_info). */
+export interface RclTimerInfo {
+  readonly expectedCallTime: bigint;
+  readonly actualCallTime: bigint;
+}
+
+/** lib/timer.js */
+export interface RclTimer {
+  readonly period: bigint;
+  cancel(): void;
+  reset(): void;
+  isCanceled(): boolean;
+  /** ns until the next call, on the timer's clock */
+  timeUntilNextCall(): bigint;
+}
+
+/** lib/publisher.js: publish(Buffer) sends the bytes as a serialized message; subscriptionCount is a getter. */
+export interface RclPublisher {
+  readonly topic: string;
+  readonly subscriptionCount: number;
+  publish(message: Buffer): void;
+}
+
+export interface RclSubscription {
+  readonly topic: string;
+}
+
+/** lib/logging.js: each call goes to rcutils (console, /rosout, log file). */
+export interface RclLogger {
+  debug(message: string): boolean;
+  info(message: string): boolean;
+  warn(message: string): boolean;
+  error(message: string): boolean;
+  fatal(message: string): boolean;
+}
+
+/** lib/parameter.js Parameter: integer values are bigint; integer arrays are bigint[]. */
+export interface RclParameter {
+  readonly name: string;
+  readonly type: number;
+  readonly value: unknown;
+}
+
+export interface RclParameterDescriptor {
+  readonly name: string;
+  additionalConstraints: string;
+}
+
+/** IntegerRange / FloatingPointRange instances, only passed back to rclnodejs. */
+export interface RclRange {
+  readonly fromValue: unknown;
+  readonly toValue: unknown;
+}
+
+export interface RclSetParametersResult {
+  successful: boolean;
+  reason: string;
+}
+
+/** lib/qos.js QoS instance; the native side reads its getters. */
+export interface RclQoS {
+  readonly history: number;
+  readonly depth: number;
+  readonly reliability: number;
+  readonly durability: number;
+}
+
+export interface RclPubSubOptions {
+  qos: RclQoS;
+  /** subscriptions: deliver the serialized message as a Buffer */
+  isRaw?: boolean;
+}
+
+/** lib/node.js Node (extends the native ShadowNode, which provides spin's event loop). */
+export interface RclNode {
+  name(): string;
+  namespace(): string;
+  getFullyQualifiedName(): string;
+  getLogger(): RclLogger;
+  getClock(): RclRosClock;
+  createPublisher(type: string, topic: string, options: RclPubSubOptions): RclPublisher;
+  /** the callback must declare one parameter: with two, rclnodejs also takes MessageInfo */
+  createSubscription(type: string, topic: string, options: RclPubSubOptions, callback: (message: Buffer) => void): RclSubscription;
+  /** clock: an instance of rclnodejs's Clock; default the node's ROS clock */
+  createTimer(periodNs: bigint, callback: (info?: RclTimerInfo) => void, clock?: RclClock): RclTimer;
+  destroyPublisher(publisher: RclPublisher): void;
+  destroySubscription(subscription: RclSubscription): void;
+  destroyTimer(timer: RclTimer): void;
+  declareParameter(parameter: RclParameter, descriptor?: RclParameterDescriptor, ignoreOverride?: boolean): RclParameter | null;
+  hasParameter(name: string): boolean;
+  getParameter(name: string): RclParameter;
+  setParameter(parameter: RclParameter): RclSetParametersResult;
+  addOnSetParametersCallback(callback: (parameters: RclParameter[]) => RclSetParametersResult): void;
+  /** start the node's event loop (wait set on a native thread, callbacks on the JS thread); timeout in ms */
+  spin(timeoutMs?: number): void;
+  destroy(): void;
+}
+
+/** lib/context.js Context: one rcl init/shutdown scope. */
+export interface RclContext {
+  isShutdown(): boolean;
+}
+
+/** The default export of rclnodejs (dist/index.js `export { index_default as default }`). */
+export interface Rclnodejs {
+  init(context?: RclContext, argv?: string[]): Promise<void>;
+  shutdown(context?: RclContext): void;
+  isShutdown(context?: RclContext): boolean;
+  /** index.js installs process.on('SIGINT', shutdownAll) at import; this removes it */
+  removeSignalHandlers(): void;
+  readonly Context: new () => RclContext;
+  readonly Node: new (name: string, namespace?: string, context?: RclContext) => RclNode;
+  readonly Clock: new (clockType?: number) => RclClock;
+  readonly ClockType: ClockTypes;
+  readonly Time: new (seconds?: bigint, nanoseconds?: bigint, clockType?: number) => RclTime;
+  readonly QoS: QoSPolicies & (new (history: number, depth: number, reliability: number, durability: number) => RclQoS);
+  readonly ParameterType: ParameterTypes;
+  readonly Parameter: new (name: string, type: number, value: unknown) => RclParameter;
+  readonly ParameterDescriptor: new (name: string, type: number, description?: string, readOnly?: boolean, range?: RclRange | null) => RclParameterDescriptor;
+  readonly IntegerRange: new (fromValue: bigint, toValue: bigint, step?: bigint) => RclRange;
+  readonly FloatingPointRange: new (fromValue: number, toValue: number, step?: number, tolerance?: number) => RclRange;
+}
