@@ -71,7 +71,8 @@ async function launch(argv: string[]): Promise<number> {
   setLogLevelSpec(logLevelSpec);
   const duration = parseDuration(values.duration);
   const description = loadLaunchFile(resolve(file), args, { findPackageShare });
-  for (const w of description.warnings ?? []) log.warn(w);
+  for (const w of description.warnings) log.warn(w);
+  for (const m of description.logs ?? []) log.info(m);
   const transport = new EmbeddedTransport({ checkMessages: values['check-messages'] });
   const launcher = new Launcher(description, { transport, registry, logLevelSpec, checkMessages: values['check-messages'] });
   await launcher.configure();

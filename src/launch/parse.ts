@@ -2,10 +2,11 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve as resolvePath } from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { joinNamespace, validateNodeName, type RemapRule } from '../transport/names.js';
+import { parseTemplate, plainText, resolve, unescape, type SubstitutionScope, type Template } from './substitutions.js';
 import {
-  coerceToType, conditionValue, hasParamType, parameterValueProblem, parseTemplate, plainText, PARAM_TYPES, PYYAML,
-  resolve, resolveCommandLine, toBool, yamlValue, type ParamType, type SubstitutionScope, type Template,
-} from './substitutions.js';
+  coerceToType, conditionValue, hasParamType, parameterValueProblem, PARAM_TYPES, PYYAML, toBool, yamlMessage, yamlProblem, yamlValue, type ParamType,
+} from './coercion.js';
+import { resolveCommandLine } from './command_line.js';
 import { LaunchError, type LaunchContext, type LaunchDescription, type LaunchNode, type LaunchParam } from './types.js';
 
 export { LaunchError } from './types.js';
@@ -63,10 +64,10 @@ class Entity {
     if (!isMap(element)) return;
     for (const pair of element.items) {
       const key = isScalar(pair.key) ? pair.key.value : undefined;
-      if (typeof key !== 'string') fail(this.at(pair.key as YamlNode), `${type}: attribute names must be strings, got ${describe(key)}`);
       const value = this.deref(pair.value as YamlNode | null);
-      if (key !== '<<') this.#attrs.set(key, value);
-      else this.#merge(value); // YAML 1.1 merge keys, which PyYAML applies
+      if (typeof key === 'symbol' && key.description === '<<') this.#merge(value); // YAML 1.1 merge keys, which PyYAML applies
+      else if (typeof key !== 'string') fail(this.at(pair.key as YamlNode), `${type}: attribute names must be strings, got ${describe(key)}`);
+      else this.#attrs.set(key, value);
     }
   }
 
@@ -221,7 +222,10 @@ const UNSUPPORTED_TAGS = new Set([
 const SILENT_NODE_ATTRS = ['output', 'emulate_tty', 'exec_name'];
 const IGNORED_NODE_ATTRS = ['respawn', 'respawn_delay', 'respawn_max_retries', 'launch-prefix', 'cwd', 'shell', 'on_exit', 'sigterm_timeout', 'sigkill_timeout'];
 
-const unescape = (text: string): string => text.replace(/\\(.)/g, '$1');
+/** ROS 1 launch tags people carry over, and what ROS 2 has instead. */
+const ROS1_TAGS: Readonly<Record<string, string>> = {
+  rosparam: "a node's 'param: [{from: file.yaml}]'", param: "'set_parameter', or a node's 'param' list", remap: "'set_remap', or a node's 'remap' list",
+};
 
 function pairs(list: Entity[] | undefined, a: string, b: string): Pair[] {
   return (list ?? []).map((e) => {
@@ -292,7 +296,7 @@ function parseAction(e: Entity, counter: { nodes: number }): Action {
       action = { ...base, ...parseNode(e, ++counter.nodes) };
       break;
     default:
-      fail(e.where, `unknown entity '${e.type}' (ros2 launch has no such action)`);
+      fail(e.where, `unknown entity '${e.type}' (ros2 launch has no such action${ROS1_TAGS[e.type] ? `; ROS 2 has ${ROS1_TAGS[e.type]}` : ''})`);
   }
   e.done();
   return action;
@@ -436,16 +440,15 @@ class Run {
     const lines = new LineCounter();
     const doc = parseDocument(text, { ...PYYAML, lineCounter: lines, prettyErrors: true });
     const src: Source = { path, display: this.display(path), doc, lines };
-    const error = doc.errors[0];
+    const error = yamlProblem(doc);
     if (error) {
       const line = error.linePos?.[0].line ?? 1;
-      fail(`${src.display}:${line}`, `not valid YAML: ${error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
+      fail(`${src.display}:${line}`, `not valid YAML: ${yamlMessage(error)}`);
     }
     const root = doc.contents;
-    const top = isMap(root) && root.items.length === 1 ? root.items[0]! : undefined;
-    if (!top || !isScalar(top.key) || top.key.value !== 'launch') fail(`${src.display}:1`, "a launch file is a mapping with one key, 'launch'");
-    const launch = new Entity('launch', null, src, `${src.display}:1`);
-    const entity = new Entity('launch', launch.deref(top.value as YamlNode | null), src, launch.at(top.key as YamlNode));
+    const file = new Entity('file', root, src, `${src.display}:1`);
+    if (!isMap(root) || root.items.length !== 1 || !file.has('launch')) fail(`${src.display}:1`, "a launch file is a mapping with one key, 'launch'");
+    const entity = new Entity('launch', file.raw('launch')!, src, file.at(root.items[0]!.key as YamlNode));
     const deprecated = entity.string('deprecated');
     if (deprecated !== undefined) this.warnings.push(`launch file ${src.display} is deprecated: ${deprecated}`);
     const counter = { nodes: 0 };

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LaunchError, loadLaunchFile, parseLaunchText, type LaunchContext, type LaunchDescription } from '../../src/launch/parse.js';
-import { evalPython, floatRepr } from '../../src/launch/substitutions.js';
+import { evalPython, floatRepr } from '../../src/launch/python_eval.js';
 
 // fixtures are not compiled: from dist/test/launch/ back to the repository's test/fixtures/launch/
 const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/launch/', import.meta.url));
@@ -228,7 +228,7 @@ test('an unknown substitution is an error naming it and the file, even where it 
         if: "false"
         children:
         - log: {message: "$(arg robot)"}
-  `), /^inline\.launch\.yaml:5: log 'message': unknown substitution '\$\(arg robot\)'$/);
+  `), /^inline\.launch\.yaml:5: log 'message': unknown substitution '\$\(arg robot\)' \(ROS 2 writes \$\(var name\)\)$/);
   throwsLaunchError(() => launch(`
     launch:
     - log: {message: "$(var robot"}
@@ -400,6 +400,7 @@ test('parameters: YAML typing of plain values and of substitution results, nesti
         - {name: list, value: [0.5, 1.5]}
         - {name: list_of_subs, value: ["$(var rate)", "$(var missing 2.5)"], type: list_of_float}
         - {name: empty, value: ""}
+        - {name: empty_sub, value: "$(var missing '')"}
         - name: gains
           param:
           - {name: kp, value: [1.0, 2.0]}
@@ -425,13 +426,14 @@ test('parameters: YAML typing of plain values and of substitution results, nesti
     { kind: 'value', name: 'list', value: [0.5, 1.5] },
     { kind: 'value', name: 'list_of_subs', value: [1.5, 2.5] },
     { kind: 'value', name: 'empty', value: '' },
+    { kind: 'value', name: 'empty_sub', value: '' },
     { kind: 'value', name: 'gains.kp', value: [1, 2] },
     { kind: 'value', name: 'gains.inner.ki', value: 0.1 },
     { kind: 'file', path: join(FIXTURES, 'config/controller.yaml') },
     { kind: 'file', path: join(FIXTURES, 'config/controller.yaml') },
   ]);
   assert.deepEqual(d.warnings, [
-    `inline.launch.yaml:32: parameter file ${join(FIXTURES, 'config/nonexistent.yaml')} is not a file; skipped, as ros2 launch does`,
+    `inline.launch.yaml:33: parameter file ${join(FIXTURES, 'config/nonexistent.yaml')} is not a file; skipped, as ros2 launch does`,
   ]);
   throwsLaunchError(() => launch(`
     launch:
@@ -485,6 +487,18 @@ test('if / unless: true, false, 1, 0 in any case; anything else is an error; a Y
     - log: {message: f, if: "$(eval '2 > 1')"}
   `);
   assert.deepEqual(d.logs, ['a', 'c', 'd', 'f']);
+  // the condition of docs.ros.org's "Using Substitutions" YAML example
+  const docs = `
+    launch:
+      - arg: {name: "use_provided_red", default: "False"}
+      - arg: {name: "new_background_r", default: "200"}
+      - log:
+          message: set
+          if: '$(eval "$(var new_background_r) == 200 and $(var use_provided_red)")'
+  `;
+  assert.deepEqual(launch(docs).logs, []);
+  assert.deepEqual(launch(docs, { use_provided_red: 'True' }).logs, ['set']);
+  assert.deepEqual(launch(docs, { use_provided_red: 'True', new_background_r: '100' }).logs, []);
   throwsLaunchError(() => launch(`
     launch:
     - log: {message: a, if: "yes"}
@@ -506,7 +520,7 @@ test('unknown entities and attributes are errors, even under a false condition; 
         if: "false"
         children:
         - rosparam: {file: a.yaml}
-  `), /^inline\.launch\.yaml:5: unknown entity 'rosparam' \(ros2 launch has no such action\)$/);
+  `), /^inline\.launch\.yaml:5: unknown entity 'rosparam' \(ros2 launch has no such action; ROS 2 has a node's 'param: \[\{from: file\.yaml\}\]'\)$/);
   throwsLaunchError(() => launch(`
     launch:
     - node:
@@ -653,4 +667,32 @@ test("launch_ros's own YAML frontend test (test_node_frontend.py) gives the valu
   });
   assert.deepEqual(n!.remaps, [{ from: 'foo', to: 'bar' }, { from: 'baz', to: 'foobar' }]);
   assert.deepEqual(d.warnings, ["inline.launch.yaml:11: node my_talker: 'env' is ignored by the embedded launcher"]);
+});
+
+test('YAML as PyYAML reads it: anchors and merge keys, YAML 1.1 scalars, launch with children and deprecated', () => {
+  const d = launch(`
+    %YAML 1.2
+    ---
+    launch:
+      deprecated: use robot.launch.yaml
+      children:
+      - node: &base {pkg: dynastack, exec: talker, name: a, remap: [{from: x, to: y}]}
+      - node:
+          <<: *base
+          name: b
+      - set_parameter: {name: sci, value: "1e3"}
+      - set_parameter: {name: sci_signed, value: "1.0e+3"}
+      - set_parameter: {name: letter, value: "y"}
+      - set_parameter: {name: hex, value: "0x10"}
+      - set_parameter: {name: switch, value: "on"}
+      - node: {pkg: dynastack, exec: listener}
+  `);
+  assert.deepEqual(d.nodes.slice(0, 2).map((n) => [n.name, n.remaps]), [['a', [{ from: 'x', to: 'y' }]], ['b', [{ from: 'x', to: 'y' }]]]);
+  assert.deepEqual(params(d, 2), { sci: '1e3', sci_signed: 1000, letter: 'y', hex: 16, switch: true });
+  assert.deepEqual(d.warnings, ['launch file inline.launch.yaml is deprecated: use robot.launch.yaml']);
+  // YAML 1.1 reads an unquoted on as true, which ros2 launch then refuses as a name
+  throwsLaunchError(() => launch(`
+    launch:
+    - set_parameter: {name: on, value: "1"}
+  `), /^inline\.launch\.yaml:2: set_parameter: 'name' must be a string, got a boolean \(true\); ros2 launch wants a string here, so quote it: 'on'$/);
 });

@@ -1,7 +1,5 @@
-import { loadParamFile, parseOverride, patternMatches, sourcesForNode, type ParamFileSection, type ParamSource } from '../../params/file.js';
 import type { ParamSpec } from '../../params/schema.js';
 import type { TimerInfo } from '../../time/clock.js';
-import type { RemapRule } from '../names.js';
 import type { QoS } from '../qos.js';
 import type { ParameterTypes, QoSPolicies } from './rclnodejs_types.js';
 
