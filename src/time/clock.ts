@@ -51,7 +51,11 @@ const EPOCH_OFFSET = BigInt(Date.now()) * 1_000_000n - hrtime();
  */
 export class WallClock implements Clock {
   readonly isSimTime = false;
-  /** how long before a deadline the timer stops sleeping and starts polling */
+  /**
+   * How long before a deadline the timer stops sleeping and starts polling: setTimeout may wake
+   * up to about a millisecond late. Capped at an eighth of the period, so that polling never
+   * costs more than an eighth of a core at any rate.
+   */
   static spinWindowNs = 1_200_000n;
 
   constructor(readonly type: 'system' | 'steady' | 'ros' = 'steady') {}
@@ -83,8 +87,9 @@ export class WallClock implements Clock {
       arm(now);
       callback({ expectedNs: expected, actualNs: now });
     };
+    const spin = WallClock.spinWindowNs < periodNs / 8n ? WallClock.spinWindowNs : periodNs / 8n;
     const arm = (now: bigint): void => {
-      const wait = next - now - WallClock.spinWindowNs;
+      const wait = next - now - spin;
       handle = wait > 0n ? setTimeout(wake, Number(wait / 1_000_000n)) : setImmediate(wake);
     };
     arm(this.now());
