@@ -8,7 +8,12 @@ const here = (file: string): string => new URL(file, import.meta.url).href;
 export const registry: NodeRegistry = {
   pkg: 'dynastack',
   modules: {
-    demo_talker: here('./demo_talker.js'),
+    controller: here('./controller.js'),
     demo_listener: here('./demo_listener.js'),
+    demo_talker: here('./demo_talker.js'),
+    goal_sequencer: here('./goal_sequencer.js'),
+    plot_recorder: here('./plot_recorder.js'),
+    sim_bridge: here('./sim_bridge.js'),
+    state_estimator: here('./state_estimator.js'),
   },
 };

@@ -25,7 +25,7 @@ const USAGE = `usage:
 const log = createLogger('dynastack');
 
 /** Resolve when SIGINT or SIGTERM arrives (ros2 launch sends SIGINT, then SIGTERM), or after `seconds`. */
-function untilStopped(seconds: number | undefined): Promise<string> {
+function untilStopped(seconds: number | undefined, finished?: Promise<string>): Promise<string> {
   return new Promise((done) => {
     const stop = (why: string) => () => {
       process.removeAllListeners('SIGINT');
@@ -38,6 +38,7 @@ function untilStopped(seconds: number | undefined): Promise<string> {
     process.once('SIGINT', stop('SIGINT'));
     process.once('SIGTERM', stop('SIGTERM'));
     if (seconds !== undefined) setTimeout(stop(`--duration ${seconds} s`), seconds * 1000).unref();
+    finished?.then((reason) => stop(`finished: ${reason}`)());
   });
 }
 
@@ -77,7 +78,7 @@ async function launch(argv: string[]): Promise<number> {
   const launcher = new Launcher(description, { transport, registry, logLevelSpec, checkMessages: values['check-messages'] });
   await launcher.configure();
   await launcher.activate();
-  const why = await untilStopped(duration);
+  const why = await untilStopped(duration, launcher.allFinished());
   log.info(`stopping (${why})`);
   await launcher.shutdown();
   const report = await launcher.report();
@@ -120,7 +121,7 @@ async function run(argv: string[]): Promise<number> {
   try {
     await node.configure();
     await node.activate();
-    const why = await untilStopped(parseDuration(values.duration));
+    const why = await untilStopped(parseDuration(values.duration), node.finished());
     log.info(`${fqn}: stopping (${why})`);
   } finally {
     await node.cleanup();

@@ -82,6 +82,16 @@ export class Launcher {
     this.#log.info(`${this.nodes.length} node(s) active: ${this.nodes.map((n) => `${n.fullyQualifiedName}${n.thread === 'worker' ? ' [worker]' : ''}`).join(', ')}`);
   }
 
+  /** Resolves when every node whose work has an end has finished; undefined when none has one. */
+  allFinished(): Promise<string> | undefined {
+    const finite = this.nodes.flatMap((n) => {
+      const f = n.finished();
+      return f ? [f.then((reason) => `${n.fullyQualifiedName}: ${reason}`)] : [];
+    });
+    if (finite.length === 0) return undefined;
+    return Promise.all(finite).then((reasons) => reasons.join('; '));
+  }
+
   /** Deactivate and clean up every node, in reverse order; errors are logged, never stop the others. */
   async shutdown(): Promise<void> {
     if (!this.#stoppedAt) this.#stoppedAt = performance.now();

@@ -24,6 +24,8 @@ export interface ManagedNode {
   deactivate(): Promise<void>;
   cleanup(): Promise<void>;
   report(): Promise<NodeReport>;
+  /** when the node's work is done, for nodes whose work has an end (after configure) */
+  finished(): Promise<string> | undefined;
 }
 
 /** A node running on this thread. */
@@ -79,6 +81,10 @@ export class LocalNode implements ManagedNode {
       this.#stats = this.#handle?.stats() ?? [];
       this.#handle?.destroy();
     }
+  }
+
+  finished(): Promise<string> | undefined {
+    return this.#lifecycle.finished;
   }
 
   async report(): Promise<NodeReport> {

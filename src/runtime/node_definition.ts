@@ -15,6 +15,11 @@ export interface NodeLifecycle {
   deactivate?(): void | Promise<void>;
   /** release everything configure acquired (files, devices, workers) */
   cleanup?(): void | Promise<void>;
+  /**
+   * For a node whose work has an end (a simulation of fixed length, a recording): resolves with a
+   * sentence saying what was done. A launch ends when every node that has one has finished.
+   */
+  finished?: Promise<string>;
   /** figures for the launcher's report (read while running, and once more after cleanup) */
   metrics?(): Metrics;
 }

@@ -24,7 +24,9 @@ async function call(method: string): Promise<unknown> {
     const definition = (await import(data.moduleUrl)).default as NodeDefinition<ParamSchema>;
     node = new LocalNode(transport, definition, data.options, data.fullyQualifiedName);
     await node.configure();
-    return undefined;
+    const finished = node.finished();
+    finished?.then((reason) => bus.post({ op: 'finished', reason } satisfies ToMain));
+    return { hasFinished: finished !== undefined };
   }
   if (!node) throw new Error(`${method} before configure`);
   switch (method) {

@@ -22,6 +22,7 @@ export class WorkerNode implements ManagedNode {
   state: NodeState = 'unconfigured';
   readonly #host: WorkerHost;
   #last: NodeReport | undefined;
+  #finished: Promise<string> | undefined;
 
   readonly fullyQualifiedName: string;
 
@@ -40,8 +41,21 @@ export class WorkerNode implements ManagedNode {
     }
   }
 
-  configure(): Promise<void> {
-    return this.#transition('configure', 'inactive');
+  async configure(): Promise<void> {
+    let resolveFinished: (reason: string) => void = () => {};
+    const finished = new Promise<string>((resolve) => (resolveFinished = resolve));
+    this.#host.onFinished = resolveFinished;
+    try {
+      const { hasFinished } = await this.#host.call<{ hasFinished: boolean }>('configure');
+      if (hasFinished) this.#finished = finished;
+      this.state = 'inactive';
+    } catch (err) {
+      throw new Error(`${this.fullyQualifiedName} (worker): configure failed: ${(err as Error).message}`);
+    }
+  }
+
+  finished(): Promise<string> | undefined {
+    return this.#finished;
   }
 
   activate(): Promise<void> {

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 let root: string | undefined;
@@ -26,4 +26,9 @@ export function packageRoot(): string {
 /** Where compiled JavaScript lives for a source path such as 'nodes/talker.ts'. */
 export function compiledPath(sourcePath: string): string {
   return join(packageRoot(), 'dist', sourcePath.replace(/\.ts$/, '.js'));
+}
+
+/** A path as parameters give it: absolute, or relative to the package root. */
+export function packagePath(path: string): string {
+  return isAbsolute(path) ? path : join(packageRoot(), path);
 }

@@ -8,6 +8,7 @@ export type ToMain =
   | { op: 'subscribe'; id: number; topic: string; type: string; qos: QoS; owner: string }
   | { op: 'remove'; id: number }
   | { op: 'data'; batch: ArrayBuffer }
+  | { op: 'finished'; reason: string }
   | { op: 'reply'; seq: number; ok: true; result?: unknown }
   | { op: 'reply'; seq: number; ok: false; error: string };
 

@@ -18,6 +18,8 @@ export class WorkerHost {
   /** graph errors (a topic used with two types) waiting to fail the next call */
   #errors: string[] = [];
   #exited: Error | undefined;
+  /** called when the worker's node says its work is done */
+  onFinished: ((reason: string) => void) | undefined;
 
   constructor(private readonly bus: EmbeddedBus, private readonly worker: Worker) {
     this.#outbox = new Outbox((batch) => this.worker.postMessage({ op: 'data', batch } satisfies ToWorker, [batch]));
@@ -66,6 +68,9 @@ export class WorkerHost {
             // a kept (transient-local) message must not pin the whole batch buffer
             if (pub) this.bus.publish(pub, new Envelope(pub.topicState.type, undefined, pub.history ? bytes.slice() : bytes));
           }
+          break;
+        case 'finished':
+          this.onFinished?.(m.reason);
           break;
         case 'reply': {
           const pending = this.#pending.get(m.seq);
