@@ -20,7 +20,7 @@ const parameters = defineParams({
   model: { type: 'string', default: 'sim/models/cartpole.xml', nonEmpty: true, description: 'MJCF model the planner uses (absolute, or relative to the package root)' },
   planner: { type: 'string', default: 'lqr', choices: ['lqr'], description: 'the planner that supplies the policy' },
   state_topic: { type: 'string', default: 'estimated_joint_states', nonEmpty: true, description: 'dynastack_msgs/JointStateEstimate input' },
-  command_topic: { type: 'string', default: '/forward_command_controller/commands', nonEmpty: true, description: 'std_msgs/Float64MultiArray output, one value per actuator' },
+  command_topic: { type: 'string', default: 'forward_command_controller/commands', nonEmpty: true, description: 'std_msgs/Float64MultiArray output, one value per actuator' },
   command_interface: { type: 'string', default: 'effort', choices: ['effort', 'position', 'velocity'], description: 'what a command value is (the model\'s actuators must agree)' },
   wait_for_state: { type: 'bool', default: false, description: 'lockstep: compute each tick\'s command from the state stamped at that tick, waiting for it' },
   goal_keyframe: { type: 'string', default: '', description: 'regulate to this keyframe of the model (empty: hold the first measured configuration until a goal arrives)' },
@@ -150,8 +150,11 @@ export default defineNode({
     const layout = { dim: [{ label: 'actuators', size: nu, stride: nu }], data_offset: 0 };
     let pendingTick: bigint | undefined;
     let published = 0;
+    // the loop is judged on the clock its timer runs on (sim time in lockstep: a miss is a skipped
+    // tick), its work on the steady clock
     const command = (tickNs: bigint): void => {
       const t0 = node.steadyClock.now();
+      const startedNs = node.clock.now();
       if (goalPending && state) {
         const goal = goalPending === 'keyframe' ? keyframeGoal() : Float64Array.from(state.x, (v, i) => (i < nv ? v : 0));
         planner.setGoal({ kind: 'state', state: goal }, { timeNs: tickNs, state: state.x });
@@ -165,7 +168,7 @@ export default defineNode({
         commands.publish({ layout, data: Float64Array.from(u) });
         published++;
       }
-      loop.stats.tick(t0, node.steadyClock.now() - t0);
+      loop.stats.tick(startedNs, node.steadyClock.now() - t0);
     };
 
     let timer: Timer | undefined;
@@ -206,6 +209,12 @@ export default defineNode({
         loop.stats.pause();
       },
       cleanup: () => planner.dispose(),
+      summary: () => {
+        const s = loop.stats.summary();
+        const c = safety.counters();
+        const interventions = c.nan + c.wrong_length + c.stale_state + c.bad_state + c.estop;
+        return `${s.ticks} ticks at ${p.rate_hz} Hz, ${s.deadlineMisses} deadline misses; ${tracking.summary()}; safety: ${c.effort_limit + c.position_limit + c.velocity_limit + c.rate_limit} limited, ${interventions} stop actions`;
+      },
       metrics: () => {
         const s = loop.stats.summary();
         return {

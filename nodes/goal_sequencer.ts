@@ -68,6 +68,7 @@ export default defineNode({
       },
       deactivate: () => timer?.cancel(),
       finished,
+      summary: () => `reached ${reached()} of ${targets.length} targets within ${(p.tolerance_m * 100).toFixed(1)} cm (errors ${errors.map((e) => (e * 100).toFixed(2)).join(', ')} cm)`,
       metrics: () => ({
         targets: targets.length,
         judged: errors.length,

@@ -13,7 +13,7 @@ const parameters = defineParams({
   output: { type: 'string', default: 'out/run.svg', nonEmpty: true, description: 'SVG file written at shutdown (a .csv with every sample goes beside it)' },
   title: { type: 'string', default: 'dynastack run', description: 'plot title' },
   joint_state_topic: { type: 'string', default: 'joint_states', nonEmpty: true, description: 'sensor_msgs/JointState to plot' },
-  command_topic: { type: 'string', default: '/forward_command_controller/commands', description: 'std_msgs/Float64MultiArray commands to plot (empty: none)' },
+  command_topic: { type: 'string', default: 'forward_command_controller/commands', description: 'std_msgs/Float64MultiArray commands to plot (empty: none)' },
   command_names: { type: 'string_array', default: [], description: 'names of the command values (empty: u0, u1, …)' },
   ee_pose_topic: { type: 'string', default: '', description: 'geometry_msgs/PoseStamped end-effector pose (empty: none)' },
   goal_topic: { type: 'string', default: '', description: 'geometry_msgs/PoseStamped targets (empty: none)' },

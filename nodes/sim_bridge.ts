@@ -18,9 +18,9 @@ const parameters = defineParams({
   model: { type: 'string', default: 'sim/models/cartpole.xml', nonEmpty: true, description: 'MJCF file, absolute or relative to the package root' },
   mode: { type: 'string', default: 'lockstep', choices: ['lockstep', 'realtime'], description: 'lockstep: wait for each tick\'s command; realtime: step on the wall clock' },
   rate_hz: { type: 'double', default: 100, range: [1, 2000], description: 'control rate: state published and a command taken every period (a whole number of physics steps)' },
-  joints: { type: 'string_array', default: [], description: 'joints in /joint_states (empty: every actuated joint, in actuator order)' },
-  command_joints: { type: 'string_array', default: [], description: 'joints the command vector drives, in order (empty: as joints)' },
-  command_topic: { type: 'string', default: '/forward_command_controller/commands', nonEmpty: true, description: 'std_msgs/Float64MultiArray commands, one value per command joint' },
+  joints: { type: 'string_array', default: [], description: 'joints in /joint_states (empty: every hinge and slide joint, in model order)' },
+  command_joints: { type: 'string_array', default: [], description: 'joints the command vector drives, in order (empty: the actuated joints, in actuator order)' },
+  command_topic: { type: 'string', default: 'forward_command_controller/commands', nonEmpty: true, description: 'std_msgs/Float64MultiArray commands, one value per command joint' },
   command_interface: { type: 'string', default: 'effort', choices: ['effort', 'position'], description: 'what a command value is (it must match the model\'s actuators: motor or position)' },
   position_noise: { type: 'double', default: 0, range: [0, 1], description: 'standard deviation of joint position noise (rad or m)' },
   velocity_noise: { type: 'double', default: 0, range: [0, 100], description: 'standard deviation of joint velocity noise (rad/s or m/s)' },
@@ -28,6 +28,8 @@ const parameters = defineParams({
   seed: { type: 'integer', default: 1, range: [0, 2147483647], description: 'seed of every random draw (noise, pushes, initial states)' },
   episode_length_s: { type: 'double', default: 0, range: [0, 1e6], description: 'episode length in sim time; at the end the sim resets (0: one endless episode)' },
   reset_keyframe: { type: 'string', default: '', description: 'keyframe an episode starts from (empty: the model\'s default state)' },
+  initial_offsets: { type: 'double_array', default: [], description: 'added to each joint\'s keyframe position at reset, in joints order (empty: none)' },
+  progress_period_s: { type: 'double', default: 2, range: [0, 1e6], description: 'log progress every this much sim time (0: never)' },
   initial_position_noise: { type: 'double', default: 0, range: [0, 10], description: 'standard deviation added to each joint position at reset' },
   push_period_s: { type: 'double', default: 0, range: [0, 1e6], description: 'a horizontal push every this many seconds of sim time (0: none)' },
   push_duration_s: { type: 'double', default: 0.1, range: [0, 10], description: 'how long each push lasts' },
@@ -46,17 +48,18 @@ export default defineNode({
   async configure(node, p) {
     const sim = await MujocoSim.fromFile(packagePath(p.model));
     const actuated = sim.info.actuators.flatMap((a) => (a.joint ? [a.joint] : []));
-    const joints = p.joints.length ? p.joints : actuated;
+    const joints = p.joints.length ? p.joints : sim.info.joints.filter((j) => j.type === 'hinge' || j.type === 'slide').map((j) => j.name);
     const periodNs = periodNsFromHz(p.rate_hz);
     const bridge = new SimBridge(sim, {
       joints,
-      commandJoints: p.command_joints.length ? p.command_joints : joints,
+      commandJoints: p.command_joints.length ? p.command_joints : actuated,
       commandInterface: p.command_interface as 'effort' | 'position',
       controlPeriodNs: periodNs,
       sensors: { positionNoise: p.position_noise, velocityNoise: p.velocity_noise, latencySteps: p.latency_steps, seed: p.seed },
       pushes: p.push_force > 0 ? { body: p.push_body, periodNs: secondsToNs(p.push_period_s), durationNs: secondsToNs(p.push_duration_s), force: p.push_force, seed: p.seed + 1 } : undefined,
       episodeLengthNs: secondsToNs(p.episode_length_s),
       resetKeyframe: p.reset_keyframe,
+      initialOffsets: p.initial_offsets,
       initialPositionNoise: p.initial_position_noise,
       seed: p.seed + 2,
     });
@@ -98,18 +101,29 @@ export default defineNode({
 
     let active = false;
     let wallStart = 0;
+    let wallEnd: number | undefined;
+    const wallSeconds = (): number => ((wallEnd ?? performance.now()) - wallStart) / 1000;
     let simStartNs = 0n;
     let timer: Timer | undefined;
     let finish: (reason: string) => void = () => {};
     const finished = maxSimNs > 0n ? new Promise<string>((resolve) => (finish = resolve)) : undefined;
     const summary = (): string => {
       const simS = Number(bridge.timeNs - simStartNs) / 1e9;
-      const wallS = (performance.now() - wallStart) / 1000;
+      const wallS = wallSeconds();
       return `simulated ${simS.toFixed(2)} s in ${wallS.toFixed(2)} s of wall time (${(simS / wallS).toFixed(1)}× real time, ${bridge.steps} ticks, ${bridge.episode + 1} episode(s))`;
     };
+    const progressNs = secondsToNs(p.progress_period_s);
+    let nextProgressNs = progressNs;
+    const progress = (): void => {
+      if (progressNs === 0n || bridge.timeNs - simStartNs < nextProgressNs) return;
+      nextProgressNs += progressNs;
+      node.logger.info(`t = ${(Number(bridge.timeNs - simStartNs) / 1e9).toFixed(1)} s: ${summary()}${bridge.pushesSoFar() ? `, ${bridge.pushesSoFar()} pushes` : ''}`);
+    };
     const done = (): boolean => {
+      progress();
       if (maxSimNs === 0n || bridge.timeNs - simStartNs < maxSimNs) return false;
       active = false;
+      wallEnd = performance.now();
       timer?.cancel();
       finish(summary());
       return true;
@@ -135,12 +149,22 @@ export default defineNode({
             if (throttle.allow('timeout')) node.logger.warn(`no command within ${p.lockstep_timeout_s} s at sim time ${Number(bridge.timeNs) / 1e9} s; stepping with the last one (${timeouts} timeouts)`);
           }
         }
-        first = false;
         bridge.advance();
         if (done()) break;
+        // after tick 0 no command is awaited: let the graph see t = 0 before t = 1 follows
+        if (first) await new Promise((r) => setImmediate(r));
+        first = false;
       }
     };
 
+    const fullSummary = (): string =>
+      `${summary()}${bridge.pushesSoFar() ? `, ${bridge.pushesSoFar()} pushes of ${p.push_force} N` : ''}${rejected ? `, ${rejected} commands rejected` : ''}${timeouts ? `, ${timeouts} command timeouts` : ''}`;
+    const metrics = () => {
+      const wallS = wallSeconds();
+      const simS = Number(bridge.timeNs - simStartNs) / 1e9;
+      return { ticks: bridge.steps, sim_time_s: simS, wall_time_s: wallS, real_time_factor: simS / wallS, ticks_per_s: bridge.steps / wallS, episodes: bridge.episode + 1, pushes: bridge.pushesSoFar(), commands_rejected: rejected, command_timeouts: timeouts };
+    };
+    let final: { metrics: ReturnType<typeof metrics>; summary: string } | undefined;
     let diagTimer: Timer | undefined;
     return {
       activate: () => {
@@ -157,7 +181,7 @@ export default defineNode({
           }, node.steadyClock);
         }
         diagTimer = node.createTimer(1_000_000_000n, () => {
-          const wallS = (performance.now() - wallStart) / 1000;
+          const wallS = wallSeconds();
           diagnostics.publish({
             header: { stamp: nsToTime(bridge.timeNs), frame_id: '' },
             status: [{
@@ -178,17 +202,19 @@ export default defineNode({
       },
       deactivate: () => {
         active = false;
+        wallEnd ??= performance.now();
         commandArrived?.();
         timer?.cancel();
         diagTimer?.cancel();
       },
-      cleanup: () => sim.dispose(),
-      finished,
-      metrics: () => {
-        const wallS = (performance.now() - wallStart) / 1000;
-        const simS = Number(bridge.timeNs - simStartNs) / 1e9;
-        return { ticks: bridge.steps, sim_time_s: simS, wall_time_s: wallS, real_time_factor: simS / wallS, ticks_per_s: bridge.steps / wallS, episodes: bridge.episode + 1, pushes: bridge.pushesSoFar(), commands_rejected: rejected, command_timeouts: timeouts };
+      cleanup: () => {
+        // the figures need the sim: take them before it goes
+        final = { metrics: metrics(), summary: fullSummary() };
+        sim.dispose();
       },
+      finished,
+      summary: () => final?.summary ?? fullSummary(),
+      metrics: () => final?.metrics ?? metrics(),
     };
   },
 });

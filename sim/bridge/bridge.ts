@@ -22,6 +22,8 @@ export interface BridgeConfig {
   /** 0n: one endless episode */
   readonly episodeLengthNs: bigint;
   readonly resetKeyframe: string;
+  /** added to each published joint's keyframe position at reset (empty: none) */
+  readonly initialOffsets: readonly number[];
   /** standard deviation of noise added to each joint position at reset (rad or m) */
   readonly initialPositionNoise: number;
   readonly seed: number;
@@ -55,6 +57,9 @@ export class SimBridge {
     const timestepNs = BigInt(Math.round(info.timestep * 1e9));
     if (config.controlPeriodNs % timestepNs !== 0n) {
       throw new Error(`control period ${Number(config.controlPeriodNs) / 1e6} ms is not a whole number of ${info.timestep * 1e3} ms physics steps`);
+    }
+    if (config.initialOffsets.length && config.initialOffsets.length !== config.joints.length) {
+      throw new Error(`initial offsets: expected ${config.joints.length} values (${config.joints.join(', ')}), got ${config.initialOffsets.length}`);
     }
     this.substeps = Number(config.controlPeriodNs / timestepNs);
     this.commands = new CommandMap(config.commandJoints, info.actuators, info.nu);
@@ -96,9 +101,11 @@ export class SimBridge {
     else this.sim.reset();
     // sim time runs on across episodes: /clock must never go backwards under the nodes
     this.sim.time = keep;
-    if (this.config.initialPositionNoise > 0) {
+    if (this.config.initialPositionNoise > 0 || this.config.initialOffsets.length) {
       const qpos = this.sim.getQpos(this.#qpos);
-      for (const j of this.#joints) qpos[j.qposAdr]! += this.config.initialPositionNoise * this.#rng.normal();
+      this.#joints.forEach((j, i) => {
+        qpos[j.qposAdr]! += (this.config.initialOffsets[i] ?? 0) + this.config.initialPositionNoise * this.#rng.normal();
+      });
       this.sim.setQpos(qpos);
     }
     this.#ctrl.fill(0);

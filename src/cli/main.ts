@@ -82,6 +82,12 @@ async function launch(argv: string[]): Promise<number> {
   log.info(`stopping (${why})`);
   await launcher.shutdown();
   const report = await launcher.report();
+  const summaries = report.nodes.filter((n) => n.summary);
+  if (summaries.length) {
+    process.stdout.write(`\nsummary (${report.wall_time_s.toFixed(1)} s of wall time)\n`);
+    for (const n of summaries) process.stdout.write(`  ${n.node.padEnd(28)} ${n.summary}\n`);
+    process.stdout.write('\n');
+  }
   if (values.report) {
     mkdirSync(dirname(resolve(values.report)), { recursive: true });
     writeFileSync(values.report, JSON.stringify(report, null, 2) + '\n');

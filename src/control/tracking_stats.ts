@@ -29,6 +29,12 @@ export class TrackingStats {
     }
   }
 
+  /** 'largest error after settling: cart_slide 0.012, pole_hinge 0.034' */
+  summary(): string {
+    if (!this.#samples) return 'no settled samples';
+    return `largest error after settling ${this.joints.map((n, i) => `${n} ${this.#max[i]!.toFixed(4)}`).join(', ')}`;
+  }
+
   metrics(): Record<string, number> {
     const out: Record<string, number> = { tracking_samples: this.#samples };
     this.joints.forEach((name, i) => {

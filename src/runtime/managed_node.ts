@@ -13,6 +13,7 @@ export interface NodeReport {
   readonly thread: 'main' | 'worker';
   readonly stats: EndpointStats[];
   readonly metrics: Metrics;
+  readonly summary?: string;
 }
 
 export interface ManagedNode {
@@ -36,6 +37,7 @@ export class LocalNode implements ManagedNode {
   #lifecycle: NodeLifecycle = {};
   #metrics: Metrics = {};
   #stats: EndpointStats[] = [];
+  #summary: string | undefined;
 
   constructor(
     private readonly transport: Transport,
@@ -78,6 +80,7 @@ export class LocalNode implements ManagedNode {
     } finally {
       // read last, so that cleanup can finish its figures (a summary, a file written)
       this.#metrics = this.#lifecycle.metrics?.() ?? {};
+      this.#summary = this.#lifecycle.summary?.();
       this.#stats = this.#handle?.stats() ?? [];
       this.#handle?.destroy();
     }
@@ -90,7 +93,8 @@ export class LocalNode implements ManagedNode {
   async report(): Promise<NodeReport> {
     const stats = this.state === 'finalized' ? this.#stats : (this.#handle?.stats() ?? []);
     const metrics = this.state === 'finalized' ? this.#metrics : (this.#lifecycle.metrics?.() ?? {});
-    return { node: this.fullyQualifiedName, thread: this.thread, stats, metrics };
+    const summary = this.state === 'finalized' ? this.#summary : this.#lifecycle.summary?.();
+    return { node: this.fullyQualifiedName, thread: this.thread, stats, metrics, ...(summary ? { summary } : {}) };
   }
 
   #expect(state: NodeState, transition: string): void {

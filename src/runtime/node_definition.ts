@@ -20,6 +20,8 @@ export interface NodeLifecycle {
    * sentence saying what was done. A launch ends when every node that has one has finished.
    */
   finished?: Promise<string>;
+  /** one sentence for the end-of-run summary (read after cleanup) */
+  summary?(): string;
   /** figures for the launcher's report (read while running, and once more after cleanup) */
   metrics?(): Metrics;
 }
