@@ -150,11 +150,13 @@ export default defineNode({
     const layout = { dim: [{ label: 'actuators', size: nu, stride: nu }], data_offset: 0 };
     let pendingTick: bigint | undefined;
     let published = 0;
-    // the loop is judged on the clock its timer runs on (sim time in lockstep: a miss is a skipped
-    // tick), its work on the steady clock
+    // the loop's period is judged on the steady clock in real time, and on the node's clock in
+    // lockstep (where ticks come as fast as the graph goes, and a miss is a skipped tick); its
+    // work is always timed on the steady clock
+    const loopClock = p.wait_for_state ? node.clock : node.steadyClock;
     const command = (tickNs: bigint): void => {
       const t0 = node.steadyClock.now();
-      const startedNs = node.clock.now();
+      const startedNs = loopClock.now();
       if (goalPending && state) {
         const goal = goalPending === 'keyframe' ? keyframeGoal() : Float64Array.from(state.x, (v, i) => (i < nv ? v : 0));
         planner.setGoal({ kind: 'state', state: goal }, { timeNs: tickNs, state: state.x });

@@ -13,7 +13,7 @@ const cli = join(root, 'dist/src/cli/main.js');
 async function launchAndSignal(signal: NodeJS.Signals, extra: string[] = []) {
   const dir = mkdtempSync(join(tmpdir(), 'dynastack-'));
   const report = join(dir, 'report.json');
-  const child = spawn(process.execPath, [cli, 'launch', join(root, 'launch/demo.launch.yaml'), 'rate_hz:=200.0', '--report', report, ...extra], { cwd: root });
+  const child = spawn(process.execPath, [cli, 'launch', join(root, 'launch/talker_listener.launch.yaml'), 'rate_hz:=200.0', '--report', report, ...extra], { cwd: root });
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));

@@ -1,0 +1,60 @@
+import { join } from 'node:path';
+import { registry } from '../../nodes/index.js';
+import { loadLaunchFile } from '../../src/launch/parse.js';
+import { Launcher, type LaunchReport } from '../../src/runtime/launcher.js';
+import { EmbeddedTransport } from '../../src/transport/embedded/transport.js';
+import { defineParams } from '../../src/params/schema.js';
+import { findPackageShare } from '../../src/cli/find_package.js';
+import { packageRoot } from '../../src/util/paths.js';
+import { timeToNs } from '../../src/time/time.js';
+import type { NodeHandle } from '../../src/transport/types.js';
+
+// Runs a launch file of the package in this process, as `dynastack launch` does, with a probe
+// node on the same bus that records every /joint_states sample, until the graph finishes.
+
+export interface Sample {
+  readonly tNs: bigint;
+  readonly position: number[];
+}
+
+export interface Run {
+  readonly report: LaunchReport;
+  readonly samples: Sample[];
+  metrics(node: string): Record<string, number | string>;
+}
+
+export async function runLaunch(
+  file: string,
+  args: Record<string, string>,
+  options: { jointStates?: string; during?: (probe: NodeHandle, transport: EmbeddedTransport) => void } = {},
+): Promise<Run> {
+  const description = loadLaunchFile(join(packageRoot(), 'launch', file), args, { findPackageShare });
+  const transport = new EmbeddedTransport({ checkMessages: true });
+  const launcher = new Launcher(description, { transport, registry, logLevelSpec: 'error', checkMessages: true });
+  const probe = await transport.createNode({ name: 'probe', parameters: defineParams({}) });
+  const samples: Sample[] = [];
+  probe.createSubscription('sensor_msgs/msg/JointState', options.jointStates ?? '/joint_states', (m) => {
+    samples.push({ tNs: timeToNs(m.header.stamp), position: Array.from(m.position) });
+  }, { qos: { history: 'keep_all' } });
+  try {
+    await launcher.configure();
+    await launcher.activate();
+    options.during?.(probe, transport);
+    const finished = launcher.allFinished();
+    if (!finished) throw new Error(`${file} has no node whose work ends`);
+    await finished;
+  } finally {
+    await launcher.shutdown();
+    probe.destroy();
+  }
+  const report = await launcher.report();
+  return {
+    report,
+    samples,
+    metrics: (node) => {
+      const n = report.nodes.find((x) => x.node === node);
+      if (!n) throw new Error(`no node ${node} in the report (${report.nodes.map((x) => x.node).join(', ')})`);
+      return n.metrics;
+    },
+  };
+}
