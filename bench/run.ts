@@ -4,12 +4,14 @@ import { setLogLevelSpec } from '../src/util/log.js';
 import { Figures } from './report.js';
 import { runtimeBenchmarks } from './runtime.bench.js';
 import { simBenchmarks } from './sim.bench.js';
+import { simLoopBenchmarks } from './sim_loop.bench.js';
 
 // `npm run bench [-- --json FILE] [-- --only NAME]`: every benchmark, one table.
 
 const suites: Record<string, (f: Figures) => Promise<void>> = {
   runtime: runtimeBenchmarks,
   sim: simBenchmarks,
+  sim_loop: simLoopBenchmarks,
 };
 
 const { values } = parseArgs({ options: { json: { type: 'string' }, only: { type: 'string' } } });

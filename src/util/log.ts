@@ -38,14 +38,20 @@ const format = winston.format.printf(({ level, message, label, timestamp, ...met
   return `[${timestamp}] [${level.toUpperCase()}] [${label}] ${message}${extra}`;
 });
 
-const transport = new winston.transports.Console({ stderrLevels: ['error', 'warn'] });
+export interface ClosableLogger extends Logger {
+  /** release the logger's console transport (when its node is destroyed) */
+  close(): void;
+}
 
-export function createLogger(name: string, level: LogLevel = levelFor(name)): Logger {
-  return winston.createLogger({
+export function createLogger(name: string, level: LogLevel = levelFor(name)): ClosableLogger {
+  // a transport of its own: a shared one would collect a pipe per logger and never lose them
+  const transport = new winston.transports.Console({ stderrLevels: ['error', 'warn'] });
+  const logger = winston.createLogger({
     level,
     format: winston.format.combine(winston.format.label({ label: name }), winston.format.timestamp(), format),
     transports: [transport],
   });
+  return Object.assign(logger, { close: () => void logger.remove(transport) });
 }
 
 /** Log at most once per period per key (as RCLCPP_WARN_THROTTLE does). */

@@ -2,7 +2,7 @@ import type { MessageOf, MessageTypeName, Clock as ClockMsg } from '../../msgs/t
 import type { ParamSchema } from '../../params/schema.js';
 import { SteppedClock, WallClock, type Clock, type TimerCallback, type Timer } from '../../time/clock.js';
 import { timeToNs } from '../../time/time.js';
-import { createLogger, type Logger } from '../../util/log.js';
+import { createLogger, type ClosableLogger } from '../../util/log.js';
 import { QOS_CLOCK_SUBSCRIBER, resolveQoS, type QoS } from '../qos.js';
 import { nodeIdentity, EndpointCounter } from '../node_base.js';
 import type { MessageCallback, NodeHandle, NodeOptions, Publisher, Subscription, SubscriptionOptions, Transport, EndpointStats } from '../types.js';
@@ -67,7 +67,7 @@ class EmbeddedNode<S extends ParamSchema> implements NodeHandle<S> {
   readonly name: string;
   readonly namespace: string;
   readonly fullyQualifiedName: string;
-  readonly logger: Logger;
+  readonly logger: ClosableLogger;
   readonly clock: Clock;
   readonly steadyClock: Clock = new WallClock('steady');
   readonly params: NodeHandle<S>['params'];
@@ -184,5 +184,6 @@ class EmbeddedNode<S extends ParamSchema> implements NodeHandle<S> {
     for (const e of this.#endpoints) this.bus.remove(e);
     this.#endpoints.clear();
     this.onDestroy();
+    this.logger.close();
   }
 }
