@@ -31,6 +31,14 @@ test('lockstep is deterministic: two runs with noise and pushes give identical t
   assert.deepEqual(b.samples, a.samples);
 });
 
+test('the simulation runs headless in a worker, with the same trajectory as on the main thread', async () => {
+  const main = await runLaunch('cartpole_lqr.launch.yaml', { sim_time_s: '2.0', plot: out() });
+  const worker = await runLaunch('cartpole_lqr.launch.yaml', { sim_time_s: '2.0', plot: out(), bridge_thread: 'worker' });
+  assert.equal(worker.report.nodes.find((n) => n.node === '/sim_bridge')?.thread, 'worker');
+  assert.ok(main.samples.length >= 200);
+  assert.deepEqual(worker.samples, main.samples);
+});
+
 test('a wrong-length command is rejected, counted and survived; the loop keeps balancing', async () => {
   let sent = 0;
   const run = await runLaunch('cartpole_lqr.launch.yaml', { sim_time_s: '2.0', plot: out() }, {
