@@ -123,7 +123,7 @@ interface SteppedTimer {
 /**
  * Time that moves only by `set`/`advance`: sim time fed by /clock, or a test's hand. Timers fire
  * inside `set`, in deadline order, once per timer per step (missed periods are skipped, as rcl
- * does when sim time jumps). Before the first `set` the time is 0 and no timer fires.
+ * does when sim time jumps). Before the first `set` the time is 0.
  */
 export class SteppedClock implements Clock {
   readonly isSimTime: boolean;
@@ -154,10 +154,10 @@ export class SteppedClock implements Clock {
       // time went backwards (a sim reset): re-base every timer on the new time, as a ROS time jump does
       for (const t of this.#timers) t.next = timeNs + t.periodNs;
     }
-    const first = !this.#started;
+    // as in rcl, a timer created before time started counts its period from 0: the first /clock
+    // at or past it fires it (even if earlier /clock messages were missed), then it realigns
     this.#now = timeNs;
     this.#started = true;
-    if (first) for (const t of this.#timers) t.next = timeNs + t.periodNs;
     if (this.#firing) return; // a callback moved the clock; the outer loop fires what is due
     this.#firing = true;
     try {

@@ -94,3 +94,14 @@ test('a shared stepped clock drives every node for tests', async () => {
   for (let i = 0; i < 10; i++) clock.advance(1_000n);
   assert.equal(n, 10);
 });
+
+test('stepped clock: a timer made before time starts counts from 0, so a missed first /clock does not lose its first tick (rcl)', () => {
+  const clock = new SteppedClock();
+  const fired: string[] = [];
+  clock.createTimer(10n, (i) => fired.push(`${i.expectedNs}@${i.actualNs}`));
+  clock.set(10n); // /clock 0 was dropped: the first time seen is already the first deadline
+  clock.set(20n);
+  clock.set(45n);
+  clock.set(50n);
+  assert.deepEqual(fired, ['10@10', '20@20', '30@45', '50@50']);
+});
