@@ -42,3 +42,19 @@ export class EndpointCounter {
     return { topic: this.topic, type: this.type, direction: this.direction, count: this.count, dropped: this.dropped };
   }
 }
+
+/** An error as one log line: its stack where it has one. */
+export function describeError(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}
+
+/** A timer callback that logs what it throws instead of taking the process down. */
+export function guarded<A extends unknown[]>(logger: { error(message: string): void }, what: string, callback: (...args: A) => void): (...args: A) => void {
+  return (...args) => {
+    try {
+      callback(...args);
+    } catch (err) {
+      logger.error(`${what} threw: ${describeError(err)}`);
+    }
+  };
+}

@@ -4,7 +4,7 @@ import { SteppedClock, WallClock, type Clock, type TimerCallback, type Timer } f
 import { timeToNs } from '../../time/time.js';
 import { createLogger, type ClosableLogger } from '../../util/log.js';
 import { QOS_CLOCK_SUBSCRIBER, resolveQoS, type QoS } from '../qos.js';
-import { nodeIdentity, EndpointCounter } from '../node_base.js';
+import { nodeIdentity, EndpointCounter, guarded } from '../node_base.js';
 import type { MessageCallback, NodeHandle, NodeOptions, Publisher, Subscription, SubscriptionOptions, Transport, EndpointStats } from '../types.js';
 import { EmbeddedBus } from './bus.js';
 import { Envelope } from './envelope.js';
@@ -162,13 +162,7 @@ class EmbeddedNode<S extends ParamSchema> implements NodeHandle<S> {
 
   createTimer(periodNs: bigint, callback: TimerCallback, clock: Clock = this.clock): Timer {
     this.#check();
-    const timer = clock.createTimer(periodNs, (info) => {
-      try {
-        callback(info);
-      } catch (err) {
-        this.logger.error(`timer callback threw: ${(err as Error)?.stack ?? String(err)}`);
-      }
-    });
+    const timer = clock.createTimer(periodNs, guarded(this.logger, 'timer callback', callback));
     this.#timers.add(timer);
     return timer;
   }

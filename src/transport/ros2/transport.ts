@@ -5,7 +5,7 @@ import type { ParamSchema } from '../../params/schema.js';
 import type { Clock, ClockType, Timer, TimerCallback } from '../../time/clock.js';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../../util/log.js';
 import { resolveQoS, type QoS } from '../qos.js';
-import { EndpointCounter, nodeIdentity, type NodeIdentity } from '../node_base.js';
+import { describeError, EndpointCounter, guarded, nodeIdentity, type NodeIdentity } from '../node_base.js';
 import type { EndpointStats, MessageCallback, NodeHandle, NodeOptions, Publisher, Subscription, SubscriptionOptions, Transport } from '../types.js';
 import { firstLine, loadRclnodejs } from './load.js';
 import { paramDeclaration, qosArguments, rclTimeToNs, timerInfoFrom } from './mapping.js';
@@ -105,9 +105,6 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-function describeError(err: unknown): string {
-  return err instanceof Error ? (err.stack ?? err.message) : String(err);
-}
 
 /** Our Clock over an rclnodejs clock; its timers are rcl timers of the node, on that clock. */
 class Ros2Clock implements Clock {
@@ -359,13 +356,7 @@ class Ros2Node<S extends ParamSchema> implements NodeHandle<S> {
 
   createTimer(periodNs: bigint, callback: TimerCallback, clock: Clock = this.clock): Timer {
     this.#check();
-    const timer = clock.createTimer(periodNs, (info) => {
-      try {
-        callback(info);
-      } catch (err) {
-        this.logger.error(`timer callback threw: ${describeError(err)}`);
-      }
-    });
+    const timer = clock.createTimer(periodNs, guarded(this.logger, 'timer callback', callback));
     this.#timers.add(timer);
     return timer;
   }
