@@ -175,13 +175,16 @@ export default defineNode({
 
     let timer: Timer | undefined;
     let diagTimer: Timer | undefined;
+    // lockstep: the command for tick t is computed from the state of tick t
+    const due = (tickNs: bigint): void => {
+      if (p.wait_for_state && (!state || state.stampNs < tickNs)) pendingTick = tickNs;
+      else command(tickNs);
+    };
     return {
       activate: () => {
-        timer = node.createTimer(periodNs, (info) => {
-          // lockstep: the command for tick t is computed from the state of tick t
-          if (p.wait_for_state && (!state || state.stampNs < info.expectedNs)) pendingTick = info.expectedNs;
-          else command(info.expectedNs);
-        });
+        timer = node.createTimer(periodNs, (info) => due(info.expectedNs));
+        // activated after sim time began (a bridge in a worker starts first): the tick it waits on is now
+        if (p.wait_for_state && node.clock.isSimTime && node.clock.now() > 0n) due(node.clock.now());
         diagTimer = node.createTimer(1_000_000_000n, () => {
           const s = loop.stats.summary();
           const counters = safety.counters();

@@ -171,7 +171,8 @@ export default defineNode({
       'sensor_msgs/msg/JointState',
       'joint_states',
       (msg) => {
-        if (!active) return; // an inactive lifecycle node does no work
+        // the filter runs from configure on, so that a state published before this node was activated
+        // (a bridge in a worker starts stepping at once) still counts; only publishing waits
         const rejectedBefore = estimator.counts.inputRejected;
         const result = estimator.step(
           { stampNs: timeToNs(msg.header.stamp), names: msg.name, position: msg.position, velocity: msg.velocity, effort: msg.effort },
@@ -182,7 +183,7 @@ export default defineNode({
         }
         if ('estimate' in result) {
           if (result.status === 'reset') node.logger.info('the joint state stamps went back: estimator re-initialised');
-          estimates.publish(toMessage(result.estimate, msg));
+          if (active) estimates.publish(toMessage(result.estimate, msg));
         } else if (warnings.allow(result.status)) node.logger.warn(`joint state rejected, ${result.status}: ${result.reason}`);
       },
       { qos: params.joint_states_qos === 'sensor_data' ? QOS_SENSOR_DATA : QOS_DEFAULT },

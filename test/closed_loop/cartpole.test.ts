@@ -44,15 +44,17 @@ test('a wrong-length command is rejected, counted and survived; the loop keeps b
   const run = await runLaunch('cartpole_lqr.launch.yaml', { sim_time_s: '2.0', plot: out() }, {
     during: (probe) => {
       const bad = probe.createPublisher('std_msgs/msg/Float64MultiArray', '/forward_command_controller/commands');
-      const timer = setInterval(() => {
-        if (sent === 5) return clearInterval(timer);
+      // one bad command on each of five ticks from t = 0.5 s: driven by sim time, so the run repeats
+      probe.createSubscription('sensor_msgs/msg/JointState', '/joint_states', (m) => {
+        if (m.header.stamp.sec * 1e9 + m.header.stamp.nanosec < 5e8 || sent === 5) return;
         bad.publish({ layout: { dim: [], data_offset: 0 }, data: [1, 2, 3] });
         sent++;
-      }, 5);
+      });
     },
   });
   assert.equal(sent, 5);
   assert.equal(run.metrics('/sim_bridge').commands_rejected, 5);
+  assert.equal(run.metrics('/sim_bridge').command_timeouts, 0);
   assert.ok(Math.abs(run.samples.at(-1)!.position[1]!) < 0.1);
 });
 
