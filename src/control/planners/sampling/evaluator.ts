@@ -1,0 +1,19 @@
+// What sampling planners need from a model: the expected cost of a batch of action sequences
+// from the current state. The learned ensemble with trajectory sampling (src/dynamics/) provides
+// one; a test can provide a quadratic. Sequences are row-major N × H × nu.
+
+export interface SequenceCosts {
+  /** expected cost per sequence (N) */
+  readonly cost: Float32Array;
+  /** spread of the cost over particles per sequence (N): epistemic uncertainty, for risk-aware costs */
+  readonly spread?: Float32Array;
+}
+
+export interface TrajectoryEvaluator {
+  readonly actionSize: number;
+  readonly horizon: number;
+  /** per action dimension */
+  readonly actionLow: Float32Array;
+  readonly actionHigh: Float32Array;
+  evaluate(sequences: Float32Array, n: number): SequenceCosts;
+}
