@@ -5,6 +5,8 @@ import { Figures } from './report.js';
 import { runtimeBenchmarks } from './runtime.bench.js';
 import { simBenchmarks } from './sim.bench.js';
 import { simLoopBenchmarks } from './sim_loop.bench.js';
+import { dynamicsBenchmarks } from './dynamics.bench.js';
+import { petsBenchmarks } from './pets.bench.js';
 
 // `npm run bench [-- --json FILE] [-- --only NAME]`: every benchmark, one table.
 
@@ -12,12 +14,21 @@ const suites: Record<string, (f: Figures) => Promise<void>> = {
   runtime: runtimeBenchmarks,
   sim: simBenchmarks,
   sim_loop: simLoopBenchmarks,
+  dynamics: dynamicsBenchmarks,
+};
+
+// long experiments, run only when named with --only
+const experiments: Record<string, (f: Figures) => Promise<void>> = {
+  pets: petsBenchmarks,
 };
 
 const { values } = parseArgs({ options: { json: { type: 'string' }, only: { type: 'string' } } });
+if (values.only && !suites[values.only] && !experiments[values.only]) {
+  throw new Error(`--only ${values.only}: no such suite (${[...Object.keys(suites), ...Object.keys(experiments)].join(', ')})`);
+}
 setLogLevelSpec('warn');
 const figures = new Figures();
-for (const [name, suite] of Object.entries(suites)) {
+for (const [name, suite] of Object.entries({ ...suites, ...(values.only ? experiments : {}) })) {
   if (values.only && values.only !== name) continue;
   process.stdout.write(`\n${name}\n`);
   await suite(figures);

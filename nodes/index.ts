@@ -11,6 +11,7 @@ export const registry: NodeRegistry = {
     controller: here('./controller.js'),
     demo_listener: here('./demo_listener.js'),
     demo_talker: here('./demo_talker.js'),
+    dynamics_learner: here('./dynamics_learner.js'),
     goal_sequencer: here('./goal_sequencer.js'),
     plot_recorder: here('./plot_recorder.js'),
     sim_bridge: here('./sim_bridge.js'),

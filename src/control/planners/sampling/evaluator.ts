@@ -17,3 +17,14 @@ export interface TrajectoryEvaluator {
   readonly actionHigh: Float32Array;
   evaluate(sequences: Float32Array, n: number): SequenceCosts;
 }
+
+/**
+ * An evaluator that plans from a state it is told (the controller's estimate at each replan) and,
+ * optionally, toward a goal. `kind` says what the goal vector is: a full model state or an
+ * end-effector position (3 values); an evaluator that ignores it can leave it out.
+ */
+export interface StatefulEvaluator extends TrajectoryEvaluator {
+  setState(x: Float32Array): void;
+  setGoal?(goal: Float32Array, kind: 'state' | 'position'): void;
+  dispose?(): void;
+}

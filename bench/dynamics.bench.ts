@@ -1,0 +1,165 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { initTensorBackend } from '../src/tensor/backend.js';
+import { dense, silu } from '../src/tensor/dense.js';
+import { ProbabilisticEnsemble, type TransitionData } from '../src/dynamics/ensemble.js';
+import { Rng } from '../src/util/random.js';
+import { Figures, percentile, sortNumbers } from './report.js';
+
+// The learned-dynamics figures (shared/reference/tfjs.md §5, which measured ≈91k member-evals/s
+// for 5 members on one thread and ≈12.5k member-samples/s training): a 7-member 4×200 ensemble,
+// cart-pole-sized (4 + 1 → 8) and arm-sized (12 + 6 → 24).
+//  - ensemble evals/s: predictNext on 7 × 1000 rows (each member its own 1000), sampling on, so
+//    normalisation, grouping and read-back are included; beside it the bare per-member forward on
+//    a prebuilt tensor, and the stacked [E, in, out] rank-3 layout that the wasm backend runs on
+//    its scalar loop (the alternative layout, kept only as a comparison);
+//  - training member-samples/s: Adam steps at batch 256 per member, through train();
+//  - the pure-JS cpu backend as the baseline for the cart-pole case (few iterations: it is slow).
+
+const MEMBERS = 7;
+const ROWS_PER_MEMBER = 1000;
+const HIDDEN = [200, 200, 200, 200];
+
+interface Size {
+  readonly label: string;
+  readonly nx: number;
+  readonly nu: number;
+}
+const SIZES: readonly Size[] = [
+  { label: 'cart-pole 4+1', nx: 4, nu: 1 },
+  { label: 'arm 12+6', nx: 12, nu: 6 },
+];
+
+/** median seconds per call over at least `minIterations` calls and `minSeconds`, after warm-up */
+function time(fn: () => void, minIterations: number, minSeconds: number, warmup = 2): number {
+  for (let i = 0; i < warmup; i++) fn();
+  const times: number[] = [];
+  const start = performance.now();
+  while (times.length < minIterations || performance.now() - start < minSeconds * 1000) {
+    const t0 = performance.now();
+    fn();
+    times.push((performance.now() - t0) / 1000);
+  }
+  return percentile(sortNumbers(times), 50);
+}
+
+function randomData(size: Size, n: number, seed: number): TransitionData {
+  const rng = new Rng(seed);
+  const states = Float32Array.from({ length: n * size.nx }, () => rng.normal());
+  const actions = Float32Array.from({ length: n * size.nu }, () => rng.normal());
+  const nextStates = Float32Array.from(states, (x, i) => 0.95 * x + 0.05 * actions[Math.floor(i / size.nx) * size.nu]! + 0.01 * rng.normal());
+  return { states, actions, nextStates, n };
+}
+
+/** member-evals/s of predictNext for 7 × 1000 rows */
+function predictRate(model: ProbabilisticEnsemble, size: Size, iterations: number, seconds: number): number {
+  const rows = MEMBERS * ROWS_PER_MEMBER;
+  const data = randomData(size, rows, 1);
+  const members = Int32Array.from({ length: rows }, (_, r) => r % MEMBERS);
+  const rng = new Rng(2);
+  return rows / time(() => void model.predictNext(data.states, data.actions, rows, members, true, () => rng.uniform()), iterations, seconds, iterations > 3 ? 2 : 1);
+}
+
+/** the same network's weights as plain tensors, per member and stacked */
+function rawLayouts(model: ProbabilisticEnsemble): { perMember: tf.Tensor2D[][]; stacked: tf.Tensor3D[] } {
+  const { metadata, data } = model.serialize();
+  const specs = metadata['weightSpecs'] as { name: string; shape: number[] }[];
+  const values = new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4);
+  const byName = new Map<string, tf.Tensor>();
+  let offset = 0;
+  for (const s of specs) {
+    const count = s.shape.reduce((p, d) => p * d, 1);
+    byName.set(s.name, tf.tensor(values.slice(offset, offset + count), s.shape));
+    offset += count;
+  }
+  const layers = HIDDEN.length + 1;
+  const perMember = Array.from({ length: MEMBERS }, (_, m) =>
+    Array.from({ length: layers }, (_, l) => [byName.get(`member${m}/dense${l}/kernel`) as tf.Tensor2D, byName.get(`member${m}/dense${l}/bias`) as tf.Tensor2D]).flat(),
+  );
+  const stacked = Array.from({ length: layers }, (_, l) => [
+    tf.stack(perMember.map((w) => w[2 * l]!)) as tf.Tensor3D,
+    tf.expandDims(tf.stack(perMember.map((w) => w[2 * l + 1]!)), 1) as tf.Tensor3D,
+  ]).flat();
+  for (const t of byName.values()) if (!perMember.flat().includes(t as tf.Tensor2D)) t.dispose();
+  return { perMember, stacked };
+}
+
+function forwardRates(model: ProbabilisticEnsemble, size: Size, figures: Figures, label: string): void {
+  const { perMember, stacked } = rawLayouts(model);
+  const width = size.nx + size.nu;
+  const rows = MEMBERS * ROWS_PER_MEMBER;
+  const x = tf.randomNormal([ROWS_PER_MEMBER, width]) as tf.Tensor2D;
+  const x3 = tf.randomNormal([MEMBERS, ROWS_PER_MEMBER, width]) as tf.Tensor3D;
+  const bare = time(() => {
+    tf.tidy(() => {
+      const outs = perMember.map((w) => {
+        let h = x;
+        for (let i = 0; i < w.length; i += 2) {
+          const z = dense(h, w[i]!, w[i + 1] as unknown as tf.Tensor1D);
+          h = i + 2 < w.length ? silu(z) : z;
+        }
+        return h;
+      });
+      return tf.concat(outs, 0).dataSync();
+    });
+  }, 10, 1.5);
+  figures.add(`ensemble evals/s, ${label}, bare per-member forward (floor)`, rows / bare, 'member-evals/s');
+  const rank3 = time(() => {
+    tf.tidy(() => {
+      let h: tf.Tensor3D = x3;
+      for (let i = 0; i < stacked.length; i += 2) {
+        const z = tf.add(tf.matMul(h, stacked[i]!), stacked[i + 1]!) as tf.Tensor3D;
+        h = i + 2 < stacked.length ? silu(z) : z;
+      }
+      return h.dataSync();
+    });
+  }, 3, 1, 1);
+  figures.add(`ensemble evals/s, ${label}, stacked rank-3 layout (not used)`, rows / rank3, 'member-evals/s');
+  tf.dispose([x, x3, ...perMember.flat(), ...stacked]);
+}
+
+/** member-samples/s of Adam steps at batch 256 */
+function trainRate(model: ProbabilisticEnsemble, size: Size, updates: number): number {
+  const data = randomData(size, 2600, 3);
+  model.train(data, { epochs: 1, batchSize: 256, holdoutRatio: 0.2, maxUpdates: 1 }); // warm-up
+  return model.train(data, { epochs: 1, batchSize: 256, holdoutRatio: 0.2, maxUpdates: updates }).memberSamplesPerSecond;
+}
+
+export async function dynamicsBenchmarks(figures: Figures): Promise<void> {
+  const chosen = await initTensorBackend({ force: 'wasm' });
+  process.stdout.write(`  (${chosen.why}; ${MEMBERS} members, ${HIDDEN.length}×${HIDDEN[0]}, SiLU, ${MEMBERS}×${ROWS_PER_MEMBER} rows)\n`);
+  let wasmCartPole = { evals: 0, train: 0 };
+  for (const size of SIZES) {
+    const model = ProbabilisticEnsemble.create({ stateSize: size.nx, actionSize: size.nu, members: MEMBERS, hidden: HIDDEN, seed: 1 });
+    try {
+      const evals = predictRate(model, size, 10, 2);
+      figures.add(`ensemble evals/s, ${size.label}, wasm, predictNext`, evals, 'member-evals/s');
+      forwardRates(model, size, figures, `${size.label}, wasm`);
+      const train = trainRate(model, size, 10);
+      figures.add(`ensemble training, ${size.label}, wasm, batch 256`, train, 'member-samples/s');
+      if (size === SIZES[0]) wasmCartPole = { evals, train };
+    } finally {
+      model.dispose();
+    }
+  }
+
+  await initTensorBackend({ force: 'cpu' });
+  try {
+    const size = SIZES[0]!;
+    const model = ProbabilisticEnsemble.create({ stateSize: size.nx, actionSize: size.nu, members: MEMBERS, hidden: HIDDEN, seed: 1 });
+    try {
+      const evals = predictRate(model, size, 2, 0);
+      figures.add(`ensemble evals/s, ${size.label}, cpu (pure JS), predictNext`, evals, 'member-evals/s');
+      figures.add(`ensemble evals/s, ${size.label}, wasm ÷ cpu`, wasmCartPole.evals / evals, '×');
+      const train = trainRate(model, size, 2);
+      figures.add(`ensemble training, ${size.label}, cpu (pure JS), batch 256`, train, 'member-samples/s');
+      figures.add(`ensemble training, ${size.label}, wasm ÷ cpu`, wasmCartPole.train / train, '×');
+    } finally {
+      model.dispose();
+    }
+  } finally {
+    await initTensorBackend({ force: 'wasm' });
+  }
+}
+
+// `node dist/bench/dynamics.bench.js`: this suite alone
+if (import.meta.url === `file://${process.argv[1]}`) await dynamicsBenchmarks(new Figures());

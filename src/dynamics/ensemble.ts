@@ -1,0 +1,614 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Rng } from '../util/random.js';
+import { dense, silu, trainableDense } from '../tensor/dense.js';
+import { fileHandler } from '../tensor/file_io.js';
+import { packFloat32, unpackFloat32, type NamedArray } from '../tensor/weights.js';
+import { bootstrapResamples, holdoutSplit, shuffleInPlace } from './bootstrap.js';
+import {
+  INITIAL_MAX_LOGVAR,
+  INITIAL_MIN_LOGVAR,
+  boundLogvar,
+  boundLogvarValue,
+  boundPenalty,
+  defaultWeightDecay,
+  gaussianNll,
+  weightDecayLoss,
+} from './loss.js';
+import { Normaliser } from './normaliser.js';
+
+// A PETS-style bootstrap ensemble of MLPs over the state delta (Chua et al. 2018; mbrl-lib's
+// GaussianMLP). Input [normalised state, normalised action] → mean and bounded log-variance of the
+// normalised delta x' − x (or the mean alone when deterministic, trained by MSE).
+//
+// Layout for the wasm backend's fast path (shared/reference/tfjs.md §4): every member has its own
+// 2-D weights, each layer is one fused 2-D matMul with a rank-1 bias, SiLU follows as h·σ(h), and
+// training uses the dense layer with an explicitly transposed backward pass. Rows are grouped by
+// member so each member runs one contiguous matMul per layer, all in one tidy per call.
+
+export interface EnsembleConfig {
+  stateSize: number;
+  actionSize: number;
+  /** default 7 */
+  members?: number;
+  /** hidden layer widths, default [200, 200, 200, 200] */
+  hidden?: number[];
+  /** members used for planning, best by validation error; default 5 */
+  elites?: number;
+  /** mean + log-variance, trained by Gaussian NLL (default); false: mean only, trained by MSE */
+  probabilistic?: boolean;
+  /** Adam's step size, default 1e-3 */
+  learningRate?: number;
+  /** per layer (hidden layers, then the output), on weights only; default PETS's 2.5e-5 … 1e-4 */
+  weightDecay?: number[];
+  /** initial weights, bootstrap draws and default sampling; default 0 */
+  seed?: number;
+}
+
+/** row-major n×nx, n×nu, n×nx */
+export interface TransitionData {
+  states: Float32Array;
+  actions: Float32Array;
+  nextStates: Float32Array;
+  n: number;
+}
+
+export interface TrainOptions {
+  /** default 25 (mbrl-lib's PETS cart-pole) */
+  epochs?: number;
+  /** rows per member per step, default 256 */
+  batchSize?: number;
+  /** share of rows held out for validation, default 0.2; 0 validates on the training rows */
+  holdoutRatio?: number;
+  /** stop after this many epochs in which no member's validation error fell by more than 1%; default 5 */
+  patience?: number;
+  /** stop after this many optimiser steps */
+  maxUpdates?: number;
+  onEpoch?: (e: { epoch: number; trainLoss: number; valLoss: number }) => void;
+}
+
+export interface TrainReport {
+  epochs: number;
+  updates: number;
+  /** mean per-member data loss (Gaussian NLL, or MSE) over the last epoch, normalised units */
+  trainLoss: number;
+  /** mean over the elites of their best validation MSE, normalised units */
+  valLoss: number;
+  /** the elites' validation MSE per state dimension, in the state's own units */
+  valMsePerDim: number[];
+  elites: number[];
+  /** rows × members per second of optimiser steps (batch building included, validation not) */
+  memberSamplesPerSecond: number;
+}
+
+const FORMAT = 'dynastack.ProbabilisticEnsemble';
+const FORMAT_VERSION = 1;
+/** a member counts as improved when its validation error falls by more than this share (mbrl-lib) */
+const IMPROVEMENT = 0.01;
+/** rows per validation forward, to bound the wasm heap */
+const EVAL_CHUNK = 4096;
+
+const DEFAULTS = { members: 7, hidden: [200, 200, 200, 200], elites: 5, probabilistic: true, learningRate: 1e-3, seed: 0 };
+
+function resolveConfig(config: EnsembleConfig): Required<EnsembleConfig> {
+  const hidden = [...(config.hidden ?? DEFAULTS.hidden)];
+  const r: Required<EnsembleConfig> = {
+    stateSize: config.stateSize,
+    actionSize: config.actionSize,
+    members: config.members ?? DEFAULTS.members,
+    hidden,
+    elites: config.elites ?? Math.min(DEFAULTS.elites, config.members ?? DEFAULTS.members),
+    probabilistic: config.probabilistic ?? DEFAULTS.probabilistic,
+    learningRate: config.learningRate ?? DEFAULTS.learningRate,
+    weightDecay: [...(config.weightDecay ?? defaultWeightDecay(hidden.length + 1))],
+    seed: config.seed ?? DEFAULTS.seed,
+  };
+  const positiveInt = (v: number): boolean => Number.isInteger(v) && v > 0;
+  if (!positiveInt(r.stateSize) || !Number.isInteger(r.actionSize) || r.actionSize < 0) throw new Error(`ensemble: bad sizes nx=${r.stateSize} nu=${r.actionSize}`);
+  if (!positiveInt(r.members)) throw new Error(`ensemble: members must be a positive integer, not ${r.members}`);
+  if (!positiveInt(r.elites) || r.elites > r.members) throw new Error(`ensemble: elites must be in 1…${r.members}, not ${r.elites}`);
+  if (!r.hidden.every(positiveInt)) throw new Error(`ensemble: bad hidden widths [${r.hidden.join(', ')}]`);
+  if (r.weightDecay.length !== r.hidden.length + 1) throw new Error(`ensemble: ${r.weightDecay.length} weight decays for ${r.hidden.length + 1} layers`);
+  if (!(r.learningRate > 0)) throw new Error(`ensemble: learning rate must be positive, not ${r.learningRate}`);
+  return r;
+}
+
+/** initial weights: truncated normal with std 1/(2√fan_in), zero biases (PETS) */
+function initialWeights(config: Required<EnsembleConfig>): NamedArray[] {
+  const rng = new Rng(config.seed);
+  const arrays: NamedArray[] = [];
+  const widths = layerWidths(config);
+  for (let m = 0; m < config.members; m++) {
+    for (let l = 0; l + 1 < widths.length; l++) {
+      const [fanIn, fanOut] = [widths[l]!, widths[l + 1]!];
+      const std = 1 / (2 * Math.sqrt(fanIn));
+      const w = new Float32Array(fanIn * fanOut);
+      for (let i = 0; i < w.length; i++) {
+        let z = rng.normal();
+        while (Math.abs(z) > 2) z = rng.normal();
+        w[i] = z * std;
+      }
+      arrays.push({ name: kernelName(m, l), shape: [fanIn, fanOut], values: w });
+      arrays.push({ name: biasName(m, l), shape: [fanOut], values: new Float32Array(fanOut) });
+    }
+  }
+  if (config.probabilistic) {
+    arrays.push({ name: 'max_logvar', shape: [config.stateSize], values: new Float32Array(config.stateSize).fill(INITIAL_MAX_LOGVAR) });
+    arrays.push({ name: 'min_logvar', shape: [config.stateSize], values: new Float32Array(config.stateSize).fill(INITIAL_MIN_LOGVAR) });
+  }
+  return arrays;
+}
+
+const layerWidths = (c: Required<EnsembleConfig>): number[] => [c.stateSize + c.actionSize, ...c.hidden, c.probabilistic ? 2 * c.stateSize : c.stateSize];
+const kernelName = (m: number, l: number): string => `member${m}/dense${l}/kernel`;
+const biasName = (m: number, l: number): string => `member${m}/dense${l}/bias`;
+
+interface State {
+  readonly input: Normaliser;
+  readonly output: Normaliser;
+  readonly elites: number[];
+  readonly version: number;
+}
+
+export class ProbabilisticEnsemble {
+  readonly config: Required<EnsembleConfig>;
+  #elites: number[];
+  /** bumped by every train(); travels with the weights */
+  version: number;
+
+  /** per member: [W0, b0, W1, b1, …], in a fixed order (Adam's moments are matched by position) */
+  readonly #layers: tf.Variable[][];
+  readonly #maxLogvar: tf.Variable | undefined;
+  readonly #minLogvar: tf.Variable | undefined;
+  /** JS copies of the bounds, for predictions */
+  #maxLogvarValues: Float32Array;
+  #minLogvarValues: Float32Array;
+  #input: Normaliser;
+  #output: Normaliser;
+  #optimizer: tf.Optimizer | undefined;
+  readonly #sampling: Rng;
+  #scratch = new Float32Array(0);
+  #disposed = false;
+
+  private constructor(config: Required<EnsembleConfig>, weights: Map<string, NamedArray>, state: State) {
+    this.config = config;
+    this.#elites = [...state.elites];
+    this.version = state.version;
+    this.#input = state.input;
+    this.#output = state.output;
+    this.#sampling = new Rng(config.seed ^ 0x5eed);
+    const variable = (name: string, shape: readonly number[]): tf.Variable => {
+      const a = weights.get(name);
+      if (!a) throw new Error(`ensemble: weight '${name}' is missing`);
+      if (a.shape.length !== shape.length || a.shape.some((d, i) => d !== shape[i])) throw new Error(`ensemble: weight '${name}' has shape [${a.shape.join(',')}], expected [${shape.join(',')}]`);
+      // tf.variable keeps its initial tensor alive, so build that inside a tidy
+      return tf.tidy(() => tf.variable(tf.tensor(a.values, [...shape], 'float32'), true));
+    };
+    const widths = layerWidths(config);
+    this.#layers = Array.from({ length: config.members }, (_, m) =>
+      widths.slice(1).flatMap((out, l) => [variable(kernelName(m, l), [widths[l]!, out]), variable(biasName(m, l), [out])]),
+    );
+    this.#maxLogvar = config.probabilistic ? variable('max_logvar', [config.stateSize]) : undefined;
+    this.#minLogvar = config.probabilistic ? variable('min_logvar', [config.stateSize]) : undefined;
+    this.#maxLogvarValues = weights.get('max_logvar')?.values.slice() ?? new Float32Array(0);
+    this.#minLogvarValues = weights.get('min_logvar')?.values.slice() ?? new Float32Array(0);
+  }
+
+  /** a fresh, untrained ensemble (call initTensorBackend first) */
+  static create(config: EnsembleConfig): ProbabilisticEnsemble {
+    const c = resolveConfig(config);
+    const weights = new Map(initialWeights(c).map((a) => [a.name, a]));
+    return new ProbabilisticEnsemble(c, weights, {
+      input: Normaliser.identity(c.stateSize + c.actionSize),
+      output: Normaliser.identity(c.stateSize),
+      elites: Array.from({ length: c.elites }, (_, i) => i),
+      version: 0,
+    });
+  }
+
+  /** the members planners use, ascending */
+  get elites(): readonly number[] {
+    return this.#elites;
+  }
+
+  get inputNormaliser(): Normaliser {
+    return this.#input;
+  }
+
+  get outputNormaliser(): Normaliser {
+    return this.#output;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // forward passes
+
+  /** one member's raw output [B, out] in normalised units; inference path */
+  #forward(m: number, x: tf.Tensor2D): tf.Tensor2D {
+    const layers = this.#layers[m]!;
+    let h = x;
+    for (let i = 0; i < layers.length; i += 2) {
+      const z = dense(h, layers[i] as tf.Tensor2D, layers[i + 1] as tf.Tensor1D);
+      h = i + 2 < layers.length ? silu(z) : z;
+    }
+    return h;
+  }
+
+  /** the same through the custom-gradient dense, for training */
+  #forwardTrainable(m: number, x: tf.Tensor2D): tf.Tensor2D {
+    const layers = this.#layers[m]!;
+    let h = x;
+    for (let i = 0; i < layers.length; i += 2) {
+      const z = trainableDense(h, layers[i] as tf.Tensor2D, layers[i + 1] as tf.Tensor1D);
+      h = i + 2 < layers.length ? silu(z) : z;
+    }
+    return h;
+  }
+
+  /**
+   * Raw outputs (normalised mean, then raw log-variance if probabilistic) for rows already
+   * normalised and grouped by member: rows offsets[m] … offsets[m+1]−1 go through member m.
+   */
+  #outputsGrouped(inputs: Float32Array, offsets: Int32Array): Float32Array {
+    const width = this.config.stateSize + this.config.actionSize;
+    return tf.tidy(() => {
+      const outs: tf.Tensor2D[] = [];
+      for (let m = 0; m < this.config.members; m++) {
+        const rows = offsets[m + 1]! - offsets[m]!;
+        if (rows === 0) continue;
+        const x = tf.tensor2d(inputs.subarray(offsets[m]! * width, offsets[m + 1]! * width), [rows, width]);
+        outs.push(this.#forward(m, x));
+      }
+      if (outs.length === 0) return new Float32Array(0);
+      const all = outs.length === 1 ? outs[0]! : tf.concat(outs, 0);
+      return all.dataSync() as Float32Array;
+    });
+  }
+
+  /**
+   * Next states for a batch, row r through member members[r]: the mean, or a sample from the
+   * member's Gaussian when `sample` (and probabilistic), denormalised and added to the state.
+   */
+  predictNext(states: Float32Array, actions: Float32Array, n: number, members: Int32Array, sample: boolean, rng?: () => number): Float32Array {
+    this.#checkLive();
+    const { stateSize: nx, actionSize: nu, members: count, probabilistic } = this.config;
+    if (states.length < n * nx || actions.length < n * nu || members.length < n) throw new Error(`predictNext: arrays too short for ${n} rows`);
+    const width = nx + nu;
+    // counting sort of the rows by member: where each row goes in the grouped batch
+    const offsets = new Int32Array(count + 1);
+    for (let r = 0; r < n; r++) {
+      const m = members[r]!;
+      if (!(m >= 0 && m < count)) throw new Error(`predictNext: row ${r} names member ${m}, not in 0…${count - 1}`);
+      offsets[m + 1]!++;
+    }
+    for (let m = 0; m < count; m++) offsets[m + 1]! += offsets[m]!;
+    const fill = offsets.slice(0, count);
+    const slot = new Int32Array(n);
+    if (this.#scratch.length < n * width) this.#scratch = new Float32Array(n * width);
+    const inputs = this.#scratch;
+    const { mean: inMean, std: inStd } = this.#input;
+    for (let r = 0; r < n; r++) {
+      const p = fill[members[r]!]!++;
+      slot[r] = p;
+      const base = p * width;
+      for (let j = 0; j < nx; j++) inputs[base + j] = (states[r * nx + j]! - inMean[j]!) / inStd[j]!;
+      for (let j = 0; j < nu; j++) inputs[base + nx + j] = (actions[r * nu + j]! - inMean[nx + j]!) / inStd[nx + j]!;
+    }
+    const out = this.#outputsGrouped(inputs, offsets);
+    const outWidth = probabilistic ? 2 * nx : nx;
+    const draw = sample && probabilistic;
+    const uniform = rng ?? (() => this.#sampling.uniform());
+    const gauss = draw ? gaussian(uniform) : undefined;
+    const { mean: outMean, std: outStd } = this.#output;
+    const next = new Float32Array(n * nx);
+    for (let r = 0; r < n; r++) {
+      const base = slot[r]! * outWidth;
+      for (let j = 0; j < nx; j++) {
+        let delta = out[base + j]!;
+        if (gauss) delta += Math.exp(0.5 * boundLogvarValue(out[base + nx + j]!, this.#maxLogvarValues[j]!, this.#minLogvarValues[j]!)) * gauss();
+        next[r * nx + j] = states[r * nx + j]! + delta * outStd[j]! + outMean[j]!;
+      }
+    }
+    return next;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // training
+
+  /** Fit normalisation on the data, then train every member on its own bootstrap resample. */
+  train(data: TransitionData, options: TrainOptions = {}): TrainReport {
+    this.#checkLive();
+    const { stateSize: nx, actionSize: nu, members } = this.config;
+    const { n } = data;
+    if (!(n > 0) || data.states.length < n * nx || data.actions.length < n * nu || data.nextStates.length < n * nx) throw new Error(`train: data arrays too short for ${n} rows`);
+    const epochs = options.epochs ?? 25;
+    const batchSize = options.batchSize ?? 256;
+    const patience = options.patience ?? 5;
+    const maxUpdates = options.maxUpdates ?? Infinity;
+    const width = nx + nu;
+
+    // normalised inputs and targets, once
+    const inputs = new Float32Array(n * width);
+    const targets = new Float32Array(n * nx);
+    for (let r = 0; r < n; r++) {
+      inputs.set(data.states.subarray(r * nx, (r + 1) * nx), r * width);
+      inputs.set(data.actions.subarray(r * nu, (r + 1) * nu), r * width + nx);
+      for (let j = 0; j < nx; j++) targets[r * nx + j] = data.nextStates[r * nx + j]! - data.states[r * nx + j]!;
+    }
+    this.#input = Normaliser.fit(inputs, n, width);
+    this.#output = Normaliser.fit(targets, n, nx);
+    this.#input.normalise(inputs, n);
+    this.#output.normalise(targets, n);
+
+    // splits: a different draw per training round, but repeatable
+    const rng = new Rng((this.config.seed * 7919 + this.version + 1) | 0);
+    const split = holdoutSplit(n, options.holdoutRatio ?? 0.2, rng);
+    const validation = split.validation.length > 0 ? split.validation : split.train;
+    const resamples = bootstrapResamples(split.train, members, rng);
+    const nTrain = split.train.length;
+
+    this.#optimizer ??= tf.train.adam(this.config.learningRate);
+    const varList = this.#variables();
+    const kernels = this.#layers.flatMap((layers) => layers.filter((_, i) => i % 2 === 0));
+    const decays = this.#layers.flatMap(() => this.config.weightDecay);
+
+    const best = new Float64Array(members).fill(Infinity);
+    const snapshots: (tf.Tensor[] | undefined)[] = new Array(members).fill(undefined);
+    let updates = 0;
+    let epoch = 0;
+    let trainLoss = NaN;
+    let stepSeconds = 0;
+    let rowsSeen = 0;
+    let sinceImproved = 0;
+    const xBatch = new Float32Array(members * batchSize * width);
+    const yBatch = new Float32Array(members * batchSize * nx);
+    try {
+      while (epoch < epochs && updates < maxUpdates) {
+        for (const r of resamples) shuffleInPlace(r, rng);
+        let lossSum = 0;
+        let steps = 0;
+        for (let start = 0; start < nTrain && updates < maxUpdates; start += batchSize) {
+          const t0 = performance.now();
+          const rows = Math.min(batchSize, nTrain - start);
+          for (let m = 0; m < members; m++) {
+            const idx = resamples[m]!;
+            for (let i = 0; i < rows; i++) {
+              const src = idx[start + i]!;
+              const dst = m * rows + i;
+              xBatch.set(inputs.subarray(src * width, (src + 1) * width), dst * width);
+              yBatch.set(targets.subarray(src * nx, (src + 1) * nx), dst * nx);
+            }
+          }
+          lossSum += this.#step(xBatch, yBatch, rows, varList, kernels, decays);
+          steps++;
+          updates++;
+          rowsSeen += rows * members;
+          stepSeconds += (performance.now() - t0) / 1000;
+        }
+        trainLoss = lossSum / steps / members;
+        epoch++;
+
+        // validation, early stopping and per-member snapshots of the best weights
+        const scores = this.#validationMse(inputs, targets, validation).perMember;
+        let improved = false;
+        for (let m = 0; m < members; m++) {
+          const s = scores[m]!;
+          if (!(best[m] === Infinity ? Number.isFinite(s) : (best[m]! - s) / Math.abs(best[m]!) > IMPROVEMENT)) continue;
+          best[m] = s;
+          improved = true;
+          snapshots[m]?.forEach((t) => t.dispose());
+          snapshots[m] = this.#layers[m]!.map((v) => tf.clone(v));
+        }
+        sinceImproved = improved ? 0 : sinceImproved + 1;
+        options.onEpoch?.({ epoch, trainLoss, valLoss: mean(scores) });
+        if (sinceImproved >= patience) break;
+      }
+      snapshots.forEach((snapshot, m) => snapshot?.forEach((t, i) => this.#layers[m]![i]!.assign(t)));
+    } finally {
+      snapshots.forEach((snapshot) => snapshot?.forEach((t) => t.dispose()));
+    }
+    if (this.#maxLogvar && this.#minLogvar) {
+      this.#maxLogvarValues = this.#maxLogvar.dataSync().slice() as Float32Array;
+      this.#minLogvarValues = this.#minLogvar.dataSync().slice() as Float32Array;
+    }
+
+    // elites: lowest validation error of the restored weights
+    const final = this.#validationMse(inputs, targets, validation);
+    const ranked = Array.from({ length: members }, (_, m) => m).sort((a, b) => rank(final.perMember[a]!) - rank(final.perMember[b]!) || a - b);
+    this.#elites = ranked.slice(0, this.config.elites).sort((a, b) => a - b);
+    this.version++;
+    const valMsePerDim = Array.from({ length: nx }, (_, j) => mean(this.#elites.map((m) => final.perDim[m]![j]!)) * this.#output.std[j]! ** 2);
+    return {
+      epochs: epoch,
+      updates,
+      trainLoss,
+      valLoss: mean(this.#elites.map((m) => final.perMember[m]!)),
+      valMsePerDim,
+      elites: [...this.#elites],
+      memberSamplesPerSecond: stepSeconds > 0 ? rowsSeen / stepSeconds : 0,
+    };
+  }
+
+  /** one Adam step over all members; returns the summed data loss */
+  #step(xBatch: Float32Array, yBatch: Float32Array, rows: number, varList: tf.Variable[], kernels: tf.Variable[], decays: number[]): number {
+    const { stateSize: nx, actionSize: nu, members } = this.config;
+    const width = nx + nu;
+    let dataLoss: tf.Scalar | undefined;
+    tf.tidy(() => {
+      const xs = Array.from({ length: members }, (_, m) => tf.tensor2d(xBatch.subarray(m * rows * width, (m + 1) * rows * width), [rows, width]));
+      const ys = Array.from({ length: members }, (_, m) => tf.tensor2d(yBatch.subarray(m * rows * nx, (m + 1) * rows * nx), [rows, nx]));
+      this.#optimizer!.minimize(
+        () => {
+          const losses = xs.map((x, m) => {
+            const out = this.#forwardTrainable(m, x);
+            if (!this.#maxLogvar || !this.#minLogvar) return tf.mean(tf.squaredDifference(out, ys[m]!)) as tf.Scalar;
+            const mu = tf.slice(out, [0, 0], [rows, nx]);
+            const logvar = boundLogvar(tf.slice(out, [0, nx], [rows, nx]), this.#maxLogvar, this.#minLogvar);
+            return gaussianNll(mu, logvar, ys[m]!);
+          });
+          const data = tf.addN(losses) as tf.Scalar;
+          dataLoss = tf.keep(data);
+          let total = tf.add(data, weightDecayLoss(kernels, decays));
+          if (this.#maxLogvar && this.#minLogvar) total = tf.add(total, boundPenalty(this.#maxLogvar, this.#minLogvar));
+          return total as tf.Scalar;
+        },
+        false,
+        varList,
+      );
+    });
+    const value = dataLoss!.dataSync()[0]!;
+    dataLoss!.dispose();
+    return value;
+  }
+
+  /** per member: MSE of the mean over the given rows, overall and per dimension (normalised units) */
+  #validationMse(inputs: Float32Array, targets: Float32Array, rows: Int32Array): { perMember: number[]; perDim: number[][] } {
+    const { stateSize: nx, actionSize: nu, members, probabilistic } = this.config;
+    const width = nx + nu;
+    const outWidth = probabilistic ? 2 * nx : nx;
+    const sums = Array.from({ length: members }, () => new Float64Array(nx));
+    const chunk = new Float32Array(Math.min(rows.length, EVAL_CHUNK) * width);
+    for (let start = 0; start < rows.length; start += EVAL_CHUNK) {
+      const count = Math.min(EVAL_CHUNK, rows.length - start);
+      for (let i = 0; i < count; i++) chunk.set(inputs.subarray(rows[start + i]! * width, (rows[start + i]! + 1) * width), i * width);
+      const outs = tf.tidy(() => {
+        const x = tf.tensor2d(chunk.subarray(0, count * width), [count, width]);
+        return tf.concat(Array.from({ length: members }, (_, m) => this.#forward(m, x)), 0).dataSync() as Float32Array;
+      });
+      for (let m = 0; m < members; m++) {
+        for (let i = 0; i < count; i++) {
+          const row = rows[start + i]!;
+          const base = (m * count + i) * outWidth;
+          for (let j = 0; j < nx; j++) sums[m]![j]! += (outs[base + j]! - targets[row * nx + j]!) ** 2;
+        }
+      }
+    }
+    const perDim = sums.map((s) => Array.from(s, (v) => v / rows.length));
+    return { perMember: perDim.map(mean), perDim };
+  }
+
+  #variables(): tf.Variable[] {
+    const bounds = this.#maxLogvar && this.#minLogvar ? [this.#maxLogvar, this.#minLogvar] : [];
+    return [...this.#layers.flat(), ...bounds];
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // persistence
+
+  #metadata(): Record<string, unknown> {
+    return { format: FORMAT, formatVersion: FORMAT_VERSION, config: this.config, elites: [...this.#elites], version: this.version };
+  }
+
+  #arrays(): NamedArray[] {
+    const widths = layerWidths(this.config);
+    const arrays: NamedArray[] = [];
+    this.#layers.forEach((layers, m) =>
+      layers.forEach((v, i) => {
+        const l = i >> 1;
+        arrays.push({ name: i % 2 === 0 ? kernelName(m, l) : biasName(m, l), shape: i % 2 === 0 ? [widths[l]!, widths[l + 1]!] : [widths[l + 1]!], values: v.dataSync() as Float32Array });
+      }),
+    );
+    if (this.#maxLogvar && this.#minLogvar) {
+      arrays.push({ name: 'max_logvar', shape: [this.config.stateSize], values: this.#maxLogvarValues });
+      arrays.push({ name: 'min_logvar', shape: [this.config.stateSize], values: this.#minLogvarValues });
+    }
+    for (const [name, norm] of [['input', this.#input], ['output', this.#output]] as const) {
+      arrays.push({ name: `${name}_mean`, shape: [norm.dim], values: norm.mean });
+      arrays.push({ name: `${name}_std`, shape: [norm.dim], values: norm.std });
+    }
+    return arrays;
+  }
+
+  /** weights, normalisation, config, elites and version as one blob (dynastack_msgs/ModelBlob) */
+  serialize(): { metadata: Record<string, unknown>; data: Uint8Array } {
+    this.#checkLive();
+    const { specs, data } = packFloat32(this.#arrays());
+    return { metadata: { ...this.#metadata(), weightSpecs: specs }, data };
+  }
+
+  static deserialize(metadata: Record<string, unknown>, data: Uint8Array): ProbabilisticEnsemble {
+    const specs = metadata['weightSpecs'];
+    if (!Array.isArray(specs)) throw new Error('ensemble blob: metadata has no weightSpecs');
+    return ProbabilisticEnsemble.#fromParts(metadata, specs as tf.io.WeightsManifestEntry[], data);
+  }
+
+  /** TF.js artifacts (weights through tf.io.encodeWeights), for any IOHandler */
+  async artifacts(): Promise<tf.io.ModelArtifacts> {
+    this.#checkLive();
+    const named: tf.NamedTensorMap = {};
+    const arrays = this.#arrays();
+    for (const a of arrays) named[a.name] = tf.tensor(a.values, [...a.shape], 'float32');
+    try {
+      const { data, specs } = await tf.io.encodeWeights(named);
+      return { modelTopology: { class: 'ProbabilisticEnsemble' }, format: FORMAT, generatedBy: 'dynastack', convertedBy: null, weightSpecs: specs, weightData: data, userDefinedMetadata: this.#metadata() as Record<string, {}> };
+    } finally {
+      tf.dispose(named);
+    }
+  }
+
+  static fromArtifacts(artifacts: tf.io.ModelArtifacts): ProbabilisticEnsemble {
+    if (!artifacts.userDefinedMetadata || !artifacts.weightSpecs || !artifacts.weightData) throw new Error('ensemble artifacts: metadata or weights missing');
+    const data = new Uint8Array(new tf.io.CompositeArrayBuffer(artifacts.weightData).slice());
+    return ProbabilisticEnsemble.#fromParts(artifacts.userDefinedMetadata, artifacts.weightSpecs, data);
+  }
+
+  static #fromParts(metadata: Record<string, unknown>, specs: tf.io.WeightsManifestEntry[], data: Uint8Array): ProbabilisticEnsemble {
+    if (metadata['format'] !== FORMAT || metadata['formatVersion'] !== FORMAT_VERSION) throw new Error(`ensemble blob: format ${String(metadata['format'])} v${String(metadata['formatVersion'])}, expected ${FORMAT} v${FORMAT_VERSION}`);
+    const config = resolveConfig(metadata['config'] as EnsembleConfig);
+    const elites = metadata['elites'];
+    const version = metadata['version'];
+    if (!Array.isArray(elites) || !elites.every((m) => Number.isInteger(m) && m >= 0 && m < config.members) || typeof version !== 'number') throw new Error('ensemble blob: bad elites or version');
+    const weights = unpackFloat32(specs, data);
+    const norm = (name: string, dim: number): Normaliser => {
+      const [mean, std] = [weights.get(`${name}_mean`), weights.get(`${name}_std`)];
+      if (!mean || !std || mean.values.length !== dim || std.values.length !== dim) throw new Error(`ensemble blob: ${name} normalisation missing or mis-sized`);
+      return new Normaliser(mean.values, std.values);
+    };
+    return new ProbabilisticEnsemble(config, weights, {
+      input: norm('input', config.stateSize + config.actionSize),
+      output: norm('output', config.stateSize),
+      elites: elites as number[],
+      version,
+    });
+  }
+
+  /** model.json + weights.bin in `dir`, replaced atomically */
+  async save(dir: string): Promise<void> {
+    await fileHandler(dir).save(await this.artifacts());
+  }
+
+  static async load(dir: string): Promise<ProbabilisticEnsemble> {
+    return ProbabilisticEnsemble.fromArtifacts(await fileHandler(dir).load());
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    tf.dispose(this.#variables());
+    this.#optimizer?.dispose();
+  }
+
+  #checkLive(): void {
+    if (this.#disposed) throw new Error('ensemble: used after dispose()');
+  }
+}
+
+const mean = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
+/** NaN ranks last */
+const rank = (x: number): number => (Number.isNaN(x) ? Infinity : x);
+
+/** standard normal draws from a uniform source (Box–Muller, both values used) */
+function gaussian(uniform: () => number): () => number {
+  let spare: number | undefined;
+  return () => {
+    if (spare !== undefined) {
+      const s = spare;
+      spare = undefined;
+      return s;
+    }
+    let u = uniform();
+    while (u <= 0) u = uniform();
+    const r = Math.sqrt(-2 * Math.log(u));
+    const theta = 2 * Math.PI * uniform();
+    spare = r * Math.sin(theta);
+    return r * Math.cos(theta);
+  };
+}

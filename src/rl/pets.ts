@@ -1,0 +1,123 @@
+import { ProbabilisticEnsemble, type EnsembleConfig, type TrainOptions, type TrainReport } from '../dynamics/ensemble.js';
+import { TrajectorySamplingEvaluator, type BatchCost, type Propagation } from '../dynamics/trajectory_sampling.js';
+import type { ActionOptimizer } from '../control/planners/sampling/optimizer.js';
+import { Rng } from '../util/random.js';
+import type { Env } from './env.js';
+
+// PETS (Chua et al. 2018), the lectures' "model-based RL v1.5": collect data with random actions,
+// fit a probabilistic ensemble, then act by MPC through the ensemble with trajectory sampling,
+// replanning every step and executing the first action; add the data and refit after every
+// episode. Runs against any Env, without the node graph: benchmarks and tests use it directly.
+
+export interface PetsConfig {
+  readonly ensemble: Omit<EnsembleConfig, 'stateSize' | 'actionSize'>;
+  readonly training: TrainOptions;
+  /** builds the action optimiser (CEM, MPPI, iCEM, random shooting) */
+  readonly optimizer: () => ActionOptimizer;
+  readonly cost: BatchCost;
+  readonly horizon: number;
+  readonly particles: number;
+  readonly propagation: Propagation;
+  readonly episodes: number;
+  /** episodes of uniformly random actions before the first model */
+  readonly randomEpisodes: number;
+  readonly seed: number;
+  readonly onEpisode?: (result: EpisodeResult) => void;
+}
+
+export interface EpisodeResult {
+  readonly episode: number;
+  readonly return: number;
+  readonly steps: number;
+  /** the model trained before the episode (undefined for random episodes) */
+  readonly training?: TrainReport;
+  readonly trainingSeconds: number;
+  /** mean wall time per planning step (ms) */
+  readonly planningMs: number;
+  readonly transitions: number;
+}
+
+/** Growable (s, a, s′) storage in the ensemble's row-major layout. */
+class Dataset {
+  states: number[] = [];
+  actions: number[] = [];
+  next: number[] = [];
+  n = 0;
+  add(s: Float32Array, a: Float32Array, s2: Float32Array): void {
+    this.states.push(...s);
+    this.actions.push(...a);
+    this.next.push(...s2);
+    this.n++;
+  }
+  data() {
+    return { states: Float32Array.from(this.states), actions: Float32Array.from(this.actions), nextStates: Float32Array.from(this.next), n: this.n };
+  }
+}
+
+export function runPets(env: Env, config: PetsConfig): EpisodeResult[] {
+  const rng = new Rng(config.seed);
+  const data = new Dataset();
+  const ensemble = ProbabilisticEnsemble.create({ ...config.ensemble, stateSize: env.stateSize, actionSize: env.actionSize, seed: config.seed });
+  const optimizer = config.optimizer();
+  const evaluator = new TrajectorySamplingEvaluator({
+    ensemble,
+    cost: config.cost,
+    horizon: config.horizon,
+    particles: config.particles,
+    propagation: config.propagation,
+    actionLow: env.actionLow,
+    actionHigh: env.actionHigh,
+    seed: config.seed + 1,
+  });
+  const nu = env.actionSize;
+  const results: EpisodeResult[] = [];
+  try {
+    for (let episode = 0; episode < config.episodes; episode++) {
+      const random = episode < config.randomEpisodes;
+      let training: TrainReport | undefined;
+      let trainingSeconds = 0;
+      if (!random) {
+        const t0 = performance.now();
+        training = ensemble.train(data.data(), config.training);
+        trainingSeconds = (performance.now() - t0) / 1000;
+      }
+      optimizer.reset?.();
+      // warm start: the middle of the action box
+      let plan = new Float32Array(config.horizon * nu);
+      for (let t = 0; t < config.horizon; t++) for (let i = 0; i < nu; i++) plan[t * nu + i] = (env.actionLow[i]! + env.actionHigh[i]!) / 2;
+      let x = env.reset();
+      let ret = 0;
+      let steps = 0;
+      let planningMs = 0;
+      for (;;) {
+        const u = new Float32Array(nu);
+        if (random) {
+          for (let i = 0; i < nu; i++) u[i] = env.actionLow[i]! + rng.uniform() * (env.actionHigh[i]! - env.actionLow[i]!);
+        } else {
+          const t0 = performance.now();
+          evaluator.setState(x);
+          const result = optimizer.optimize(evaluator, plan);
+          planningMs += performance.now() - t0;
+          u.set(result.best.subarray(0, nu));
+          // shift the solution one step for the next plan, repeating the last action
+          plan = new Float32Array(result.best.length);
+          plan.set(result.best.subarray(nu));
+          plan.set(result.best.subarray(result.best.length - nu), result.best.length - nu);
+          optimizer.shift?.(1);
+        }
+        const step = env.step(u);
+        data.add(x, u, step.state);
+        ret += step.reward;
+        steps++;
+        x = step.state;
+        if (step.done) break;
+      }
+      const result: EpisodeResult = { episode, return: ret, steps, training, trainingSeconds, planningMs: random ? 0 : planningMs / steps, transitions: data.n };
+      results.push(result);
+      config.onEpisode?.(result);
+    }
+  } finally {
+    ensemble.dispose();
+  }
+  return results;
+}
