@@ -12,6 +12,7 @@ export const registry: NodeRegistry = {
     demo_listener: here('./demo_listener.js'),
     demo_talker: here('./demo_talker.js'),
     dynamics_learner: here('./dynamics_learner.js'),
+    episode_monitor: here('./episode_monitor.js'),
     goal_sequencer: here('./goal_sequencer.js'),
     plot_recorder: here('./plot_recorder.js'),
     sim_bridge: here('./sim_bridge.js'),
