@@ -1,9 +1,14 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { MujocoSim } from '../sim/mujoco/sim.js';
 import { MujocoEnv } from '../src/rl/env.js';
-import { runPets, type EpisodeResult } from '../src/rl/pets.js';
-import { swingupCostBatch, swingupReward } from '../src/tasks/cartpole_swingup.js';
-import { CemOptimizer } from '../src/control/planners/cem/optimizer.js';
+import { runPets, type EpisodeResult, type PetsConfig, type StateEncoder } from '../src/rl/pets.js';
+import type { TrainOptions } from '../src/dynamics/ensemble.js';
+import type { Propagation } from '../src/dynamics/trajectory_sampling.js';
+import type { ActionOptimizer } from '../src/control/planners/sampling/optimizer.js';
+import { MAX_FORCE, POLE_LENGTH, swingupCostBatch, swingupReward } from '../src/tasks/cartpole_swingup.js';
+import { CemOptimizer, type CemSettings } from '../src/control/planners/cem/optimizer.js';
+import { IcemOptimizer, type IcemSettings } from '../src/control/planners/icem/optimizer.js';
+import { MppiOptimizer, type MppiSettings } from '../src/control/planners/mppi/optimizer.js';
 import { initTensorBackend } from '../src/tensor/backend.js';
 import { packagePath } from '../src/util/paths.js';
 import { writeLinePlot } from '../src/data/svg_plot.js';
@@ -13,20 +18,72 @@ import type { Figures } from './report.js';
 // swing-up, without the node graph, for several seeds. Prints the return of every episode,
 // writes the learning curves (CSV and SVG) and reports the median final return and wall time.
 
-export const PETS_CARTPOLE = {
+/** how the bench builds the action optimiser */
+export type PetsOptimizerConfig =
+  | ({ readonly kind: 'cem' } & Partial<Omit<CemSettings, 'seed'>>)
+  | ({ readonly kind: 'icem' } & Partial<Omit<IcemSettings, 'seed'>>)
+  | ({ readonly kind: 'mppi' } & Partial<Omit<MppiSettings, 'seed'>>);
+
+export interface PetsCartpoleConfig {
+  readonly episodes: number;
+  readonly randomEpisodes: number;
+  readonly episodeLength: number;
+  /** physics steps (2 ms) per control step */
+  readonly substeps: number;
+  /** std of the noise on the start positions (m, rad) */
+  readonly startNoise: number;
+  /** the model's state: [x, θ, ẋ, θ̇] as simulated, or [x, sin θ, cos θ, ẋ, θ̇] */
+  readonly modelState: 'raw' | 'sincos';
+  readonly horizon: number;
+  readonly particles: number;
+  readonly propagation: Propagation;
+  readonly ensemble: PetsConfig['ensemble'];
+  readonly training: TrainOptions;
+  readonly optimizer: PetsOptimizerConfig;
+}
+
+export const PETS_CARTPOLE: PetsCartpoleConfig = {
   episodes: 10,
   randomEpisodes: 1,
   episodeLength: 200,
   substeps: 10, // 0.02 s control period, as gym's cart-pole
+  startNoise: 0.05,
+  modelState: 'raw',
   horizon: 15,
   particles: 10,
-  propagation: 'tsinf' as const,
+  propagation: 'tsinf',
   ensemble: { members: 5, elites: 5, hidden: [128, 128, 128], probabilistic: true, learningRate: 1e-3 },
   training: { epochs: 50, batchSize: 64, holdoutRatio: 0.1, patience: 5 },
-  cem: { populationSize: 200, eliteRatio: 0.1, iterations: 5, alpha: 0.1 },
+  optimizer: { kind: 'cem', populationSize: 200, eliteRatio: 0.1, iterations: 5, alpha: 0.1 },
 };
 
-export async function petsCartpole(seed: number, log: (line: string) => void, config = PETS_CARTPOLE): Promise<EpisodeResult[]> {
+/** [x, θ, ẋ, θ̇] → [x, sin θ, cos θ, ẋ, θ̇] */
+const SINCOS: StateEncoder = { size: 5, encode: (x) => Float32Array.of(x[0]!, Math.sin(x[1]!), Math.cos(x[1]!), x[2]!, x[3]!) };
+
+/** the swing-up cost −r on encoded states [x, sin θ, cos θ, ẋ, θ̇] (B × 5): the tip from sin and cos */
+function sincosCostBatch(states: Float32Array, actions: Float32Array, out: Float32Array): void {
+  const l = POLE_LENGTH;
+  for (let i = 0; i < out.length; i++) {
+    const dx = states[5 * i]! + l * states[5 * i + 1]!;
+    const dz = l * states[5 * i + 2]! - l;
+    const un = actions[i]! / MAX_FORCE;
+    out[i] = -(Math.exp(-(dx * dx + dz * dz) / (l * l)) - 0.01 * un * un);
+  }
+}
+
+export function makeOptimizer(config: PetsOptimizerConfig, seed: number): ActionOptimizer {
+  const { kind, ...settings } = config;
+  switch (kind) {
+    case 'cem':
+      return new CemOptimizer({ ...(settings as Partial<CemSettings>), seed });
+    case 'icem':
+      return new IcemOptimizer({ ...(settings as Partial<IcemSettings>), seed });
+    case 'mppi':
+      return new MppiOptimizer({ ...(settings as Partial<MppiSettings>), seed });
+  }
+}
+
+export async function petsCartpole(seed: number, log: (line: string) => void, config: PetsCartpoleConfig = PETS_CARTPOLE): Promise<EpisodeResult[]> {
   const sim = await MujocoSim.fromFile(packagePath('sim/models/cartpole.xml'));
   try {
     const env = new MujocoEnv(sim, {
@@ -35,21 +92,26 @@ export async function petsCartpole(seed: number, log: (line: string) => void, co
       substeps: config.substeps,
       episodeLength: config.episodeLength,
       reward: (x, u) => swingupReward(x[0]!, x[1]!, u[0]!),
-      startNoise: 0.05,
+      startNoise: config.startNoise,
       seed,
     });
     return runPets(env, {
       ensemble: config.ensemble,
       training: config.training,
-      optimizer: () => new CemOptimizer({ ...config.cem, seed }),
-      cost: swingupCostBatch,
+      optimizer: () => makeOptimizer(config.optimizer, seed),
+      ...(config.modelState === 'sincos' ? { stateEncoder: SINCOS, cost: sincosCostBatch } : { cost: swingupCostBatch }),
       horizon: config.horizon,
       particles: config.particles,
       propagation: config.propagation,
       episodes: config.episodes,
       randomEpisodes: config.randomEpisodes,
       seed,
-      onEpisode: (r) => log(`seed ${seed} episode ${r.episode + 1}: return ${r.return.toFixed(1)}${r.training ? `, model val MSE ${r.training.valLoss.toFixed(4)} after ${r.training.epochs} epochs (${r.trainingSeconds.toFixed(1)} s)` : ' (random actions)'}, planning ${r.planningMs.toFixed(0)} ms/step`),
+      onEpisode: (r) =>
+        log(
+          `seed ${seed} episode ${r.episode + 1}: return ${r.return.toFixed(1)}` +
+            (r.training ? `, model val MSE ${r.training.valLoss.toFixed(4)} after ${r.training.epochs} epochs (${r.trainingSeconds.toFixed(1)} s), planning ${r.planningMs.toFixed(0)} ms/step` : ' (random actions)') +
+            `, ${r.seconds.toFixed(1)} s`,
+        ),
     });
   } finally {
     sim.dispose();

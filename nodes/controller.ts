@@ -10,15 +10,25 @@ import { SafetyLayer, type CommandInterface } from '../src/control/safety.js';
 import { CommandLoop, type StateSnapshot } from '../src/control/command_loop.js';
 import { LqrPlanner } from '../src/control/planners/lqr/planner.js';
 import { TrackingStats } from '../src/control/tracking_stats.js';
+import type { Planner } from '../src/control/planner.js';
+import { LearnedModelPlanner } from '../src/control/learned_model.js';
+import { PLANNING_TASKS, taskCost, type PlanningTask } from '../src/control/task_costs.js';
+import { SAMPLING_OPTIMIZERS, samplingOptimizer, type SamplingOptimizerName } from '../src/control/sampling_optimizers.js';
+import type { Propagation } from '../src/dynamics/trajectory_sampling.js';
+import { readArmDescription } from '../src/tasks/arm_reach.js';
+import { initTensorBackend, type TensorBackendKind } from '../src/tensor/backend.js';
+import { QOS_LATCHED } from '../src/transport/qos.js';
 
 // The controller: a fixed-rate command loop on the node's clock, a planner that supplies the
 // policy, and the safety layer around every output. Commands go out as ros2_control forward
 // commands (std_msgs/Float64MultiArray, one value per actuator in the model's actuator order).
+// Planners: LQR on the MJCF model, or a sampling optimiser (CEM, iCEM, MPPI, random shooting)
+// over the learned dynamics model from /dynamics/model (PETS), exploring until the first arrives.
 
 const parameters = defineParams({
   rate_hz: { type: 'double', default: 100, range: [1, 2000], description: 'command rate (a whole number of the model\'s physics steps per period)' },
   model: { type: 'string', default: 'sim/models/cartpole.xml', nonEmpty: true, description: 'MJCF model the planner uses (absolute, or relative to the package root)' },
-  planner: { type: 'string', default: 'lqr', choices: ['lqr'], description: 'the planner that supplies the policy' },
+  planner: { type: 'string', default: 'lqr', choices: ['lqr', ...SAMPLING_OPTIMIZERS], description: 'the planner that supplies the policy: LQR on the MJCF model, or a sampling optimiser over the learned dynamics model' },
   state_topic: { type: 'string', default: 'estimated_joint_states', nonEmpty: true, description: 'dynastack_msgs/JointStateEstimate input' },
   command_topic: { type: 'string', default: 'forward_command_controller/commands', nonEmpty: true, description: 'std_msgs/Float64MultiArray output, one value per actuator' },
   command_interface: { type: 'string', default: 'effort', choices: ['effort', 'position', 'velocity'], description: 'what a command value is (the model\'s actuators must agree)' },
@@ -34,6 +44,34 @@ const parameters = defineParams({
   'lqr.r': { type: 'double', default: 0.1, range: [1e-12, 1e9], description: 'R weight of each actuator when r_diag is empty' },
   'lqr.horizon': { type: 'integer', default: 0, range: [0, 100_000], description: 'finite-horizon steps (0: infinite horizon, iterated to convergence)' },
   'lqr.qf_scale': { type: 'double', default: 10, range: [0, 1e9], description: 'finite horizon: terminal cost Q_f = qf_scale · Q' },
+  task: { type: 'string', default: 'cartpole_swingup', choices: [...PLANNING_TASKS], description: 'sampling planners: the cost minimised over the learned model' },
+  task_target: { type: 'double_array', default: [], description: 'sampling planners: the task goal until one arrives on goal_topic (arm_reach: x, y, z in m; cartpole_balance: cart x); empty: the task default' },
+  model_topic: { type: 'string', default: '/dynamics/model', nonEmpty: true, description: 'sampling planners: dynastack_msgs/ModelBlob dynamics models (latched); each new one is swapped in between ticks' },
+  explore_until_model: { type: 'bool', default: true, description: 'sampling planners: command uniformly random actions within the action bounds until the first model arrives (false: the stop action)' },
+  explore_ticks: {
+    type: 'integer',
+    default: 0,
+    range: [0, 1_000_000_000],
+    description: "sampling planners, lockstep: after this many exploration ticks hold the next tick until the first model arrives, so it arrives at the same tick in every run; it must give the learner its min_transitions (a few ticks more, as episode ends pair no transition), and the bridge's lockstep_timeout_s must outlast a training; 0: explore until the model, whenever it comes",
+  },
+  iterations_per_tick: { type: 'integer', default: 2, range: [1, 10_000], description: 'sampling planners: optimiser iterations per tick (lockstep: exactly these, so runs repeat; real time: at most these)' },
+  time_budget_ms: { type: 'double', default: 5, range: [0.01, 60_000], description: 'sampling planners, real time: no further iteration starts after this much planning in a tick' },
+  seed: { type: 'integer', default: 0, range: [0, 2 ** 31 - 1], description: 'sampling planners: seed of the optimiser, trajectory sampling and exploration' },
+  backend: { type: 'string', default: '', choices: ['', 'wasm', 'cpu'], description: "sampling planners: tensor backend for the model, '' the fastest that starts, or force 'wasm' or 'cpu'" },
+  'sampling.horizon': { type: 'integer', default: 25, range: [1, 10_000], description: 'plan length in control steps' },
+  'sampling.particles': { type: 'integer', default: 20, range: [1, 10_000], description: 'trajectory-sampling particles per sequence (ignored by expectation)' },
+  'sampling.propagation': { type: 'string', default: 'ts1', choices: ['ts1', 'tsinf', 'expectation'], description: "particles through the ensemble: a new member every step (ts1), one member per particle (tsinf), or the elites' mean (expectation)" },
+  'sampling.population': { type: 'integer', default: 400, range: [1, 1_000_000], description: 'sequences per iteration (iCEM: the first iteration)' },
+  'sampling.elite_ratio': { type: 'double', default: 0.1, range: [1e-6, 1], description: 'CEM, iCEM: elites as a fraction of the population' },
+  'sampling.alpha': { type: 'double', default: 0.1, range: [0, 0.999999], description: 'CEM, iCEM: momentum of the mean and variance update' },
+  'sampling.std': { type: 'double_array', default: [], range: [0, 1e6], description: 'CEM, iCEM initial std, MPPI noise std: one value or one per actuator (empty: a quarter of the action range)' },
+  'sampling.min_std': { type: 'double', default: 0, range: [0, 1e6], description: 'CEM, iCEM: floor of the std' },
+  'mppi.temperature': { type: 'double', default: 0.1, range: [1e-9, 1e9], description: 'λ, in cost units: small follows the best sample, large averages' },
+  'mppi.noise_smoothing': { type: 'double', default: 0.9, range: [1e-6, 1], description: 'β of the noise filter along time (1: independent per step)' },
+  'mppi.filter_window': { type: 'integer', default: 1, range: [1, 1001], description: 'odd width of the moving average over the updated plan (1: none)' },
+  'icem.population_decay': { type: 'double', default: 1.25, range: [1, 100], description: 'γ: the population shrinks by this factor each iteration' },
+  'icem.keep_elite_fraction': { type: 'double', default: 0.3, range: [0, 1], description: 'share of the elites carried to the next iteration and tick' },
+  'icem.noise_exponent': { type: 'double', default: 2, range: [0, 10], description: 'β of the coloured noise: 0 white, 1 pink, 2 red' },
   'safety.velocity_limits': { type: 'double_array', default: [], range: [0, 1e6], description: 'per actuated joint (empty: none)' },
   'safety.effort_limits': { type: 'double_array', default: [], range: [0, 1e6], description: 'per actuator (empty: the model\'s ctrlrange)' },
   'safety.rate_limits': { type: 'double_array', default: [], range: [0, 1e9], description: 'largest command change per second, per actuator (empty: none)' },
@@ -45,7 +83,7 @@ const parameters = defineParams({
 
 export default defineNode({
   name: 'controller',
-  description: 'fixed-rate model-based controller (LQR) with the safety layer, publishing ros2_control forward commands',
+  description: 'fixed-rate model-based controller (LQR, or sampling MPC over the learned dynamics model) with the safety layer, publishing ros2_control forward commands',
   parameters,
   async configure(node, p) {
     const sim = await MujocoSim.fromFile(packagePath(p.model));
@@ -56,24 +94,79 @@ export default defineNode({
       if (!j) throw new Error(`actuator '${a.name}' drives no joint; the controller needs joint actuators`);
       return j;
     });
-    const q = p['lqr.q_diag'].length ? p['lqr.q_diag'] : [...new Array<number>(nv).fill(p['lqr.q_position']), ...new Array<number>(nv).fill(p['lqr.q_velocity'])];
-    const r = p['lqr.r_diag'].length ? p['lqr.r_diag'] : new Array<number>(nu).fill(p['lqr.r']);
-    const planner = new LqrPlanner(sim, { qDiag: q, rDiag: r, horizon: p['lqr.horizon'], qfScale: p['lqr.qf_scale'], stepNs: periodNs, site: p.ee_site || undefined, ikJoints: p.ik_joints });
     const perActuator = (values: readonly number[], fallback: (i: number) => number, name: string): number[] => {
       if (values.length && values.length !== nu) throw new Error(`parameter '${name}': expected ${nu} values (one per actuator), got ${values.length}`);
       return values.length ? [...values] : Array.from({ length: nu }, (_, i) => fallback(i));
     };
+    const effortLimit = perActuator(p['safety.effort_limits'], (i) => (actuators[i]!.ctrlRange ? Math.max(Math.abs(actuators[i]!.ctrlRange![0]), Math.abs(actuators[i]!.ctrlRange![1])) : Number.POSITIVE_INFINITY), 'safety.effort_limits');
     const safety = new SafetyLayer({
       commandInterface: p.command_interface as CommandInterface,
       positionLower: actuated.map((j) => (j.limited && j.range ? j.range[0] : Number.NEGATIVE_INFINITY)),
       positionUpper: actuated.map((j) => (j.limited && j.range ? j.range[1] : Number.POSITIVE_INFINITY)),
       velocityLimit: perActuator(p['safety.velocity_limits'], () => Number.POSITIVE_INFINITY, 'safety.velocity_limits'),
-      effortLimit: perActuator(p['safety.effort_limits'], (i) => (actuators[i]!.ctrlRange ? Math.max(Math.abs(actuators[i]!.ctrlRange![0]), Math.abs(actuators[i]!.ctrlRange![1])) : Number.POSITIVE_INFINITY), 'safety.effort_limits'),
+      effortLimit,
       rateLimit: perActuator(p['safety.rate_limits'], () => Number.POSITIVE_INFINITY, 'safety.rate_limits'),
       positionMargin: new Array<number>(nu).fill(p['safety.position_margin']),
       periodNs,
       watchdogTimeoutNs: secondsToNs(p['safety.watchdog_timeout_s']),
     });
+
+    let lqr: LqrPlanner | undefined;
+    let learned: LearnedModelPlanner | undefined;
+    if (p.planner === 'lqr') {
+      const q = p['lqr.q_diag'].length ? p['lqr.q_diag'] : [...new Array<number>(nv).fill(p['lqr.q_position']), ...new Array<number>(nv).fill(p['lqr.q_velocity'])];
+      const r = p['lqr.r_diag'].length ? p['lqr.r_diag'] : new Array<number>(nu).fill(p['lqr.r']);
+      lqr = new LqrPlanner(sim, { qDiag: q, rDiag: r, horizon: p['lqr.horizon'], qfScale: p['lqr.qf_scale'], stepNs: periodNs, site: p.ee_site || undefined, ikJoints: p.ik_joints });
+    } else {
+      await initTensorBackend({ force: (p.backend || undefined) as TensorBackendKind | undefined, logger: node.logger });
+      // the action box: the actuators' ctrlrange, within the effort limits when commands are efforts
+      const bound = (i: number, side: 0 | 1): number => {
+        const range = actuators[i]!.ctrlRange;
+        if (!range) throw new Error(`parameter 'planner': ${p.planner} samples inside the action bounds, and actuator '${actuators[i]!.name}' has no ctrlrange`);
+        const limit = p.command_interface === 'effort' ? effortLimit[i]! : Number.POSITIVE_INFINITY;
+        return side === 0 ? Math.max(range[0], -limit) : Math.min(range[1], limit);
+      };
+      const task = taskCost(p.task as PlanningTask, {
+        target: p.task_target,
+        arm: p.task === 'arm_reach' ? readArmDescription(sim) : undefined,
+        actuation: p.command_interface === 'position' ? 'position' : 'torque',
+      });
+      const iterations = p.iterations_per_tick;
+      learned = new LearnedModelPlanner({
+        optimizer: samplingOptimizer(p.planner as SamplingOptimizerName, {
+          population: p['sampling.population'],
+          iterations,
+          eliteRatio: p['sampling.elite_ratio'],
+          alpha: p['sampling.alpha'],
+          minStd: p['sampling.min_std'],
+          std: p['sampling.std'],
+          temperature: p['mppi.temperature'],
+          noiseSmoothing: p['mppi.noise_smoothing'],
+          filterWindow: p['mppi.filter_window'],
+          populationDecay: p['icem.population_decay'],
+          keepEliteFraction: p['icem.keep_elite_fraction'],
+          noiseExponent: p['icem.noise_exponent'],
+          seed: p.seed,
+        }),
+        task,
+        modelJoints: Array.from({ length: nv }, (_, dof) => modelJoints.find((j) => j.dofAdr === dof)?.name ?? `dof${dof}`),
+        actuators: actuators.map((a) => a.name),
+        actionLow: Float32Array.from({ length: nu }, (_, i) => bound(i, 0)),
+        actionHigh: Float32Array.from({ length: nu }, (_, i) => bound(i, 1)),
+        stepNs: periodNs,
+        // planning is synchronous inside the tick (tfjs on wasm or cpu blocks this thread): in
+        // lockstep a fixed count, so runs repeat; in real time also a time limit, so a tick is
+        // late by at most one iteration. Planning in a worker, with the tick taking the newest
+        // policy, is the next step.
+        budget: p.wait_for_state ? { iterations } : { iterations, timeMs: p.time_budget_ms },
+        horizon: p['sampling.horizon'],
+        particles: p['sampling.particles'],
+        propagation: p['sampling.propagation'] as Propagation,
+        explore: p.explore_until_model,
+        seed: p.seed,
+      });
+    }
+    const planner: Planner = lqr ?? learned!;
     const loop = new CommandLoop(planner, safety, nu, periodNs);
     const tracking = new TrackingStats(modelJoints.map((j) => j.name), secondsToNs(p.settle_s));
 
@@ -113,7 +206,7 @@ export default defineNode({
         velocity[i] = x[nv + j.dofAdr]!;
       });
       state = { stampNs: timeToNs(js.header.stamp), x, position, velocity };
-      if (pendingTick !== undefined && state.stampNs >= pendingTick) {
+      if (pendingTick !== undefined && state.stampNs >= pendingTick && !holding()) {
         const t = pendingTick;
         pendingTick = undefined;
         command(t);
@@ -123,8 +216,8 @@ export default defineNode({
     const commands = node.createPublisher('std_msgs/msg/Float64MultiArray', p.command_topic);
     const diagnostics = node.createPublisher('diagnostic_msgs/msg/DiagnosticArray', '/diagnostics');
     node.createSubscription('geometry_msgs/msg/PoseStamped', p.goal_topic, (m) => {
-      if (!p.ee_site) {
-        if (throttle.allow('goal')) node.logger.warn(`goal on ${p.goal_topic} ignored: no ee_site to place`);
+      if (lqr ? !p.ee_site : !learned!.takesGoals) {
+        if (throttle.allow('goal')) node.logger.warn(`goal on ${p.goal_topic} ignored: ${lqr ? 'no ee_site to place' : `task ${p.task} takes no goal`}`);
         return;
       }
       const { x: gx, y, z } = m.pose.position;
@@ -132,9 +225,32 @@ export default defineNode({
       if (!state) return node.logger.warn('goal ignored: no state yet');
       planner.setGoal({ kind: 'position', position: [gx, y, z] }, { timeNs: node.clock.now(), state: state.x });
       goalPending = undefined;
-      tracking.newGoal(planner.goalState!, node.clock.now());
+      if (lqr) tracking.newGoal(lqr.goalState!, node.clock.now());
       node.logger.info(`new target (${gx.toFixed(3)}, ${y.toFixed(3)}, ${z.toFixed(3)}) m`);
     });
+    // a new dynamics model is swapped in here, in a callback, so always between two ticks
+    if (learned) {
+      node.createSubscription('dynastack_msgs/msg/ModelBlob', p.model_topic, (m) => {
+        if (m.kind !== 'dynamics_ensemble') {
+          if (throttle.allow('model')) node.logger.warn(`model on ${p.model_topic} ignored: kind '${m.kind}', expected 'dynamics_ensemble'`);
+          return;
+        }
+        const before = learned!.modelVersion;
+        try {
+          const { layout, repeated } = learned!.setModel(m.metadata_json, m.data, m.version);
+          if (repeated) node.logger.debug(`dynamics model v${m.version} repeats v${before}: kept`);
+          else node.logger.info(`dynamics model v${m.version} in use${before ? ` (was v${before})` : ', planning from now on'}: state [q, q̇] of ${layout.joints.join(', ')}`);
+        } catch (err) {
+          node.logger.error(`dynamics model v${m.version} on ${p.model_topic} refused${before ? `, still planning with v${before}` : ''}: ${(err as Error).message}`);
+        }
+        // a tick held for the first model goes on now
+        if (pendingTick !== undefined && state && state.stampNs >= pendingTick && !holding()) {
+          const t = pendingTick;
+          pendingTick = undefined;
+          command(t);
+        }
+      }, { qos: QOS_LATCHED });
+    }
     node.createSubscription('std_msgs/msg/Bool', p.estop_topic, (m) => {
       if (m.data && !safety.estopped) {
         safety.estop(`${p.estop_topic} received true`);
@@ -149,6 +265,15 @@ export default defineNode({
 
     const layout = { dim: [{ label: 'actuators', size: nu, stride: nu }], data_offset: 0 };
     let pendingTick: bigint | undefined;
+    // lockstep, explore_ticks: the graph pauses after exploring until the first model (PETS trains
+    // between its random episode and the first planned one); the learner's worker keeps running
+    let holdLogged = false;
+    const holding = (): boolean => {
+      const hold = learned !== undefined && p.wait_for_state && p.explore_ticks > 0 && learned.modelVersion === 0 && learned.explorationTicks >= p.explore_ticks;
+      if (hold && !holdLogged) node.logger.info(`explored ${learned!.explorationTicks} ticks: holding the next until the first model arrives on ${p.model_topic}`);
+      holdLogged ||= hold;
+      return hold;
+    };
     let published = 0;
     // the loop's period is judged on the steady clock in real time, and on the node's clock in
     // lockstep (where ticks come as fast as the graph goes, and a miss is a skipped tick); its
@@ -177,7 +302,7 @@ export default defineNode({
     let diagTimer: Timer | undefined;
     // lockstep: the command for tick t is computed from the state of tick t
     const due = (tickNs: bigint): void => {
-      if (p.wait_for_state && (!state || state.stampNs < tickNs)) pendingTick = tickNs;
+      if (p.wait_for_state && (!state || state.stampNs < tickNs || holding())) pendingTick = tickNs;
       else command(tickNs);
     };
     return {
@@ -193,7 +318,7 @@ export default defineNode({
             status: [{
               level: safety.estopped ? DiagnosticLevel.ERROR : s.deadlineMisses || counters.stale_state ? DiagnosticLevel.WARN : DiagnosticLevel.OK,
               name: `${node.fullyQualifiedName}: command loop`,
-              message: safety.estopped ? `EMERGENCY STOP: ${safety.estopReason}` : `${p.rate_hz} Hz, ${planner.name}`,
+              message: safety.estopped ? `EMERGENCY STOP: ${safety.estopReason}` : `${p.rate_hz} Hz, ${planner.name}${learned ? (learned.modelVersion ? `, model v${learned.modelVersion}` : learned.exploring ? ', exploring until a model arrives' : ', waiting for a model') : ''}`,
               hardware_id: '',
               values: [
                 { key: 'ticks', value: String(s.ticks) },
@@ -218,7 +343,9 @@ export default defineNode({
         const s = loop.stats.summary();
         const c = safety.counters();
         const interventions = c.nan + c.wrong_length + c.stale_state + c.bad_state + c.estop;
-        return `${s.ticks} ticks at ${p.rate_hz} Hz, ${s.deadlineMisses} deadline misses; ${tracking.summary()}; safety: ${c.effort_limit + c.position_limit + c.velocity_limit + c.rate_limit} limited, ${interventions} stop actions`;
+        const m = learned?.metrics();
+        const planning = m ? `; ${m.exploration_ticks} exploration ticks, ${m.plans} plans (mean ${m.plan_ms_mean.toFixed(1)} ms), ${m.models_received} models received${m.model_version ? `, v${m.model_version} in use` : ''}` : '';
+        return `${s.ticks} ticks at ${p.rate_hz} Hz, ${s.deadlineMisses} deadline misses${planning}; ${tracking.summary()}; safety: ${c.effort_limit + c.position_limit + c.velocity_limit + c.rate_limit} limited, ${interventions} stop actions`;
       },
       metrics: () => {
         const s = loop.stats.summary();
@@ -230,6 +357,7 @@ export default defineNode({
           period_error_p99_us: s.periodErrorP99Us,
           ...Object.fromEntries(Object.entries(safety.counters()).map(([k, v]) => [`safety_${k}`, v])),
           ...tracking.metrics(),
+          ...(learned ? Object.fromEntries(Object.entries(learned.metrics()).map(([k, v]) => [`planner_${k}`, v])) : {}),
         };
       },
     };

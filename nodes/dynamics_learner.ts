@@ -127,6 +127,8 @@ export default defineNode({
     };
 
     const finish = (result: TrainingResult): void => {
+      // requests merged while a training ran all resolve with that one result: publish it once
+      if (result === last) return;
       last = result;
       lastError = '';
       version++;

@@ -7,8 +7,9 @@ import { writeLinePlot } from '../src/data/svg_plot.js';
 import { REWARD_TASKS, rewardFor, type RewardTask } from '../src/tasks/episode_reward.js';
 
 // Judges a learning run from outside the controller: the task's reward of every tick (state and
-// the command in force), summed per episode of the sim bridge's fixed length, logged as each
-// episode ends, and written as a learning curve (CSV and SVG) at the end. Done after `episodes`.
+// the command in force), summed per episode (told apart by the gap the sim bridge leaves between
+// episodes), logged as each episode ends, and written as a learning curve (CSV and SVG) at the
+// end. Done after `episodes`.
 
 const parameters = defineParams({
   task: { type: 'string', default: 'cartpole_swingup', choices: [...REWARD_TASKS], description: 'whose reward is summed' },
@@ -16,7 +17,7 @@ const parameters = defineParams({
   joints: { type: 'string_array', default: [], description: 'joints of the state x = [q, q̇], in the task order (empty: as the messages list them)' },
   state_topic: { type: 'string', default: 'joint_states', nonEmpty: true, description: 'sensor_msgs/JointState: the true state' },
   command_topic: { type: 'string', default: 'forward_command_controller/commands', nonEmpty: true, description: 'std_msgs/Float64MultiArray commands' },
-  episode_length_s: { type: 'double', default: 4, range: [0.001, 1e6], description: 'the sim bridge\'s episode length (sim time)' },
+  episode_gap_s: { type: 'double', default: 0, range: [0, 1e6], description: 'a gap in state stamps longer than this starts a new episode (0: 1.5 × the first interval; the sim bridge leaves two periods between episodes)' },
   episodes: { type: 'integer', default: 10, range: [0, 1_000_000], description: 'finish after this many episodes (0: never)' },
   output: { type: 'string', default: 'out/learning_curve.svg', nonEmpty: true, description: 'learning curve SVG (a .csv goes beside it)' },
   title: { type: 'string', default: 'learning curve', description: 'plot title' },
@@ -28,11 +29,10 @@ export default defineNode({
   parameters,
   async configure(node, p) {
     const reward = await rewardFor(p.task as RewardTask, p.goal);
-    const lengthNs = secondsToNs(p.episode_length_s);
+    let gapNs = secondsToNs(p.episode_gap_s);
     const returns: number[] = [];
     let u: ArrayLike<number> = [];
-    let startNs: bigint | undefined;
-    let current = 0;
+    let lastNs: bigint | undefined;
     let sum = 0;
     let finish: (reason: string) => void = () => {};
     const finished = p.episodes > 0 ? new Promise<string>((resolve) => (finish = resolve)) : undefined;
@@ -40,13 +40,13 @@ export default defineNode({
     node.createSubscription('std_msgs/msg/Float64MultiArray', p.command_topic, (m) => (u = Float64Array.from(m.data)));
     node.createSubscription('sensor_msgs/msg/JointState', p.state_topic, (m) => {
       const t = timeToNs(m.header.stamp);
-      startNs ??= t;
-      const episode = Number((t - startNs) / lengthNs);
-      if (episode !== current) {
+      if (lastNs !== undefined && gapNs === 0n) gapNs = ((t - lastNs) * 3n) / 2n;
+      const newEpisode = lastNs !== undefined && t - lastNs > gapNs;
+      lastNs = t;
+      if (newEpisode) {
         returns.push(sum);
         node.logger.info(`episode ${returns.length}: return ${sum.toFixed(1)} (best ${best().toFixed(1)})`);
         if (p.episodes > 0 && returns.length >= p.episodes) finish(`${returns.length} episodes, best return ${best().toFixed(1)}, last ${sum.toFixed(1)}`);
-        current = episode;
         sum = 0;
       }
       const names = p.joints.length ? p.joints : m.name;

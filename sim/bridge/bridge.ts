@@ -138,6 +138,10 @@ export class SimBridge {
     if (this.config.episodeLengthNs > 0n && this.timeNs - this.#episodeStartNs >= this.config.episodeLengthNs) {
       this.#episode++;
       this.reset();
+      // two periods of dead time between episodes: time never goes back under the nodes, and the
+      // gap tells learners and monitors not to join the last state of one episode to the next
+      this.sim.time += (2 * Number(this.config.controlPeriodNs)) / 1e9;
+      this.#episodeStartNs = this.timeNs;
       return true;
     }
     return false;

@@ -1,5 +1,5 @@
 import { ProbabilisticEnsemble, type EnsembleConfig, type TrainOptions, type TrainReport } from '../dynamics/ensemble.js';
-import { TrajectorySamplingEvaluator, type BatchCost, type Propagation } from '../dynamics/trajectory_sampling.js';
+import { TrajectorySamplingEvaluator, type BatchCost, type BatchTerminalCost, type BatchTermination, type Propagation } from '../dynamics/trajectory_sampling.js';
 import type { ActionOptimizer } from '../control/planners/sampling/optimizer.js';
 import { Rng } from '../util/random.js';
 import type { Env } from './env.js';
@@ -9,12 +9,29 @@ import type { Env } from './env.js';
 // replanning every step and executing the first action; add the data and refit after every
 // episode. Runs against any Env, without the node graph: benchmarks and tests use it directly.
 
+/**
+ * The state the model learns and plans in, when not the environment's own: e.g. an unlimited
+ * hinge angle θ as (sin θ, cos θ), so the model sees one pole whatever the number of turns
+ * (PETS's cart-pole preprocesses its inputs the same way). The ensemble then predicts deltas of
+ * the encoded state and the planner's costs read encoded states.
+ */
+export interface StateEncoder {
+  readonly size: number;
+  encode(x: Float32Array): Float32Array;
+}
+
 export interface PetsConfig {
   readonly ensemble: Omit<EnsembleConfig, 'stateSize' | 'actionSize'>;
   readonly training: TrainOptions;
   /** builds the action optimiser (CEM, MPPI, iCEM, random shooting) */
   readonly optimizer: () => ActionOptimizer;
   readonly cost: BatchCost;
+  /** cost of the final planned state, added once per particle */
+  readonly terminalCost?: BatchTerminalCost;
+  /** planned states that end the episode: later steps of that particle cost nothing */
+  readonly terminated?: BatchTermination;
+  /** the model's state; default the environment's */
+  readonly stateEncoder?: StateEncoder;
   readonly horizon: number;
   readonly particles: number;
   readonly propagation: Propagation;
@@ -34,6 +51,8 @@ export interface EpisodeResult {
   readonly trainingSeconds: number;
   /** mean wall time per planning step (ms) */
   readonly planningMs: number;
+  /** wall time of the whole episode: training, planning and simulation (s) */
+  readonly seconds: number;
   readonly transitions: number;
 }
 
@@ -57,11 +76,14 @@ class Dataset {
 export function runPets(env: Env, config: PetsConfig): EpisodeResult[] {
   const rng = new Rng(config.seed);
   const data = new Dataset();
-  const ensemble = ProbabilisticEnsemble.create({ ...config.ensemble, stateSize: env.stateSize, actionSize: env.actionSize, seed: config.seed });
+  const encode = config.stateEncoder ? (x: Float32Array) => config.stateEncoder!.encode(x) : (x: Float32Array) => x;
+  const ensemble = ProbabilisticEnsemble.create({ ...config.ensemble, stateSize: config.stateEncoder?.size ?? env.stateSize, actionSize: env.actionSize, seed: config.seed });
   const optimizer = config.optimizer();
   const evaluator = new TrajectorySamplingEvaluator({
     ensemble,
     cost: config.cost,
+    terminalCost: config.terminalCost,
+    terminated: config.terminated,
     horizon: config.horizon,
     particles: config.particles,
     propagation: config.propagation,
@@ -73,6 +95,7 @@ export function runPets(env: Env, config: PetsConfig): EpisodeResult[] {
   const results: EpisodeResult[] = [];
   try {
     for (let episode = 0; episode < config.episodes; episode++) {
+      const started = performance.now();
       const random = episode < config.randomEpisodes;
       let training: TrainReport | undefined;
       let trainingSeconds = 0;
@@ -95,7 +118,7 @@ export function runPets(env: Env, config: PetsConfig): EpisodeResult[] {
           for (let i = 0; i < nu; i++) u[i] = env.actionLow[i]! + rng.uniform() * (env.actionHigh[i]! - env.actionLow[i]!);
         } else {
           const t0 = performance.now();
-          evaluator.setState(x);
+          evaluator.setState(encode(x));
           const result = optimizer.optimize(evaluator, plan);
           planningMs += performance.now() - t0;
           u.set(result.best.subarray(0, nu));
@@ -106,13 +129,13 @@ export function runPets(env: Env, config: PetsConfig): EpisodeResult[] {
           optimizer.shift?.(1);
         }
         const step = env.step(u);
-        data.add(x, u, step.state);
+        data.add(encode(x), u, encode(step.state));
         ret += step.reward;
         steps++;
         x = step.state;
         if (step.done) break;
       }
-      const result: EpisodeResult = { episode, return: ret, steps, training, trainingSeconds, planningMs: random ? 0 : planningMs / steps, transitions: data.n };
+      const result: EpisodeResult = { episode, return: ret, steps, training, trainingSeconds, planningMs: random ? 0 : planningMs / steps, seconds: (performance.now() - started) / 1000, transitions: data.n };
       results.push(result);
       config.onEpisode?.(result);
     }

@@ -1,0 +1,297 @@
+import { ProbabilisticEnsemble } from '../dynamics/ensemble.js';
+import { TrajectorySamplingEvaluator, type BatchCost, type BatchTerminalCost, type Propagation } from '../dynamics/trajectory_sampling.js';
+import type { SequenceCosts, StatefulEvaluator } from './planners/sampling/evaluator.js';
+import type { ActionOptimizer, OptimizeBudget } from './planners/sampling/optimizer.js';
+import { SamplingPlanner } from './planners/sampling/planner.js';
+import type { Goal, Planner, PlanningInput } from './planner.js';
+import type { Policy } from './policy.js';
+import { UniformExploration } from './exploration.js';
+import type { TaskCost } from './task_costs.js';
+
+// PETS in the controller: a sampling planner over the newest learned dynamics model. Models
+// arrive as ensemble blobs (dynastack_msgs/ModelBlob) and are swapped in between ticks: a new
+// trajectory-sampling evaluator goes into the slot the planner evaluates through, and the old
+// ensemble is freed. The planner itself stays, so the previous plan keeps warm-starting the next
+// (the action size is the controller's, and a model of another size is refused).
+//
+// Three layouts meet here: the controller's state x = [q (nv), q̇ (nv)] in model dof order, the
+// learner's s = [q, q̇] of its own joints (from the blob's metadata), and the task cost's [q, q̇]
+// of the task's joints. Planning runs in the learner's layout; states are mapped into it at each
+// replan, and rollouts are gathered into the task's layout for the cost when the two differ.
+// Until the first model the planner explores with uniformly random actions, or has no policy
+// (the command loop then sends the stop action).
+
+export interface LearnedModelPlannerSettings {
+  readonly optimizer: ActionOptimizer;
+  readonly task: TaskCost;
+  /** the joint of each controller dof: x = [q (nv), q̇ (nv)] with q[i] the position of modelJoints[i] */
+  readonly modelJoints: readonly string[];
+  /** actuator names in command order, which the task's must match */
+  readonly actuators: readonly string[];
+  readonly actionLow: Float32Array;
+  readonly actionHigh: Float32Array;
+  /** the control period: one plan step, and the step the model must have been learned at */
+  readonly stepNs: bigint;
+  /** per replan: iterations in lockstep (runs repeat), a time limit as well in real time */
+  readonly budget: OptimizeBudget;
+  readonly horizon: number;
+  readonly particles: number;
+  readonly propagation: Propagation;
+  /** before the first model: random actions (true) or no policy (false) */
+  readonly explore: boolean;
+  readonly seed: number;
+}
+
+/** What a model blob's metadata says about what the model predicts. */
+export interface ModelLayout {
+  /** s = [q, q̇] of these joints, in order */
+  readonly joints: readonly string[];
+  readonly actionSize: number;
+  /** the period one prediction spans (ns), when the learner recorded it */
+  readonly periodNs: number | undefined;
+}
+
+/** Read the state layout and action size from a dynamics_learner blob's metadata; throws if absent. */
+export function modelLayout(metadata: Record<string, unknown>): ModelLayout {
+  const training = metadata['training'] as Record<string, unknown> | undefined;
+  const config = metadata['config'] as Record<string, unknown> | undefined;
+  const joints = training?.['joints'];
+  if (!Array.isArray(joints) || !joints.every((j): j is string => typeof j === 'string')) throw new Error('model blob: metadata.training.joints (the state layout) is missing');
+  const stateSize = config?.['stateSize'];
+  const actionSize = config?.['actionSize'];
+  if (typeof stateSize !== 'number' || typeof actionSize !== 'number') throw new Error('model blob: metadata.config has no stateSize or actionSize');
+  if (stateSize !== 2 * joints.length) throw new Error(`model blob: a state of ${stateSize} values cannot be [q, q̇] of ${joints.length} joints (${joints.join(', ')})`);
+  const period = training?.['period_ns'];
+  return { joints, actionSize, periodNs: typeof period === 'number' ? period : undefined };
+}
+
+/** Where each entry of the [q, q̇] of `to` sits in the [q, q̇] of `from`; throws naming a missing joint. */
+function gatherIndex(from: readonly string[], to: readonly string[], what: string): Int32Array {
+  const index = new Int32Array(2 * to.length);
+  to.forEach((joint, i) => {
+    const k = from.indexOf(joint);
+    if (k < 0) throw new Error(`${what}: joint '${joint}' is not among [${from.join(', ')}]`);
+    index[i] = k;
+    index[to.length + i] = from.length + k;
+  });
+  return index;
+}
+
+const isIdentity = (index: Int32Array, size: number): boolean => index.length === size && index.every((k, i) => k === i);
+
+/** The task's costs read from rollouts in the model's layout (a copy into the task's, unless they agree). */
+function costsInModelLayout(task: TaskCost, modelJoints: readonly string[]): { cost: BatchCost; terminalCost?: BatchTerminalCost } {
+  const index = gatherIndex(modelJoints, task.joints, `task ${task.name} over the learned model's state`);
+  const nxModel = 2 * modelJoints.length;
+  if (isIdentity(index, nxModel)) return { cost: task.cost, terminalCost: task.terminalCost };
+  const nxTask = index.length;
+  let scratch = new Float32Array(0);
+  const gather = (states: Float32Array, n: number): Float32Array => {
+    if (scratch.length < n * nxTask) scratch = new Float32Array(n * nxTask);
+    for (let r = 0; r < n; r++) for (let k = 0; k < nxTask; k++) scratch[r * nxTask + k] = states[r * nxModel + index[k]!]!;
+    return scratch.subarray(0, n * nxTask);
+  };
+  const terminal = task.terminalCost;
+  return {
+    cost: (states, actions, out) => task.cost(gather(states, out.length), actions, out),
+    terminalCost: terminal && ((states, out) => terminal(gather(states, out.length), out)),
+  };
+}
+
+/** The evaluator the sampling planner holds: whichever model is newest, swapped between replans. */
+class ModelSlot implements StatefulEvaluator {
+  #current: TrajectorySamplingEvaluator | undefined;
+
+  constructor(readonly actionSize: number, readonly horizon: number, readonly actionLow: Float32Array, readonly actionHigh: Float32Array) {}
+
+  get current(): TrajectorySamplingEvaluator | undefined {
+    return this.#current;
+  }
+
+  swap(next: TrajectorySamplingEvaluator): void {
+    this.#current = next;
+  }
+
+  setState(x: Float32Array): void {
+    this.#live().setState(x);
+  }
+
+  evaluate(sequences: Float32Array, n: number): SequenceCosts {
+    return this.#live().evaluate(sequences, n);
+  }
+
+  #live(): TrajectorySamplingEvaluator {
+    if (!this.#current) throw new Error('no dynamics model yet');
+    return this.#current;
+  }
+}
+
+export class LearnedModelPlanner implements Planner {
+  readonly name: string;
+  readonly settings: LearnedModelPlannerSettings;
+  readonly #slot: ModelSlot;
+  readonly #sampling: SamplingPlanner;
+  readonly #exploration: UniformExploration | undefined;
+  #ensemble: ProbabilisticEnsemble | undefined;
+  /** controller x index of each model state entry */
+  #toModel: Int32Array = new Int32Array(0);
+  readonly #input = { timeNs: 0n, state: new Float64Array(0) };
+  #version = 0;
+  #received = 0;
+  #duplicates = 0;
+  /** what the model in use came with, to tell a repeated blob */
+  #inUse: { json: string; bytes: number; layout: ModelLayout } | undefined;
+  #rejected = 0;
+  #plans = 0;
+  #evaluations = 0;
+  #planMsTotal = 0;
+  #planMsMax = 0;
+  #goal = 'task default';
+
+  constructor(settings: LearnedModelPlannerSettings) {
+    const { task, actuators, actionLow, actionHigh, horizon, optimizer } = settings;
+    if (task.actuators.join(',') !== actuators.join(',')) throw new Error(`task ${task.name}: its actions are [${task.actuators.join(', ')}], the controller's actuators [${actuators.join(', ')}]`);
+    if (actionLow.length !== actuators.length) throw new Error(`learned-model planner: ${actionLow.length} action bounds for ${actuators.length} actuators`);
+    this.settings = settings;
+    this.#slot = new ModelSlot(actuators.length, horizon, actionLow, actionHigh);
+    this.#sampling = new SamplingPlanner(this.#slot, optimizer, { stepNs: settings.stepNs, budget: settings.budget, shiftFill: 'last' });
+    this.#exploration = settings.explore ? new UniformExploration(actionLow, actionHigh, settings.stepNs, settings.seed + 2) : undefined;
+    this.name = `${optimizer.name} over the learned model (${task.name})`;
+  }
+
+  /** the version of the model in use (0: none yet) */
+  get modelVersion(): number {
+    return this.#version;
+  }
+
+  /** ticks commanded by exploration so far */
+  get explorationTicks(): number {
+    return this.#exploration?.ticks ?? 0;
+  }
+
+  get exploring(): boolean {
+    return !this.#slot.current && this.#exploration !== undefined;
+  }
+
+  /**
+   * Swap in a model from a blob (its metadata JSON and weights): call between ticks. A blob the
+   * same as the one in use (a learner may publish one training's result more than once) only
+   * relabels it. Throws, keeping the model in use, when the blob does not fit this controller.
+   */
+  setModel(metadataJson: string, data: Uint8Array, version: number): { layout: ModelLayout; repeated: boolean } {
+    this.#received++;
+    if (this.#inUse && this.#inUse.json === metadataJson && this.#inUse.bytes === data.length) {
+      this.#duplicates++;
+      this.#version = version;
+      return { layout: this.#inUse.layout, repeated: true };
+    }
+    let ensemble: ProbabilisticEnsemble | undefined;
+    try {
+      const metadata = JSON.parse(metadataJson) as Record<string, unknown>;
+      const layout = modelLayout(metadata);
+      const nu = this.#slot.actionSize;
+      if (layout.actionSize !== nu) throw new Error(`model v${version} takes ${layout.actionSize} action values, the controller commands ${nu}`);
+      if (layout.periodNs !== undefined && BigInt(layout.periodNs) !== this.settings.stepNs) {
+        throw new Error(`model v${version} predicts ${layout.periodNs / 1e6} ms ahead, the control period is ${Number(this.settings.stepNs) / 1e6} ms`);
+      }
+      const toModel = gatherIndex(this.settings.modelJoints, layout.joints, `model v${version} state`);
+      const costs = costsInModelLayout(this.settings.task, layout.joints);
+      ensemble = ProbabilisticEnsemble.deserialize(metadata, data);
+      const evaluator = new TrajectorySamplingEvaluator({
+        ensemble,
+        ...costs,
+        horizon: this.settings.horizon,
+        particles: this.settings.particles,
+        propagation: this.settings.propagation,
+        actionLow: this.#slot.actionLow,
+        actionHigh: this.#slot.actionHigh,
+        seed: this.settings.seed + 1,
+      });
+      this.#slot.swap(evaluator);
+      this.#ensemble?.dispose();
+      this.#ensemble = ensemble;
+      this.#toModel = toModel;
+      this.#input.state = new Float64Array(toModel.length);
+      this.#version = version;
+      this.#inUse = { json: metadataJson, bytes: data.length, layout };
+      return { layout, repeated: false };
+    } catch (err) {
+      ensemble?.dispose();
+      this.#rejected++;
+      throw err;
+    }
+  }
+
+  setGoal(goal: Goal, _input: PlanningInput): void {
+    // state goals (a keyframe, "hold here") mean nothing to a task cost; position goals aim it.
+    // The cost reads the goal at every rollout, and the previous plan stays as the warm start.
+    if (goal.kind !== 'position') return;
+    if (!this.settings.task.setPositionGoal(goal.position)) throw new Error(`task ${this.settings.task.name} takes no goal`);
+    this.#goal = `[${Array.from(this.settings.task.goal, (v) => v.toFixed(3)).join(', ')}]`;
+  }
+
+  /** does the task take position goals */
+  get takesGoals(): boolean {
+    return this.settings.task.goalSize > 0;
+  }
+
+  optimize(input: PlanningInput): Policy {
+    if (!this.#slot.current) {
+      if (this.#exploration) return this.#exploration.next(input.timeNs);
+      throw new Error('no dynamics model yet (explore_until_model is off)');
+    }
+    const state = this.#input.state;
+    for (let i = 0; i < state.length; i++) state[i] = input.state[this.#toModel[i]!]!;
+    this.#input.timeNs = input.timeNs;
+    const policy = this.#sampling.optimize(this.#input);
+    const s = this.#sampling.status();
+    this.#plans++;
+    this.#evaluations += Number(s['evaluations'] ?? 0);
+    const ms = Number(s['plan_ms'] ?? 0);
+    this.#planMsTotal += ms;
+    this.#planMsMax = Math.max(this.#planMsMax, ms);
+    return policy;
+  }
+
+  status(): Record<string, number | string> {
+    const s = this.#sampling.status();
+    return {
+      mode: this.#slot.current ? 'planning' : this.#exploration ? 'exploring' : 'waiting for a model',
+      model_version: this.#version,
+      models_received: this.#received,
+      models_rejected: this.#rejected,
+      models_repeated: this.#duplicates,
+      exploration_ticks: this.#exploration?.ticks ?? 0,
+      plans: this.#plans,
+      evaluations: this.#evaluations,
+      iterations: s['iterations'] ?? 0,
+      best_cost: s['best_cost'] ?? Number.NaN,
+      plan_ms: s['plan_ms'] ?? 0,
+      plan_ms_mean: this.#plans ? this.#planMsTotal / this.#plans : 0,
+      plan_ms_max: this.#planMsMax,
+      goal: this.#goal,
+    };
+  }
+
+  /** figures for the launcher's report */
+  metrics(): Record<string, number> {
+    const s = this.status();
+    return {
+      model_version: this.#version,
+      models_received: this.#received,
+      models_rejected: this.#rejected,
+      models_repeated: this.#duplicates,
+      exploration_ticks: this.#exploration?.ticks ?? 0,
+      plans: this.#plans,
+      evaluations: this.#evaluations,
+      best_cost: Number(s['best_cost']),
+      plan_ms_mean: Number(s['plan_ms_mean']),
+      plan_ms_max: this.#planMsMax,
+    };
+  }
+
+  dispose(): void {
+    this.#ensemble?.dispose();
+    this.#ensemble = undefined;
+  }
+}
