@@ -174,9 +174,14 @@ test('save is atomic: a process killed (SIGKILL) while saving leaves a whole mod
     // let a few saves complete, then kill at a random moment within the next one
     await new Promise<void>((resolve, reject) => {
       let saved = 0;
+      let armed = false;
       proc.stdout.on('data', (chunk: Buffer) => {
+        // a busy machine can deliver several 'saved' lines in one chunk: count, and arm once
         saved += chunk.toString().split('\n').filter((l) => l.startsWith('saved')).length;
-        if (saved === 2) setTimeout(() => resolve(), rng.uniform() * 15);
+        if (saved >= 2 && !armed) {
+          armed = true;
+          setTimeout(() => resolve(), rng.uniform() * 15);
+        }
       });
       proc.on('exit', (code) => reject(new Error(`save child exited early (${code})`)));
     });
