@@ -53,11 +53,11 @@ export type Encoding =
   | { readonly kind: 'sign_magnitude'; readonly signBit: number };
 
 /** The SI quantity a register holds and the factor from one raw unit to it. */
-export type Quantity = 'angle' | 'angular_velocity' | 'current' | 'load_ratio' | 'voltage' | 'temperature' | 'time' | 'none';
+export type Quantity = 'angle' | 'angular_velocity' | 'angular_acceleration' | 'current' | 'load_ratio' | 'voltage' | 'temperature' | 'time' | 'none';
 
 export interface Unit {
   readonly quantity: Quantity;
-  /** SI value per raw unit: rad, rad/s, A, fraction of max torque, V, °C, s */
+  /** SI value per raw unit: rad, rad/s, rad/s², A, fraction of max torque, V, °C, s */
   readonly scale: number;
   /** human name of the raw unit, e.g. '0.229 rpm' */
   readonly raw: string;

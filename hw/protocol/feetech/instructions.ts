@@ -1,0 +1,55 @@
+// The codes of the Feetech SCS/STS protocol in one place (shared/reference/servo-protocols.md §3.2,
+// per FTServo `scservo_def.py` and the Feetech manual): instruction codes and the status error bits.
+// Names are looked up from these tables; nothing else in the codec spells a code.
+
+/** Instruction codes by name. */
+export const INSTRUCTION = {
+  ping: 0x01,
+  read: 0x02,
+  write: 0x03,
+  reg_write: 0x04,
+  action: 0x05,
+  /** factory reset of everything but the id */
+  restore: 0x06,
+  /** no reply; the servo is back after about 800 ms */
+  reboot: 0x08,
+  param_backup: 0x09,
+  /** reset of the multi-turn count */
+  reset: 0x0a,
+  /** make the present position the middle (2048), or a given value */
+  ofscal: 0x0b,
+  sync_read: 0x82,
+  sync_write: 0x83,
+} as const;
+
+export type InstructionName = keyof typeof INSTRUCTION;
+
+const INSTRUCTION_NAMES = new Map<number, InstructionName>(Object.entries(INSTRUCTION).map(([name, code]) => [code, name as InstructionName]));
+
+/** The name of an instruction code, or undefined for a code the protocol does not define. */
+export function instructionName(code: number): InstructionName | undefined {
+  return INSTRUCTION_NAMES.get(code);
+}
+
+/** A code as text for messages: `write (0x03)` or `0x7E (undefined)`. */
+export function describeInstruction(code: number): string {
+  const hex = `0x${code.toString(16).toUpperCase().padStart(2, '0')}`;
+  const name = instructionName(code);
+  return name ? `${name} (${hex})` : `${hex} (undefined)`;
+}
+
+/**
+ * Status error byte bits by mask (FTServo `protocol_packet_handler.py` getRxPacketError; the same
+ * bits as the STS3215's Status register 65 and its unload/LED-alarm condition registers 19/20).
+ * All of them are hardware conditions; the protocol has no instruction-error bits.
+ */
+export const STATUS_ERROR_BITS: ReadonlyMap<number, string> = new Map([
+  [0x01, 'voltage'],
+  [0x02, 'angle_sensor'],
+  [0x04, 'overheat'],
+  [0x08, 'overcurrent'],
+  [0x20, 'overload'],
+]);
+
+/** Highest error byte a servo sends; the FTServo SDK drops a status whose error byte exceeds it. */
+export const MAX_STATUS_ERROR = 0x7f;
