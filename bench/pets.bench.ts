@@ -1,11 +1,13 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { MujocoSim } from '../sim/mujoco/sim.js';
 import { MujocoEnv } from '../src/rl/env.js';
-import { runPets, type EpisodeResult, type PetsConfig, type StateEncoder } from '../src/rl/pets.js';
+import { runPets, type EpisodeResult, type PetsConfig } from '../src/rl/pets.js';
+import { StateEncoding } from '../src/dynamics/state_encoding.js';
+import { swingupCostOver } from '../src/control/task_costs.js';
 import type { TrainOptions } from '../src/dynamics/ensemble.js';
 import type { Propagation } from '../src/dynamics/trajectory_sampling.js';
 import type { ActionOptimizer } from '../src/control/planners/sampling/optimizer.js';
-import { MAX_FORCE, POLE_LENGTH, swingupCostBatch, swingupReward } from '../src/tasks/cartpole_swingup.js';
+import { swingupCostBatch, swingupReward } from '../src/tasks/cartpole_swingup.js';
 import { CemOptimizer, type CemSettings } from '../src/control/planners/cem/optimizer.js';
 import { IcemOptimizer, type IcemSettings } from '../src/control/planners/icem/optimizer.js';
 import { MppiOptimizer, type MppiSettings } from '../src/control/planners/mppi/optimizer.js';
@@ -58,19 +60,11 @@ export const PETS_CARTPOLE: PetsCartpoleConfig = {
   optimizer: { kind: 'icem', populationSize: 100, iterations: 3, eliteRatio: 0.1, populationDecay: 1.25, keepEliteFraction: 0.3, noiseExponent: 2, alpha: 0.1 },
 };
 
-/** [x, θ, ẋ, θ̇] → [x, sin θ, cos θ, ẋ, θ̇] */
-const SINCOS: StateEncoder = { size: 5, encode: (x) => Float32Array.of(x[0]!, Math.sin(x[1]!), Math.cos(x[1]!), x[2]!, x[3]!) };
+/** [x, θ, ẋ, θ̇] → [x, sin θ, cos θ, ẋ, θ̇], as the graph's learner encodes it with angle_joints: [pole_hinge] */
+const SINCOS = new StateEncoding(['cart_slide', 'pole_hinge'], ['pole_hinge']);
 
 /** the swing-up cost −r on encoded states [x, sin θ, cos θ, ẋ, θ̇] (B × 5): the tip from sin and cos */
-function sincosCostBatch(states: Float32Array, actions: Float32Array, out: Float32Array): void {
-  const l = POLE_LENGTH;
-  for (let i = 0; i < out.length; i++) {
-    const dx = states[5 * i]! + l * states[5 * i + 1]!;
-    const dz = l * states[5 * i + 2]! - l;
-    const un = actions[i]! / MAX_FORCE;
-    out[i] = -(Math.exp(-(dx * dx + dz * dz) / (l * l)) - 0.01 * un * un);
-  }
-}
+const sincosCostBatch = swingupCostOver(SINCOS);
 
 export function makeOptimizer(config: PetsOptimizerConfig, seed: number): ActionOptimizer {
   const { kind, ...settings } = config;

@@ -11,11 +11,12 @@ import { CommandLoop, type StateSnapshot } from '../src/control/command_loop.js'
 import { LqrPlanner } from '../src/control/planners/lqr/planner.js';
 import { TrackingStats } from '../src/control/tracking_stats.js';
 import type { Planner } from '../src/control/planner.js';
-import { LearnedModelPlanner } from '../src/control/learned_model.js';
-import { PLANNING_TASKS, taskCost, type PlanningTask } from '../src/control/task_costs.js';
-import { SAMPLING_OPTIMIZERS, samplingOptimizer, type SamplingOptimizerName } from '../src/control/sampling_optimizers.js';
+import type { LearnedPlanning } from '../src/control/learned_model.js';
+import { PLANNING_TASKS, type PlanningTask } from '../src/control/task_costs.js';
+import { SAMPLING_OPTIMIZERS, type SamplingOptimizerName } from '../src/control/sampling_optimizers.js';
+import { buildLearnedPlanner, planningTask, type LearnedPlanningSpec } from '../src/control/planning_setup.js';
+import { WorkerPlanner } from '../src/control/planning_thread.js';
 import type { Propagation } from '../src/dynamics/trajectory_sampling.js';
-import { readArmDescription } from '../src/tasks/arm_reach.js';
 import { initTensorBackend, type TensorBackendKind } from '../src/tensor/backend.js';
 import { QOS_LATCHED } from '../src/transport/qos.js';
 
@@ -24,6 +25,11 @@ import { QOS_LATCHED } from '../src/transport/qos.js';
 // commands (std_msgs/Float64MultiArray, one value per actuator in the model's actuator order).
 // Planners: LQR on the MJCF model, or a sampling optimiser (CEM, iCEM, MPPI, random shooting)
 // over the learned dynamics model from /dynamics/model (PETS), exploring until the first arrives.
+// A sampling planner plans inside the tick (lockstep: a fixed budget per tick, so runs repeat) or
+// in a worker thread that replans continuously while the loop keeps its rate (real time); the loop
+// then evaluates the newest policy, and one planned from too old a state gets the stop action.
+// A state after a gap of more than 1.5 periods starts an episode: the plan's warm start is dropped,
+// and with await_episode_model (lockstep) the tick waits for the model trained on the episode before.
 
 const parameters = defineParams({
   rate_hz: { type: 'double', default: 100, range: [1, 2000], description: 'command rate (a whole number of the model\'s physics steps per period)' },
@@ -54,8 +60,21 @@ const parameters = defineParams({
     range: [0, 1_000_000_000],
     description: "sampling planners, lockstep: after this many exploration ticks hold the next tick until the first model arrives, so it arrives at the same tick in every run; it must give the learner its min_transitions (a few ticks more, as episode ends pair no transition), and the bridge's lockstep_timeout_s must outlast a training; 0: explore until the model, whenever it comes",
   },
-  iterations_per_tick: { type: 'integer', default: 2, range: [1, 10_000], description: 'sampling planners: optimiser iterations per tick (lockstep: exactly these, so runs repeat; real time: at most these)' },
-  time_budget_ms: { type: 'double', default: 5, range: [0.01, 60_000], description: 'sampling planners, real time: no further iteration starts after this much planning in a tick' },
+  await_episode_model: {
+    type: 'bool',
+    default: false,
+    description: "sampling planners, lockstep: at each episode start (a state after a gap) hold the tick until a model trained on every state up to the gap arrives (the learner's retrain_on: episode), as PETS trains between episodes; the first episode explores",
+  },
+  iterations_per_tick: { type: 'integer', default: 2, range: [1, 10_000], description: 'sampling planners: optimiser iterations per plan (inline in lockstep: exactly these, so runs repeat; inline in real time: at most these within time_budget_ms; in the worker: these per replan)' },
+  time_budget_ms: { type: 'double', default: 5, range: [0.01, 60_000], description: 'sampling planners, inline in real time: no further iteration starts after this much planning in a tick' },
+  planning_thread: {
+    type: 'string',
+    default: '',
+    choices: ['', 'inline', 'worker'],
+    description: "sampling planners: plan inside the tick ('inline') or in a worker thread that replans continuously while the command loop keeps its rate ('worker'); '': worker in real time, inline in lockstep (wait_for_state)",
+  },
+  max_plan_age_s: { type: 'double', default: 0.5, range: [0.001, 3600], description: 'planning in a worker: a policy planned from a state older than this is stale, and the stop action is sent' },
+  planning_nice: { type: 'integer', default: 5, range: [-20, 19], description: 'planning in a worker: the nice value of its thread (the command loop\'s stays; training runs at 10)' },
   seed: { type: 'integer', default: 0, range: [0, 2 ** 31 - 1], description: 'sampling planners: seed of the optimiser, trajectory sampling and exploration' },
   backend: { type: 'string', default: '', choices: ['', 'wasm', 'cpu'], description: "sampling planners: tensor backend for the model, '' the fastest that starts, or force 'wasm' or 'cpu'" },
   'sampling.horizon': { type: 'integer', default: 25, range: [1, 10_000], description: 'plan length in control steps' },
@@ -112,13 +131,14 @@ export default defineNode({
     });
 
     let lqr: LqrPlanner | undefined;
-    let learned: LearnedModelPlanner | undefined;
+    let learned: LearnedPlanning | undefined;
+    let worker: WorkerPlanner | undefined;
+    const planningThread = p.planning_thread || (p.wait_for_state ? 'inline' : 'worker');
     if (p.planner === 'lqr') {
       const q = p['lqr.q_diag'].length ? p['lqr.q_diag'] : [...new Array<number>(nv).fill(p['lqr.q_position']), ...new Array<number>(nv).fill(p['lqr.q_velocity'])];
       const r = p['lqr.r_diag'].length ? p['lqr.r_diag'] : new Array<number>(nu).fill(p['lqr.r']);
       lqr = new LqrPlanner(sim, { qDiag: q, rDiag: r, horizon: p['lqr.horizon'], qfScale: p['lqr.qf_scale'], stepNs: periodNs, site: p.ee_site || undefined, ikJoints: p.ik_joints });
     } else {
-      await initTensorBackend({ force: (p.backend || undefined) as TensorBackendKind | undefined, logger: node.logger });
       // the action box: the actuators' ctrlrange, within the effort limits when commands are efforts
       const bound = (i: number, side: 0 | 1): number => {
         const range = actuators[i]!.ctrlRange;
@@ -126,14 +146,11 @@ export default defineNode({
         const limit = p.command_interface === 'effort' ? effortLimit[i]! : Number.POSITIVE_INFINITY;
         return side === 0 ? Math.max(range[0], -limit) : Math.min(range[1], limit);
       };
-      const task = taskCost(p.task as PlanningTask, {
-        target: p.task_target,
-        arm: p.task === 'arm_reach' ? readArmDescription(sim) : undefined,
-        actuation: p.command_interface === 'position' ? 'position' : 'torque',
-      });
       const iterations = p.iterations_per_tick;
-      learned = new LearnedModelPlanner({
-        optimizer: samplingOptimizer(p.planner as SamplingOptimizerName, {
+      const spec: LearnedPlanningSpec = {
+        modelPath: packagePath(p.model),
+        optimizer: p.planner as SamplingOptimizerName,
+        optimizerSettings: {
           population: p['sampling.population'],
           iterations,
           eliteRatio: p['sampling.elite_ratio'],
@@ -147,27 +164,47 @@ export default defineNode({
           keepEliteFraction: p['icem.keep_elite_fraction'],
           noiseExponent: p['icem.noise_exponent'],
           seed: p.seed,
-        }),
-        task,
+        },
+        task: p.task as PlanningTask,
+        taskTarget: p.task_target,
+        actuation: p.command_interface === 'position' ? 'position' : 'torque',
         modelJoints: Array.from({ length: nv }, (_, dof) => modelJoints.find((j) => j.dofAdr === dof)?.name ?? `dof${dof}`),
         actuators: actuators.map((a) => a.name),
         actionLow: Float32Array.from({ length: nu }, (_, i) => bound(i, 0)),
         actionHigh: Float32Array.from({ length: nu }, (_, i) => bound(i, 1)),
         stepNs: periodNs,
-        // planning is synchronous inside the tick (tfjs on wasm or cpu blocks this thread): in
-        // lockstep a fixed count, so runs repeat; in real time also a time limit, so a tick is
-        // late by at most one iteration. Planning in a worker, with the tick taking the newest
-        // policy, is the next step.
-        budget: p.wait_for_state ? { iterations } : { iterations, timeMs: p.time_budget_ms },
+        // inline in lockstep a fixed count, so runs repeat; inline in real time also a time limit,
+        // so a tick is late by at most one iteration; in a worker a plan takes what it takes
+        budget: p.wait_for_state || planningThread === 'worker' ? { iterations } : { iterations, timeMs: p.time_budget_ms },
         horizon: p['sampling.horizon'],
         particles: p['sampling.particles'],
         propagation: p['sampling.propagation'] as Propagation,
         explore: p.explore_until_model,
         seed: p.seed,
-      });
+      };
+      const task = planningTask(spec, sim);
+      if (planningThread === 'worker') {
+        if (p.wait_for_state) node.logger.warn('planning_thread worker in lockstep: commands take whichever plan is newest, so runs do not repeat');
+        worker = new WorkerPlanner({
+          spec,
+          task,
+          backend: (p.backend || undefined) as TensorBackendKind | undefined,
+          nice: p.planning_nice,
+          onEvent: (e) => {
+            if (e.kind === 'ready') node.logger.info(`planning worker ready (${e.backend})`);
+            else if (e.kind === 'model') node.logger.info(`planning worker: dynamics model v${e.version} in use, ${e.description}`);
+            else if (e.kind === 'model_refused') node.logger.error(`planning worker refused dynamics model v${e.version}: ${e.message}`);
+            else node.logger.error(e.message);
+          },
+        });
+        learned = worker;
+      } else {
+        await initTensorBackend({ force: (p.backend || undefined) as TensorBackendKind | undefined, logger: node.logger });
+        learned = buildLearnedPlanner(spec, task);
+      }
     }
     const planner: Planner = lqr ?? learned!;
-    const loop = new CommandLoop(planner, safety, nu, periodNs);
+    const loop = new CommandLoop(planner, safety, nu, periodNs, worker ? { maxPolicyAgeNs: secondsToNs(p.max_plan_age_s) } : {});
     const tracking = new TrackingStats(modelJoints.map((j) => j.name), secondsToNs(p.settle_s));
 
     // the goal: a keyframe, or hold where the robot is until a target arrives
@@ -180,6 +217,11 @@ export default defineNode({
     };
 
     let state: StateSnapshot | undefined;
+    // lockstep, await_episode_model: the stamp of the last state of the episode that just ended,
+    // until a model trained through it is in use
+    const awaitEpisodeModel = learned !== undefined && p.wait_for_state && p.await_episode_model;
+    if (p.await_episode_model && !awaitEpisodeModel) node.logger.warn(`parameter 'await_episode_model' ignored: it needs a sampling planner in lockstep (wait_for_state)`);
+    let awaitDataEndNs: bigint | undefined;
     const x = new Float64Array(2 * nv);
     const position = new Float64Array(nu);
     const velocity = new Float64Array(nu);
@@ -205,7 +247,16 @@ export default defineNode({
         position[i] = x[j.dofAdr]!;
         velocity[i] = x[nv + j.dofAdr]!;
       });
-      state = { stampNs: timeToNs(js.header.stamp), x, position, velocity };
+      const stampNs = timeToNs(js.header.stamp);
+      // a gap in the stamps (the sim bridge leaves two periods between episodes) starts an episode
+      if (learned && state && stampNs - state.stampNs > (3n * periodNs) / 2n) {
+        learned.reset();
+        if (awaitEpisodeModel) {
+          awaitDataEndNs = state.stampNs;
+          node.logger.info(`episode ended at ${(Number(state.stampNs) / 1e9).toFixed(2)} s: holding the next tick until a model trained through it arrives on ${p.model_topic}`);
+        }
+      }
+      state = { stampNs, x, position, velocity };
       if (pendingTick !== undefined && state.stampNs >= pendingTick && !holding()) {
         const t = pendingTick;
         pendingTick = undefined;
@@ -239,7 +290,8 @@ export default defineNode({
         try {
           const { layout, repeated } = learned!.setModel(m.metadata_json, m.data, m.version);
           if (repeated) node.logger.debug(`dynamics model v${m.version} repeats v${before}: kept`);
-          else node.logger.info(`dynamics model v${m.version} in use${before ? ` (was v${before})` : ', planning from now on'}: state [q, q̇] of ${layout.joints.join(', ')}`);
+          else if (worker) node.logger.info(`dynamics model v${m.version} handed to the planning worker: state ${layout.encoding.describe()}`);
+          else node.logger.info(`dynamics model v${m.version} in use${before ? ` (was v${before})` : ', planning from now on'}: state ${layout.encoding.describe()}`);
         } catch (err) {
           node.logger.error(`dynamics model v${m.version} on ${p.model_topic} refused${before ? `, still planning with v${before}` : ''}: ${(err as Error).message}`);
         }
@@ -269,6 +321,11 @@ export default defineNode({
     // between its random episode and the first planned one); the learner's worker keeps running
     let holdLogged = false;
     const holding = (): boolean => {
+      if (awaitDataEndNs !== undefined) {
+        const trainedThrough = learned!.modelDataEndNs;
+        if (trainedThrough === undefined || trainedThrough < awaitDataEndNs) return true;
+        awaitDataEndNs = undefined;
+      }
       const hold = learned !== undefined && p.wait_for_state && p.explore_ticks > 0 && learned.modelVersion === 0 && learned.explorationTicks >= p.explore_ticks;
       if (hold && !holdLogged) node.logger.info(`explored ${learned!.explorationTicks} ticks: holding the next until the first model arrives on ${p.model_topic}`);
       holdLogged ||= hold;
@@ -307,6 +364,7 @@ export default defineNode({
     };
     return {
       activate: () => {
+        worker?.start();
         timer = node.createTimer(periodNs, (info) => due(info.expectedNs));
         // activated after sim time began (a bridge in a worker starts first): the tick it waits on is now
         if (p.wait_for_state && node.clock.isSimTime && node.clock.now() > 0n) due(node.clock.now());
@@ -326,6 +384,7 @@ export default defineNode({
                 { key: 'period_error_p50_us', value: s.periodErrorP50Us.toFixed(1) },
                 { key: 'period_error_p99_us', value: s.periodErrorP99Us.toFixed(1) },
                 { key: 'compute_p99_us', value: s.computeP99Us.toFixed(1) },
+                ...(worker ? [{ key: 'stale_plans', value: String(loop.stalePolicies) }] : []),
                 ...Object.entries(counters).map(([k, v]) => ({ key: `safety.${k}`, value: String(v) })),
                 ...Object.entries(planner.status()).map(([k, v]) => ({ key: `planner.${k}`, value: String(v) })),
               ],
@@ -333,18 +392,24 @@ export default defineNode({
           });
         }, node.steadyClock);
       },
-      deactivate: () => {
+      deactivate: async () => {
         timer?.cancel();
         diagTimer?.cancel();
         loop.stats.pause();
+        await worker?.stop();
       },
-      cleanup: () => planner.dispose(),
+      cleanup: async () => {
+        await worker?.stop();
+        planner.dispose();
+      },
       summary: () => {
         const s = loop.stats.summary();
         const c = safety.counters();
         const interventions = c.nan + c.wrong_length + c.stale_state + c.bad_state + c.estop;
         const m = learned?.metrics();
-        const planning = m ? `; ${m.exploration_ticks} exploration ticks, ${m.plans} plans (mean ${m.plan_ms_mean.toFixed(1)} ms), ${m.models_received} models received${m.model_version ? `, v${m.model_version} in use` : ''}` : '';
+        const planning = m
+          ? `; ${m.exploration_ticks} exploration ticks, ${m.plans} plans${worker ? ' in a worker' : ''} (mean ${m.plan_ms_mean.toFixed(1)} ms), ${m.models_received} models received${m.model_version ? `, v${m.model_version} in use` : ''}${worker ? `, ${loop.stalePolicies} ticks with a stale plan` : ''}`
+          : '';
         return `${s.ticks} ticks at ${p.rate_hz} Hz, ${s.deadlineMisses} deadline misses${planning}; ${tracking.summary()}; safety: ${c.effort_limit + c.position_limit + c.velocity_limit + c.rate_limit} limited, ${interventions} stop actions`;
       },
       metrics: () => {
@@ -358,6 +423,7 @@ export default defineNode({
           ...Object.fromEntries(Object.entries(safety.counters()).map(([k, v]) => [`safety_${k}`, v])),
           ...tracking.metrics(),
           ...(learned ? Object.fromEntries(Object.entries(learned.metrics()).map(([k, v]) => [`planner_${k}`, v])) : {}),
+          ...(worker ? { stale_plans: loop.stalePolicies } : {}),
         };
       },
     };

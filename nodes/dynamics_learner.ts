@@ -4,6 +4,7 @@ import { defineParams } from '../src/params/schema.js';
 import { TransitionBuilder, stateInput, type StateInput } from '../src/data/transitions.js';
 import { ReplayBuffer } from '../src/data/replay_buffer.js';
 import { TrainingClient, type TrainingResult } from '../src/dynamics/training_client.js';
+import { StateEncoding } from '../src/dynamics/state_encoding.js';
 import type { EnsembleConfig } from '../src/dynamics/ensemble.js';
 import type { TensorBackendKind } from '../src/tensor/backend.js';
 import { DiagnosticLevel, type DiagnosticStatus, type ModelBlob } from '../src/msgs/types.js';
@@ -14,13 +15,18 @@ import { Throttle } from '../src/util/log.js';
 import type { Timer } from '../src/time/clock.js';
 
 // Learns the robot's dynamics from what it does: control-period transitions (s, a, s′) from the
-// state and command streams go into a replay buffer; every retrain_every new transitions a
-// probabilistic ensemble is (re)trained in a worker thread, and each new version is published on
-// /dynamics/model, latched (transient local), so that a controller started later gets the newest.
-// s = [q, q̇] in `joints` order, a = the command values as sent.
+// state and command streams go into a replay buffer; every retrain_every new transitions, or at
+// every episode end (retrain_on: episode, PETS's loop), a probabilistic ensemble is (re)trained on
+// all of it in a worker thread, and each new version is published on /dynamics/model, latched
+// (transient local), so that a controller started later gets the newest.
+// s = [q, q̇] in `joints` order with each of `angle_joints` as (sin q, cos q)
+// (src/dynamics/state_encoding.ts), a = the command values as sent. A model's metadata says its
+// state layout (training.joints, angle_joints, state) and the stamp of the newest state it was
+// trained on (training.data_end_ns), so a controller can wait for the model of the last episode.
 
 const parameters = defineParams({
   joints: { type: 'string_array', default: [], description: 'joints of the state s = [q, q̇], in order; empty: those of the first state received (or of buffer_file)' },
+  angle_joints: { type: 'string_array', default: [], description: "joints (of `joints`) whose position the model sees as (sin q, cos q): unlimited hinges, so one pole whatever the number of turns" },
   state_topic: { type: 'string', default: 'estimated_joint_states', nonEmpty: true, description: 'the stamped state stream' },
   state_type: {
     type: 'string',
@@ -31,7 +37,8 @@ const parameters = defineParams({
   command_topic: { type: 'string', default: 'forward_command_controller/commands', nonEmpty: true, description: 'std_msgs/Float64MultiArray commands, stamped on arrival with this node\'s clock' },
   rate_hz: { type: 'double', default: 100, range: [1, 2000], description: 'the control rate: one transition spans one period; states further apart than 1.5 periods do not pair' },
   buffer_capacity: { type: 'integer', default: 100_000, range: [1, 10_000_000], description: 'transitions kept; the oldest is dropped when full' },
-  retrain_every: { type: 'integer', default: 1000, range: [1, 10_000_000], description: 'train again after this many new transitions' },
+  retrain_on: { type: 'string', default: 'transitions', choices: ['transitions', 'episode'], description: "when to train: every retrain_every new transitions, or at every episode end (a state after a gap, as the sim bridge leaves between episodes, or a reset), on all data so far" },
+  retrain_every: { type: 'integer', default: 1000, range: [1, 10_000_000], description: "retrain_on 'transitions': train again after this many new transitions" },
   min_transitions: { type: 'integer', default: 1000, range: [2, 10_000_000], description: 'no training before the buffer holds this many transitions' },
   'ensemble.members': { type: 'integer', default: 5, range: [1, 100], description: 'networks in the bootstrap ensemble' },
   'ensemble.hidden': { type: 'integer_array', default: [200, 200, 200], range: [1, 4096], description: 'hidden layer widths of each member' },
@@ -59,17 +66,28 @@ export default defineNode({
     const periodNs = periodNsFromHz(p.rate_hz);
     const bufferFile = p.buffer_file ? packagePath(p.buffer_file) : '';
 
+    // the model's state, once the joints are known (from the parameter, buffer_file or the first state)
+    const encodingOf = (names: readonly string[]): StateEncoding => {
+      try {
+        return new StateEncoding(names, p.angle_joints);
+      } catch (err) {
+        throw new Error(`parameter 'angle_joints': ${(err as Error).message}`);
+      }
+    };
+    let encoding: StateEncoding | undefined = p.joints.length ? encodingOf(p.joints) : undefined;
     // transitions of an earlier run, when there are any: they fix the joints and the action size
     let buffer: ReplayBuffer | undefined;
     let joints: readonly string[] = p.joints;
     if (bufferFile && existsSync(bufferFile)) {
       buffer = ReplayBuffer.load(bufferFile, { capacity: p.buffer_capacity });
-      const saved = buffer.meta.joints;
-      if (!Array.isArray(saved) || !saved.every((j): j is string => typeof j === 'string') || 2 * saved.length !== buffer.stateSize) {
-        throw new Error(`replay buffer file ${bufferFile}: its header names no joints for its states of size ${buffer.stateSize}`);
+      const saved = StateEncoding.fromMetadata(buffer.meta, `replay buffer file ${bufferFile}`);
+      if (saved.size !== buffer.stateSize) throw new Error(`replay buffer file ${bufferFile}: its header's state ${saved.describe()} has ${saved.size} values, its states ${buffer.stateSize}`);
+      if (joints.length && joints.join(',') !== saved.joints.join(',')) throw new Error(`parameter 'joints': [${joints.join(', ')}] differs from the joints of buffer_file ${bufferFile}: [${saved.joints.join(', ')}]`);
+      if (encodingOf(saved.joints).describe() !== saved.describe()) {
+        throw new Error(`parameter 'angle_joints': [${p.angle_joints.join(', ')}] differs from the angle joints of buffer_file ${bufferFile}: [${saved.angleJoints.join(', ')}]`);
       }
-      if (joints.length && joints.join(',') !== saved.join(',')) throw new Error(`parameter 'joints': [${joints.join(', ')}] differs from the joints of buffer_file ${bufferFile}: [${saved.join(', ')}]`);
-      joints = saved;
+      joints = saved.joints;
+      encoding = saved;
       if (buffer.meta.period_ns !== undefined && buffer.meta.period_ns !== Number(periodNs)) {
         node.logger.warn(`buffer_file ${bufferFile} was recorded at a period of ${buffer.meta.period_ns} ns, rate_hz gives ${periodNs} ns: its transitions are kept`);
       }
@@ -110,10 +128,19 @@ export default defineNode({
     let lastError = '';
     let last: TrainingResult | undefined;
     let unpublished: ModelBlob | undefined;
+    // one training at a time, so each result is known to cover the data up to its request's end;
+    // a request while one runs is merged into the next, which takes the newest data
+    let training = false;
+    let requested = false;
+    let merged = 0;
+    /** the stamp of the newest state in the buffer (0: only transitions loaded from buffer_file) */
+    let dataEndNs = 0n;
+    /** episode ends seen since the last training started */
+    let episodesSinceTraining = 0;
     // the training loss is the Gaussian NLL (or the MSE, deterministic); validation, the elites' MSE
     // (both on normalised deltas), and per state dimension in its own units
     const lossName = p['ensemble.probabilistic'] ? 'nll' : 'mse';
-    const dimensionNames = (): string[] => [...joints.map((j) => `q.${j}`), ...joints.map((j) => `qd.${j}`)];
+    const dimensionNames = (): readonly string[] => encoding?.names ?? [];
 
     const publishModel = (blob: ModelBlob): void => {
       models.publish(blob);
@@ -126,9 +153,7 @@ export default defineNode({
       publishDiagnostics();
     };
 
-    const finish = (result: TrainingResult): void => {
-      // requests merged while a training ran all resolve with that one result: publish it once
-      if (result === last) return;
+    const finish = (result: TrainingResult, dataEnd: bigint): void => {
       last = result;
       lastError = '';
       version++;
@@ -139,9 +164,9 @@ export default defineNode({
           transitions: result.transitions,
           seconds: result.seconds,
           backend: result.backend,
-          joints: [...joints],
-          state: dimensionNames(),
+          ...encoding!.toMetadata(),
           period_ns: Number(periodNs),
+          data_end_ns: String(dataEnd),
         },
       };
       const blob: ModelBlob = {
@@ -156,20 +181,43 @@ export default defineNode({
       else unpublished = blob;
     };
 
+    const due = (): boolean => (p.retrain_on === 'episode' ? episodesSinceTraining > 0 && sinceTraining > 0 : sinceTraining >= p.retrain_every);
     const maybeTrain = (): void => {
-      if (!active || !buffer || sinceTraining < p.retrain_every || buffer.size < p.min_transitions) return;
+      if (!active || !buffer || !due() || buffer.size < p.min_transitions) return;
+      if (training) {
+        if (!requested) merged++;
+        requested = true;
+        return;
+      }
       sinceTraining = 0;
-      client.train({ config: config(buffer.stateSize, buffer.actionSize), data: buffer.toTransitionData(), options: trainOptions }).then(finish, (err: unknown) => {
-        if (disposed) return;
-        failures++;
-        lastError = (err as Error).message;
-        node.logger.error(lastError);
-        publishDiagnostics();
+      episodesSinceTraining = 0;
+      training = true;
+      const dataEnd = dataEndNs;
+      client.train({ config: config(buffer.stateSize, buffer.actionSize), data: buffer.toTransitionData(), options: trainOptions }).then(
+        (result) => finish(result, dataEnd),
+        (err: unknown) => {
+          if (disposed) return;
+          failures++;
+          lastError = (err as Error).message;
+          node.logger.error(lastError);
+          publishDiagnostics();
+        },
+      ).finally(() => {
+        training = false;
+        if (requested && !disposed) {
+          requested = false;
+          maybeTrain();
+        }
       });
     };
 
     const onState = (input: StateInput): void => {
       const outcome = builder.addState(input);
+      // a state after a gap or a reset starts an episode: the one before has ended
+      if ((outcome.status === 'gap' || outcome.status === 'reset') && sinceTraining > 0) {
+        episodesSinceTraining++;
+        maybeTrain();
+      }
       if (outcome.status !== 'transition') {
         if ('reason' in outcome && outcome.status !== 'duplicate' && outcome.status !== 'too_soon' && warnings.allow(outcome.status)) {
           node.logger.warn(`state on ${p.state_topic} not used, ${outcome.status.replace('_', ' ')}: ${outcome.reason}`);
@@ -179,11 +227,21 @@ export default defineNode({
       const t = outcome.transition;
       if (!buffer) {
         joints = builder.joints!;
-        buffer = new ReplayBuffer({ capacity: p.buffer_capacity, stateSize: t.state.length, actionSize: t.action.length, meta: { joints: [...joints], period_ns: Number(periodNs) } });
-        node.logger.info(`collecting transitions of ${joints.length} joints (${joints.join(', ')}) and ${t.action.length} command values`);
+        encoding ??= encodingOf(joints);
+        buffer = new ReplayBuffer({ capacity: p.buffer_capacity, stateSize: encoding.size, actionSize: t.action.length, meta: { ...encoding.toMetadata(), period_ns: Number(periodNs) } });
+        node.logger.info(`collecting transitions of ${joints.length} joints (${joints.join(', ')}) and ${t.action.length} command values; the model's state ${encoding.describe()}`);
       }
-      buffer.add(t);
+      const enc = encoding!;
+      if (enc.identity) buffer.add(t);
+      else {
+        const state = new Float64Array(enc.size);
+        const nextState = new Float64Array(enc.size);
+        enc.encodeInto(t.state, state);
+        enc.encodeInto(t.nextState, nextState);
+        buffer.add({ state, action: t.action, nextState });
+      }
       sinceTraining++;
+      dataEndNs = input.stampNs;
       maybeTrain();
     };
 
@@ -260,7 +318,7 @@ export default defineNode({
       summary: () => {
         const c = builder.counts;
         const model = last ? `, the last validated at mse ${last.report.valLoss.toFixed(4)} (normalised) on ${last.transitions} transitions` : '';
-        return `${c.transitions} transitions in ${c.episodes} episodes, ${version} dynamics models published${model}${failures ? `, ${failures} trainings failed` : ''}`;
+        return `${c.transitions} transitions in ${c.episodes} episodes${c.gaps ? ` (${c.gaps} gaps: episode ends or missed ticks)` : ''}, ${version} dynamics models published${model}${failures ? `, ${failures} trainings failed` : ''}`;
       },
       metrics: () => {
         const c = builder.counts;
@@ -275,7 +333,7 @@ export default defineNode({
           unpaired: c.unpaired,
           bad_commands: c.badCommands,
           models_published: version - (unpublished ? 1 : 0),
-          trainings_coalesced: client.counts.coalesced,
+          trainings_coalesced: merged,
           training_failures: failures,
           ...(last ? { last_train_loss: last.report.trainLoss, last_val_loss: last.report.valLoss, last_training_s: last.seconds, backend: last.backend } : {}),
         };

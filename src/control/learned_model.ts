@@ -1,12 +1,13 @@
 import { ProbabilisticEnsemble } from '../dynamics/ensemble.js';
-import { TrajectorySamplingEvaluator, type BatchCost, type BatchTerminalCost, type Propagation } from '../dynamics/trajectory_sampling.js';
+import { StateEncoding } from '../dynamics/state_encoding.js';
+import { TrajectorySamplingEvaluator, type Propagation } from '../dynamics/trajectory_sampling.js';
 import type { SequenceCosts, StatefulEvaluator } from './planners/sampling/evaluator.js';
 import type { ActionOptimizer, OptimizeBudget } from './planners/sampling/optimizer.js';
 import { SamplingPlanner } from './planners/sampling/planner.js';
 import type { Goal, Planner, PlanningInput } from './planner.js';
 import type { Policy } from './policy.js';
 import { UniformExploration } from './exploration.js';
-import type { TaskCost } from './task_costs.js';
+import { costsOverEncoding, type TaskCost } from './task_costs.js';
 
 // PETS in the controller: a sampling planner over the newest learned dynamics model. Models
 // arrive as ensemble blobs (dynastack_msgs/ModelBlob) and are swapped in between ticks: a new
@@ -15,9 +16,11 @@ import type { TaskCost } from './task_costs.js';
 // (the action size is the controller's, and a model of another size is refused).
 //
 // Three layouts meet here: the controller's state x = [q (nv), q̇ (nv)] in model dof order, the
-// learner's s = [q, q̇] of its own joints (from the blob's metadata), and the task cost's [q, q̇]
-// of the task's joints. Planning runs in the learner's layout; states are mapped into it at each
-// replan, and rollouts are gathered into the task's layout for the cost when the two differ.
+// learner's encoded state of its own joints (the blob's metadata names the joints and which of
+// them are angles seen as sin and cos: src/dynamics/state_encoding.ts), and the task cost's
+// [q, q̇] of the task's joints. Planning runs in the learner's encoded state; the estimate is
+// gathered and encoded at each replan, and the task scores the rollouts in that state
+// (costsOverEncoding: straight from sin/cos where it can, else through the decoded state).
 // Until the first model the planner explores with uniformly random actions, or has no policy
 // (the command loop then sends the stop action).
 
@@ -44,25 +47,62 @@ export interface LearnedModelPlannerSettings {
 
 /** What a model blob's metadata says about what the model predicts. */
 export interface ModelLayout {
-  /** s = [q, q̇] of these joints, in order */
+  /** the model's state: the encoded [q, q̇] of these joints */
+  readonly encoding: StateEncoding;
+  /** encoding.joints */
   readonly joints: readonly string[];
   readonly actionSize: number;
   /** the period one prediction spans (ns), when the learner recorded it */
   readonly periodNs: number | undefined;
+  /** the stamp of the newest state in the data the model was trained on, when the learner recorded it */
+  readonly dataEndNs: bigint | undefined;
 }
 
 /** Read the state layout and action size from a dynamics_learner blob's metadata; throws if absent. */
 export function modelLayout(metadata: Record<string, unknown>): ModelLayout {
   const training = metadata['training'] as Record<string, unknown> | undefined;
   const config = metadata['config'] as Record<string, unknown> | undefined;
-  const joints = training?.['joints'];
-  if (!Array.isArray(joints) || !joints.every((j): j is string => typeof j === 'string')) throw new Error('model blob: metadata.training.joints (the state layout) is missing');
+  if (!Array.isArray(training?.['joints'])) throw new Error('model blob: metadata.training.joints (the state layout) is missing');
+  const encoding = StateEncoding.fromMetadata(training, 'model blob');
   const stateSize = config?.['stateSize'];
   const actionSize = config?.['actionSize'];
   if (typeof stateSize !== 'number' || typeof actionSize !== 'number') throw new Error('model blob: metadata.config has no stateSize or actionSize');
-  if (stateSize !== 2 * joints.length) throw new Error(`model blob: a state of ${stateSize} values cannot be [q, q̇] of ${joints.length} joints (${joints.join(', ')})`);
+  if (stateSize !== encoding.size) throw new Error(`model blob: a state of ${stateSize} values cannot be ${encoding.describe()} (${encoding.size} values)`);
   const period = training?.['period_ns'];
-  return { joints, actionSize, periodNs: typeof period === 'number' ? period : undefined };
+  const dataEnd = training?.['data_end_ns'];
+  return {
+    encoding,
+    joints: encoding.joints,
+    actionSize,
+    periodNs: typeof period === 'number' ? period : undefined,
+    dataEndNs: typeof dataEnd === 'string' && /^\d+$/.test(dataEnd) ? BigInt(dataEnd) : typeof dataEnd === 'number' && Number.isSafeInteger(dataEnd) ? BigInt(dataEnd) : undefined,
+  };
+}
+
+/** What a controller needs a model to agree with. */
+export interface ModelFit {
+  readonly actionSize: number;
+  /** the control period (ns) */
+  readonly stepNs: bigint;
+  /** the joint of each controller dof */
+  readonly modelJoints: readonly string[];
+  readonly task: TaskCost;
+}
+
+/**
+ * Check a blob's layout against the controller: its action size, its period, its joints among the
+ * controller's, and the task's joints among its. Returns the layout; throws saying what differs.
+ */
+export function checkModelFits(metadataJson: string, version: number, fit: ModelFit): ModelLayout {
+  const layout = modelLayout(JSON.parse(metadataJson) as Record<string, unknown>);
+  if (layout.actionSize !== fit.actionSize) throw new Error(`model v${version} takes ${layout.actionSize} action values, the controller commands ${fit.actionSize}`);
+  if (layout.periodNs !== undefined && BigInt(layout.periodNs) !== fit.stepNs) {
+    throw new Error(`model v${version} predicts ${layout.periodNs / 1e6} ms ahead, the control period is ${Number(fit.stepNs) / 1e6} ms`);
+  }
+  gatherIndex(fit.modelJoints, layout.joints, `model v${version} state`);
+  const missing = fit.task.joints.filter((j) => !layout.joints.includes(j));
+  if (missing.length) throw new Error(`model v${version}: task ${fit.task.name} needs joints [${missing.join(', ')}], the model predicts [${layout.joints.join(', ')}]`);
+  return layout;
 }
 
 /** Where each entry of the [q, q̇] of `to` sits in the [q, q̇] of `from`; throws naming a missing joint. */
@@ -77,25 +117,23 @@ function gatherIndex(from: readonly string[], to: readonly string[], what: strin
   return index;
 }
 
-const isIdentity = (index: Int32Array, size: number): boolean => index.length === size && index.every((k, i) => k === i);
-
-/** The task's costs read from rollouts in the model's layout (a copy into the task's, unless they agree). */
-function costsInModelLayout(task: TaskCost, modelJoints: readonly string[]): { cost: BatchCost; terminalCost?: BatchTerminalCost } {
-  const index = gatherIndex(modelJoints, task.joints, `task ${task.name} over the learned model's state`);
-  const nxModel = 2 * modelJoints.length;
-  if (isIdentity(index, nxModel)) return { cost: task.cost, terminalCost: task.terminalCost };
-  const nxTask = index.length;
-  let scratch = new Float32Array(0);
-  const gather = (states: Float32Array, n: number): Float32Array => {
-    if (scratch.length < n * nxTask) scratch = new Float32Array(n * nxTask);
-    for (let r = 0; r < n; r++) for (let k = 0; k < nxTask; k++) scratch[r * nxTask + k] = states[r * nxModel + index[k]!]!;
-    return scratch.subarray(0, n * nxTask);
-  };
-  const terminal = task.terminalCost;
-  return {
-    cost: (states, actions, out) => task.cost(gather(states, out.length), actions, out),
-    terminalCost: terminal && ((states, out) => terminal(gather(states, out.length), out)),
-  };
+/** What the controller needs of a planner over the learned model, on its own thread or in a worker. */
+export interface LearnedPlanning extends Planner {
+  /** the version of the model in use (0: none yet) */
+  readonly modelVersion: number;
+  /** ticks commanded by exploration so far */
+  readonly explorationTicks: number;
+  readonly exploring: boolean;
+  /** does the task take position goals */
+  readonly takesGoals: boolean;
+  /** the stamp of the newest state the newest accepted model was trained on, when its learner said */
+  readonly modelDataEndNs: bigint | undefined;
+  /** Take a model blob; throws, keeping the model in use, when it does not fit the controller. */
+  setModel(metadataJson: string, data: Uint8Array, version: number): { layout: ModelLayout; repeated: boolean };
+  /** forget the warm start (a new episode) */
+  reset(): void;
+  /** figures for the launcher's report */
+  metrics(): Record<string, number>;
 }
 
 /** The evaluator the sampling planner holds: whichever model is newest, swapped between replans. */
@@ -126,21 +164,25 @@ class ModelSlot implements StatefulEvaluator {
   }
 }
 
-export class LearnedModelPlanner implements Planner {
+export class LearnedModelPlanner implements LearnedPlanning {
   readonly name: string;
   readonly settings: LearnedModelPlannerSettings;
   readonly #slot: ModelSlot;
   readonly #sampling: SamplingPlanner;
   readonly #exploration: UniformExploration | undefined;
   #ensemble: ProbabilisticEnsemble | undefined;
-  /** controller x index of each model state entry */
+  /** controller x index of each entry of the model's joint state [q, q̇] (before encoding) */
   #toModel: Int32Array = new Int32Array(0);
+  #raw = new Float64Array(0);
+  #encoding: StateEncoding | undefined;
   readonly #input = { timeNs: 0n, state: new Float64Array(0) };
   #version = 0;
   #received = 0;
   #duplicates = 0;
   /** what the model in use came with, to tell a repeated blob */
   #inUse: { json: string; bytes: number; layout: ModelLayout } | undefined;
+  /** data end of the newest model received, even when it repeated the one in use */
+  #dataEndNs: bigint | undefined;
   #rejected = 0;
   #plans = 0;
   #evaluations = 0;
@@ -173,6 +215,21 @@ export class LearnedModelPlanner implements Planner {
     return !this.#slot.current && this.#exploration !== undefined;
   }
 
+  /** a model is in use */
+  get hasModel(): boolean {
+    return this.#slot.current !== undefined;
+  }
+
+  /** the stamp of the newest state the model in use was trained on, when its learner said */
+  get modelDataEndNs(): bigint | undefined {
+    return this.#dataEndNs;
+  }
+
+  /** the model state's layout, once a model is in use */
+  get encoding(): StateEncoding | undefined {
+    return this.#encoding;
+  }
+
   /**
    * Swap in a model from a blob (its metadata JSON and weights): call between ticks. A blob the
    * same as the one in use (a learner may publish one training's result more than once) only
@@ -187,16 +244,10 @@ export class LearnedModelPlanner implements Planner {
     }
     let ensemble: ProbabilisticEnsemble | undefined;
     try {
-      const metadata = JSON.parse(metadataJson) as Record<string, unknown>;
-      const layout = modelLayout(metadata);
-      const nu = this.#slot.actionSize;
-      if (layout.actionSize !== nu) throw new Error(`model v${version} takes ${layout.actionSize} action values, the controller commands ${nu}`);
-      if (layout.periodNs !== undefined && BigInt(layout.periodNs) !== this.settings.stepNs) {
-        throw new Error(`model v${version} predicts ${layout.periodNs / 1e6} ms ahead, the control period is ${Number(this.settings.stepNs) / 1e6} ms`);
-      }
+      const layout = checkModelFits(metadataJson, version, { actionSize: this.#slot.actionSize, stepNs: this.settings.stepNs, modelJoints: this.settings.modelJoints, task: this.settings.task });
       const toModel = gatherIndex(this.settings.modelJoints, layout.joints, `model v${version} state`);
-      const costs = costsInModelLayout(this.settings.task, layout.joints);
-      ensemble = ProbabilisticEnsemble.deserialize(metadata, data);
+      const costs = costsOverEncoding(this.settings.task, layout.encoding);
+      ensemble = ProbabilisticEnsemble.deserialize(JSON.parse(metadataJson) as Record<string, unknown>, data);
       const evaluator = new TrajectorySamplingEvaluator({
         ensemble,
         ...costs,
@@ -211,8 +262,11 @@ export class LearnedModelPlanner implements Planner {
       this.#ensemble?.dispose();
       this.#ensemble = ensemble;
       this.#toModel = toModel;
-      this.#input.state = new Float64Array(toModel.length);
+      this.#raw = new Float64Array(toModel.length);
+      this.#encoding = layout.encoding;
+      this.#input.state = new Float64Array(layout.encoding.size);
       this.#version = version;
+      this.#dataEndNs = layout.dataEndNs;
       this.#inUse = { json: metadataJson, bytes: data.length, layout };
       return { layout, repeated: false };
     } catch (err) {
@@ -220,6 +274,11 @@ export class LearnedModelPlanner implements Planner {
       this.#rejected++;
       throw err;
     }
+  }
+
+  /** Forget the warm start (a new episode): the next plan starts from the middle of the action box. */
+  reset(): void {
+    this.#sampling.reset();
   }
 
   setGoal(goal: Goal, _input: PlanningInput): void {
@@ -240,8 +299,9 @@ export class LearnedModelPlanner implements Planner {
       if (this.#exploration) return this.#exploration.next(input.timeNs);
       throw new Error('no dynamics model yet (explore_until_model is off)');
     }
-    const state = this.#input.state;
-    for (let i = 0; i < state.length; i++) state[i] = input.state[this.#toModel[i]!]!;
+    const raw = this.#raw;
+    for (let i = 0; i < raw.length; i++) raw[i] = input.state[this.#toModel[i]!]!;
+    this.#encoding!.encodeInto(raw, this.#input.state);
     this.#input.timeNs = input.timeNs;
     const policy = this.#sampling.optimize(this.#input);
     const s = this.#sampling.status();

@@ -2,6 +2,7 @@ import { ProbabilisticEnsemble, type EnsembleConfig, type TrainOptions, type Tra
 import { TrajectorySamplingEvaluator, type BatchCost, type BatchTerminalCost, type BatchTermination, type Propagation } from '../dynamics/trajectory_sampling.js';
 import type { ActionOptimizer } from '../control/planners/sampling/optimizer.js';
 import { Rng } from '../util/random.js';
+import type { StateEncoder } from '../dynamics/state_encoding.js';
 import type { Env } from './env.js';
 
 // PETS (Chua et al. 2018), the lectures' "model-based RL v1.5": collect data with random actions,
@@ -12,13 +13,11 @@ import type { Env } from './env.js';
 /**
  * The state the model learns and plans in, when not the environment's own: e.g. an unlimited
  * hinge angle θ as (sin θ, cos θ), so the model sees one pole whatever the number of turns
- * (PETS's cart-pole preprocesses its inputs the same way). The ensemble then predicts deltas of
- * the encoded state and the planner's costs read encoded states.
+ * (PETS's cart-pole preprocesses its inputs the same way; src/dynamics/state_encoding.ts, which
+ * the node graph's learner and controller use too). The ensemble then predicts deltas of the
+ * encoded state and the planner's costs read encoded states.
  */
-export interface StateEncoder {
-  readonly size: number;
-  encode(x: Float32Array): Float32Array;
-}
+export type { StateEncoder };
 
 export interface PetsConfig {
   readonly ensemble: Omit<EnsembleConfig, 'stateSize' | 'actionSize'>;
@@ -39,6 +38,8 @@ export interface PetsConfig {
   /** episodes of uniformly random actions before the first model */
   readonly randomEpisodes: number;
   readonly seed: number;
+  /** called before each episode's reset, e.g. to draw the episode's goal that the cost reads */
+  readonly onEpisodeStart?: (episode: number) => void;
   readonly onEpisode?: (result: EpisodeResult) => void;
 }
 
@@ -54,6 +55,8 @@ export interface EpisodeResult {
   /** wall time of the whole episode: training, planning and simulation (s) */
   readonly seconds: number;
   readonly transitions: number;
+  /** the environment's state when the episode ended (e.g. to judge a reach) */
+  readonly finalState: Float32Array;
 }
 
 /** Growable (s, a, s′) storage in the ensemble's row-major layout. */
@@ -104,6 +107,7 @@ export function runPets(env: Env, config: PetsConfig): EpisodeResult[] {
         training = ensemble.train(data.data(), config.training);
         trainingSeconds = (performance.now() - t0) / 1000;
       }
+      config.onEpisodeStart?.(episode);
       optimizer.reset?.();
       // warm start: the middle of the action box
       let plan = new Float32Array(config.horizon * nu);
@@ -135,7 +139,7 @@ export function runPets(env: Env, config: PetsConfig): EpisodeResult[] {
         x = step.state;
         if (step.done) break;
       }
-      const result: EpisodeResult = { episode, return: ret, steps, training, trainingSeconds, planningMs: random ? 0 : planningMs / steps, seconds: (performance.now() - started) / 1000, transitions: data.n };
+      const result: EpisodeResult = { episode, return: ret, steps, training, trainingSeconds, planningMs: random ? 0 : planningMs / steps, seconds: (performance.now() - started) / 1000, transitions: data.n, finalState: Float32Array.from(x) };
       results.push(result);
       config.onEpisode?.(result);
     }
