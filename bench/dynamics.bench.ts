@@ -1,15 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initTensorBackend } from '../src/tensor/backend.js';
 import { dense, silu } from '../src/tensor/dense.js';
-import { ProbabilisticEnsemble, type TransitionData } from '../src/dynamics/ensemble.js';
+import { ProbabilisticEnsemble, type EnsembleRuntimeOptions, type TransitionData } from '../src/dynamics/ensemble.js';
+import { nativeKernels } from '../src/tensor/native_kernels.js';
 import { Rng } from '../src/util/random.js';
 import { Figures, percentile, sortNumbers } from './report.js';
 
 // The learned-dynamics figures (shared/reference/tfjs.md §5, which measured ≈91k member-evals/s
 // for 5 members on one thread and ≈12.5k member-samples/s training): a 7-member 4×200 ensemble,
-// cart-pole-sized (4 + 1 → 8) and arm-sized (12 + 6 → 24).
+// cart-pole-sized (4 + 1 → 8) and arm-sized (12 + 6 → 24), on each engine in the same run:
+// the native kernels (native/, on 1 and 2 threads) and TF.js on wasm, with their ratio.
 //  - ensemble evals/s: predictNext on 7 × 1000 rows (each member its own 1000), sampling on, so
-//    normalisation, grouping and read-back are included; beside it the bare per-member forward on
+//    normalisation, grouping and read-back are included; the unlabelled figure is the engine
+//    ProbabilisticEnsemble picks by default. Beside the wasm one, the bare per-member forward on
 //    a prebuilt tensor, and the stacked [E, in, out] rank-3 layout that the wasm backend runs on
 //    its scalar loop (the alternative layout, kept only as a comparison);
 //  - training member-samples/s: Adam steps at batch 256 per member, through train();
@@ -117,35 +120,71 @@ function forwardRates(model: ProbabilisticEnsemble, size: Size, figures: Figures
   tf.dispose([x, x3, ...perMember.flat(), ...stacked]);
 }
 
-/** member-samples/s of Adam steps at batch 256 */
+/** member-samples/s of Adam steps at batch 256 (2080 training rows: 8 steps an epoch) */
 function trainRate(model: ProbabilisticEnsemble, size: Size, updates: number): number {
   const data = randomData(size, 2600, 3);
   model.train(data, { epochs: 1, batchSize: 256, holdoutRatio: 0.2, maxUpdates: 1 }); // warm-up
-  return model.train(data, { epochs: 1, batchSize: 256, holdoutRatio: 0.2, maxUpdates: updates }).memberSamplesPerSecond;
+  return model.train(data, { epochs: Math.ceil(updates / 8), patience: Infinity, batchSize: 256, holdoutRatio: 0.2, maxUpdates: updates }).memberSamplesPerSecond;
 }
+
+interface EngineCase {
+  readonly label: string;
+  readonly runtime: EnsembleRuntimeOptions;
+  /** optimiser steps timed: enough for a second or so */
+  readonly updates: number;
+}
+
+const NATIVE_CASES: readonly EngineCase[] = [
+  { label: 'native 1 thread', runtime: { engine: 'native', threads: 1 }, updates: 48 },
+  { label: 'native 2 threads', runtime: { engine: 'native', threads: 2 }, updates: 64 },
+];
+const WASM_CASE: EngineCase = { label: 'wasm', runtime: { engine: 'tfjs' }, updates: 10 };
 
 export async function dynamicsBenchmarks(figures: Figures): Promise<void> {
   const chosen = await initTensorBackend({ force: 'wasm' });
-  process.stdout.write(`  (${chosen.why}; ${MEMBERS} members, ${HIDDEN.length}×${HIDDEN[0]}, SiLU, ${MEMBERS}×${ROWS_PER_MEMBER} rows)\n`);
+  const native = nativeKernels();
+  process.stdout.write(`  (${chosen.why}; ${native.why}; ${MEMBERS} members, ${HIDDEN.length}×${HIDDEN[0]}, SiLU, ${MEMBERS}×${ROWS_PER_MEMBER} rows)\n`);
+  const cases = [...(native.kernels ? NATIVE_CASES : []), WASM_CASE];
   let wasmCartPole = { evals: 0, train: 0 };
   for (const size of SIZES) {
-    const model = ProbabilisticEnsemble.create({ stateSize: size.nx, actionSize: size.nu, members: MEMBERS, hidden: HIDDEN, seed: 1 });
+    const config = { stateSize: size.nx, actionSize: size.nu, members: MEMBERS, hidden: HIDDEN, seed: 1 };
+    // the engine the ensemble picks by default: the headline figures
+    const chosenModel = ProbabilisticEnsemble.create(config);
     try {
-      const evals = predictRate(model, size, 10, 2);
-      figures.add(`ensemble evals/s, ${size.label}, wasm, predictNext`, evals, 'member-evals/s');
-      forwardRates(model, size, figures, `${size.label}, wasm`);
-      const train = trainRate(model, size, 10);
-      figures.add(`ensemble training, ${size.label}, wasm, batch 256`, train, 'member-samples/s');
-      if (size === SIZES[0]) wasmCartPole = { evals, train };
+      process.stdout.write(`  ${size.label}: default engine ${chosenModel.engineDescription}\n`);
+      figures.add(`ensemble evals/s, ${size.label}, predictNext`, predictRate(chosenModel, size, 10, 2), 'member-evals/s');
+      figures.add(`ensemble training, ${size.label}, batch 256`, trainRate(chosenModel, size, chosenModel.engine === 'native' ? 48 : 10), 'member-samples/s');
     } finally {
-      model.dispose();
+      chosenModel.dispose();
     }
+    const rates = new Map<string, { evals: number; train: number }>();
+    for (const c of cases) {
+      const model = ProbabilisticEnsemble.create(config, c.runtime);
+      try {
+        const evals = predictRate(model, size, 10, 2);
+        figures.add(`ensemble evals/s, ${size.label}, ${c.label}, predictNext`, evals, 'member-evals/s');
+        if (c === WASM_CASE) forwardRates(model, size, figures, `${size.label}, wasm`);
+        const train = trainRate(model, size, c.updates);
+        figures.add(`ensemble training, ${size.label}, ${c.label}, batch 256`, train, 'member-samples/s');
+        rates.set(c.label, { evals, train });
+      } finally {
+        model.dispose();
+      }
+    }
+    const wasm = rates.get(WASM_CASE.label)!;
+    for (const c of NATIVE_CASES) {
+      const r = rates.get(c.label);
+      if (!r) continue;
+      figures.add(`ensemble evals/s, ${size.label}, ${c.label} ÷ wasm`, r.evals / wasm.evals, '×');
+      figures.add(`ensemble training, ${size.label}, ${c.label} ÷ wasm`, r.train / wasm.train, '×');
+    }
+    if (size === SIZES[0]) wasmCartPole = wasm;
   }
 
   await initTensorBackend({ force: 'cpu' });
   try {
     const size = SIZES[0]!;
-    const model = ProbabilisticEnsemble.create({ stateSize: size.nx, actionSize: size.nu, members: MEMBERS, hidden: HIDDEN, seed: 1 });
+    const model = ProbabilisticEnsemble.create({ stateSize: size.nx, actionSize: size.nu, members: MEMBERS, hidden: HIDDEN, seed: 1 }, { engine: 'tfjs' });
     try {
       const evals = predictRate(model, size, 2, 0);
       figures.add(`ensemble evals/s, ${size.label}, cpu (pure JS), predictNext`, evals, 'member-evals/s');

@@ -1,29 +1,23 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../util/random.js';
-import { dense, silu, trainableDense } from '../tensor/dense.js';
 import { fileHandler } from '../tensor/file_io.js';
 import { packFloat32, unpackFloat32, type NamedArray } from '../tensor/weights.js';
 import { bootstrapResamples, holdoutSplit, shuffleInPlace } from './bootstrap.js';
-import {
-  INITIAL_MAX_LOGVAR,
-  INITIAL_MIN_LOGVAR,
-  boundLogvar,
-  boundLogvarValue,
-  boundPenalty,
-  defaultWeightDecay,
-  gaussianNll,
-  weightDecayLoss,
-} from './loss.js';
+import { createEngine, type EnsembleRuntimeOptions } from './engine_choice.js';
+import { biasName, kernelName, layerWidths, type EnsembleEngine, type EnsembleEngineName } from './ensemble_engine.js';
+import { INITIAL_MAX_LOGVAR, INITIAL_MIN_LOGVAR, defaultWeightDecay } from './loss.js';
 import { Normaliser } from './normaliser.js';
+
+export type { EnsembleRuntimeOptions } from './engine_choice.js';
+export type { EnsembleEngineChoice, EnsembleEngineName } from './ensemble_engine.js';
 
 // A PETS-style bootstrap ensemble of MLPs over the state delta (Chua et al. 2018; mbrl-lib's
 // GaussianMLP). Input [normalised state, normalised action] → mean and bounded log-variance of the
 // normalised delta x' − x (or the mean alone when deterministic, trained by MSE).
 //
-// Layout for the wasm backend's fast path (shared/reference/tfjs.md §4): every member has its own
-// 2-D weights, each layer is one fused 2-D matMul with a rank-1 bias, SiLU follows as h·σ(h), and
-// training uses the dense layer with an explicitly transposed backward pass. Rows are grouped by
-// member so each member runs one contiguous matMul per layer, all in one tidy per call.
+// The networks run on an engine (./ensemble_engine.ts): the native kernels when built, else
+// TF.js (./engine_choice.ts); this class does the rest — normalisation, member grouping,
+// sampling, bootstrap, batching, early stopping, elites and persistence — the same for both.
 
 export interface EnsembleConfig {
   stateSize: number;
@@ -138,10 +132,6 @@ function initialWeights(config: Required<EnsembleConfig>): NamedArray[] {
   return arrays;
 }
 
-const layerWidths = (c: Required<EnsembleConfig>): number[] => [c.stateSize + c.actionSize, ...c.hidden, c.probabilistic ? 2 * c.stateSize : c.stateSize];
-const kernelName = (m: number, l: number): string => `member${m}/dense${l}/kernel`;
-const biasName = (m: number, l: number): string => `member${m}/dense${l}/bias`;
-
 interface State {
   readonly input: Normaliser;
   readonly output: Normaliser;
@@ -155,54 +145,54 @@ export class ProbabilisticEnsemble {
   /** bumped by every train(); travels with the weights */
   version: number;
 
-  /** per member: [W0, b0, W1, b1, …], in a fixed order (Adam's moments are matched by position) */
-  readonly #layers: tf.Variable[][];
-  readonly #maxLogvar: tf.Variable | undefined;
-  readonly #minLogvar: tf.Variable | undefined;
+  /** runs the networks and holds their weights */
+  readonly #engine: EnsembleEngine;
   /** JS copies of the bounds, for predictions */
   #maxLogvarValues: Float32Array;
   #minLogvarValues: Float32Array;
   #input: Normaliser;
   #output: Normaliser;
-  #optimizer: tf.Optimizer | undefined;
   readonly #sampling: Rng;
   #scratch = new Float32Array(0);
   #disposed = false;
 
-  private constructor(config: Required<EnsembleConfig>, weights: Map<string, NamedArray>, state: State) {
+  private constructor(config: Required<EnsembleConfig>, weights: Map<string, NamedArray>, state: State, runtime: EnsembleRuntimeOptions) {
     this.config = config;
     this.#elites = [...state.elites];
     this.version = state.version;
     this.#input = state.input;
     this.#output = state.output;
     this.#sampling = new Rng(config.seed ^ 0x5eed);
-    const variable = (name: string, shape: readonly number[]): tf.Variable => {
-      const a = weights.get(name);
-      if (!a) throw new Error(`ensemble: weight '${name}' is missing`);
-      if (a.shape.length !== shape.length || a.shape.some((d, i) => d !== shape[i])) throw new Error(`ensemble: weight '${name}' has shape [${a.shape.join(',')}], expected [${shape.join(',')}]`);
-      // tf.variable keeps its initial tensor alive, so build that inside a tidy
-      return tf.tidy(() => tf.variable(tf.tensor(a.values, [...shape], 'float32'), true));
-    };
-    const widths = layerWidths(config);
-    this.#layers = Array.from({ length: config.members }, (_, m) =>
-      widths.slice(1).flatMap((out, l) => [variable(kernelName(m, l), [widths[l]!, out]), variable(biasName(m, l), [out])]),
-    );
-    this.#maxLogvar = config.probabilistic ? variable('max_logvar', [config.stateSize]) : undefined;
-    this.#minLogvar = config.probabilistic ? variable('min_logvar', [config.stateSize]) : undefined;
+    this.#engine = createEngine(config, weights, runtime);
     this.#maxLogvarValues = weights.get('max_logvar')?.values.slice() ?? new Float32Array(0);
     this.#minLogvarValues = weights.get('min_logvar')?.values.slice() ?? new Float32Array(0);
   }
 
-  /** a fresh, untrained ensemble (call initTensorBackend first) */
-  static create(config: EnsembleConfig): ProbabilisticEnsemble {
+  /** a fresh, untrained ensemble (call initTensorBackend first: the TF.js engine and saving use tfjs) */
+  static create(config: EnsembleConfig, runtime: EnsembleRuntimeOptions = {}): ProbabilisticEnsemble {
     const c = resolveConfig(config);
     const weights = new Map(initialWeights(c).map((a) => [a.name, a]));
-    return new ProbabilisticEnsemble(c, weights, {
-      input: Normaliser.identity(c.stateSize + c.actionSize),
-      output: Normaliser.identity(c.stateSize),
-      elites: Array.from({ length: c.elites }, (_, i) => i),
-      version: 0,
-    });
+    return new ProbabilisticEnsemble(
+      c,
+      weights,
+      {
+        input: Normaliser.identity(c.stateSize + c.actionSize),
+        output: Normaliser.identity(c.stateSize),
+        elites: Array.from({ length: c.elites }, (_, i) => i),
+        version: 0,
+      },
+      runtime,
+    );
+  }
+
+  /** what runs the networks: 'native' or 'tfjs' */
+  get engine(): EnsembleEngineName {
+    return this.#engine.name;
+  }
+
+  /** the engine in a few words, e.g. "native kernels (avx512), 1 thread" */
+  get engineDescription(): string {
+    return this.#engine.description;
   }
 
   /** the members planners use, ascending */
@@ -219,49 +209,7 @@ export class ProbabilisticEnsemble {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // forward passes
-
-  /** one member's raw output [B, out] in normalised units; inference path */
-  #forward(m: number, x: tf.Tensor2D): tf.Tensor2D {
-    const layers = this.#layers[m]!;
-    let h = x;
-    for (let i = 0; i < layers.length; i += 2) {
-      const z = dense(h, layers[i] as tf.Tensor2D, layers[i + 1] as tf.Tensor1D);
-      h = i + 2 < layers.length ? silu(z) : z;
-    }
-    return h;
-  }
-
-  /** the same through the custom-gradient dense, for training */
-  #forwardTrainable(m: number, x: tf.Tensor2D): tf.Tensor2D {
-    const layers = this.#layers[m]!;
-    let h = x;
-    for (let i = 0; i < layers.length; i += 2) {
-      const z = trainableDense(h, layers[i] as tf.Tensor2D, layers[i + 1] as tf.Tensor1D);
-      h = i + 2 < layers.length ? silu(z) : z;
-    }
-    return h;
-  }
-
-  /**
-   * Raw outputs (normalised mean, then raw log-variance if probabilistic) for rows already
-   * normalised and grouped by member: rows offsets[m] … offsets[m+1]−1 go through member m.
-   */
-  #outputsGrouped(inputs: Float32Array, offsets: Int32Array): Float32Array {
-    const width = this.config.stateSize + this.config.actionSize;
-    return tf.tidy(() => {
-      const outs: tf.Tensor2D[] = [];
-      for (let m = 0; m < this.config.members; m++) {
-        const rows = offsets[m + 1]! - offsets[m]!;
-        if (rows === 0) continue;
-        const x = tf.tensor2d(inputs.subarray(offsets[m]! * width, offsets[m + 1]! * width), [rows, width]);
-        outs.push(this.#forward(m, x));
-      }
-      if (outs.length === 0) return new Float32Array(0);
-      const all = outs.length === 1 ? outs[0]! : tf.concat(outs, 0);
-      return all.dataSync() as Float32Array;
-    });
-  }
+  // predictions
 
   /**
    * Next states for a batch, row r through member members[r]: the mean, or a sample from the
@@ -292,18 +240,24 @@ export class ProbabilisticEnsemble {
       for (let j = 0; j < nx; j++) inputs[base + j] = (states[r * nx + j]! - inMean[j]!) / inStd[j]!;
       for (let j = 0; j < nu; j++) inputs[base + nx + j] = (actions[r * nu + j]! - inMean[nx + j]!) / inStd[nx + j]!;
     }
-    const out = this.#outputsGrouped(inputs, offsets);
+    // raw outputs (normalised mean, then raw log-variance if probabilistic), grouped by member
+    const out = this.#engine.forwardGrouped(inputs, offsets);
     const outWidth = probabilistic ? 2 * nx : nx;
     const draw = sample && probabilistic;
     const uniform = rng ?? (() => this.#sampling.uniform());
     const gauss = draw ? gaussian(uniform) : undefined;
+    // the bounded variance in closed form: with logvar = min + softplus(max − softplus(max − raw) − min)
+    // (loss.ts), e^logvar = e^min + e^max / (1 + e^(max − raw)): one exp per value instead of five
+    const max = this.#maxLogvarValues;
+    const expMax = draw ? Float64Array.from(max, Math.exp) : undefined;
+    const expMin = draw ? Float64Array.from(this.#minLogvarValues, Math.exp) : undefined;
     const { mean: outMean, std: outStd } = this.#output;
     const next = new Float32Array(n * nx);
     for (let r = 0; r < n; r++) {
       const base = slot[r]! * outWidth;
       for (let j = 0; j < nx; j++) {
         let delta = out[base + j]!;
-        if (gauss) delta += Math.exp(0.5 * boundLogvarValue(out[base + nx + j]!, this.#maxLogvarValues[j]!, this.#minLogvarValues[j]!)) * gauss();
+        if (gauss) delta += Math.sqrt(expMin![j]! + expMax![j]! / (1 + Math.exp(max[j]! - out[base + nx + j]!))) * gauss();
         next[r * nx + j] = states[r * nx + j]! + delta * outStd[j]! + outMean[j]!;
       }
     }
@@ -345,13 +299,7 @@ export class ProbabilisticEnsemble {
     const resamples = bootstrapResamples(split.train, members, rng);
     const nTrain = split.train.length;
 
-    this.#optimizer ??= tf.train.adam(this.config.learningRate);
-    const varList = this.#variables();
-    const kernels = this.#layers.flatMap((layers) => layers.filter((_, i) => i % 2 === 0));
-    const decays = this.#layers.flatMap(() => this.config.weightDecay);
-
     const best = new Float64Array(members).fill(Infinity);
-    const snapshots: (tf.Tensor[] | undefined)[] = new Array(members).fill(undefined);
     let updates = 0;
     let epoch = 0;
     let trainLoss = NaN;
@@ -368,16 +316,17 @@ export class ProbabilisticEnsemble {
         for (let start = 0; start < nTrain && updates < maxUpdates; start += batchSize) {
           const t0 = performance.now();
           const rows = Math.min(batchSize, nTrain - start);
+          // element loops: rows are a few values wide, too short for subarray + set to pay
           for (let m = 0; m < members; m++) {
             const idx = resamples[m]!;
             for (let i = 0; i < rows; i++) {
               const src = idx[start + i]!;
               const dst = m * rows + i;
-              xBatch.set(inputs.subarray(src * width, (src + 1) * width), dst * width);
-              yBatch.set(targets.subarray(src * nx, (src + 1) * nx), dst * nx);
+              for (let j = 0; j < width; j++) xBatch[dst * width + j] = inputs[src * width + j]!;
+              for (let j = 0; j < nx; j++) yBatch[dst * nx + j] = targets[src * nx + j]!;
             }
           }
-          lossSum += this.#step(xBatch, yBatch, rows, varList, kernels, decays);
+          lossSum += this.#engine.trainStep(xBatch, yBatch, rows);
           steps++;
           updates++;
           rowsSeen += rows * members;
@@ -386,7 +335,7 @@ export class ProbabilisticEnsemble {
         trainLoss = lossSum / steps / members;
         epoch++;
 
-        // validation, early stopping and per-member snapshots of the best weights
+        // validation, early stopping and per-member copies of the best weights
         const scores = this.#validationMse(inputs, targets, validation).perMember;
         let improved = false;
         for (let m = 0; m < members; m++) {
@@ -394,20 +343,20 @@ export class ProbabilisticEnsemble {
           if (!(best[m] === Infinity ? Number.isFinite(s) : (best[m]! - s) / Math.abs(best[m]!) > IMPROVEMENT)) continue;
           best[m] = s;
           improved = true;
-          snapshots[m]?.forEach((t) => t.dispose());
-          snapshots[m] = this.#layers[m]!.map((v) => tf.clone(v));
+          this.#engine.rememberMember(m);
         }
         sinceImproved = improved ? 0 : sinceImproved + 1;
         options.onEpoch?.({ epoch, trainLoss, valLoss: mean(scores) });
         if (sinceImproved >= patience) break;
       }
-      snapshots.forEach((snapshot, m) => snapshot?.forEach((t, i) => this.#layers[m]![i]!.assign(t)));
+      this.#engine.restoreRemembered();
     } finally {
-      snapshots.forEach((snapshot) => snapshot?.forEach((t) => t.dispose()));
+      this.#engine.forgetRemembered();
     }
-    if (this.#maxLogvar && this.#minLogvar) {
-      this.#maxLogvarValues = this.#maxLogvar.dataSync().slice() as Float32Array;
-      this.#minLogvarValues = this.#minLogvar.dataSync().slice() as Float32Array;
+    if (this.config.probabilistic) {
+      const bounds = new Map(this.#engine.weights().filter((a) => a.name.endsWith('_logvar')).map((a) => [a.name, a.values]));
+      this.#maxLogvarValues = bounds.get('max_logvar')!;
+      this.#minLogvarValues = bounds.get('min_logvar')!;
     }
 
     // elites: lowest validation error of the restored weights
@@ -427,38 +376,6 @@ export class ProbabilisticEnsemble {
     };
   }
 
-  /** one Adam step over all members; returns the summed data loss */
-  #step(xBatch: Float32Array, yBatch: Float32Array, rows: number, varList: tf.Variable[], kernels: tf.Variable[], decays: number[]): number {
-    const { stateSize: nx, actionSize: nu, members } = this.config;
-    const width = nx + nu;
-    let dataLoss: tf.Scalar | undefined;
-    tf.tidy(() => {
-      const xs = Array.from({ length: members }, (_, m) => tf.tensor2d(xBatch.subarray(m * rows * width, (m + 1) * rows * width), [rows, width]));
-      const ys = Array.from({ length: members }, (_, m) => tf.tensor2d(yBatch.subarray(m * rows * nx, (m + 1) * rows * nx), [rows, nx]));
-      this.#optimizer!.minimize(
-        () => {
-          const losses = xs.map((x, m) => {
-            const out = this.#forwardTrainable(m, x);
-            if (!this.#maxLogvar || !this.#minLogvar) return tf.mean(tf.squaredDifference(out, ys[m]!)) as tf.Scalar;
-            const mu = tf.slice(out, [0, 0], [rows, nx]);
-            const logvar = boundLogvar(tf.slice(out, [0, nx], [rows, nx]), this.#maxLogvar, this.#minLogvar);
-            return gaussianNll(mu, logvar, ys[m]!);
-          });
-          const data = tf.addN(losses) as tf.Scalar;
-          dataLoss = tf.keep(data);
-          let total = tf.add(data, weightDecayLoss(kernels, decays));
-          if (this.#maxLogvar && this.#minLogvar) total = tf.add(total, boundPenalty(this.#maxLogvar, this.#minLogvar));
-          return total as tf.Scalar;
-        },
-        false,
-        varList,
-      );
-    });
-    const value = dataLoss!.dataSync()[0]!;
-    dataLoss!.dispose();
-    return value;
-  }
-
   /** per member: MSE of the mean over the given rows, overall and per dimension (normalised units) */
   #validationMse(inputs: Float32Array, targets: Float32Array, rows: Int32Array): { perMember: number[]; perDim: number[][] } {
     const { stateSize: nx, actionSize: nu, members, probabilistic } = this.config;
@@ -469,10 +386,7 @@ export class ProbabilisticEnsemble {
     for (let start = 0; start < rows.length; start += EVAL_CHUNK) {
       const count = Math.min(EVAL_CHUNK, rows.length - start);
       for (let i = 0; i < count; i++) chunk.set(inputs.subarray(rows[start + i]! * width, (rows[start + i]! + 1) * width), i * width);
-      const outs = tf.tidy(() => {
-        const x = tf.tensor2d(chunk.subarray(0, count * width), [count, width]);
-        return tf.concat(Array.from({ length: members }, (_, m) => this.#forward(m, x)), 0).dataSync() as Float32Array;
-      });
+      const outs = this.#engine.forwardShared(chunk, count);
       for (let m = 0; m < members; m++) {
         for (let i = 0; i < count; i++) {
           const row = rows[start + i]!;
@@ -485,11 +399,6 @@ export class ProbabilisticEnsemble {
     return { perMember: perDim.map(mean), perDim };
   }
 
-  #variables(): tf.Variable[] {
-    const bounds = this.#maxLogvar && this.#minLogvar ? [this.#maxLogvar, this.#minLogvar] : [];
-    return [...this.#layers.flat(), ...bounds];
-  }
-
   // ---------------------------------------------------------------------------------------------
   // persistence
 
@@ -497,19 +406,9 @@ export class ProbabilisticEnsemble {
     return { format: FORMAT, formatVersion: FORMAT_VERSION, config: this.config, elites: [...this.#elites], version: this.version };
   }
 
+  /** members' kernels and biases, the bounds, then the normalisers: the saved order */
   #arrays(): NamedArray[] {
-    const widths = layerWidths(this.config);
-    const arrays: NamedArray[] = [];
-    this.#layers.forEach((layers, m) =>
-      layers.forEach((v, i) => {
-        const l = i >> 1;
-        arrays.push({ name: i % 2 === 0 ? kernelName(m, l) : biasName(m, l), shape: i % 2 === 0 ? [widths[l]!, widths[l + 1]!] : [widths[l + 1]!], values: v.dataSync() as Float32Array });
-      }),
-    );
-    if (this.#maxLogvar && this.#minLogvar) {
-      arrays.push({ name: 'max_logvar', shape: [this.config.stateSize], values: this.#maxLogvarValues });
-      arrays.push({ name: 'min_logvar', shape: [this.config.stateSize], values: this.#minLogvarValues });
-    }
+    const arrays = this.#engine.weights();
     for (const [name, norm] of [['input', this.#input], ['output', this.#output]] as const) {
       arrays.push({ name: `${name}_mean`, shape: [norm.dim], values: norm.mean });
       arrays.push({ name: `${name}_std`, shape: [norm.dim], values: norm.std });
@@ -524,10 +423,10 @@ export class ProbabilisticEnsemble {
     return { metadata: { ...this.#metadata(), weightSpecs: specs }, data };
   }
 
-  static deserialize(metadata: Record<string, unknown>, data: Uint8Array): ProbabilisticEnsemble {
+  static deserialize(metadata: Record<string, unknown>, data: Uint8Array, runtime: EnsembleRuntimeOptions = {}): ProbabilisticEnsemble {
     const specs = metadata['weightSpecs'];
     if (!Array.isArray(specs)) throw new Error('ensemble blob: metadata has no weightSpecs');
-    return ProbabilisticEnsemble.#fromParts(metadata, specs as tf.io.WeightsManifestEntry[], data);
+    return ProbabilisticEnsemble.#fromParts(metadata, specs as tf.io.WeightsManifestEntry[], data, runtime);
   }
 
   /** TF.js artifacts (weights through tf.io.encodeWeights), for any IOHandler */
@@ -544,13 +443,13 @@ export class ProbabilisticEnsemble {
     }
   }
 
-  static fromArtifacts(artifacts: tf.io.ModelArtifacts): ProbabilisticEnsemble {
+  static fromArtifacts(artifacts: tf.io.ModelArtifacts, runtime: EnsembleRuntimeOptions = {}): ProbabilisticEnsemble {
     if (!artifacts.userDefinedMetadata || !artifacts.weightSpecs || !artifacts.weightData) throw new Error('ensemble artifacts: metadata or weights missing');
     const data = new Uint8Array(new tf.io.CompositeArrayBuffer(artifacts.weightData).slice());
-    return ProbabilisticEnsemble.#fromParts(artifacts.userDefinedMetadata, artifacts.weightSpecs, data);
+    return ProbabilisticEnsemble.#fromParts(artifacts.userDefinedMetadata, artifacts.weightSpecs, data, runtime);
   }
 
-  static #fromParts(metadata: Record<string, unknown>, specs: tf.io.WeightsManifestEntry[], data: Uint8Array): ProbabilisticEnsemble {
+  static #fromParts(metadata: Record<string, unknown>, specs: tf.io.WeightsManifestEntry[], data: Uint8Array, runtime: EnsembleRuntimeOptions): ProbabilisticEnsemble {
     if (metadata['format'] !== FORMAT || metadata['formatVersion'] !== FORMAT_VERSION) throw new Error(`ensemble blob: format ${String(metadata['format'])} v${String(metadata['formatVersion'])}, expected ${FORMAT} v${FORMAT_VERSION}`);
     const config = resolveConfig(metadata['config'] as EnsembleConfig);
     const elites = metadata['elites'];
@@ -562,12 +461,17 @@ export class ProbabilisticEnsemble {
       if (!mean || !std || mean.values.length !== dim || std.values.length !== dim) throw new Error(`ensemble blob: ${name} normalisation missing or mis-sized`);
       return new Normaliser(mean.values, std.values);
     };
-    return new ProbabilisticEnsemble(config, weights, {
-      input: norm('input', config.stateSize + config.actionSize),
-      output: norm('output', config.stateSize),
-      elites: elites as number[],
-      version,
-    });
+    return new ProbabilisticEnsemble(
+      config,
+      weights,
+      {
+        input: norm('input', config.stateSize + config.actionSize),
+        output: norm('output', config.stateSize),
+        elites: elites as number[],
+        version,
+      },
+      runtime,
+    );
   }
 
   /** model.json + weights.bin in `dir`, replaced atomically */
@@ -575,15 +479,14 @@ export class ProbabilisticEnsemble {
     await fileHandler(dir).save(await this.artifacts());
   }
 
-  static async load(dir: string): Promise<ProbabilisticEnsemble> {
-    return ProbabilisticEnsemble.fromArtifacts(await fileHandler(dir).load());
+  static async load(dir: string, runtime: EnsembleRuntimeOptions = {}): Promise<ProbabilisticEnsemble> {
+    return ProbabilisticEnsemble.fromArtifacts(await fileHandler(dir).load(), runtime);
   }
 
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    tf.dispose(this.#variables());
-    this.#optimizer?.dispose();
+    this.#engine.dispose();
   }
 
   #checkLive(): void {

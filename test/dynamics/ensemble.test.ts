@@ -10,6 +10,7 @@ import { initTensorBackend } from '../../src/tensor/backend.js';
 import { fileHandler } from '../../src/tensor/file_io.js';
 import { ProbabilisticEnsemble } from '../../src/dynamics/ensemble.js';
 import { bootstrapResamples, holdoutSplit } from '../../src/dynamics/bootstrap.js';
+import { boundLogvarValue, INITIAL_MAX_LOGVAR, INITIAL_MIN_LOGVAR } from '../../src/dynamics/loss.js';
 import { Normaliser } from '../../src/dynamics/normaliser.js';
 import { Rng } from '../../src/util/random.js';
 import { linearData, setWeight } from './helpers.js';
@@ -96,6 +97,27 @@ test('deterministic variant (MSE) learns too, and its samples are its means', ()
   assert.ok(maxAbsDiff(mean, test.nextStates) < 0.03);
   assert.deepEqual(model.predictNext(test.states, test.actions, 50, members, true), mean);
   model.dispose();
+});
+
+test('samples spread by the bounded log-variance: std e^{½·bound(raw)} below, between and above the bounds', () => {
+  const n = 20000;
+  const states = new Float32Array(n);
+  const actions = new Float32Array(n);
+  const members = new Int32Array(n);
+  for (const raw of [-14, -2, 3]) {
+    // no hidden layer, zero kernel: every output is its bias, `raw` (mean and raw log-variance alike)
+    const blob = ProbabilisticEnsemble.create({ stateSize: 1, actionSize: 1, members: 1, elites: 1, hidden: [], seed: 1 }).serialize();
+    setWeight(blob, 'member0/dense0/kernel', 0);
+    setWeight(blob, 'member0/dense0/bias', raw);
+    const model = ProbabilisticEnsemble.deserialize(blob.metadata, blob.data);
+    const means = model.predictNext(states, actions, n, members, false);
+    const samples = model.predictNext(states, actions, n, members, true);
+    let sq = 0;
+    for (let i = 0; i < n; i++) sq += (samples[i]! - means[i]!) ** 2;
+    const expected = Math.exp(0.5 * boundLogvarValue(raw, INITIAL_MAX_LOGVAR, INITIAL_MIN_LOGVAR));
+    assert.ok(Math.abs(Math.sqrt(sq / n) / expected - 1) < 0.03, `raw ${raw}: spread ${Math.sqrt(sq / n)}, expected ${expected}`);
+    model.dispose();
+  }
 });
 
 test('elites: a member made bad is not chosen', () => {
@@ -202,8 +224,9 @@ test('save is atomic: a process killed (SIGKILL) while saving leaves a whole mod
   }
 });
 
+// tensors exist only on the TF.js engine (the native engine's weights are plain Float32Arrays)
 test('no tensor leak over 10,000 predictNext calls', () => {
-  const model = ProbabilisticEnsemble.create({ stateSize: 2, actionSize: 1, members: 3, elites: 2, hidden: [8] });
+  const model = ProbabilisticEnsemble.create({ stateSize: 2, actionSize: 1, members: 3, elites: 2, hidden: [8] }, { engine: 'tfjs' });
   const data = linearData(8, A, B, 0, 3);
   const members = Int32Array.from({ length: 8 }, (_, i) => i % 3);
   model.predictNext(data.states, data.actions, 8, members, true);
@@ -215,7 +238,7 @@ test('no tensor leak over 10,000 predictNext calls', () => {
 });
 
 test('no tensor leak from training', () => {
-  const model = ProbabilisticEnsemble.create({ ...small, hidden: [8] });
+  const model = ProbabilisticEnsemble.create({ ...small, hidden: [8] }, { engine: 'tfjs' });
   const data = linearData(64, A, B, 0.01, 1);
   model.train(data, { epochs: 1, batchSize: 16 });
   const start = tf.memory().numTensors;
