@@ -56,15 +56,25 @@ test('time conversions round-trip, including negative times', () => {
 test('wall clock timer: fires at its period without drift, and stops on cancel', async () => {
   const clock = new WallClock('steady');
   const stamps: bigint[] = [];
-  const timer = clock.createTimer(periodNsFromHz(200), (i) => stamps.push(i.expectedNs));
+  const periodNs = periodNsFromHz(200);
+  const startNs = clock.now();
+  const timer = clock.createTimer(periodNs, (i) => stamps.push(i.expectedNs));
   await new Promise((r) => setTimeout(r, 260));
   timer.cancel();
+  const cancelNs = clock.now();
   const count = stamps.length;
   await new Promise((r) => setTimeout(r, 30));
   assert.equal(stamps.length, count, 'no call after cancel');
-  assert.ok(count >= 40 && count <= 53, `expected ~52 calls in 260 ms at 200 Hz, got ${count}`);
-  // deadlines are absolute: consecutive expected times are whole periods apart
-  for (let i = 1; i < stamps.length; i++) assert.equal((stamps[i]! - stamps[0]!) % 5_000_000n, 0n);
+  // Under load the timer skips periods it missed (rcl), so it may fire fewer than the ~52 periods
+  // in the window, but never more, never twice for one period, and it keeps going to the end.
+  const periods = Number((cancelNs - startNs) / periodNs);
+  assert.ok(count >= 10 && count <= periods + 1, `expected at most ${periods + 1} calls (and some) at 200 Hz, got ${count}`);
+  // deadlines are absolute: consecutive expected times are whole periods apart, strictly increasing
+  for (let i = 1; i < stamps.length; i++) {
+    assert.equal((stamps[i]! - stamps[0]!) % periodNs, 0n);
+    assert.ok(stamps[i]! > stamps[i - 1]!, 'one call per period');
+  }
+  assert.ok(stamps.at(-1)! >= startNs + (cancelNs - startNs) / 2n, 'the timer kept firing through the window');
 });
 
 test('use_sim_time: a node timer follows /clock, not the wall', async () => {
