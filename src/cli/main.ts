@@ -20,7 +20,9 @@ const USAGE = `usage:
   dynastack launch <file.launch.yaml> [name:=value …] [--duration S] [--report FILE] [--log-level SPEC] [--check-messages]
   dynastack run <exec> [--transport embedded|ros2] [--duration S] [--ros-args -p name:=value --params-file FILE -r from:=to …]
   dynastack params <exec> [--yaml]
-  dynastack nodes`;
+  dynastack nodes
+  dynastack emulate --config <robot.yaml> [--link PATH] [--duration S] [--log-level SPEC]
+  dynastack calibrate --config <robot.yaml> [--port PATH] [--out FILE] [--import-lerobot FILE] [--full-turn NAME,…] [--reverse NAME,…]`;
 
 const log = createLogger('dynastack');
 
@@ -155,6 +157,10 @@ async function main(argv: string[]): Promise<number> {
       return run(rest);
     case 'params':
       return params(rest);
+    case 'emulate':
+      return (await import('./emulate.js')).emulate(rest);
+    case 'calibrate':
+      return (await import('./calibrate.js')).calibrateMain(rest);
     case 'nodes':
       for (const exec of Object.keys(registry.modules).sort()) {
         const { definition } = await loadDefinition(registry, exec);

@@ -1,0 +1,110 @@
+import { readFileSync, realpathSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { Logger } from '../../src/util/log.js';
+import type { ProtocolName } from '../protocol/types.js';
+
+// Advice for users when the bus times out: the causes that look exactly like a dead servo but are
+// settings (shared/reference/servo-protocols.md §5.4, §5.5, §6). Each hint is printed once per bus.
+
+/** Factory baud rate per protocol, the usual cause of "no reply" on a fresh servo. */
+const FACTORY_BAUD: Record<ProtocolName, number> = { dynamixel2: 57_600, feetech_sts: 1_000_000, feetech_scs: 1_000_000 };
+
+/**
+ * The sysfs latency_timer of the FTDI adapter behind `devicePath` (symlinks such as
+ * /dev/serial/by-id/… resolved), or undefined when there is none (CH34x, ACM, pty, other OS).
+ */
+export function latencyTimerPath(devicePath: string, sysRoot = '/sys'): string | undefined {
+  let real: string;
+  try {
+    real = realpathSync(devicePath);
+  } catch {
+    return undefined;
+  }
+  const tty = basename(real);
+  if (!/^ttyUSB\d+$/.test(tty)) return undefined;
+  return join(sysRoot, 'bus/usb-serial/devices', tty, 'latency_timer');
+}
+
+/** The adapter's latency timer in ms, when it has one. */
+export function readLatencyTimer(devicePath: string, sysRoot = '/sys'): { path: string; ms: number } | undefined {
+  const path = latencyTimerPath(devicePath, sysRoot);
+  if (!path) return undefined;
+  try {
+    const ms = Number(readFileSync(path, 'utf8').trim());
+    return Number.isFinite(ms) ? { path, ms } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface HintContext {
+  readonly devicePath: string;
+  readonly baudRate: number;
+  readonly protocol: ProtocolName;
+  /** Return Delay Time per servo id, µs, where it was read */
+  readonly returnDelayUs?: ReadonlyMap<number, number>;
+  readonly sysRoot?: string;
+}
+
+export interface Hint {
+  readonly key: 'latency_timer' | 'return_delay' | 'baud_rate';
+  readonly text: string;
+}
+
+/** Every hint that applies to this bus now. */
+export function busHints(ctx: HintContext): Hint[] {
+  const hints: Hint[] = [];
+  const latency = readLatencyTimer(ctx.devicePath, ctx.sysRoot);
+  if (latency && latency.ms > 1) {
+    hints.push({
+      key: 'latency_timer',
+      text:
+        `the USB adapter holds short replies for up to ${latency.ms} ms (${latency.path}); set it to 1: ` +
+        `'echo 1 | sudo tee ${latency.path}', or for good with the udev rule ` +
+        `ACTION=="add", SUBSYSTEM=="usb-serial", DRIVER=="ftdi_sio", ATTR{latency_timer}="1"`,
+    });
+  }
+  const slow = [...(ctx.returnDelayUs ?? new Map<number, number>())].filter(([, us]) => us > 0);
+  if (slow.length) {
+    hints.push({
+      key: 'return_delay',
+      text: `servos ${slow.map(([id, us]) => `${id} (${us} µs)`).join(', ')} wait before each reply; write Return Delay Time = 0 (as LeRobot does) to cut every read`,
+    });
+  }
+  const factory = FACTORY_BAUD[ctx.protocol];
+  hints.push({
+    key: 'baud_rate',
+    text:
+      `the bus runs at ${ctx.baudRate} baud: servos set to another rate never answer (factory rate for ${ctx.protocol}: ${factory}); ` +
+      `an unpowered servo supply or two servos with the same id look the same`,
+  });
+  return hints;
+}
+
+/** Prints each hint once per bus, the first time timeouts happen. */
+export class HintPrinter {
+  readonly #shown = new Set<Hint['key']>();
+  constructor(
+    private readonly log: Logger,
+    private readonly context: () => HintContext,
+  ) {}
+
+  /** Call at open: a latency timer above 1 ms slows every read even when nothing times out. */
+  onOpen(): Hint[] {
+    return this.#print(busHints(this.context()).filter((h) => h.key === 'latency_timer'));
+  }
+
+  /** Call on a timeout; prints the hints not shown yet. Returns what was printed. */
+  onTimeout(): Hint[] {
+    return this.#print(busHints(this.context()));
+  }
+
+  #print(hints: readonly Hint[]): Hint[] {
+    const fresh = hints.filter((h) => !this.#shown.has(h.key));
+    for (const hint of fresh) {
+      this.#shown.add(hint.key);
+      this.log.warn(`hint: ${hint.text}`);
+    }
+    return fresh;
+  }
+}

@@ -1,0 +1,449 @@
+import { errorNumber } from '../protocol/dynamixel/index.js';
+import type { RegisterName, Register, ServoModel } from '../servos/control_table.js';
+import { decodeRegister, encodeRegister, representableRange, toSI, writableRange } from '../servos/registers.js';
+import type { HardwareFault } from './faults.js';
+import { motorCurrent, motorParameters, stepMotor, type DriveCommand, type MotorParameters, type MotorState } from './motor_dynamics.js';
+
+// One emulated servo: its control-table memory, the checks the real servo makes on writes, and a
+// motor behind it. Memory starts from the table's power-on values; every read first refreshes the
+// Present_* registers from the motor. Vendor differences follow shared/reference/servo-protocols.md:
+//  - Dynamixel answers bad writes with an error number (Access Error for read-only addresses and
+//    for EEPROM writes with torque on, Data Range Error out of range, Data Limit Error for a goal
+//    beyond the position limits) and rejects the whole write; a hardware error sets the alert bit
+//    on every status and cuts the torque when its Shutdown bit is set; Present = actual + offset,
+//    mirrored by Drive_Mode bit 0 (§4.2).
+//  - Feetech has no instruction-error bits: a register it refuses is left as it was and the reply is
+//    plain; its status error byte carries the hardware bits; Present = actual − offset, single-turn
+//    0–4095 (§3.4, §4.2); overload, overheat and overcurrent unload the motor.
+// REBOOT restores the RAM area, clears hardware errors and leaves torque off; the servo is deaf
+// while it boots. Torque Enable 0 → 1 makes the goal the present position (the servo holds where
+// it is instead of jumping to an old goal) unless the same write sets the goal.
+
+export type InstructionErrorName = 'instruction_error' | 'data_range_error' | 'data_length_error' | 'data_limit_error' | 'access_error';
+
+export interface AccessResult {
+  /** status error byte to send */
+  readonly error: number;
+  readonly data: Uint8Array;
+}
+
+export interface EmulatedServoOptions {
+  readonly id: number;
+  readonly model: ServoModel;
+  /** Present_Position at power-on, raw (default: the model's centre position) */
+  readonly position?: number;
+  /** power-on register values besides the table's (raw), e.g. { return_delay_time: 0 } */
+  readonly registers?: Partial<Record<RegisterName, number>>;
+  readonly motor?: Partial<MotorParameters>;
+  /** reported by PING and at the firmware version address (Dynamixel fast sync read needs ≥ 45/46) */
+  readonly firmwareVersion?: number;
+  /** how long REBOOT leaves the servo deaf, ms */
+  readonly bootMs?: number;
+}
+
+/** Operating-mode meaning → what the motor is asked to do. */
+type ModeMeaning = keyof ServoModel['operatingModes'];
+
+const NO_DATA = new Uint8Array(0);
+
+export class EmulatedServo {
+  readonly model: ServoModel;
+  readonly motor: MotorParameters;
+  readonly #dxl: boolean;
+  readonly #memory: Uint8Array;
+  /** power-on memory image, for REBOOT's RAM restore */
+  readonly #powerOn: Uint8Array;
+  /** registers by their first address */
+  readonly #registers: readonly Register[];
+  readonly #ticksPerRad: number;
+  readonly #bootMs: number;
+  readonly #state: MotorState;
+  #pending: { address: number; data: Uint8Array } | undefined;
+  #bootUntil = 0;
+  /** hardware conditions injected: they stay until REBOOT */
+  #faults = new Set<HardwareFault>();
+
+  constructor(options: EmulatedServoOptions) {
+    const { model } = options;
+    this.model = model;
+    this.motor = motorParameters(model.name, options.motor);
+    this.#dxl = model.vendor === 'robotis';
+    this.#memory = new Uint8Array(model.tableSize);
+    this.#registers = Object.values(model.registers).sort((a, b) => a.address - b.address);
+    this.#ticksPerRad = model.resolution / (2 * Math.PI);
+    this.#bootMs = options.bootMs ?? 200;
+    for (const register of this.#registers) {
+      if (register.initial !== undefined) this.#set(register.name, register.initial);
+    }
+    if (model.registers.firmware_version) this.#set('firmware_version', options.firmwareVersion ?? 46);
+    for (const [name, value] of Object.entries(options.registers ?? {}) as [RegisterName, number][]) {
+      if (!model.registers[name]) throw new Error(`emulated ${model.name} id ${options.id}: no register '${name}' to set`);
+      try {
+        this.#set(name, value);
+      } catch (err) {
+        throw new Error(`emulated ${model.name} id ${options.id}: ${(err as Error).message}`);
+      }
+    }
+    this.#set('id', options.id);
+    // the RAM image REBOOT restores: the table's power-on values, not the configured ones
+    this.#powerOn = this.#memory.slice();
+    const position = options.position ?? model.centerPosition;
+    if (!Number.isFinite(position)) throw new Error(`emulated ${model.name} id ${options.id}: position ${position} is not a number`);
+    this.#state = { position: 0, velocity: 0, torque: 0, temperature: this.motor.ambientC };
+    this.#state.position = this.#actualFromPresent(position) / this.#ticksPerRad;
+    this.#holdHere();
+    this.refresh();
+  }
+
+  get id(): number {
+    return this.#get('id');
+  }
+
+  /** The line rate its Baud Rate register selects (undefined for a model without one). */
+  get baudRate(): number | undefined {
+    return this.model.registers.baud_rate ? this.model.baudRates.get(this.#get('baud_rate')) : undefined;
+  }
+
+  get torqueEnabled(): boolean {
+    return this.#get('torque_enable') === 1;
+  }
+
+  /** Hardware conditions in effect (until REBOOT). */
+  get hardwareFaults(): readonly HardwareFault[] {
+    return [...this.#faults];
+  }
+
+  /** Deaf while booting after a REBOOT. */
+  isAwake(nowMs: number): boolean {
+    return nowMs >= this.#bootUntil;
+  }
+
+  /** One register's raw value (refreshed present values included). */
+  register(name: RegisterName): number {
+    return this.#get(name);
+  }
+
+  /** Output shaft state in SI, for tests and diagnostics. */
+  get physical(): Readonly<MotorState> {
+    return this.#state;
+  }
+
+  /** Move the shaft as a hand would (torque off), to a Present_Position reading. */
+  moveTo(presentPosition: number): void {
+    this.#state.position = this.#actualFromPresent(presentPosition) / this.#ticksPerRad;
+    this.#state.velocity = 0;
+    this.refresh();
+  }
+
+  // ---- instructions ----------------------------------------------------------------------
+
+  /** Status error byte for a reply: the instruction error (Dynamixel) and the hardware state. */
+  errorByte(instructionError?: InstructionErrorName): number {
+    const hardware = this.#hardwareBits();
+    if (this.#dxl) return (hardware ? 0x80 : 0) | (instructionError ? errorNumber(instructionError) : 0);
+    return hardware;
+  }
+
+  /** PING reply parameters: Dynamixel model number + firmware; Feetech none. */
+  ping(): AccessResult {
+    if (!this.#dxl) return { error: this.errorByte(), data: NO_DATA };
+    const data = new Uint8Array(3);
+    data.set(this.#bytes('model_number'), 0);
+    data[2] = this.#get('firmware_version');
+    return { error: this.errorByte(), data };
+  }
+
+  read(address: number, length: number): AccessResult {
+    if (address + length > this.#memory.length || length <= 0) {
+      if (this.#dxl) return { error: this.errorByte('access_error'), data: NO_DATA };
+      const data = new Uint8Array(Math.max(0, length));
+      data.set(this.#memory.subarray(Math.min(address, this.#memory.length), Math.min(address + length, this.#memory.length)));
+      return { error: this.errorByte(), data };
+    }
+    return { error: this.errorByte(), data: this.#memory.slice(address, address + length) };
+  }
+
+  write(address: number, data: Uint8Array): AccessResult {
+    const refused = this.#check(address, data);
+    if (refused.instruction && this.#dxl) return { error: this.errorByte(refused.instruction), data: NO_DATA };
+    this.#apply(address, data, refused.skip);
+    return { error: this.errorByte(), data: NO_DATA };
+  }
+
+  regWrite(address: number, data: Uint8Array): AccessResult {
+    const refused = this.#check(address, data);
+    if (refused.instruction && this.#dxl) return { error: this.errorByte(refused.instruction), data: NO_DATA };
+    this.#pending = { address, data: data.slice() };
+    return { error: this.errorByte(), data: NO_DATA };
+  }
+
+  action(): AccessResult {
+    const pending = this.#pending;
+    if (!pending) return { error: this.errorByte(this.#dxl ? 'instruction_error' : undefined), data: NO_DATA };
+    this.#pending = undefined;
+    return this.write(pending.address, pending.data);
+  }
+
+  /** REBOOT: RAM back to power-on values, hardware errors cleared, torque off, deaf for a while. */
+  reboot(nowMs: number): void {
+    for (const register of this.#registers) {
+      if (register.memory !== 'ram') continue;
+      this.#memory.set(this.#powerOn.subarray(register.address, register.address + register.size), register.address);
+    }
+    this.#faults.clear();
+    this.#pending = undefined;
+    this.#set('torque_enable', 0);
+    this.#holdHere();
+    this.#bootUntil = nowMs + this.#bootMs;
+    this.refresh();
+  }
+
+  /** Put a hardware condition on the servo; it stays until REBOOT. */
+  injectHardwareFault(fault: HardwareFault): void {
+    if (!this.#bitsFor(fault)) throw new Error(`${this.model.name} has no hardware error bit for '${fault}'`);
+    this.#faults.add(fault);
+    this.#applyShutdown();
+    this.refresh();
+  }
+
+  // ---- dynamics --------------------------------------------------------------------------
+
+  /** Advance the motor by `dt` seconds and refresh the Present_* registers. */
+  step(dt: number): void {
+    stepMotor(this.#state, this.#command(), this.motor, dt);
+    this.refresh();
+  }
+
+  /** Present_* registers from the motor state. */
+  refresh(): void {
+    const s = this.#state;
+    const m = this.model;
+    const sign = this.#reversed() ? -1 : 1;
+    this.#setClamped('present_position', this.#presentFromActual(s.position * this.#ticksPerRad));
+    this.#setSI('present_velocity', sign * s.velocity);
+    this.#setSI('present_current', sign * motorCurrent(s, this.motor));
+    this.#setSI('present_load', (sign * s.torque) / this.motor.stallTorqueNm);
+    const limits = m.registers.min_voltage_limit ? toSI(m, 'min_voltage_limit', this.#get('min_voltage_limit')) : 0;
+    this.#setSI('present_voltage', this.#faults.has('voltage') ? Math.max(0, limits - 1) : this.motor.supplyV);
+    const maxTemp = m.registers.max_temperature_limit ? toSI(m, 'max_temperature_limit', this.#get('max_temperature_limit')) : Infinity;
+    this.#setSI('present_temperature', this.#faults.has('overheat') ? maxTemp + 3 : s.temperature);
+    if (m.registers.moving) this.#setClamped('moving', Math.abs(s.velocity) > 0.01 ? 1 : 0);
+    const bits = this.#hardwareBits();
+    if (m.registers.hardware_error_status) this.#set('hardware_error_status', bits);
+    if (m.registers.status) this.#set('status', bits);
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  #check(address: number, data: Uint8Array): { instruction: InstructionErrorName | undefined; skip: Set<RegisterName> } {
+    const skip = new Set<RegisterName>();
+    const end = address + data.length;
+    if (data.length === 0 || end > this.#memory.length) return { instruction: 'access_error', skip };
+    const torqueOn = this.torqueEnabled;
+    let instruction: InstructionErrorName | undefined;
+    const refuse = (register: Register, why: InstructionErrorName) => {
+      instruction ??= why;
+      skip.add(register.name);
+    };
+    for (const register of this.#registers) {
+      const rEnd = register.address + register.size;
+      if (rEnd <= address || register.address >= end) continue;
+      if (register.address < address || rEnd > end) {
+        refuse(register, 'data_length_error');
+        continue;
+      }
+      if (register.access === 'r') {
+        refuse(register, 'access_error');
+        continue;
+      }
+      // Dynamixel: EEPROM only with torque off
+      if (this.#dxl && register.memory === 'eeprom' && torqueOn) {
+        refuse(register, 'access_error');
+        continue;
+      }
+      const value = decodeRegister(this.model, register.name, data.subarray(register.address - address, rEnd - address));
+      const [lo, hi] = writableRange(register);
+      if (value < lo || value > hi) {
+        refuse(register, 'data_range_error');
+        continue;
+      }
+      if (register.name === 'goal_position' && this.#modeMeaning() === 'position') {
+        const min = this.#get('min_position_limit');
+        const max = this.#get('max_position_limit');
+        if (this.#dxl && (value < min || value > max)) refuse(register, 'data_limit_error');
+      }
+    }
+    return { instruction, skip };
+  }
+
+  #apply(address: number, data: Uint8Array, skip: ReadonlySet<RegisterName>): void {
+    const end = address + data.length;
+    const torqueBefore = this.torqueEnabled;
+    const written: Register[] = [];
+    let cursor = address;
+    for (const register of this.#registers) {
+      const rEnd = register.address + register.size;
+      if (rEnd <= address || register.address >= end) continue;
+      // bytes between known registers are plain memory
+      if (register.address > cursor) this.#memory.set(data.subarray(cursor - address, register.address - address), cursor);
+      cursor = Math.max(cursor, rEnd);
+      if (skip.has(register.name)) continue;
+      this.#memory.set(data.subarray(register.address - address, rEnd - address), register.address);
+      written.push(register);
+    }
+    if (cursor < end) this.#memory.set(data.subarray(cursor - address), cursor);
+    const names = new Set(written.map((r) => r.name));
+    if (names.has('torque_enable')) this.#afterTorqueWrite(torqueBefore, names.has('goal_position'));
+    if (names.has('operating_mode') || names.has('homing_offset') || names.has('drive_mode')) this.refresh();
+  }
+
+  #afterTorqueWrite(wasOn: boolean, goalWritten: boolean): void {
+    const value = this.#get('torque_enable');
+    if (!this.#dxl && value === 128) {
+      // Feetech "calibrate middle": the present position becomes 2048 (the offset absorbs it)
+      const actual = Math.round(this.#state.position * this.#ticksPerRad);
+      const offset = actual - this.model.resolution / 2;
+      const [lo, hi] = writableRange(this.model.registers.homing_offset!);
+      this.#set('homing_offset', Math.max(lo, Math.min(hi, offset)));
+      this.#set('torque_enable', 0);
+      this.refresh();
+      return;
+    }
+    if (value !== 0 && this.#shutdownActive()) {
+      // a shut-down servo keeps its torque off until rebooted
+      this.#set('torque_enable', 0);
+      return;
+    }
+    if (!wasOn && value !== 0 && !goalWritten) this.#holdHere();
+  }
+
+  /** Goal Position := Present Position. */
+  #holdHere(): void {
+    if (!this.model.registers.goal_position) return;
+    this.refresh();
+    this.#setClamped('goal_position', this.#get('present_position'));
+  }
+
+  #command(): DriveCommand {
+    if (!this.torqueEnabled) return { mode: 'off' };
+    const m = this.model;
+    switch (this.#modeMeaning()) {
+      case 'position': {
+        const goal = this.#get('goal_position');
+        const target = this.#actualFromPresent(goal) / this.#ticksPerRad;
+        return { mode: 'position', target, maxSpeed: this.#speedLimit() };
+      }
+      case 'velocity': {
+        const sign = this.#reversed() ? -1 : 1;
+        return { mode: 'velocity', target: sign * toSI(m, 'goal_velocity', this.#get('goal_velocity')) };
+      }
+      case 'current': {
+        const sign = this.#reversed() ? -1 : 1;
+        return { mode: 'current', current: m.registers.goal_current ? sign * toSI(m, 'goal_current', this.#get('goal_current')) : 0 };
+      }
+      default:
+        // PWM is not modelled: the motor gives no torque
+        return { mode: 'off' };
+    }
+  }
+
+  /** What the Operating Mode register's value means, folded into the drive the emulator models. */
+  #modeMeaning(): 'position' | 'velocity' | 'current' | 'pwm' {
+    const value = this.model.registers.operating_mode ? this.#get('operating_mode') : undefined;
+    const entry = Object.entries(this.model.operatingModes).find(([, v]) => v === value);
+    const meaning = (entry?.[0] ?? 'position') as ModeMeaning;
+    if (meaning === 'extended_position' || meaning === 'current_based_position' || meaning === 'step') return 'position';
+    return meaning;
+  }
+
+  /** Speed cap in position mode: Dynamixel Profile Velocity, Feetech Goal Velocity (0 = none). */
+  #speedLimit(): number {
+    const m = this.model;
+    const name: RegisterName | undefined = m.registers.profile_velocity ? 'profile_velocity' : m.registers.goal_velocity ? 'goal_velocity' : undefined;
+    if (!name) return Infinity;
+    const raw = Math.abs(this.#get(name));
+    return raw === 0 ? Infinity : toSI(m, name, raw);
+  }
+
+  #reversed(): boolean {
+    return this.#dxl && this.model.registers.drive_mode !== undefined && (this.#get('drive_mode') & 1) === 1;
+  }
+
+  /** Present_Position from the shaft's encoder count. */
+  #presentFromActual(actual: number): number {
+    const offset = this.model.registers.homing_offset ? this.#get('homing_offset') : 0;
+    const n = this.model.resolution;
+    if (this.#dxl) return Math.round((this.#reversed() ? n - actual : actual) + offset);
+    return mod(Math.round(actual) - offset, n);
+  }
+
+  /** The shaft's encoder count that reads as `present`. */
+  #actualFromPresent(present: number): number {
+    const offset = this.model.registers.homing_offset ? this.#get('homing_offset') : 0;
+    const n = this.model.resolution;
+    if (this.#dxl) {
+      const a = present - offset;
+      return this.#reversed() ? n - a : a;
+    }
+    return mod(present + offset, n);
+  }
+
+  #bitsFor(fault: HardwareFault): number {
+    const wanted = fault === 'overheat' ? 'overheat' : fault === 'voltage' ? 'voltage' : 'overload';
+    let bits = 0;
+    for (const [mask, name] of this.model.hardwareErrorBits) if (name.includes(wanted)) bits |= mask;
+    return bits;
+  }
+
+  #hardwareBits(): number {
+    let bits = 0;
+    for (const fault of this.#faults) bits |= this.#bitsFor(fault);
+    return bits;
+  }
+
+  #shutdownActive(): boolean {
+    const bits = this.#hardwareBits();
+    if (!bits) return false;
+    if (this.#dxl) return this.model.registers.shutdown ? (this.#get('shutdown') & bits) !== 0 : true;
+    // Feetech unloads on overheat, overcurrent and overload; a voltage error only flags
+    return this.#faults.has('overload') || this.#faults.has('overheat');
+  }
+
+  #applyShutdown(): void {
+    if (this.#shutdownActive()) this.#set('torque_enable', 0);
+  }
+
+  #get(name: RegisterName): number {
+    const r = this.model.registers[name]!;
+    return decodeRegister(this.model, name, this.#memory.subarray(r.address, r.address + r.size));
+  }
+
+  #bytes(name: RegisterName): Uint8Array {
+    const r = this.model.registers[name]!;
+    return this.#memory.subarray(r.address, r.address + r.size);
+  }
+
+  #set(name: RegisterName, value: number): void {
+    const r = this.model.registers[name];
+    if (!r) throw new Error(`${this.model.name} has no register '${name}'`);
+    this.#memory.set(encodeRegister(this.model, name, value), r.address);
+  }
+
+  /** Write an internally computed value, clamped to what the register can hold. */
+  #setClamped(name: RegisterName, value: number): void {
+    const r = this.model.registers[name];
+    if (!r) return;
+    const [lo, hi] = representableRange(r);
+    const v = Math.max(lo, Math.min(hi, Math.round(value)));
+    this.#memory.set(encodeRegister(this.model, name, r.range ? Math.max(r.range[0], Math.min(r.range[1], v)) : v), r.address);
+  }
+
+  #setSI(name: RegisterName, si: number): void {
+    const r = this.model.registers[name];
+    if (!r) return;
+    this.#setClamped(name, si / r.unit.scale);
+  }
+}
+
+const mod = (x: number, n: number): number => ((x % n) + n) % n;
+

@@ -1,0 +1,195 @@
+import { protocolByName } from '../protocol/index.js';
+import { servoModel, type ServoModel } from '../servos/index.js';
+import { createLogger, type Logger } from '../../src/util/log.js';
+import { SerialLink } from '../bus/serial_link.js';
+import type { RobotConfig } from './config.js';
+import { EmulatedServo } from './emulated_servo.js';
+import { FaultInjector, type FaultSpec, type ScheduleOptions } from './faults.js';
+import { PtyPair } from './pty_pair.js';
+import { ServoChain, type ChainReply } from './servo_chain.js';
+
+// A whole emulated servo bus: a socat pty pair whose host end sits where robot.yaml says the port
+// is, the servo chain on the other end (opened with serialport, as the host opens its own), the
+// motors stepped on a timer and before every request, and the fault injector wired to the servos
+// and to the pty (a disconnect stops socat; the same links come back when it ends). Both ends
+// reopen by themselves after a disconnect.
+
+export interface EmulatorOptions {
+  readonly config: RobotConfig;
+  /** the host's device path, a pty link made here (default: config.port) */
+  readonly link?: string;
+  /** the emulator's own end (default: `${link}.emulator`) */
+  readonly servoLink?: string;
+  readonly logger?: Logger;
+}
+
+export class Emulator {
+  readonly config: RobotConfig;
+  readonly chain: ServoChain;
+  readonly faults: FaultInjector;
+  /** the path the host opens */
+  readonly devicePath: string;
+  readonly #servoLink: string;
+  readonly #log: Logger;
+  readonly #replyTimers = new Set<NodeJS.Timeout>();
+  #pty: PtyPair | undefined;
+  #link: SerialLink | undefined;
+  #stepTimer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  private constructor(options: EmulatorOptions) {
+    const { config } = options;
+    this.config = config;
+    this.devicePath = options.link ?? config.port;
+    this.#servoLink = options.servoLink ?? `${this.devicePath}.emulator`;
+    this.#log = options.logger ?? createLogger('emulator');
+    const protocol = protocolByName(config.protocol);
+    const servos = config.servos.map((s) => {
+      const model = servoModel(s.model);
+      return new EmulatedServo({
+        id: s.id,
+        model,
+        ...(s.position !== undefined ? { position: s.position } : {}),
+        registers: { ...this.#baudRegister(s.id, model, s.registers.baud_rate), ...s.registers },
+        motor: s.motor,
+        firmwareVersion: config.emulator.firmwareVersion,
+        bootMs: config.emulator.bootMs,
+      });
+    });
+    this.chain = new ServoChain({ protocol, servos, extraReplyDelayMs: config.emulator.replyDelayMs, baudRate: config.baudRate });
+    this.faults = new FaultInjector(
+      {
+        hasServo: (id) => this.chain.servo(id) !== undefined,
+        hardwareError: (id, error) => this.chain.servo(id)!.injectHardwareFault(error),
+        disconnect: (signal) => this.#disconnect(signal),
+        reconnect: () => this.#reconnect(),
+      },
+      (err) => this.#log.error(`fault injection: ${err.message}`),
+    );
+    this.chain.faults = this.faults;
+  }
+
+  /**
+   * Servos listen at the bus rate unless robot.yaml sets their Baud Rate register otherwise — then
+   * they stay deaf, as a servo left at its factory rate does.
+   */
+  #baudRegister(id: number, model: ServoModel, configured: number | undefined): { baud_rate?: number } {
+    if (!model.registers.baud_rate) return {};
+    const index = [...model.baudRates].find(([, bps]) => bps === this.config.baudRate)?.[0];
+    if (configured !== undefined) {
+      if (configured !== index) this.#log.warn(`servo ${id}: Baud Rate register ${configured} (${model.baudRates.get(configured)} baud) is not the bus rate ${this.config.baudRate}: it will not answer`);
+      return {};
+    }
+    if (index === undefined) throw new Error(`${this.config.source}: baud_rate ${this.config.baudRate} is not a rate a ${model.name} can use (${[...model.baudRates.values()].join(', ')})`);
+    return { baud_rate: index };
+  }
+
+  /** Create the pty pair, open the servo end and start answering. */
+  static async start(options: EmulatorOptions): Promise<Emulator> {
+    const emulator = new Emulator(options);
+    try {
+      await emulator.#start();
+    } catch (err) {
+      await emulator.stop();
+      throw err;
+    }
+    return emulator;
+  }
+
+  /** The servo with this id or joint name. */
+  servo(which: number | string): EmulatedServo {
+    const id = typeof which === 'number' ? which : this.config.servos.find((s) => s.name === which)?.id;
+    const servo = id === undefined ? undefined : this.chain.servo(id);
+    if (!servo) throw new Error(`emulator: no servo ${JSON.stringify(which)} (servos: ${this.config.servos.map((s) => `${s.id} ${s.name}`).join(', ')})`);
+    return servo;
+  }
+
+  /** Inject a fault now, or scheduled; returns its handle for `faults.clear`. */
+  inject(spec: FaultSpec, schedule?: ScheduleOptions): number {
+    return schedule ? this.faults.schedule(spec, schedule) : this.faults.inject(spec);
+  }
+
+  /** Whether the pty exists (false during a disconnect). */
+  get connected(): boolean {
+    return this.#pty?.running ?? false;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#stepTimer) clearInterval(this.#stepTimer);
+    for (const timer of this.#replyTimers) clearTimeout(timer);
+    this.#replyTimers.clear();
+    this.faults.clearAll();
+    await this.#link?.close();
+    await this.#pty?.stop();
+  }
+
+  async #start(): Promise<void> {
+    this.#pty = await PtyPair.start({ linkA: this.devicePath, linkB: this.#servoLink });
+    const link = new SerialLink({
+      path: this.#servoLink,
+      baudRate: this.config.baudRate,
+      reopen: { initialDelayMs: 20, maxDelayMs: 200 },
+      logger: this.#log,
+    });
+    this.#link = link;
+    link.on('data', (bytes) => this.#send(this.chain.receive(bytes)));
+    await link.open();
+    const stepMs = this.config.emulator.stepMs;
+    this.#stepTimer = setInterval(() => this.chain.advance(), stepMs);
+    for (const f of this.config.emulator.faults) {
+      this.faults.schedule(f.spec, { afterMs: f.atMs, ...(f.durationMs !== undefined ? { durationMs: f.durationMs } : {}) });
+    }
+  }
+
+  #send(replies: readonly ChainReply[]): void {
+    // replies due at the same moment go out in one write, as they would follow each other on the wire
+    const byDelay = new Map<number, Uint8Array[]>();
+    for (const r of replies) {
+      const at = r.delayMs < 1 ? 0 : Math.round(r.delayMs);
+      byDelay.set(at, [...(byDelay.get(at) ?? []), r.bytes]);
+    }
+    for (const [delay, parts] of byDelay) {
+      const bytes = concat(parts);
+      if (delay === 0) {
+        this.#write(bytes);
+        continue;
+      }
+      const timer = setTimeout(() => {
+        this.#replyTimers.delete(timer);
+        this.#write(bytes);
+      }, delay);
+      this.#replyTimers.add(timer);
+    }
+  }
+
+  #write(bytes: Uint8Array): void {
+    const link = this.#link;
+    if (!link?.isOpen) return; // disconnected: the reply is lost, as on a real bus
+    link.write(bytes).catch((err: Error) => this.#log.debug(`reply not sent: ${err.message}`));
+  }
+
+  async #disconnect(signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
+    if (!this.#pty?.running) return;
+    this.#log.info(`fault: disconnecting ${this.devicePath} (${signal})`);
+    await this.#pty.stop(signal);
+  }
+
+  async #reconnect(): Promise<void> {
+    if (this.#stopped || !this.#pty || this.#pty.running) return;
+    this.#log.info(`fault ended: ${this.devicePath} is back`);
+    await this.#pty.restart();
+  }
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
