@@ -112,8 +112,10 @@ async function runGraph(description: LaunchDescription, done: (seen: Observed) =
 
 test('PETS in the graph: random actions until the first learned model, then CEM over it, swapping in each new version', { timeout: 120_000 }, async () => {
   // 1.5 s of planning, and long enough to see the second model swapped in
-  const { commands, models, controllerStatus, report, metrics, wallS } = await runGraph(graph(100), ({ models, nowNs }) =>
-    models.length >= 2 && nowNs >= models[0]!.atNs + BigInt(PLANNING_S * 1e9) && nowNs >= models[1]!.atNs + 200_000_000n);
+  // (the controller's diagnostics come every wall second: wait for one with the planner planning)
+  const { commands, models, controllerStatus, report, metrics, wallS } = await runGraph(graph(100), ({ models, nowNs, controllerStatus }) =>
+    models.length >= 2 && nowNs >= models[0]!.atNs + BigInt(PLANNING_S * 1e9) && nowNs >= models[1]!.atNs + 200_000_000n &&
+    controllerStatus.some((s) => s.values.some((v) => v.key === 'planner.mode' && v.value === 'planning')));
   assert.ok(models.length >= 1, `no model within ${wallS.toFixed(0)} s`);
   const firstAt = models[0]!.atNs;
   const before = commands.filter((c) => c.tNs < firstAt);
