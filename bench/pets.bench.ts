@@ -12,6 +12,7 @@ import { CemOptimizer, type CemSettings } from '../src/control/planners/cem/opti
 import { IcemOptimizer, type IcemSettings } from '../src/control/planners/icem/optimizer.js';
 import { MppiOptimizer, type MppiSettings } from '../src/control/planners/mppi/optimizer.js';
 import { initTensorBackend } from '../src/tensor/backend.js';
+import { nativeKernels } from '../src/tensor/native_kernels.js';
 import { packagePath } from '../src/util/paths.js';
 import { writeLinePlot } from '../src/data/svg_plot.js';
 import type { Figures } from './report.js';
@@ -118,6 +119,9 @@ const TARGET_RETURN = 180;
 
 export async function petsBenchmarks(figures: Figures): Promise<void> {
   const { backend } = await initTensorBackend();
+  // the engine the ensemble picks by default (src/dynamics/engine_choice.ts): native when built
+  const forced = process.env['DYNASTACK_ENSEMBLE_ENGINE'];
+  const engine = forced === 'tfjs' || !nativeKernels().kernels ? `TF.js ${backend}` : 'native kernels';
   const seeds = [1, 2, 3];
   const runs: EpisodeResult[][] = [];
   const walls: number[] = [];
@@ -128,7 +132,7 @@ export async function petsBenchmarks(figures: Figures): Promise<void> {
     const best = Math.max(...runs.at(-1)!.map((e) => e.return));
     process.stdout.write(`    seed ${seed}: returns ${runs.at(-1)!.map((e) => e.return.toFixed(0)).join(' ')}; best ${best.toFixed(1)}; ${walls.at(-1)!.toFixed(0)} s\n`);
     figures.add(`PETS cart-pole swing-up, seed ${seed}: best return in ${PETS_CARTPOLE.episodes} episodes`, best, 'return');
-    figures.add(`PETS cart-pole swing-up, seed ${seed}: wall time for ${PETS_CARTPOLE.episodes} episodes (${backend})`, walls.at(-1)!, 's');
+    figures.add(`PETS cart-pole swing-up, seed ${seed}: wall time for ${PETS_CARTPOLE.episodes} episodes (${engine})`, walls.at(-1)!, 's');
   }
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const firstReached = runs.map((r) => r.find((e) => e.return >= TARGET_RETURN)?.episode ?? Infinity);
