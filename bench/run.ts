@@ -6,7 +6,10 @@ import { runtimeBenchmarks } from './runtime.bench.js';
 import { simBenchmarks } from './sim.bench.js';
 import { simLoopBenchmarks } from './sim_loop.bench.js';
 import { dynamicsBenchmarks } from './dynamics.bench.js';
+import { hwCodecBenchmarks } from './hw_codec.bench.js';
+import { hwBusBenchmarks } from './hw_bus.bench.js';
 import { petsBenchmarks } from './pets.bench.js';
+import { petsArmBenchmarks } from './pets_arm.bench.js';
 
 // `npm run bench [-- --json FILE] [-- --only NAME]`: every benchmark, one table.
 
@@ -15,11 +18,14 @@ const suites: Record<string, (f: Figures) => Promise<void>> = {
   sim: simBenchmarks,
   sim_loop: simLoopBenchmarks,
   dynamics: dynamicsBenchmarks,
+  hw_codec: hwCodecBenchmarks,
+  hw_bus: hwBusBenchmarks,
 };
 
 // long experiments, run only when named with --only
 const experiments: Record<string, (f: Figures) => Promise<void>> = {
   pets: petsBenchmarks,
+  pets_arm: (f) => petsArmBenchmarks(f),
 };
 
 const { values } = parseArgs({ options: { json: { type: 'string' }, only: { type: 'string' } } });

@@ -5,11 +5,17 @@ import { defineParams } from '../src/params/schema.js';
 import { secondsToNs, timeToNs } from '../src/time/time.js';
 import { writeLinePlot } from '../src/data/svg_plot.js';
 import { REWARD_TASKS, rewardFor, type RewardTask } from '../src/tasks/episode_reward.js';
+import { loadArmReachTask, type ArmActuation } from '../src/tasks/arm_reach.js';
+import { reachOutcome } from '../src/tasks/arm_targets.js';
 
 // Judges a learning run from outside the controller: the task's reward of every tick (state and
 // the command in force), summed per episode (told apart by the gap the sim bridge leaves between
 // episodes), logged as each episode ends, and written as a learning curve (CSV and SVG) at the
 // end. Done after `episodes`.
+// Arm reach with a goal per episode (goal_topic, e.g. the goal sequencer's random targets): the
+// reward follows the goal in force, and with success_tolerance_m each episode is also judged by
+// the end effector's distance to its goal at the episode's last state, the share of successes
+// counted over the episodes after judge_after.
 
 const parameters = defineParams({
   task: { type: 'string', default: 'cartpole_swingup', choices: [...REWARD_TASKS], description: 'whose reward is summed' },
@@ -21,6 +27,10 @@ const parameters = defineParams({
   episodes: { type: 'integer', default: 10, range: [0, 1_000_000], description: 'finish after this many episodes (0: never)' },
   output: { type: 'string', default: 'out/learning_curve.svg', nonEmpty: true, description: 'learning curve SVG (a .csv goes beside it)' },
   title: { type: 'string', default: 'learning curve', description: 'plot title' },
+  goal_topic: { type: 'string', default: '', description: "arm_reach: geometry_msgs/PoseStamped goals that replace `goal` as they arrive (e.g. one per episode); '': the fixed goal" },
+  arm_actuation: { type: 'string', default: 'torque', choices: ['torque', 'position'], description: "arm_reach: the actuation whose cost the reward negates (position: the command's lead over q)" },
+  success_tolerance_m: { type: 'double', default: 0, range: [0, 10], description: 'arm_reach: an episode succeeds when its last state puts the end effector this close to the goal (0: no judging)' },
+  judge_after: { type: 'integer', default: 0, range: [0, 1_000_000], description: 'with success_tolerance_m: the success share counts the episodes after this many' },
 });
 
 export default defineNode({
@@ -28,7 +38,27 @@ export default defineNode({
   description: 'sums the task reward per episode and writes the learning curve',
   parameters,
   async configure(node, p) {
-    const reward = await rewardFor(p.task as RewardTask, p.goal);
+    // arm reach: the goal in force (from goal_topic) and the final distance to it
+    const arm = p.task === 'arm_reach' && (p.goal_topic || p.success_tolerance_m > 0) ? await loadArmReachTask({ actuation: p.arm_actuation as ArmActuation }) : undefined;
+    const goal = arm ? (p.goal.length ? Float64Array.from(p.goal) : Float64Array.from(arm.defaultGoal)) : undefined;
+    if (goal && goal.length !== 3) throw new Error(`parameter 'goal': arm_reach takes x, y, z, got ${goal.length} values`);
+    const reward = arm ? (x: ArrayLike<number>, u: ArrayLike<number>) => -arm.cost(x, u, goal!) : await rewardFor(p.task as RewardTask, p.goal);
+    if (p.goal_topic) {
+      if (!arm) throw new Error(`parameter 'goal_topic': only task arm_reach takes goals, not ${p.task}`);
+      node.createSubscription('geometry_msgs/msg/PoseStamped', p.goal_topic, (m) => {
+        const { x, y, z } = m.pose.position;
+        if ([x, y, z].every(Number.isFinite)) goal!.set([x, y, z]);
+      });
+    }
+    const judging = arm !== undefined && p.success_tolerance_m > 0;
+    /** the distance of the newest state's end effector to the goal then in force (m) */
+    let distance = Number.NaN;
+    const distances: number[] = [];
+    const successes = (from: number): number => distances.slice(from).filter((d) => d < p.success_tolerance_m).length;
+    const successShare = (): string => {
+      const judged = distances.length - Math.min(p.judge_after, distances.length);
+      return judged ? `${successes(p.judge_after)} of ${judged} episodes after ${p.judge_after} within ${(p.success_tolerance_m * 100).toFixed(1)} cm` : `no episode after ${p.judge_after} yet`;
+    };
     let gapNs = secondsToNs(p.episode_gap_s);
     const returns: number[] = [];
     let u: ArrayLike<number> = [];
@@ -45,8 +75,10 @@ export default defineNode({
       lastNs = t;
       if (newEpisode) {
         returns.push(sum);
-        node.logger.info(`episode ${returns.length}: return ${sum.toFixed(1)} (best ${best().toFixed(1)})`);
-        if (p.episodes > 0 && returns.length >= p.episodes) finish(`${returns.length} episodes, best return ${best().toFixed(1)}, last ${sum.toFixed(1)}`);
+        if (judging) distances.push(distance);
+        const judged = judging ? `, end effector ${(distance * 100).toFixed(2)} cm from the goal ${distance < p.success_tolerance_m ? '✓' : '✗'} (${successShare()})` : '';
+        node.logger.info(`episode ${returns.length}: return ${sum.toFixed(1)} (best ${best().toFixed(1)})${judged}`);
+        if (p.episodes > 0 && returns.length >= p.episodes) finish(`${returns.length} episodes, best return ${best().toFixed(1)}, last ${sum.toFixed(1)}${judging ? `; ${successShare()}` : ''}`);
         sum = 0;
       }
       const names = p.joints.length ? p.joints : m.name;
@@ -58,6 +90,8 @@ export default defineNode({
       });
       const r = reward(x, u);
       if (Number.isFinite(r)) sum += r;
+      // a state missing a joint leaves the distance unknown (NaN), judged a failure
+      if (judging) distance = x.every(Number.isFinite) ? reachOutcome(arm.endEffector(x), goal!, p.success_tolerance_m).finalDistance : Number.NaN;
     });
     return {
       finished,
@@ -65,12 +99,35 @@ export default defineNode({
         if (!returns.length) return;
         const csv = p.output.replace(/\.svg$/i, '') + '.csv';
         mkdirSync(dirname(csv), { recursive: true });
-        writeFileSync(csv, ['episode,return', ...returns.map((r, i) => `${i + 1},${r}`)].join('\n') + '\n');
-        await writeLinePlot(p.output, [{ title: 'episode return', series: [{ name: p.task, t: returns.map((_, i) => i + 1), y: returns }] }], { title: p.title, xTitle: 'episode' });
+        const rows = judging
+          ? ['episode,return,final_distance_m,success', ...returns.map((r, i) => `${i + 1},${r},${distances[i]},${distances[i]! < p.success_tolerance_m ? 1 : 0}`)]
+          : ['episode,return', ...returns.map((r, i) => `${i + 1},${r}`)];
+        writeFileSync(csv, rows.join('\n') + '\n');
+        const episodesAxis = returns.map((_, i) => i + 1);
+        await writeLinePlot(
+          p.output,
+          [
+            { title: 'episode return', series: [{ name: p.task, t: episodesAxis, y: returns }] },
+            ...(judging ? [{ title: 'final distance to the goal (cm)', series: [{ name: p.task, t: episodesAxis, y: distances.map((d) => d * 100) }] }] : []),
+          ],
+          { title: p.title, xTitle: 'episode' },
+        );
         node.logger.info(`learning curve written to ${p.output} (and ${csv})`);
       },
-      summary: () => `${returns.length} episodes: returns ${returns.map((r) => r.toFixed(0)).join(', ')}`,
-      metrics: () => ({ episodes: returns.length, best_return: best(), last_return: returns.at(-1) ?? Number.NaN, returns: returns.map((r) => r.toFixed(2)).join(' ') }),
+      summary: () => `${returns.length} episodes: returns ${returns.map((r) => r.toFixed(0)).join(', ')}${judging ? `; ${successShare()}` : ''}`,
+      metrics: () => ({
+        episodes: returns.length,
+        best_return: best(),
+        last_return: returns.at(-1) ?? Number.NaN,
+        returns: returns.map((r) => r.toFixed(2)).join(' '),
+        ...(judging
+          ? {
+              final_distances_cm: distances.map((d) => (d * 100).toFixed(2)).join(' '),
+              successes_after_judge_after: successes(p.judge_after),
+              judged_after_judge_after: Math.max(0, distances.length - p.judge_after),
+            }
+          : {}),
+      }),
     };
   },
 });
