@@ -21,7 +21,7 @@ export interface TrainingResult {
   /** the trained ensemble, serialised */
   readonly metadata: Record<string, unknown>;
   readonly data: Uint8Array;
-  /** the tensor backend the worker trained on, and why that one */
+  /** what the worker trained on (the native kernels, or the tensor backend), and why that one */
   readonly backend: string;
   readonly backendWhy: string;
   /** time in train() and serialize(), on the worker */

@@ -36,7 +36,7 @@ async function train(call: TrainCall): Promise<void> {
   // a view into a larger (or shared) buffer is copied, so that only its own bytes cross
   const whole = serialized.data.buffer instanceof ArrayBuffer && serialized.data.byteOffset === 0 && serialized.data.byteLength === serialized.data.buffer.byteLength;
   const data = whole ? serialized.data : serialized.data.slice();
-  post({ op: 'done', id: call.id, report, metadata: serialized.metadata, data, backend: choice.backend, backendWhy: choice.why, seconds }, [data.buffer as ArrayBuffer]);
+  post({ op: 'done', id: call.id, report, metadata: serialized.metadata, data, backend: ensemble.engine === 'native' ? ensemble.engineDescription : choice.backend, backendWhy: ensemble.engine === 'native' ? 'the native kernels are built' : choice.why, seconds }, [data.buffer as ArrayBuffer]);
 }
 
 port.on('message', (call: TrainCall) => {
