@@ -8,6 +8,7 @@ import { findPackageShare } from '../../src/cli/find_package.js';
 import { packageRoot } from '../../src/util/paths.js';
 import { timeToNs } from '../../src/time/time.js';
 import type { NodeHandle } from '../../src/transport/types.js';
+import type { LaunchNode } from '../../src/launch/types.js';
 
 // Runs a launch file of the package in this process, as `dynastack launch` does, with a probe
 // node on the same bus that records every /joint_states sample, until the graph finishes.
@@ -56,5 +57,19 @@ export async function runLaunch(
       if (!n) throw new Error(`no node ${node} in the report (${report.nodes.map((x) => x.node).join(', ')})`);
       return n.metrics;
     },
+  };
+}
+
+/** A node of a graph built in code (as a launch file's `node` would give), its parameters as values. */
+export function codeNode(origin: string, exec: string, values: Record<string, unknown>): LaunchNode {
+  return {
+    pkg: 'dynastack',
+    exec,
+    namespace: '/',
+    parameters: Object.entries(values).map(([name, value]) => ({ kind: 'value' as const, name, value })),
+    remaps: [],
+    args: [],
+    rosArgs: [],
+    origin: `${origin}: ${exec}`,
   };
 }

@@ -7,6 +7,7 @@ import { defineParams } from '../../src/params/schema.js';
 import { QOS_LATCHED } from '../../src/transport/qos.js';
 import { timeToNs } from '../../src/time/time.js';
 import type { LaunchDescription, LaunchNode } from '../../src/launch/types.js';
+import { codeNode } from './harness.js';
 import type { DiagnosticStatus } from '../../src/msgs/types.js';
 
 // PETS in the node graph: the cart-pole sim in lockstep → state_estimator → dynamics_learner
@@ -21,18 +22,7 @@ const PLANNING_S = 1.5;
 const WALL_LIMIT_MS = 90_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function launchNode(exec: string, values: Record<string, unknown>): LaunchNode {
-  return {
-    pkg: 'dynastack',
-    exec,
-    namespace: '/',
-    parameters: Object.entries(values).map(([name, value]) => ({ kind: 'value' as const, name, value })),
-    remaps: [],
-    args: [],
-    rosArgs: [],
-    origin: `learned_mpc.test.ts: ${exec}`,
-  };
-}
+const launchNode = (exec: string, values: Record<string, unknown>): LaunchNode => codeNode('learned_mpc.test.ts', exec, values);
 
 /** The graph: the learner first trains at 200 transitions, then every `retrainEvery`. */
 function graph(retrainEvery: number): LaunchDescription {

@@ -7,6 +7,7 @@ import { defineParams } from '../../src/params/schema.js';
 import { QOS_LATCHED } from '../../src/transport/qos.js';
 import { timeToNs } from '../../src/time/time.js';
 import type { LaunchDescription, LaunchNode } from '../../src/launch/types.js';
+import { codeNode } from './harness.js';
 
 // PETS's loop in the lockstep graph, as config/pets_cartpole.yaml runs it (smaller and shorter):
 // 1 s episodes at 50 Hz; the learner learns [x, sin θ, cos θ, ẋ, θ̇] and retrains after every
@@ -20,18 +21,7 @@ const EPISODE_TICKS = 50;
 const WALL_LIMIT_MS = 100_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function launchNode(exec: string, values: Record<string, unknown>): LaunchNode {
-  return {
-    pkg: 'dynastack',
-    exec,
-    namespace: '/',
-    parameters: Object.entries(values).map(([name, value]) => ({ kind: 'value' as const, name, value })),
-    remaps: [],
-    args: [],
-    rosArgs: [],
-    origin: `learned_mpc_episodes.test.ts: ${exec}`,
-  };
-}
+const launchNode = (exec: string, values: Record<string, unknown>): LaunchNode => codeNode('learned_mpc_episodes.test.ts', exec, values);
 
 const GRAPH: LaunchDescription = {
   file: 'learned_mpc_episodes.test.ts',

@@ -7,6 +7,7 @@ import { defineParams } from '../../src/params/schema.js';
 import { QOS_LATCHED } from '../../src/transport/qos.js';
 import { nsToTime } from '../../src/time/time.js';
 import type { LaunchDescription, LaunchNode } from '../../src/launch/types.js';
+import { codeNode } from './harness.js';
 import type { ManagedNode } from '../../src/runtime/managed_node.js';
 import { cartpoleModelBlob, specTakingAbout } from '../control/planning_model.js';
 import { packagePath } from '../../src/util/paths.js';
@@ -24,18 +25,7 @@ const RATE_HZ = 50;
 const WALL_LIMIT_MS = 60_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function launchNode(exec: string, values: Record<string, unknown>): LaunchNode {
-  return {
-    pkg: 'dynastack',
-    exec,
-    namespace: '/',
-    parameters: Object.entries(values).map(([name, value]) => ({ kind: 'value' as const, name, value })),
-    remaps: [],
-    args: [],
-    rosArgs: [],
-    origin: `learned_mpc_realtime.test.ts: ${exec}`,
-  };
-}
+const launchNode = (exec: string, values: Record<string, unknown>): LaunchNode => codeNode('learned_mpc_realtime.test.ts', exec, values);
 
 /** the controller's planning workload below; the population is sized to this machine */
 const WORKLOAD: LearnedPlanningSpec = {
