@@ -1,3 +1,4 @@
+import { concatBytes } from '../protocol/bytes.js';
 import { protocolByName } from '../protocol/index.js';
 import { servoModel, type ServoModel } from '../servos/index.js';
 import { createLogger, type Logger } from '../../src/util/log.js';
@@ -151,7 +152,7 @@ export class Emulator {
       byDelay.set(at, [...(byDelay.get(at) ?? []), r.bytes]);
     }
     for (const [delay, parts] of byDelay) {
-      const bytes = concat(parts);
+      const bytes = parts.length === 1 ? parts[0]! : concatBytes(parts);
       if (delay === 0) {
         this.#write(bytes);
         continue;
@@ -181,15 +182,4 @@ export class Emulator {
     this.#log.info(`fault ended: ${this.devicePath} is back`);
     await this.#pty.restart();
   }
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { concatBytes, fromHex as hex, toHex } from '../../hw/protocol/bytes.js';
 import {
   ALERT_BIT,
   crc16,
@@ -19,19 +20,9 @@ import { Rng } from '../../src/util/random.js';
 // (shared/reference/servo-protocols.md §2.7, §1.6, §2.5), both directions, and the streaming
 // decoder against split, glued, corrupted and echoed input.
 
-const hex = (s: string): Uint8Array => Uint8Array.from(s.trim().split(/\s+/).map((b) => parseInt(b, 16)));
-const toHex = (b: Uint8Array): string => [...b].map((x) => x.toString(16).toUpperCase().padStart(2, '0')).join(' ');
 /** little-endian bytes of an unsigned value */
 const le = (value: number, size: number): Uint8Array => Uint8Array.from({ length: size }, (_, i) => (value >>> (8 * i)) & 0xff);
-const cat = (...parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
+const cat = (...parts: Uint8Array[]): Uint8Array => concatBytes(parts);
 const packets = <P>(events: DecodeEvent<P>[]): P[] => events.flatMap((e) => (e.kind === 'packet' ? [e.packet] : []));
 const corrupt = <P>(events: DecodeEvent<P>[]): { reason: string; bytes: number }[] => events.flatMap((e) => (e.kind === 'corrupt' ? [e] : []));
 /** bytes the events account for: skipped, dropped and accepted */

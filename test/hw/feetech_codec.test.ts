@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { concatBytes, fromHex as hex } from '../../hw/protocol/bytes.js';
 import { BROADCAST_ID, type DecodeEvent, type InstructionPacket, type Operation, type StatusPacket, type StreamDecoder } from '../../hw/protocol/types.js';
 import {
   decodeSignMagnitude,
@@ -20,17 +21,8 @@ import type { ServoModel } from '../../hw/servos/control_table.js';
 // (shared/reference/servo-protocols.md §3.3), byte for byte in both directions, and the streaming
 // decoders against garbage, split and glued chunks, bad checksums, bad lengths and echoes.
 
-const hex = (text: string): Uint8Array => Uint8Array.from(text.trim().split(/\s+/), (b) => parseInt(b, 16));
 const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values);
-const concat = (...parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
+const concat = (...parts: Uint8Array[]): Uint8Array => concatBytes(parts);
 
 interface InstructionVector {
   readonly n: number;

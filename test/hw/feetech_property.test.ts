@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { concatBytes } from '../../hw/protocol/bytes.js';
 import type { DecodeEvent, InstructionPacket, StatusPacket, StreamDecoder } from '../../hw/protocol/types.js';
 import { feetechSts } from '../../hw/protocol/feetech/index.js';
 
@@ -54,16 +55,6 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ op: fc.constant('truncate' as const), at: position }),
 );
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 function mutate(stream: Uint8Array, mutations: readonly Mutation[]): Uint8Array {
   let s = stream;
   for (const m of mutations) {
@@ -79,10 +70,10 @@ function mutate(stream: Uint8Array, mutations: readonly Mutation[]): Uint8Array 
         s[at] ^= 1 << m.bit;
         break;
       case 'insert':
-        s = concat([s.subarray(0, at), m.bytes, s.subarray(at)]);
+        s = concatBytes([s.subarray(0, at), m.bytes, s.subarray(at)]);
         break;
       case 'delete':
-        s = concat([s.subarray(0, at), s.subarray(at + m.count)]);
+        s = concatBytes([s.subarray(0, at), s.subarray(at + m.count)]);
         break;
       case 'truncate':
         s = s.slice(0, at);
@@ -101,7 +92,7 @@ function cases<P>(packet: fc.Arbitrary<P>, encode: (p: P) => Uint8Array): fc.Arb
   const random = fc.record({ stream: fc.array(lineByte, { maxLength: 400 }).map((b) => Uint8Array.from(b)), chunks }).map((c): Case<P> => ({ kind: 'random', packets: [], ...c }));
   const mutated = fc
     .record({ segments: fc.array(segment, { minLength: 1, maxLength: 8 }), mutations: fc.array(mutation, { minLength: 1, maxLength: 4 }), chunks })
-    .map((c): Case<P> => ({ kind: 'mutated', stream: mutate(concat(c.segments.map((s) => s.bytes)), c.mutations), chunks: c.chunks, packets: [] }));
+    .map((c): Case<P> => ({ kind: 'mutated', stream: mutate(concatBytes(c.segments.map((s) => s.bytes)), c.mutations), chunks: c.chunks, packets: [] }));
   // garbage without 0xFF cannot form or hide a header, so every packet must come out
   const cleanGarbage = fc.array(fc.integer({ min: 0, max: 0xfe }), { maxLength: 10 }).map((b) => Uint8Array.from(b));
   const clean = fc
@@ -109,7 +100,7 @@ function cases<P>(packet: fc.Arbitrary<P>, encode: (p: P) => Uint8Array): fc.Arb
     .map(
       (c): Case<P> => ({
         kind: 'clean',
-        stream: concat([...c.items.flatMap(([g, p]) => [g, encode(p)]), c.tail]),
+        stream: concatBytes([...c.items.flatMap(([g, p]) => [g, encode(p)]), c.tail]),
         chunks: c.chunks,
         packets: c.items.map(([, p]) => p),
       }),

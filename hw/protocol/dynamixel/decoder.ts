@@ -1,3 +1,6 @@
+import { ByteQueue } from '../byte_queue.js';
+import { hexByte, hexWord } from '../bytes.js';
+import { FrameRejection, PushEvents } from '../decode_events.js';
 import type { DecodeEvent, InstructionPacket, StatusPacket, StreamDecoder } from '../types.js';
 import { crc16 } from './crc16.js';
 import { describeInstruction, INSTRUCTION } from './instructions.js';
@@ -42,106 +45,70 @@ import { stuffedCount, unstuffInto } from './stuffing.js';
 // cuts one short. (A fast-read combined reply is unstuffed; it would take a complete packet with a
 // valid CRC inside its data to trip this.)
 //
-// The buffer is one growable Uint8Array reused across pushes; a packet costs one allocation for
-// its parameters and one for the event.
+// The bytes wait in a ByteQueue reused across pushes; a packet costs one allocation for its
+// parameters and one for the event.
 
 const INITIAL_CAPACITY = 2048;
-/** an idle buffer larger than this (after a huge chunk) is given back */
-const RETAINED_CAPACITY = 64 * 1024;
-
-const hex2 = (value: number): string => `0x${value.toString(16).toUpperCase().padStart(2, '0')}`;
-const hex4 = (value: number): string => `0x${value.toString(16).toUpperCase().padStart(4, '0')}`;
 
 type PacketKind = 'status' | 'instruction';
 
 class Protocol2Decoder<P> implements StreamDecoder<P> {
-  #buf = new Uint8Array(INITIAL_CAPACITY);
-  #start = 0;
-  #end = 0;
-  /** offset from #start before which no complete packet can start inside the incomplete head frame */
+  readonly #queue = new ByteQueue(INITIAL_CAPACITY);
+  /** offset from the queue start before which no complete packet can start inside the incomplete head frame */
   #lookahead = 0;
-  // results of the last #check that did not return a packet length
-  #badBytes = 0;
-  #badReason = '';
+  /** why the last #check that did not return a packet length refused its frame */
+  readonly #rejection = new FrameRejection();
+  readonly #events = new PushEvents<P>();
   /** stuffed FD count of the frame #check last accepted */
   #stuffed = 0;
 
   constructor(readonly kind: PacketKind) {}
 
   get pending(): number {
-    return this.#end - this.#start;
+    return this.#queue.length;
   }
 
   reset(): void {
-    this.#start = 0;
-    this.#end = 0;
+    this.#queue.clear();
     this.#lookahead = 0;
   }
 
   push(chunk: Uint8Array): DecodeEvent<P>[] {
     if (!(chunk instanceof Uint8Array)) throw new Error(`DYNAMIXEL ${this.kind} decoder: push() takes a Uint8Array or Buffer, got ${typeof chunk}`);
-    this.#append(chunk);
-    const events: DecodeEvent<P>[] = [];
-    let garbage = 0; // skipped bytes not yet reported: one event per run of them
+    const queue = this.#queue;
+    queue.append(chunk);
+    const events = this.#events;
+    events.begin();
     for (;;) {
-      const header = this.#findHeader(this.#start, this.#end);
-      if (header > this.#start) {
-        garbage += header - this.#start;
-        this.#start = header;
+      const header = this.#findHeader(queue.start, queue.end);
+      if (header > queue.start) {
+        events.skip(header - queue.start);
+        queue.start = header;
         this.#lookahead = 0;
       }
-      if (this.#start === this.#end) break;
-      const verdict = this.#check(this.#start);
-      let event: DecodeEvent<P>;
+      if (queue.start === queue.end) break;
+      const verdict = this.#check(queue.start);
       if (verdict > 0) {
-        event = { kind: 'packet', packet: this.#build(this.#start, verdict) };
+        events.add({ kind: 'packet', packet: this.#build(queue.start, verdict) });
         this.#advance(verdict);
       } else if (verdict < 0) {
-        const bytes = this.#resyncSpan(this.#start, this.#badBytes);
-        event = { kind: 'corrupt', reason: this.#badReason, bytes };
+        const bytes = this.#resyncSpan(queue.start, this.#rejection.bytes);
+        events.add({ kind: 'corrupt', reason: this.#rejection.reason, bytes });
         this.#advance(bytes);
       } else {
-        const inner = this.#completePacketInside(this.#start);
+        const inner = this.#completePacketInside(queue.start);
         if (inner < 0) break;
-        event = { kind: 'corrupt', reason: 'packet cut short: a complete packet starts inside it', bytes: inner - this.#start };
-        this.#advance(inner - this.#start);
+        events.add({ kind: 'corrupt', reason: 'packet cut short: a complete packet starts inside it', bytes: inner - queue.start });
+        this.#advance(inner - queue.start);
       }
-      if (garbage > 0) events.push({ kind: 'garbage', bytes: garbage });
-      garbage = 0;
-      events.push(event);
     }
-    if (garbage > 0) events.push({ kind: 'garbage', bytes: garbage });
-    if (this.#start === this.#end) {
-      this.reset();
-      if (this.#buf.length > RETAINED_CAPACITY) this.#buf = new Uint8Array(INITIAL_CAPACITY);
-    }
-    return events;
+    if (queue.rewindIfEmpty()) this.#lookahead = 0;
+    return events.finish();
   }
 
   #advance(bytes: number): void {
-    this.#start += bytes;
+    this.#queue.start += bytes;
     this.#lookahead = 0;
-  }
-
-  #append(chunk: Uint8Array): void {
-    const n = chunk.length;
-    if (n === 0) return;
-    if (this.#end + n > this.#buf.length) {
-      const live = this.#end - this.#start;
-      if (live + n > this.#buf.length) {
-        let capacity = this.#buf.length * 2;
-        while (capacity < live + n) capacity *= 2;
-        const bigger = new Uint8Array(capacity);
-        bigger.set(this.#buf.subarray(this.#start, this.#end));
-        this.#buf = bigger;
-      } else {
-        this.#buf.copyWithin(0, this.#start, this.#end);
-      }
-      this.#start = 0;
-      this.#end = live;
-    }
-    this.#buf.set(chunk, this.#end);
-    this.#end += n;
   }
 
   /**
@@ -149,8 +116,8 @@ class Protocol2Decoder<P> implements StreamDecoder<P> {
    * arrive (a prefix of FF FF FD x at the end of the buffer); `limit` if none.
    */
   #findHeader(from: number, limit: number): number {
-    const buf = this.#buf;
-    const end = this.#end;
+    const buf = this.#queue.bytes;
+    const end = this.#queue.end;
     for (let i = from; i < limit; i++) {
       if (buf[i] !== HEADER_0) continue;
       if (i + 1 >= end) return i;
@@ -162,56 +129,50 @@ class Protocol2Decoder<P> implements StreamDecoder<P> {
     return limit;
   }
 
-  #bad(bytes: number, reason: string): -1 {
-    this.#badBytes = bytes;
-    this.#badReason = reason;
-    return -1;
-  }
-
   /**
    * Judges the frame at `p` (where #findHeader found a header): its wire length when it is a whole
    * valid packet of this decoder's kind, 0 when more bytes are needed, -1 when it fails a check
-   * (#badBytes and #badReason say how far it reached and why).
+   * (#rejection says how far it reached and why).
    */
   #check(p: number): number {
-    const buf = this.#buf;
-    const available = this.#end - p;
+    const buf = this.#queue.bytes;
+    const available = this.#queue.end - p;
     if (available < 4) return 0;
-    if (buf[p + 3] !== RESERVED) return this.#bad(4, `reserved byte ${hex2(buf[p + 3]!)} after the header (must be 0x00)`);
+    if (buf[p + 3] !== RESERVED) return this.#rejection.refuse(4, `reserved byte ${hexByte(buf[p + 3]!)} after the header (must be 0x00)`);
     if (available < PREFIX_BYTES) return 0;
     const id = buf[p + 4]!;
-    if (!isPacketId(id)) return this.#bad(5, `id ${id} is not a packet id (0–${MAX_ID}, 254)`);
+    if (!isPacketId(id)) return this.#rejection.refuse(5, `id ${id} is not a packet id (0–${MAX_ID}, 254)`);
     const len = buf[p + 5]! | (buf[p + 6]! << 8);
     if (len < MIN_INSTRUCTION_LEN || PREFIX_BYTES + len > MAX_PACKET_BYTES) {
-      return this.#bad(PREFIX_BYTES, `length ${len} outside ${MIN_INSTRUCTION_LEN}–${MAX_PACKET_BYTES - PREFIX_BYTES}`);
+      return this.#rejection.refuse(PREFIX_BYTES, `length ${len} outside ${MIN_INSTRUCTION_LEN}–${MAX_PACKET_BYTES - PREFIX_BYTES}`);
     }
     const total = PREFIX_BYTES + len;
     if (available < total) return 0;
     const crcAt = p + total - CRC_BYTES;
     const received = buf[crcAt]! | (buf[crcAt + 1]! << 8);
     const computed = crc16(buf, p, crcAt);
-    if (received !== computed) return this.#bad(total, `CRC mismatch: packet carries ${hex4(received)}, its bytes give ${hex4(computed)}`);
+    if (received !== computed) return this.#rejection.refuse(total, `CRC mismatch: packet carries ${hexWord(received)}, its bytes give ${hexWord(computed)}`);
     const instruction = buf[p + INST_OFFSET]!;
     if (this.kind === 'status') {
       if (instruction !== INSTRUCTION.status) {
-        return this.#bad(total, `${describeInstruction(instruction)} instruction packet where a status (0x55) was expected: an echo of the request?`);
+        return this.#rejection.refuse(total, `${describeInstruction(instruction)} instruction packet where a status (0x55) was expected: an echo of the request?`);
       }
-      if (len < MIN_STATUS_LEN) return this.#bad(total, `status of length ${len} has no error byte`);
+      if (len < MIN_STATUS_LEN) return this.#rejection.refuse(total, `status of length ${len} has no error byte`);
     } else if (instruction === INSTRUCTION.status) {
-      return this.#bad(total, `status packet from id ${id} where an instruction was expected: another servo's reply`);
+      return this.#rejection.refuse(total, `status packet from id ${id} where an instruction was expected: another servo's reply`);
     }
     if (this.kind === 'status' && isUnstuffedStatus(id)) {
       this.#stuffed = 0;
     } else {
       this.#stuffed = stuffedCount(buf, p + INST_OFFSET, crcAt);
-      if (this.#stuffed < 0) return this.#bad(total, 'FF FF FD inside the packet without its stuffing byte');
+      if (this.#stuffed < 0) return this.#rejection.refuse(total, 'FF FF FD inside the packet without its stuffing byte');
     }
     return total;
   }
 
   /** The packet of the valid frame of `total` bytes at `p` (right after #check accepted it). */
   #build(p: number, total: number): P {
-    const buf = this.#buf;
+    const buf = this.#queue.bytes;
     const id = buf[p + 4]!;
     let body = buf;
     let start = p + INST_OFFSET;
@@ -232,7 +193,7 @@ class Protocol2Decoder<P> implements StreamDecoder<P> {
 
   /** After a failed frame of `bytes` at `p`: how many bytes to drop, up to the next possible header inside it. */
   #resyncSpan(p: number, bytes: number): number {
-    const limit = Math.min(p + bytes, this.#end);
+    const limit = Math.min(p + bytes, this.#queue.end);
     return this.#findHeader(p + 1, limit) - p;
   }
 
@@ -242,13 +203,14 @@ class Protocol2Decoder<P> implements StreamDecoder<P> {
    * bytes is where the next look starts.
    */
   #completePacketInside(p: number): number {
+    const end = this.#queue.end;
     let waiting = -1;
-    for (let q = this.#findHeader(p + Math.max(1, this.#lookahead), this.#end); q < this.#end; q = this.#findHeader(q + 1, this.#end)) {
+    for (let q = this.#findHeader(p + Math.max(1, this.#lookahead), end); q < end; q = this.#findHeader(q + 1, end)) {
       const verdict = this.#check(q);
       if (verdict > 0) return q;
       if (verdict === 0 && waiting < 0) waiting = q;
     }
-    this.#lookahead = (waiting < 0 ? this.#end : waiting) - p;
+    this.#lookahead = (waiting < 0 ? end : waiting) - p;
     return -1;
   }
 }

@@ -14,7 +14,7 @@ export { INSTRUCTION, ALERT_BIT, ERROR_NUMBERS, instructionName, describeInstruc
 export { MAX_PACKET_BYTES, encodeInstructionPacket, encodeStatusPacket } from './packet.js';
 export { createStatusDecoder, createInstructionDecoder } from './decoder.js';
 export { encodeFastReply, splitFastReply } from './fast_sync.js';
-export { MalformedInstructionError } from './operations.js';
+export { MalformedInstructionError } from '../errors.js';
 
 const SUPPORTED: ReadonlySet<OperationKind | 'fast_sync_read'> = new Set<OperationKind | 'fast_sync_read'>([
   'ping',

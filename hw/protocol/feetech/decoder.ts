@@ -1,3 +1,6 @@
+import { ByteQueue } from '../byte_queue.js';
+import { hexByte } from '../bytes.js';
+import { FrameRejection, PushEvents } from '../decode_events.js';
 import type { DecodeEvent, InstructionPacket, StatusPacket, StreamDecoder } from '../types.js';
 import { feetechChecksum } from './checksum.js';
 import { MAX_STATUS_ERROR } from './instructions.js';
@@ -36,90 +39,55 @@ import { CHECKSUM_BYTES, HEADER, ID_OFFSET, INST_OFFSET, isInstructionId, isServ
 // the reply of a servo with a voltage error to that PING is byte for byte the same as its echo —
 // so the driver must also know whether its adapter echoes (see echo.ts).
 //
-// The buffer is one growable Uint8Array reused across pushes; a packet costs one allocation for
-// its parameters and one for the event.
+// The bytes wait in a ByteQueue reused across pushes; a packet costs one allocation for its
+// parameters and one for the event.
 
 const INITIAL_CAPACITY = 1024;
-/** an idle buffer larger than this (after a huge chunk) is given back */
-const RETAINED_CAPACITY = 64 * 1024;
-
-const hex2 = (value: number): string => `0x${value.toString(16).toUpperCase().padStart(2, '0')}`;
 
 type PacketKind = 'status' | 'instruction';
 
 class FeetechDecoder<P> implements StreamDecoder<P> {
-  #buf = new Uint8Array(INITIAL_CAPACITY);
-  #start = 0;
-  #end = 0;
-  // results of the last #check that returned -1
-  #badBytes = 0;
-  #badReason = '';
+  readonly #queue = new ByteQueue(INITIAL_CAPACITY);
+  /** why the last #check that returned -1 refused its frame */
+  readonly #rejection = new FrameRejection();
+  readonly #events = new PushEvents<P>();
 
   constructor(readonly kind: PacketKind) {}
 
   get pending(): number {
-    return this.#end - this.#start;
+    return this.#queue.length;
   }
 
   reset(): void {
-    this.#start = 0;
-    this.#end = 0;
+    this.#queue.clear();
   }
 
   push(chunk: Uint8Array): DecodeEvent<P>[] {
     if (!(chunk instanceof Uint8Array)) throw new Error(`Feetech ${this.kind} decoder: push() takes a Uint8Array or Buffer, got ${typeof chunk}`);
-    this.#append(chunk);
-    const events: DecodeEvent<P>[] = [];
-    let garbage = 0;
+    const queue = this.#queue;
+    queue.append(chunk);
+    const events = this.#events;
+    events.begin();
     for (;;) {
-      const header = this.#findHeader(this.#start, this.#end);
-      if (header > this.#start) {
-        garbage += header - this.#start;
-        this.#start = header;
+      const header = this.#findHeader(queue.start, queue.end);
+      if (header > queue.start) {
+        events.skip(header - queue.start);
+        queue.start = header;
       }
-      if (this.#start === this.#end) break;
-      const verdict = this.#check(this.#start);
+      if (queue.start === queue.end) break;
+      const verdict = this.#check(queue.start);
       if (verdict === 0) break;
-      if (garbage > 0) {
-        events.push({ kind: 'garbage', bytes: garbage });
-        garbage = 0;
-      }
       if (verdict > 0) {
-        events.push({ kind: 'packet', packet: this.#build(this.#start, verdict) });
-        this.#start += verdict;
+        events.add({ kind: 'packet', packet: this.#build(queue.start, verdict) });
+        queue.start += verdict;
       } else {
-        const bytes = this.#findHeader(this.#start + 1, this.#start + this.#badBytes) - this.#start;
-        events.push({ kind: 'corrupt', reason: this.#badReason, bytes });
-        this.#start += bytes;
+        const bytes = this.#findHeader(queue.start + 1, queue.start + this.#rejection.bytes) - queue.start;
+        events.add({ kind: 'corrupt', reason: this.#rejection.reason, bytes });
+        queue.start += bytes;
       }
     }
-    if (garbage > 0) events.push({ kind: 'garbage', bytes: garbage });
-    if (this.#start === this.#end) {
-      this.reset();
-      if (this.#buf.length > RETAINED_CAPACITY) this.#buf = new Uint8Array(INITIAL_CAPACITY);
-    }
-    return events;
-  }
-
-  #append(chunk: Uint8Array): void {
-    const n = chunk.length;
-    if (n === 0) return;
-    if (this.#end + n > this.#buf.length) {
-      const live = this.#end - this.#start;
-      if (live + n > this.#buf.length) {
-        let capacity = this.#buf.length * 2;
-        while (capacity < live + n) capacity *= 2;
-        const bigger = new Uint8Array(capacity);
-        bigger.set(this.#buf.subarray(this.#start, this.#end));
-        this.#buf = bigger;
-      } else {
-        this.#buf.copyWithin(0, this.#start, this.#end);
-      }
-      this.#start = 0;
-      this.#end = live;
-    }
-    this.#buf.set(chunk, this.#end);
-    this.#end += n;
+    queue.rewindIfEmpty();
+    return events.finish();
   }
 
   /**
@@ -127,8 +95,8 @@ class FeetechDecoder<P> implements StreamDecoder<P> {
    * bytes arrive (an FF as the last byte received); `limit` if none.
    */
   #findHeader(from: number, limit: number): number {
-    const buf = this.#buf;
-    const end = this.#end;
+    const buf = this.#queue.bytes;
+    const end = this.#queue.end;
     for (let i = from; i < limit; i++) {
       if (buf[i] !== HEADER) continue;
       if (i + 1 >= end || buf[i + 1] === HEADER) return i;
@@ -136,46 +104,40 @@ class FeetechDecoder<P> implements StreamDecoder<P> {
     return limit;
   }
 
-  #bad(bytes: number, reason: string): -1 {
-    this.#badBytes = bytes;
-    this.#badReason = reason;
-    return -1;
-  }
-
   /**
    * Judges the frame at `p` (where #findHeader found FF FF): its wire length when it is a whole
-   * valid packet, 0 when more bytes are needed, -1 when it fails a check (#badBytes says how many
-   * of its bytes were examined, #badReason why).
+   * valid packet, 0 when more bytes are needed, -1 when it fails a check (#rejection says how many
+   * of its bytes were examined and why).
    */
   #check(p: number): number {
-    const buf = this.#buf;
-    const available = this.#end - p;
+    const buf = this.#queue.bytes;
+    const available = this.#queue.end - p;
     if (available <= ID_OFFSET) return 0;
     const id = buf[p + ID_OFFSET]!;
     if (this.kind === 'status' ? !isServoId(id) : !isInstructionId(id)) {
       const allowed = this.kind === 'status' ? `a servo id 0–${MAX_SERVO_ID}` : `0–${MAX_SERVO_ID} or 254 (broadcast)`;
-      return this.#bad(ID_OFFSET + 1, `id ${hex2(id)} after FF FF is not ${allowed}${this.kind === 'status' && id === 0xfe ? ': an echo of a broadcast request?' : ''}`);
+      return this.#rejection.refuse(ID_OFFSET + 1, `id ${hexByte(id)} after FF FF is not ${allowed}${this.kind === 'status' && id === 0xfe ? ': an echo of a broadcast request?' : ''}`);
     }
     if (available <= LEN_OFFSET) return 0;
     const len = buf[p + LEN_OFFSET]!;
-    if (len < MIN_LEN || len > MAX_LEN) return this.#bad(LEN_OFFSET + 1, `length ${len} outside ${MIN_LEN}–${MAX_LEN}`);
+    if (len < MIN_LEN || len > MAX_LEN) return this.#rejection.refuse(LEN_OFFSET + 1, `length ${len} outside ${MIN_LEN}–${MAX_LEN}`);
     if (this.kind === 'status') {
       if (available <= INST_OFFSET) return 0;
       const error = buf[p + INST_OFFSET]!;
-      if (error > MAX_STATUS_ERROR) return this.#bad(INST_OFFSET + 1, `error byte ${hex2(error)} has bit 7 set (no servo sends it): not a status`);
+      if (error > MAX_STATUS_ERROR) return this.#rejection.refuse(INST_OFFSET + 1, `error byte ${hexByte(error)} has bit 7 set (no servo sends it): not a status`);
     }
     const total = PREFIX_BYTES + len;
     if (available < total) return 0;
     const checksumAt = p + total - CHECKSUM_BYTES;
     const received = buf[checksumAt]!;
     const computed = feetechChecksum(buf, p + ID_OFFSET, checksumAt);
-    if (received !== computed) return this.#bad(total, `checksum mismatch: packet carries ${hex2(received)}, its bytes give ${hex2(computed)}`);
+    if (received !== computed) return this.#rejection.refuse(total, `checksum mismatch: packet carries ${hexByte(received)}, its bytes give ${hexByte(computed)}`);
     return total;
   }
 
   /** The packet of the valid frame of `total` bytes at `p` (right after #check accepted it). */
   #build(p: number, total: number): P {
-    const buf = this.#buf;
+    const buf = this.#queue.bytes;
     const id = buf[p + ID_OFFSET]!;
     const lead = buf[p + INST_OFFSET]!;
     const params = buf.slice(p + INST_OFFSET + 1, p + total - CHECKSUM_BYTES);

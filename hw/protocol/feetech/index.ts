@@ -20,7 +20,7 @@ export { feetechChecksum } from './checksum.js';
 export { decodeSignMagnitude, encodeSignMagnitude, maxMagnitude, SignMagnitudeRangeError } from './sign_magnitude.js';
 export { isEchoOf } from './echo.js';
 export { INSTRUCTION, STATUS_ERROR_BITS, describeInstruction, instructionName } from './instructions.js';
-export { MalformedInstructionError } from './operations.js';
+export { MalformedInstructionError } from '../errors.js';
 
 function describeError(error: number): ServoErrorInfo {
   if (!Number.isInteger(error) || error < 0 || error > 0xff) throw new Error(`Feetech error byte must be 0–255, got ${error}`);

@@ -1,3 +1,5 @@
+import { instructionNames } from '../instruction_names.js';
+
 // The codes of the Feetech SCS/STS protocol in one place (shared/reference/servo-protocols.md §3.2,
 // per FTServo `scservo_def.py` and the Feetech manual): instruction codes and the status error bits.
 // Names are looked up from these tables; nothing else in the codec spells a code.
@@ -24,19 +26,8 @@ export const INSTRUCTION = {
 
 export type InstructionName = keyof typeof INSTRUCTION;
 
-const INSTRUCTION_NAMES = new Map<number, InstructionName>(Object.entries(INSTRUCTION).map(([name, code]) => [code, name as InstructionName]));
-
-/** The name of an instruction code, or undefined for a code the protocol does not define. */
-export function instructionName(code: number): InstructionName | undefined {
-  return INSTRUCTION_NAMES.get(code);
-}
-
-/** A code as text for messages: `write (0x03)` or `0x7E (undefined)`. */
-export function describeInstruction(code: number): string {
-  const hex = `0x${code.toString(16).toUpperCase().padStart(2, '0')}`;
-  const name = instructionName(code);
-  return name ? `${name} (${hex})` : `${hex} (undefined)`;
-}
+/** `instructionName(0x03)` is 'write'; `describeInstruction(0x03)` is `write (0x03)`, of an unknown code `0x7E (undefined)`. */
+export const { name: instructionName, describe: describeInstruction } = instructionNames(INSTRUCTION);
 
 /**
  * Status error byte bits by mask (FTServo `protocol_packet_handler.py` getRxPacketError; the same
