@@ -7,6 +7,7 @@ import { SamplingPlanner } from './planners/sampling/planner.js';
 import type { Goal, Planner, PlanningInput } from './planner.js';
 import type { Policy } from './policy.js';
 import { UniformExploration } from './exploration.js';
+import { PlanningCounters } from './planning_counters.js';
 import { costsOverEncoding, type TaskCost } from './task_costs.js';
 
 // PETS in the controller: a sampling planner over the newest learned dynamics model. Models
@@ -177,18 +178,12 @@ export class LearnedModelPlanner implements LearnedPlanning {
   #encoding: StateEncoding | undefined;
   readonly #input = { timeNs: 0n, state: new Float64Array(0) };
   #version = 0;
-  #received = 0;
-  #duplicates = 0;
   /** what the model in use came with, to tell a repeated blob */
   #inUse: { json: string; bytes: number; layout: ModelLayout } | undefined;
   /** data end of the newest model received, even when it repeated the one in use */
   #dataEndNs: bigint | undefined;
-  #rejected = 0;
-  #plans = 0;
-  #evaluations = 0;
-  #planMsTotal = 0;
-  #planMsMax = 0;
   #goal = 'task default';
+  readonly #counters = new PlanningCounters();
 
   constructor(settings: LearnedModelPlannerSettings) {
     const { task, actuators, actionLow, actionHigh, horizon, optimizer } = settings;
@@ -236,9 +231,9 @@ export class LearnedModelPlanner implements LearnedPlanning {
    * relabels it. Throws, keeping the model in use, when the blob does not fit this controller.
    */
   setModel(metadataJson: string, data: Uint8Array, version: number): { layout: ModelLayout; repeated: boolean } {
-    this.#received++;
+    this.#counters.modelsReceived++;
     if (this.#inUse && this.#inUse.json === metadataJson && this.#inUse.bytes === data.length) {
-      this.#duplicates++;
+      this.#counters.modelsRepeated++;
       this.#version = version;
       return { layout: this.#inUse.layout, repeated: true };
     }
@@ -271,7 +266,7 @@ export class LearnedModelPlanner implements LearnedPlanning {
       return { layout, repeated: false };
     } catch (err) {
       ensemble?.dispose();
-      this.#rejected++;
+      this.#counters.modelsRejected++;
       throw err;
     }
   }
@@ -305,11 +300,7 @@ export class LearnedModelPlanner implements LearnedPlanning {
     this.#input.timeNs = input.timeNs;
     const policy = this.#sampling.optimize(this.#input);
     const s = this.#sampling.status();
-    this.#plans++;
-    this.#evaluations += Number(s['evaluations'] ?? 0);
-    const ms = Number(s['plan_ms'] ?? 0);
-    this.#planMsTotal += ms;
-    this.#planMsMax = Math.max(this.#planMsMax, ms);
+    this.#counters.plan(Number(s['evaluations'] ?? 0), Number(s['plan_ms'] ?? 0));
     return policy;
   }
 
@@ -318,17 +309,15 @@ export class LearnedModelPlanner implements LearnedPlanning {
     return {
       mode: this.#slot.current ? 'planning' : this.#exploration ? 'exploring' : 'waiting for a model',
       model_version: this.#version,
-      models_received: this.#received,
-      models_rejected: this.#rejected,
-      models_repeated: this.#duplicates,
+      ...this.#counters.modelFigures(),
       exploration_ticks: this.#exploration?.ticks ?? 0,
-      plans: this.#plans,
-      evaluations: this.#evaluations,
+      plans: this.#counters.plans,
+      evaluations: this.#counters.evaluations,
       iterations: s['iterations'] ?? 0,
       best_cost: s['best_cost'] ?? Number.NaN,
       plan_ms: s['plan_ms'] ?? 0,
-      plan_ms_mean: this.#plans ? this.#planMsTotal / this.#plans : 0,
-      plan_ms_max: this.#planMsMax,
+      plan_ms_mean: this.#counters.planMsMean,
+      plan_ms_max: this.#counters.planMsMax,
       goal: this.#goal,
     };
   }
@@ -338,15 +327,13 @@ export class LearnedModelPlanner implements LearnedPlanning {
     const s = this.status();
     return {
       model_version: this.#version,
-      models_received: this.#received,
-      models_rejected: this.#rejected,
-      models_repeated: this.#duplicates,
+      ...this.#counters.modelFigures(),
       exploration_ticks: this.#exploration?.ticks ?? 0,
-      plans: this.#plans,
-      evaluations: this.#evaluations,
+      plans: this.#counters.plans,
+      evaluations: this.#counters.evaluations,
       best_cost: Number(s['best_cost']),
       plan_ms_mean: Number(s['plan_ms_mean']),
-      plan_ms_max: this.#planMsMax,
+      plan_ms_max: this.#counters.planMsMax,
     };
   }
 

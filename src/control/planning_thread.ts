@@ -5,6 +5,7 @@ import type { Goal, PlanningInput } from './planner.js';
 import type { Policy, SequencePolicy } from './policy.js';
 import { UniformExploration } from './exploration.js';
 import type { LearnedPlanningSpec } from './planning_setup.js';
+import { PlanningCounters } from './planning_counters.js';
 import type { TaskCost } from './task_costs.js';
 
 // Planning over the learned model in a worker thread (planning_worker.ts), for real time: the
@@ -85,13 +86,7 @@ export class WorkerPlanner implements LearnedPlanning {
   #goal: Goal | undefined;
   #goalText = 'task default';
   #workerVersion = 0;
-  #received = 0;
-  #rejected = 0;
-  #duplicates = 0;
-  #plans = 0;
-  #evaluations = 0;
-  #planMsTotal = 0;
-  #planMsMax = 0;
+  readonly #counters = new PlanningCounters();
   #starts = 0;
   #lastError = '';
 
@@ -163,10 +158,10 @@ export class WorkerPlanner implements LearnedPlanning {
   }
 
   setModel(metadataJson: string, data: Uint8Array, version: number): { layout: ModelLayout; repeated: boolean } {
-    this.#received++;
+    this.#counters.modelsReceived++;
     const current = this.#model;
     if (current && current.metadataJson === metadataJson && current.data.length === data.length) {
-      this.#duplicates++;
+      this.#counters.modelsRepeated++;
       return { layout: current.layout, repeated: true };
     }
     let layout: ModelLayout;
@@ -174,7 +169,7 @@ export class WorkerPlanner implements LearnedPlanning {
       const { spec, task } = this.#options;
       layout = checkModelFits(metadataJson, version, { actionSize: spec.actuators.length, stepNs: spec.stepNs, modelJoints: spec.modelJoints, task });
     } catch (err) {
-      this.#rejected++;
+      this.#counters.modelsRejected++;
       throw err;
     }
     // a copy: the message's buffer may be shared with other subscribers
@@ -213,17 +208,15 @@ export class WorkerPlanner implements LearnedPlanning {
       mode: plan ? 'planning in a worker' : this.#exploration ? 'exploring' : 'waiting for a model',
       worker: this.#worker ? 'running' : 'stopped',
       model_version: this.#workerVersion,
-      models_received: this.#received,
-      models_rejected: this.#rejected,
-      models_repeated: this.#duplicates,
+      ...this.#counters.modelFigures(),
       exploration_ticks: this.#exploration?.ticks ?? 0,
-      plans: this.#plans,
-      evaluations: this.#evaluations,
+      plans: this.#counters.plans,
+      evaluations: this.#counters.evaluations,
       iterations: plan?.iterations ?? 0,
       best_cost: plan?.bestCost ?? Number.NaN,
       plan_ms: plan?.planMs ?? 0,
-      plan_ms_mean: this.#plans ? this.#planMsTotal / this.#plans : 0,
-      plan_ms_max: this.#planMsMax,
+      plan_ms_mean: this.#counters.planMsMean,
+      plan_ms_max: this.#counters.planMsMax,
       worker_starts: this.#starts,
       last_error: this.#lastError,
       goal: this.#goalText,
@@ -233,15 +226,13 @@ export class WorkerPlanner implements LearnedPlanning {
   metrics(): Record<string, number> {
     return {
       model_version: this.#workerVersion,
-      models_received: this.#received,
-      models_rejected: this.#rejected,
-      models_repeated: this.#duplicates,
+      ...this.#counters.modelFigures(),
       exploration_ticks: this.#exploration?.ticks ?? 0,
-      plans: this.#plans,
-      evaluations: this.#evaluations,
+      plans: this.#counters.plans,
+      evaluations: this.#counters.evaluations,
       best_cost: this.#plan?.bestCost ?? Number.NaN,
-      plan_ms_mean: this.#plans ? this.#planMsTotal / this.#plans : 0,
-      plan_ms_max: this.#planMsMax,
+      plan_ms_mean: this.#counters.planMsMean,
+      plan_ms_max: this.#counters.planMsMax,
       worker_starts: this.#starts,
       worker_running: this.#worker ? 1 : 0,
     };
@@ -265,14 +256,11 @@ export class WorkerPlanner implements LearnedPlanning {
           this.#workerVersion = m.version;
           return this.#event({ kind: 'model', version: m.version, description: m.description });
         }
-        this.#rejected++;
+        this.#counters.modelsRejected++;
         return this.#event({ kind: 'model_refused', version: m.version, message: m.message });
       case 'plan':
         this.#plan = { policy: m.policy, stateStampNs: m.stateStampNs, modelVersion: m.modelVersion, planMs: m.planMs, iterations: m.iterations, evaluations: m.evaluations, bestCost: m.bestCost };
-        this.#plans++;
-        this.#evaluations += m.evaluations;
-        this.#planMsTotal += m.planMs;
-        this.#planMsMax = Math.max(this.#planMsMax, m.planMs);
+        this.#counters.plan(m.evaluations, m.planMs);
         return;
       case 'error':
         return this.#event({ kind: 'error', message: m.message });
