@@ -1,8 +1,6 @@
 import type { MujocoSim } from '../../sim/mujoco/sim.js';
-import type { Propagation } from '../dynamics/trajectory_sampling.js';
 import { readArmDescription } from '../tasks/arm_reach.js';
-import { LearnedModelPlanner } from './learned_model.js';
-import type { OptimizeBudget } from './planners/sampling/optimizer.js';
+import { LearnedModelPlanner, type LearnedModelPlannerSettings } from './learned_model.js';
 import { samplingOptimizer, type SamplingOptimizerName, type SamplingOptimizerSettings } from './sampling_optimizers.js';
 import { taskCost, type PlanningTask, type TaskCost } from './task_costs.js';
 
@@ -11,7 +9,8 @@ import { taskCost, type PlanningTask, type TaskCost } from './task_costs.js';
 // (planning_worker.ts), which builds the same planner there. The arm-reach cost needs the arm's
 // kinematic chain, which is read from the MJCF model (a worker loads the file itself).
 
-export interface LearnedPlanningSpec {
+/** The planner's settings with its optimiser and task cost as data (names and settings), plus what they need. */
+export interface LearnedPlanningSpec extends Omit<LearnedModelPlannerSettings, 'optimizer' | 'task'> {
   /** the controller's MJCF model, absolute path */
   readonly modelPath: string;
   readonly optimizer: SamplingOptimizerName;
@@ -21,19 +20,6 @@ export interface LearnedPlanningSpec {
   readonly taskTarget: readonly number[];
   /** arm reach: torque (effort commands) or position actuators */
   readonly actuation: 'position' | 'torque';
-  /** the joint of each controller dof */
-  readonly modelJoints: readonly string[];
-  readonly actuators: readonly string[];
-  readonly actionLow: Float32Array;
-  readonly actionHigh: Float32Array;
-  readonly stepNs: bigint;
-  readonly budget: OptimizeBudget;
-  readonly horizon: number;
-  readonly particles: number;
-  readonly propagation: Propagation;
-  /** before the first model: random actions (true) or no policy (false) */
-  readonly explore: boolean;
-  readonly seed: number;
 }
 
 /** The task's costs; `sim` is the controller's model, needed by arm reach. */
