@@ -76,24 +76,35 @@ export function taskCost(name: PlanningTask, options: TaskCostOptions = {}): Tas
 
 /** A Task's Float64 batch cost as a Float32 one, its terminal cost row by row, and its goal. */
 function fromTask(name: PlanningTask, task: Task, target: readonly number[] | undefined, place: (goal: Float64Array, position: readonly [number, number, number]) => void): TaskCost {
-  const { stateSize: nx, actionSize: nu } = task;
   if (target?.length && target.length !== task.goalSize) throw new Error(`task ${name}: a target has ${task.goalSize} values, got ${target.length}`);
   const goal = target?.length ? Float64Array.from(target) : Float64Array.from(task.defaultGoal);
-  let states = new Float64Array(0);
-  let actions = new Float64Array(0);
-  let out = new Float64Array(0);
-  const grow = (n: number): void => {
-    if (out.length === n) return;
-    states = new Float64Array(n * nx);
-    actions = new Float64Array(n * nu);
-    out = new Float64Array(n);
-  };
   return {
     name,
     joints: task.joints,
     actuators: task.actuators,
+    ...float32Costs(task, goal),
+    goalSize: task.goalSize,
+    goal,
+    setPositionGoal(position) {
+      place(goal, position);
+      return true;
+    },
+  };
+}
+
+/**
+ * A Task's Float64 costs over the planner's Float32 rollouts, toward `goal` (read at every call, so
+ * the caller may change it in place): the batch cost through reused Float64 buffers, the terminal
+ * cost row by row.
+ */
+export function float32Costs(task: Task, goal: Float64Array): { cost: BatchCost; terminalCost: BatchTerminalCost } {
+  const { stateSize: nx, actionSize: nu } = task;
+  let states = new Float64Array(0);
+  let actions = new Float64Array(0);
+  let out = new Float64Array(0);
+  return {
     cost(s, a, costs) {
-      grow(costs.length);
+      if (out.length !== costs.length) [states, actions, out] = [new Float64Array(costs.length * nx), new Float64Array(costs.length * nu), new Float64Array(costs.length)];
       states.set(s.subarray(0, costs.length * nx));
       actions.set(a.subarray(0, costs.length * nu));
       task.costBatch(states, actions, out, goal);
@@ -101,12 +112,6 @@ function fromTask(name: PlanningTask, task: Task, target: readonly number[] | un
     },
     terminalCost(s, costs) {
       for (let i = 0; i < costs.length; i++) costs[i] = task.terminalCost(s.subarray(i * nx, (i + 1) * nx), goal);
-    },
-    goalSize: task.goalSize,
-    goal,
-    setPositionGoal(position) {
-      place(goal, position);
-      return true;
     },
   };
 }

@@ -2,9 +2,10 @@ import { MujocoSim } from '../../sim/mujoco/sim.js';
 import { MujocoEnv } from './env.js';
 import { runPets, type EpisodeResult, type PetsConfig } from './pets.js';
 import type { TrainOptions } from '../dynamics/ensemble.js';
-import type { BatchCost, BatchTerminalCost, Propagation } from '../dynamics/trajectory_sampling.js';
+import type { Propagation } from '../dynamics/trajectory_sampling.js';
+import { float32Costs } from '../control/task_costs.js';
 import { samplingOptimizer, type SamplingOptimizerName, type SamplingOptimizerSettings } from '../control/sampling_optimizers.js';
-import { ARM_MODEL_FILES, SO_ARM_JOINTS, armReachTask, readArmDescription, type ArmReachTask, type ArmReachWeights } from '../tasks/arm_reach.js';
+import { ARM_MODEL_FILES, SO_ARM_JOINTS, armReachTask, readArmDescription, type ArmReachWeights } from '../tasks/arm_reach.js';
 import { ArmTargetSampler, reachOutcome, type ArmTargetOptions } from '../tasks/arm_targets.js';
 import { packagePath } from '../util/paths.js';
 
@@ -88,7 +89,7 @@ export async function petsArm(seed: number, config: PetsArmConfig = PETS_ARM, lo
     const task = armReachTask(arm, { actuation: 'position', weights: config.weights });
     // the planner's cost and the reward share the task's weights; the goal changes per episode
     const goal = Float64Array.from(task.defaultGoal);
-    const costs = float32Costs(task, goal);
+    const costs = float32Costs(task, goal); // as the controller scores them
     const targets = new ArmTargetSampler(arm.chain, { ...config.targets, seed: 1000 + seed });
     const episodeTargets: [number, number, number][] = [];
     const env = new MujocoEnv(sim, {
@@ -146,24 +147,3 @@ export function successAfter(episodes: readonly Pick<ArmEpisode, 'success'>[], l
 
 /** root of the mean of per-dimension mean squared errors */
 const rms = (mse: readonly number[]): number => Math.sqrt(mse.reduce((a, b) => a + b, 0) / mse.length);
-
-/** The task's Float64 costs over Float32 rollouts (as the controller scores them), toward `goal`. */
-function float32Costs(task: ArmReachTask, goal: Float64Array): { cost: BatchCost; terminalCost: BatchTerminalCost } {
-  const nx = task.stateSize;
-  const nu = task.actionSize;
-  let states = new Float64Array(0);
-  let actions = new Float64Array(0);
-  let out = new Float64Array(0);
-  return {
-    cost(s, a, costs) {
-      if (out.length !== costs.length) [states, actions, out] = [new Float64Array(costs.length * nx), new Float64Array(costs.length * nu), new Float64Array(costs.length)];
-      states.set(s.subarray(0, costs.length * nx));
-      actions.set(a.subarray(0, costs.length * nu));
-      task.costBatch(states, actions, out, goal);
-      costs.set(out);
-    },
-    terminalCost(s, costs) {
-      for (let i = 0; i < costs.length; i++) costs[i] = task.terminalCost(s.subarray(i * nx, (i + 1) * nx), goal);
-    },
-  };
-}
