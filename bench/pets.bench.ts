@@ -15,6 +15,7 @@ import { initTensorBackend } from '../src/tensor/backend.js';
 import { nativeKernels } from '../src/tensor/native_kernels.js';
 import { packagePath } from '../src/util/paths.js';
 import { writeLinePlot } from '../src/data/svg_plot.js';
+import { median } from '../src/util/percentile.js';
 import type { Figures } from './report.js';
 
 // The direct PETS harness: the ensemble, trajectory sampling and CEM on the MuJoCo cart-pole
@@ -134,7 +135,6 @@ export async function petsBenchmarks(figures: Figures): Promise<void> {
     figures.add(`PETS cart-pole swing-up, seed ${seed}: best return in ${PETS_CARTPOLE.episodes} episodes`, best, 'return');
     figures.add(`PETS cart-pole swing-up, seed ${seed}: wall time for ${PETS_CARTPOLE.episodes} episodes (${engine})`, walls.at(-1)!, 's');
   }
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const firstReached = runs.map((r) => r.find((e) => e.return >= TARGET_RETURN)?.episode ?? Infinity);
   figures.add(`PETS cart-pole swing-up: median over ${seeds.length} seeds of the best return within ${PETS_CARTPOLE.episodes} episodes (of 200)`, median(runs.map((r) => Math.max(...r.map((e) => e.return)))), 'return');
   figures.add(`PETS cart-pole swing-up: median over ${seeds.length} seeds of the first episode with return ≥ ${TARGET_RETURN}`, median(firstReached) + 1, 'episode');

@@ -2,6 +2,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { PETS_ARM, petsArm, successAfter, type ArmEpisode, type PetsArmConfig } from '../src/rl/pets_arm.js';
 import { initTensorBackend } from '../src/tensor/backend.js';
 import { writeLinePlot } from '../src/data/svg_plot.js';
+import { median } from '../src/util/percentile.js';
 import type { Figures } from './report.js';
 
 // The direct PETS harness on the SO-100 arm (position servos), several seeds: a random target per
@@ -13,11 +14,6 @@ import type { Figures } from './report.js';
 
 /** episodes of learning before the success rate is counted (issue 4: 20) */
 const LEARNING_EPISODES = 20;
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 export async function petsArmBenchmarks(figures: Figures, config: PetsArmConfig = PETS_ARM, seeds: readonly number[] = [1, 2, 3, 4, 5]): Promise<void> {
   await initTensorBackend();

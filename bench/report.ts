@@ -17,10 +17,4 @@ export class Figures {
   }
 }
 
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!;
-}
-
-export const sortNumbers = (xs: Iterable<number>): number[] => [...xs].sort((a, b) => a - b);
+export { percentile, sortNumbers } from '../src/util/percentile.js';

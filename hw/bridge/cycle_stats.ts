@@ -1,4 +1,5 @@
 import { Ring } from '../../src/util/ring.js';
+import { percentile, sortNumbers } from '../../src/util/percentile.js';
 
 // How the bridge's bus cycle goes: the duration of each cycle (sync write + sync read, ms), its
 // p50/p99 over a recent window, the achieved cycle rate over the last window of wall time, and
@@ -42,8 +43,8 @@ export class CycleStats {
   }
 
   summary(nowMs = performance.now(), rateWindowMs = 2000): CycleSummary {
-    const xs = this.#durations.toArray().sort((a, b) => a - b);
-    const pct = (p: number): number => (xs.length ? xs[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]! : 0);
+    const xs = sortNumbers(this.#durations.toArray());
+    const pct = (p: number): number => (xs.length ? percentile(xs, p) : 0);
     const recent = this.#ends.toArray().filter((t) => t > nowMs - rateWindowMs);
     // the rate over the span the recent cycles cover (not the whole window, which may predate the first)
     const span = recent.length > 1 ? nowMs - recent[0]! : 0;

@@ -1,4 +1,5 @@
 import { Ring } from '../util/ring.js';
+import { percentile, sortNumbers } from '../util/percentile.js';
 
 // How well the command loop keeps its rate: the period between ticks on the steady clock, its
 // error against the nominal period (p50/p99 over a recent window), and deadline misses — ticks
@@ -43,10 +44,7 @@ export class LoopStats {
   }
 
   summary(): LoopSummary {
-    const pct = (ring: Ring<number>, p: number): number => {
-      const xs = ring.toArray().sort((a, b) => a - b);
-      return xs.length ? xs[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]! : 0;
-    };
+    const pct = (ring: Ring<number>, p: number): number => (ring.size ? percentile(sortNumbers(ring.toArray()), p) : 0);
     return {
       ticks: this.ticks,
       deadlineMisses: this.deadlineMisses,
