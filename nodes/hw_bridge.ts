@@ -8,7 +8,7 @@ import type { Timer } from '../src/time/clock.js';
 import { DiagnosticLevel, type DiagnosticStatus } from '../src/msgs/types.js';
 import { ServoBus } from '../hw/bus/servo_bus.js';
 import type { ProtocolName } from '../hw/protocol/types.js';
-import { jointsOf, loadRobotConfig } from '../hw/emulator/config.js';
+import { jointsOf, loadRobotConfig } from '../hw/robot_config.js';
 import { calibrationTarget, defaultCalibrationPath, readCalibrationFile } from '../hw/calibration/file.js';
 import { HardwareBridge, type BridgeState } from '../hw/bridge/hardware_bridge.js';
 import type { CommandInterface } from '../hw/bridge/joint_mapping.js';

@@ -2,7 +2,7 @@ import { isMainThread } from 'node:worker_threads';
 import { defineNode } from '../src/runtime/node_definition.js';
 import { defineParams } from '../src/params/schema.js';
 import { packagePath } from '../src/util/paths.js';
-import { loadRobotConfig } from '../hw/emulator/config.js';
+import { loadRobotConfig } from '../hw/robot_config.js';
 import { Emulator } from '../hw/emulator/emulator.js';
 
 // The servo emulator (hw/emulator) as a node, so a launch file can put an emulated arm on the

@@ -5,7 +5,7 @@ import YAML from 'yaml';
 import type { ProtocolName } from '../protocol/types.js';
 import type { ServoModel } from '../servos/control_table.js';
 import { servoModel } from '../servos/index.js';
-import type { RobotConfig } from '../emulator/config.js';
+import type { RobotConfig } from '../robot_config.js';
 import { calibrationProblems, type DriveMode, type JointCalibration, type RobotCalibration } from './calibration.js';
 
 // Calibration files: one YAML file per robot, by default

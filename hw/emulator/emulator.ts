@@ -3,7 +3,7 @@ import { protocolByName } from '../protocol/index.js';
 import { servoModel, type ServoModel } from '../servos/index.js';
 import { createLogger, type Logger } from '../../src/util/log.js';
 import { SerialLink } from '../bus/serial_link.js';
-import type { RobotConfig } from './config.js';
+import type { RobotConfig } from '../robot_config.js';
 import { EmulatedServo } from './emulated_servo.js';
 import { FaultInjector, type FaultSpec, type ScheduleOptions } from './faults.js';
 import { PtyPair } from './pty_pair.js';

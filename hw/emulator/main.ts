@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createLogger, setLogLevelSpec } from '../../src/util/log.js';
-import { loadRobotConfig } from './config.js';
+import { loadRobotConfig } from '../robot_config.js';
 import { Emulator } from './emulator.js';
 import type { FaultSpec, ScheduleOptions } from './faults.js';
 

@@ -5,7 +5,7 @@ import { angleLimits, type RobotCalibration } from '../../hw/calibration/calibra
 import { calibrationTarget, defaultCalibrationPath, importLerobotCalibration, writeCalibrationFile, type CalibrationTarget } from '../../hw/calibration/file.js';
 import { runCalibration, type CalibrationBus } from '../../hw/calibration/procedure.js';
 import { ServoBus } from '../../hw/bus/servo_bus.js';
-import { jointsOf, loadRobotConfig, type RobotConfig } from '../../hw/emulator/config.js';
+import { jointsOf, loadRobotConfig, type RobotConfig } from '../../hw/robot_config.js';
 import { servoModel } from '../../hw/servos/index.js';
 import { createLogger } from '../util/log.js';
 import { TerminalUi } from './calibrate_terminal.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseRobotConfig, jointsOf, type RobotConfig } from '../../hw/emulator/config.js';
+import { parseRobotConfig, jointsOf, type RobotConfig } from '../../hw/robot_config.js';
 import { Emulator } from '../../hw/emulator/emulator.js';
 import { ServoBus } from '../../hw/bus/servo_bus.js';
 import type { ServoBusOptions } from '../../hw/bus/servo_bus_api.js';

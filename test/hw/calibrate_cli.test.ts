@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Emulator } from '../../hw/emulator/emulator.js';
-import { loadRobotConfig, type RobotConfig } from '../../hw/emulator/config.js';
+import { loadRobotConfig, type RobotConfig } from '../../hw/robot_config.js';
 import { servoModel } from '../../hw/servos/index.js';
 import { presentFromActual } from '../../hw/calibration/calibration.js';
 import { calibrationTarget, readCalibrationFile } from '../../hw/calibration/file.js';

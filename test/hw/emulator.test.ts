@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EmulatedServo } from '../../hw/emulator/emulated_servo.js';
 import { corruptReply, FaultInjector } from '../../hw/emulator/faults.js';
-import { parseRobotConfig } from '../../hw/emulator/config.js';
+import { parseRobotConfig } from '../../hw/robot_config.js';
 import { ServoError } from '../../hw/bus/servo_bus.js';
 import { SerialLink } from '../../hw/bus/serial_link.js';
 import { DEFAULT_TIMING, TransactionQueue, BusError } from '../../hw/bus/transaction.js';

@@ -12,7 +12,7 @@ import { timeToNs } from '../../src/time/time.js';
 import { packageRoot } from '../../src/util/paths.js';
 import { createLogger } from '../../src/util/log.js';
 import { Emulator } from '../../hw/emulator/emulator.js';
-import { loadRobotConfig } from '../../hw/emulator/config.js';
+import { loadRobotConfig } from '../../hw/robot_config.js';
 import { calibrationYaml } from '../../hw/calibration/file.js';
 import type { JointCalibration, RobotCalibration } from '../../hw/calibration/calibration.js';
 

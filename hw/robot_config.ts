@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { PROTOCOL_NAMES } from '../protocol/index.js';
-import type { ProtocolName } from '../protocol/types.js';
-import { servoModel } from '../servos/index.js';
-import type { RegisterName } from '../servos/control_table.js';
-import { writableRange } from '../servos/registers.js';
-import type { JointConfig } from '../bus/servo_bus_api.js';
-import type { FaultSpec, HardwareFault } from './faults.js';
-import { MOTOR_PARAMETERS, type MotorParameters } from './motor_dynamics.js';
+import { PROTOCOL_NAMES } from './protocol/index.js';
+import type { ProtocolName } from './protocol/types.js';
+import { servoModel } from './servos/index.js';
+import type { RegisterName } from './servos/control_table.js';
+import { writableRange } from './servos/registers.js';
+import type { JointConfig } from './bus/servo_bus_api.js';
+import type { FaultSpec, HardwareFault } from './emulator/faults.js';
+import { MOTOR_PARAMETERS, type MotorParameters } from './emulator/motor_dynamics.js';
 
 // robot.yaml: one serial servo bus — where it is, what it speaks, which servos hang on it — plus
 // what the emulator needs to stand in for it. The same file serves the emulator and the host side
