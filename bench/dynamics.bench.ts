@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initTensorBackend } from '../src/tensor/backend.js';
 import { dense, silu } from '../src/tensor/dense.js';
-import { ProbabilisticEnsemble, type EnsembleRuntimeOptions, type TransitionData } from '../src/dynamics/ensemble.js';
+import { ProbabilisticEnsemble, type EnsembleRuntimeOptions } from '../src/dynamics/ensemble.js';
+import type { TransitionData } from '../src/data/transition_data.js';
 import { nativeKernels } from '../src/tensor/native_kernels.js';
 import { Rng } from '../src/util/random.js';
 import { Figures, percentile, sortNumbers } from './report.js';

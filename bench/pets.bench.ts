@@ -5,7 +5,7 @@ import { runPets, type EpisodeResult, type PetsConfig } from '../src/rl/pets.js'
 import { StateEncoding } from '../src/dynamics/state_encoding.js';
 import { swingupCostOver } from '../src/control/task_costs.js';
 import type { TrainOptions } from '../src/dynamics/ensemble.js';
-import type { Propagation } from '../src/dynamics/trajectory_sampling.js';
+import type { Propagation } from '../src/control/planners/ensemble_mpc/trajectory_sampling.js';
 import type { ActionOptimizer } from '../src/control/planners/sampling/optimizer.js';
 import { swingupCostBatch, swingupReward } from '../src/tasks/cartpole_swingup.js';
 import { CemOptimizer, type CemSettings } from '../src/control/planners/cem/optimizer.js';

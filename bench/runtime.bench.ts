@@ -1,12 +1,12 @@
 import { Worker } from 'node:worker_threads';
 import { Subject } from 'rxjs';
-import type { JointState } from '../src/msgs/types.js';
-import { codecFor } from '../src/msgs/codec.js';
-import { defineParams } from '../src/params/schema.js';
-import { WallClock } from '../src/time/clock.js';
-import { periodNsFromHz } from '../src/time/time.js';
-import { EmbeddedTransport } from '../src/transport/embedded/transport.js';
-import { WorkerNode } from '../src/runtime/worker_node.js';
+import type { JointState } from '../framework/msgs/types.js';
+import { codecFor } from '../framework/msgs/codec.js';
+import { defineParams } from '../framework/params/schema.js';
+import { WallClock } from '../framework/time/clock.js';
+import { periodNsFromHz } from '../framework/time/time.js';
+import { EmbeddedTransport } from '../framework/transport/embedded/transport.js';
+import { WorkerNode } from '../framework/runtime/worker_node.js';
 import { Figures, percentile, sortNumbers } from './report.js';
 
 // The node runtime's figures: same-thread and cross-thread message rates, round-trip latency,

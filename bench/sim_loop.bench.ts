@@ -1,10 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { registry } from '../nodes/index.js';
-import { loadLaunchFile } from '../src/launch/parse.js';
-import { Launcher } from '../src/runtime/launcher.js';
-import { EmbeddedTransport } from '../src/transport/embedded/transport.js';
-import { findPackageShare } from '../src/cli/find_package.js';
+import { loadLaunchFile } from '../framework/launch/parse.js';
+import { Launcher } from '../framework/runtime/launcher.js';
+import { EmbeddedTransport } from '../framework/transport/embedded/transport.js';
+import { findPackageShare } from '../cli/find_package.js';
 import { packageRoot } from '../src/util/paths.js';
 import type { Figures } from './report.js';
 

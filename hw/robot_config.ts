@@ -6,8 +6,7 @@ import { servoModel } from './servos/index.js';
 import type { RegisterName } from './servos/control_table.js';
 import { writableRange } from './servos/registers.js';
 import type { JointConfig } from './bus/servo_bus_api.js';
-import type { FaultSpec, HardwareFault } from './emulator/faults.js';
-import { MOTOR_PARAMETERS, type MotorParameters } from './emulator/motor_dynamics.js';
+import { MOTOR_PARAMETERS, type MotorParameters } from './servos/motor_figures.js';
 
 // robot.yaml: one serial servo bus — where it is, what it speaks, which servos hang on it — plus
 // what the emulator needs to stand in for it. The same file serves the emulator and the host side
@@ -40,6 +39,22 @@ export interface ServoConfig {
   readonly registers: Partial<Record<RegisterName, number>>;
   readonly motor: Partial<MotorParameters>;
 }
+
+/** The faults robot.yaml can schedule for the emulator (and a test can inject over IPC). */
+export type HardwareFault = 'overload' | 'overheat' | 'voltage';
+export const HARDWARE_FAULTS: readonly HardwareFault[] = ['overload', 'overheat', 'voltage'];
+
+export type FaultSpec =
+  /** the servo (or, without id, every servo) stays silent */
+  | { readonly kind: 'no_reply'; readonly id?: number; readonly count?: number }
+  /** replies go out `delayMs` late */
+  | { readonly kind: 'late_reply'; readonly id?: number; readonly delayMs: number; readonly count?: number }
+  /** one bit flipped in a reply: `byteFromEnd` 1 = the last byte; default the last data/error byte before the check bytes */
+  | { readonly kind: 'corrupt_byte'; readonly id?: number; readonly count?: number; readonly byteFromEnd?: number; readonly bit?: number }
+  /** a hardware error in servo `id`, latched until REBOOT */
+  | { readonly kind: 'hardware_error'; readonly id: number; readonly error: HardwareFault }
+  /** the pty goes away (the emulator closes it); back after `durationMs` when given, else when cleared */
+  | { readonly kind: 'disconnect'; readonly durationMs?: number; readonly signal?: 'SIGTERM' | 'SIGKILL' };
 
 export interface ScheduledFault {
   readonly spec: FaultSpec;

@@ -1,24 +1,24 @@
-import { defineNode } from '../src/runtime/node_definition.js';
-import { defineParams } from '../src/params/schema.js';
-import { nsToTime, periodNsFromHz, secondsToNs, timeToNs } from '../src/time/time.js';
+import { defineNode } from '../framework/runtime/node_definition.js';
+import { defineParams } from '../framework/params/schema.js';
+import { nsToTime, periodNsFromHz, secondsToNs, timeToNs } from '../framework/time/time.js';
 import { packagePath } from '../src/util/paths.js';
 import { Throttle } from '../src/util/log.js';
-import { DiagnosticLevel, type JointStateEstimate } from '../src/msgs/types.js';
-import type { Timer } from '../src/time/clock.js';
+import { DiagnosticLevel, type JointStateEstimate } from '../framework/msgs/types.js';
+import type { Timer } from '../framework/time/clock.js';
 import { MujocoSim } from '../sim/mujoco/sim.js';
 import { SafetyLayer, type CommandInterface } from '../src/control/safety.js';
 import { CommandLoop, type StateSnapshot } from '../src/control/command_loop.js';
 import { LqrPlanner } from '../src/control/planners/lqr/planner.js';
 import { TrackingStats } from '../src/control/tracking_stats.js';
 import type { Planner } from '../src/control/planner.js';
-import type { LearnedPlanning } from '../src/control/learned_model.js';
+import type { LearnedPlanning } from '../src/control/planners/ensemble_mpc/planner.js';
 import { PLANNING_TASKS, type PlanningTask } from '../src/control/task_costs.js';
 import { SAMPLING_OPTIMIZERS, type SamplingOptimizerName } from '../src/control/sampling_optimizers.js';
-import { buildLearnedPlanner, planningTask, type LearnedPlanningSpec } from '../src/control/planning_setup.js';
-import { WorkerPlanner } from '../src/control/planning_thread.js';
-import type { Propagation } from '../src/dynamics/trajectory_sampling.js';
+import { buildLearnedPlanner, planningTask, type LearnedPlanningSpec } from '../src/control/planners/ensemble_mpc/spec.js';
+import { WorkerPlanner } from '../src/control/planners/ensemble_mpc/worker_planner.js';
+import type { Propagation } from '../src/control/planners/ensemble_mpc/trajectory_sampling.js';
 import { initTensorBackend, type TensorBackendKind } from '../src/tensor/backend.js';
-import { QOS_LATCHED } from '../src/transport/qos.js';
+import { QOS_LATCHED } from '../framework/transport/qos.js';
 
 // The controller: a fixed-rate command loop on the node's clock, a planner that supplies the
 // policy, and the safety layer around every output. Commands go out as ros2_control forward

@@ -1,7 +1,7 @@
-import { defineNode } from '../src/runtime/node_definition.js';
-import { defineParams } from '../src/params/schema.js';
-import { timeToNs, periodNsFromHz } from '../src/time/time.js';
-import type { Timer } from '../src/time/clock.js';
+import { defineNode } from '../framework/runtime/node_definition.js';
+import { defineParams } from '../framework/params/schema.js';
+import { timeToNs, periodNsFromHz } from '../framework/time/time.js';
+import type { Timer } from '../framework/time/clock.js';
 
 // Listens to joint states and reports what arrives: rate, age at arrival, joint count.
 

@@ -1,7 +1,7 @@
-import { defineNode } from '../src/runtime/node_definition.js';
-import { defineParams } from '../src/params/schema.js';
-import { nsToTime, nsToSeconds, periodNsFromHz } from '../src/time/time.js';
-import type { Timer } from '../src/time/clock.js';
+import { defineNode } from '../framework/runtime/node_definition.js';
+import { defineParams } from '../framework/params/schema.js';
+import { nsToTime, nsToSeconds, periodNsFromHz } from '../framework/time/time.js';
+import type { Timer } from '../framework/time/clock.js';
 
 // A joint-state source for trying the runtime: each joint follows a sine at its own phase.
 

@@ -1,18 +1,19 @@
 import { existsSync } from 'node:fs';
-import { defineNode } from '../src/runtime/node_definition.js';
-import { defineParams } from '../src/params/schema.js';
-import { TransitionBuilder, stateInput, type StateInput } from '../src/data/transitions.js';
+import { defineNode } from '../framework/runtime/node_definition.js';
+import { defineParams } from '../framework/params/schema.js';
+import { TransitionBuilder, type StateInput } from '../src/data/transitions.js';
+import { jointStateFields } from '../framework/msgs/joint_state.js';
 import { ReplayBuffer } from '../src/data/replay_buffer.js';
 import { TrainingClient, type TrainingResult } from '../src/dynamics/training_client.js';
 import { StateEncoding } from '../src/dynamics/state_encoding.js';
 import type { EnsembleConfig } from '../src/dynamics/ensemble.js';
 import type { TensorBackendKind } from '../src/tensor/backend.js';
-import { DiagnosticLevel, type DiagnosticStatus, type ModelBlob } from '../src/msgs/types.js';
-import { nsToTime, periodNsFromHz } from '../src/time/time.js';
-import { QOS_LATCHED } from '../src/transport/qos.js';
+import { DiagnosticLevel, type DiagnosticStatus, type ModelBlob } from '../framework/msgs/types.js';
+import { nsToTime, periodNsFromHz } from '../framework/time/time.js';
+import { QOS_LATCHED } from '../framework/transport/qos.js';
 import { packagePath } from '../src/util/paths.js';
 import { Throttle } from '../src/util/log.js';
-import type { Timer } from '../src/time/clock.js';
+import type { Timer } from '../framework/time/clock.js';
 
 // Learns the robot's dynamics from what it does: control-period transitions (s, a, s′) from the
 // state and command streams go into a replay buffer; every retrain_every new transitions, or at
@@ -247,8 +248,8 @@ export default defineNode({
 
     // transitions are collected from configure on (a bridge in a worker starts at once); training
     // and publishing wait for activation
-    if (p.state_type === 'sensor_msgs/msg/JointState') node.createSubscription('sensor_msgs/msg/JointState', p.state_topic, (m) => onState(stateInput(m)));
-    else node.createSubscription('dynastack_msgs/msg/JointStateEstimate', p.state_topic, (m) => onState(stateInput(m)));
+    if (p.state_type === 'sensor_msgs/msg/JointState') node.createSubscription('sensor_msgs/msg/JointState', p.state_topic, (m) => onState(jointStateFields(m)));
+    else node.createSubscription('dynastack_msgs/msg/JointStateEstimate', p.state_topic, (m) => onState(jointStateFields(m)));
     node.createSubscription('std_msgs/msg/Float64MultiArray', p.command_topic, (m) => {
       const before = builder.counts.badCommands;
       builder.addCommand(node.clock.now(), m.data);

@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { defineNode } from '../src/runtime/node_definition.js';
-import { defineParams } from '../src/params/schema.js';
-import { secondsToNs, timeToNs } from '../src/time/time.js';
+import { defineNode } from '../framework/runtime/node_definition.js';
+import { defineParams } from '../framework/params/schema.js';
+import { secondsToNs, timeToNs } from '../framework/time/time.js';
 import { writeLinePlot } from '../src/data/svg_plot.js';
 import { REWARD_TASKS, rewardFor, type RewardTask } from '../src/tasks/episode_reward.js';
 import { loadArmReachTask, type ArmActuation } from '../src/tasks/arm_reach.js';

@@ -1,10 +1,10 @@
-import { defineNode, type NodeLifecycle } from '../src/runtime/node_definition.js';
-import { defineParams, type ParamValues } from '../src/params/schema.js';
-import type { NodeHandle } from '../src/transport/types.js';
-import { nsToTime, secondsToNs, timeToNs } from '../src/time/time.js';
-import { QOS_LATCHED } from '../src/transport/qos.js';
-import type { Point } from '../src/msgs/types.js';
-import type { Timer } from '../src/time/clock.js';
+import { defineNode, type NodeLifecycle } from '../framework/runtime/node_definition.js';
+import { defineParams, type ParamValues } from '../framework/params/schema.js';
+import type { NodeHandle } from '../framework/transport/types.js';
+import { nsToTime, secondsToNs, timeToNs } from '../framework/time/time.js';
+import { QOS_LATCHED } from '../framework/transport/qos.js';
+import type { Point } from '../framework/msgs/types.js';
+import type { Timer } from '../framework/time/clock.js';
 import { packagePath } from '../src/util/paths.js';
 import { MujocoSim } from '../sim/mujoco/sim.js';
 import { ArmTargetSampler } from '../src/tasks/arm_targets.js';

@@ -1,22 +1,22 @@
 import { isMainThread } from 'node:worker_threads';
-import { defineNode } from '../src/runtime/node_definition.js';
-import { defineParams } from '../src/params/schema.js';
-import { nsToTime, periodNsFromHz } from '../src/time/time.js';
+import { defineNode } from '../framework/runtime/node_definition.js';
+import { defineParams } from '../framework/params/schema.js';
+import { nsToTime, periodNsFromHz } from '../framework/time/time.js';
 import { packagePath } from '../src/util/paths.js';
 import { Throttle } from '../src/util/log.js';
-import type { Timer } from '../src/time/clock.js';
-import { DiagnosticLevel, type DiagnosticStatus } from '../src/msgs/types.js';
+import type { Timer } from '../framework/time/clock.js';
+import { DiagnosticLevel, type DiagnosticStatus } from '../framework/msgs/types.js';
 import { ServoBus } from '../hw/bus/servo_bus.js';
 import type { ProtocolName } from '../hw/protocol/types.js';
 import { jointsOf, loadRobotConfig } from '../hw/robot_config.js';
 import { calibrationTarget, defaultCalibrationPath, readCalibrationFile } from '../hw/calibration/file.js';
-import { HardwareBridge, type BridgeState } from '../hw/bridge/hardware_bridge.js';
-import type { CommandInterface } from '../hw/bridge/joint_mapping.js';
+import { ServoArm, type ArmState } from '../hw/arm/servo_arm.js';
+import type { CommandInterface } from '../hw/arm/joint_mapping.js';
 
 // A serial-servo arm as a robot on the graph, with the sim bridge's topics: /joint_states
 // (stamped, SI, calibrated joint angles) at the loop rate, ros2_control-style Float64MultiArray
 // commands in, /diagnostics per servo and for the bus. Each tick of the fixed-rate loop is one
-// sync write of the newest command and one sync read of the state (hw/bridge). A vanished device
+// sync write of the newest command and one sync read of the state (hw/arm). A vanished device
 // stops commanding and reports ERROR; the bus reopens it, and the bridge takes the arm back
 // (holding where it is) before it accepts commands again. Torque goes off on deactivate. Main
 // thread only: serialport's native poller aborts the process when used from a worker (measured).
@@ -69,9 +69,9 @@ export default defineNode({
       fastSyncRead: p.fast_sync_read,
       logger: node.logger,
     });
-    let bridge: HardwareBridge;
+    let bridge: ServoArm;
     try {
-      bridge = new HardwareBridge(bus, calibration, {
+      bridge = new ServoArm(bus, calibration, {
         commandInterface: p.command_interface as CommandInterface,
         torqueConstants: p.torque_constants,
         commandTimeoutMs: p.command_timeout_s * 1000,
@@ -102,7 +102,7 @@ export default defineNode({
     });
 
     const names = [...bridge.names];
-    const publishState = (s: BridgeState): void => {
+    const publishState = (s: ArmState): void => {
       // stamped when the replies were in, on the node's clock
       const stampNs = node.clock.now() - BigInt(Math.round((performance.now() - s.stampMs) * 1e6));
       jointStates.publish({ header: { stamp: nsToTime(stampNs), frame_id: '' }, name: names, position: s.position, velocity: s.velocity, effort: s.effort });

@@ -1,4 +1,4 @@
-import type { NodeRegistry } from '../src/runtime/registry.js';
+import type { NodeRegistry } from '../framework/runtime/registry.js';
 
 // Every executable of the dynastack package: what `ros2 run dynastack <exec>`, the launch files'
 // `exec:` and `dynastack run|params <exec>` name. Each has a wrapper in lib/dynastack/.

@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { defineNode } from '../src/runtime/node_definition.js';
-import { defineParams } from '../src/params/schema.js';
-import { nsToSeconds, timeToNs } from '../src/time/time.js';
+import { defineNode } from '../framework/runtime/node_definition.js';
+import { defineParams } from '../framework/params/schema.js';
+import { nsToSeconds, timeToNs } from '../framework/time/time.js';
 import { SeriesRecorder } from '../src/data/series_recorder.js';
 import { writeLinePlot, type Panel } from '../src/data/svg_plot.js';
 

@@ -1,6 +1,6 @@
 import { isMainThread } from 'node:worker_threads';
-import { defineNode } from '../src/runtime/node_definition.js';
-import { defineParams } from '../src/params/schema.js';
+import { defineNode } from '../framework/runtime/node_definition.js';
+import { defineParams } from '../framework/params/schema.js';
 import { packagePath } from '../src/util/paths.js';
 import { loadRobotConfig } from '../hw/robot_config.js';
 import { Emulator } from '../hw/emulator/emulator.js';

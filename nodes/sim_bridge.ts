@@ -1,13 +1,13 @@
-import { defineNode } from '../src/runtime/node_definition.js';
-import { defineParams } from '../src/params/schema.js';
-import { QOS_CLOCK_PUBLISHER } from '../src/transport/qos.js';
-import { nsToTime, periodNsFromHz, secondsToNs } from '../src/time/time.js';
+import { defineNode } from '../framework/runtime/node_definition.js';
+import { defineParams } from '../framework/params/schema.js';
+import { QOS_CLOCK_PUBLISHER } from '../framework/transport/qos.js';
+import { nsToTime, periodNsFromHz, secondsToNs } from '../framework/time/time.js';
 import { packagePath } from '../src/util/paths.js';
 import { Throttle } from '../src/util/log.js';
-import type { Timer } from '../src/time/clock.js';
-import { DiagnosticLevel } from '../src/msgs/types.js';
+import type { Timer } from '../framework/time/clock.js';
+import { DiagnosticLevel } from '../framework/msgs/types.js';
 import { MujocoSim } from '../sim/mujoco/sim.js';
-import { SimBridge } from '../sim/bridge/bridge.js';
+import { SimulatedRobot } from '../sim/robot/simulated_robot.js';
 import { rotationToQuaternion } from '../src/util/rotation.js';
 
 // The MuJoCo simulation as a robot on the graph: /joint_states and /clock out, ros2_control-style
@@ -50,7 +50,7 @@ export default defineNode({
     const actuated = sim.info.actuators.flatMap((a) => (a.joint ? [a.joint] : []));
     const joints = p.joints.length ? p.joints : sim.info.joints.filter((j) => j.type === 'hinge' || j.type === 'slide').map((j) => j.name);
     const periodNs = periodNsFromHz(p.rate_hz);
-    const bridge = new SimBridge(sim, {
+    const bridge = new SimulatedRobot(sim, {
       joints,
       commandJoints: p.command_joints.length ? p.command_joints : actuated,
       commandInterface: p.command_interface as 'effort' | 'position',

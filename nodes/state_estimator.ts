@@ -1,12 +1,12 @@
-import { defineNode } from '../src/runtime/node_definition.js';
-import { defineParams } from '../src/params/schema.js';
+import { defineNode } from '../framework/runtime/node_definition.js';
+import { defineParams } from '../framework/params/schema.js';
 import { JointStateEstimator, type EffortInput, type EstimatorCounts, type JointEstimate } from '../src/estimation/joint_state_estimator.js';
 import { InnovationStats } from '../src/estimation/innovation_stats.js';
-import { DiagnosticLevel, type DiagnosticStatus, type JointState, type JointStateEstimate } from '../src/msgs/types.js';
-import { nsToTime, periodNsFromHz, secondsToNs, timeToNs } from '../src/time/time.js';
-import { QOS_DEFAULT, QOS_SENSOR_DATA } from '../src/transport/qos.js';
+import { DiagnosticLevel, type DiagnosticStatus, type JointState, type JointStateEstimate } from '../framework/msgs/types.js';
+import { nsToTime, periodNsFromHz, secondsToNs, timeToNs } from '../framework/time/time.js';
+import { QOS_DEFAULT, QOS_SENSOR_DATA } from '../framework/transport/qos.js';
 import { Throttle } from '../src/util/log.js';
-import type { Timer } from '../src/time/clock.js';
+import type { Timer } from '../framework/time/clock.js';
 
 // Filtered joint positions and velocities, with their covariance, from /joint_states: one
 // Kalman filter per joint (src/estimation). One estimate is published per accepted measurement,

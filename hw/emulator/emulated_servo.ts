@@ -2,7 +2,8 @@ import { errorNumber } from '../protocol/dynamixel/index.js';
 import type { RegisterName, Register, ServoModel } from '../servos/control_table.js';
 import { decodeRegister, encodeRegister, representableRange, toSI, writableRange } from '../servos/registers.js';
 import type { HardwareFault } from './faults.js';
-import { motorCurrent, motorParameters, stepMotor, type DriveCommand, type MotorParameters, type MotorState } from './motor_dynamics.js';
+import { motorCurrent, stepMotor, type DriveCommand, type MotorState } from './motor_dynamics.js';
+import { motorParameters, type MotorParameters } from '../servos/motor_figures.js';
 
 // One emulated servo: its control-table memory, the checks the real servo makes on writes, and a
 // motor behind it. Memory starts from the table's power-on values; every read first refreshes the

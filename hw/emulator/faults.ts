@@ -1,3 +1,5 @@
+import { HARDWARE_FAULTS, type FaultSpec, type HardwareFault } from '../robot_config.js';
+
 // Fault injection for the emulated bus: the failures a real servo chain shows (shared/reference/
 // servo-protocols.md §5), on demand. Reply faults act on status packets as the chain sends them,
 // for one servo or the whole bus, for a number of replies or until cleared: no reply, a late reply,
@@ -6,20 +8,7 @@
 // its port vanish, and optionally brings it back. Any fault can start now, after a delay, and end
 // by itself after a duration.
 
-export type HardwareFault = 'overload' | 'overheat' | 'voltage';
-export const HARDWARE_FAULTS: readonly HardwareFault[] = ['overload', 'overheat', 'voltage'];
-
-export type FaultSpec =
-  /** the servo (or, without id, every servo) stays silent */
-  | { readonly kind: 'no_reply'; readonly id?: number; readonly count?: number }
-  /** replies go out `delayMs` late */
-  | { readonly kind: 'late_reply'; readonly id?: number; readonly delayMs: number; readonly count?: number }
-  /** one bit flipped in a reply: `byteFromEnd` 1 = the last byte; default the last data/error byte before the check bytes */
-  | { readonly kind: 'corrupt_byte'; readonly id?: number; readonly count?: number; readonly byteFromEnd?: number; readonly bit?: number }
-  /** a hardware error in servo `id`, latched until REBOOT */
-  | { readonly kind: 'hardware_error'; readonly id: number; readonly error: HardwareFault }
-  /** the pty goes away (socat stopped); back after `durationMs` when given, else when cleared */
-  | { readonly kind: 'disconnect'; readonly durationMs?: number; readonly signal?: 'SIGTERM' | 'SIGKILL' };
+export type { FaultSpec, HardwareFault };
 
 export type FaultKind = FaultSpec['kind'];
 

@@ -1,4 +1,4 @@
-import type { BatchCost, BatchTerminalCost } from '../dynamics/trajectory_sampling.js';
+import type { BatchCost, BatchTerminalCost } from './planners/ensemble_mpc/trajectory_sampling.js';
 import type { StateEncoding } from '../dynamics/state_encoding.js';
 import { MAX_FORCE, POLE_LENGTH, swingupCostBatch, swingupReward } from '../tasks/cartpole_swingup.js';
 import { cartpoleTask } from '../tasks/cartpole.js';

@@ -1,7 +1,7 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { threadId } from 'node:worker_threads';
-import type { TransitionData } from '../dynamics/ensemble.js';
+import type { TransitionData } from './transition_data.js';
 import type { Rng } from '../util/random.js';
 
 // A bounded FIFO of transitions (s, a, s′) in flat Float32Arrays, the form the ensemble trains on;

@@ -1,6 +1,3 @@
-import type { Float64Seq, JointState, JointStateEstimate } from '../msgs/types.js';
-import { timeToNs } from '../time/time.js';
-
 // Control-period transitions (s, a, s′) from a stamped state stream and an unstamped command
 // stream, for the dynamics learner, the recorder and the policy trainer. s = [q, q̇] of the named
 // joints in a fixed order; a command is stamped by whoever receives it with its own clock (under
@@ -40,8 +37,8 @@ export interface TransitionSample {
 export interface StateInput {
   readonly stampNs: bigint;
   readonly names: readonly string[];
-  readonly position: Float64Seq;
-  readonly velocity: Float64Seq;
+  readonly position: ArrayLike<number>;
+  readonly velocity: ArrayLike<number>;
 }
 
 export type StateOutcome =
@@ -66,12 +63,6 @@ export interface TransitionCounts {
   unpaired: number;
   /** commands that were not finite or had the wrong length */
   badCommands: number;
-}
-
-/** The fields of a JointState or a JointStateEstimate that make a state. */
-export function stateInput(msg: JointState | JointStateEstimate): StateInput {
-  const js = 'state' in msg ? msg.state : msg;
-  return { stampNs: timeToNs(js.header.stamp), names: js.name, position: js.position, velocity: js.velocity };
 }
 
 interface Command {

@@ -7,6 +7,7 @@ import { createEngine, type EnsembleRuntimeOptions } from './engine_choice.js';
 import { biasName, kernelName, layerWidths, type EnsembleEngine, type EnsembleEngineName } from './ensemble_engine.js';
 import { INITIAL_MAX_LOGVAR, INITIAL_MIN_LOGVAR, defaultWeightDecay } from './loss.js';
 import { Normaliser } from './normaliser.js';
+import type { TransitionData } from '../data/transition_data.js';
 
 export type { EnsembleRuntimeOptions } from './engine_choice.js';
 export type { EnsembleEngineChoice, EnsembleEngineName } from './ensemble_engine.js';
@@ -36,14 +37,6 @@ export interface EnsembleConfig {
   weightDecay?: number[];
   /** initial weights, bootstrap draws and default sampling; default 0 */
   seed?: number;
-}
-
-/** row-major n×nx, n×nu, n×nx */
-export interface TransitionData {
-  states: Float32Array;
-  actions: Float32Array;
-  nextStates: Float32Array;
-  n: number;
 }
 
 export interface TrainOptions {

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { TensorBackendKind } from '../tensor/backend.js';
-import type { EnsembleConfig, TrainOptions, TrainReport, TransitionData } from './ensemble.js';
+import type { EnsembleConfig, TrainOptions, TrainReport } from './ensemble.js';
+import type { TransitionData } from '../data/transition_data.js';
 
 // Ensemble training in a worker thread (training_worker.ts), so that the thread running the
 // command loop keeps its rate. One training runs at a time; requests made meanwhile are coalesced

@@ -1,5 +1,5 @@
 import { ProbabilisticEnsemble, type EnsembleConfig, type TrainOptions, type TrainReport } from '../dynamics/ensemble.js';
-import { TrajectorySamplingEvaluator, type BatchCost, type BatchTerminalCost, type BatchTermination, type Propagation } from '../dynamics/trajectory_sampling.js';
+import { TrajectorySamplingEvaluator, type BatchCost, type BatchTerminalCost, type BatchTermination, type Propagation } from '../control/planners/ensemble_mpc/trajectory_sampling.js';
 import type { ActionOptimizer } from '../control/planners/sampling/optimizer.js';
 import { Rng } from '../util/random.js';
 import type { StateEncoder } from '../dynamics/state_encoding.js';

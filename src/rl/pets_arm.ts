@@ -2,7 +2,7 @@ import { MujocoSim } from '../../sim/mujoco/sim.js';
 import { MujocoEnv } from './env.js';
 import { runPets, type EpisodeResult, type PetsConfig } from './pets.js';
 import type { TrainOptions } from '../dynamics/ensemble.js';
-import type { Propagation } from '../dynamics/trajectory_sampling.js';
+import type { Propagation } from '../control/planners/ensemble_mpc/trajectory_sampling.js';
 import { float32Costs } from '../control/task_costs.js';
 import { samplingOptimizer, type SamplingOptimizerName, type SamplingOptimizerSettings } from '../control/sampling_optimizers.js';
 import { ARM_MODEL_FILES, SO_ARM_JOINTS, armReachTask, readArmDescription, type ArmReachWeights } from '../tasks/arm_reach.js';

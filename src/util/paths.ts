@@ -2,6 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// Where the package is: its root in a checkout or an ament install, the compiled file of a source
+// path, and paths that parameters give relative to the package root.
+
 let root: string | undefined;
 
 /**

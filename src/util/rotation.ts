@@ -1,4 +1,10 @@
-import type { Quaternion } from '../msgs/types.js';
+/** A unit quaternion (geometry_msgs/Quaternion's fields). */
+export interface Quaternion {
+  x: number;
+  y: number;
+  z: number;
+  w: number;
+}
 
 /** A 3×3 row-major rotation matrix as a unit quaternion (Shepperd's method: stable for any angle). */
 export function rotationToQuaternion(m: ArrayLike<number>): Quaternion {

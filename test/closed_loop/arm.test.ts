@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLaunch } from './harness.js';
 
+// Closed loop on the simulated arm: LQR about the inverse-kinematics solution must bring the end
+// effector within 1 cm of each target.
+
 test('LQR about the IK solution brings the arm within 1 cm of each target', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'dynastack-'));
   const run = await runLaunch('arm_lqr.launch.yaml', { plot: join(dir, 'arm.svg') });

@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLaunch } from './harness.js';
 
+// Closed loop on the simulated cart-pole: LQR must balance it through pushes; lockstep repeats
+// exactly; the sim runs the same in a worker; bad commands and the e-stop are survived.
+
 const out = (): string => join(mkdtempSync(join(tmpdir(), 'dynastack-')), 'plot.svg');
 
 test('LQR balances the cart-pole from 0.2 rad for 10 s of sim time, through pushes', async () => {

@@ -6,12 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// `npm start`'s demo launch, end to end: both graphs run to the end, and the summary, plots and
+// report are written.
+
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
 test('the demo launch (npm start) runs both graphs to the end, prints a summary, writes plots and a report', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dynastack-demo-'));
   const report = join(dir, 'report.json');
-  const r = spawnSync(process.execPath, [join(root, 'dist/src/cli/main.js'), 'launch', join(root, 'launch/demo.launch.yaml'), `out:=${dir}`, '--report', report], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [join(root, 'dist/cli/main.js'), 'launch', join(root, 'launch/demo.launch.yaml'), `out:=${dir}`, '--report', report], { cwd: root, encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /stopping \(finished: .*\/cartpole\/sim_bridge: simulated 10\.00 s.*\/arm\/goal_sequencer: reached 4 of 4 targets/);
   assert.match(r.stdout, /summary \(/);

@@ -1,14 +1,14 @@
 import { join } from 'node:path';
 import { registry } from '../../nodes/index.js';
-import { loadLaunchFile } from '../../src/launch/parse.js';
-import { Launcher, type LaunchReport } from '../../src/runtime/launcher.js';
-import { EmbeddedTransport } from '../../src/transport/embedded/transport.js';
-import { defineParams } from '../../src/params/schema.js';
-import { findPackageShare } from '../../src/cli/find_package.js';
+import { loadLaunchFile } from '../../framework/launch/parse.js';
+import { Launcher, type LaunchReport } from '../../framework/runtime/launcher.js';
+import { EmbeddedTransport } from '../../framework/transport/embedded/transport.js';
+import { defineParams } from '../../framework/params/schema.js';
+import { findPackageShare } from '../../cli/find_package.js';
 import { packageRoot } from '../../src/util/paths.js';
-import { timeToNs } from '../../src/time/time.js';
-import type { NodeHandle } from '../../src/transport/types.js';
-import type { LaunchNode } from '../../src/launch/types.js';
+import { timeToNs } from '../../framework/time/time.js';
+import type { NodeHandle } from '../../framework/transport/types.js';
+import type { LaunchNode } from '../../framework/launch/types.js';
 
 // Runs a launch file of the package in this process, as `dynastack launch` does, with a probe
 // node on the same bus that records every /joint_states sample, until the graph finishes.

@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { registry } from '../../nodes/index.js';
-import { Launcher } from '../../src/runtime/launcher.js';
-import { EmbeddedTransport } from '../../src/transport/embedded/transport.js';
-import { defineParams } from '../../src/params/schema.js';
-import { QOS_LATCHED } from '../../src/transport/qos.js';
-import { timeToNs } from '../../src/time/time.js';
-import type { LaunchDescription, LaunchNode } from '../../src/launch/types.js';
+import { Launcher } from '../../framework/runtime/launcher.js';
+import { EmbeddedTransport } from '../../framework/transport/embedded/transport.js';
+import { defineParams } from '../../framework/params/schema.js';
+import { QOS_LATCHED } from '../../framework/transport/qos.js';
+import { timeToNs } from '../../framework/time/time.js';
+import type { LaunchDescription, LaunchNode } from '../../framework/launch/types.js';
 import { codeNode } from './harness.js';
-import type { DiagnosticStatus } from '../../src/msgs/types.js';
+import type { DiagnosticStatus } from '../../framework/msgs/types.js';
 
 // PETS in the node graph: the cart-pole sim in lockstep → state_estimator → dynamics_learner
 // (a small ensemble, trained at 200 transitions and again every 100, in its worker) and a controller planning

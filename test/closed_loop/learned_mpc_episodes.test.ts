@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { registry } from '../../nodes/index.js';
-import { Launcher } from '../../src/runtime/launcher.js';
-import { EmbeddedTransport } from '../../src/transport/embedded/transport.js';
-import { defineParams } from '../../src/params/schema.js';
-import { QOS_LATCHED } from '../../src/transport/qos.js';
-import { timeToNs } from '../../src/time/time.js';
-import type { LaunchDescription, LaunchNode } from '../../src/launch/types.js';
+import { Launcher } from '../../framework/runtime/launcher.js';
+import { EmbeddedTransport } from '../../framework/transport/embedded/transport.js';
+import { defineParams } from '../../framework/params/schema.js';
+import { QOS_LATCHED } from '../../framework/transport/qos.js';
+import { timeToNs } from '../../framework/time/time.js';
+import type { LaunchDescription, LaunchNode } from '../../framework/launch/types.js';
 import { codeNode } from './harness.js';
 
 // PETS's loop in the lockstep graph, as config/pets_cartpole.yaml runs it (smaller and shorter):

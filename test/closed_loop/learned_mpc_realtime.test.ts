@@ -1,17 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { registry } from '../../nodes/index.js';
-import { Launcher } from '../../src/runtime/launcher.js';
-import { EmbeddedTransport } from '../../src/transport/embedded/transport.js';
-import { defineParams } from '../../src/params/schema.js';
-import { QOS_LATCHED } from '../../src/transport/qos.js';
-import { nsToTime } from '../../src/time/time.js';
-import type { LaunchDescription, LaunchNode } from '../../src/launch/types.js';
+import { Launcher } from '../../framework/runtime/launcher.js';
+import { EmbeddedTransport } from '../../framework/transport/embedded/transport.js';
+import { defineParams } from '../../framework/params/schema.js';
+import { QOS_LATCHED } from '../../framework/transport/qos.js';
+import { nsToTime } from '../../framework/time/time.js';
+import type { LaunchDescription, LaunchNode } from '../../framework/launch/types.js';
 import { codeNode } from './harness.js';
-import type { ManagedNode } from '../../src/runtime/managed_node.js';
+import type { ManagedNode } from '../../framework/runtime/managed_node.js';
 import { cartpoleModelBlob, specTakingAbout } from '../control/planning_model.js';
 import { packagePath } from '../../src/util/paths.js';
-import type { LearnedPlanningSpec } from '../../src/control/planning_setup.js';
+import type { LearnedPlanningSpec } from '../../src/control/planners/ensemble_mpc/spec.js';
 
 // Learned-model MPC in real time: the cart-pole sim stepped on the wall clock at 50 Hz (its /clock
 // paces the other nodes, so a blocked thread would lose sim time and ticks) → state_estimator →
@@ -119,7 +119,7 @@ test('learned MPC in real time: planning in a worker keeps the command loop on r
     assert.ok(ticks >= 0.6 * wallS * RATE_HZ, `${ticks} ticks in ${wallS.toFixed(2)} s at ${RATE_HZ} Hz`);
     assert.ok(Number(m.stale_plans) <= 0.05 * Number(m.ticks), `${m.stale_plans} stale ticks of ${m.ticks}`);
     // every tick published a command within the box; the only stop actions were for stale plans
-    // (test/control/planning_thread.test.ts checks tick by tick that the plans' actions are sent)
+    // (test/control/planners/ensemble_mpc/worker_planner.test.ts checks tick by tick that the plans' actions are sent)
     assert.ok(commands.length >= Number(m.ticks) - 1);
     assert.ok(commands.every((u) => Number.isFinite(u) && Math.abs(u) <= 20));
     assert.equal(m.safety_nan, m.stale_plans);

@@ -2,7 +2,7 @@ import { ProbabilisticEnsemble } from '../../src/dynamics/ensemble.js';
 import { StateEncoding } from '../../src/dynamics/state_encoding.js';
 import { initTensorBackend } from '../../src/tensor/backend.js';
 import { Rng } from '../../src/util/random.js';
-import { buildLearnedPlanner, planningTask, type LearnedPlanningSpec } from '../../src/control/planning_setup.js';
+import { buildLearnedPlanner, planningTask, type LearnedPlanningSpec } from '../../src/control/planners/ensemble_mpc/spec.js';
 
 // For planning tests: a cart-pole dynamics model blob as the dynamics learner publishes one (they
 // need a model, not a good one: a small ensemble over [x, sin θ, cos θ, ẋ, θ̇], fitted for two

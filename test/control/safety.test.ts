@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { SafetyLayer, type CommandInterface, type SafetyConfig, type SafetyState } from '../../src/control/safety.js';
 
+// The safety layer between planner and robot: limits per command interface, rate limits, the
+// stop action for bad commands, stale state and the e-stop.
+
 const MS = 1_000_000n;
 const PERIOD = 10n * MS;
 

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TransitionBuilder, stateInput, type StateInput, type TransitionSample } from '../../src/data/transitions.js';
-import { nsToTime } from '../../src/time/time.js';
+import { TransitionBuilder, type StateInput, type TransitionSample } from '../../src/data/transitions.js';
+import { jointStateFields } from '../../framework/msgs/joint_state.js';
+import { nsToTime } from '../../framework/time/time.js';
 
 // Transitions from a state stream and a command stream at a 10 ms control period: pairing with the
 // command held over the step, and the cases that must not pair (gaps, resets, duplicates, NaN).
@@ -40,9 +41,9 @@ test('transitions: state t, the command of tick t, state t+1; steps count within
 test('transitions: joint order from the options, whatever the message order; JointState and estimate messages', () => {
   const b = new TransitionBuilder({ periodNs: PERIOD, joints: ['b', 'a'] });
   const js = (k: number) => ({ header: { stamp: nsToTime(tick(k)), frame_id: '' }, name: ['a', 'b', 'c'], position: [1 + k, 2 + k, 9], velocity: [10, 20, 90], effort: [] });
-  assert.equal(b.addState(stateInput(js(0))).status, 'first');
+  assert.equal(b.addState(jointStateFields(js(0))).status, 'first');
   b.addCommand(tick(0), [0.5, -0.5]);
-  const r = b.addState(stateInput({ state: js(1), covariance: [] }));
+  const r = b.addState(jointStateFields({ state: js(1), covariance: [] }));
   assert.equal(r.status, 'transition');
   if (r.status !== 'transition') return;
   assert.deepEqual(Array.from(r.transition.state), [2, 1, 20, 10]);

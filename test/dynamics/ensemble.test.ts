@@ -15,6 +15,9 @@ import { Normaliser } from '../../src/dynamics/normaliser.js';
 import { Rng } from '../../src/util/random.js';
 import { linearData, setWeight } from './helpers.js';
 
+// The probabilistic ensemble: bootstrap, normalisation, learning known systems, bounded
+// log-variance, elites, save and load.
+
 await initTensorBackend();
 
 const small = { stateSize: 2, actionSize: 1, members: 3, elites: 2, hidden: [16, 16] };

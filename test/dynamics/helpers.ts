@@ -1,5 +1,6 @@
 import { Rng } from '../../src/util/random.js';
-import { ProbabilisticEnsemble, type EnsembleConfig, type TransitionData } from '../../src/dynamics/ensemble.js';
+import { ProbabilisticEnsemble, type EnsembleConfig } from '../../src/dynamics/ensemble.js';
+import type { TransitionData } from '../../src/data/transition_data.js';
 
 // Shared by the dynamics tests: data from a known linear system, and a model with fixed weights.
 

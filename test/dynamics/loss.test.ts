@@ -4,6 +4,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initTensorBackend } from '../../src/tensor/backend.js';
 import { boundLogvar, boundLogvarValue, boundPenalty, defaultWeightDecay, gaussianNll, weightDecayLoss } from '../../src/dynamics/loss.js';
 
+// The ensemble's training loss against formulas worked by hand: Gaussian NLL, soft log-variance
+// bounds, weight decay.
+
 await initTensorBackend();
 
 const near = (actual: number, expected: number, tol: number, what: string): void =>

@@ -2,6 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { discretize, type DiscreteModel } from '../../src/estimation/discretize.js';
 
+// Exact discretisation of the joint model (constant velocity, with damping) against the
+// continuous model, across the series/closed-form switch.
+
 const close = (actual: number, expected: number, rel: number, what: string): void => {
   assert.ok(Math.abs(actual - expected) <= rel * Math.abs(expected) + 1e-300, `${what}: ${actual} vs ${expected}`);
 };

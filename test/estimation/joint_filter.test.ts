@@ -5,6 +5,9 @@ import { discretize } from '../../src/estimation/discretize.js';
 import { JointFilter } from '../../src/estimation/joint_filter.js';
 import { gaussian } from './signals.js';
 
+// One joint's Kalman filter: convergence, tracking without lag, fused velocity, the outlier gate,
+// and a covariance that stays symmetric positive definite.
+
 const sigma = 1e-3;
 const r = sigma * sigma;
 const dt = 0.01;

@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import { JointStateEstimator, type JointMeasurement, type StepResult, type JointEstimate } from '../../src/estimation/joint_state_estimator.js';
 import { gaussian } from './signals.js';
 
+// The estimator over a joint state stream: initialisation, duplicates, out-of-order stamps,
+// resets, effort input and layouts.
+
 const MS = 1_000_000n;
 
 function measure(stampMs: number, position: number[], names = ['a', 'b'], extra: Partial<JointMeasurement> = {}): JointMeasurement {

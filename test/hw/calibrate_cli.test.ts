@@ -17,7 +17,7 @@ import { createLogger } from '../../src/util/log.js';
 // prompts are answered through stdin while the test moves the emulated joints as a hand would.
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const cli = join(root, 'dist/src/cli/main.js');
+const cli = join(root, 'dist/cli/main.js');
 const quiet = createLogger('emulator', 'error');
 // the emulator answers from the test's event loop: on a machine busy with other tests a reply can
 // wait tens of ms for its turn, more than the default 20 ms of slack

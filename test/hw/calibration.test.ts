@@ -29,6 +29,9 @@ import {
 } from '../../hw/calibration/file.js';
 import { runCalibration, type CalibrationBus, type CalibrationUi } from '../../hw/calibration/procedure.js';
 
+// Calibration maths for both vendors: raw ↔ radians over the whole turn, homing offsets, range
+// recording, and LeRobot calibration files in and out.
+
 const sts = servoModel('STS3215');
 const xl430 = servoModel('XL430-W250');
 const SO_JOINTS = ['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll', 'gripper'];

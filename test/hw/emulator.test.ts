@@ -287,7 +287,7 @@ test('robot.yaml is validated with errors naming the file and the key', (t) => {
 test('dynastack emulate runs as a process, prints the device path, and stops cleanly on Ctrl-C', async (t) => {
   const dir = tempDir(t);
   const link = join(dir, 'arm');
-  const child = spawn(process.execPath, [compiledPath('src/cli/main.ts'), 'emulate', '--config', join(packageRoot(), 'config/robots/so101_emulated.yaml'), '--link', link], {
+  const child = spawn(process.execPath, [compiledPath('cli/main.ts'), 'emulate', '--config', join(packageRoot(), 'config/robots/so101_emulated.yaml'), '--link', link], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   t.after(() => {

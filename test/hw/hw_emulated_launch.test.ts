@@ -5,15 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { registry } from '../../nodes/index.js';
-import { loadLaunchFile } from '../../src/launch/parse.js';
-import { Launcher } from '../../src/runtime/launcher.js';
-import { EmbeddedTransport } from '../../src/transport/embedded/transport.js';
-import { defineParams } from '../../src/params/schema.js';
-import { findPackageShare } from '../../src/cli/find_package.js';
+import { loadLaunchFile } from '../../framework/launch/parse.js';
+import { Launcher } from '../../framework/runtime/launcher.js';
+import { EmbeddedTransport } from '../../framework/transport/embedded/transport.js';
+import { defineParams } from '../../framework/params/schema.js';
+import { findPackageShare } from '../../cli/find_package.js';
 import { packageRoot } from '../../src/util/paths.js';
-import { timeToNs } from '../../src/time/time.js';
+import { timeToNs } from '../../framework/time/time.js';
 import { MujocoSim } from '../../sim/mujoco/sim.js';
-import { DiagnosticLevel, type DiagnosticStatus } from '../../src/msgs/types.js';
+import { DiagnosticLevel, type DiagnosticStatus } from '../../framework/msgs/types.js';
 
 // launch/hw_emulated.launch.yaml as `dynastack launch` runs it: the emulated SO-101 behind a socat
 // pty, hw_bridge, state_estimator and controller in one process. The emulated arm powers on away

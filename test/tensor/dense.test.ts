@@ -5,6 +5,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initTensorBackend } from '../../src/tensor/backend.js';
 import { silu, trainableDense } from '../../src/tensor/dense.js';
 
+// The tensor backend choice, and the custom-gradient dense layer and registered gradients against
+// hand-worked values and finite differences.
+
 await initTensorBackend();
 
 function close(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {

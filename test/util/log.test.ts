@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger, levelFor } from '../../src/util/log.js';
 
+// Log levels per node: a default, then name=level rules, the last match winning.
+
 test('log levels are set per node: a default, then name=level rules, last match wins', () => {
   const spec = 'warn,controller=debug,/arm/sim_bridge=error';
   assert.equal(levelFor('/talker', spec), 'warn');

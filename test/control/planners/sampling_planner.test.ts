@@ -12,6 +12,9 @@ import { RandomShootingOptimizer } from '../../../src/control/planners/random_sh
 import { evaluatePolicy, policySteps } from '../../../src/control/policy.js';
 import { withinBounds } from '../../../src/control/planners/sampling/bounds.js';
 
+// The sampling planner around any optimiser: the policy it returns, warm starts, goals, receding
+// horizon tracking, and action bounds.
+
 const stepNs = 20_000_000n; // 50 Hz
 const f = (...xs: number[]): Float32Array => Float32Array.from(xs);
 

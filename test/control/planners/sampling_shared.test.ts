@@ -8,6 +8,9 @@ import { Incumbent } from '../../../src/control/planners/sampling/incumbent.js';
 import { eliteIndices } from '../../../src/control/planners/sampling/elites.js';
 import type { SequenceCosts, TrajectoryEvaluator } from '../../../src/control/planners/sampling/evaluator.js';
 
+// The pieces every sampling optimiser shares: warm-start shifting, action bounds, iteration
+// budgets, and the incumbent.
+
 const f = (...xs: number[]): Float32Array => Float32Array.from(xs);
 
 test('warm start: shifting by one step drops the first action and repeats the last', () => {

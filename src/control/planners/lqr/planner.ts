@@ -1,11 +1,11 @@
 import type { MujocoSim } from '../../../../sim/mujoco/sim.js';
-import { solvePositionIk, type IkJoint } from '../../ik.js';
-import { finiteHorizonLqr, infiniteHorizonLqr, lqrPolicyAbout } from '../../lqr.js';
+import { solvePositionIk, type IkJoint } from './ik.js';
+import { finiteHorizonLqr, infiniteHorizonLqr, lqrPolicyAbout } from './lqr.js';
 import type { Goal, Planner, PlanningInput } from '../../planner.js';
 import type { FeedbackPolicy } from '../../policy.js';
 import { equilibriumControl } from './equilibrium.js';
 import { Matrix } from 'ml-matrix';
-import { fromMatrix, toMatrix } from '../../linalg.js';
+import { fromMatrix, toMatrix } from './linalg.js';
 
 // LQR about a goal: linearise the model (MuJoCo's finite-difference transition Jacobians) at the
 // goal state with the control that holds it there, solve the Riccati recursion for Q, R, and

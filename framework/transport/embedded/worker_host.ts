@@ -1,0 +1,114 @@
+import type { Worker } from 'node:worker_threads';
+import { Outbox, unpackBatch } from './batch.js';
+import type { ToMain, ToWorker } from './worker_protocol.js';
+import { Envelope, type EmbeddedBus, type PublisherEndpoint, type SubscriptionEndpoint } from './bus.js';
+
+// The main thread's side of one worker: the worker's endpoints as proxies on the bus, its
+// publishes put on the bus, what its subscriptions match packed into batches for it, and calls
+// into the worker (lifecycle transitions) answered in order with the data before them.
+
+export class WorkerHost {
+  readonly #publishers = new Map<number, PublisherEndpoint>();
+  readonly #subscriptions = new Map<number, SubscriptionEndpoint>();
+  readonly #matched = new Map<number, number>();
+  readonly #outbox: Outbox;
+  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  readonly #stopWatching: () => void;
+  #seq = 1;
+  /** graph errors (a topic used with two types) waiting to fail the next call */
+  #errors: string[] = [];
+  #exited: Error | undefined;
+  /** called when the worker's node says its work is done */
+  onFinished: ((reason: string) => void) | undefined;
+
+  constructor(private readonly bus: EmbeddedBus, private readonly worker: Worker) {
+    this.#outbox = new Outbox((batch) => this.worker.postMessage({ op: 'data', batch } satisfies ToWorker, [batch]));
+    this.#stopWatching = bus.onGraphChange(() => this.#updateMatches());
+    worker.on('message', (m: ToMain) => this.#receive(m));
+    const fail = (error: Error): void => {
+      this.#exited ??= error;
+      for (const p of this.#pending.values()) p.reject(error);
+      this.#pending.clear();
+      this.#release();
+    };
+    worker.on('error', (e) => fail(e instanceof Error ? e : new Error(String(e))));
+    worker.on('exit', (code) => fail(new Error(`worker exited with code ${code}`)));
+  }
+
+  /** Call a method in the worker; data published before the call reaches it first. */
+  call<T = unknown>(method: string, ...args: unknown[]): Promise<T> {
+    if (this.#exited) return Promise.reject(this.#exited);
+    const seq = this.#seq++;
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.set(seq, { resolve: resolve as (v: unknown) => void, reject });
+      this.#outbox.flush();
+      this.worker.postMessage({ op: 'call', seq, method, args } satisfies ToWorker);
+    });
+  }
+
+  #receive(m: ToMain): void {
+    try {
+      switch (m.op) {
+        case 'advertise':
+          this.#publishers.set(m.id, this.bus.advertise(m.topic, m.type, m.qos, m.owner));
+          break;
+        case 'subscribe':
+          this.#subscriptions.set(m.id, this.bus.subscribe(m.topic, m.type, m.qos, m.owner, (env) => this.#outbox.push(m.id, env.bytes)));
+          break;
+        case 'remove': {
+          const endpoint = this.#publishers.get(m.id) ?? this.#subscriptions.get(m.id);
+          if (endpoint) this.bus.remove(endpoint);
+          this.#publishers.delete(m.id);
+          this.#subscriptions.delete(m.id);
+          break;
+        }
+        case 'data':
+          for (const [id, bytes] of unpackBatch(m.batch)) {
+            const pub = this.#publishers.get(id);
+            // a kept (transient-local) message must not pin the whole batch buffer
+            if (pub) this.bus.publish(pub, new Envelope(pub.topicState.type, undefined, pub.history ? bytes.slice() : bytes));
+          }
+          break;
+        case 'finished':
+          this.onFinished?.(m.reason);
+          break;
+        case 'reply': {
+          const pending = this.#pending.get(m.seq);
+          this.#pending.delete(m.seq);
+          const errors = this.#errors;
+          this.#errors = [];
+          if (!m.ok) pending?.reject(new Error(m.error));
+          else if (errors.length) pending?.reject(new Error(errors.join('; ')));
+          else pending?.resolve(m.result);
+          break;
+        }
+      }
+    } catch (err) {
+      this.#errors.push((err as Error).message);
+    }
+  }
+
+  #updateMatches(): void {
+    for (const [id, pub] of this.#publishers) {
+      const count = this.bus.subscriptionCount(pub);
+      if (this.#matched.get(id) !== count) {
+        this.#matched.set(id, count);
+        this.#outbox.flush();
+        this.worker.postMessage({ op: 'matched', id, count } satisfies ToWorker);
+      }
+    }
+  }
+
+  #release(): void {
+    this.#stopWatching();
+    for (const e of [...this.#publishers.values(), ...this.#subscriptions.values()]) this.bus.remove(e);
+    this.#publishers.clear();
+    this.#subscriptions.clear();
+  }
+
+  /** Stop the worker and remove its endpoints from the bus. */
+  async terminate(): Promise<void> {
+    this.#release();
+    await this.worker.terminate();
+  }
+}

@@ -1,0 +1,82 @@
+import type { MessageOf, MessageTypeName } from '../msgs/types.js';
+import type { ParamSchema, ParamValues, COMMON_PARAMS } from '../params/schema.js';
+import type { ParamSource } from '../params/file.js';
+import type { Clock, Timer, TimerCallback } from '../time/clock.js';
+import type { Logger } from '../../src/util/log.js';
+import type { QoS } from './qos.js';
+import type { RemapRule } from './names.js';
+
+// The node handle: everything a node may do, whichever transport carries it. Nodes and src/
+// libraries see only this; the embedded (RxJS) and ROS 2 (rclnodejs) transports implement it.
+
+export interface Publisher<T> {
+  readonly topic: string;
+  readonly type: string;
+  readonly qos: QoS;
+  publish(message: T): void;
+  /** publish CDR bytes as they are (the encapsulation header included) */
+  publishRaw(cdr: Uint8Array): void;
+  subscriptionCount(): number;
+  destroy(): void;
+}
+
+export interface Subscription {
+  readonly topic: string;
+  readonly type: string;
+  readonly qos: QoS;
+  destroy(): void;
+}
+
+export interface SubscriptionOptions {
+  qos?: Partial<QoS>;
+}
+
+export type MessageCallback<T> = (message: T) => void;
+
+/** Counts of what one endpoint carried, for reports. */
+export interface EndpointStats {
+  readonly topic: string;
+  readonly type: string;
+  readonly direction: 'publish' | 'subscribe';
+  readonly count: number;
+  /** messages a subscription's queue dropped because its reader fell behind (keep_last) */
+  readonly dropped: number;
+}
+
+export interface NodeHandle<S extends ParamSchema = ParamSchema> {
+  readonly name: string;
+  readonly namespace: string;
+  readonly fullyQualifiedName: string;
+  readonly logger: Logger;
+  /** the ROS clock: system time, or /clock when use_sim_time is true */
+  readonly clock: Clock;
+  /** monotonic time that never follows /clock, for measuring periods and timeouts */
+  readonly steadyClock: Clock;
+  readonly params: ParamValues<S & typeof COMMON_PARAMS>;
+
+  createPublisher<K extends MessageTypeName>(type: K, topic: string, qos?: Partial<QoS>): Publisher<MessageOf<K>>;
+  createSubscription<K extends MessageTypeName>(type: K, topic: string, callback: MessageCallback<MessageOf<K>>, options?: SubscriptionOptions): Subscription;
+  /** a subscription that receives CDR bytes, undecoded (recorders, bridges) */
+  createRawSubscription(type: MessageTypeName, topic: string, callback: MessageCallback<Uint8Array>, options?: SubscriptionOptions): Subscription;
+  /** a timer on the node's ROS clock, or on the clock given */
+  createTimer(periodNs: bigint, callback: TimerCallback, clock?: Clock): Timer;
+  /** the fully qualified name a topic resolves to for this node, after namespace and remaps */
+  resolveTopicName(topic: string): string;
+  stats(): EndpointStats[];
+  destroy(): void;
+}
+
+export interface NodeOptions<S extends ParamSchema> {
+  readonly name: string;
+  readonly namespace?: string;
+  readonly parameters: S;
+  /** parameter values in order of precedence, lowest first: files, then launch, then command line */
+  readonly parameterSources?: readonly ParamSource[];
+  readonly remaps?: readonly RemapRule[];
+}
+
+export interface Transport {
+  readonly kind: 'embedded' | 'ros2';
+  createNode<S extends ParamSchema>(options: NodeOptions<S>): Promise<NodeHandle<S>>;
+  shutdown(): Promise<void>;
+}

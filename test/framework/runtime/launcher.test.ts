@@ -1,0 +1,114 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Launcher } from '../../../framework/runtime/launcher.js';
+import type { NodeRegistry } from '../../../framework/runtime/registry.js';
+import type { LaunchDescription, LaunchNode } from '../../../framework/launch/types.js';
+import { EmbeddedTransport } from '../../../framework/transport/embedded/transport.js';
+import { defineParams } from '../../../framework/params/schema.js';
+
+// The embedded launcher: nodes on the main thread and in workers, the report, and launches that
+// fail cleanly before anything runs.
+
+const registry: NodeRegistry = {
+  pkg: 'dynastack',
+  modules: {
+    demo_talker: new URL('../../../nodes/demo_talker.js', import.meta.url).href,
+    demo_listener: new URL('../../../nodes/demo_listener.js', import.meta.url).href,
+    latched_source: new URL('../../fixtures/nodes/latched_source.js', import.meta.url).href,
+    latched_sink: new URL('../../fixtures/nodes/latched_sink.js', import.meta.url).href,
+  },
+};
+
+const node = (exec: string, extra: Partial<LaunchNode> = {}): LaunchNode => ({
+  pkg: 'dynastack',
+  exec,
+  namespace: '/',
+  parameters: [],
+  remaps: [],
+  args: [],
+  rosArgs: [],
+  origin: `test: ${exec}`,
+  ...extra,
+});
+
+function launcher(nodes: LaunchNode[]) {
+  const description: LaunchDescription = { file: 'test', args: {}, nodes, warnings: [] } as LaunchDescription;
+  const transport = new EmbeddedTransport({ checkMessages: true });
+  return { transport, launcher: new Launcher(description, { transport, registry, logLevelSpec: 'warn', checkMessages: true }) };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('a node in a worker and a node on the main thread talk both ways; shutdown is clean', async () => {
+  const { transport, launcher: l } = launcher([
+    node('latched_source', { parameters: [{ kind: 'value', name: 'text', value: 'model-v7' }] }),
+    node('latched_sink'),
+  ]);
+  await l.configure();
+  assert.deepEqual(l.nodes.map((n) => n.thread), ['main', 'worker']);
+  await l.activate();
+  // main → worker → main: an echo through the worker, 2000 messages in one burst, none lost
+  const probe = await transport.createNode({ name: 'probe', parameters: defineParams({}) });
+  const echoed: number[] = [];
+  probe.createSubscription('std_msgs/msg/Float64', 'echo_out', (m) => echoed.push(m.data), { qos: { history: 'keep_all' } });
+  const pub = probe.createPublisher('std_msgs/msg/Float64', 'echo_in', { history: 'keep_all' });
+  await sleep(50); // the worker's proxies are created asynchronously
+  for (let i = 0; i < 2000; i++) pub.publish({ data: i });
+  for (let t = 0; t < 200 && echoed.length < 2000; t++) await sleep(10);
+  assert.equal(echoed.length, 2000);
+  assert.deepEqual(echoed.slice(0, 3), [0, 1, 2]);
+  probe.destroy();
+
+  await l.shutdown();
+  const report = await l.report();
+  const sink = report.nodes.find((n) => n.node === '/latched_sink')!;
+  assert.equal(sink.thread, 'worker');
+  // the latched message published on activate reached the late worker subscriber
+  assert.equal(sink.metrics.heard, 'model-v7');
+  assert.equal(sink.metrics.cleaned, 'true');
+  assert.equal(sink.metrics.main_thread, 'false');
+  assert.equal(sink.topics.find((t) => t.topic === '/echo_in')?.count, 2000);
+  assert.deepEqual(l.nodes.map((n) => n.state), ['finalized', 'finalized']);
+  // nothing is left on the bus
+  for (const topic of transport.bus.topics().values()) {
+    assert.equal(topic.publishers.size + topic.subscriptions.size, 0, `${topic.name} still has endpoints`);
+  }
+});
+
+test('talker and listener at 200 Hz: the report counts and rates what flowed', async () => {
+  const { launcher: l } = launcher([
+    node('demo_talker', { parameters: [{ kind: 'value', name: 'rate_hz', value: 200.0 }, { kind: 'value', name: 'embedded_thread', value: 'worker' }] }),
+    node('demo_listener', { parameters: [{ kind: 'value', name: 'expected_joints', value: 6 }] }),
+  ]);
+  await l.configure();
+  await l.activate();
+  await sleep(400);
+  await l.shutdown();
+  const report = await l.report();
+  const talker = report.nodes.find((n) => n.node === '/demo_talker')!;
+  const listener = report.nodes.find((n) => n.node === '/demo_listener')!;
+  assert.equal(talker.thread, 'worker');
+  const sent = Number(talker.metrics.sent);
+  assert.ok(sent >= 40, `talker sent ${sent} in 0.4 s at 200 Hz`);
+  assert.ok(Number(listener.metrics.received) >= sent - 2, `listener got ${listener.metrics.received} of ${sent}`);
+  assert.equal(listener.metrics.wrong_joint_count, 0);
+  const rate = talker.topics.find((t) => t.topic === '/joint_states')!.rate_hz;
+  assert.ok(rate > 100 && rate < 260, `rate ${rate}`);
+});
+
+test('a bad parameter stops the launch before anything runs, naming node and parameter', async () => {
+  const { launcher: l } = launcher([node('demo_talker'), node('demo_listener', { parameters: [{ kind: 'value', name: 'report_period_s', value: -1 }] })]);
+  await assert.rejects(l.configure(), /node \/demo_listener: parameter 'report_period_s': -1 is outside the range/);
+  assert.deepEqual(l.nodes.map((n) => n.state), ['finalized']);
+});
+
+test('a worker whose configure fails (a topic used with two types) is reported and cleaned up', async () => {
+  const { launcher: l } = launcher([node('latched_source'), node('latched_sink', { parameters: [{ kind: 'value', name: 'wrong_type', value: true }] })]);
+  await assert.rejects(l.configure(), /\/latched_sink \(worker\): configure failed: topic \/latched carries std_msgs\/msg\/String/);
+  assert.deepEqual(l.nodes.map((n) => n.state), ['finalized', 'finalized']);
+});
+
+test('an unknown executable names what the package has', async () => {
+  const { launcher: l } = launcher([node('no_such_node')]);
+  await assert.rejects(l.configure(), /package 'dynastack' has no executable 'no_such_node' \(it has: demo_listener, demo_talker, latched_sink, latched_source\)/);
+});

@@ -1,0 +1,168 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import definition from '../../nodes/state_estimator.js';
+import { EmbeddedTransport } from '../../framework/transport/embedded/transport.js';
+import { defineParams } from '../../framework/params/schema.js';
+import { DiagnosticLevel, type DiagnosticArray, type JointState, type JointStateEstimate } from '../../framework/msgs/types.js';
+import { nsToTime, timeToNs } from '../../framework/time/time.js';
+import { gaussian } from '../estimation/signals.js';
+
+// The node on the embedded transport, messages checked against their schemas (CDR): joint states
+// in, one estimate per accepted state out, counts in /diagnostics and in the metrics.
+
+const JOINTS = ['shoulder', 'elbow'];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function start(values: Record<string, unknown> = {}) {
+  const transport = new EmbeddedTransport({ checkMessages: true });
+  const handle = await transport.createNode({
+    name: 'state_estimator',
+    parameters: definition.parameters,
+    parameterSources: [{ origin: 'test', values, strict: true }],
+  });
+  const probe = await transport.createNode({ name: 'probe', parameters: defineParams({}) });
+  const estimates: JointStateEstimate[] = [];
+  const diagnostics: DiagnosticArray[] = [];
+  probe.createSubscription('dynastack_msgs/msg/JointStateEstimate', 'estimated_joint_states', (m) => estimates.push(m), { qos: { history: 'keep_all' } });
+  probe.createSubscription('diagnostic_msgs/msg/DiagnosticArray', '/diagnostics', (m) => diagnostics.push(m), { qos: { history: 'keep_all' } });
+  const states = probe.createPublisher('sensor_msgs/msg/JointState', 'joint_states');
+  const lifecycle = await definition.configure(handle, handle.params);
+  const send = async (stampNs: bigint, position: number[], name = JOINTS, effort: number[] = []): Promise<void> => {
+    const msg: JointState = { header: { stamp: nsToTime(stampNs), frame_id: 'base' }, name, position, velocity: [], effort };
+    states.publish(msg);
+    await transport.bus.idle();
+  };
+  const stop = async (): Promise<void> => {
+    await lifecycle.deactivate?.();
+    await lifecycle.cleanup?.();
+    await transport.shutdown();
+  };
+  return { transport, probe, lifecycle, estimates, diagnostics, send, stop };
+}
+
+test('node: one estimate per accepted joint state, with its stamp; duplicates and out-of-order counted', async () => {
+  const { lifecycle, estimates, send, stop } = await start();
+  await lifecycle.activate?.();
+  const noise = gaussian(11);
+  const v = [0.4, -0.25];
+  const stamp = (k: number): bigint => 5_000_000_000n + BigInt(k) * 10_000_000n;
+  for (let k = 0; k < 200; k++) await send(stamp(k), v.map((vi) => 0.1 + vi * k * 0.01 + 1e-3 * noise()), JOINTS, [1.5, -0.5]);
+  await send(stamp(199), [9, 9]); // a duplicate
+  await send(stamp(190), [9, 9]); // from the past
+  await send(stamp(200), v.map((vi) => 0.1 + vi * 2));
+  assert.equal(estimates.length, 201, 'one estimate per accepted state');
+  const last = estimates.at(-1)!;
+  assert.equal(timeToNs(last.state.header.stamp), stamp(200), "stamped with the measurement's stamp");
+  assert.equal(last.state.header.frame_id, 'base');
+  assert.deepEqual(last.state.name, JOINTS);
+  assert.equal(last.covariance.length, 4 * JOINTS.length);
+  for (let j = 0; j < 2; j++) {
+    assert.ok(Math.abs(last.state.velocity[j]! - v[j]!) < 0.05, `velocity of ${JOINTS[j]}: ${last.state.velocity[j]} vs ${v[j]}`);
+    assert.ok(Math.abs(last.state.position[j]! - (0.1 + 2 * v[j]!)) < 3e-3);
+  }
+  assert.deepEqual([...estimates[100]!.state.effort], [1.5, -0.5], 'the measured effort passes through');
+  assert.deepEqual([...last.state.effort], [], 'none measured, none passed');
+  const m = lifecycle.metrics!();
+  assert.equal(m.accepted, 201);
+  assert.equal(m.duplicates, 1);
+  assert.equal(m.out_of_order, 1);
+  assert.equal(m.received, 203);
+  assert.equal(m.joints, 'shoulder,elbow');
+  assert.ok(Number(m.mean_abs_innovation) > 1e-4 && Number(m.mean_abs_innovation) < 3e-3, `mean |innovation| ${m.mean_abs_innovation}`);
+  await stop();
+});
+
+test('node: /diagnostics about every diagnostics_period_s of the steady clock, with counts and innovations', async () => {
+  const { lifecycle, diagnostics, send, stop } = await start({ diagnostics_period_s: 0.1, joints: ['elbow'] });
+  await sleep(150);
+  assert.equal(diagnostics.length, 0, 'the timer starts on activate');
+  await lifecycle.activate?.();
+  for (let k = 0; k < 20; k++) await send(BigInt(k) * 10_000_000n, [0.1, 0.01 * k], ['shoulder', 'elbow']);
+  await send(19n * 10_000_000n, [0.1, 0.19], ['shoulder', 'elbow']);
+  await send(20n * 10_000_000n, [Number.NaN, 0.2], ['shoulder', 'elbow']); // shoulder is not estimated: fine
+  await send(21n * 10_000_000n, [0.1, Number.NaN], ['shoulder', 'elbow']);
+  // the counts are cumulative; which report saw which rejection depends on timing, so look at all
+  const valuesOf = (d: DiagnosticArray) => Object.fromEntries(d.status[0]!.values.map((kv) => [kv.key, kv.value]));
+  const until = async (what: string, ok: () => boolean): Promise<void> => {
+    for (let t = 0; t < 300 && !ok(); t++) await sleep(10);
+    assert.ok(ok(), what);
+  };
+  await until('a report counts everything sent', () => diagnostics.some((d) => valuesOf(d).received === '23'));
+  const status = diagnostics.find((d) => valuesOf(d).received === '23')!.status[0]!;
+  assert.equal(status.name, 'state_estimator: joint state estimation');
+  const values = valuesOf(diagnostics.find((d) => valuesOf(d).received === '23')!);
+  assert.deepEqual([values.accepted, values.duplicates, values.non_finite], ['21', '1', '1']);
+  const messages = diagnostics.map((d) => d.status[0]!.message).join(' | ');
+  assert.match(messages, /1 duplicates/);
+  assert.match(messages, /1 non finite/);
+  assert.ok(diagnostics.some((d) => d.status[0]!.level === DiagnosticLevel.WARN), messages);
+  assert.ok(diagnostics.some((d) => Number(valuesOf(d)['mean_abs_innovation.elbow']) > 0 && 'mean_nis' in valuesOf(d) && 'rate_hz' in valuesOf(d)));
+  await until('a report with no joint states is STALE', () => diagnostics.at(-1)!.status[0]!.level === DiagnosticLevel.STALE);
+  await lifecycle.deactivate?.();
+  const count = diagnostics.length;
+  await sleep(250);
+  assert.equal(diagnostics.length, count, 'the timer stops on deactivate');
+  await stop();
+});
+
+test('node: inactive, it filters but publishes nothing; the estimate stream follows a sim reset', async () => {
+  const { transport, probe, lifecycle, estimates, send, stop } = await start();
+  try {
+    // a state that arrives before activation (a bridge in a worker starts at once) still initialises the filter
+    await send(500_000_000n, [0, 0]);
+    assert.equal(estimates.length, 0, 'nothing published before activate');
+    assert.equal(lifecycle.metrics!().accepted, 1);
+    await lifecycle.activate?.();
+    for (let k = 0; k < 10; k++) await send(BigInt(100 + k) * 10_000_000n, [0.1, 0.2]);
+    await send(0n, [0.5, 0.6]); // the sim restarted at t = 0
+    assert.equal(estimates.length, 11);
+    assert.deepEqual([...estimates.at(-1)!.state.position], [0.5, 0.6]);
+    assert.equal(lifecycle.metrics!().resets, 1);
+    // an explicit reset on ~/reset: the next state initialises, whatever its stamp
+    probe.createPublisher('std_msgs/msg/Empty', '/state_estimator/reset').publish({});
+    await transport.bus.idle();
+    await send(0n, [0.7, 0.8]);
+    assert.equal(estimates.length, 12);
+    assert.deepEqual([...estimates.at(-1)!.state.velocity], [0, 0]);
+    assert.equal(lifecycle.metrics!().resets, 2);
+    await lifecycle.deactivate?.();
+    await send(10_000_000n, [0.5, 0.6]);
+    assert.equal(estimates.length, 12, 'nothing published after deactivate');
+  } finally {
+    await stop();
+  }
+});
+
+test('node: the commanded effort from command_topic drives the prediction', async () => {
+  const { transport, probe, lifecycle, estimates, send, stop } = await start({
+    joints: ['shoulder'],
+    inertia: [0.5],
+    use_effort_input: true,
+    command_topic: '/effort_controller/commands',
+    process_noise: 1e-6,
+  });
+  await lifecycle.activate?.();
+  const commands = probe.createPublisher('std_msgs/msg/Float64MultiArray', '/effort_controller/commands');
+  await send(0n, [0], ['shoulder']);
+  commands.publish({ layout: { dim: [], data_offset: 0 }, data: [1] }); // 2 rad/s² for the next second
+  await transport.bus.idle();
+  await send(1_000_000_000n, [1], ['shoulder']);
+  assert.ok(Math.abs(estimates.at(-1)!.state.velocity[0]! - 2) < 0.01, `velocity ${estimates.at(-1)!.state.velocity[0]}`);
+  assert.equal(lifecycle.metrics!().commands, 1);
+  await stop();
+});
+
+test('node: inconsistent parameters stop it with the parameter named', async () => {
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ inertia: [1, 2] }, /parameter 'inertia': its values follow the order of 'joints', which is empty/],
+    [{ joints: ['a', 'b'], inertia: [1] }, /parameter 'inertia': 1 values for the 2 joints of 'joints'/],
+    [{ joints: ['a'], damping: [1] }, /parameter 'damping': the effort model needs 'inertia'/],
+    [{ use_effort_input: true }, /parameter 'use_effort_input': the effort model needs a positive 'inertia'/],
+  ];
+  for (const [values, message] of cases) {
+    const transport = new EmbeddedTransport();
+    const handle = await transport.createNode({ name: 'state_estimator', parameters: definition.parameters, parameterSources: [{ origin: 'test', values, strict: true }] });
+    await assert.rejects(async () => definition.configure(handle, handle.params), message);
+    await transport.shutdown();
+  }
+});
