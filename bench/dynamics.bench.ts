@@ -50,7 +50,10 @@ function randomData(size: Size, n: number, seed: number): TransitionData {
   const rng = new Rng(seed);
   const states = Float32Array.from({ length: n * size.nx }, () => rng.normal());
   const actions = Float32Array.from({ length: n * size.nu }, () => rng.normal());
-  const nextStates = Float32Array.from(states, (x, i) => 0.95 * x + 0.05 * actions[Math.floor(i / size.nx) * size.nu]! + 0.01 * rng.normal());
+  const nextStates = Float32Array.from(
+    states,
+    (x, i) => 0.95 * x + 0.05 * actions[Math.floor(i / size.nx) * size.nu]! + 0.01 * rng.normal(),
+  );
   return { states, actions, nextStates, n };
 }
 
@@ -60,7 +63,15 @@ function predictRate(model: ProbabilisticEnsemble, size: Size, iterations: numbe
   const data = randomData(size, rows, 1);
   const members = Int32Array.from({ length: rows }, (_, r) => r % MEMBERS);
   const rng = new Rng(2);
-  return rows / time(() => void model.predictNext(data.states, data.actions, rows, members, true, () => rng.uniform()), iterations, seconds, iterations > 3 ? 2 : 1);
+  return (
+    rows /
+    time(
+      () => void model.predictNext(data.states, data.actions, rows, members, true, () => rng.uniform()),
+      iterations,
+      seconds,
+      iterations > 3 ? 2 : 1,
+    )
+  );
 }
 
 /** the same network's weights as plain tensors, per member and stacked */
@@ -77,7 +88,10 @@ function rawLayouts(model: ProbabilisticEnsemble): { perMember: tf.Tensor2D[][];
   }
   const layers = HIDDEN.length + 1;
   const perMember = Array.from({ length: MEMBERS }, (_, m) =>
-    Array.from({ length: layers }, (_, l) => [byName.get(`member${m}/dense${l}/kernel`) as tf.Tensor2D, byName.get(`member${m}/dense${l}/bias`) as tf.Tensor2D]).flat(),
+    Array.from({ length: layers }, (_, l) => [
+      byName.get(`member${m}/dense${l}/kernel`) as tf.Tensor2D,
+      byName.get(`member${m}/dense${l}/bias`) as tf.Tensor2D,
+    ]).flat(),
   );
   const stacked = Array.from({ length: layers }, (_, l) => [
     tf.stack(perMember.map((w) => w[2 * l]!)) as tf.Tensor3D,
@@ -93,30 +107,39 @@ function forwardRates(model: ProbabilisticEnsemble, size: Size, figures: Figures
   const rows = MEMBERS * ROWS_PER_MEMBER;
   const x = tf.randomNormal([ROWS_PER_MEMBER, width]) as tf.Tensor2D;
   const x3 = tf.randomNormal([MEMBERS, ROWS_PER_MEMBER, width]) as tf.Tensor3D;
-  const bare = time(() => {
-    tf.tidy(() => {
-      const outs = perMember.map((w) => {
-        let h = x;
-        for (let i = 0; i < w.length; i += 2) {
-          const z = dense(h, w[i]!, w[i + 1] as unknown as tf.Tensor1D);
-          h = i + 2 < w.length ? silu(z) : z;
-        }
-        return h;
+  const bare = time(
+    () => {
+      tf.tidy(() => {
+        const outs = perMember.map((w) => {
+          let h = x;
+          for (let i = 0; i < w.length; i += 2) {
+            const z = dense(h, w[i]!, w[i + 1] as unknown as tf.Tensor1D);
+            h = i + 2 < w.length ? silu(z) : z;
+          }
+          return h;
+        });
+        return tf.concat(outs, 0).dataSync();
       });
-      return tf.concat(outs, 0).dataSync();
-    });
-  }, 10, 1.5);
+    },
+    10,
+    1.5,
+  );
   figures.add(`ensemble evals/s, ${label}, bare per-member forward (floor)`, rows / bare, 'member-evals/s');
-  const rank3 = time(() => {
-    tf.tidy(() => {
-      let h: tf.Tensor3D = x3;
-      for (let i = 0; i < stacked.length; i += 2) {
-        const z = tf.add(tf.matMul(h, stacked[i]!), stacked[i + 1]!) as tf.Tensor3D;
-        h = i + 2 < stacked.length ? silu(z) : z;
-      }
-      return h.dataSync();
-    });
-  }, 3, 1, 1);
+  const rank3 = time(
+    () => {
+      tf.tidy(() => {
+        let h: tf.Tensor3D = x3;
+        for (let i = 0; i < stacked.length; i += 2) {
+          const z = tf.add(tf.matMul(h, stacked[i]!), stacked[i + 1]!) as tf.Tensor3D;
+          h = i + 2 < stacked.length ? silu(z) : z;
+        }
+        return h.dataSync();
+      });
+    },
+    3,
+    1,
+    1,
+  );
   figures.add(`ensemble evals/s, ${label}, stacked rank-3 layout (not used)`, rows / rank3, 'member-evals/s');
   tf.dispose([x, x3, ...perMember.flat(), ...stacked]);
 }
@@ -125,7 +148,13 @@ function forwardRates(model: ProbabilisticEnsemble, size: Size, figures: Figures
 function trainRate(model: ProbabilisticEnsemble, size: Size, updates: number): number {
   const data = randomData(size, 2600, 3);
   model.train(data, { epochs: 1, batchSize: 256, holdoutRatio: 0.2, maxUpdates: 1 }); // warm-up
-  return model.train(data, { epochs: Math.ceil(updates / 8), patience: Infinity, batchSize: 256, holdoutRatio: 0.2, maxUpdates: updates }).memberSamplesPerSecond;
+  return model.train(data, {
+    epochs: Math.ceil(updates / 8),
+    patience: Infinity,
+    batchSize: 256,
+    holdoutRatio: 0.2,
+    maxUpdates: updates,
+  }).memberSamplesPerSecond;
 }
 
 interface EngineCase {
@@ -144,7 +173,9 @@ const WASM_CASE: EngineCase = { label: 'wasm', runtime: { engine: 'tfjs' }, upda
 export async function dynamicsBenchmarks(figures: Figures): Promise<void> {
   const chosen = await initTensorBackend({ force: 'wasm' });
   const native = nativeKernels();
-  process.stdout.write(`  (${chosen.why}; ${native.why}; ${MEMBERS} members, ${HIDDEN.length}×${HIDDEN[0]}, SiLU, ${MEMBERS}×${ROWS_PER_MEMBER} rows)\n`);
+  process.stdout.write(
+    `  (${chosen.why}; ${native.why}; ${MEMBERS} members, ${HIDDEN.length}×${HIDDEN[0]}, SiLU, ${MEMBERS}×${ROWS_PER_MEMBER} rows)\n`,
+  );
   const cases = [...(native.kernels ? NATIVE_CASES : []), WASM_CASE];
   let wasmCartPole = { evals: 0, train: 0 };
   for (const size of SIZES) {
@@ -153,8 +184,16 @@ export async function dynamicsBenchmarks(figures: Figures): Promise<void> {
     const chosenModel = ProbabilisticEnsemble.create(config);
     try {
       process.stdout.write(`  ${size.label}: default engine ${chosenModel.engineDescription}\n`);
-      figures.add(`ensemble evals/s, ${size.label}, predictNext`, predictRate(chosenModel, size, 10, 2), 'member-evals/s');
-      figures.add(`ensemble training, ${size.label}, batch 256`, trainRate(chosenModel, size, chosenModel.engine === 'native' ? 48 : 10), 'member-samples/s');
+      figures.add(
+        `ensemble evals/s, ${size.label}, predictNext`,
+        predictRate(chosenModel, size, 10, 2),
+        'member-evals/s',
+      );
+      figures.add(
+        `ensemble training, ${size.label}, batch 256`,
+        trainRate(chosenModel, size, chosenModel.engine === 'native' ? 48 : 10),
+        'member-samples/s',
+      );
     } finally {
       chosenModel.dispose();
     }
@@ -185,7 +224,10 @@ export async function dynamicsBenchmarks(figures: Figures): Promise<void> {
   await initTensorBackend({ force: 'cpu' });
   try {
     const size = SIZES[0]!;
-    const model = ProbabilisticEnsemble.create({ stateSize: size.nx, actionSize: size.nu, members: MEMBERS, hidden: HIDDEN, seed: 1 }, { engine: 'tfjs' });
+    const model = ProbabilisticEnsemble.create(
+      { stateSize: size.nx, actionSize: size.nu, members: MEMBERS, hidden: HIDDEN, seed: 1 },
+      { engine: 'tfjs' },
+    );
     try {
       const evals = predictRate(model, size, 2, 0);
       figures.add(`ensemble evals/s, ${size.label}, cpu (pure JS), predictNext`, evals, 'member-evals/s');

@@ -35,18 +35,26 @@ interface Arm {
 
 const ARMS: readonly Arm[] = [
   { label: 'SO-101 (6 × STS3215, Feetech STS)', protocol: 'feetech_sts', models: Array(6).fill('STS3215') },
-  { label: 'Koch (2 × XL430 + 4 × XL330, Dynamixel 2.0)', protocol: 'dynamixel2', models: ['XL430-W250', 'XL430-W250', 'XL330-M288', 'XL330-M288', 'XL330-M288', 'XL330-M288'] },
+  {
+    label: 'Koch (2 × XL430 + 4 × XL330, Dynamixel 2.0)',
+    protocol: 'dynamixel2',
+    models: ['XL430-W250', 'XL430-W250', 'XL330-M288', 'XL330-M288', 'XL330-M288', 'XL330-M288'],
+  },
 ];
 
 const NAMES = ['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll', 'gripper'];
 
 function robotYaml(arm: Arm, port: string): string {
-  const servos = arm.models.map((m, i) => `  - { id: ${i + 1}, name: ${NAMES[i]}, model: ${m}, registers: { return_delay_time: 0 } }`).join('\n');
+  const servos = arm.models
+    .map((m, i) => `  - { id: ${i + 1}, name: ${NAMES[i]}, model: ${m}, registers: { return_delay_time: 0 } }`)
+    .join('\n');
   return `robot: bench\nport: ${port}\nprotocol: ${arm.protocol}\nbaud_rate: 1000000\nservos:\n${servos}\n`;
 }
 
 async function startEmulator(configPath: string): Promise<{ child: ChildProcess; devicePath: string }> {
-  const child = fork(compiledPath('hw/emulator/main.ts'), ['--config', configPath, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = fork(compiledPath('hw/emulator/main.ts'), ['--config', configPath, '--log-level', 'warn'], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
   const devicePath = await new Promise<string>((resolve, reject) => {
     child.on('message', (m: EmulatorReply) => {
       if (m.type === 'ready') resolve(m.devicePath);
@@ -64,7 +72,10 @@ async function stopEmulator(child: ChildProcess): Promise<void> {
 }
 
 /** The operations of one cycle, as the driver issues them: goals for every joint, then one sync read. */
-function cycleOps(arm: Arm, readNames: readonly ('present_position' | 'present_velocity' | 'present_current' | 'present_load')[]): Operation[] {
+function cycleOps(
+  arm: Arm,
+  readNames: readonly ('present_position' | 'present_velocity' | 'present_current' | 'present_load')[],
+): Operation[] {
   const models = arm.models.map((m) => servoModel(m));
   const goal = registerOf(models[0]!, 'goal_position');
   const entries = models.map((m, i) => ({ id: i + 1, data: encodeRegister(m, 'goal_position', m.centerPosition) }));
@@ -85,7 +96,12 @@ function cycleOps(arm: Arm, readNames: readonly ('present_position' | 'present_v
 }
 
 /** Bare ping-pong: the cycle's packets, pre-encoded, each answered by the byte count the protocol predicts. */
-async function baselineCycles(arm: Arm, devicePath: string, ops: readonly Operation[], cycles: number): Promise<number[]> {
+async function baselineCycles(
+  arm: Arm,
+  devicePath: string,
+  ops: readonly Operation[],
+  cycles: number,
+): Promise<number[]> {
   const protocol = protocolByName(arm.protocol);
   const packets = ops.map((op) => protocol.encodeInstruction(protocol.instructionFor(op)));
   const replyBytes = ops.map((op) => {
@@ -121,7 +137,12 @@ async function baselineCycles(arm: Arm, devicePath: string, ops: readonly Operat
 }
 
 /** Driver cycles; a cycle that fails (every retry timed out: a loaded machine) counts with its full cost. */
-async function driverCycles(bus: ServoBus, read: 'positions' | 'state', cycles: number, failed: { count: number }): Promise<number[]> {
+async function driverCycles(
+  bus: ServoBus,
+  read: 'positions' | 'state',
+  cycles: number,
+  failed: { count: number },
+): Promise<number[]> {
   const goals = new Float64Array(6);
   const latencies: number[] = [];
   for (let c = 0; c < cycles; c++) {
@@ -150,7 +171,11 @@ function report(figures: Figures, label: string, latencies: readonly number[], b
   if (baseline) {
     const baseRate = (1000 * baseline.length) / baseline.reduce((a, b) => a + b, 0);
     figures.add(`  ratio driver / bare ping-pong (cycles/s)`, rate / baseRate, 'x');
-    figures.add(`  ratio driver / bare ping-pong (latency p50)`, percentile(sorted, 50) / percentile(sortNumbers(baseline), 50), 'x');
+    figures.add(
+      `  ratio driver / bare ping-pong (latency p50)`,
+      percentile(sorted, 50) / percentile(sortNumbers(baseline), 50),
+      'x',
+    );
   }
 }
 
@@ -165,7 +190,12 @@ export async function hwBusBenchmarks(figures: Figures): Promise<void> {
         const joints: JointConfig[] = arm.models.map((model, i) => ({ id: i + 1, name: NAMES[i]!, model }));
         const positionsOps = cycleOps(arm, ['present_position']);
         const stateOps = cycleOps(arm, ['present_position', 'present_velocity', 'present_current']);
-        const samples = { basePos: [] as number[], pos: [] as number[], baseState: [] as number[], state: [] as number[] };
+        const samples = {
+          basePos: [] as number[],
+          pos: [] as number[],
+          baseState: [] as number[],
+          state: [] as number[],
+        };
         const failed = { count: 0 };
         let timeouts = 0;
         let transactions = 0;
@@ -174,7 +204,14 @@ export async function hwBusBenchmarks(figures: Figures): Promise<void> {
           const warm = round === 0 ? WARMUP : 0;
           samples.basePos.push(...(await baselineCycles(arm, devicePath, positionsOps, warm + CYCLES)).slice(warm));
           samples.baseState.push(...(await baselineCycles(arm, devicePath, stateOps, CYCLES)));
-          const bus = await ServoBus.open({ port: devicePath, baudRate: 1_000_000, protocol: arm.protocol, joints, logger: createLogger('hw_bus_bench', 'error'), timing: { returnDelayUs: 0 } });
+          const bus = await ServoBus.open({
+            port: devicePath,
+            baudRate: 1_000_000,
+            protocol: arm.protocol,
+            joints,
+            logger: createLogger('hw_bus_bench', 'error'),
+            timing: { returnDelayUs: 0 },
+          });
           try {
             samples.pos.push(...(await driverCycles(bus, 'positions', warm + CYCLES, failed)).slice(warm));
             samples.state.push(...(await driverCycles(bus, 'state', CYCLES, failed)));

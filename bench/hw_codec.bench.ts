@@ -28,19 +28,53 @@ const ARM_IDS = [1, 2, 3, 4, 5, 6];
 const PRESENT_POSITION = { address: 132, length: 4 };
 const CURRENT_VELOCITY_POSITION = { address: 126, length: 10 };
 /** STS3215 Present_Position (56, 2 B); the 8 B block from 56: position, velocity, load, voltage, temperature */
-const STS_PRESENT_POSITION = { address: sts3215.registers.present_position!.address, length: sts3215.registers.present_position!.size };
+const STS_PRESENT_POSITION = {
+  address: sts3215.registers.present_position!.address,
+  length: sts3215.registers.present_position!.size,
+};
 const STS_FEEDBACK_BLOCK = { address: sts3215.registers.present_position!.address, length: 8 };
 
 /** register bytes that differ per servo and byte (none form a header, as on a real arm) */
-const armData = (id: number, length: number): Uint8Array => Uint8Array.from({ length }, (_, i) => (id * 31 + i * 7) & 0x7f);
+const armData = (id: number, length: number): Uint8Array =>
+  Uint8Array.from({ length }, (_, i) => (id * 31 + i * 7) & 0x7f);
 
 const CASES: readonly CodecCase[] = [
-  { label: 'dynamixel2 SYNC_READ Present Position 4 B ×6', protocol: dynamixel2, request: { kind: 'sync_read', ...PRESENT_POSITION, ids: ARM_IDS }, data: armData },
-  { label: 'dynamixel2 SYNC_READ current+velocity+position 10 B ×6', protocol: dynamixel2, request: { kind: 'sync_read', ...CURRENT_VELOCITY_POSITION, ids: ARM_IDS }, data: armData },
-  { label: 'dynamixel2 FAST_SYNC_READ Present Position 4 B ×6', protocol: dynamixel2, request: { kind: 'sync_read', ...PRESENT_POSITION, ids: ARM_IDS, fast: true }, data: armData },
-  { label: 'dynamixel2 FAST_SYNC_READ current+velocity+position 10 B ×6', protocol: dynamixel2, request: { kind: 'sync_read', ...CURRENT_VELOCITY_POSITION, ids: ARM_IDS, fast: true }, data: armData },
-  { label: 'feetech_sts SYNC_READ Present_Position 2 B ×6', protocol: feetechSts, request: { kind: 'sync_read', ...STS_PRESENT_POSITION, ids: ARM_IDS }, data: armData },
-  { label: 'feetech_sts SYNC_READ position..temperature 8 B at 0x38 ×6', protocol: feetechSts, request: { kind: 'sync_read', ...STS_FEEDBACK_BLOCK, ids: ARM_IDS }, data: armData },
+  {
+    label: 'dynamixel2 SYNC_READ Present Position 4 B ×6',
+    protocol: dynamixel2,
+    request: { kind: 'sync_read', ...PRESENT_POSITION, ids: ARM_IDS },
+    data: armData,
+  },
+  {
+    label: 'dynamixel2 SYNC_READ current+velocity+position 10 B ×6',
+    protocol: dynamixel2,
+    request: { kind: 'sync_read', ...CURRENT_VELOCITY_POSITION, ids: ARM_IDS },
+    data: armData,
+  },
+  {
+    label: 'dynamixel2 FAST_SYNC_READ Present Position 4 B ×6',
+    protocol: dynamixel2,
+    request: { kind: 'sync_read', ...PRESENT_POSITION, ids: ARM_IDS, fast: true },
+    data: armData,
+  },
+  {
+    label: 'dynamixel2 FAST_SYNC_READ current+velocity+position 10 B ×6',
+    protocol: dynamixel2,
+    request: { kind: 'sync_read', ...CURRENT_VELOCITY_POSITION, ids: ARM_IDS, fast: true },
+    data: armData,
+  },
+  {
+    label: 'feetech_sts SYNC_READ Present_Position 2 B ×6',
+    protocol: feetechSts,
+    request: { kind: 'sync_read', ...STS_PRESENT_POSITION, ids: ARM_IDS },
+    data: armData,
+  },
+  {
+    label: 'feetech_sts SYNC_READ position..temperature 8 B at 0x38 ×6',
+    protocol: feetechSts,
+    request: { kind: 'sync_read', ...STS_FEEDBACK_BLOCK, ids: ARM_IDS },
+    data: armData,
+  },
 ];
 
 const WINDOWS = 5;
@@ -104,7 +138,8 @@ function buildReply(c: CodecCase): Reply {
       },
       decode: () => {
         let n = 0;
-        for (const e of decoder.push(bytes)) if (e.kind === 'packet') n += protocol.splitCombined(e.packet, expected.ids, expected.lengths).length;
+        for (const e of decoder.push(bytes))
+          if (e.kind === 'packet') n += protocol.splitCombined(e.packet, expected.ids, expected.lengths).length;
         if (n !== results.length) throw new Error(`${c.label}: decoded ${n} of ${results.length} results`);
         return 1;
       },

@@ -59,7 +59,16 @@ export const PETS_CARTPOLE: PetsCartpoleConfig = {
   propagation: 'tsinf',
   ensemble: { members: 5, elites: 5, hidden: [64, 64, 64], probabilistic: true, learningRate: 1e-3 },
   training: { epochs: 200, batchSize: 64, holdoutRatio: 0.1, patience: 10, maxUpdates: 1000 },
-  optimizer: { kind: 'icem', populationSize: 100, iterations: 3, eliteRatio: 0.1, populationDecay: 1.25, keepEliteFraction: 0.3, noiseExponent: 2, alpha: 0.1 },
+  optimizer: {
+    kind: 'icem',
+    populationSize: 100,
+    iterations: 3,
+    eliteRatio: 0.1,
+    populationDecay: 1.25,
+    keepEliteFraction: 0.3,
+    noiseExponent: 2,
+    alpha: 0.1,
+  },
 };
 
 /** [x, θ, ẋ, θ̇] → [x, sin θ, cos θ, ẋ, θ̇], as the graph's learner encodes it with angle_joints: [pole_hinge] */
@@ -80,7 +89,11 @@ export function makeOptimizer(config: PetsOptimizerConfig, seed: number): Action
   }
 }
 
-export async function petsCartpole(seed: number, log: (line: string) => void, config: PetsCartpoleConfig = PETS_CARTPOLE): Promise<EpisodeResult[]> {
+export async function petsCartpole(
+  seed: number,
+  log: (line: string) => void,
+  config: PetsCartpoleConfig = PETS_CARTPOLE,
+): Promise<EpisodeResult[]> {
   const sim = await MujocoSim.fromFile(packagePath('sim/models/cartpole.xml'));
   try {
     const env = new MujocoEnv(sim, {
@@ -96,7 +109,9 @@ export async function petsCartpole(seed: number, log: (line: string) => void, co
       ensemble: config.ensemble,
       training: config.training,
       optimizer: () => makeOptimizer(config.optimizer, seed),
-      ...(config.modelState === 'sincos' ? { stateEncoder: SINCOS, cost: sincosCostBatch } : { cost: swingupCostBatch }),
+      ...(config.modelState === 'sincos'
+        ? { stateEncoder: SINCOS, cost: sincosCostBatch }
+        : { cost: swingupCostBatch }),
       horizon: config.horizon,
       particles: config.particles,
       propagation: config.propagation,
@@ -106,7 +121,9 @@ export async function petsCartpole(seed: number, log: (line: string) => void, co
       onEpisode: (r) =>
         log(
           `seed ${seed} episode ${r.episode + 1}: return ${r.return.toFixed(1)}` +
-            (r.training ? `, model val MSE ${r.training.valLoss.toFixed(4)} after ${r.training.epochs} epochs (${r.trainingSeconds.toFixed(1)} s), planning ${r.planningMs.toFixed(0)} ms/step` : ' (random actions)') +
+            (r.training
+              ? `, model val MSE ${r.training.valLoss.toFixed(4)} after ${r.training.epochs} epochs (${r.trainingSeconds.toFixed(1)} s), planning ${r.planningMs.toFixed(0)} ms/step`
+              : ' (random actions)') +
             `, ${r.seconds.toFixed(1)} s`,
         ),
     });
@@ -131,22 +148,56 @@ export async function petsBenchmarks(figures: Figures): Promise<void> {
     runs.push(await petsCartpole(seed, (line) => process.stdout.write(`    ${line}\n`)));
     walls.push((performance.now() - s0) / 1000);
     const best = Math.max(...runs.at(-1)!.map((e) => e.return));
-    process.stdout.write(`    seed ${seed}: returns ${runs.at(-1)!.map((e) => e.return.toFixed(0)).join(' ')}; best ${best.toFixed(1)}; ${walls.at(-1)!.toFixed(0)} s\n`);
-    figures.add(`PETS cart-pole swing-up, seed ${seed}: best return in ${PETS_CARTPOLE.episodes} episodes`, best, 'return');
-    figures.add(`PETS cart-pole swing-up, seed ${seed}: wall time for ${PETS_CARTPOLE.episodes} episodes (${engine})`, walls.at(-1)!, 's');
+    process.stdout.write(
+      `    seed ${seed}: returns ${runs
+        .at(-1)!
+        .map((e) => e.return.toFixed(0))
+        .join(' ')}; best ${best.toFixed(1)}; ${walls.at(-1)!.toFixed(0)} s\n`,
+    );
+    figures.add(
+      `PETS cart-pole swing-up, seed ${seed}: best return in ${PETS_CARTPOLE.episodes} episodes`,
+      best,
+      'return',
+    );
+    figures.add(
+      `PETS cart-pole swing-up, seed ${seed}: wall time for ${PETS_CARTPOLE.episodes} episodes (${engine})`,
+      walls.at(-1)!,
+      's',
+    );
   }
   const firstReached = runs.map((r) => r.find((e) => e.return >= TARGET_RETURN)?.episode ?? Infinity);
-  figures.add(`PETS cart-pole swing-up: median over ${seeds.length} seeds of the best return within ${PETS_CARTPOLE.episodes} episodes (of 200)`, median(runs.map((r) => Math.max(...r.map((e) => e.return)))), 'return');
-  figures.add(`PETS cart-pole swing-up: median over ${seeds.length} seeds of the first episode with return ≥ ${TARGET_RETURN}`, median(firstReached) + 1, 'episode');
+  figures.add(
+    `PETS cart-pole swing-up: median over ${seeds.length} seeds of the best return within ${PETS_CARTPOLE.episodes} episodes (of 200)`,
+    median(runs.map((r) => Math.max(...r.map((e) => e.return)))),
+    'return',
+  );
+  figures.add(
+    `PETS cart-pole swing-up: median over ${seeds.length} seeds of the first episode with return ≥ ${TARGET_RETURN}`,
+    median(firstReached) + 1,
+    'episode',
+  );
   figures.add('PETS cart-pole swing-up: longest wall time of one seed', Math.max(...walls), 's');
   figures.add('PETS cart-pole swing-up: mean wall time per seed', walls.reduce((a, b) => a + b, 0) / walls.length, 's');
   mkdirSync('out', { recursive: true });
   const lines = ['seed,episode,return,training_s,planning_ms_per_step,episode_s'];
-  runs.forEach((r, i) => r.forEach((e) => lines.push(`${seeds[i]},${e.episode + 1},${e.return},${e.trainingSeconds},${e.planningMs},${e.seconds}`)));
+  runs.forEach((r, i) =>
+    r.forEach((e) =>
+      lines.push(`${seeds[i]},${e.episode + 1},${e.return},${e.trainingSeconds},${e.planningMs},${e.seconds}`),
+    ),
+  );
   writeFileSync('out/pets_cartpole.csv', lines.join('\n') + '\n');
   await writeLinePlot(
     'out/pets_cartpole.svg',
-    [{ title: 'episode return', series: runs.map((r, i) => ({ name: `seed ${seeds[i]}`, t: r.map((e) => e.episode + 1), y: r.map((e) => e.return) })) }],
+    [
+      {
+        title: 'episode return',
+        series: runs.map((r, i) => ({
+          name: `seed ${seeds[i]}`,
+          t: r.map((e) => e.episode + 1),
+          y: r.map((e) => e.return),
+        })),
+      },
+    ],
     { title: 'PETS cart-pole swing-up', xTitle: 'episode' },
   );
 }

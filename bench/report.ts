@@ -12,7 +12,8 @@ export class Figures {
 
   add(name: string, value: number, unit: string): void {
     this.all.push({ name, value, unit });
-    const shown = Math.abs(value) >= 100 ? value.toFixed(0) : Math.abs(value) >= 1 ? value.toFixed(2) : value.toPrecision(3);
+    const shown =
+      Math.abs(value) >= 100 ? value.toFixed(0) : Math.abs(value) >= 1 ? value.toFixed(2) : value.toPrecision(3);
     process.stdout.write(`  ${name.padEnd(64)} ${shown.padStart(12)} ${unit}\n`);
   }
 }

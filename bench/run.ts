@@ -30,7 +30,9 @@ const experiments: Record<string, (f: Figures) => Promise<void>> = {
 
 const { values } = parseArgs({ options: { json: { type: 'string' }, only: { type: 'string' } } });
 if (values.only && !suites[values.only] && !experiments[values.only]) {
-  throw new Error(`--only ${values.only}: no such suite (${[...Object.keys(suites), ...Object.keys(experiments)].join(', ')})`);
+  throw new Error(
+    `--only ${values.only}: no such suite (${[...Object.keys(suites), ...Object.keys(experiments)].join(', ')})`,
+  );
 }
 setLogLevelSpec('warn');
 const figures = new Figures();

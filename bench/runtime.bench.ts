@@ -61,10 +61,26 @@ async function crossThread(figures: Figures): Promise<void> {
   const transport = new EmbeddedTransport();
   const main = await transport.createNode({ name: 'main', parameters: none });
   const moduleUrl = new URL('./nodes/echo.js', import.meta.url).href;
-  const opts = (echo: boolean, name: string) => ({ name, parameters: defineParams({ echo: { type: 'bool', default: true, description: '' } }), parameterSources: [{ origin: 'bench', values: { echo }, strict: true }] });
+  const opts = (echo: boolean, name: string) => ({
+    name,
+    parameters: defineParams({ echo: { type: 'bool', default: true, description: '' } }),
+    parameterSources: [{ origin: 'bench', values: { echo }, strict: true }],
+  });
 
   // one way: main publishes, the worker decodes and counts
-  const counter = new WorkerNode(transport.bus, { moduleUrl, options: { ...opts(false, 'counter'), remaps: [{ from: 'in', to: 'count_in' }, { from: 'out', to: 'count_out' }] }, fullyQualifiedName: '/counter', logLevelSpec: 'warn', checkMessages: false });
+  const counter = new WorkerNode(transport.bus, {
+    moduleUrl,
+    options: {
+      ...opts(false, 'counter'),
+      remaps: [
+        { from: 'in', to: 'count_in' },
+        { from: 'out', to: 'count_out' },
+      ],
+    },
+    fullyQualifiedName: '/counter',
+    logLevelSpec: 'warn',
+    checkMessages: false,
+  });
   await counter.configure();
   await counter.activate();
   const pub = main.createPublisher('sensor_msgs/msg/JointState', 'count_in', { history: 'keep_all' });
@@ -76,7 +92,8 @@ async function crossThread(figures: Figures): Promise<void> {
       for (const m of msgs) pub.publish(m);
       await transport.bus.idle();
     }
-    while (Number((await counter.report()).metrics.received) < before + total) await new Promise((r) => setTimeout(r, 1));
+    while (Number((await counter.report()).metrics.received) < before + total)
+      await new Promise((r) => setTimeout(r, 1));
     return total / ((performance.now() - t0) / 1000);
   };
   await oneWay(20_000);
@@ -84,7 +101,13 @@ async function crossThread(figures: Figures): Promise<void> {
   await counter.cleanup();
 
   // round trip, one message in flight: main → worker echo → main
-  const echo = new WorkerNode(transport.bus, { moduleUrl, options: opts(true, 'echo'), fullyQualifiedName: '/echo', logLevelSpec: 'warn', checkMessages: false });
+  const echo = new WorkerNode(transport.bus, {
+    moduleUrl,
+    options: opts(true, 'echo'),
+    fullyQualifiedName: '/echo',
+    logLevelSpec: 'warn',
+    checkMessages: false,
+  });
   await echo.configure();
   await echo.activate();
   const out = main.createPublisher('sensor_msgs/msg/JointState', 'in');
@@ -111,7 +134,10 @@ async function crossThread(figures: Figures): Promise<void> {
 
   // baseline: raw MessagePort ping-pong of the same CDR bytes with a worker that returns them
   const bytes = codecFor('sensor_msgs/msg/JointState').encode(msgs[0]!);
-  const raw = new Worker('const { parentPort } = require("node:worker_threads"); parentPort.on("message", (b) => parentPort.postMessage(b));', { eval: true });
+  const raw = new Worker(
+    'const { parentPort } = require("node:worker_threads"); parentPort.on("message", (b) => parentPort.postMessage(b));',
+    { eval: true },
+  );
   const rawSamples: number[] = [];
   for (let i = 0; i < 5500; i++) {
     const t0 = process.hrtime.bigint();
@@ -124,7 +150,11 @@ async function crossThread(figures: Figures): Promise<void> {
   await raw.terminate();
   const rawSorted = sortNumbers(rawSamples);
   figures.add('  baseline: raw postMessage round trip p50', percentile(rawSorted, 50), 'µs');
-  figures.add('  ratio embedded / raw postMessage round trip p50', percentile(samples, 50) / percentile(rawSorted, 50), 'x');
+  figures.add(
+    '  ratio embedded / raw postMessage round trip p50',
+    percentile(samples, 50) / percentile(rawSorted, 50),
+    'x',
+  );
   await transport.shutdown();
 }
 

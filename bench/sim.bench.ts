@@ -30,8 +30,24 @@ interface Case {
 
 const cases: readonly Case[] = [
   // the PD acts on the cart only; the pole swings freely
-  { label: 'cartpole', file: 'sim/models/cartpole.xml', keyframe: 'hanging', kp: 20, kd: 5, amplitude: 0.5, gravity: false },
-  { label: 'so_arm (torque)', file: 'sim/models/so_arm.xml', keyframe: 'home', kp: 2, kd: 0.2, amplitude: 0.1, gravity: true },
+  {
+    label: 'cartpole',
+    file: 'sim/models/cartpole.xml',
+    keyframe: 'hanging',
+    kp: 20,
+    kd: 5,
+    amplitude: 0.5,
+    gravity: false,
+  },
+  {
+    label: 'so_arm (torque)',
+    file: 'sim/models/so_arm.xml',
+    keyframe: 'home',
+    kp: 2,
+    kd: 0.2,
+    amplitude: 0.1,
+    gravity: true,
+  },
 ];
 
 const median = (xs: number[]): number => percentile(sortNumbers(xs), 50);
@@ -129,7 +145,11 @@ async function linearizeRates(figures: Figures, c: Case): Promise<void> {
         return calls / ((performance.now() - t0) / 1000);
       };
       run(0.3);
-      figures.add(`sim ${c.label} linearize (${centered ? 'centred' : 'forward'}, nx=${sim.info.nx}, nu=${sim.info.nu}) calls/s`, run(1), 'call/s');
+      figures.add(
+        `sim ${c.label} linearize (${centered ? 'centred' : 'forward'}, nx=${sim.info.nx}, nu=${sim.info.nu}) calls/s`,
+        run(1),
+        'call/s',
+      );
     }
   } finally {
     sim.dispose();

@@ -13,7 +13,11 @@ import type { Figures } from './report.js';
 // period error at 100 and 500 Hz while two workers keep both cores busy.
 
 async function runCartpole(args: Record<string, string>, seconds?: number) {
-  const description = loadLaunchFile(join(packageRoot(), 'launch/cartpole_lqr.launch.yaml'), { record: 'false', ...args }, { findPackageShare });
+  const description = loadLaunchFile(
+    join(packageRoot(), 'launch/cartpole_lqr.launch.yaml'),
+    { record: 'false', ...args },
+    { findPackageShare },
+  );
   const transport = new EmbeddedTransport();
   const launcher = new Launcher(description, { transport, registry, logLevelSpec: 'error' });
   await launcher.configure();
@@ -28,7 +32,11 @@ async function runCartpole(args: Record<string, string>, seconds?: number) {
 export async function simLoopBenchmarks(figures: Figures): Promise<void> {
   await runCartpole({ sim_time_s: '5.0' }); // warm-up: V8 tier-up of the whole loop
   const lockstep = await runCartpole({ sim_time_s: '60.0' });
-  figures.add('lockstep closed loop, cart-pole (bridge + estimator + LQR controller) ticks/s', Number(lockstep('/sim_bridge').ticks_per_s), 'tick/s');
+  figures.add(
+    'lockstep closed loop, cart-pole (bridge + estimator + LQR controller) ticks/s',
+    Number(lockstep('/sim_bridge').ticks_per_s),
+    'tick/s',
+  );
   figures.add('  as real-time factor at 100 Hz', Number(lockstep('/sim_bridge').real_time_factor), 'x');
 
   for (const nice of [0, 10]) {

@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { angleLimits, type RobotCalibration } from '../hw/calibration/calibration.js';
-import { calibrationTarget, defaultCalibrationPath, importLerobotCalibration, writeCalibrationFile, type CalibrationTarget } from '../hw/calibration/file.js';
+import {
+  calibrationTarget,
+  defaultCalibrationPath,
+  importLerobotCalibration,
+  writeCalibrationFile,
+  type CalibrationTarget,
+} from '../hw/calibration/file.js';
 import { runCalibration, type CalibrationBus } from '../hw/calibration/procedure.js';
 import { ServoBus } from '../hw/bus/servo_bus.js';
 import { jointsOf, loadRobotConfig, type RobotConfig } from '../hw/robot_config.js';
@@ -34,10 +40,16 @@ const HELP = `usage: ${CALIBRATE_USAGE}
 
 function names(text: string | undefined, config: RobotConfig, option: string): string[] {
   if (text === undefined || text.trim() === '') return [];
-  const list = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const known = config.servos.map((s) => s.name);
   const unknown = list.filter((n) => !known.includes(n));
-  if (unknown.length) throw new Error(`--${option}: ${unknown.join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not a joint of ${config.robot} (${known.join(', ')})`);
+  if (unknown.length)
+    throw new Error(
+      `--${option}: ${unknown.join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not a joint of ${config.robot} (${known.join(', ')})`,
+    );
   return list;
 }
 
@@ -86,27 +98,42 @@ export async function calibrateMain(argv: string[]): Promise<number> {
       throw new Error(`cannot read LeRobot calibration ${from}: ${(err as Error).message}`);
     }
     const cal = importLerobotCalibration(text, from, target);
-    writeCalibrationFile(out, cal, `imported from LeRobot calibration ${from} on ${new Date().toISOString()} by dynastack calibrate`);
+    writeCalibrationFile(
+      out,
+      cal,
+      `imported from LeRobot calibration ${from} on ${new Date().toISOString()} by dynastack calibrate`,
+    );
     process.stdout.write(`${config.robot}: LeRobot calibration imported\n${summary(cal, target)}\nwritten to ${out}\n`);
-    process.stdout.write('The servos keep the offsets and limits they hold; hw_bridge writes the file\'s values to any that differ (write_calibration).\n');
+    process.stdout.write(
+      "The servos keep the offsets and limits they hold; hw_bridge writes the file's values to any that differ (write_calibration).\n",
+    );
     return 0;
   }
 
-  const fullTurn = values['full-turn'] !== undefined ? names(values['full-turn'], config, 'full-turn') : config.servos.some((s) => s.name === 'wrist_roll') ? ['wrist_roll'] : [];
+  const fullTurn =
+    values['full-turn'] !== undefined
+      ? names(values['full-turn'], config, 'full-turn')
+      : config.servos.some((s) => s.name === 'wrist_roll')
+        ? ['wrist_roll']
+        : [];
   const reversed = names(values.reverse, config, 'reverse');
   let samplePeriodMs = 20;
   if (values['sample-ms'] !== undefined) {
     samplePeriodMs = Number(values['sample-ms']);
-    if (!(samplePeriodMs >= 1 && samplePeriodMs <= 1000)) throw new Error(`--sample-ms '${values['sample-ms']}' is not a period of 1 to 1000 ms`);
+    if (!(samplePeriodMs >= 1 && samplePeriodMs <= 1000))
+      throw new Error(`--sample-ms '${values['sample-ms']}' is not a period of 1 to 1000 ms`);
   }
   let marginMs: number | undefined;
   if (values['timeout-margin-ms'] !== undefined) {
     marginMs = Number(values['timeout-margin-ms']);
-    if (!(marginMs >= 0 && marginMs <= 5000)) throw new Error(`--timeout-margin-ms '${values['timeout-margin-ms']}' is not 0 to 5000 ms`);
+    if (!(marginMs >= 0 && marginMs <= 5000))
+      throw new Error(`--timeout-margin-ms '${values['timeout-margin-ms']}' is not 0 to 5000 ms`);
   }
   const port = values.port ?? config.port;
   const log = createLogger('calibrate');
-  process.stdout.write(`${config.robot}: ${config.servos.length} servos on ${port} (${config.protocol}, ${config.baudRate} baud)\n`);
+  process.stdout.write(
+    `${config.robot}: ${config.servos.length} servos on ${port} (${config.protocol}, ${config.baudRate} baud)\n`,
+  );
   if (fullTurn.length) process.stdout.write(`full-turn joints: ${fullTurn.join(', ')} (change with --full-turn)\n`);
   // calibration must not carry on across an unplug: no background reopen
   const bus = await ServoBus.open({
@@ -120,7 +147,9 @@ export async function calibrateMain(argv: string[]): Promise<number> {
   });
   const ui = new TerminalUi({ input: process.stdin, output: process.stdout });
   const onSignal = (): void => {
-    process.stdout.write('\ncalibration interrupted: nothing was saved; the servos may be left with a reset calibration (offset 0, full-turn limits)\n');
+    process.stdout.write(
+      '\ncalibration interrupted: nothing was saved; the servos may be left with a reset calibration (offset 0, full-turn limits)\n',
+    );
     process.exit(130);
   };
   process.once('SIGINT', onSignal);
@@ -134,9 +163,20 @@ export async function calibrateMain(argv: string[]): Promise<number> {
     const cal = await runCalibration(adapter, ui, {
       robot: config.robot,
       protocol: config.protocol,
-      joints: config.servos.map((s) => ({ name: s.name, id: s.id, model: servoModel(s.model), driveMode: reversed.includes(s.name) ? 1 : 0, fullTurn: fullTurn.includes(s.name) })),
+      joints: config.servos.map((s) => ({
+        name: s.name,
+        id: s.id,
+        model: servoModel(s.model),
+        driveMode: reversed.includes(s.name) ? 1 : 0,
+        fullTurn: fullTurn.includes(s.name),
+      })),
       samplePeriodMs,
-      save: (c) => writeCalibrationFile(out, c, `written by dynastack calibrate on ${new Date().toISOString()} for ${config.source}`),
+      save: (c) =>
+        writeCalibrationFile(
+          out,
+          c,
+          `written by dynastack calibrate on ${new Date().toISOString()} for ${config.source}`,
+        ),
     });
     done = true;
     process.stdout.write(`${summary(cal, target)}\ncalibration written to ${out}\n`);
@@ -144,6 +184,8 @@ export async function calibrateMain(argv: string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     ui.close();
-    await bus.close({ torqueOff: !done }).catch((err: unknown) => log.warn(`closing the bus: ${(err as Error).message}`));
+    await bus
+      .close({ torqueOff: !done })
+      .catch((err: unknown) => log.warn(`closing the bus: ${(err as Error).message}`));
   }
 }

@@ -81,7 +81,12 @@ async function launch(argv: string[]): Promise<number> {
   for (const w of description.warnings) log.warn(w);
   for (const m of description.logs ?? []) log.info(m);
   const transport = new EmbeddedTransport({ checkMessages: values['check-messages'] });
-  const launcher = new Launcher(description, { transport, registry, logLevelSpec, checkMessages: values['check-messages'] });
+  const launcher = new Launcher(description, {
+    transport,
+    registry,
+    logLevelSpec,
+    checkMessages: values['check-messages'],
+  });
   await launcher.configure();
   await launcher.activate();
   const why = await untilStopped(duration, launcher.allFinished());
@@ -143,11 +148,19 @@ async function run(argv: string[]): Promise<number> {
 }
 
 async function params(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { yaml: { type: 'boolean', default: false } } });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { yaml: { type: 'boolean', default: false } },
+  });
   const execs = positionals.length ? positionals : Object.keys(registry.modules).sort();
   for (const exec of execs) {
     const { definition } = await loadDefinition(registry, exec);
-    process.stdout.write((values.yaml ? paramsYaml(definition.name, definition.parameters) : paramsTable(exec, definition.description, definition.parameters)) + '\n\n');
+    process.stdout.write(
+      (values.yaml
+        ? paramsYaml(definition.name, definition.parameters)
+        : paramsTable(exec, definition.description, definition.parameters)) + '\n\n',
+    );
   }
   return 0;
 }

@@ -50,7 +50,13 @@ export type FaultSpec =
   /** replies go out `delayMs` late */
   | { readonly kind: 'late_reply'; readonly id?: number; readonly delayMs: number; readonly count?: number }
   /** one bit flipped in a reply: `byteFromEnd` 1 = the last byte; default the last data/error byte before the check bytes */
-  | { readonly kind: 'corrupt_byte'; readonly id?: number; readonly count?: number; readonly byteFromEnd?: number; readonly bit?: number }
+  | {
+      readonly kind: 'corrupt_byte';
+      readonly id?: number;
+      readonly count?: number;
+      readonly byteFromEnd?: number;
+      readonly bit?: number;
+    }
   /** a hardware error in servo `id`, latched until REBOOT */
   | { readonly kind: 'hardware_error'; readonly id: number; readonly error: HardwareFault }
   /** the pty goes away (the emulator closes it); back after `durationMs` when given, else when cleared */
@@ -130,12 +136,15 @@ export function parseRobotConfig(text: string, source: string): RobotConfig {
   const robot = root.robot === undefined ? 'robot' : text_(root.robot, 'robot', fail);
   const port = text_(root.port, 'port', fail);
   const protocolName = text_(root.protocol, 'protocol', fail);
-  if (!PROTOCOL_NAMES.includes(protocolName as ProtocolName)) fail('protocol', `'${protocolName}' is not one of ${PROTOCOL_NAMES.join(', ')}`);
+  if (!PROTOCOL_NAMES.includes(protocolName as ProtocolName))
+    fail('protocol', `'${protocolName}' is not one of ${PROTOCOL_NAMES.join(', ')}`);
   const protocol = protocolName as ProtocolName;
   const baudRate = number_(root.baud_rate, 'baud_rate', fail);
-  if (!(Number.isInteger(baudRate) && baudRate > 0)) fail('baud_rate', `${baudRate} is not a positive whole number of bits per second`);
+  if (!(Number.isInteger(baudRate) && baudRate > 0))
+    fail('baud_rate', `${baudRate} is not a positive whole number of bits per second`);
 
-  if (!Array.isArray(root.servos) || root.servos.length === 0) fail('servos', 'must be a non-empty list of { id, name, model }');
+  if (!Array.isArray(root.servos) || root.servos.length === 0)
+    fail('servos', 'must be a non-empty list of { id, name, model }');
   const maxId = protocol === 'dynamixel2' ? 252 : 253;
   const ids = new Set<number>();
   const names = new Set<string>();
@@ -144,7 +153,8 @@ export function parseRobotConfig(text: string, source: string): RobotConfig {
     const s = mapping(entry, at, fail);
     allowOnly(s, ['id', 'name', 'model', 'position', 'registers', 'motor'], at, fail);
     const id = number_(s.id, `${at}.id`, fail);
-    if (!(Number.isInteger(id) && id >= 0 && id <= maxId)) fail(`${at}.id`, `${id} is not a servo id (0–${maxId} on ${protocol})`);
+    if (!(Number.isInteger(id) && id >= 0 && id <= maxId))
+      fail(`${at}.id`, `${id} is not a servo id (0–${maxId} on ${protocol})`);
     if (ids.has(id)) fail(`${at}.id`, `id ${id} is used twice (two servos with one id answer over each other)`);
     ids.add(id);
     const name = text_(s.name, `${at}.name`, fail);
@@ -157,17 +167,23 @@ export function parseRobotConfig(text: string, source: string): RobotConfig {
       if (err instanceof RobotConfigError) throw err;
       return fail(`${at}.model`, (err as Error).message);
     }
-    if (model.protocol !== protocol) fail(`${at}.model`, `${model.name} speaks ${model.protocol}, the bus is ${protocol}`);
+    if (model.protocol !== protocol)
+      fail(`${at}.model`, `${model.name} speaks ${model.protocol}, the bus is ${protocol}`);
     let position: number | undefined;
     if (s.position !== undefined) {
       position = number_(s.position, `${at}.position`, fail);
-      if (!(Number.isInteger(position) && position >= 0 && position < model.resolution)) fail(`${at}.position`, `${position} is not a raw position 0–${model.resolution - 1}`);
+      if (!(Number.isInteger(position) && position >= 0 && position < model.resolution))
+        fail(`${at}.position`, `${position} is not a raw position 0–${model.resolution - 1}`);
     }
     const registers: Partial<Record<RegisterName, number>> = {};
     if (s.registers !== undefined) {
       for (const [key, value] of Object.entries(mapping(s.registers, `${at}.registers`, fail))) {
         const register = model.registers[key as RegisterName];
-        if (!register) fail(`${at}.registers.${key}`, `${model.name} has no register '${key}' (it has: ${Object.keys(model.registers).join(', ')})`);
+        if (!register)
+          fail(
+            `${at}.registers.${key}`,
+            `${model.name} has no register '${key}' (it has: ${Object.keys(model.registers).join(', ')})`,
+          );
         const v = number_(value, `${at}.registers.${key}`, fail);
         const [lo, hi] = writableRange(register!);
         if (!(Number.isInteger(v) && v >= lo && v <= hi)) fail(`${at}.registers.${key}`, `${v} is outside ${lo}–${hi}`);
@@ -192,7 +208,11 @@ export function parseRobotConfig(text: string, source: string): RobotConfig {
   return { source, robot, port, protocol, baudRate, servos, emulator };
 }
 
-function parseEmulator(value: unknown, ids: ReadonlySet<number>, fail: (key: string, problem: string) => never): EmulatorSettings {
+function parseEmulator(
+  value: unknown,
+  ids: ReadonlySet<number>,
+  fail: (key: string, problem: string) => never,
+): EmulatorSettings {
   const e = value === undefined ? {} : mapping(value, 'emulator', fail);
   allowOnly(e, ['reply_delay_ms', 'step_ms', 'boot_ms', 'firmware_version', 'faults'], 'emulator', fail);
   const optional = (key: string, fallback: number, ok: (v: number) => boolean, rule: string): number => {
@@ -204,7 +224,12 @@ function parseEmulator(value: unknown, ids: ReadonlySet<number>, fail: (key: str
   const replyDelayMs = optional('reply_delay_ms', 0, (v) => v >= 0, 'must be ≥ 0');
   const stepMs = optional('step_ms', 5, (v) => v > 0 && v <= 100, 'must be in (0, 100]');
   const bootMs = optional('boot_ms', 200, (v) => v >= 0, 'must be ≥ 0');
-  const firmwareVersion = optional('firmware_version', 46, (v) => Number.isInteger(v) && v >= 0 && v <= 255, 'must be a byte');
+  const firmwareVersion = optional(
+    'firmware_version',
+    46,
+    (v) => Number.isInteger(v) && v >= 0 && v <= 255,
+    'must be a byte',
+  );
   const faults: ScheduledFault[] = [];
   if (e.faults !== undefined) {
     if (!Array.isArray(e.faults)) fail('emulator.faults', 'must be a list');
@@ -213,10 +238,16 @@ function parseEmulator(value: unknown, ids: ReadonlySet<number>, fail: (key: str
   return { replyDelayMs, stepMs, bootMs, firmwareVersion, faults };
 }
 
-function parseFault(value: unknown, at: string, ids: ReadonlySet<number>, fail: (key: string, problem: string) => never): ScheduledFault {
+function parseFault(
+  value: unknown,
+  at: string,
+  ids: ReadonlySet<number>,
+  fail: (key: string, problem: string) => never,
+): ScheduledFault {
   const f = mapping(value, at, fail);
   const kind = text_(f.kind, `${at}.kind`, fail);
-  const num = (key: string): number | undefined => (f[key] === undefined ? undefined : number_(f[key], `${at}.${key}`, fail));
+  const num = (key: string): number | undefined =>
+    f[key] === undefined ? undefined : number_(f[key], `${at}.${key}`, fail);
   const id = num('id');
   if (id !== undefined && !ids.has(id)) fail(`${at}.id`, `no servo with id ${id} in this config`);
   const count = num('count');
@@ -235,33 +266,49 @@ function parseFault(value: unknown, at: string, ids: ReadonlySet<number>, fail: 
       allowOnly(f, [...common, 'id', 'count', 'delay_ms'], at, fail);
       const delayMs = num('delay_ms');
       if (delayMs === undefined || !(delayMs > 0)) fail(`${at}.delay_ms`, 'a late reply needs delay_ms > 0');
-      spec = { kind, delayMs: delayMs!, ...(id !== undefined ? { id } : {}), ...(count !== undefined ? { count } : {}) };
+      spec = {
+        kind,
+        delayMs: delayMs!,
+        ...(id !== undefined ? { id } : {}),
+        ...(count !== undefined ? { count } : {}),
+      };
       break;
     }
     case 'corrupt_byte': {
       allowOnly(f, [...common, 'id', 'count', 'byte_from_end', 'bit'], at, fail);
       const byteFromEnd = num('byte_from_end');
       const bit = num('bit');
-      spec = { kind, ...(id !== undefined ? { id } : {}), ...(count !== undefined ? { count } : {}), ...(byteFromEnd !== undefined ? { byteFromEnd } : {}), ...(bit !== undefined ? { bit } : {}) };
+      spec = {
+        kind,
+        ...(id !== undefined ? { id } : {}),
+        ...(count !== undefined ? { count } : {}),
+        ...(byteFromEnd !== undefined ? { byteFromEnd } : {}),
+        ...(bit !== undefined ? { bit } : {}),
+      };
       break;
     }
     case 'hardware_error': {
       allowOnly(f, [...common, 'id', 'error'], at, fail);
       if (id === undefined) fail(`${at}.id`, 'a hardware error needs the id of a servo');
       const error = text_(f.error, `${at}.error`, fail);
-      if (!['overload', 'overheat', 'voltage'].includes(error)) fail(`${at}.error`, `'${error}' is not one of overload, overheat, voltage`);
+      if (!['overload', 'overheat', 'voltage'].includes(error))
+        fail(`${at}.error`, `'${error}' is not one of overload, overheat, voltage`);
       spec = { kind, id: id!, error: error as HardwareFault };
       break;
     }
     case 'disconnect': {
       allowOnly(f, [...common, 'signal'], at, fail);
       const signal = f.signal === undefined ? undefined : text_(f.signal, `${at}.signal`, fail);
-      if (signal !== undefined && signal !== 'SIGTERM' && signal !== 'SIGKILL') fail(`${at}.signal`, `'${signal}' is not SIGTERM or SIGKILL`);
+      if (signal !== undefined && signal !== 'SIGTERM' && signal !== 'SIGKILL')
+        fail(`${at}.signal`, `'${signal}' is not SIGTERM or SIGKILL`);
       spec = { kind, ...(signal ? { signal: signal as 'SIGTERM' | 'SIGKILL' } : {}) };
       break;
     }
     default:
-      return fail(`${at}.kind`, `'${kind}' is not one of no_reply, late_reply, corrupt_byte, hardware_error, disconnect`);
+      return fail(
+        `${at}.kind`,
+        `'${kind}' is not one of no_reply, late_reply, corrupt_byte, hardware_error, disconnect`,
+      );
   }
   return { spec, atMs: atS * 1000, durationMs: forS === undefined ? undefined : forS * 1000 };
 }
@@ -274,15 +321,18 @@ function mapping(value: unknown, key: string, fail: Fail): Record<string, unknow
 }
 
 function allowOnly(m: Record<string, unknown>, keys: readonly string[], at: string, fail: Fail): void {
-  for (const key of Object.keys(m)) if (!keys.includes(key)) fail(`${at}.${key}`, `unknown key (allowed: ${keys.join(', ')})`);
+  for (const key of Object.keys(m))
+    if (!keys.includes(key)) fail(`${at}.${key}`, `unknown key (allowed: ${keys.join(', ')})`);
 }
 
 function text_(value: unknown, key: string, fail: Fail): string {
-  if (typeof value !== 'string' || value.trim() === '') return fail(key, value === undefined ? 'missing' : `must be a non-empty string, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || value.trim() === '')
+    return fail(key, value === undefined ? 'missing' : `must be a non-empty string, got ${JSON.stringify(value)}`);
   return value.trim();
 }
 
 function number_(value: unknown, key: string, fail: Fail): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) return fail(key, value === undefined ? 'missing' : `must be a number, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    return fail(key, value === undefined ? 'missing' : `must be a number, got ${JSON.stringify(value)}`);
   return value;
 }

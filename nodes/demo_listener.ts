@@ -7,7 +7,12 @@ import type { Timer } from '../framework/time/clock.js';
 
 const parameters = defineParams({
   report_period_s: { type: 'double', default: 1, range: [0.01, 3600], description: 'how often progress is logged' },
-  expected_joints: { type: 'integer', default: 0, range: [0, 1000], description: 'warn when a message has another joint count (0: any)' },
+  expected_joints: {
+    type: 'integer',
+    default: 0,
+    range: [0, 1000],
+    description: 'warn when a message has another joint count (0: any)',
+  },
 });
 
 export default defineNode({
@@ -33,12 +38,18 @@ export default defineNode({
     return {
       activate: () => {
         last = node.steadyClock.now();
-        timer = node.createTimer(periodNsFromHz(1 / params.report_period_s), () => {
-          const now = node.steadyClock.now();
-          node.logger.info(`received ${received} joint states (${(sinceReport / (Number(now - last) / 1e9)).toFixed(1)} Hz)`);
-          sinceReport = 0;
-          last = now;
-        }, node.steadyClock);
+        timer = node.createTimer(
+          periodNsFromHz(1 / params.report_period_s),
+          () => {
+            const now = node.steadyClock.now();
+            node.logger.info(
+              `received ${received} joint states (${(sinceReport / (Number(now - last) / 1e9)).toFixed(1)} Hz)`,
+            );
+            sinceReport = 0;
+            last = now;
+          },
+          node.steadyClock,
+        );
       },
       deactivate: () => timer?.cancel(),
       metrics: () => ({

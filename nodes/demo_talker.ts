@@ -7,7 +7,11 @@ import type { Timer } from '../framework/time/clock.js';
 
 const parameters = defineParams({
   rate_hz: { type: 'double', default: 100, range: [0.1, 10_000], description: 'publishing rate' },
-  joints: { type: 'string_array', default: ['joint_1', 'joint_2', 'joint_3', 'joint_4', 'joint_5', 'joint_6'], description: 'joint names' },
+  joints: {
+    type: 'string_array',
+    default: ['joint_1', 'joint_2', 'joint_3', 'joint_4', 'joint_5', 'joint_6'],
+    description: 'joint names',
+  },
   amplitude: { type: 'double', default: 0.5, range: [0, 3.2], description: 'sine amplitude (rad)' },
   frequency_hz: { type: 'double', default: 0.5, range: [0, 100], description: 'sine frequency' },
 });
@@ -32,7 +36,13 @@ export default defineNode({
         position[i] = params.amplitude * Math.sin(w * t + phase);
         velocity[i] = params.amplitude * w * Math.cos(w * t + phase);
       }
-      pub.publish({ header: { stamp: nsToTime(now), frame_id: '' }, name: [...params.joints], position, velocity, effort: [] });
+      pub.publish({
+        header: { stamp: nsToTime(now), frame_id: '' },
+        name: [...params.joints],
+        position,
+        velocity,
+        effort: [],
+      });
       sent++;
     };
     return {

@@ -26,44 +26,157 @@ import type { Timer } from '../framework/time/clock.js';
 // trained on (training.data_end_ns), so a controller can wait for the model of the last episode.
 
 const parameters = defineParams({
-  joints: { type: 'string_array', default: [], description: 'joints of the state s = [q, q̇], in order; empty: those of the first state received (or of buffer_file)' },
-  angle_joints: { type: 'string_array', default: [], description: "joints (of `joints`) whose position the model sees as (sin q, cos q): unlimited hinges, so one pole whatever the number of turns" },
-  state_topic: { type: 'string', default: 'estimated_joint_states', nonEmpty: true, description: 'the stamped state stream' },
+  joints: {
+    type: 'string_array',
+    default: [],
+    description:
+      'joints of the state s = [q, q̇], in order; empty: those of the first state received (or of buffer_file)',
+  },
+  angle_joints: {
+    type: 'string_array',
+    default: [],
+    description:
+      'joints (of `joints`) whose position the model sees as (sin q, cos q): unlimited hinges, so one pole whatever the number of turns',
+  },
+  state_topic: {
+    type: 'string',
+    default: 'estimated_joint_states',
+    nonEmpty: true,
+    description: 'the stamped state stream',
+  },
   state_type: {
     type: 'string',
     default: 'dynastack_msgs/msg/JointStateEstimate',
     choices: ['dynastack_msgs/msg/JointStateEstimate', 'sensor_msgs/msg/JointState'],
     description: 'message type of state_topic (a JointState needs velocities)',
   },
-  command_topic: { type: 'string', default: 'forward_command_controller/commands', nonEmpty: true, description: 'std_msgs/Float64MultiArray commands, stamped on arrival with this node\'s clock' },
-  rate_hz: { type: 'double', default: 100, range: [1, 2000], description: 'the control rate: one transition spans one period; states further apart than 1.5 periods do not pair' },
-  buffer_capacity: { type: 'integer', default: 100_000, range: [1, 10_000_000], description: 'transitions kept; the oldest is dropped when full' },
-  retrain_on: { type: 'string', default: 'transitions', choices: ['transitions', 'episode'], description: "when to train: every retrain_every new transitions, or at every episode end (a state after a gap, as the sim bridge leaves between episodes, or a reset), on all data so far" },
-  retrain_every: { type: 'integer', default: 1000, range: [1, 10_000_000], description: "retrain_on 'transitions': train again after this many new transitions" },
-  min_transitions: { type: 'integer', default: 1000, range: [2, 10_000_000], description: 'no training before the buffer holds this many transitions' },
-  'ensemble.members': { type: 'integer', default: 5, range: [1, 100], description: 'networks in the bootstrap ensemble' },
-  'ensemble.hidden': { type: 'integer_array', default: [200, 200, 200], range: [1, 4096], description: 'hidden layer widths of each member' },
-  'ensemble.elites': { type: 'integer', default: 3, range: [1, 100], description: 'members with the lowest validation loss that predictions use (at most ensemble.members)' },
-  'ensemble.probabilistic': { type: 'bool', default: true, description: 'predict a mean and a bounded log-variance of the state delta (Gaussian NLL); false: the mean only (MSE)' },
+  command_topic: {
+    type: 'string',
+    default: 'forward_command_controller/commands',
+    nonEmpty: true,
+    description: "std_msgs/Float64MultiArray commands, stamped on arrival with this node's clock",
+  },
+  rate_hz: {
+    type: 'double',
+    default: 100,
+    range: [1, 2000],
+    description: 'the control rate: one transition spans one period; states further apart than 1.5 periods do not pair',
+  },
+  buffer_capacity: {
+    type: 'integer',
+    default: 100_000,
+    range: [1, 10_000_000],
+    description: 'transitions kept; the oldest is dropped when full',
+  },
+  retrain_on: {
+    type: 'string',
+    default: 'transitions',
+    choices: ['transitions', 'episode'],
+    description:
+      'when to train: every retrain_every new transitions, or at every episode end (a state after a gap, as the sim bridge leaves between episodes, or a reset), on all data so far',
+  },
+  retrain_every: {
+    type: 'integer',
+    default: 1000,
+    range: [1, 10_000_000],
+    description: "retrain_on 'transitions': train again after this many new transitions",
+  },
+  min_transitions: {
+    type: 'integer',
+    default: 1000,
+    range: [2, 10_000_000],
+    description: 'no training before the buffer holds this many transitions',
+  },
+  'ensemble.members': {
+    type: 'integer',
+    default: 5,
+    range: [1, 100],
+    description: 'networks in the bootstrap ensemble',
+  },
+  'ensemble.hidden': {
+    type: 'integer_array',
+    default: [200, 200, 200],
+    range: [1, 4096],
+    description: 'hidden layer widths of each member',
+  },
+  'ensemble.elites': {
+    type: 'integer',
+    default: 3,
+    range: [1, 100],
+    description: 'members with the lowest validation loss that predictions use (at most ensemble.members)',
+  },
+  'ensemble.probabilistic': {
+    type: 'bool',
+    default: true,
+    description:
+      'predict a mean and a bounded log-variance of the state delta (Gaussian NLL); false: the mean only (MSE)',
+  },
   'ensemble.learning_rate': { type: 'double', default: 1e-3, range: [1e-7, 1], description: 'Adam learning rate' },
-  'training.epochs': { type: 'integer', default: 100, range: [1, 100_000], description: 'most epochs per training (early stopping usually ends it sooner)' },
+  'training.epochs': {
+    type: 'integer',
+    default: 100,
+    range: [1, 100_000],
+    description: 'most epochs per training (early stopping usually ends it sooner)',
+  },
   'training.batch_size': { type: 'integer', default: 256, range: [1, 100_000], description: 'minibatch size' },
-  'training.patience': { type: 'integer', default: 5, range: [1, 100_000], description: 'stop after this many epochs without a better validation loss' },
-  'training.holdout_ratio': { type: 'double', default: 0.2, range: [0, 0.9], description: 'fraction of the data held out for validation and elite selection' },
-  'training.max_updates': { type: 'integer', default: 0, range: [0, 100_000_000], description: 'most gradient steps per training; 0: no limit' },
-  buffer_file: { type: 'string', default: '', description: "'' : keep transitions in memory only; else loaded at configure when it exists, saved at cleanup (absolute, or relative to the package root)" },
-  seed: { type: 'integer', default: 0, range: [0, 2 ** 31 - 1], description: 'seed of weight initialisation, bootstrap and minibatches' },
-  backend: { type: 'string', default: '', choices: ['', 'wasm', 'cpu'], description: "tensor backend of the training worker: '' the fastest that starts, or force 'wasm' or 'cpu'" },
-  diagnostics_period_s: { type: 'double', default: 1, range: [0.01, 3600], description: 'how often /diagnostics is published (steady clock)' },
+  'training.patience': {
+    type: 'integer',
+    default: 5,
+    range: [1, 100_000],
+    description: 'stop after this many epochs without a better validation loss',
+  },
+  'training.holdout_ratio': {
+    type: 'double',
+    default: 0.2,
+    range: [0, 0.9],
+    description: 'fraction of the data held out for validation and elite selection',
+  },
+  'training.max_updates': {
+    type: 'integer',
+    default: 0,
+    range: [0, 100_000_000],
+    description: 'most gradient steps per training; 0: no limit',
+  },
+  buffer_file: {
+    type: 'string',
+    default: '',
+    description:
+      "'' : keep transitions in memory only; else loaded at configure when it exists, saved at cleanup (absolute, or relative to the package root)",
+  },
+  seed: {
+    type: 'integer',
+    default: 0,
+    range: [0, 2 ** 31 - 1],
+    description: 'seed of weight initialisation, bootstrap and minibatches',
+  },
+  backend: {
+    type: 'string',
+    default: '',
+    choices: ['', 'wasm', 'cpu'],
+    description: "tensor backend of the training worker: '' the fastest that starts, or force 'wasm' or 'cpu'",
+  },
+  diagnostics_period_s: {
+    type: 'double',
+    default: 1,
+    range: [0.01, 3600],
+    description: 'how often /diagnostics is published (steady clock)',
+  },
 });
 
 export default defineNode({
   name: 'dynamics_learner',
-  description: 'learns a probabilistic ensemble dynamics model from state and command streams and publishes each version on /dynamics/model',
+  description:
+    'learns a probabilistic ensemble dynamics model from state and command streams and publishes each version on /dynamics/model',
   parameters,
   configure(node, p) {
-    if (p['ensemble.elites'] > p['ensemble.members']) throw new Error(`parameter 'ensemble.elites': ${p['ensemble.elites']} elites of ${p['ensemble.members']} members (at most ensemble.members)`);
-    if (p.min_transitions > p.buffer_capacity) throw new Error(`parameter 'min_transitions': ${p.min_transitions} is more than buffer_capacity ${p.buffer_capacity} holds`);
+    if (p['ensemble.elites'] > p['ensemble.members'])
+      throw new Error(
+        `parameter 'ensemble.elites': ${p['ensemble.elites']} elites of ${p['ensemble.members']} members (at most ensemble.members)`,
+      );
+    if (p.min_transitions > p.buffer_capacity)
+      throw new Error(
+        `parameter 'min_transitions': ${p.min_transitions} is more than buffer_capacity ${p.buffer_capacity} holds`,
+      );
     const periodNs = periodNsFromHz(p.rate_hz);
     const bufferFile = p.buffer_file ? packagePath(p.buffer_file) : '';
 
@@ -82,15 +195,25 @@ export default defineNode({
     if (bufferFile && existsSync(bufferFile)) {
       buffer = ReplayBuffer.load(bufferFile, { capacity: p.buffer_capacity });
       const saved = StateEncoding.fromMetadata(buffer.meta, `replay buffer file ${bufferFile}`);
-      if (saved.size !== buffer.stateSize) throw new Error(`replay buffer file ${bufferFile}: its header's state ${saved.describe()} has ${saved.size} values, its states ${buffer.stateSize}`);
-      if (joints.length && joints.join(',') !== saved.joints.join(',')) throw new Error(`parameter 'joints': [${joints.join(', ')}] differs from the joints of buffer_file ${bufferFile}: [${saved.joints.join(', ')}]`);
+      if (saved.size !== buffer.stateSize)
+        throw new Error(
+          `replay buffer file ${bufferFile}: its header's state ${saved.describe()} has ${saved.size} values, its states ${buffer.stateSize}`,
+        );
+      if (joints.length && joints.join(',') !== saved.joints.join(','))
+        throw new Error(
+          `parameter 'joints': [${joints.join(', ')}] differs from the joints of buffer_file ${bufferFile}: [${saved.joints.join(', ')}]`,
+        );
       if (encodingOf(saved.joints).describe() !== saved.describe()) {
-        throw new Error(`parameter 'angle_joints': [${p.angle_joints.join(', ')}] differs from the angle joints of buffer_file ${bufferFile}: [${saved.angleJoints.join(', ')}]`);
+        throw new Error(
+          `parameter 'angle_joints': [${p.angle_joints.join(', ')}] differs from the angle joints of buffer_file ${bufferFile}: [${saved.angleJoints.join(', ')}]`,
+        );
       }
       joints = saved.joints;
       encoding = saved;
       if (buffer.meta.period_ns !== undefined && buffer.meta.period_ns !== Number(periodNs)) {
-        node.logger.warn(`buffer_file ${bufferFile} was recorded at a period of ${buffer.meta.period_ns} ns, rate_hz gives ${periodNs} ns: its transitions are kept`);
+        node.logger.warn(
+          `buffer_file ${bufferFile} was recorded at a period of ${buffer.meta.period_ns} ns, rate_hz gives ${periodNs} ns: its transitions are kept`,
+        );
       }
       node.logger.info(`loaded ${buffer.size} transitions from ${bufferFile}`);
     }
@@ -115,7 +238,10 @@ export default defineNode({
     };
     const client = new TrainingClient({
       backend: (p.backend || undefined) as TensorBackendKind | undefined,
-      onEpoch: (e) => node.logger.debug(`epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}, validation loss ${e.valLoss.toFixed(4)}`),
+      onEpoch: (e) =>
+        node.logger.debug(
+          `epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}, validation loss ${e.valLoss.toFixed(4)}`,
+        ),
     });
 
     const models = node.createPublisher('dynastack_msgs/msg/ModelBlob', '/dynamics/model', QOS_LATCHED);
@@ -182,7 +308,8 @@ export default defineNode({
       else unpublished = blob;
     };
 
-    const due = (): boolean => (p.retrain_on === 'episode' ? episodesSinceTraining > 0 && sinceTraining > 0 : sinceTraining >= p.retrain_every);
+    const due = (): boolean =>
+      p.retrain_on === 'episode' ? episodesSinceTraining > 0 && sinceTraining > 0 : sinceTraining >= p.retrain_every;
     const maybeTrain = (): void => {
       if (!active || !buffer || !due() || buffer.size < p.min_transitions) return;
       if (training) {
@@ -194,22 +321,29 @@ export default defineNode({
       episodesSinceTraining = 0;
       training = true;
       const dataEnd = dataEndNs;
-      client.train({ config: config(buffer.stateSize, buffer.actionSize), data: buffer.toTransitionData(), options: trainOptions }).then(
-        (result) => finish(result, dataEnd),
-        (err: unknown) => {
-          if (disposed) return;
-          failures++;
-          lastError = (err as Error).message;
-          node.logger.error(lastError);
-          publishDiagnostics();
-        },
-      ).finally(() => {
-        training = false;
-        if (requested && !disposed) {
-          requested = false;
-          maybeTrain();
-        }
-      });
+      client
+        .train({
+          config: config(buffer.stateSize, buffer.actionSize),
+          data: buffer.toTransitionData(),
+          options: trainOptions,
+        })
+        .then(
+          (result) => finish(result, dataEnd),
+          (err: unknown) => {
+            if (disposed) return;
+            failures++;
+            lastError = (err as Error).message;
+            node.logger.error(lastError);
+            publishDiagnostics();
+          },
+        )
+        .finally(() => {
+          training = false;
+          if (requested && !disposed) {
+            requested = false;
+            maybeTrain();
+          }
+        });
     };
 
     const onState = (input: StateInput): void => {
@@ -220,8 +354,15 @@ export default defineNode({
         maybeTrain();
       }
       if (outcome.status !== 'transition') {
-        if ('reason' in outcome && outcome.status !== 'duplicate' && outcome.status !== 'too_soon' && warnings.allow(outcome.status)) {
-          node.logger.warn(`state on ${p.state_topic} not used, ${outcome.status.replace('_', ' ')}: ${outcome.reason}`);
+        if (
+          'reason' in outcome &&
+          outcome.status !== 'duplicate' &&
+          outcome.status !== 'too_soon' &&
+          warnings.allow(outcome.status)
+        ) {
+          node.logger.warn(
+            `state on ${p.state_topic} not used, ${outcome.status.replace('_', ' ')}: ${outcome.reason}`,
+          );
         }
         return;
       }
@@ -229,8 +370,15 @@ export default defineNode({
       if (!buffer) {
         joints = builder.joints!;
         encoding ??= encodingOf(joints);
-        buffer = new ReplayBuffer({ capacity: p.buffer_capacity, stateSize: encoding.size, actionSize: t.action.length, meta: { ...encoding.toMetadata(), period_ns: Number(periodNs) } });
-        node.logger.info(`collecting transitions of ${joints.length} joints (${joints.join(', ')}) and ${t.action.length} command values; the model's state ${encoding.describe()}`);
+        buffer = new ReplayBuffer({
+          capacity: p.buffer_capacity,
+          stateSize: encoding.size,
+          actionSize: t.action.length,
+          meta: { ...encoding.toMetadata(), period_ns: Number(periodNs) },
+        });
+        node.logger.info(
+          `collecting transitions of ${joints.length} joints (${joints.join(', ')}) and ${t.action.length} command values; the model's state ${encoding.describe()}`,
+        );
       }
       const enc = encoding!;
       if (enc.identity) buffer.add(t);
@@ -248,13 +396,19 @@ export default defineNode({
 
     // transitions are collected from configure on (a bridge in a worker starts at once); training
     // and publishing wait for activation
-    if (p.state_type === 'sensor_msgs/msg/JointState') node.createSubscription('sensor_msgs/msg/JointState', p.state_topic, (m) => onState(jointStateFields(m)));
-    else node.createSubscription('dynastack_msgs/msg/JointStateEstimate', p.state_topic, (m) => onState(jointStateFields(m)));
+    if (p.state_type === 'sensor_msgs/msg/JointState')
+      node.createSubscription('sensor_msgs/msg/JointState', p.state_topic, (m) => onState(jointStateFields(m)));
+    else
+      node.createSubscription('dynastack_msgs/msg/JointStateEstimate', p.state_topic, (m) =>
+        onState(jointStateFields(m)),
+      );
     node.createSubscription('std_msgs/msg/Float64MultiArray', p.command_topic, (m) => {
       const before = builder.counts.badCommands;
       builder.addCommand(node.clock.now(), m.data);
       if (builder.counts.badCommands > before && warnings.allow('command')) {
-        node.logger.warn(`command on ${p.command_topic} not used: expected ${builder.actionSize} finite values, got [${Array.from(m.data).join(', ')}]`);
+        node.logger.warn(
+          `command on ${p.command_topic} not used: expected ${builder.actionSize} finite values, got [${Array.from(m.data).join(', ')}]`,
+        );
       }
     });
 
@@ -273,13 +427,17 @@ export default defineNode({
         training_failures: String(failures),
       };
       let level: number = DiagnosticLevel.OK;
-      let message = version ? `model v${version}` : `collecting: ${buffer?.size ?? 0} of ${Math.max(p.min_transitions, p.retrain_every)} transitions for the first model`;
+      let message = version
+        ? `model v${version}`
+        : `collecting: ${buffer?.size ?? 0} of ${Math.max(p.min_transitions, p.retrain_every)} transitions for the first model`;
       if (client.busy) message += ', training';
       if (last) {
         const r = last.report;
         values[`train_${lossName}`] = r.trainLoss.toExponential(4);
         values.val_mse_normalised = r.valLoss.toExponential(4);
-        dimensionNames().forEach((name, i) => (values[`val_mse.${name}`] = (r.valMsePerDim[i] ?? Number.NaN).toExponential(3)));
+        dimensionNames().forEach(
+          (name, i) => (values[`val_mse.${name}`] = (r.valMsePerDim[i] ?? Number.NaN).toExponential(3)),
+        );
         values.data_size = String(last.transitions);
         values.training_time_s = last.seconds.toFixed(2);
         values.epochs = String(r.epochs);
@@ -290,10 +448,17 @@ export default defineNode({
         level = DiagnosticLevel.ERROR;
         message = `training failed: ${lastError}`;
       }
-      return { level, name: `${node.name}: dynamics learning`, message, hardware_id: '', values: Object.entries(values).map(([key, value]) => ({ key, value })) };
+      return {
+        level,
+        name: `${node.name}: dynamics learning`,
+        message,
+        hardware_id: '',
+        values: Object.entries(values).map(([key, value]) => ({ key, value })),
+      };
     };
     const publishDiagnostics = (): void => {
-      if (active) diagnostics.publish({ header: { stamp: nsToTime(node.clock.now()), frame_id: '' }, status: [report()] });
+      if (active)
+        diagnostics.publish({ header: { stamp: nsToTime(node.clock.now()), frame_id: '' }, status: [report()] });
     };
 
     let timer: Timer | undefined;
@@ -318,7 +483,9 @@ export default defineNode({
       },
       summary: () => {
         const c = builder.counts;
-        const model = last ? `, the last validated at mse ${last.report.valLoss.toFixed(4)} (normalised) on ${last.transitions} transitions` : '';
+        const model = last
+          ? `, the last validated at mse ${last.report.valLoss.toFixed(4)} (normalised) on ${last.transitions} transitions`
+          : '';
         return `${c.transitions} transitions in ${c.episodes} episodes${c.gaps ? ` (${c.gaps} gaps: episode ends or missed ticks)` : ''}, ${version} dynamics models published${model}${failures ? `, ${failures} trainings failed` : ''}`;
       },
       metrics: () => {
@@ -336,7 +503,14 @@ export default defineNode({
           models_published: version - (unpublished ? 1 : 0),
           trainings_coalesced: merged,
           training_failures: failures,
-          ...(last ? { last_train_loss: last.report.trainLoss, last_val_loss: last.report.valLoss, last_training_s: last.seconds, backend: last.backend } : {}),
+          ...(last
+            ? {
+                last_train_loss: last.report.trainLoss,
+                last_val_loss: last.report.valLoss,
+                last_training_s: last.seconds,
+                backend: last.backend,
+              }
+            : {}),
         };
       },
     };

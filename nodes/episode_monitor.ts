@@ -18,19 +18,79 @@ import { reachOutcome } from '../src/tasks/arm_targets.js';
 // counted over the episodes after judge_after.
 
 const parameters = defineParams({
-  task: { type: 'string', default: 'cartpole_swingup', choices: [...REWARD_TASKS], description: 'whose reward is summed' },
-  goal: { type: 'double_array', default: [], description: 'the task goal (arm_reach: x, y, z), empty: the task default' },
-  joints: { type: 'string_array', default: [], description: 'joints of the state x = [q, q̇], in the task order (empty: as the messages list them)' },
-  state_topic: { type: 'string', default: 'joint_states', nonEmpty: true, description: 'sensor_msgs/JointState: the true state' },
-  command_topic: { type: 'string', default: 'forward_command_controller/commands', nonEmpty: true, description: 'std_msgs/Float64MultiArray commands' },
-  episode_gap_s: { type: 'double', default: 0, range: [0, 1e6], description: 'a gap in state stamps longer than this starts a new episode (0: 1.5 × the first interval; the sim bridge leaves two periods between episodes)' },
-  episodes: { type: 'integer', default: 10, range: [0, 1_000_000], description: 'finish after this many episodes (0: never)' },
-  output: { type: 'string', default: 'out/learning_curve.svg', nonEmpty: true, description: 'learning curve SVG (a .csv goes beside it)' },
+  task: {
+    type: 'string',
+    default: 'cartpole_swingup',
+    choices: [...REWARD_TASKS],
+    description: 'whose reward is summed',
+  },
+  goal: {
+    type: 'double_array',
+    default: [],
+    description: 'the task goal (arm_reach: x, y, z), empty: the task default',
+  },
+  joints: {
+    type: 'string_array',
+    default: [],
+    description: 'joints of the state x = [q, q̇], in the task order (empty: as the messages list them)',
+  },
+  state_topic: {
+    type: 'string',
+    default: 'joint_states',
+    nonEmpty: true,
+    description: 'sensor_msgs/JointState: the true state',
+  },
+  command_topic: {
+    type: 'string',
+    default: 'forward_command_controller/commands',
+    nonEmpty: true,
+    description: 'std_msgs/Float64MultiArray commands',
+  },
+  episode_gap_s: {
+    type: 'double',
+    default: 0,
+    range: [0, 1e6],
+    description:
+      'a gap in state stamps longer than this starts a new episode (0: 1.5 × the first interval; the sim bridge leaves two periods between episodes)',
+  },
+  episodes: {
+    type: 'integer',
+    default: 10,
+    range: [0, 1_000_000],
+    description: 'finish after this many episodes (0: never)',
+  },
+  output: {
+    type: 'string',
+    default: 'out/learning_curve.svg',
+    nonEmpty: true,
+    description: 'learning curve SVG (a .csv goes beside it)',
+  },
   title: { type: 'string', default: 'learning curve', description: 'plot title' },
-  goal_topic: { type: 'string', default: '', description: "arm_reach: geometry_msgs/PoseStamped goals that replace `goal` as they arrive (e.g. one per episode); '': the fixed goal" },
-  arm_actuation: { type: 'string', default: 'torque', choices: ['torque', 'position'], description: "arm_reach: the actuation whose cost the reward negates (position: the command's lead over q)" },
-  success_tolerance_m: { type: 'double', default: 0, range: [0, 10], description: 'arm_reach: an episode succeeds when its last state puts the end effector this close to the goal (0: no judging)' },
-  judge_after: { type: 'integer', default: 0, range: [0, 1_000_000], description: 'with success_tolerance_m: the success share counts the episodes after this many' },
+  goal_topic: {
+    type: 'string',
+    default: '',
+    description:
+      "arm_reach: geometry_msgs/PoseStamped goals that replace `goal` as they arrive (e.g. one per episode); '': the fixed goal",
+  },
+  arm_actuation: {
+    type: 'string',
+    default: 'torque',
+    choices: ['torque', 'position'],
+    description: "arm_reach: the actuation whose cost the reward negates (position: the command's lead over q)",
+  },
+  success_tolerance_m: {
+    type: 'double',
+    default: 0,
+    range: [0, 10],
+    description:
+      'arm_reach: an episode succeeds when its last state puts the end effector this close to the goal (0: no judging)',
+  },
+  judge_after: {
+    type: 'integer',
+    default: 0,
+    range: [0, 1_000_000],
+    description: 'with success_tolerance_m: the success share counts the episodes after this many',
+  },
 });
 
 export default defineNode({
@@ -39,10 +99,16 @@ export default defineNode({
   parameters,
   async configure(node, p) {
     // arm reach: the goal in force (from goal_topic) and the final distance to it
-    const arm = p.task === 'arm_reach' && (p.goal_topic || p.success_tolerance_m > 0) ? await loadArmReachTask({ actuation: p.arm_actuation as ArmActuation }) : undefined;
+    const arm =
+      p.task === 'arm_reach' && (p.goal_topic || p.success_tolerance_m > 0)
+        ? await loadArmReachTask({ actuation: p.arm_actuation as ArmActuation })
+        : undefined;
     const goal = arm ? (p.goal.length ? Float64Array.from(p.goal) : Float64Array.from(arm.defaultGoal)) : undefined;
-    if (goal && goal.length !== 3) throw new Error(`parameter 'goal': arm_reach takes x, y, z, got ${goal.length} values`);
-    const reward = arm ? (x: ArrayLike<number>, u: ArrayLike<number>) => -arm.cost(x, u, goal!) : await rewardFor(p.task as RewardTask, p.goal);
+    if (goal && goal.length !== 3)
+      throw new Error(`parameter 'goal': arm_reach takes x, y, z, got ${goal.length} values`);
+    const reward = arm
+      ? (x: ArrayLike<number>, u: ArrayLike<number>) => -arm.cost(x, u, goal!)
+      : await rewardFor(p.task as RewardTask, p.goal);
     if (p.goal_topic) {
       if (!arm) throw new Error(`parameter 'goal_topic': only task arm_reach takes goals, not ${p.task}`);
       node.createSubscription('geometry_msgs/msg/PoseStamped', p.goal_topic, (m) => {
@@ -57,7 +123,9 @@ export default defineNode({
     const successes = (from: number): number => distances.slice(from).filter((d) => d < p.success_tolerance_m).length;
     const successShare = (): string => {
       const judged = distances.length - Math.min(p.judge_after, distances.length);
-      return judged ? `${successes(p.judge_after)} of ${judged} episodes after ${p.judge_after} within ${(p.success_tolerance_m * 100).toFixed(1)} cm` : `no episode after ${p.judge_after} yet`;
+      return judged
+        ? `${successes(p.judge_after)} of ${judged} episodes after ${p.judge_after} within ${(p.success_tolerance_m * 100).toFixed(1)} cm`
+        : `no episode after ${p.judge_after} yet`;
     };
     let gapNs = secondsToNs(p.episode_gap_s);
     const returns: number[] = [];
@@ -76,9 +144,14 @@ export default defineNode({
       if (newEpisode) {
         returns.push(sum);
         if (judging) distances.push(distance);
-        const judged = judging ? `, end effector ${(distance * 100).toFixed(2)} cm from the goal ${distance < p.success_tolerance_m ? '✓' : '✗'} (${successShare()})` : '';
+        const judged = judging
+          ? `, end effector ${(distance * 100).toFixed(2)} cm from the goal ${distance < p.success_tolerance_m ? '✓' : '✗'} (${successShare()})`
+          : '';
         node.logger.info(`episode ${returns.length}: return ${sum.toFixed(1)} (best ${best().toFixed(1)})${judged}`);
-        if (p.episodes > 0 && returns.length >= p.episodes) finish(`${returns.length} episodes, best return ${best().toFixed(1)}, last ${sum.toFixed(1)}${judging ? `; ${successShare()}` : ''}`);
+        if (p.episodes > 0 && returns.length >= p.episodes)
+          finish(
+            `${returns.length} episodes, best return ${best().toFixed(1)}, last ${sum.toFixed(1)}${judging ? `; ${successShare()}` : ''}`,
+          );
         sum = 0;
       }
       const names = p.joints.length ? p.joints : m.name;
@@ -91,7 +164,10 @@ export default defineNode({
       const r = reward(x, u);
       if (Number.isFinite(r)) sum += r;
       // a state missing a joint leaves the distance unknown (NaN), judged a failure
-      if (judging) distance = x.every(Number.isFinite) ? reachOutcome(arm.endEffector(x), goal!, p.success_tolerance_m).finalDistance : Number.NaN;
+      if (judging)
+        distance = x.every(Number.isFinite)
+          ? reachOutcome(arm.endEffector(x), goal!, p.success_tolerance_m).finalDistance
+          : Number.NaN;
     });
     return {
       finished,
@@ -100,7 +176,12 @@ export default defineNode({
         const csv = p.output.replace(/\.svg$/i, '') + '.csv';
         mkdirSync(dirname(csv), { recursive: true });
         const rows = judging
-          ? ['episode,return,final_distance_m,success', ...returns.map((r, i) => `${i + 1},${r},${distances[i]},${distances[i]! < p.success_tolerance_m ? 1 : 0}`)]
+          ? [
+              'episode,return,final_distance_m,success',
+              ...returns.map(
+                (r, i) => `${i + 1},${r},${distances[i]},${distances[i]! < p.success_tolerance_m ? 1 : 0}`,
+              ),
+            ]
           : ['episode,return', ...returns.map((r, i) => `${i + 1},${r}`)];
         writeFileSync(csv, rows.join('\n') + '\n');
         const episodesAxis = returns.map((_, i) => i + 1);
@@ -108,13 +189,21 @@ export default defineNode({
           p.output,
           [
             { title: 'episode return', series: [{ name: p.task, t: episodesAxis, y: returns }] },
-            ...(judging ? [{ title: 'final distance to the goal (cm)', series: [{ name: p.task, t: episodesAxis, y: distances.map((d) => d * 100) }] }] : []),
+            ...(judging
+              ? [
+                  {
+                    title: 'final distance to the goal (cm)',
+                    series: [{ name: p.task, t: episodesAxis, y: distances.map((d) => d * 100) }],
+                  },
+                ]
+              : []),
           ],
           { title: p.title, xTitle: 'episode' },
         );
         node.logger.info(`learning curve written to ${p.output} (and ${csv})`);
       },
-      summary: () => `${returns.length} episodes: returns ${returns.map((r) => r.toFixed(0)).join(', ')}${judging ? `; ${successShare()}` : ''}`,
+      summary: () =>
+        `${returns.length} episodes: returns ${returns.map((r) => r.toFixed(0)).join(', ')}${judging ? `; ${successShare()}` : ''}`,
       metrics: () => ({
         episodes: returns.length,
         best_return: best(),

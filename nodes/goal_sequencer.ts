@@ -18,15 +18,51 @@ import { ArmTargetSampler } from '../src/tasks/arm_targets.js';
 // last end-effector pose of its episode.
 
 const parameters = defineParams({
-  targets: { type: 'double_array', default: [0.2, 0.0, 0.15], description: 'targets as x, y, z triples (m), in frame_id' },
+  targets: {
+    type: 'double_array',
+    default: [0.2, 0.0, 0.15],
+    description: 'targets as x, y, z triples (m), in frame_id',
+  },
   hold_s: { type: 'double', default: 4, range: [0.01, 3600], description: 'time given to each target' },
-  tolerance_m: { type: 'double', default: 0.01, range: [0, 10], description: 'a target is reached when the end effector ends its hold this close' },
+  tolerance_m: {
+    type: 'double',
+    default: 0.01,
+    range: [0, 10],
+    description: 'a target is reached when the end effector ends its hold this close',
+  },
   frame_id: { type: 'string', default: 'world', description: 'frame of the targets' },
-  ee_pose_topic: { type: 'string', default: 'ee_pose', nonEmpty: true, description: 'geometry_msgs/PoseStamped end-effector pose' },
-  random_targets: { type: 'integer', default: 0, range: [0, 1_000_000], description: 'when > 0: this many random reachable targets, one per sim episode (targets and hold_s unused); done when the last is judged' },
-  model: { type: 'string', default: 'sim/models/so_arm_position.xml', nonEmpty: true, description: 'random_targets: the SO-100 arm model whose kinematics to its ee site the targets are drawn from' },
-  seed: { type: 'integer', default: 1001, range: [0, 2 ** 31 - 1], description: 'random_targets: seed of the draws (the PETS arm harness uses 1000 + its seed)' },
-  episode_gap_s: { type: 'double', default: 0, range: [0, 1e6], description: 'random_targets: a gap in ee_pose stamps longer than this starts a new episode (0: 1.5 × the first interval)' },
+  ee_pose_topic: {
+    type: 'string',
+    default: 'ee_pose',
+    nonEmpty: true,
+    description: 'geometry_msgs/PoseStamped end-effector pose',
+  },
+  random_targets: {
+    type: 'integer',
+    default: 0,
+    range: [0, 1_000_000],
+    description:
+      'when > 0: this many random reachable targets, one per sim episode (targets and hold_s unused); done when the last is judged',
+  },
+  model: {
+    type: 'string',
+    default: 'sim/models/so_arm_position.xml',
+    nonEmpty: true,
+    description: 'random_targets: the SO-100 arm model whose kinematics to its ee site the targets are drawn from',
+  },
+  seed: {
+    type: 'integer',
+    default: 1001,
+    range: [0, 2 ** 31 - 1],
+    description: 'random_targets: seed of the draws (the PETS arm harness uses 1000 + its seed)',
+  },
+  episode_gap_s: {
+    type: 'double',
+    default: 0,
+    range: [0, 1e6],
+    description:
+      'random_targets: a gap in ee_pose stamps longer than this starts a new episode (0: 1.5 × the first interval)',
+  },
 });
 
 export default defineNode({
@@ -35,9 +71,11 @@ export default defineNode({
   parameters,
   async configure(node, p) {
     if (p.random_targets > 0) return randomTargetsPerEpisode(node, p, await targetSampler(p.model, p.seed));
-    if (p.targets.length === 0 || p.targets.length % 3 !== 0) throw new Error(`parameter 'targets': expected x, y, z triples, got ${p.targets.length} values`);
+    if (p.targets.length === 0 || p.targets.length % 3 !== 0)
+      throw new Error(`parameter 'targets': expected x, y, z triples, got ${p.targets.length} values`);
     const targets: Point[] = [];
-    for (let i = 0; i < p.targets.length; i += 3) targets.push({ x: p.targets[i]!, y: p.targets[i + 1]!, z: p.targets[i + 2]! });
+    for (let i = 0; i < p.targets.length; i += 3)
+      targets.push({ x: p.targets[i]!, y: p.targets[i + 1]!, z: p.targets[i + 2]! });
     // latched, so a controller that starts late still gets the current target
     const goal = node.createPublisher('geometry_msgs/msg/PoseStamped', 'goal', QOS_LATCHED);
     let ee: Point | undefined;
@@ -54,7 +92,9 @@ export default defineNode({
         const t = targets[current]!;
         const error = ee ? Math.hypot(ee.x - t.x, ee.y - t.y, ee.z - t.z) : Number.POSITIVE_INFINITY;
         errors.push(error);
-        node.logger.info(`target ${current + 1}/${targets.length} (${t.x.toFixed(3)}, ${t.y.toFixed(3)}, ${t.z.toFixed(3)}): end effector ${(error * 100).toFixed(2)} cm away ${error <= p.tolerance_m ? '✓' : '✗'}`);
+        node.logger.info(
+          `target ${current + 1}/${targets.length} (${t.x.toFixed(3)}, ${t.y.toFixed(3)}, ${t.z.toFixed(3)}): end effector ${(error * 100).toFixed(2)} cm away ${error <= p.tolerance_m ? '✓' : '✗'}`,
+        );
       }
       current++;
       if (current === targets.length) {
@@ -62,7 +102,10 @@ export default defineNode({
         finish(`reached ${reached()} of ${targets.length} targets within ${(p.tolerance_m * 100).toFixed(1)} cm`);
         return;
       }
-      goal.publish({ header: { stamp: nsToTime(node.clock.now()), frame_id: p.frame_id }, pose: { position: targets[current]!, orientation: { x: 0, y: 0, z: 0, w: 1 } } });
+      goal.publish({
+        header: { stamp: nsToTime(node.clock.now()), frame_id: p.frame_id },
+        pose: { position: targets[current]!, orientation: { x: 0, y: 0, z: 0, w: 1 } },
+      });
     };
 
     return {
@@ -81,7 +124,8 @@ export default defineNode({
       },
       deactivate: () => timer?.cancel(),
       finished,
-      summary: () => `reached ${reached()} of ${targets.length} targets within ${(p.tolerance_m * 100).toFixed(1)} cm (errors ${errors.map((e) => (e * 100).toFixed(2)).join(', ')} cm)`,
+      summary: () =>
+        `reached ${reached()} of ${targets.length} targets within ${(p.tolerance_m * 100).toFixed(1)} cm (errors ${errors.map((e) => (e * 100).toFixed(2)).join(', ')} cm)`,
       metrics: () => ({
         targets: targets.length,
         judged: errors.length,
@@ -106,7 +150,11 @@ async function targetSampler(model: string, seed: number): Promise<ArmTargetSamp
 }
 
 /** random_targets: a new target at each episode's first pose, judged by the episode's last. */
-function randomTargetsPerEpisode(node: NodeHandle<typeof parameters>, p: Params, sampler: ArmTargetSampler): NodeLifecycle {
+function randomTargetsPerEpisode(
+  node: NodeHandle<typeof parameters>,
+  p: Params,
+  sampler: ArmTargetSampler,
+): NodeLifecycle {
   const goal = node.createPublisher('geometry_msgs/msg/PoseStamped', 'goal', QOS_LATCHED);
   const errors: number[] = [];
   let target: Point | undefined;
@@ -117,17 +165,23 @@ function randomTargetsPerEpisode(node: NodeHandle<typeof parameters>, p: Params,
   let finish: (reason: string) => void = () => {};
   const finished = new Promise<string>((resolve) => (finish = resolve));
   const reached = (): number => errors.filter((e) => e <= p.tolerance_m).length;
-  const summary = (): string => `reached ${reached()} of ${errors.length} random targets within ${(p.tolerance_m * 100).toFixed(1)} cm`;
+  const summary = (): string =>
+    `reached ${reached()} of ${errors.length} random targets within ${(p.tolerance_m * 100).toFixed(1)} cm`;
   const judge = (): void => {
     const t = target!;
     const error = ee ? Math.hypot(ee.x - t.x, ee.y - t.y, ee.z - t.z) : Number.POSITIVE_INFINITY;
     errors.push(error);
-    node.logger.info(`episode ${errors.length}/${p.random_targets}, target (${t.x.toFixed(3)}, ${t.y.toFixed(3)}, ${t.z.toFixed(3)}): end effector ${(error * 100).toFixed(2)} cm away ${error <= p.tolerance_m ? '✓' : '✗'} (${reached()} of ${errors.length} so far)`);
+    node.logger.info(
+      `episode ${errors.length}/${p.random_targets}, target (${t.x.toFixed(3)}, ${t.y.toFixed(3)}, ${t.z.toFixed(3)}): end effector ${(error * 100).toFixed(2)} cm away ${error <= p.tolerance_m ? '✓' : '✗'} (${reached()} of ${errors.length} so far)`,
+    );
   };
   const next = (): void => {
     const [x, y, z] = sampler.next().position;
     target = { x, y, z };
-    goal.publish({ header: { stamp: nsToTime(node.clock.now()), frame_id: p.frame_id }, pose: { position: target, orientation: { x: 0, y: 0, z: 0, w: 1 } } });
+    goal.publish({
+      header: { stamp: nsToTime(node.clock.now()), frame_id: p.frame_id },
+      pose: { position: target, orientation: { x: 0, y: 0, z: 0, w: 1 } },
+    });
   };
   node.createSubscription('geometry_msgs/msg/PoseStamped', p.ee_pose_topic, (m) => {
     if (done) return;

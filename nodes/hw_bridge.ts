@@ -22,40 +22,120 @@ import type { CommandInterface } from '../hw/arm/joint_mapping.js';
 // thread only: serialport's native poller aborts the process when used from a worker (measured).
 
 const parameters = defineParams({
-  robot_config: { type: 'string', default: 'config/robots/so101_emulated.yaml', nonEmpty: true, description: 'robot.yaml: port, protocol, baud rate and servos (absolute, or relative to the package root)' },
-  calibration_file: { type: 'string', default: '', description: "the robot's calibration (`dynastack calibrate`); '': $XDG_CONFIG_HOME (or ~/.config)/dynastack/calibration/<robot>.yaml" },
-  port: { type: 'string', default: '', description: "serial device, e.g. /dev/serial/by-id/usb-FTDI_…; '': the robot config's port" },
-  baud_rate: { type: 'integer', default: 0, range: [0, 10_000_000], description: "bits per second; 0: the robot config's" },
-  protocol: { type: 'string', default: '', choices: ['', 'dynamixel2', 'feetech_sts', 'feetech_scs'], description: "'': the robot config's; otherwise it must agree with it (a guard against the wrong config)" },
-  rate_hz: { type: 'double', default: 100, range: [1, 1000], description: 'loop rate: one sync write + one sync read per period, /joint_states published at this rate' },
-  command_topic: { type: 'string', default: 'forward_command_controller/commands', nonEmpty: true, description: 'std_msgs/Float64MultiArray commands, one value per joint in the robot config order' },
+  robot_config: {
+    type: 'string',
+    default: 'config/robots/so101_emulated.yaml',
+    nonEmpty: true,
+    description: 'robot.yaml: port, protocol, baud rate and servos (absolute, or relative to the package root)',
+  },
+  calibration_file: {
+    type: 'string',
+    default: '',
+    description:
+      "the robot's calibration (`dynastack calibrate`); '': $XDG_CONFIG_HOME (or ~/.config)/dynastack/calibration/<robot>.yaml",
+  },
+  port: {
+    type: 'string',
+    default: '',
+    description: "serial device, e.g. /dev/serial/by-id/usb-FTDI_…; '': the robot config's port",
+  },
+  baud_rate: {
+    type: 'integer',
+    default: 0,
+    range: [0, 10_000_000],
+    description: "bits per second; 0: the robot config's",
+  },
+  protocol: {
+    type: 'string',
+    default: '',
+    choices: ['', 'dynamixel2', 'feetech_sts', 'feetech_scs'],
+    description: "'': the robot config's; otherwise it must agree with it (a guard against the wrong config)",
+  },
+  rate_hz: {
+    type: 'double',
+    default: 100,
+    range: [1, 1000],
+    description: 'loop rate: one sync write + one sync read per period, /joint_states published at this rate',
+  },
+  command_topic: {
+    type: 'string',
+    default: 'forward_command_controller/commands',
+    nonEmpty: true,
+    description: 'std_msgs/Float64MultiArray commands, one value per joint in the robot config order',
+  },
   command_interface: {
     type: 'string',
     default: 'position',
     choices: ['position', 'effort', 'current'],
-    description: "what a command value is: joint angle (rad), torque (N·m, through torque_constants) or motor current (A); effort and current need servos with current control",
+    description:
+      'what a command value is: joint angle (rad), torque (N·m, through torque_constants) or motor current (A); effort and current need servos with current control',
   },
-  torque_constants: { type: 'double_array', default: [], range: [0, 100], description: 'effort interface: N·m per A per joint (datasheet stall torque / stall current)' },
-  command_timeout_s: { type: 'double', default: 0.5, range: [0.001, 3600], description: 'no new command for this long: position holds the last goal, effort/current command zero' },
-  timeout_margin_ms: { type: 'double', default: 20, range: [0, 1000], description: 'slack added to each transaction timeout (computed from byte counts, adapter latency and return delay)' },
-  adapter_latency_ms: { type: 'double', default: 2, range: [0, 100], description: 'USB-serial adapter latency per direction (FTDI latency_timer: set it to 1)' },
+  torque_constants: {
+    type: 'double_array',
+    default: [],
+    range: [0, 100],
+    description: 'effort interface: N·m per A per joint (datasheet stall torque / stall current)',
+  },
+  command_timeout_s: {
+    type: 'double',
+    default: 0.5,
+    range: [0.001, 3600],
+    description: 'no new command for this long: position holds the last goal, effort/current command zero',
+  },
+  timeout_margin_ms: {
+    type: 'double',
+    default: 20,
+    range: [0, 1000],
+    description:
+      'slack added to each transaction timeout (computed from byte counts, adapter latency and return delay)',
+  },
+  adapter_latency_ms: {
+    type: 'double',
+    default: 2,
+    range: [0, 100],
+    description: 'USB-serial adapter latency per direction (FTDI latency_timer: set it to 1)',
+  },
   retries: { type: 'integer', default: 2, range: [0, 10], description: 'retries of a failed transaction' },
-  on_fault: { type: 'string', default: 'torque_off', choices: ['torque_off', 'reboot'], description: 'what a servo hardware error (overload, overheat, voltage) triggers; either way the joint is no longer commanded until ~/clear_faults' },
-  fast_sync_read: { type: 'bool', default: false, description: 'Dynamixel: read the state with FAST_SYNC_READ (firmware ≥ 45/46)' },
-  write_calibration: { type: 'bool', default: true, description: "write the calibration file's offsets and limits to servos that hold others (false: refuse to start)" },
+  on_fault: {
+    type: 'string',
+    default: 'torque_off',
+    choices: ['torque_off', 'reboot'],
+    description:
+      'what a servo hardware error (overload, overheat, voltage) triggers; either way the joint is no longer commanded until ~/clear_faults',
+  },
+  fast_sync_read: {
+    type: 'bool',
+    default: false,
+    description: 'Dynamixel: read the state with FAST_SYNC_READ (firmware ≥ 45/46)',
+  },
+  write_calibration: {
+    type: 'bool',
+    default: true,
+    description: "write the calibration file's offsets and limits to servos that hold others (false: refuse to start)",
+  },
   torque_on_activate: { type: 'bool', default: true, description: 'torque on at activate, holding where the arm is' },
-  diagnostics_period_s: { type: 'double', default: 1, range: [0.05, 3600], description: 'servo status read (temperature, voltage, error bits) and /diagnostics period' },
+  diagnostics_period_s: {
+    type: 'double',
+    default: 1,
+    range: [0.05, 3600],
+    description: 'servo status read (temperature, voltage, error bits) and /diagnostics period',
+  },
 });
 
 export default defineNode({
   name: 'hw_bridge',
-  description: 'serial servo arm (Dynamixel Protocol 2.0, Feetech STS/SCS): publishes /joint_states and /diagnostics, takes ros2_control-style commands',
+  description:
+    'serial servo arm (Dynamixel Protocol 2.0, Feetech STS/SCS): publishes /joint_states and /diagnostics, takes ros2_control-style commands',
   parameters,
   thread: 'main',
   async configure(node, p) {
-    if (!isMainThread) throw new Error('hw_bridge must run on the main thread (embedded_thread: main): serialport cannot be used from a worker thread');
+    if (!isMainThread)
+      throw new Error(
+        'hw_bridge must run on the main thread (embedded_thread: main): serialport cannot be used from a worker thread',
+      );
     const config = loadRobotConfig(packagePath(p.robot_config));
-    if (p.protocol && p.protocol !== config.protocol) throw new Error(`parameter 'protocol' is ${p.protocol}, but ${config.source} describes a ${config.protocol} bus`);
+    if (p.protocol && p.protocol !== config.protocol)
+      throw new Error(`parameter 'protocol' is ${p.protocol}, but ${config.source} describes a ${config.protocol} bus`);
     const calibrationPath = p.calibration_file ? packagePath(p.calibration_file) : defaultCalibrationPath(config.robot);
     const calibration = readCalibrationFile(calibrationPath, calibrationTarget(config));
     const port = p.port || config.port;
@@ -83,7 +163,9 @@ export default defineNode({
       await bus.close({ torqueOff: true });
       throw err;
     }
-    node.logger.info(`${config.robot} on ${port}: ${bridge.names.length} joints (${bridge.names.join(', ')}), calibration ${calibrationPath}, ${p.command_interface} commands at ${p.rate_hz} Hz`);
+    node.logger.info(
+      `${config.robot} on ${port}: ${bridge.names.length} joints (${bridge.names.join(', ')}), calibration ${calibrationPath}, ${p.command_interface} commands at ${p.rate_hz} Hz`,
+    );
 
     const jointStates = node.createPublisher('sensor_msgs/msg/JointState', 'joint_states');
     const diagnostics = node.createPublisher('diagnostic_msgs/msg/DiagnosticArray', '/diagnostics');
@@ -91,7 +173,11 @@ export default defineNode({
     node.createSubscription('std_msgs/msg/Float64MultiArray', p.command_topic, (msg) => {
       const problem = bridge.command(msg.data);
       if (problem && throttle.allow(bridge.connected ? 'rejected' : 'lost')) {
-        node.logger.warn(bridge.connected ? `command rejected (${bridge.counters.rejected} so far): ${problem}` : `command dropped: ${problem}`);
+        node.logger.warn(
+          bridge.connected
+            ? `command rejected (${bridge.counters.rejected} so far): ${problem}`
+            : `command dropped: ${problem}`,
+        );
       }
     });
     node.createSubscription('std_msgs/msg/Empty', '~/clear_faults', () => {
@@ -105,11 +191,19 @@ export default defineNode({
     const publishState = (s: ArmState): void => {
       // stamped when the replies were in, on the node's clock
       const stampNs = node.clock.now() - BigInt(Math.round((performance.now() - s.stampMs) * 1e6));
-      jointStates.publish({ header: { stamp: nsToTime(stampNs), frame_id: '' }, name: names, position: s.position, velocity: s.velocity, effort: s.effort });
+      jointStates.publish({
+        header: { stamp: nsToTime(stampNs), frame_id: '' },
+        name: names,
+        position: s.position,
+        velocity: s.velocity,
+        effort: s.effort,
+      });
     };
 
     // per-servo counts at the last diagnostics, so WARN means "new errors in this period"
-    const lastServoErrors = bus.diagnostics().servos.map((sv) => sv.counters.timeouts + sv.counters.corrupt + sv.counters.errorReplies);
+    const lastServoErrors = bus
+      .diagnostics()
+      .servos.map((sv) => sv.counters.timeouts + sv.counters.corrupt + sv.counters.errorReplies);
     const lastErrorReplies = bus.diagnostics().servos.map((sv) => sv.counters.errorReplies);
     let lastFailed = 0;
     const publishDiagnostics = (): void => {
@@ -121,7 +215,11 @@ export default defineNode({
       const newFailures = s.failed - lastFailed;
       lastFailed = s.failed;
       const slow = s.cycles > 0 && s.rateHz < p.rate_hz / 2;
-      const busLevel = lost ? DiagnosticLevel.ERROR : newFailures > 0 || slow || faults.length ? DiagnosticLevel.WARN : DiagnosticLevel.OK;
+      const busLevel = lost
+        ? DiagnosticLevel.ERROR
+        : newFailures > 0 || slow || faults.length
+          ? DiagnosticLevel.WARN
+          : DiagnosticLevel.OK;
       const busMessage = lost
         ? `device lost (${bridge.lostReason ?? d.state}): not commanding, reopening ${d.port}`
         : `${s.rateHz.toFixed(1)} Hz (target ${p.rate_hz}), cycle p50 ${s.cycleP50Ms.toFixed(2)} ms, p99 ${s.cycleP99Ms.toFixed(2)} ms${newFailures ? `, ${newFailures} failed cycles` : ''}${faults.length ? `, ${faults.length} faulted servo(s)` : ''}`;
@@ -164,7 +262,12 @@ export default defineNode({
         const st = sv.status;
         // a retried timeout is counted, not warned about; a servo that made a cycle fail, or reports error bits, is
         const freshReplies = sv.counters.errorReplies - lastErrorReplies[i]!;
-        const level = lost || sv.fault || !sv.responsive ? DiagnosticLevel.ERROR : (fresh > 0 && newFailures > 0) || freshReplies > 0 || (st && st.errorFlags.length) ? DiagnosticLevel.WARN : DiagnosticLevel.OK;
+        const level =
+          lost || sv.fault || !sv.responsive
+            ? DiagnosticLevel.ERROR
+            : (fresh > 0 && newFailures > 0) || freshReplies > 0 || (st && st.errorFlags.length)
+              ? DiagnosticLevel.WARN
+              : DiagnosticLevel.OK;
         const message = sv.fault
           ? `fault: ${sv.fault.flags.join(', ') || 'hardware error'} (${sv.fault.action.replace('_', ' ')}); not commanded until ~/clear_faults`
           : !sv.responsive
@@ -207,7 +310,8 @@ export default defineNode({
           if (state && active) publishState(state);
         },
         (err: unknown) => {
-          if (throttle.allow('cycle')) node.logger.warn(`bus cycle failed (${bridge.stats.failed} so far): ${(err as Error).message}`);
+          if (throttle.allow('cycle'))
+            node.logger.warn(`bus cycle failed (${bridge.stats.failed} so far): ${(err as Error).message}`);
         },
       );
     };
@@ -221,10 +325,14 @@ export default defineNode({
         if (p.torque_on_activate) await bridge.enable();
         active = true;
         timer = node.createTimer(periodNsFromHz(p.rate_hz), tick, node.steadyClock);
-        diagTimer = node.createTimer(BigInt(Math.round(p.diagnostics_period_s * 1e9)), () => {
-          bridge.requestStatus();
-          publishDiagnostics();
-        }, node.steadyClock);
+        diagTimer = node.createTimer(
+          BigInt(Math.round(p.diagnostics_period_s * 1e9)),
+          () => {
+            bridge.requestStatus();
+            publishDiagnostics();
+          },
+          node.steadyClock,
+        );
       },
       deactivate: async () => {
         active = false;
@@ -232,7 +340,9 @@ export default defineNode({
         diagTimer?.cancel();
         // let a cycle on the bus finish before torque goes off
         for (let i = 0; i < 100 && bridge.busy; i++) await new Promise((r) => setTimeout(r, 5));
-        await bridge.disable().catch((err: unknown) => node.logger.error(`torque off at deactivate failed: ${(err as Error).message}`));
+        await bridge
+          .disable()
+          .catch((err: unknown) => node.logger.error(`torque off at deactivate failed: ${(err as Error).message}`));
       },
       cleanup: async () => {
         final = summary();

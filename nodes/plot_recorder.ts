@@ -10,14 +10,37 @@ import { writeLinePlot, type Panel } from '../src/data/svg_plot.js';
 // targets, written at shutdown as an SVG plot and a CSV of every sample.
 
 const parameters = defineParams({
-  output: { type: 'string', default: 'out/run.svg', nonEmpty: true, description: 'SVG file written at shutdown (a .csv with every sample goes beside it)' },
+  output: {
+    type: 'string',
+    default: 'out/run.svg',
+    nonEmpty: true,
+    description: 'SVG file written at shutdown (a .csv with every sample goes beside it)',
+  },
   title: { type: 'string', default: 'dynastack run', description: 'plot title' },
-  joint_state_topic: { type: 'string', default: 'joint_states', nonEmpty: true, description: 'sensor_msgs/JointState to plot' },
-  command_topic: { type: 'string', default: 'forward_command_controller/commands', description: 'std_msgs/Float64MultiArray commands to plot (empty: none)' },
+  joint_state_topic: {
+    type: 'string',
+    default: 'joint_states',
+    nonEmpty: true,
+    description: 'sensor_msgs/JointState to plot',
+  },
+  command_topic: {
+    type: 'string',
+    default: 'forward_command_controller/commands',
+    description: 'std_msgs/Float64MultiArray commands to plot (empty: none)',
+  },
   command_names: { type: 'string_array', default: [], description: 'names of the command values (empty: u0, u1, …)' },
-  ee_pose_topic: { type: 'string', default: '', description: 'geometry_msgs/PoseStamped end-effector pose (empty: none)' },
+  ee_pose_topic: {
+    type: 'string',
+    default: '',
+    description: 'geometry_msgs/PoseStamped end-effector pose (empty: none)',
+  },
   goal_topic: { type: 'string', default: '', description: 'geometry_msgs/PoseStamped targets (empty: none)' },
-  max_points: { type: 'integer', default: 3000, range: [100, 1_000_000], description: 'points per series in the plot (the CSV keeps all)' },
+  max_points: {
+    type: 'integer',
+    default: 3000,
+    range: [100, 1_000_000],
+    description: 'points per series in the plot (the CSV keeps all)',
+  },
 });
 
 export default defineNode({
@@ -45,32 +68,49 @@ export default defineNode({
         }
       });
     }
-    const pose = (prefix: string) => (m: { header: { stamp: { sec: number; nanosec: number } }; pose: { position: { x: number; y: number; z: number } } }) => {
-      const t = nsToSeconds(timeToNs(m.header.stamp));
-      rec.add(`${prefix}.x`, t, m.pose.position.x);
-      rec.add(`${prefix}.y`, t, m.pose.position.y);
-      rec.add(`${prefix}.z`, t, m.pose.position.z);
-    };
+    const pose =
+      (prefix: string) =>
+      (m: {
+        header: { stamp: { sec: number; nanosec: number } };
+        pose: { position: { x: number; y: number; z: number } };
+      }) => {
+        const t = nsToSeconds(timeToNs(m.header.stamp));
+        rec.add(`${prefix}.x`, t, m.pose.position.x);
+        rec.add(`${prefix}.y`, t, m.pose.position.y);
+        rec.add(`${prefix}.z`, t, m.pose.position.z);
+      };
     if (p.ee_pose_topic) node.createSubscription('geometry_msgs/msg/PoseStamped', p.ee_pose_topic, pose('ee'));
     // a target holds until the next: record it again at each end-effector sample so it draws as steps
     let goal: { x: number; y: number; z: number } | undefined;
-    if (p.goal_topic) node.createSubscription('geometry_msgs/msg/PoseStamped', p.goal_topic, (m) => {
-      goal = m.pose.position;
-      pose('target')(m);
-    });
-    if (p.ee_pose_topic && p.goal_topic) node.createSubscription('geometry_msgs/msg/PoseStamped', p.ee_pose_topic, (m) => {
-      if (goal) pose('target')({ header: m.header, pose: { position: goal } });
-    });
+    if (p.goal_topic)
+      node.createSubscription('geometry_msgs/msg/PoseStamped', p.goal_topic, (m) => {
+        goal = m.pose.position;
+        pose('target')(m);
+      });
+    if (p.ee_pose_topic && p.goal_topic)
+      node.createSubscription('geometry_msgs/msg/PoseStamped', p.ee_pose_topic, (m) => {
+        if (goal) pose('target')({ header: m.header, pose: { position: goal } });
+      });
 
     let written = '';
     return {
       cleanup: async () => {
-        const series = (prefix: string) => rec.names().filter((n) => n.startsWith(prefix)).map((n) => ({ name: n.slice(prefix.length), ...rec.get(n) }));
+        const series = (prefix: string) =>
+          rec
+            .names()
+            .filter((n) => n.startsWith(prefix))
+            .map((n) => ({ name: n.slice(prefix.length), ...rec.get(n) }));
         const panels: Panel[] = [{ title: 'joint positions (rad or m)', series: series('q:') }];
         if (commandNames.size) panels.push({ title: 'commands', series: series('u:') });
         if (p.ee_pose_topic) {
           for (const axis of ['x', 'y', 'z']) {
-            panels.push({ title: `end effector ${axis} (m)`, series: [{ name: 'end effector', ...rec.get(`ee.${axis}`) }, { name: 'target', ...rec.get(`target.${axis}`) }] });
+            panels.push({
+              title: `end effector ${axis} (m)`,
+              series: [
+                { name: 'end effector', ...rec.get(`ee.${axis}`) },
+                { name: 'target', ...rec.get(`target.${axis}`) },
+              ],
+            });
           }
         }
         if (!jointNames.size) {

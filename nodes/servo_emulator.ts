@@ -11,29 +11,59 @@ import { Emulator } from '../hw/emulator/emulator.js';
 // serialport's native poller aborts the process when used from a worker thread (measured).
 
 const parameters = defineParams({
-  robot_config: { type: 'string', default: 'config/robots/so101_emulated.yaml', nonEmpty: true, description: 'robot.yaml whose servo bus is emulated (absolute, or relative to the package root); its emulator section holds the dynamics and scheduled faults' },
-  link: { type: 'string', default: '', description: "device path the host opens (a pty link made here); '': the robot config's port" },
-  initial_positions: { type: 'integer_array', default: [], range: [0, 65535], description: "raw Present_Position of each servo at start, in robot config order; empty: the config's" },
+  robot_config: {
+    type: 'string',
+    default: 'config/robots/so101_emulated.yaml',
+    nonEmpty: true,
+    description:
+      'robot.yaml whose servo bus is emulated (absolute, or relative to the package root); its emulator section holds the dynamics and scheduled faults',
+  },
+  link: {
+    type: 'string',
+    default: '',
+    description: "device path the host opens (a pty link made here); '': the robot config's port",
+  },
+  initial_positions: {
+    type: 'integer_array',
+    default: [],
+    range: [0, 65535],
+    description: "raw Present_Position of each servo at start, in robot config order; empty: the config's",
+  },
 });
 
 export default defineNode({
   name: 'servo_emulator',
-  description: 'emulated serial servo bus (Dynamixel Protocol 2.0 / Feetech STS) behind a pty: an arm for hw_bridge with no hardware attached',
+  description:
+    'emulated serial servo bus (Dynamixel Protocol 2.0 / Feetech STS) behind a pty: an arm for hw_bridge with no hardware attached',
   parameters,
   thread: 'main',
   async configure(node, p) {
-    if (!isMainThread) throw new Error('servo_emulator must run on the main thread (embedded_thread: main): serialport cannot be used from a worker thread');
+    if (!isMainThread)
+      throw new Error(
+        'servo_emulator must run on the main thread (embedded_thread: main): serialport cannot be used from a worker thread',
+      );
     const config = loadRobotConfig(packagePath(p.robot_config));
     if (p.initial_positions.length && p.initial_positions.length !== config.servos.length) {
-      throw new Error(`parameter 'initial_positions': expected ${config.servos.length} values (${config.servos.map((s) => s.name).join(', ')}), got ${p.initial_positions.length}`);
+      throw new Error(
+        `parameter 'initial_positions': expected ${config.servos.length} values (${config.servos.map((s) => s.name).join(', ')}), got ${p.initial_positions.length}`,
+      );
     }
-    const servos = config.servos.map((s, i) => (p.initial_positions.length ? { ...s, position: p.initial_positions[i]! } : s));
-    const emulator = await Emulator.start({ config: { ...config, servos }, ...(p.link ? { link: p.link } : {}), logger: node.logger });
-    node.logger.info(`emulating ${config.robot}: ${config.servos.length} servos (${config.protocol}, ${config.baudRate} baud) on ${emulator.devicePath}`);
+    const servos = config.servos.map((s, i) =>
+      p.initial_positions.length ? { ...s, position: p.initial_positions[i]! } : s,
+    );
+    const emulator = await Emulator.start({
+      config: { ...config, servos },
+      ...(p.link ? { link: p.link } : {}),
+      logger: node.logger,
+    });
+    node.logger.info(
+      `emulating ${config.robot}: ${config.servos.length} servos (${config.protocol}, ${config.baudRate} baud) on ${emulator.devicePath}`,
+    );
     const counts = emulator.chain.counters;
     return {
       cleanup: () => emulator.stop(),
-      summary: () => `emulated ${config.servos.length} servos on ${emulator.devicePath}: ${counts.packets} requests, ${counts.replies} replies, ${counts.corrupt} corrupt requests`,
+      summary: () =>
+        `emulated ${config.servos.length} servos on ${emulator.devicePath}: ${counts.packets} requests, ${counts.replies} replies, ${counts.corrupt} corrupt requests`,
       metrics: () => ({ ...counts }),
     };
   },

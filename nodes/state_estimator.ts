@@ -1,8 +1,18 @@
 import { defineNode } from '../framework/runtime/node_definition.js';
 import { defineParams } from '../framework/params/schema.js';
-import { JointStateEstimator, type EffortInput, type EstimatorCounts, type JointEstimate } from '../src/estimation/joint_state_estimator.js';
+import {
+  JointStateEstimator,
+  type EffortInput,
+  type EstimatorCounts,
+  type JointEstimate,
+} from '../src/estimation/joint_state_estimator.js';
 import { InnovationStats } from '../src/estimation/innovation_stats.js';
-import { DiagnosticLevel, type DiagnosticStatus, type JointState, type JointStateEstimate } from '../framework/msgs/types.js';
+import {
+  DiagnosticLevel,
+  type DiagnosticStatus,
+  type JointState,
+  type JointStateEstimate,
+} from '../framework/msgs/types.js';
 import { nsToTime, periodNsFromHz, secondsToNs, timeToNs } from '../framework/time/time.js';
 import { QOS_DEFAULT, QOS_SENSOR_DATA } from '../framework/transport/qos.js';
 import { Throttle } from '../src/util/log.js';
@@ -19,65 +29,113 @@ import type { Timer } from '../framework/time/clock.js';
 // effort, which a reliable subscription would not match.
 
 const parameters = defineParams({
-  joints: { type: 'string_array', default: [], description: 'joints to estimate, in output order; empty: those of the first joint state received' },
+  joints: {
+    type: 'string_array',
+    default: [],
+    description: 'joints to estimate, in output order; empty: those of the first joint state received',
+  },
   process_noise: {
     type: 'double',
     default: 0.5,
     range: [1e-9, 1e9],
-    description: 'spectral density q of the white acceleration noise (rad²/s³): larger follows quick velocity changes sooner, smaller gives a smoother velocity; about right when the mean NIS in /diagnostics is near 1 (0.5 suits arm motions of a few rad/s²)',
+    description:
+      'spectral density q of the white acceleration noise (rad²/s³): larger follows quick velocity changes sooner, smaller gives a smoother velocity; about right when the mean NIS in /diagnostics is near 1 (0.5 suits arm motions of a few rad/s²)',
   },
-  position_noise_std: { type: 'double', default: 1e-3, range: [1e-9, 10], description: 'standard deviation of the measured positions (rad, or m for a prismatic joint)' },
+  position_noise_std: {
+    type: 'double',
+    default: 1e-3,
+    range: [1e-9, 10],
+    description: 'standard deviation of the measured positions (rad, or m for a prismatic joint)',
+  },
   use_velocity_measurement: {
     type: 'bool',
     default: false,
-    description: 'fuse the measured velocities as well, when messages carry them; off: positions only (sim velocities are noisy, servos often report none)',
+    description:
+      'fuse the measured velocities as well, when messages carry them; off: positions only (sim velocities are noisy, servos often report none)',
   },
-  velocity_noise_std: { type: 'double', default: 0.1, range: [1e-9, 1e6], description: 'standard deviation of the measured velocities (rad/s), with use_velocity_measurement' },
-  initial_velocity_std: { type: 'double', default: 10, range: [1e-6, 1e6], description: 'velocity uncertainty at start and after a reset (rad/s)' },
+  velocity_noise_std: {
+    type: 'double',
+    default: 0.1,
+    range: [1e-9, 1e6],
+    description: 'standard deviation of the measured velocities (rad/s), with use_velocity_measurement',
+  },
+  initial_velocity_std: {
+    type: 'double',
+    default: 10,
+    range: [1e-6, 1e6],
+    description: 'velocity uncertainty at start and after a reset (rad/s)',
+  },
   use_effort_input: {
     type: 'bool',
     default: false,
-    description: "predict with effort / inertia as a known acceleration: the command of command_topic, or when command_topic is '' the measured effort of each joint state (the effort applied over the step that led to it, as a sim reports it)",
+    description:
+      "predict with effort / inertia as a known acceleration: the command of command_topic, or when command_topic is '' the measured effort of each joint state (the effort applied over the step that led to it, as a sim reports it)",
   },
   command_topic: {
     type: 'string',
     default: '',
-    description: "the controller's effort commands (std_msgs/Float64MultiArray, one value per joint in `joints` order), with use_effort_input; '': no command subscription",
+    description:
+      "the controller's effort commands (std_msgs/Float64MultiArray, one value per joint in `joints` order), with use_effort_input; '': no command subscription",
   },
-  command_timeout_s: { type: 'double', default: 0.5, range: [0.001, 3600], description: 'an effort command older than this (steady clock) is not used: the filter predicts without input' },
+  command_timeout_s: {
+    type: 'double',
+    default: 0.5,
+    range: [0.001, 3600],
+    description: 'an effort command older than this (steady clock) is not used: the filter predicts without input',
+  },
   inertia: {
     type: 'double_array',
     default: [],
     range: [0, 1e6],
-    description: 'per joint, in `joints` order: inertia about the axis (kg·m², kg for a prismatic joint) turning effort into acceleration; empty or 0: constant velocity',
+    description:
+      'per joint, in `joints` order: inertia about the axis (kg·m², kg for a prismatic joint) turning effort into acceleration; empty or 0: constant velocity',
   },
-  damping: { type: 'double_array', default: [], range: [0, 1e6], description: 'per joint viscous damping of the effort model (N·m·s/rad); empty: none' },
+  damping: {
+    type: 'double_array',
+    default: [],
+    range: [0, 1e6],
+    description: 'per joint viscous damping of the effort model (N·m·s/rad); empty: none',
+  },
   outlier_gate: {
     type: 'double',
     default: 0,
     range: [0, 1e6],
-    description: 'reject a measurement whose innovation is more than this many standard deviations (Mahalanobis distance) from the prediction; 0: no gate',
+    description:
+      'reject a measurement whose innovation is more than this many standard deviations (Mahalanobis distance) from the prediction; 0: no gate',
   },
-  outlier_max_consecutive: { type: 'integer', default: 10, range: [0, 1_000_000], description: 'after this many rejected measurements in a row a joint restarts from what is measured; 0: never' },
+  outlier_max_consecutive: {
+    type: 'integer',
+    default: 10,
+    range: [0, 1_000_000],
+    description: 'after this many rejected measurements in a row a joint restarts from what is measured; 0: never',
+  },
   reset_threshold_s: {
     type: 'double',
     default: 0.5,
     range: [0, 1e6],
-    description: 'a stamp this much older than the last accepted one means the source restarted (a sim reset to t = 0): re-initialise; smaller steps back are rejected as out of order',
+    description:
+      'a stamp this much older than the last accepted one means the source restarted (a sim reset to t = 0): re-initialise; smaller steps back are rejected as out of order',
   },
   reset_after_out_of_order: {
     type: 'integer',
     default: 5,
     range: [0, 1_000_000],
-    description: 'this many out-of-order stamps in a row also re-initialise (a clock that went back by less than reset_threshold_s); 0: never',
+    description:
+      'this many out-of-order stamps in a row also re-initialise (a clock that went back by less than reset_threshold_s); 0: never',
   },
   joint_states_qos: {
     type: 'string',
     default: 'default',
     choices: ['default', 'sensor_data'],
-    description: "joint_states subscription QoS: 'default' (reliable, keep last 10) or 'sensor_data' (best effort, keep last 5, also matches best-effort publishers)",
+    description:
+      "joint_states subscription QoS: 'default' (reliable, keep last 10) or 'sensor_data' (best effort, keep last 5, also matches best-effort publishers)",
   },
-  diagnostics_period_s: { type: 'double', default: 1, range: [0.01, 3600], description: 'how often /diagnostics is published (steady clock)' },
+  diagnostics_period_s: {
+    type: 'double',
+    default: 1,
+    range: [0.01, 3600],
+    description: 'how often /diagnostics is published (steady clock)',
+  },
 });
 
 /** What the launcher reports, and /diagnostics shows. */
@@ -111,12 +169,23 @@ export default defineNode({
     for (const name of ['inertia', 'damping'] as const) {
       const values = params[name];
       if (!values.length) continue;
-      if (!joints.length) throw new Error(`parameter '${name}': its values follow the order of 'joints', which is empty; name the joints`);
-      if (values.length !== joints.length) throw new Error(`parameter '${name}': ${values.length} values for the ${joints.length} joints of 'joints' (give one per joint, or none)`);
+      if (!joints.length)
+        throw new Error(
+          `parameter '${name}': its values follow the order of 'joints', which is empty; name the joints`,
+        );
+      if (values.length !== joints.length)
+        throw new Error(
+          `parameter '${name}': ${values.length} values for the ${joints.length} joints of 'joints' (give one per joint, or none)`,
+        );
     }
-    if (params.damping.length && !params.inertia.length) throw new Error("parameter 'damping': the effort model needs 'inertia' as well");
-    if (params.use_effort_input && !params.inertia.some((x) => x > 0)) throw new Error("parameter 'use_effort_input': the effort model needs a positive 'inertia' for at least one joint");
-    if (params.command_topic && !params.use_effort_input) node.logger.warn("parameter 'command_topic' is set but 'use_effort_input' is false: commands are not used");
+    if (params.damping.length && !params.inertia.length)
+      throw new Error("parameter 'damping': the effort model needs 'inertia' as well");
+    if (params.use_effort_input && !params.inertia.some((x) => x > 0))
+      throw new Error(
+        "parameter 'use_effort_input': the effort model needs a positive 'inertia' for at least one joint",
+      );
+    if (params.command_topic && !params.use_effort_input)
+      node.logger.warn("parameter 'command_topic' is set but 'use_effort_input' is false: commands are not used");
 
     const estimator = new JointStateEstimator({
       joints,
@@ -158,7 +227,10 @@ export default defineNode({
 
     const toMessage = (e: JointEstimate, msg: JointState): JointStateEstimate => ({
       state: {
-        header: { stamp: { sec: msg.header.stamp.sec, nanosec: msg.header.stamp.nanosec }, frame_id: msg.header.frame_id },
+        header: {
+          stamp: { sec: msg.header.stamp.sec, nanosec: msg.header.stamp.nanosec },
+          frame_id: msg.header.frame_id,
+        },
         name: [...e.names],
         position: e.position,
         velocity: e.velocity,
@@ -175,16 +247,25 @@ export default defineNode({
         // (a bridge in a worker starts stepping at once) still counts; only publishing waits
         const rejectedBefore = estimator.counts.inputRejected;
         const result = estimator.step(
-          { stampNs: timeToNs(msg.header.stamp), names: msg.name, position: msg.position, velocity: msg.velocity, effort: msg.effort },
+          {
+            stampNs: timeToNs(msg.header.stamp),
+            names: msg.name,
+            position: msg.position,
+            velocity: msg.velocity,
+            effort: msg.effort,
+          },
           effortInput(),
         );
         if (estimator.counts.inputRejected > rejectedBefore && warnings.allow('input')) {
-          node.logger.warn(`effort input ignored (expected ${estimator.joints?.length} finite values in the order of ${estimator.joints?.join(', ')})`);
+          node.logger.warn(
+            `effort input ignored (expected ${estimator.joints?.length} finite values in the order of ${estimator.joints?.join(', ')})`,
+          );
         }
         if ('estimate' in result) {
           if (result.status === 'reset') node.logger.info('the joint state stamps went back: estimator re-initialised');
           if (active) estimates.publish(toMessage(result.estimate, msg));
-        } else if (warnings.allow(result.status)) node.logger.warn(`joint state rejected, ${result.status}: ${result.reason}`);
+        } else if (warnings.allow(result.status))
+          node.logger.warn(`joint state rejected, ${result.status}: ${result.reason}`);
       },
       { qos: params.joint_states_qos === 'sensor_data' ? QOS_SENSOR_DATA : QOS_DEFAULT },
     );
@@ -208,7 +289,15 @@ export default defineNode({
       const window = estimator.takeInnovationWindow();
       const all = merged(window.values());
       const rate = periodS > 0 ? delta.accepted! / periodS : 0;
-      const problems = ['duplicates', 'out_of_order', 'non_finite', 'bad_layout', 'resets', 'outliers', 'input_rejected']
+      const problems = [
+        'duplicates',
+        'out_of_order',
+        'non_finite',
+        'bad_layout',
+        'resets',
+        'outliers',
+        'input_rejected',
+      ]
         .filter((k) => delta[k]! > 0)
         .map((k) => `${delta[k]} ${k.replace(/_/g, ' ')}`);
       let level: number = DiagnosticLevel.OK;
@@ -231,7 +320,13 @@ export default defineNode({
         mean_nis: all.meanNis.toFixed(3),
       };
       for (const [joint, s] of window) values[`mean_abs_innovation.${joint}`] = s.meanAbs.toExponential(3);
-      return { level, name: `${node.name}: joint state estimation`, message, hardware_id: '', values: Object.entries(values).map(([key, value]) => ({ key, value })) };
+      return {
+        level,
+        name: `${node.name}: joint state estimation`,
+        message,
+        hardware_id: '',
+        values: Object.entries(values).map(([key, value]) => ({ key, value })),
+      };
     };
 
     return {
@@ -240,7 +335,8 @@ export default defineNode({
         previousNs = node.steadyClock.now();
         timer = node.createTimer(
           periodNsFromHz(1 / params.diagnostics_period_s),
-          () => diagnostics.publish({ header: { stamp: nsToTime(node.clock.now()), frame_id: '' }, status: [report()] }),
+          () =>
+            diagnostics.publish({ header: { stamp: nsToTime(node.clock.now()), frame_id: '' }, status: [report()] }),
           node.steadyClock,
         );
       },

@@ -17,7 +17,9 @@ const addon = join(nativeDir, 'build', 'Release', 'dynastack_native.node');
 function failed(reason, log = '') {
   rmSync(addon, { force: true });
   writeFileSync(failureFile, `${reason}\n${log ? `\n--- node-gyp output (last lines) ---\n${log}\n` : ''}`);
-  process.stderr.write(`dynastack: native kernels not built (${reason}); the ensemble will run on TF.js. Details: ${failureFile}\n`);
+  process.stderr.write(
+    `dynastack: native kernels not built (${reason}); the ensemble will run on TF.js. Details: ${failureFile}\n`,
+  );
   process.exit(0);
 }
 
@@ -25,9 +27,15 @@ if (process.env.DYNASTACK_SKIP_NATIVE) failed('skipped: DYNASTACK_SKIP_NATIVE is
 
 // npm's own node-gyp (npm sets npm_config_node_gyp for lifecycle scripts), else one on PATH
 const npmGyp = process.env.npm_config_node_gyp;
-const [command, args] = npmGyp && existsSync(npmGyp) ? [process.execPath, [npmGyp, 'rebuild']] : ['node-gyp', ['rebuild']];
+const [command, args] =
+  npmGyp && existsSync(npmGyp) ? [process.execPath, [npmGyp, 'rebuild']] : ['node-gyp', ['rebuild']];
 const started = Date.now();
-const run = spawnSync(command, args, { cwd: nativeDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+const run = spawnSync(command, args, {
+  cwd: nativeDir,
+  encoding: 'utf8',
+  stdio: ['ignore', 'pipe', 'pipe'],
+  maxBuffer: 64 * 1024 * 1024,
+});
 if (run.error) failed(`could not run node-gyp: ${run.error.message}`);
 const lines = `${run.stdout}\n${run.stderr}`.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('gyp info'));
 if (run.status !== 0 || !existsSync(addon)) {

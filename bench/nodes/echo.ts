@@ -10,10 +10,15 @@ export default defineNode({
   configure(node, params) {
     let received = 0;
     const out = node.createPublisher('sensor_msgs/msg/JointState', 'out', { history: 'keep_all' });
-    node.createSubscription('sensor_msgs/msg/JointState', 'in', (m) => {
-      received++;
-      if (params.echo) out.publish(m);
-    }, { qos: { history: 'keep_all' } });
+    node.createSubscription(
+      'sensor_msgs/msg/JointState',
+      'in',
+      (m) => {
+        received++;
+        if (params.echo) out.publish(m);
+      },
+      { qos: { history: 'keep_all' } },
+    );
     return { metrics: () => ({ received }) };
   },
 });

@@ -1,4 +1,12 @@
-import { parseDocument, type Document, type DocumentOptions, type ParseOptions, type SchemaOptions, type Tags, type YAMLError } from 'yaml';
+import {
+  parseDocument,
+  type Document,
+  type DocumentOptions,
+  type ParseOptions,
+  type SchemaOptions,
+  type Tags,
+  type YAMLError,
+} from 'yaml';
 import { LaunchError } from './types.js';
 
 // The type coercions ROS 2 launch applies: YAML 1.1 as PyYAML reads it, parameter values and
@@ -17,9 +25,18 @@ export const PYYAML: ParseOptions & DocumentOptions & SchemaOptions = {
       .filter((t) => typeof t === 'string' || t.format !== 'EXP')
       .map((t) => {
         if (typeof t === 'string' || !('test' in t) || !t.test) return t;
-        if (t.tag === 'tag:yaml.org,2002:bool') return { ...t, test: t.test.test('true') ? /^(?:yes|Yes|YES|true|True|TRUE|on|On|ON)$/ : /^(?:no|No|NO|false|False|FALSE|off|Off|OFF)$/ };
+        if (t.tag === 'tag:yaml.org,2002:bool')
+          return {
+            ...t,
+            test: t.test.test('true')
+              ? /^(?:yes|Yes|YES|true|True|TRUE|on|On|ON)$/
+              : /^(?:no|No|NO|false|False|FALSE|off|Off|OFF)$/,
+          };
         if (t.tag === 'tag:yaml.org,2002:float' && !t.format && t.test.test('1.5')) {
-          return { ...t, test: /^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?)$/ };
+          return {
+            ...t,
+            test: /^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?)$/,
+          };
         }
         return t;
       }),
@@ -71,10 +88,12 @@ const isScalar = (v: unknown): v is Scalar => typeof v === 'boolean' || typeof v
 /** Whether a value is one a ROS parameter can hold: a scalar, or a list of one scalar type. */
 export function parameterValueProblem(value: unknown, allowEmptyList = true): string | undefined {
   if (isScalar(value)) return undefined;
-  if (!Array.isArray(value)) return `${value === null ? 'null' : value instanceof Date ? 'a date' : typeof value === 'object' ? 'a mapping' : typeof value} is not a parameter value`;
+  if (!Array.isArray(value))
+    return `${value === null ? 'null' : value instanceof Date ? 'a date' : typeof value === 'object' ? 'a mapping' : typeof value} is not a parameter value`;
   if (value.length === 0) return allowEmptyList ? undefined : 'an empty list is not a parameter value';
   if (!value.every(isScalar)) return 'list items must be booleans, numbers or strings';
-  if (!value.every((x) => typeof x === typeof value[0])) return `list items must all have one type, got ${JSON.stringify(value)}`;
+  if (!value.every((x) => typeof x === typeof value[0]))
+    return `list items must all have one type, got ${JSON.stringify(value)}`;
   return undefined;
 }
 
@@ -91,14 +110,27 @@ export function yamlValue(text: string, allowEmptyList = true): unknown {
 }
 
 /** The `type` attribute of a node's `param` (launch.frontend.type_utils). */
-export const PARAM_TYPES = ['str', 'bool', 'float', 'int', 'list_of_str', 'list_of_bool', 'list_of_float', 'list_of_int', 'yaml'] as const;
+export const PARAM_TYPES = [
+  'str',
+  'bool',
+  'float',
+  'int',
+  'list_of_str',
+  'list_of_bool',
+  'list_of_float',
+  'list_of_int',
+  'yaml',
+] as const;
 export type ParamType = (typeof PARAM_TYPES)[number];
 
 const ofType = (v: unknown, scalar: string): boolean =>
-  scalar === 'str' ? typeof v === 'string'
-  : scalar === 'bool' ? typeof v === 'boolean'
-  : scalar === 'int' ? Number.isInteger(v)
-  : typeof v === 'number';
+  scalar === 'str'
+    ? typeof v === 'string'
+    : scalar === 'bool'
+      ? typeof v === 'boolean'
+      : scalar === 'int'
+        ? Number.isInteger(v)
+        : typeof v === 'number';
 
 /** Whether a value written in the launch file (no substitutions) already has the declared type. */
 export function hasParamType(value: unknown, type: ParamType): boolean {
@@ -112,14 +144,12 @@ export function coerceToType(text: string, type: ParamType | undefined): unknown
   if (type === undefined || type === 'yaml') return yamlValue(text);
   if (type.startsWith('list_of_')) {
     const list = yamlValue(text);
-    if (!Array.isArray(list) || !list.every((x) => ofType(x, type.slice(8)))) throw new LaunchError(`cannot convert '${text}' to ${type}`);
+    if (!Array.isArray(list) || !list.every((x) => ofType(x, type.slice(8))))
+      throw new LaunchError(`cannot convert '${text}' to ${type}`);
     return list;
   }
   const value =
-    type === 'str' ? text
-    : type === 'int' ? pyInt(text)
-    : type === 'float' ? pyFloat(text)
-    : toBoolOrUndefined(text);
+    type === 'str' ? text : type === 'int' ? pyInt(text) : type === 'float' ? pyFloat(text) : toBoolOrUndefined(text);
   if (value === undefined) throw new LaunchError(`cannot convert '${text}' to ${type}`);
   return value;
 }

@@ -1,7 +1,6 @@
 import { LaunchError } from './types.js';
 import { perform, type SubstitutionScope, type Template } from './substitutions.js';
 
-
 /**
  * `args` / `ros_args` split into arguments as ExecuteProcess._parse_cmdline does: text is split
  * shell-style, and a substitution joins the argument it touches.
@@ -41,7 +40,7 @@ function shlexSplit(s: string): string[] {
   const out: string[] = [];
   let cur = '';
   let inToken = false;
-  for (let i = 0; i < s.length; ) {
+  for (let i = 0; i < s.length;) {
     const c = s[i]!;
     if (/\s/.test(c)) {
       if (inToken) out.push(cur);
@@ -57,7 +56,7 @@ function shlexSplit(s: string): string[] {
       cur += s.slice(i + 1, end);
       i = end + 1;
     } else if (c === '"') {
-      for (i++; ; ) {
+      for (i++; ;) {
         if (i >= s.length) throw new LaunchError(`no closing quotation in '${s}'`);
         const d = s[i]!;
         if (d === '"') {

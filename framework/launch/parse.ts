@@ -1,10 +1,29 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve as resolvePath } from 'node:path';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import {
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type Document,
+  type Node as YamlNode,
+} from 'yaml';
 import { joinNamespace, validateNodeName, type RemapRule } from '../transport/names.js';
 import { parseTemplate, plainText, resolve, unescape, type SubstitutionScope, type Template } from './substitutions.js';
 import {
-  coerceToType, conditionValue, hasParamType, parameterValueProblem, PARAM_TYPES, PYYAML, toBool, yamlMessage, yamlProblem, yamlValue, type ParamType,
+  coerceToType,
+  conditionValue,
+  hasParamType,
+  parameterValueProblem,
+  PARAM_TYPES,
+  PYYAML,
+  toBool,
+  yamlMessage,
+  yamlProblem,
+  yamlValue,
+  type ParamType,
 } from './coercion.js';
 import { resolveCommandLine } from './command_line.js';
 import { LaunchError, type LaunchContext, type LaunchDescription, type LaunchNode, type LaunchParam } from './types.js';
@@ -60,13 +79,20 @@ class Entity {
   readonly #read = new Set<string>();
   #childrenRead = false;
 
-  constructor(readonly type: string, private readonly element: YamlNode | null, readonly src: Source, readonly where: string) {
+  constructor(
+    readonly type: string,
+    private readonly element: YamlNode | null,
+    readonly src: Source,
+    readonly where: string,
+  ) {
     if (!isMap(element)) return;
     for (const pair of element.items) {
       const key = isScalar(pair.key) ? pair.key.value : undefined;
       const value = this.deref(pair.value as YamlNode | null);
-      if (typeof key === 'symbol' && key.description === '<<') this.#merge(value); // YAML 1.1 merge keys, which PyYAML applies
-      else if (typeof key !== 'string') fail(this.at(pair.key as YamlNode), `${type}: attribute names must be strings, got ${describe(key)}`);
+      if (typeof key === 'symbol' && key.description === '<<')
+        this.#merge(value); // YAML 1.1 merge keys, which PyYAML applies
+      else if (typeof key !== 'string')
+        fail(this.at(pair.key as YamlNode), `${type}: attribute names must be strings, got ${describe(key)}`);
       else this.#attrs.set(key, value);
     }
   }
@@ -107,7 +133,10 @@ class Entity {
     if (node === undefined) return undefined;
     const v = isScalar(node) ? node.value : node;
     if (typeof v !== 'string') {
-      const hint = typeof v === 'number' || typeof v === 'boolean' ? `; ros2 launch wants a string here, so quote it: '${String(isScalar(node) ? node.source ?? v : v)}'` : '';
+      const hint =
+        typeof v === 'number' || typeof v === 'boolean'
+          ? `; ros2 launch wants a string here, so quote it: '${String(isScalar(node) ? (node.source ?? v) : v)}'`
+          : '';
       fail(this.at(node), `${this.type}: '${name}' must be a string, got ${describe(v)}${hint}`);
     }
     return v;
@@ -121,7 +150,9 @@ class Entity {
 
   template(name: string): Template | undefined {
     const text = this.string(name);
-    return text === undefined ? undefined : locate(this.at(this.#attrs.get(name)), `${this.type} '${name}'`, () => parseTemplate(text));
+    return text === undefined
+      ? undefined
+      : locate(this.at(this.#attrs.get(name)), `${this.type} '${name}'`, () => parseTemplate(text));
   }
 
   requiredTemplate(name: string): Template {
@@ -133,7 +164,8 @@ class Entity {
     const node = this.raw(name);
     if (node === undefined) return undefined;
     const v = isScalar(node) ? node.value : node;
-    if (typeof v !== 'boolean') fail(this.at(node), `${this.type}: '${name}' must be true or false (unquoted), got ${describe(v)}`);
+    if (typeof v !== 'boolean')
+      fail(this.at(node), `${this.type}: '${name}' must be true or false (unquoted), got ${describe(v)}`);
     return v;
   }
 
@@ -142,7 +174,8 @@ class Entity {
     const node = this.raw(name);
     if (node === undefined) return undefined;
     const items = isSeq(node) ? node.items.map((i) => this.deref(i as YamlNode)) : [];
-    if (items.length === 0 || !items.every((i) => isMap(i))) fail(this.at(node), `${this.type}: '${name}' must be a non-empty list of mappings`);
+    if (items.length === 0 || !items.every((i) => isMap(i)))
+      fail(this.at(node), `${this.type}: '${name}' must be a non-empty list of mappings`);
     return items.map((i) => new Entity(name, i, this.src, this.at(i)));
   }
 
@@ -150,13 +183,18 @@ class Entity {
   children(): Entity[] {
     this.#childrenRead = true;
     const list = isSeq(this.element) ? this.element : isMap(this.element) ? this.raw('children') : undefined;
-    if (list === undefined) fail(this.where, `${this.type} needs a list of entities, written directly or under 'children'`);
+    if (list === undefined)
+      fail(this.where, `${this.type} needs a list of entities, written directly or under 'children'`);
     if (!isSeq(list)) fail(this.at(list), `${this.type}: its children must be a list of entities`);
     return list.items.map((item) => {
       const map = this.deref(item as YamlNode);
       const pair = isMap(map) && map.items.length === 1 ? map.items[0]! : undefined;
       const type = pair && isScalar(pair.key) ? pair.key.value : undefined;
-      if (typeof type !== 'string') fail(this.at(map), `${this.type}: each entry must be a mapping with one key, the entity type (e.g. '- node: {pkg: …}')`);
+      if (typeof type !== 'string')
+        fail(
+          this.at(map),
+          `${this.type}: each entry must be a mapping with one key, the entity type (e.g. '- node: {pkg: …}')`,
+        );
       return new Entity(type, this.deref(pair!.value as YamlNode | null), this.src, this.at(map));
     });
   }
@@ -164,7 +202,11 @@ class Entity {
   /** ros2 launch rejects attributes nobody read (assert_entity_completely_parsed). */
   done(): void {
     const unread = [...this.#attrs.keys()].filter((k) => !this.#read.has(k));
-    if (unread.length) fail(this.where, `${this.type}: unknown attribute${unread.length > 1 ? 's' : ''} ${unread.map((k) => `'${k}'`).join(', ')}`);
+    if (unread.length)
+      fail(
+        this.where,
+        `${this.type}: unknown attribute${unread.length > 1 ? 's' : ''} ${unread.map((k) => `'${k}'`).join(', ')}`,
+      );
     if (isSeq(this.element) && !this.#childrenRead) fail(this.where, `${this.type} does not take a list`);
   }
 }
@@ -173,7 +215,8 @@ class Entity {
 
 type Condition = { readonly unless: boolean; readonly expr: Template } | undefined;
 type Pair = readonly [Template, Template];
-type ParamValue = { readonly plain: unknown } | { readonly template: Template } | { readonly list: readonly ParamValue[] };
+type ParamValue =
+  { readonly plain: unknown } | { readonly template: Template } | { readonly list: readonly ParamValue[] };
 interface ParamEntry {
   readonly where: string;
   readonly path: readonly Template[]; // nested params: a.b.c
@@ -201,7 +244,13 @@ interface NodeAction {
 type Action = { readonly type: string; readonly where: string; readonly cond: Condition } & (
   | { readonly kind: 'arg'; readonly name: string; readonly default?: Template; readonly choices?: readonly string[] }
   | { readonly kind: 'let'; readonly name: Template; readonly value: Template }
-  | { readonly kind: 'group'; readonly scoped: boolean; readonly forwarding: boolean; readonly keep: readonly Pair[]; readonly children: readonly Action[] }
+  | {
+      readonly kind: 'group';
+      readonly scoped: boolean;
+      readonly forwarding: boolean;
+      readonly keep: readonly Pair[];
+      readonly children: readonly Action[];
+    }
   | { readonly kind: 'include'; readonly file: Template; readonly args: readonly Pair[] }
   | { readonly kind: 'namespace'; readonly namespace: Template }
   | { readonly kind: 'set_parameter'; readonly name: Template; readonly value: Template }
@@ -215,16 +264,37 @@ type Action = { readonly type: string; readonly where: string; readonly cond: Co
 
 /** Actions ros2 launch has that need a process, a running graph or timing the embedded launcher lacks. */
 const UNSUPPORTED_TAGS = new Set([
-  'executable', 'timer', 'ros_timer', 'shutdown', 'reset', 'reset_env', 'append_env', 'node_container',
-  'load_composable_node', 'set_ros_log_dir', 'set_use_sim_time',
+  'executable',
+  'timer',
+  'ros_timer',
+  'shutdown',
+  'reset',
+  'reset_env',
+  'append_env',
+  'node_container',
+  'load_composable_node',
+  'set_ros_log_dir',
+  'set_use_sim_time',
 ]);
 /** Node attributes ros2 launch accepts: harmless ones, and ones the embedded launcher ignores with a warning. */
 const SILENT_NODE_ATTRS = ['output', 'emulate_tty', 'exec_name'];
-const IGNORED_NODE_ATTRS = ['respawn', 'respawn_delay', 'respawn_max_retries', 'launch-prefix', 'cwd', 'shell', 'on_exit', 'sigterm_timeout', 'sigkill_timeout'];
+const IGNORED_NODE_ATTRS = [
+  'respawn',
+  'respawn_delay',
+  'respawn_max_retries',
+  'launch-prefix',
+  'cwd',
+  'shell',
+  'on_exit',
+  'sigterm_timeout',
+  'sigkill_timeout',
+];
 
 /** ROS 1 launch tags people carry over, and what ROS 2 has instead. */
 const ROS1_TAGS: Readonly<Record<string, string>> = {
-  rosparam: "a node's 'param: [{from: file.yaml}]'", param: "'set_parameter', or a node's 'param' list", remap: "'set_remap', or a node's 'remap' list",
+  rosparam: "a node's 'param: [{from: file.yaml}]'",
+  param: "'set_parameter', or a node's 'param' list",
+  remap: "'set_remap', or a node's 'remap' list",
 };
 
 function pairs(list: Entity[] | undefined, a: string, b: string): Pair[] {
@@ -249,7 +319,10 @@ function parseAction(e: Entity, counter: { nodes: number }): Action {
   switch (e.type) {
     case 'arg':
       action = {
-        ...base, kind: 'arg', name: unescape(e.required('name')), default: e.template('default'),
+        ...base,
+        kind: 'arg',
+        name: unescape(e.required('name')),
+        default: e.template('default'),
         choices: e.list('choice')?.map((c) => {
           const v = unescape(c.required('value'));
           c.done();
@@ -263,12 +336,21 @@ function parseAction(e: Entity, counter: { nodes: number }): Action {
       break;
     case 'group':
       action = {
-        ...base, kind: 'group', scoped: e.bool('scoped') ?? true, forwarding: e.bool('forwarding') ?? true,
-        keep: pairs(e.list('keep'), 'name', 'value'), children: e.children().map((c) => parseAction(c, counter)),
+        ...base,
+        kind: 'group',
+        scoped: e.bool('scoped') ?? true,
+        forwarding: e.bool('forwarding') ?? true,
+        keep: pairs(e.list('keep'), 'name', 'value'),
+        children: e.children().map((c) => parseAction(c, counter)),
       };
       break;
     case 'include':
-      action = { ...base, kind: 'include', file: e.requiredTemplate('file'), args: pairs(e.list('arg'), 'name', 'value') };
+      action = {
+        ...base,
+        kind: 'include',
+        file: e.requiredTemplate('file'),
+        args: pairs(e.list('arg'), 'name', 'value'),
+      };
       break;
     case 'push_ros_namespace':
     case 'push-ros-namespace':
@@ -296,7 +378,10 @@ function parseAction(e: Entity, counter: { nodes: number }): Action {
       action = { ...base, ...parseNode(e, ++counter.nodes) };
       break;
     default:
-      fail(e.where, `unknown entity '${e.type}' (ros2 launch has no such action${ROS1_TAGS[e.type] ? `; ROS 2 has ${ROS1_TAGS[e.type]}` : ''})`);
+      fail(
+        e.where,
+        `unknown entity '${e.type}' (ros2 launch has no such action${ROS1_TAGS[e.type] ? `; ROS 2 has ${ROS1_TAGS[e.type]}` : ''})`,
+      );
   }
   e.done();
   return action;
@@ -306,9 +391,16 @@ function parseNode(e: Entity, index: number): NodeAction {
   const pkg = e.template('pkg');
   if (!pkg) fail(e.where, "node needs 'pkg': the embedded launcher starts executables from packages");
   const node: NodeAction = {
-    kind: 'node', index, pkg, exec: e.requiredTemplate('exec'), name: e.template('name'), namespace: e.template('namespace'),
-    args: e.template('args'), rosArgs: e.template('ros_args'),
-    params: (e.list('param') ?? []).map(parseParam), remaps: pairs(e.list('remap'), 'from', 'to'),
+    kind: 'node',
+    index,
+    pkg,
+    exec: e.requiredTemplate('exec'),
+    name: e.template('name'),
+    namespace: e.template('namespace'),
+    args: e.template('args'),
+    rosArgs: e.template('ros_args'),
+    params: (e.list('param') ?? []).map(parseParam),
+    remaps: pairs(e.list('remap'), 'from', 'to'),
     ignored: IGNORED_NODE_ATTRS.filter((a) => e.raw(a) !== undefined),
   };
   for (const a of SILENT_NODE_ATTRS) e.raw(a);
@@ -327,11 +419,13 @@ function parseParam(p: Entity): ParamAction {
   if (from && p.has('name')) fail(p.where, "param: 'name' and 'from' are mutually exclusive");
   if (from) {
     const v = allow === undefined || allow === null ? false : isScalar(allow) ? allow.value : allow;
-    if (typeof v !== 'boolean' && typeof v !== 'string') fail(p.where, `param: 'allow_substs' must be true or false, got ${describe(v)}`);
+    if (typeof v !== 'boolean' && typeof v !== 'string')
+      fail(p.where, `param: 'allow_substs' must be true or false, got ${describe(v)}`);
     p.done();
     return { kind: 'file', where: p.where, from, allowSubsts: typeof v === 'string' ? parseTemplate(v) : v };
   }
-  if (!p.has('name')) fail(p.where, "param needs 'name' (with 'value' or nested 'param' entries) or 'from' (a parameter file)");
+  if (!p.has('name'))
+    fail(p.where, "param needs 'name' (with 'value' or nested 'param' entries) or 'from' (a parameter file)");
   if (allow !== undefined) fail(p.where, "param: 'allow_substs' only goes with 'from'");
   return { kind: 'values', entries: paramEntries(p, []) };
 }
@@ -339,7 +433,8 @@ function parseParam(p: Entity): ParamAction {
 function paramEntries(p: Entity, prefix: readonly Template[]): ParamEntry[] {
   const path = [...prefix, p.requiredTemplate('name')];
   const typeName = p.string('type');
-  if (typeName !== undefined && !(PARAM_TYPES as readonly string[]).includes(typeName)) fail(p.where, `param: type '${typeName}' is not one of ${PARAM_TYPES.join(', ')}`);
+  if (typeName !== undefined && !(PARAM_TYPES as readonly string[]).includes(typeName))
+    fail(p.where, `param: type '${typeName}' is not one of ${PARAM_TYPES.join(', ')}`);
   const type = typeName as ParamType | undefined;
   const value = p.raw('value');
   const nested = p.list('param');
@@ -361,7 +456,10 @@ function paramValue(p: Entity, node: YamlNode | null, inList = false): ParamValu
     return plain === undefined ? { template: t } : { plain };
   }
   if (typeof v === 'number' || typeof v === 'boolean') return { plain: v };
-  fail(p.at(node), `param: ${describe(v)} is not a parameter value${isMap(v) ? " (nest mappings with 'param' entries)" : ''}`);
+  fail(
+    p.at(node),
+    `param: ${describe(v)} is not a parameter value${isMap(v) ? " (nest mappings with 'param' entries)" : ''}`,
+  );
 }
 
 // ─── running it ──────────────────────────────────────────────────────────────────────────────────
@@ -376,7 +474,11 @@ interface Frame {
 }
 
 const copyFrame = (f: Frame): Frame => ({
-  configs: new Map(f.configs), env: new Map(f.env), namespace: f.namespace, params: [...f.params], remaps: [...f.remaps],
+  configs: new Map(f.configs),
+  env: new Map(f.env),
+  namespace: f.namespace,
+  params: [...f.params],
+  remaps: [...f.remaps],
 });
 
 function isFile(path: string): boolean {
@@ -384,7 +486,11 @@ function isFile(path: string): boolean {
 }
 
 /** Arguments a file requires unconditionally: what launch checks at an include, before running it. */
-function requiredArgs(actions: readonly Action[], conditional = false, seen = new Set<string>()): Extract<Action, { kind: 'arg' }>[] {
+function requiredArgs(
+  actions: readonly Action[],
+  conditional = false,
+  seen = new Set<string>(),
+): Extract<Action, { kind: 'arg' }>[] {
   const out: Extract<Action, { kind: 'arg' }>[] = [];
   for (const a of actions) {
     if (a.kind === 'arg' && !seen.has(a.name)) {
@@ -392,7 +498,8 @@ function requiredArgs(actions: readonly Action[], conditional = false, seen = ne
       if (!a.default && !a.cond && !conditional) out.push(a);
     }
     // a non-forwarding group resets the configurations: arguments inside cannot come from outside
-    if (a.kind === 'group' && !(a.scoped && !a.forwarding)) out.push(...requiredArgs(a.children, conditional || !!a.cond, seen));
+    if (a.kind === 'group' && !(a.scoped && !a.forwarding))
+      out.push(...requiredArgs(a.children, conditional || !!a.cond, seen));
   }
   return out;
 }
@@ -428,7 +535,13 @@ class Run {
   }
 
   #scope(): SubstitutionScope {
-    return { configs: this.frame.configs, env: this.frame.env, file: this.#files[this.#files.length - 1]!, cwd: this.cwd, context: this.context };
+    return {
+      configs: this.frame.configs,
+      env: this.frame.env,
+      file: this.#files[this.#files.length - 1]!,
+      cwd: this.cwd,
+      context: this.context,
+    };
   }
 
   #r(t: Template): string {
@@ -447,7 +560,8 @@ class Run {
     }
     const root = doc.contents;
     const file = new Entity('file', root, src, `${src.display}:1`);
-    if (!isMap(root) || root.items.length !== 1 || !file.has('launch')) fail(`${src.display}:1`, "a launch file is a mapping with one key, 'launch'");
+    if (!isMap(root) || root.items.length !== 1 || !file.has('launch'))
+      fail(`${src.display}:1`, "a launch file is a mapping with one key, 'launch'");
     const entity = new Entity('launch', file.raw('launch')!, src, file.at(root.items[0]!.key as YamlNode));
     const deprecated = entity.string('deprecated');
     if (deprecated !== undefined) this.warnings.push(`launch file ${src.display} is deprecated: ${deprecated}`);
@@ -461,7 +575,10 @@ class Run {
   /** The first argument a file requires that is not given, described. */
   missing(actions: readonly Action[], given: readonly string[]): string | undefined {
     const arg = requiredArgs(actions).find((a) => !given.includes(a.name));
-    return arg && `launch argument '${arg.name}' (declared at ${arg.where}, no default) is not given; given: ${given.length ? given.join(', ') : 'none'}`;
+    return (
+      arg &&
+      `launch argument '${arg.name}' (declared at ${arg.where}, no default) is not given; given: ${given.length ? given.join(', ') : 'none'}`
+    );
   }
 
   runFile(path: string, actions: readonly Action[]): void {
@@ -476,7 +593,9 @@ class Run {
   #exec(a: Action): void {
     locate(a.where, a.type, () => {
       if (a.cond) {
-        const holds = locate(a.where, `${a.type}: ${a.cond.unless ? 'unless' : 'if'}`, () => conditionValue(this.#r(a.cond!.expr)));
+        const holds = locate(a.where, `${a.type}: ${a.cond.unless ? 'unless' : 'if'}`, () =>
+          conditionValue(this.#r(a.cond!.expr)),
+        );
         if (holds === a.cond.unless) return;
       }
       this.#perform(a);
@@ -488,11 +607,15 @@ class Run {
     switch (a.kind) {
       case 'arg': {
         if (!f.configs.has(a.name)) {
-          if (!a.default) throw new LaunchError(`required launch argument '${a.name}' was not given (${a.name}:=value)`);
+          if (!a.default)
+            throw new LaunchError(`required launch argument '${a.name}' was not given (${a.name}:=value)`);
           f.configs.set(a.name, this.#r(a.default));
         }
         const value = f.configs.get(a.name)!;
-        if (a.choices && !a.choices.includes(value)) throw new LaunchError(`argument '${a.name}' is '${value}', not one of ${a.choices.map((c) => `'${c}'`).join(', ')}`);
+        if (a.choices && !a.choices.includes(value))
+          throw new LaunchError(
+            `argument '${a.name}' is '${value}', not one of ${a.choices.map((c) => `'${c}'`).join(', ')}`,
+          );
         if (this.#files.length === 1) this.rootArgs[a.name] = value;
         return;
       }
@@ -508,13 +631,19 @@ class Run {
         try {
           f.namespace = joinNamespace(f.namespace ?? '/', pushed);
         } catch (err) {
-          throw new LaunchError(`the resulting namespace is invalid (previous '${f.namespace ?? '/'}', pushed '${pushed}'): ${(err as Error).message}`);
+          throw new LaunchError(
+            `the resulting namespace is invalid (previous '${f.namespace ?? '/'}', pushed '${pushed}'): ${(err as Error).message}`,
+          );
         }
         return;
       }
       case 'set_parameter': {
         const name = this.#r(a.name);
-        f.params.push({ kind: 'value', name, value: locate(a.where, `${a.type} '${name}'`, () => yamlValue(this.#r(a.value), false)) });
+        f.params.push({
+          kind: 'value',
+          name,
+          value: locate(a.where, `${a.type} '${name}'`, () => yamlValue(this.#r(a.value), false)),
+        });
         return;
       }
       case 'set_parameters_from_file': {
@@ -530,7 +659,9 @@ class Run {
         const name = this.#r(a.name);
         if (a.value) f.env.set(name, this.#r(a.value));
         else f.env.delete(name);
-        this.warnings.push(`${a.where}: ${a.type} changes what $(env ${name}) gives in this launch description only; embedded nodes share the launcher's environment`);
+        this.warnings.push(
+          `${a.where}: ${a.type} changes what $(env ${name}) gives in this launch description only; embedded nodes share the launcher's environment`,
+        );
         return;
       }
       case 'log':
@@ -557,7 +688,13 @@ class Run {
     } else {
       // ResetLaunchConfigurations: only the kept values, evaluated outside, and the original environment
       const kept = a.keep.map(([k, v]) => [this.#r(k), this.#r(v)] as const);
-      this.frame = { configs: new Map(kept), env: new Map(this.#initialEnv), namespace: undefined, params: [], remaps: [] };
+      this.frame = {
+        configs: new Map(kept),
+        env: new Map(this.#initialEnv),
+        namespace: undefined,
+        params: [],
+        remaps: [],
+      };
     }
     try {
       for (const c of a.children) this.#exec(c);
@@ -571,17 +708,24 @@ class Run {
     const target = resolvePath(this.cwd, written);
     if (!isFile(target)) {
       const beside = resolvePath(dirname(this.#files[this.#files.length - 1]!), written);
-      const hint = !isAbsolute(written) && isFile(beside)
-        ? `; relative paths are resolved from the working directory, as ros2 launch does: write '$(dirname)/${written}'`
-        : '';
+      const hint =
+        !isAbsolute(written) && isFile(beside)
+          ? `; relative paths are resolved from the working directory, as ros2 launch does: write '$(dirname)/${written}'`
+          : '';
       throw new LaunchError(`included file ${target} does not exist${hint}`);
     }
-    if (/\.(py|xml)$/.test(target)) throw new LaunchError(`${target}: only YAML launch files can be included by the embedded launcher`);
+    if (/\.(py|xml)$/.test(target))
+      throw new LaunchError(`${target}: only YAML launch files can be included by the embedded launcher`);
     if (this.#files.includes(target)) {
-      throw new LaunchError(`include cycle: ${[...this.#files.slice(this.#files.indexOf(target)), target].map((p) => this.display(p)).join(' → ')}`);
+      throw new LaunchError(
+        `include cycle: ${[...this.#files.slice(this.#files.indexOf(target)), target].map((p) => this.display(p)).join(' → ')}`,
+      );
     }
     const actions = this.parse(readFileSync(target, 'utf8'), target);
-    const missing = this.missing(actions, a.args.map(([n]) => this.#r(n)));
+    const missing = this.missing(
+      actions,
+      a.args.map(([n]) => this.#r(n)),
+    );
     if (missing) throw new LaunchError(`${missing} (pass it with the include's 'arg' list)`);
     // IncludeLaunchDescription sets its arguments in the including scope, one after another
     for (const [n, v] of a.args) this.frame.configs.set(this.#r(n), this.#r(v));
@@ -613,9 +757,13 @@ class Run {
       throw new LaunchError(`namespace: ${(err as Error).message}`);
     }
     const label = name ?? exec;
-    for (const attr of a.ignored) this.warnings.push(`${a.where}: node ${label}: '${attr}' is ignored by the embedded launcher`);
+    for (const attr of a.ignored)
+      this.warnings.push(`${a.where}: node ${label}: '${attr}' is ignored by the embedded launcher`);
     return {
-      pkg, exec, ...(name !== undefined ? { name } : {}), namespace,
+      pkg,
+      exec,
+      ...(name !== undefined ? { name } : {}),
+      namespace,
       parameters: [...this.frame.params, ...a.params.flatMap((p) => this.#params(p))],
       remaps: [...this.frame.remaps, ...a.remaps.map(([from, to]) => ({ from: this.#r(from), to: this.#r(to) }))],
       args: a.args ? resolveCommandLine(a.args, scope) : [],
@@ -633,7 +781,8 @@ class Run {
     }
     const path = resolvePath(this.cwd, this.#r(p.from));
     const substs = typeof p.allowSubsts === 'boolean' ? p.allowSubsts : toBool(this.#r(p.allowSubsts), 'allow_substs');
-    if (substs) fail(p.where, `param: 'allow_substs' (substitutions inside ${path}) is not supported by the embedded launcher`);
+    if (substs)
+      fail(p.where, `param: 'allow_substs' (substitutions inside ${path}) is not supported by the embedded launcher`);
     if (!isFile(path)) {
       this.warnings.push(`${p.where}: parameter file ${path} is not a file; skipped, as ros2 launch does`);
       return [];
@@ -644,7 +793,10 @@ class Run {
   #value(v: ParamValue, type: ParamType | undefined): unknown {
     if ('plain' in v) {
       if (type && !hasParamType(v.plain, type)) {
-        const hint = typeof v.plain === 'string' ? '; ros2 launch converts a quoted value only when it holds a substitution, so write it unquoted' : '';
+        const hint =
+          typeof v.plain === 'string'
+            ? '; ros2 launch converts a quoted value only when it holds a substitution, so write it unquoted'
+            : '';
         throw new LaunchError(`${JSON.stringify(v.plain)} is not of type ${type}${hint}`);
       }
       return v.plain;
@@ -666,7 +818,12 @@ class Run {
  * `ros2 launch`, they are set as launch configurations before the file runs, so an argument the
  * file does not declare is kept (with a warning) rather than refused.
  */
-export function parseLaunchText(text: string, path: string, args: Record<string, string>, context: LaunchContext): LaunchDescription {
+export function parseLaunchText(
+  text: string,
+  path: string,
+  args: Record<string, string>,
+  context: LaunchContext,
+): LaunchDescription {
   const run = new Run(context);
   const file = resolvePath(run.cwd, path);
   const actions = run.parse(text, file);
@@ -675,7 +832,10 @@ export function parseLaunchText(text: string, path: string, args: Record<string,
   for (const [k, v] of Object.entries(args)) run.frame.configs.set(k, v);
   run.runFile(file, actions);
   for (const [k, v] of Object.entries(args)) {
-    if (!run.declared.has(k)) run.warnings.push(`launch argument '${k}' is not declared by ${run.display(file)} or the files it includes; it is set anyway, as ros2 launch does`);
+    if (!run.declared.has(k))
+      run.warnings.push(
+        `launch argument '${k}' is not declared by ${run.display(file)} or the files it includes; it is set anyway, as ros2 launch does`,
+      );
     if (!(k in run.rootArgs)) run.rootArgs[k] = v;
   }
   return { file, args: run.rootArgs, nodes: run.nodes, warnings: run.warnings, logs: run.logs };
@@ -687,7 +847,9 @@ export function loadLaunchFile(path: string, args: Record<string, string>, conte
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new LaunchError(`launch file ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new LaunchError(
+      `launch file ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   return parseLaunchText(text, file, args, context);
 }

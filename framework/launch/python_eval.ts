@@ -47,32 +47,56 @@ export function floatRepr(x: number): string {
 
 function pyStr(x: Py): string {
   switch (x.t) {
-    case 'int': return x.v.toString();
-    case 'float': return floatRepr(x.v);
-    case 'bool': return x.v ? 'True' : 'False';
-    case 'none': return 'None';
-    case 'str': return x.v;
-    case 'list': return x.tuple ? `(${x.v.map(pyRepr).join(', ')}${x.v.length === 1 ? ',' : ''})` : `[${x.v.map(pyRepr).join(', ')}]`;
-    case 'fn': return `<built-in function ${x.name}>`;
-    case 'module': return `<module '${x.name}' (built-in)>`;
+    case 'int':
+      return x.v.toString();
+    case 'float':
+      return floatRepr(x.v);
+    case 'bool':
+      return x.v ? 'True' : 'False';
+    case 'none':
+      return 'None';
+    case 'str':
+      return x.v;
+    case 'list':
+      return x.tuple
+        ? `(${x.v.map(pyRepr).join(', ')}${x.v.length === 1 ? ',' : ''})`
+        : `[${x.v.map(pyRepr).join(', ')}]`;
+    case 'fn':
+      return `<built-in function ${x.name}>`;
+    case 'module':
+      return `<module '${x.name}' (built-in)>`;
   }
 }
 
 function pyRepr(x: Py): string {
   if (x.t !== 'str') return pyStr(x);
   const q = x.v.includes("'") && !x.v.includes('"') ? '"' : "'";
-  return q + x.v.replace(/\\/g, '\\\\').replace(new RegExp(q, 'g'), '\\' + q).replace(/\n/g, '\\n') + q;
+  return (
+    q +
+    x.v
+      .replace(/\\/g, '\\\\')
+      .replace(new RegExp(q, 'g'), '\\' + q)
+      .replace(/\n/g, '\\n') +
+    q
+  );
 }
 
 function truthy(x: Py): boolean {
   switch (x.t) {
-    case 'int': return x.v !== 0n;
-    case 'float': return x.v !== 0;
-    case 'bool': return x.v;
-    case 'str': return x.v.length > 0;
-    case 'list': return x.v.length > 0;
-    case 'none': return false;
-    default: return true;
+    case 'int':
+      return x.v !== 0n;
+    case 'float':
+      return x.v !== 0;
+    case 'bool':
+      return x.v;
+    case 'str':
+      return x.v.length > 0;
+    case 'list':
+      return x.v.length > 0;
+    case 'none':
+      return false;
+    default:
+      return true;
   }
 }
 
@@ -104,16 +128,21 @@ function arithmetic(op: string, a: Py, b: Py): Py {
   }
   const x = numeric(a);
   const y = numeric(b);
-  if (x === undefined || y === undefined) throw pyErr('TypeError', `unsupported operand type(s) for ${op}: '${typeName(a)}' and '${typeName(b)}'`);
+  if (x === undefined || y === undefined)
+    throw pyErr('TypeError', `unsupported operand type(s) for ${op}: '${typeName(a)}' and '${typeName(b)}'`);
   const zero = (): never => {
     throw pyErr('ZeroDivisionError', op === '/' ? 'division by zero' : 'integer division or modulo by zero');
   };
   if (typeof x === 'bigint' && typeof y === 'bigint') {
     switch (op) {
-      case '+': return int(x + y);
-      case '-': return int(x - y);
-      case '*': return int(x * y);
-      case '/': return y === 0n ? zero() : float(Number(x) / Number(y));
+      case '+':
+        return int(x + y);
+      case '-':
+        return int(x - y);
+      case '*':
+        return int(x * y);
+      case '/':
+        return y === 0n ? zero() : float(Number(x) / Number(y));
       case '//': {
         if (y === 0n) zero();
         const q = x / y;
@@ -124,20 +153,28 @@ function arithmetic(op: string, a: Py, b: Py): Py {
         const r = x % y;
         return int(r !== 0n && r < 0n !== y < 0n ? r + y : r);
       }
-      case '**': return y >= 0n ? int(x ** y) : x === 0n ? zero() : float(Number(x) ** Number(y));
+      case '**':
+        return y >= 0n ? int(x ** y) : x === 0n ? zero() : float(Number(x) ** Number(y));
     }
   }
   const f = Number(x);
   const g = Number(y);
   switch (op) {
-    case '+': return float(f + g);
-    case '-': return float(f - g);
-    case '*': return float(f * g);
-    case '/': return g === 0 ? zero() : float(f / g);
-    case '//': return g === 0 ? zero() : float(Math.floor(f / g));
-    case '%': return g === 0 ? zero() : float(f - g * Math.floor(f / g));
+    case '+':
+      return float(f + g);
+    case '-':
+      return float(f - g);
+    case '*':
+      return float(f * g);
+    case '/':
+      return g === 0 ? zero() : float(f / g);
+    case '//':
+      return g === 0 ? zero() : float(Math.floor(f / g));
+    case '%':
+      return g === 0 ? zero() : float(f - g * Math.floor(f / g));
     default: {
-      if (f < 0 && !Number.isInteger(g)) throw pyErr('ValueError', 'a negative number to a fractional power is complex');
+      if (f < 0 && !Number.isInteger(g))
+        throw pyErr('ValueError', 'a negative number to a fractional power is complex');
       return float(f ** g);
     }
   }
@@ -155,10 +192,16 @@ function pyEquals(a: Py, b: Py): boolean {
 
 function compare(op: string, a: Py, b: Py): boolean {
   switch (op) {
-    case '==': return pyEquals(a, b);
-    case '!=': return !pyEquals(a, b);
-    case 'is': return a.t === 'none' || b.t === 'none' || a.t === 'bool' || b.t === 'bool' ? a.t === b.t && pyEquals(a, b) : a === b;
-    case 'is not': return !compare('is', a, b);
+    case '==':
+      return pyEquals(a, b);
+    case '!=':
+      return !pyEquals(a, b);
+    case 'is':
+      return a.t === 'none' || b.t === 'none' || a.t === 'bool' || b.t === 'bool'
+        ? a.t === b.t && pyEquals(a, b)
+        : a === b;
+    case 'is not':
+      return !compare('is', a, b);
     case 'in':
     case 'not in': {
       let found: boolean;
@@ -171,7 +214,8 @@ function compare(op: string, a: Py, b: Py): boolean {
   const x = numeric(a);
   const y = numeric(b);
   let c: number;
-  if (x !== undefined && y !== undefined) c = typeof x === typeof y ? (x < y ? -1 : x > y ? 1 : 0) : Math.sign(Number(x) - Number(y));
+  if (x !== undefined && y !== undefined)
+    c = typeof x === typeof y ? (x < y ? -1 : x > y ? 1 : 0) : Math.sign(Number(x) - Number(y));
   else if (a.t === 'str' && b.t === 'str') c = a.v < b.v ? -1 : a.v > b.v ? 1 : 0;
   else throw pyErr('TypeError', `'${op}' not supported between instances of '${typeName(a)}' and '${typeName(b)}'`);
   return op === '<' ? c < 0 : op === '<=' ? c <= 0 : op === '>' ? c > 0 : c >= 0;
@@ -185,53 +229,111 @@ function roundHalfEven(x: number): number {
 }
 
 function fn(name: string, call: (args: Py[]) => Py, arity?: [number, number]): [string, Py] {
-  return [name, {
-    t: 'fn', name,
-    call: (args) => {
-      if (arity && (args.length < arity[0] || args.length > arity[1])) throw pyErr('TypeError', `${name}() takes ${arity[0] === arity[1] ? arity[0] : `${arity[0]} to ${arity[1]}`} arguments (${args.length} given)`);
-      return call(args);
+  return [
+    name,
+    {
+      t: 'fn',
+      name,
+      call: (args) => {
+        if (arity && (args.length < arity[0] || args.length > arity[1]))
+          throw pyErr(
+            'TypeError',
+            `${name}() takes ${arity[0] === arity[1] ? arity[0] : `${arity[0]} to ${arity[1]}`} arguments (${args.length} given)`,
+          );
+        return call(args);
+      },
     },
-  }];
+  ];
 }
 
-function mathFn(name: string, f: (...x: number[]) => number, n = 1, domain?: (...x: number[]) => boolean): [string, Py] {
-  return fn(name, (args) => {
-    const xs = args.map((a) => toFloat(a, name));
-    if (domain && !domain(...xs)) throw pyErr('ValueError', 'math domain error');
-    return float(f(...xs));
-  }, [n, n]);
+function mathFn(
+  name: string,
+  f: (...x: number[]) => number,
+  n = 1,
+  domain?: (...x: number[]) => boolean,
+): [string, Py] {
+  return fn(
+    name,
+    (args) => {
+      const xs = args.map((a) => toFloat(a, name));
+      if (domain && !domain(...xs)) throw pyErr('ValueError', 'math domain error');
+      return float(f(...xs));
+    },
+    [n, n],
+  );
 }
 
 const toIntegral = (name: string, f: (x: number) => number): [string, Py] =>
-  fn(name, ([x]) => {
-    if (x!.t === 'int' || x!.t === 'bool') return int(numeric(x!) as bigint);
-    const v = toFloat(x!, name);
-    if (!Number.isFinite(v)) throw pyErr(Number.isNaN(v) ? 'ValueError' : 'OverflowError', `cannot convert float ${floatRepr(v)} to integer`);
-    return int(BigInt(f(v)));
-  }, [1, 1]);
+  fn(
+    name,
+    ([x]) => {
+      if (x!.t === 'int' || x!.t === 'bool') return int(numeric(x!) as bigint);
+      const v = toFloat(x!, name);
+      if (!Number.isFinite(v))
+        throw pyErr(
+          Number.isNaN(v) ? 'ValueError' : 'OverflowError',
+          `cannot convert float ${floatRepr(v)} to integer`,
+        );
+      return int(BigInt(f(v)));
+    },
+    [1, 1],
+  );
 
 const TRUNC = toIntegral('trunc', Math.trunc);
 
 const MATH = new Map<string, Py>([
-  ['pi', float(Math.PI)], ['e', float(Math.E)], ['tau', float(2 * Math.PI)], ['inf', float(Infinity)], ['nan', float(NaN)],
-  mathFn('sqrt', Math.sqrt, 1, (x) => x >= 0), mathFn('exp', Math.exp), mathFn('log10', Math.log10, 1, (x) => x > 0),
-  mathFn('log2', Math.log2, 1, (x) => x > 0), mathFn('sin', Math.sin), mathFn('cos', Math.cos), mathFn('tan', Math.tan),
-  mathFn('asin', Math.asin, 1, (x) => Math.abs(x) <= 1), mathFn('acos', Math.acos, 1, (x) => Math.abs(x) <= 1), mathFn('atan', Math.atan),
-  mathFn('atan2', Math.atan2, 2), mathFn('sinh', Math.sinh), mathFn('cosh', Math.cosh), mathFn('tanh', Math.tanh),
-  mathFn('hypot', Math.hypot, 2), mathFn('fabs', Math.abs), mathFn('degrees', (x) => (x * 180) / Math.PI),
-  mathFn('radians', (x) => (x * Math.PI) / 180), mathFn('pow', Math.pow, 2), mathFn('copysign', (x, y) => (y < 0 || Object.is(y, -0) ? -Math.abs(x) : Math.abs(x)), 2),
-  mathFn('fmod', (x, y) => x % y, 2, (_x, y) => y !== 0),
-  fn('log', (args) => {
-    const [x, base] = args.map((a) => toFloat(a, 'log'));
-    if (x! <= 0 || (base !== undefined && (base <= 0 || base === 1))) throw pyErr('ValueError', 'math domain error');
-    return float(base === undefined ? Math.log(x!) : Math.log(x!) / Math.log(base));
-  }, [1, 2]),
-  fn('isclose', ([a, b]) => {
-    const x = toFloat(a!, 'isclose');
-    const y = toFloat(b!, 'isclose');
-    return bool(x === y || Math.abs(x - y) <= 1e-9 * Math.max(Math.abs(x), Math.abs(y)));
-  }, [2, 2]),
-  toIntegral('floor', Math.floor), toIntegral('ceil', Math.ceil), TRUNC,
+  ['pi', float(Math.PI)],
+  ['e', float(Math.E)],
+  ['tau', float(2 * Math.PI)],
+  ['inf', float(Infinity)],
+  ['nan', float(NaN)],
+  mathFn('sqrt', Math.sqrt, 1, (x) => x >= 0),
+  mathFn('exp', Math.exp),
+  mathFn('log10', Math.log10, 1, (x) => x > 0),
+  mathFn('log2', Math.log2, 1, (x) => x > 0),
+  mathFn('sin', Math.sin),
+  mathFn('cos', Math.cos),
+  mathFn('tan', Math.tan),
+  mathFn('asin', Math.asin, 1, (x) => Math.abs(x) <= 1),
+  mathFn('acos', Math.acos, 1, (x) => Math.abs(x) <= 1),
+  mathFn('atan', Math.atan),
+  mathFn('atan2', Math.atan2, 2),
+  mathFn('sinh', Math.sinh),
+  mathFn('cosh', Math.cosh),
+  mathFn('tanh', Math.tanh),
+  mathFn('hypot', Math.hypot, 2),
+  mathFn('fabs', Math.abs),
+  mathFn('degrees', (x) => (x * 180) / Math.PI),
+  mathFn('radians', (x) => (x * Math.PI) / 180),
+  mathFn('pow', Math.pow, 2),
+  mathFn('copysign', (x, y) => (y < 0 || Object.is(y, -0) ? -Math.abs(x) : Math.abs(x)), 2),
+  mathFn(
+    'fmod',
+    (x, y) => x % y,
+    2,
+    (_x, y) => y !== 0,
+  ),
+  fn(
+    'log',
+    (args) => {
+      const [x, base] = args.map((a) => toFloat(a, 'log'));
+      if (x! <= 0 || (base !== undefined && (base <= 0 || base === 1))) throw pyErr('ValueError', 'math domain error');
+      return float(base === undefined ? Math.log(x!) : Math.log(x!) / Math.log(base));
+    },
+    [1, 2],
+  ),
+  fn(
+    'isclose',
+    ([a, b]) => {
+      const x = toFloat(a!, 'isclose');
+      const y = toFloat(b!, 'isclose');
+      return bool(x === y || Math.abs(x - y) <= 1e-9 * Math.max(Math.abs(x), Math.abs(y)));
+    },
+    [2, 2],
+  ),
+  toIntegral('floor', Math.floor),
+  toIntegral('ceil', Math.ceil),
+  TRUNC,
 ]);
 
 function extreme(name: string, sign: 1 | -1): [string, Py] {
@@ -243,49 +345,72 @@ function extreme(name: string, sign: 1 | -1): [string, Py] {
 }
 
 const BUILTINS = new Map<string, Py>([
-  fn('abs', ([x]) => {
-    const n = numeric(x!);
-    if (n === undefined) throw pyErr('TypeError', `bad operand type for abs(): '${typeName(x!)}'`);
-    return typeof n === 'bigint' ? int(n < 0n ? -n : n) : float(Math.abs(n));
-  }, [1, 1]),
-  extreme('max', 1), extreme('min', -1),
-  fn('round', ([x, digits]) => {
-    if (x!.t === 'int' || x!.t === 'bool') return int(numeric(x!) as bigint);
-    const v = toFloat(x!, 'round');
-    if (digits === undefined || digits.t === 'none') return int(BigInt(roundHalfEven(v)));
-    const k = 10 ** Number(toInt(digits, 'round()'));
-    return float(roundHalfEven(v * k) / k);
-  }, [1, 2]),
-  fn('int', ([x]) => {
-    if (x === undefined) return int(0n);
-    if (x.t === 'str') {
-      const s = x.v.trim();
-      if (!/^[+-]?\d(?:_?\d)*$/.test(s)) throw pyErr('ValueError', `invalid literal for int() with base 10: ${pyRepr(x)}`);
-      return int(BigInt(s.replace(/_/g, '')));
-    }
-    return (TRUNC[1] as Extract<Py, { t: 'fn' }>).call([x]);
-  }, [0, 1]),
-  fn('float', ([x]) => {
-    if (x === undefined) return float(0);
-    if (x.t === 'str') {
-      const v = pyFloat(x.v);
-      if (v === undefined) throw pyErr('ValueError', `could not convert string to float: ${pyRepr(x)}`);
-      return float(v);
-    }
-    return float(toFloat(x, 'float'));
-  }, [0, 1]),
+  fn(
+    'abs',
+    ([x]) => {
+      const n = numeric(x!);
+      if (n === undefined) throw pyErr('TypeError', `bad operand type for abs(): '${typeName(x!)}'`);
+      return typeof n === 'bigint' ? int(n < 0n ? -n : n) : float(Math.abs(n));
+    },
+    [1, 1],
+  ),
+  extreme('max', 1),
+  extreme('min', -1),
+  fn(
+    'round',
+    ([x, digits]) => {
+      if (x!.t === 'int' || x!.t === 'bool') return int(numeric(x!) as bigint);
+      const v = toFloat(x!, 'round');
+      if (digits === undefined || digits.t === 'none') return int(BigInt(roundHalfEven(v)));
+      const k = 10 ** Number(toInt(digits, 'round()'));
+      return float(roundHalfEven(v * k) / k);
+    },
+    [1, 2],
+  ),
+  fn(
+    'int',
+    ([x]) => {
+      if (x === undefined) return int(0n);
+      if (x.t === 'str') {
+        const s = x.v.trim();
+        if (!/^[+-]?\d(?:_?\d)*$/.test(s))
+          throw pyErr('ValueError', `invalid literal for int() with base 10: ${pyRepr(x)}`);
+        return int(BigInt(s.replace(/_/g, '')));
+      }
+      return (TRUNC[1] as Extract<Py, { t: 'fn' }>).call([x]);
+    },
+    [0, 1],
+  ),
+  fn(
+    'float',
+    ([x]) => {
+      if (x === undefined) return float(0);
+      if (x.t === 'str') {
+        const v = pyFloat(x.v);
+        if (v === undefined) throw pyErr('ValueError', `could not convert string to float: ${pyRepr(x)}`);
+        return float(v);
+      }
+      return float(toFloat(x, 'float'));
+    },
+    [0, 1],
+  ),
   fn('str', ([x]) => str(x === undefined ? '' : pyStr(x)), [0, 1]),
   fn('bool', ([x]) => bool(x !== undefined && truthy(x)), [0, 1]),
-  fn('len', ([x]) => {
-    if (x!.t === 'str') return int(BigInt([...x!.v].length));
-    if (x!.t === 'list') return int(BigInt(x!.v.length));
-    throw pyErr('TypeError', `object of type '${typeName(x!)}' has no len()`);
-  }, [1, 1]),
+  fn(
+    'len',
+    ([x]) => {
+      if (x!.t === 'str') return int(BigInt([...x!.v].length));
+      if (x!.t === 'list') return int(BigInt(x!.v.length));
+      throw pyErr('TypeError', `object of type '${typeName(x!)}' has no len()`);
+    },
+    [1, 1],
+  ),
 ]);
 
 type Token = { kind: 'num' | 'str' | 'name' | 'op' | 'end'; text: string; value?: Py };
 
-const TOKEN = /\s*(?:(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d+)?)|([A-Za-z_]\w*)|('(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")|(\*\*|\/\/|==|!=|<=|>=|[-+*/%<>()[\],.]))/y;
+const TOKEN =
+  /\s*(?:(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d+)?)|([A-Za-z_]\w*)|('(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")|(\*\*|\/\/|==|!=|<=|>=|[-+*/%<>()[\],.]))/y;
 
 function tokenize(src: string): Token[] {
   const out: Token[] = [];
@@ -302,8 +427,15 @@ function tokenize(src: string): Token[] {
       out.push({ kind: 'num', text: num, value: isFloat ? float(Number(clean)) : int(BigInt(clean)) });
     } else if (name !== undefined) out.push({ kind: 'name', text: name });
     else if (quoted !== undefined) {
-      const body = quoted.slice(1, -1).replace(/\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|.)/g, (_, e: string) =>
-        e.length > 1 ? String.fromCharCode(parseInt(e.slice(1), 16)) : ({ n: '\n', t: '\t', r: '\r', '0': '\0', '\\': '\\', "'": "'", '"': '"' } as Record<string, string>)[e] ?? '\\' + e);
+      const body = quoted
+        .slice(1, -1)
+        .replace(/\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|.)/g, (_, e: string) =>
+          e.length > 1
+            ? String.fromCharCode(parseInt(e.slice(1), 16))
+            : (({ n: '\n', t: '\t', r: '\r', '0': '\0', '\\': '\\', "'": "'", '"': '"' } as Record<string, string>)[
+                e
+              ] ?? '\\' + e),
+        );
       out.push({ kind: 'str', text: quoted, value: str(body) });
     } else out.push({ kind: 'op', text: op! });
   }
@@ -312,13 +444,32 @@ function tokenize(src: string): Token[] {
 }
 
 type Expr = () => Py;
-const KEYWORDS = new Set(['and', 'or', 'not', 'in', 'is', 'if', 'else', 'True', 'False', 'None', 'lambda', 'for', 'import', 'await', 'yield']);
+const KEYWORDS = new Set([
+  'and',
+  'or',
+  'not',
+  'in',
+  'is',
+  'if',
+  'else',
+  'True',
+  'False',
+  'None',
+  'lambda',
+  'for',
+  'import',
+  'await',
+  'yield',
+]);
 
 /** Recursive descent over Python's expression grammar, building closures so and/or/if stay lazy. */
 class PyParser {
   #i = 0;
   readonly #toks: Token[];
-  constructor(private readonly src: string, private readonly names: ReadonlyMap<string, Py>) {
+  constructor(
+    private readonly src: string,
+    private readonly names: ReadonlyMap<string, Py>,
+  ) {
     this.#toks = tokenize(src);
   }
 
@@ -474,7 +625,11 @@ class PyParser {
         e = () => {
           const m = target();
           const v = m.t === 'module' ? m.attrs.get(t.text) : undefined;
-          if (!v) throw pyErr('AttributeError', `'${typeName(m)}' object has no attribute '${t.text}' (methods are not available)`);
+          if (!v)
+            throw pyErr(
+              'AttributeError',
+              `'${typeName(m)}' object has no attribute '${t.text}' (methods are not available)`,
+            );
           return v;
         };
       } else if (this.#eat('[')) {
@@ -501,7 +656,8 @@ class PyParser {
     const closed = (): boolean => (close === '' ? this.#peek().kind === 'end' : this.#eat(close));
     while (!closed()) {
       items.push(this.#expr());
-      if (!this.#eat(',') && !(close === '' ? this.#peek().kind === 'end' : this.#is(close))) this.#fail(close ? `expected ',' or '${close}'` : "expected ','");
+      if (!this.#eat(',') && !(close === '' ? this.#peek().kind === 'end' : this.#is(close)))
+        this.#fail(close ? `expected ',' or '${close}'` : "expected ','");
     }
     return items;
   }
@@ -521,7 +677,9 @@ class PyParser {
       return () => {
         const v = this.names.get(t.text);
         if (!v) {
-          const hint = /^(true|false|none)$/i.test(t.text) ? ` (Python spells it ${t.text[0]!.toUpperCase()}${t.text.slice(1).toLowerCase()}; quote strings: '${t.text}')` : '';
+          const hint = /^(true|false|none)$/i.test(t.text)
+            ? ` (Python spells it ${t.text[0]!.toUpperCase()}${t.text.slice(1).toLowerCase()}; quote strings: '${t.text}')`
+            : '';
           throw pyErr('NameError', `name '${t.text}' is not defined${hint}`);
         }
         return v;

@@ -21,11 +21,30 @@ export type Template = readonly (string | Substitution)[];
 
 /** Substitutions launch exposes to frontends, with their argument counts. */
 const ARITY: Readonly<Record<string, readonly [number, number]>> = {
-  var: [1, 2], env: [1, 2], 'find-pkg-share': [1, 1], 'find-pkg-prefix': [1, 1], dirname: [0, 0], filename: [0, 0],
-  anon: [1, 1], eval: [1, 2], not: [1, 1], and: [2, 2], or: [2, 2], any: [0, Infinity], all: [0, Infinity],
-  equals: [2, 2], 'not-equals': [2, 2], if: [2, 3], 'file-content': [1, 1],
+  var: [1, 2],
+  env: [1, 2],
+  'find-pkg-share': [1, 1],
+  'find-pkg-prefix': [1, 1],
+  dirname: [0, 0],
+  filename: [0, 0],
+  anon: [1, 1],
+  eval: [1, 2],
+  not: [1, 1],
+  and: [2, 2],
+  or: [2, 2],
+  any: [0, Infinity],
+  all: [0, Infinity],
+  equals: [2, 2],
+  'not-equals': [2, 2],
+  if: [2, 3],
+  'file-content': [1, 1],
   // exist in ros2 launch, but need a process, a running graph or a log directory
-  command: [1, 2], 'find-exec': [1, 1], 'exec-in-pkg': [2, 2], param: [1, 1], launch_log_dir: [0, 0], log_dir: [0, 0],
+  command: [1, 2],
+  'find-exec': [1, 1],
+  'exec-in-pkg': [2, 2],
+  param: [1, 1],
+  launch_log_dir: [0, 0],
+  log_dir: [0, 0],
 };
 const UNSUPPORTED = new Set(['command', 'find-exec', 'exec-in-pkg', 'param', 'launch_log_dir', 'log_dir']);
 
@@ -33,7 +52,11 @@ const UNSUPPORTED = new Set(['command', 'find-exec', 'exec-in-pkg', 'param', 'la
 export const unescape = (text: string): string => text.replace(/\\(.)/g, '$1');
 
 /** ROS 1 substitutions people carry over, and their ROS 2 spelling. */
-const ROS1: Readonly<Record<string, string>> = { arg: '$(var name)', optenv: '$(env NAME default)', find: '$(find-pkg-share pkg)' };
+const ROS1: Readonly<Record<string, string>> = {
+  arg: '$(var name)',
+  optenv: '$(env NAME default)',
+  find: '$(find-pkg-share pkg)',
+};
 
 /** A recursive-descent reading of grammar.lark: arguments are separated by exactly one space. */
 class TemplateParser {
@@ -79,9 +102,17 @@ class TemplateParser {
     if (this.s[this.#i] !== ')') this.#fail(`expected ')' to close '$(${name}'`);
     this.#i++;
     const arity = ARITY[name];
-    if (!arity) throw new LaunchError(`unknown substitution '${this.s.slice(start, this.#i)}'${ROS1[name] ? ` (ROS 2 writes ${ROS1[name]})` : ''}`);
+    if (!arity)
+      throw new LaunchError(
+        `unknown substitution '${this.s.slice(start, this.#i)}'${ROS1[name] ? ` (ROS 2 writes ${ROS1[name]})` : ''}`,
+      );
     if (args.length < arity[0] || args.length > arity[1]) {
-      const want = arity[0] === arity[1] ? `${arity[0]}` : arity[1] === Infinity ? `at least ${arity[0]}` : `${arity[0]} or ${arity[1]}`;
+      const want =
+        arity[0] === arity[1]
+          ? `${arity[0]}`
+          : arity[1] === Infinity
+            ? `at least ${arity[0]}`
+            : `${arity[0]} or ${arity[1]}`;
       throw new LaunchError(`$(${name}) takes ${want} argument${want === '1' ? '' : 's'}, got ${args.length}`);
     }
     return { name, args };
@@ -106,7 +137,8 @@ class TemplateParser {
       this.#i += n;
     }
     if (text) parts.push(unescape(text));
-    if (parts.length === 0) this.#fail('expected an argument (arguments are separated by one space; quote arguments with spaces)');
+    if (parts.length === 0)
+      this.#fail('expected an argument (arguments are separated by one space; quote arguments with spaces)');
     return parts;
   }
 
@@ -182,13 +214,18 @@ export function perform(sub: Substitution, scope: SubstitutionScope): string {
       const value = scope.configs.get(name);
       if (value !== undefined) return value;
       if (sub.args.length > 1) return arg(1);
-      throw new LaunchError(`$(var ${name}): launch configuration '${name}' does not exist (declare it with 'arg' or set it with 'let')`);
+      throw new LaunchError(
+        `$(var ${name}): launch configuration '${name}' does not exist (declare it with 'arg' or set it with 'let')`,
+      );
     }
     case 'env': {
       const fallback = sub.args.length > 1 ? arg(1) : undefined;
       const name = arg(0);
       const value = scope.env.get(name) ?? fallback;
-      if (value === undefined) throw new LaunchError(`$(env ${name}): environment variable '${name}' does not exist (give a default: $(env ${name} default))`);
+      if (value === undefined)
+        throw new LaunchError(
+          `$(env ${name}): environment variable '${name}' does not exist (give a default: $(env ${name} default))`,
+        );
       return value;
     }
     case 'find-pkg-share':
@@ -210,9 +247,16 @@ export function perform(sub: Substitution, scope: SubstitutionScope): string {
       return value;
     }
     case 'eval': {
-      const modules = sub.args.length > 1 ? arg(1).split(',').map((m) => m.trim()).filter(Boolean) : ['math'];
+      const modules =
+        sub.args.length > 1
+          ? arg(1)
+              .split(',')
+              .map((m) => m.trim())
+              .filter(Boolean)
+          : ['math'];
       const other = modules.find((m) => m !== 'math');
-      if (other) throw new LaunchError(`$(eval): only the 'math' module is available to the embedded launcher, not '${other}'`);
+      if (other)
+        throw new LaunchError(`$(eval): only the 'math' module is available to the embedded launcher, not '${other}'`);
       return evalPython(arg(0), modules.includes('math'));
     }
     case 'not':
@@ -244,7 +288,8 @@ export function perform(sub: Substitution, scope: SubstitutionScope): string {
       }
     }
     default:
-      if (UNSUPPORTED.has(sub.name)) throw new LaunchError(`$(${sub.name}) works under ros2 launch but not in the embedded launcher`);
+      if (UNSUPPORTED.has(sub.name))
+        throw new LaunchError(`$(${sub.name}) works under ros2 launch but not in the embedded launcher`);
       throw new LaunchError(`unknown substitution '$(${sub.name})'`);
   }
 }
@@ -265,9 +310,11 @@ function findPackage(pkg: string, context: LaunchContext, which: 'share' | 'pref
 /** EqualsSubstitution: booleans by truth, numbers with math.isclose, else as strings. */
 function launchEquals(a: string, b: string): boolean {
   const isBool = (s: string): boolean => ['true', 'false', '1', '0'].includes(s.toLowerCase());
-  if (isBool(a) && isBool(b)) return ['true', '1'].includes(a.toLowerCase()) === ['true', '1'].includes(b.toLowerCase());
+  if (isBool(a) && isBool(b))
+    return ['true', '1'].includes(a.toLowerCase()) === ['true', '1'].includes(b.toLowerCase());
   const x = pyFloat(a);
   const y = pyFloat(b);
-  if (x !== undefined && y !== undefined) return x === y || Math.abs(x - y) <= 1e-9 * Math.max(Math.abs(x), Math.abs(y));
+  if (x !== undefined && y !== undefined)
+    return x === y || Math.abs(x - y) <= 1e-9 * Math.max(Math.abs(x), Math.abs(y));
   return a === b;
 }

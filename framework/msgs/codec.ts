@@ -16,7 +16,10 @@ class CdrCodec<T> implements MessageCodec<T> {
   readonly #reader: MessageReader<T>;
   readonly #validator: MessageValidator;
 
-  constructor(readonly type: string, defs: MessageDefinition[]) {
+  constructor(
+    readonly type: string,
+    defs: MessageDefinition[],
+  ) {
     this.#writer = new MessageWriter(defs);
     this.#reader = new MessageReader<T>(defs);
     this.#validator = new MessageValidator(defs);
@@ -34,7 +37,8 @@ class CdrCodec<T> implements MessageCodec<T> {
   }
 
   decode(bytes: ArrayBufferView): T {
-    if (bytes.byteLength < 4) throw new Error(`cannot decode ${this.type}: ${bytes.byteLength} bytes is shorter than the CDR header`);
+    if (bytes.byteLength < 4)
+      throw new Error(`cannot decode ${this.type}: ${bytes.byteLength} bytes is shorter than the CDR header`);
     try {
       return this.#reader.readMessage(bytes);
     } catch (err) {

@@ -45,8 +45,23 @@ function ownDefinition(type: string): string {
 }
 
 const PRIMITIVES = new Set([
-  'bool', 'byte', 'char', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64',
-  'float32', 'float64', 'string', 'wstring', 'time', 'duration',
+  'bool',
+  'byte',
+  'char',
+  'int8',
+  'uint8',
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'int64',
+  'uint64',
+  'float32',
+  'float64',
+  'string',
+  'wstring',
+  'time',
+  'duration',
 ]);
 
 /** The complex field types a .msg text refers to, fully qualified. */
@@ -56,7 +71,10 @@ function dependencies(pkg: string, text: string): string[] {
     const line = raw.replace(/#.*/, '').trim();
     if (!line) continue;
     // constants are always primitive, so skipping primitives skips them too
-    let fieldType = line.split(/\s+/)[0]!.replace(/\[.*\]$/, '').replace(/<=\d+$/, '');
+    let fieldType = line
+      .split(/\s+/)[0]!
+      .replace(/\[.*\]$/, '')
+      .replace(/<=\d+$/, '');
     if (PRIMITIVES.has(fieldType)) continue;
     if (!fieldType.includes('/')) fieldType = `${pkg}/${fieldType}`;
     deps.push(fieldType.replace('/msg/', '/'));
@@ -98,10 +116,15 @@ export function messageDefinitions(type: string): MessageDefinition[] {
   let defs: MessageDefinition[];
   if (key === 'builtin_interfaces/Time' || key === 'builtin_interfaces/Duration') {
     // the parser maps these to primitives; describe them as the two-field structs they are on the wire
-    defs = [{ name: key, definitions: [
-      { name: 'sec', type: 'int32', isComplex: false, isArray: false },
-      { name: 'nanosec', type: 'uint32', isComplex: false, isArray: false },
-    ] }];
+    defs = [
+      {
+        name: key,
+        definitions: [
+          { name: 'sec', type: 'int32', isComplex: false, isArray: false },
+          { name: 'nanosec', type: 'uint32', isComplex: false, isArray: false },
+        ],
+      },
+    ];
   } else {
     defs = parse(definitionText(key), { ros2: true });
     defs[0]!.name = key;
@@ -109,7 +132,12 @@ export function messageDefinitions(type: string): MessageDefinition[] {
   for (const def of defs) {
     // rosidl gives every empty struct one uint8 member, so it is never zero bytes on the wire
     if (!def.definitions.some((f) => !f.isConstant)) {
-      def.definitions.push({ name: 'structure_needs_at_least_one_member', type: 'uint8', isComplex: false, isArray: false });
+      def.definitions.push({
+        name: 'structure_needs_at_least_one_member',
+        type: 'uint8',
+        isComplex: false,
+        isArray: false,
+      });
     }
   }
   parsed.set(key, defs);

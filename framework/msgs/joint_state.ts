@@ -15,5 +15,11 @@ export interface JointStateFields {
 
 export function jointStateFields(msg: JointState | JointStateEstimate): JointStateFields {
   const js = 'state' in msg ? msg.state : msg;
-  return { stampNs: timeToNs(js.header.stamp), names: js.name, position: js.position, velocity: js.velocity, effort: js.effort };
+  return {
+    stampNs: timeToNs(js.header.stamp),
+    names: js.name,
+    position: js.position,
+    velocity: js.velocity,
+    effort: js.effort,
+  };
 }

@@ -19,7 +19,8 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (ArrayBuffer.isView(value)) return value.constructor.name;
-  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 20 ? value.slice(0, 20) + '…' : value)}`;
+  if (typeof value === 'string')
+    return `string ${JSON.stringify(value.length > 20 ? value.slice(0, 20) + '…' : value)}`;
   return `${typeof value} ${String(value)}`;
 }
 
@@ -36,24 +37,33 @@ function checkPrimitive(type: string, value: unknown): string | undefined {
     case 'int64':
     case 'uint64':
       if (typeof value === 'bigint') return undefined;
-      return typeof value === 'number' && Number.isSafeInteger(value) && (type === 'int64' || value >= 0) ? undefined : `expected ${type}, got ${describe(value)}`;
+      return typeof value === 'number' && Number.isSafeInteger(value) && (type === 'int64' || value >= 0)
+        ? undefined
+        : `expected ${type}, got ${describe(value)}`;
     case 'time':
     case 'duration':
       return undefined; // checked as the nested builtin_interfaces struct by the caller
     default: {
       const range = INTEGER_RANGES[type];
       if (!range) return undefined;
-      return typeof value === 'number' && Number.isInteger(value) && value >= range[0] && value <= range[1] ? undefined : `expected ${type}, got ${describe(value)}`;
+      return typeof value === 'number' && Number.isInteger(value) && value >= range[0] && value <= range[1]
+        ? undefined
+        : `expected ${type}, got ${describe(value)}`;
     }
   }
 }
 
 function checkTime(value: unknown, path: string): string | undefined {
-  if (typeof value !== 'object' || value === null) return `${path}: expected builtin_interfaces/Time, got ${describe(value)}`;
+  if (typeof value !== 'object' || value === null)
+    return `${path}: expected builtin_interfaces/Time, got ${describe(value)}`;
   const t = value as Record<string, unknown>;
   const keys = Object.keys(t).filter((k) => k !== 'sec' && k !== 'nanosec');
   if (keys.length) return `${path}: unknown field '${keys[0]}'`;
-  return checkPrimitive('int32', t.sec) ? `${path}.sec: ${checkPrimitive('int32', t.sec)}` : checkPrimitive('uint32', t.nanosec) ? `${path}.nanosec: ${checkPrimitive('uint32', t.nanosec)}` : undefined;
+  return checkPrimitive('int32', t.sec)
+    ? `${path}.sec: ${checkPrimitive('int32', t.sec)}`
+    : checkPrimitive('uint32', t.nanosec)
+      ? `${path}.nanosec: ${checkPrimitive('uint32', t.nanosec)}`
+      : undefined;
 }
 
 export class MessageValidator {
@@ -72,12 +82,14 @@ export class MessageValidator {
 
   #struct(def: MessageDefinition, value: unknown, path: string): string | undefined {
     const here = path || '(message)';
-    if (typeof value !== 'object' || value === null || Array.isArray(value) || ArrayBuffer.isView(value)) return `${here}: expected ${def.name ?? 'a message'}, got ${describe(value)}`;
+    if (typeof value !== 'object' || value === null || Array.isArray(value) || ArrayBuffer.isView(value))
+      return `${here}: expected ${def.name ?? 'a message'}, got ${describe(value)}`;
     const fields = def.definitions.filter((f) => !f.isConstant);
     const object = value as Record<string, unknown>;
     const known = new Set(fields.map((f) => f.name));
     for (const key of Object.keys(object)) {
-      if (!known.has(key) && key !== 'structure_needs_at_least_one_member') return `${path ? path + '.' : ''}${key}: unknown field of ${def.name ?? 'the message'}`;
+      if (!known.has(key) && key !== 'structure_needs_at_least_one_member')
+        return `${path ? path + '.' : ''}${key}: unknown field of ${def.name ?? 'the message'}`;
     }
     for (const field of fields) {
       if (field.name === 'structure_needs_at_least_one_member') continue;
@@ -93,8 +105,10 @@ export class MessageValidator {
       const isSeq = Array.isArray(value) || (ArrayBuffer.isView(value) && !(value instanceof DataView));
       if (!isSeq) return `${path}: expected an array of ${field.type}, got ${describe(value)}`;
       const items = value as ArrayLike<unknown>;
-      if (field.arrayLength !== undefined && items.length !== field.arrayLength) return `${path}: expected ${field.arrayLength} elements, got ${items.length}`;
-      if (field.arrayUpperBound !== undefined && items.length > field.arrayUpperBound) return `${path}: at most ${field.arrayUpperBound} elements, got ${items.length}`;
+      if (field.arrayLength !== undefined && items.length !== field.arrayLength)
+        return `${path}: expected ${field.arrayLength} elements, got ${items.length}`;
+      if (field.arrayUpperBound !== undefined && items.length > field.arrayUpperBound)
+        return `${path}: at most ${field.arrayUpperBound} elements, got ${items.length}`;
       if (ArrayBuffer.isView(value)) return undefined; // a typed array holds numbers by construction
       for (let i = 0; i < items.length; i++) {
         const problem = this.#single(field, items[i], `${path}[${i}]`);

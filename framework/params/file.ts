@@ -23,10 +23,15 @@ export interface ParamFileSection {
 
 export class ParamFileError extends Error {}
 
-export function flattenParams(value: Record<string, unknown>, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {
+export function flattenParams(
+  value: Record<string, unknown>,
+  prefix = '',
+  out: Record<string, unknown> = {},
+): Record<string, unknown> {
   for (const [key, v] of Object.entries(value)) {
     const name = prefix ? `${prefix}.${key}` : key;
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) flattenParams(v as Record<string, unknown>, name, out);
+    if (v !== null && typeof v === 'object' && !Array.isArray(v))
+      flattenParams(v as Record<string, unknown>, name, out);
     else out[name] = v;
   }
   return out;
@@ -42,20 +47,29 @@ export function parseParamFile(text: string, origin: string): ParamFileSection[]
     throw new ParamFileError(`${origin}: not valid YAML${where}: ${(err as Error).message.split('\n')[0]}`);
   }
   if (doc === null || doc === undefined) return [];
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ParamFileError(`${origin}: expected a mapping of node names to 'ros__parameters'`);
+  if (typeof doc !== 'object' || Array.isArray(doc))
+    throw new ParamFileError(`${origin}: expected a mapping of node names to 'ros__parameters'`);
   const sections: ParamFileSection[] = [];
   const walk = (node: Record<string, unknown>, path: string[]): void => {
     for (const [key, value] of Object.entries(node)) {
       if (key === 'ros__parameters') {
         if (path.length === 0) throw new ParamFileError(`${origin}: 'ros__parameters' must be under a node name`);
         if (value === null) continue;
-        if (typeof value !== 'object' || Array.isArray(value)) throw new ParamFileError(`${origin}: '${path.join('/')}: ros__parameters' must be a mapping`);
-        const pattern = '/' + path.map((p) => p.replace(/^\/+|\/+$/g, '')).filter(Boolean).join('/');
+        if (typeof value !== 'object' || Array.isArray(value))
+          throw new ParamFileError(`${origin}: '${path.join('/')}: ros__parameters' must be a mapping`);
+        const pattern =
+          '/' +
+          path
+            .map((p) => p.replace(/^\/+|\/+$/g, ''))
+            .filter(Boolean)
+            .join('/');
         sections.push({ pattern, values: flattenParams(value as Record<string, unknown>) });
       } else if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
         walk(value as Record<string, unknown>, [...path, key]);
       } else {
-        throw new ParamFileError(`${origin}: '${[...path, key].join('/')}' has no 'ros__parameters' section (node parameters go under node_name: ros__parameters:)`);
+        throw new ParamFileError(
+          `${origin}: '${[...path, key].join('/')}' has no 'ros__parameters' section (node parameters go under node_name: ros__parameters:)`,
+        );
       }
     }
   };
@@ -68,7 +82,9 @@ export function loadParamFile(path: string): ParamFileSection[] {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ParamFileError(`parameter file ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new ParamFileError(
+      `parameter file ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   return parseParamFile(text, path);
 }
@@ -88,7 +104,11 @@ export function patternMatches(pattern: string, fullyQualifiedName: string): boo
 }
 
 /** The sources a parameter file gives one node, in file order; wildcard sections are not strict. */
-export function sourcesForNode(sections: readonly ParamFileSection[], fullyQualifiedName: string, origin: string): ParamSource[] {
+export function sourcesForNode(
+  sections: readonly ParamFileSection[],
+  fullyQualifiedName: string,
+  origin: string,
+): ParamSource[] {
   return sections
     .filter((s) => patternMatches(s.pattern, fullyQualifiedName))
     .map((s) => ({ origin: `${origin} (${s.pattern})`, values: s.values, strict: !s.pattern.includes('*') }));

@@ -29,11 +29,15 @@ export function resolveParams<S extends ParamSchema>(
     for (const [name, raw] of Object.entries(source.values)) {
       const spec = full[name];
       if (!spec) {
-        if (source.strict) throw new ParamError(`${source.origin}: node ${nodeName} has no parameter '${name}'${suggestion(name, full)}`);
+        if (source.strict)
+          throw new ParamError(
+            `${source.origin}: node ${nodeName} has no parameter '${name}'${suggestion(name, full)}`,
+          );
         continue;
       }
       const checked = checkParam(spec, raw);
-      if (typeof checked === 'string') throw new ParamError(`${source.origin}: node ${nodeName}: parameter '${name}': ${checked}`);
+      if (typeof checked === 'string')
+        throw new ParamError(`${source.origin}: node ${nodeName}: parameter '${name}': ${checked}`);
       values[name] = checked.value;
     }
   }

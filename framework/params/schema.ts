@@ -10,12 +10,32 @@ interface Common {
 
 export type ParamSpec =
   | (Common & { readonly type: 'bool'; readonly default: boolean })
-  | (Common & { readonly type: 'integer'; readonly default: number; readonly range?: readonly [number, number]; readonly choices?: readonly number[] })
+  | (Common & {
+      readonly type: 'integer';
+      readonly default: number;
+      readonly range?: readonly [number, number];
+      readonly choices?: readonly number[];
+    })
   | (Common & { readonly type: 'double'; readonly default: number; readonly range?: readonly [number, number] })
-  | (Common & { readonly type: 'string'; readonly default: string; readonly choices?: readonly string[]; readonly nonEmpty?: boolean })
+  | (Common & {
+      readonly type: 'string';
+      readonly default: string;
+      readonly choices?: readonly string[];
+      readonly nonEmpty?: boolean;
+    })
   | (Common & { readonly type: 'bool_array'; readonly default: readonly boolean[]; readonly length?: number })
-  | (Common & { readonly type: 'integer_array'; readonly default: readonly number[]; readonly length?: number; readonly range?: readonly [number, number] })
-  | (Common & { readonly type: 'double_array'; readonly default: readonly number[]; readonly length?: number; readonly range?: readonly [number, number] })
+  | (Common & {
+      readonly type: 'integer_array';
+      readonly default: readonly number[];
+      readonly length?: number;
+      readonly range?: readonly [number, number];
+    })
+  | (Common & {
+      readonly type: 'double_array';
+      readonly default: readonly number[];
+      readonly length?: number;
+      readonly range?: readonly [number, number];
+    })
   | (Common & { readonly type: 'string_array'; readonly default: readonly string[]; readonly length?: number });
 
 export type ParamType = ParamSpec['type'];
@@ -41,7 +61,8 @@ export function defineParams<const S extends ParamSchema>(schema: S): S {
     if (!/^[A-Za-z_][A-Za-z0-9_.]*$/.test(name)) throw new Error(`invalid parameter name '${name}'`);
     // a declaration whose own default is invalid is a programming error: fail at import
     const problem = checkParam(spec, spec.default);
-    if (typeof problem === 'string') throw new Error(`parameter '${name}': its default ${JSON.stringify(spec.default)} is invalid: ${problem}`);
+    if (typeof problem === 'string')
+      throw new Error(`parameter '${name}': its default ${JSON.stringify(spec.default)} is invalid: ${problem}`);
   }
   return schema;
 }
@@ -53,7 +74,8 @@ export const COMMON_PARAMS = defineParams({
     type: 'string',
     default: '',
     choices: ['', 'main', 'worker'],
-    description: "embedded launcher only: run the node on the main thread or in a worker ('' = the node's own choice); under ROS 2 each node is its own process",
+    description:
+      "embedded launcher only: run the node on the main thread or in a worker ('' = the node's own choice); under ROS 2 each node is its own process",
   },
 });
 
@@ -90,17 +112,22 @@ export function checkParam(spec: ParamSpec, value: unknown): { value: unknown } 
       return { value };
     case 'string':
       if (typeof value !== 'string') return expect;
-      if (spec.choices && !spec.choices.includes(value)) return `'${value}' is not one of ${spec.choices.map((c) => `'${c}'`).join(', ')}`;
+      if (spec.choices && !spec.choices.includes(value))
+        return `'${value}' is not one of ${spec.choices.map((c) => `'${c}'`).join(', ')}`;
       if (spec.nonEmpty && !value) return 'it must not be empty';
       return { value };
     default: {
       if (!Array.isArray(value)) return expect;
-      if (spec.length !== undefined && value.length !== spec.length) return `expected ${spec.length} elements, got ${value.length}`;
+      if (spec.length !== undefined && value.length !== spec.length)
+        return `expected ${spec.length} elements, got ${value.length}`;
       const ok =
-        spec.type === 'bool_array' ? value.every((x) => typeof x === 'boolean')
-        : spec.type === 'string_array' ? value.every((x) => typeof x === 'string')
-        : spec.type === 'integer_array' ? value.every(isInt)
-        : value.every(isNum);
+        spec.type === 'bool_array'
+          ? value.every((x) => typeof x === 'boolean')
+          : spec.type === 'string_array'
+            ? value.every((x) => typeof x === 'string')
+            : spec.type === 'integer_array'
+              ? value.every(isInt)
+              : value.every(isNum);
       if (!ok) return expect;
       if ((spec.type === 'double_array' || spec.type === 'integer_array') && spec.range) {
         const bad = (value as number[]).find((x) => !inRange(x, spec.range));

@@ -27,7 +27,18 @@ export interface LaunchReport {
   readonly args: Record<string, string>;
   readonly transport: 'embedded';
   readonly wall_time_s: number;
-  readonly nodes: Array<Omit<NodeReport, 'stats'> & { topics: Array<{ topic: string; type: string; direction: string; count: number; dropped: number; rate_hz: number }> }>;
+  readonly nodes: Array<
+    Omit<NodeReport, 'stats'> & {
+      topics: Array<{
+        topic: string;
+        type: string;
+        direction: string;
+        count: number;
+        dropped: number;
+        rate_hz: number;
+      }>;
+    }
+  >;
 }
 
 /** The parameter sources of one launched node, lowest precedence first, as ros2 launch orders them. */
@@ -47,24 +58,50 @@ export class Launcher {
   #activatedAt = 0;
   #stoppedAt = 0;
 
-  constructor(readonly description: LaunchDescription, private readonly options: LauncherOptions) {}
+  constructor(
+    readonly description: LaunchDescription,
+    private readonly options: LauncherOptions,
+  ) {}
 
   /** Create and configure every node; on any failure, clean up what started and throw. */
   async configure(): Promise<void> {
     try {
       for (const launchNode of this.description.nodes) {
-        if (launchNode.pkg !== this.options.registry.pkg) throw new Error(`${launchNode.origin}: package '${launchNode.pkg}' is not available in the embedded launcher (only '${this.options.registry.pkg}')`);
+        if (launchNode.pkg !== this.options.registry.pkg)
+          throw new Error(
+            `${launchNode.origin}: package '${launchNode.pkg}' is not available in the embedded launcher (only '${this.options.registry.pkg}')`,
+          );
         const { definition, moduleUrl } = await loadDefinition(this.options.registry, launchNode.exec);
-        if (launchNode.args.length) this.#log.warn(`${launchNode.origin}: args ${JSON.stringify(launchNode.args)} are ignored: dynastack nodes take parameters, not arguments`);
-        const remaps = [...launchNode.remaps, ...remapsForNode(parseRosArgs(['--ros-args', ...launchNode.rosArgs], true), launchNode.name ?? definition.name)];
-        const base = { name: launchNode.name ?? definition.name, namespace: launchNode.namespace, parameters: definition.parameters, remaps };
+        if (launchNode.args.length)
+          this.#log.warn(
+            `${launchNode.origin}: args ${JSON.stringify(launchNode.args)} are ignored: dynastack nodes take parameters, not arguments`,
+          );
+        const remaps = [
+          ...launchNode.remaps,
+          ...remapsForNode(
+            parseRosArgs(['--ros-args', ...launchNode.rosArgs], true),
+            launchNode.name ?? definition.name,
+          ),
+        ];
+        const base = {
+          name: launchNode.name ?? definition.name,
+          namespace: launchNode.namespace,
+          parameters: definition.parameters,
+          remaps,
+        };
         const fqn = nodeIdentity({ ...base, parameterSources: [] }).fullyQualifiedName;
         const options: NodeOptions<ParamSchema> = { ...base, parameterSources: parameterSources(launchNode, fqn) };
         const params = nodeIdentity(options).params; // validate here: a bad value stops the launch before anything runs
         const thread = params.embedded_thread || definition.thread || 'main';
         const node: ManagedNode =
           thread === 'worker'
-            ? new WorkerNode(this.options.transport.bus, { moduleUrl, options, fullyQualifiedName: fqn, logLevelSpec: this.options.logLevelSpec, checkMessages: this.options.checkMessages ?? false })
+            ? new WorkerNode(this.options.transport.bus, {
+                moduleUrl,
+                options,
+                fullyQualifiedName: fqn,
+                logLevelSpec: this.options.logLevelSpec,
+                checkMessages: this.options.checkMessages ?? false,
+              })
             : new LocalNode(this.options.transport, definition, options, fqn);
         this.nodes.push(node);
         this.#log.debug(`configuring ${fqn} (${launchNode.exec}, ${thread} thread)`);
@@ -79,7 +116,9 @@ export class Launcher {
   async activate(): Promise<void> {
     for (const node of this.nodes) await node.activate();
     this.#activatedAt = performance.now();
-    this.#log.info(`${this.nodes.length} node(s) active: ${this.nodes.map((n) => `${n.fullyQualifiedName}${n.thread === 'worker' ? ' [worker]' : ''}`).join(', ')}`);
+    this.#log.info(
+      `${this.nodes.length} node(s) active: ${this.nodes.map((n) => `${n.fullyQualifiedName}${n.thread === 'worker' ? ' [worker]' : ''}`).join(', ')}`,
+    );
   }
 
   /** Resolves when every node whose work has an end has finished; undefined when none has one. */
@@ -119,6 +158,12 @@ export class Launcher {
       const topics = stats.map((s) => ({ ...s, rate_hz: activeS > 0 ? s.count / activeS : 0 }));
       nodes.push({ ...rest, topics });
     }
-    return { launch: this.description.file, args: this.description.args, transport: 'embedded', wall_time_s: activeS, nodes };
+    return {
+      launch: this.description.file,
+      args: this.description.args,
+      transport: 'embedded',
+      wall_time_s: activeS,
+      nodes,
+    };
   }
 }

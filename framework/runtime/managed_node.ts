@@ -98,6 +98,7 @@ export class LocalNode implements ManagedNode {
   }
 
   #expect(state: NodeState, transition: string): void {
-    if (this.state !== state) throw new Error(`${this.fullyQualifiedName}: cannot ${transition} from state ${this.state}`);
+    if (this.state !== state)
+      throw new Error(`${this.fullyQualifiedName}: cannot ${transition} from state ${this.state}`);
   }
 }

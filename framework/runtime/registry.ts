@@ -8,10 +8,15 @@ export interface NodeRegistry {
   readonly modules: Readonly<Record<string, string>>;
 }
 
-export async function loadDefinition(registry: NodeRegistry, exec: string): Promise<{ definition: NodeDefinition<ParamSchema>; moduleUrl: string }> {
+export async function loadDefinition(
+  registry: NodeRegistry,
+  exec: string,
+): Promise<{ definition: NodeDefinition<ParamSchema>; moduleUrl: string }> {
   const moduleUrl = registry.modules[exec];
   if (!moduleUrl) {
-    throw new Error(`package '${registry.pkg}' has no executable '${exec}' (it has: ${Object.keys(registry.modules).sort().join(', ')})`);
+    throw new Error(
+      `package '${registry.pkg}' has no executable '${exec}' (it has: ${Object.keys(registry.modules).sort().join(', ')})`,
+    );
   }
   const definition = (await import(moduleUrl)).default as NodeDefinition<ParamSchema> | undefined;
   if (!definition?.configure) throw new Error(`${moduleUrl} does not export a node definition as its default`);

@@ -15,7 +15,9 @@ const data = workerData as WorkerNodeData;
 const port = parentPort!;
 setLogLevelSpec(data.logLevelSpec);
 const log = createLogger(data.fullyQualifiedName);
-const bus = new RemoteBus(port, (topic, owner, error) => log.error(`callback for ${topic} threw: ${(error as Error)?.stack ?? String(error)}`));
+const bus = new RemoteBus(port, (topic, owner, error) =>
+  log.error(`callback for ${topic} threw: ${(error as Error)?.stack ?? String(error)}`),
+);
 const transport = new EmbeddedTransport({ port: bus, checkMessages: data.checkMessages });
 let node: LocalNode | undefined;
 
@@ -48,6 +50,12 @@ port.on('message', (message: ToWorker) => {
   if (message.op !== 'call') return bus.receive(message);
   call(message.method).then(
     (result) => bus.post({ op: 'reply', seq: message.seq, ok: true, result } satisfies ToMain),
-    (error: unknown) => bus.post({ op: 'reply', seq: message.seq, ok: false, error: (error as Error)?.message ?? String(error) } satisfies ToMain),
+    (error: unknown) =>
+      bus.post({
+        op: 'reply',
+        seq: message.seq,
+        ok: false,
+        error: (error as Error)?.message ?? String(error),
+      } satisfies ToMain),
   );
 });

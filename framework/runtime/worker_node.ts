@@ -28,7 +28,10 @@ export class WorkerNode implements ManagedNode {
 
   constructor(bus: EmbeddedBus, data: WorkerNodeData) {
     this.fullyQualifiedName = data.fullyQualifiedName;
-    const worker = new Worker(new URL('./worker_main.js', import.meta.url), { workerData: data, name: data.fullyQualifiedName });
+    const worker = new Worker(new URL('./worker_main.js', import.meta.url), {
+      workerData: data,
+      name: data.fullyQualifiedName,
+    });
     this.#host = new WorkerHost(bus, worker);
   }
 
@@ -79,7 +82,8 @@ export class WorkerNode implements ManagedNode {
   }
 
   async report(): Promise<NodeReport> {
-    if (this.state === 'finalized') return this.#last ?? { node: this.fullyQualifiedName, thread: 'worker', stats: [], metrics: {} };
+    if (this.state === 'finalized')
+      return this.#last ?? { node: this.fullyQualifiedName, thread: 'worker', stats: [], metrics: {} };
     return { ...(await this.#host.call<NodeReport>('report')), thread: 'worker' };
   }
 }

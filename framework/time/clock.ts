@@ -31,7 +31,8 @@ export interface Clock {
 }
 
 function checkPeriod(periodNs: bigint): void {
-  if (typeof periodNs !== 'bigint' || periodNs <= 0n) throw new Error(`timer period must be a positive bigint of nanoseconds, got ${String(periodNs)}`);
+  if (typeof periodNs !== 'bigint' || periodNs <= 0n)
+    throw new Error(`timer period must be a positive bigint of nanoseconds, got ${String(periodNs)}`);
 }
 
 /** The next deadline after `now`, skipping missed periods as rcl does (no burst of late calls). */
@@ -132,7 +133,10 @@ export class SteppedClock implements Clock {
   #timers: SteppedTimer[] = [];
   #firing = false;
 
-  constructor(readonly type: ClockType = 'ros', isSimTime = true) {
+  constructor(
+    readonly type: ClockType = 'ros',
+    isSimTime = true,
+  ) {
     this.isSimTime = isSimTime;
   }
 
@@ -161,7 +165,9 @@ export class SteppedClock implements Clock {
     if (this.#firing) return; // a callback moved the clock; the outer loop fires what is due
     this.#firing = true;
     try {
-      const due = this.#timers.filter((t) => !t.canceled && t.next <= this.#now).sort((a, b) => (a.next < b.next ? -1 : a.next > b.next ? 1 : 0));
+      const due = this.#timers
+        .filter((t) => !t.canceled && t.next <= this.#now)
+        .sort((a, b) => (a.next < b.next ? -1 : a.next > b.next ? 1 : 0));
       for (const t of due) {
         if (t.canceled || t.next > this.#now) continue;
         const expected = t.next;

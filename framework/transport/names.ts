@@ -3,7 +3,8 @@
 const TOKEN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function validateNodeName(name: string): void {
-  if (!TOKEN.test(name)) throw new Error(`invalid node name '${name}': use letters, digits and underscores, not starting with a digit`);
+  if (!TOKEN.test(name))
+    throw new Error(`invalid node name '${name}': use letters, digits and underscores, not starting with a digit`);
 }
 
 export function normalizeNamespace(ns: string | undefined): string {
@@ -55,7 +56,8 @@ export interface RemapRule {
 export function remapTopic(fullName: string, rules: readonly RemapRule[], nodeName: string, namespace: string): string {
   for (const rule of rules) {
     if (rule.from.startsWith('__')) continue; // __node, __ns are node-name remaps, handled at creation
-    if (expandTopicName(rule.from, nodeName, namespace) === fullName) return expandTopicName(rule.to, nodeName, namespace);
+    if (expandTopicName(rule.from, nodeName, namespace) === fullName)
+      return expandTopicName(rule.to, nodeName, namespace);
   }
   return fullName;
 }

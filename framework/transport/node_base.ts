@@ -2,7 +2,14 @@ import type { MessageTypeName } from '../msgs/types.js';
 import { resolveParams } from '../params/resolve.js';
 import type { ParamSchema, ParamValues, COMMON_PARAMS } from '../params/schema.js';
 import type { NodeOptions, EndpointStats } from './types.js';
-import { expandTopicName, fullyQualifiedNodeName, normalizeNamespace, remapTopic, validateNodeName, type RemapRule } from './names.js';
+import {
+  expandTopicName,
+  fullyQualifiedNodeName,
+  normalizeNamespace,
+  remapTopic,
+  validateNodeName,
+  type RemapRule,
+} from './names.js';
 
 // What both transports do the same way before a message reaches them: node name and namespace
 // (with __node/__ns remaps), topic name expansion and remapping, parameter resolution, and counts.
@@ -37,7 +44,11 @@ export function nodeIdentity<S extends ParamSchema>(options: NodeOptions<S>): No
 export class EndpointCounter {
   count = 0;
   dropped = 0;
-  constructor(readonly topic: string, readonly type: MessageTypeName | string, readonly direction: 'publish' | 'subscribe') {}
+  constructor(
+    readonly topic: string,
+    readonly type: MessageTypeName | string,
+    readonly direction: 'publish' | 'subscribe',
+  ) {}
   snapshot(): EndpointStats {
     return { topic: this.topic, type: this.type, direction: this.direction, count: this.count, dropped: this.dropped };
   }
@@ -49,7 +60,11 @@ export function describeError(err: unknown): string {
 }
 
 /** A timer callback that logs what it throws instead of taking the process down. */
-export function guarded<A extends unknown[]>(logger: { error(message: string): void }, what: string, callback: (...args: A) => void): (...args: A) => void {
+export function guarded<A extends unknown[]>(
+  logger: { error(message: string): void },
+  what: string,
+  callback: (...args: A) => void,
+): (...args: A) => void {
   return (...args) => {
     try {
       callback(...args);

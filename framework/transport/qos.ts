@@ -15,23 +15,44 @@ export interface QoS {
 /** rclcpp/rclnodejs default: reliable, volatile, keep last 10. */
 export const QOS_DEFAULT: QoS = { reliability: 'reliable', durability: 'volatile', history: 'keep_last', depth: 10 };
 /** The sensor-data profile: best effort, keep last 5. */
-export const QOS_SENSOR_DATA: QoS = { reliability: 'best_effort', durability: 'volatile', history: 'keep_last', depth: 5 };
+export const QOS_SENSOR_DATA: QoS = {
+  reliability: 'best_effort',
+  durability: 'volatile',
+  history: 'keep_last',
+  depth: 5,
+};
 /** Latched topics (models, robot description): the newest message reaches late subscribers. */
-export const QOS_LATCHED: QoS = { reliability: 'reliable', durability: 'transient_local', history: 'keep_last', depth: 1 };
+export const QOS_LATCHED: QoS = {
+  reliability: 'reliable',
+  durability: 'transient_local',
+  history: 'keep_last',
+  depth: 1,
+};
 /**
  * /clock is published reliable so that both reliable (rclnodejs TimeSource) and best-effort
  * (rclcpp ClockQoS) subscribers match; see shared/reference/ros2-rclnodejs.md §3.2.
  */
-export const QOS_CLOCK_PUBLISHER: QoS = { reliability: 'reliable', durability: 'volatile', history: 'keep_last', depth: 1 };
+export const QOS_CLOCK_PUBLISHER: QoS = {
+  reliability: 'reliable',
+  durability: 'volatile',
+  history: 'keep_last',
+  depth: 1,
+};
 /** Our own /clock subscribers are best effort, which matches publishers of either reliability. */
-export const QOS_CLOCK_SUBSCRIBER: QoS = { reliability: 'best_effort', durability: 'volatile', history: 'keep_last', depth: 1 };
+export const QOS_CLOCK_SUBSCRIBER: QoS = {
+  reliability: 'best_effort',
+  durability: 'volatile',
+  history: 'keep_last',
+  depth: 1,
+};
 
 /** keep_all has no bound in DDS; the embedded transport caps it so a stalled reader cannot eat memory. */
 export const KEEP_ALL_CAP = 100_000;
 
 export function resolveQoS(qos: Partial<QoS> | undefined, base: QoS = QOS_DEFAULT): QoS {
   const q = { ...base, ...qos };
-  if (!Number.isInteger(q.depth) || q.depth < 1) throw new Error(`QoS depth must be a positive integer, got ${q.depth}`);
+  if (!Number.isInteger(q.depth) || q.depth < 1)
+    throw new Error(`QoS depth must be a positive integer, got ${q.depth}`);
   return q;
 }
 

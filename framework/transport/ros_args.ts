@@ -1,11 +1,17 @@
-import { loadParamFile, parseOverride, patternMatches, sourcesForNode, type ParamFileSection, type ParamSource } from '../params/file.js';
+import {
+  loadParamFile,
+  parseOverride,
+  patternMatches,
+  sourcesForNode,
+  type ParamFileSection,
+  type ParamSource,
+} from '../params/file.js';
 import type { RemapRule } from './names.js';
 
 // The rcl command-line arguments a ROS 2 node receives (from `ros2 run` or `ros2 launch`):
 //   --ros-args [-p|--param [node:]name:=value] [--params-file FILE] [-r|--remap [node:]from:=to]
 //              [--log-level [name:=]level] [-e|--enclave X] [logging flags] [--] …
 // Read the same way by both transports, so a node gets the same values embedded and under ROS 2.
-
 
 export type RosArg =
   | { readonly kind: 'remap'; readonly node?: string; readonly from: string; readonly to: string }
@@ -17,18 +23,25 @@ export type RosArg =
 const VALUE_OPTIONS = new Set(['-e', '--enclave', '--log-config-file', '--log-file-name']);
 // flags of rcl's argument parser that dynastack does not use
 const FLAGS = new Set([
-  '--enable-stdout-logs', '--disable-stdout-logs', '--enable-rosout-logs', '--disable-rosout-logs',
-  '--enable-external-lib-logs', '--disable-external-lib-logs',
+  '--enable-stdout-logs',
+  '--disable-stdout-logs',
+  '--enable-rosout-logs',
+  '--disable-rosout-logs',
+  '--enable-external-lib-logs',
+  '--disable-external-lib-logs',
 ]);
 
 /** Split '[node:]lhs:=rhs' as rcl does: a colon before ':=' ends a node-name prefix. */
 function splitRule(text: string, option: string): { node?: string; lhs: string; rhs: string } {
   const sep = text.indexOf(':=');
-  if (sep <= 0 || sep + 2 === text.length) throw new Error(`--ros-args ${option} '${text}': expected [node:]name:=value`);
+  if (sep <= 0 || sep + 2 === text.length)
+    throw new Error(`--ros-args ${option} '${text}': expected [node:]name:=value`);
   const left = text.slice(0, sep);
   const colon = left.indexOf(':');
   if (colon === 0) throw new Error(`--ros-args ${option} '${text}': empty node name before ':'`);
-  return colon > 0 ? { node: left.slice(0, colon), lhs: left.slice(colon + 1), rhs: text.slice(sep + 2) } : { lhs: left, rhs: text.slice(sep + 2) };
+  return colon > 0
+    ? { node: left.slice(0, colon), lhs: left.slice(colon + 1), rhs: text.slice(sep + 2) }
+    : { lhs: left, rhs: text.slice(sep + 2) };
 }
 
 /**
@@ -58,7 +71,9 @@ export function parseRosArgs(argv: readonly string[], strict = false): RosArg[] 
     };
     if (arg === '-r' || arg === '--remap') {
       const { node, lhs, rhs } = splitRule(value(), arg);
-      out.push(node === undefined ? { kind: 'remap', from: lhs, to: rhs } : { kind: 'remap', node, from: lhs, to: rhs });
+      out.push(
+        node === undefined ? { kind: 'remap', from: lhs, to: rhs } : { kind: 'remap', node, from: lhs, to: rhs },
+      );
     } else if (arg === '-p' || arg === '--param') {
       const text = value();
       const { node, lhs, rhs } = splitRule(text, arg);
@@ -84,7 +99,9 @@ export function parseRosArgs(argv: readonly string[], strict = false): RosArg[] 
  */
 export function remapsForNode(args: readonly RosArg[], name: string): RemapRule[] {
   const remaps = args.filter((a): a is Extract<RosArg, { kind: 'remap' }> => a.kind === 'remap');
-  const rename = remaps.find((r) => (r.from === '__node' || r.from === '__name') && (r.node === undefined || r.node === name));
+  const rename = remaps.find(
+    (r) => (r.from === '__node' || r.from === '__name') && (r.node === undefined || r.node === name),
+  );
   const names = [name, rename?.to ?? name];
   return remaps.filter((r) => r.node === undefined || names.includes(r.node)).map((r) => ({ from: r.from, to: r.to }));
 }
@@ -110,7 +127,10 @@ export function rosParamSources(
   for (const arg of args) {
     if (arg.kind === 'params_file') sources.push(...sourcesForNode(load(arg.path), fullyQualifiedName, arg.path));
     else if (arg.kind === 'param' && (arg.node === undefined || prefixMatches(arg.node, fullyQualifiedName))) {
-      sources.push({ ...parseOverride(arg.assignment, `command line (--ros-args -p ${arg.text})`), strict: arg.node !== undefined });
+      sources.push({
+        ...parseOverride(arg.assignment, `command line (--ros-args -p ${arg.text})`),
+        strict: arg.node !== undefined,
+      });
     }
   }
   return sources;

@@ -55,9 +55,19 @@ export interface NodeHandle<S extends ParamSchema = ParamSchema> {
   readonly params: ParamValues<S & typeof COMMON_PARAMS>;
 
   createPublisher<K extends MessageTypeName>(type: K, topic: string, qos?: Partial<QoS>): Publisher<MessageOf<K>>;
-  createSubscription<K extends MessageTypeName>(type: K, topic: string, callback: MessageCallback<MessageOf<K>>, options?: SubscriptionOptions): Subscription;
+  createSubscription<K extends MessageTypeName>(
+    type: K,
+    topic: string,
+    callback: MessageCallback<MessageOf<K>>,
+    options?: SubscriptionOptions,
+  ): Subscription;
   /** a subscription that receives CDR bytes, undecoded (recorders, bridges) */
-  createRawSubscription(type: MessageTypeName, topic: string, callback: MessageCallback<Uint8Array>, options?: SubscriptionOptions): Subscription;
+  createRawSubscription(
+    type: MessageTypeName,
+    topic: string,
+    callback: MessageCallback<Uint8Array>,
+    options?: SubscriptionOptions,
+  ): Subscription;
   /** a timer on the node's ROS clock, or on the clock given */
   createTimer(periodNs: bigint, callback: TimerCallback, clock?: Clock): Timer;
   /** the fully qualified name a topic resolves to for this node, after namespace and remaps */

@@ -44,26 +44,44 @@ export class JointMapping {
     /** N·m per A per joint, for the effort interface */
     readonly torqueConstants: readonly number[] = [],
   ) {
-    if (calibration.length !== infos.length) throw new Error(`calibration has ${calibration.length} joints, the bus ${infos.length}`);
+    if (calibration.length !== infos.length)
+      throw new Error(`calibration has ${calibration.length} joints, the bus ${infos.length}`);
     if (commandInterface === 'effort' && torqueConstants.length !== infos.length) {
-      throw new Error(`command interface 'effort' needs a torque constant (N·m/A, from the servo's datasheet: stall torque / stall current) for each of the ${infos.length} joints, got ${torqueConstants.length}`);
+      throw new Error(
+        `command interface 'effort' needs a torque constant (N·m/A, from the servo's datasheet: stall torque / stall current) for each of the ${infos.length} joints, got ${torqueConstants.length}`,
+      );
     }
     this.joints = infos.map((info, i) => {
       const cal = calibration[i]!;
-      if (cal.name !== info.name || cal.id !== info.id) throw new Error(`calibration joint ${i} is '${cal.name}' (id ${cal.id}), the bus has '${info.name}' (id ${info.id})`);
-      if (cal.model !== info.model.name) throw new Error(`joint '${info.name}': calibrated as ${cal.model}, the servo is ${info.model.name}`);
+      if (cal.name !== info.name || cal.id !== info.id)
+        throw new Error(
+          `calibration joint ${i} is '${cal.name}' (id ${cal.id}), the bus has '${info.name}' (id ${info.id})`,
+        );
+      if (cal.model !== info.model.name)
+        throw new Error(`joint '${info.name}': calibrated as ${cal.model}, the servo is ${info.model.name}`);
       const [lower, upper] = angleLimits(cal, info.model);
       let maxCurrent = 0;
       if (commandInterface !== 'position') {
         const register = info.model.registers.goal_current;
         if (!register || info.model.operatingModes.current === undefined) {
-          throw new Error(`joint '${info.name}': ${info.model.name} has no current control, so command interface '${commandInterface}' cannot drive it (use 'position')`);
+          throw new Error(
+            `joint '${info.name}': ${info.model.name} has no current control, so command interface '${commandInterface}' cannot drive it (use 'position')`,
+          );
         }
         const [lo, hi] = writableRange(register);
         maxCurrent = Math.min(Math.abs(lo), Math.abs(hi)) * register.unit.scale;
-        if (commandInterface === 'effort' && !(torqueConstants[i]! > 0)) throw new Error(`joint '${info.name}': torque constant ${torqueConstants[i]} must be > 0 N·m/A`);
+        if (commandInterface === 'effort' && !(torqueConstants[i]! > 0))
+          throw new Error(`joint '${info.name}': torque constant ${torqueConstants[i]} must be > 0 N·m/A`);
       }
-      return { name: info.name, model: info.model, calibration: cal, sign: cal.drive_mode === 1 && driveModeInSoftware(info.model) ? -1 : 1, lower, upper, maxCurrent } as const;
+      return {
+        name: info.name,
+        model: info.model,
+        calibration: cal,
+        sign: cal.drive_mode === 1 && driveModeInSoftware(info.model) ? -1 : 1,
+        lower,
+        upper,
+        maxCurrent,
+      } as const;
     });
     this.names = this.joints.map((j) => j.name);
   }
@@ -85,7 +103,8 @@ export class JointMapping {
 
   /** Why a command cannot be used, or undefined: wrong length or a non-finite value. */
   problem(command: ArrayLike<number>): string | undefined {
-    if (command.length !== this.joints.length) return `expected ${this.joints.length} values (${this.names.join(', ')}), got ${command.length}`;
+    if (command.length !== this.joints.length)
+      return `expected ${this.joints.length} values (${this.names.join(', ')}), got ${command.length}`;
     for (let i = 0; i < command.length; i++) {
       if (!Number.isFinite(command[i]!)) return `value ${i} (${this.names[i]}) is ${command[i]}`;
     }

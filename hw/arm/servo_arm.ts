@@ -50,7 +50,15 @@ const RESTORE_RETRY_MS = 200;
 export class ServoArm {
   readonly mapping: JointMapping;
   readonly stats = new CycleStats();
-  readonly counters: ArmCounters = { commands: 0, rejected: 0, clamped: 0, commandTimeouts: 0, droppedWhileLost: 0, incomplete: 0, restores: 0 };
+  readonly counters: ArmCounters = {
+    commands: 0,
+    rejected: 0,
+    clamped: 0,
+    commandTimeouts: 0,
+    droppedWhileLost: 0,
+    incomplete: 0,
+    restores: 0,
+  };
   readonly #bus: ServoBusApi;
   readonly #options: ServoArmOptions;
   readonly #log: Logger;
@@ -76,13 +84,21 @@ export class ServoArm {
     const byName = new Map(calibration.joints.map((j) => [j.name, j]));
     const ordered = bus.joints.map((j) => {
       const c = byName.get(j.name);
-      if (!c) throw new Error(`calibration for ${calibration.robot} has no joint '${j.name}' (it has ${calibration.joints.map((x) => x.name).join(', ')})`);
+      if (!c)
+        throw new Error(
+          `calibration for ${calibration.robot} has no joint '${j.name}' (it has ${calibration.joints.map((x) => x.name).join(', ')})`,
+        );
       return c;
     });
     this.mapping = new JointMapping(bus.joints, ordered, options.commandInterface, options.torqueConstants);
     const n = bus.joints.length;
     this.#goals = new Float64Array(n);
-    this.#state = { stampMs: 0, position: new Float64Array(n), velocity: new Float64Array(n), effort: new Float64Array(n) };
+    this.#state = {
+      stampMs: 0,
+      position: new Float64Array(n),
+      velocity: new Float64Array(n),
+      effort: new Float64Array(n),
+    };
     this.#unsubscribe.push(
       bus.on('lost', (reason) => {
         this.#lostReason = reason;
@@ -92,7 +108,9 @@ export class ServoArm {
       }),
       bus.on('restored', () => this.#log.warn('bus back: holding the arm where it is until a new command arrives')),
       bus.on('fault', (f: ServoFault) => {
-        this.#log.error(`joint '${f.joint}' (id ${f.id}) fault: ${f.flags.join(', ')}; ${f.action === 'none' ? 'no action' : f.action.replace('_', ' ')}; it is no longer commanded (clear faults to resume)`);
+        this.#log.error(
+          `joint '${f.joint}' (id ${f.id}) fault: ${f.flags.join(', ')}; ${f.action === 'none' ? 'no action' : f.action.replace('_', ' ')}; it is no longer commanded (clear faults to resume)`,
+        );
       }),
     );
   }
@@ -134,7 +152,14 @@ export class ServoArm {
       // Dynamixel reverses in firmware (Drive_Mode bit 0), ahead of the offset: it goes first
       const firmwareDirection = !driveModeInSoftware(j.model) && j.model.registers.drive_mode !== undefined;
       const want: [RegisterName, (have: number) => number][] = [
-        ...(firmwareDirection ? [['drive_mode', (have: number) => (have & ~1) | j.calibration.drive_mode] as [RegisterName, (have: number) => number]] : []),
+        ...(firmwareDirection
+          ? [
+              ['drive_mode', (have: number) => (have & ~1) | j.calibration.drive_mode] as [
+                RegisterName,
+                (have: number) => number,
+              ],
+            ]
+          : []),
         ['homing_offset', () => j.calibration.homing_offset],
         ['min_position_limit', () => j.calibration.range_min],
         ['max_position_limit', () => j.calibration.range_max],
@@ -162,7 +187,9 @@ export class ServoArm {
       if (lock) await bus.writeRegister(i, 'lock', 1);
     }
     if (mismatched.length) {
-      throw new Error(`the servos hold another calibration than the file (${mismatched.join('; ')}): calibrate again, or let the bridge write the file's values (write_calibration: true)`);
+      throw new Error(
+        `the servos hold another calibration than the file (${mismatched.join('; ')}): calibrate again, or let the bridge write the file's values (write_calibration: true)`,
+      );
     }
     const mode = this.#options.commandInterface === 'position' ? 'position' : 'current';
     for (let i = 0; i < this.mapping.length; i++) {
@@ -286,7 +313,9 @@ export class ServoArm {
       if (!this.#timedOut) {
         this.#timedOut = true;
         this.counters.commandTimeouts++;
-        this.#log.warn(`no command for ${this.#options.commandTimeoutMs} ms: ${this.#options.commandInterface === 'position' ? 'holding the last goal' : 'commanding zero current'}`);
+        this.#log.warn(
+          `no command for ${this.#options.commandTimeoutMs} ms: ${this.#options.commandInterface === 'position' ? 'holding the last goal' : 'commanding zero current'}`,
+        );
         if (this.#options.commandInterface !== 'position') {
           this.#goals.fill(0);
           await this.#bus.writeGoals(this.#goals, 'current');
@@ -320,7 +349,8 @@ export class ServoArm {
     }
     const sample = await this.#bus.readState();
     for (let i = 0; i < this.mapping.length; i++) {
-      if (!sample.valid[i]) throw new Error(`joint '${this.mapping.names[i]}' did not answer: cannot hold it where it is`);
+      if (!sample.valid[i])
+        throw new Error(`joint '${this.mapping.names[i]}' did not answer: cannot hold it where it is`);
       this.#goals[i] = sample.position[i]!;
     }
     await this.#bus.writeGoals(this.#goals, 'position');
@@ -339,7 +369,10 @@ export class ServoArm {
       this.#log.info('arm taken back after the loss: commands are accepted again');
     } catch (err) {
       this.#nextRestoreAt = performance.now() + RESTORE_RETRY_MS;
-      if (this.#restoreFailures++ === 0) this.#log.error(`bus back, but holding the arm failed: ${(err as Error).message}; retrying every ${RESTORE_RETRY_MS} ms`);
+      if (this.#restoreFailures++ === 0)
+        this.#log.error(
+          `bus back, but holding the arm failed: ${(err as Error).message}; retrying every ${RESTORE_RETRY_MS} ms`,
+        );
     }
   }
 }

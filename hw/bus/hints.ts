@@ -7,7 +7,11 @@ import type { ProtocolName } from '../protocol/types.js';
 // settings (shared/reference/servo-protocols.md §5.4, §5.5, §6). Each hint is printed once per bus.
 
 /** Factory baud rate per protocol, the usual cause of "no reply" on a fresh servo. */
-const FACTORY_BAUD: Record<ProtocolName, number> = { dynamixel2: 57_600, feetech_sts: 1_000_000, feetech_scs: 1_000_000 };
+const FACTORY_BAUD: Record<ProtocolName, number> = {
+  dynamixel2: 57_600,
+  feetech_sts: 1_000_000,
+  feetech_scs: 1_000_000,
+};
 
 /**
  * The sysfs latency_timer of the FTDI adapter behind `devicePath` (symlinks such as

@@ -54,7 +54,11 @@ export class SerialLink {
   readonly #openPort: PortFactory;
   readonly #reopen: ReopenPolicy | false;
   readonly #log: Logger;
-  readonly #listeners: { [K in keyof Listeners]: Set<Listeners[K]> } = { data: new Set(), open: new Set(), lost: new Set() };
+  readonly #listeners: { [K in keyof Listeners]: Set<Listeners[K]> } = {
+    data: new Set(),
+    open: new Set(),
+    lost: new Set(),
+  };
   #port: SerialPortStream | undefined;
   #state: LinkState = 'closed';
   #everOpened = false;
@@ -67,7 +71,8 @@ export class SerialLink {
 
   constructor(options: SerialLinkOptions) {
     if (!options.path) throw new Error('serial link: no port path given');
-    if (!(options.baudRate > 0)) throw new Error(`serial link ${options.path}: baud rate ${options.baudRate} is not a positive number`);
+    if (!(options.baudRate > 0))
+      throw new Error(`serial link ${options.path}: baud rate ${options.baudRate} is not a positive number`);
     this.path = options.path;
     this.baudRate = options.baudRate;
     this.#openPort = options.openPort ?? openSerialPort;
@@ -118,7 +123,8 @@ export class SerialLink {
   /** Write one packet in one write (the Dynamixel inter-byte gap rule); rejects with LinkLostError when the port is gone. */
   write(bytes: Uint8Array): Promise<void> {
     const port = this.#port;
-    if (this.#state !== 'open' || !port) return Promise.reject(new LinkLostError(`${this.path} is not open (${this.#state})`));
+    if (this.#state !== 'open' || !port)
+      return Promise.reject(new LinkLostError(`${this.path} is not open (${this.#state})`));
     return new Promise((resolve, reject) => {
       const ok = port.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), (err) => {
         if (!err) return resolve();
@@ -188,7 +194,9 @@ export class SerialLink {
   #scheduleReopen(): void {
     if (!this.#reopen || this.#state !== 'lost') return;
     const policy = this.#reopen;
-    this.#reopenDelayMs = this.#reopenDelayMs ? Math.min(policy.maxDelayMs, this.#reopenDelayMs * 2) : policy.initialDelayMs;
+    this.#reopenDelayMs = this.#reopenDelayMs
+      ? Math.min(policy.maxDelayMs, this.#reopenDelayMs * 2)
+      : policy.initialDelayMs;
     this.#reopenTimer = setTimeout(() => {
       this.#reopenTimer = undefined;
       if (this.#state !== 'lost') return;
@@ -221,8 +229,11 @@ export class SerialLink {
 
 function describeOpenError(path: string, err: Error): string {
   const text = err.message;
-  if (/No such file or directory|ENOENT/i.test(text)) return `cannot open ${path}: no such device (unplugged, or a different name such as /dev/ttyACM0; prefer /dev/serial/by-id/…)`;
-  if (/Cannot lock port|Resource temporarily unavailable/i.test(text)) return `cannot open ${path}: the port is in use by another process`;
-  if (/Permission denied|EACCES/i.test(text)) return `cannot open ${path}: permission denied (add the user to the 'dialout' group)`;
+  if (/No such file or directory|ENOENT/i.test(text))
+    return `cannot open ${path}: no such device (unplugged, or a different name such as /dev/ttyACM0; prefer /dev/serial/by-id/…)`;
+  if (/Cannot lock port|Resource temporarily unavailable/i.test(text))
+    return `cannot open ${path}: the port is in use by another process`;
+  if (/Permission denied|EACCES/i.test(text))
+    return `cannot open ${path}: permission denied (add the user to the 'dialout' group)`;
   return `cannot open ${path}: ${text}`;
 }

@@ -4,7 +4,14 @@ import { protocolByName } from '../protocol/index.js';
 import type { Operation, ReadResult, ServoProtocol } from '../protocol/types.js';
 import type { Register, RegisterName } from '../servos/control_table.js';
 import { servoModel } from '../servos/index.js';
-import { decodeRegister, encodeRegister, fromSI, hardwareErrorNames, toSI, writableRange } from '../servos/registers.js';
+import {
+  decodeRegister,
+  encodeRegister,
+  fromSI,
+  hardwareErrorNames,
+  toSI,
+  writableRange,
+} from '../servos/registers.js';
 import { busHints, HintPrinter, readLatencyTimer, type HintContext } from './hints.js';
 import { SerialLink } from './serial_link.js';
 import type {
@@ -22,7 +29,13 @@ import type {
   ServoDiagnostics,
   ServoFault,
 } from './servo_bus_api.js';
-import { BusError, DEFAULT_TIMING, TransactionQueue, type TransactionResult, type TransactionTiming } from './transaction.js';
+import {
+  BusError,
+  DEFAULT_TIMING,
+  TransactionQueue,
+  type TransactionResult,
+  type TransactionTiming,
+} from './transaction.js';
 
 export type * from './servo_bus_api.js';
 export { BusError } from './transaction.js';
@@ -87,14 +100,27 @@ export class ServoBus implements ServoBusApi {
   readonly #effortName: readonly RegisterName[];
   #state: BusState = 'open';
 
-  private constructor(options: ServoBusOptions, joints: JointInfo[], link: SerialLink, timing: TransactionTiming, log: Logger) {
+  private constructor(
+    options: ServoBusOptions,
+    joints: JointInfo[],
+    link: SerialLink,
+    timing: TransactionTiming,
+    log: Logger,
+  ) {
     this.#options = options;
     this.joints = joints;
     this.#protocol = protocolByName(options.protocol);
     this.#link = link;
     this.#log = log;
     this.#queue = new TransactionQueue(this.#protocol, link, timing);
-    this.#runtime = joints.map(() => ({ misses: 0, responsive: true, lastProbe: 0, fault: undefined, handlingFault: false, status: undefined }));
+    this.#runtime = joints.map(() => ({
+      misses: 0,
+      responsive: true,
+      lastProbe: 0,
+      fault: undefined,
+      handlingFault: false,
+      status: undefined,
+    }));
     this.#effortName = joints.map((j) => (j.model.registers.present_current ? 'present_current' : 'present_load'));
     this.#hints = new HintPrinter(log, () => this.#hintContext());
     link.on('lost', (reason) => {
@@ -116,8 +142,14 @@ export class ServoBus implements ServoBusApi {
     const joints = resolveJoints(options);
     // an FTDI adapter's latency timer holds every reply that long: budget for it unless told otherwise
     const latency = readLatencyTimer(options.port);
-    const adapterLatencyMs = options.timing?.adapterLatencyMs ?? Math.max(DEFAULT_TIMING.adapterLatencyMs, latency?.ms ?? 0);
-    const timing: TransactionTiming = { ...DEFAULT_TIMING, ...options.timing, adapterLatencyMs, baudRate: options.baudRate };
+    const adapterLatencyMs =
+      options.timing?.adapterLatencyMs ?? Math.max(DEFAULT_TIMING.adapterLatencyMs, latency?.ms ?? 0);
+    const timing: TransactionTiming = {
+      ...DEFAULT_TIMING,
+      ...options.timing,
+      adapterLatencyMs,
+      baudRate: options.baudRate,
+    };
     const link = new SerialLink({
       path: options.port,
       baudRate: options.baudRate,
@@ -166,7 +198,12 @@ export class ServoBus implements ServoBusApi {
   async readRegister(ref: JointRef, name: RegisterName): Promise<number> {
     const j = this.#joint(ref);
     const register = this.#register(j, name);
-    const { replies } = await this.#request({ kind: 'read', id: j.id, address: register.address, length: register.size });
+    const { replies } = await this.#request({
+      kind: 'read',
+      id: j.id,
+      address: register.address,
+      length: register.size,
+    });
     const reply = replies[0]!;
     this.#throwIfRefused(j, reply, `reading ${name}`);
     return decodeRegister(j.model, name, reply.data);
@@ -207,14 +244,24 @@ export class ServoBus implements ServoBusApi {
       const block = blocks.get(j.index);
       if (!block) return Number.NaN;
       const r = this.#register(j, name);
-      return decodeRegister(j.model, name, block.data.subarray(r.address - block.address, r.address - block.address + r.size));
+      return decodeRegister(
+        j.model,
+        name,
+        block.data.subarray(r.address - block.address, r.address - block.address + r.size),
+      );
     });
   }
 
   async readPositions(): Promise<number[]> {
     const positions = await this.syncRead('present_position');
     const missing = this.joints.filter((j) => Number.isNaN(positions[j.index]!));
-    if (missing.length) throw new BusError('timeout', `no position from ${missing.map((j) => `'${j.name}' (id ${j.id})`).join(', ')}`, { kind: 'ping', id: missing[0]!.id }, missing.map((j) => j.id));
+    if (missing.length)
+      throw new BusError(
+        'timeout',
+        `no position from ${missing.map((j) => `'${j.name}' (id ${j.id})`).join(', ')}`,
+        { kind: 'ping', id: missing[0]!.id },
+        missing.map((j) => j.id),
+      );
     return positions;
   }
 
@@ -229,13 +276,25 @@ export class ServoBus implements ServoBusApi {
     const rawPosition: number[] = new Array<number>(n).fill(Number.NaN);
     const valid: boolean[] = new Array<boolean>(n).fill(false);
     const effortKind: EffortKind[] = this.#effortName.map((name) => (name === 'present_current' ? 'current' : 'load'));
-    if (active.length === 0) throw new BusError('timeout', 'no joint is answering (all left out after missing replies; they are pinged every few hundred ms)', { kind: 'ping', id: this.joints[0]!.id }, this.joints.map((j) => j.id));
-    const blocks = await this.#readBlocks(active, (j) => this.#span(j, [...STATE_REGISTERS, this.#effortName[j.index]!]));
+    if (active.length === 0)
+      throw new BusError(
+        'timeout',
+        'no joint is answering (all left out after missing replies; they are pinged every few hundred ms)',
+        { kind: 'ping', id: this.joints[0]!.id },
+        this.joints.map((j) => j.id),
+      );
+    const blocks = await this.#readBlocks(active, (j) =>
+      this.#span(j, [...STATE_REGISTERS, this.#effortName[j.index]!]),
+    );
     for (const [index, block] of blocks) {
       const j = this.joints[index]!;
       const value = (name: RegisterName): number => {
         const r = this.#register(j, name);
-        return decodeRegister(j.model, name, block.data.subarray(r.address - block.address, r.address - block.address + r.size));
+        return decodeRegister(
+          j.model,
+          name,
+          block.data.subarray(r.address - block.address, r.address - block.address + r.size),
+        );
       };
       const raw = value('present_position');
       rawPosition[index] = raw;
@@ -250,9 +309,13 @@ export class ServoBus implements ServoBusApi {
   async readStatus(): Promise<JointStatus[]> {
     this.#throwIfLost('readStatus');
     const names = (j: JointInfo): RegisterName[] =>
-      (['present_voltage', 'present_temperature', 'hardware_error_status', 'status'] as const).filter((n) => j.model.registers[n] !== undefined);
+      (['present_voltage', 'present_temperature', 'hardware_error_status', 'status'] as const).filter(
+        (n) => j.model.registers[n] !== undefined,
+      );
     const active = this.joints.filter((j) => this.#runtime[j.index]!.responsive).map((j) => j.index);
-    const blocks = active.length ? await this.#readBlocks(active, (j) => this.#span(j, names(j))) : new Map<number, { address: number; data: Uint8Array }>();
+    const blocks = active.length
+      ? await this.#readBlocks(active, (j) => this.#span(j, names(j)))
+      : new Map<number, { address: number; data: Uint8Array }>();
     return this.joints.map((j) => {
       const block = blocks.get(j.index);
       const runtime = this.#runtime[j.index]!;
@@ -260,7 +323,11 @@ export class ServoBus implements ServoBusApi {
       const value = (name: RegisterName): number | undefined => {
         const r = j.model.registers[name];
         if (!r) return undefined;
-        return decodeRegister(j.model, name, block.data.subarray(r.address - block.address, r.address - block.address + r.size));
+        return decodeRegister(
+          j.model,
+          name,
+          block.data.subarray(r.address - block.address, r.address - block.address + r.size),
+        );
       };
       const errorBits = value('hardware_error_status') ?? value('status') ?? 0;
       const voltage = value('present_voltage');
@@ -277,8 +344,12 @@ export class ServoBus implements ServoBusApi {
 
   async writeGoals(values: ArrayLike<number>, kind: GoalKind = 'position'): Promise<void> {
     this.#throwIfLost('writeGoals');
-    if (values.length !== this.joints.length) throw new Error(`writeGoals: ${values.length} values for ${this.joints.length} joints (${this.joints.map((j) => j.name).join(', ')})`);
-    const name: RegisterName = kind === 'position' ? 'goal_position' : kind === 'velocity' ? 'goal_velocity' : 'goal_current';
+    if (values.length !== this.joints.length)
+      throw new Error(
+        `writeGoals: ${values.length} values for ${this.joints.length} joints (${this.joints.map((j) => j.name).join(', ')})`,
+      );
+    const name: RegisterName =
+      kind === 'position' ? 'goal_position' : kind === 'velocity' ? 'goal_velocity' : 'goal_current';
     // joints grouped by where the goal register is, one SYNC_WRITE per group (one for a uniform arm)
     const groups = new Map<string, { address: number; size: number; entries: { id: number; data: Uint8Array }[] }>();
     for (const j of this.joints) {
@@ -293,7 +364,8 @@ export class ServoBus implements ServoBusApi {
       if (!group) groups.set(key, (group = { address: register.address, size: register.size, entries: [] }));
       group.entries.push({ id: j.id, data });
     }
-    for (const g of groups.values()) await this.#request({ kind: 'sync_write', address: g.address, length: g.size, entries: g.entries });
+    for (const g of groups.values())
+      await this.#request({ kind: 'sync_write', address: g.address, length: g.size, entries: g.entries });
   }
 
   async setTorque(enabled: boolean, refs?: readonly JointRef[]): Promise<void> {
@@ -301,7 +373,9 @@ export class ServoBus implements ServoBusApi {
     if (enabled) {
       const faulted = joints.filter((j) => this.#runtime[j.index]!.fault);
       if (faulted.length) {
-        throw new Error(`torque on refused: ${faulted.map((j) => `'${j.name}' has a latched fault (${this.#runtime[j.index]!.fault!.flags.join(', ')})`).join('; ')}; clearFault first`);
+        throw new Error(
+          `torque on refused: ${faulted.map((j) => `'${j.name}' has a latched fault (${this.#runtime[j.index]!.fault!.flags.join(', ')})`).join('; ')}; clearFault first`,
+        );
       }
     }
     for (const j of joints) {
@@ -322,7 +396,8 @@ export class ServoBus implements ServoBusApi {
         break;
       } catch (err) {
         if (err instanceof BusError && err.kind === 'lost') throw err;
-        if (performance.now() > deadline) throw new Error(`joint '${j.name}' (id ${j.id}) did not answer within ${bootTimeoutMs} ms of REBOOT`);
+        if (performance.now() > deadline)
+          throw new Error(`joint '${j.name}' (id ${j.id}) did not answer within ${bootTimeoutMs} ms of REBOOT`);
       }
     }
     const runtime = this.#runtime[j.index]!;
@@ -334,7 +409,8 @@ export class ServoBus implements ServoBusApi {
     const j = this.#joint(ref);
     const runtime = this.#runtime[j.index]!;
     await this.reboot(j.index);
-    if (runtime.fault) this.#log.info(`joint '${j.name}' (id ${j.id}): fault cleared (${runtime.fault.flags.join(', ')})`);
+    if (runtime.fault)
+      this.#log.info(`joint '${j.name}' (id ${j.id}): fault cleared (${runtime.fault.flags.join(', ')})`);
     runtime.fault = undefined;
   }
 
@@ -345,7 +421,16 @@ export class ServoBus implements ServoBusApi {
   diagnostics(): BusDiagnostics {
     const servos: ServoDiagnostics[] = this.joints.map((j) => {
       const r = this.#runtime[j.index]!;
-      return { index: j.index, id: j.id, joint: j.name, model: j.model.name, responsive: r.responsive, fault: r.fault, counters: { ...this.#queue.servoCounters(j.id) }, status: r.status };
+      return {
+        index: j.index,
+        id: j.id,
+        joint: j.name,
+        model: j.model.name,
+        responsive: r.responsive,
+        fault: r.fault,
+        counters: { ...this.#queue.servoCounters(j.id) },
+        status: r.status,
+      };
     });
     return {
       state: this.#state,
@@ -399,7 +484,8 @@ export class ServoBus implements ServoBusApi {
         runtime.responsive = true;
         this.#log.info(`joint '${this.joints[index]!.name}' (id ${reply.id}) answers again`);
       }
-      if (reply.error && this.#protocol.describeError(reply.error).hardware) await this.#onHardwareError(index, reply.error);
+      if (reply.error && this.#protocol.describeError(reply.error).hardware)
+        await this.#onHardwareError(index, reply.error);
     }
   }
 
@@ -412,7 +498,9 @@ export class ServoBus implements ServoBusApi {
       runtime.responsive = false;
       runtime.lastProbe = performance.now();
       const j = this.joints[index]!;
-      this.#log.warn(`joint '${j.name}' (id ${j.id}) missed ${runtime.misses} replies in a row: left out of cycles, pinged until it answers`);
+      this.#log.warn(
+        `joint '${j.name}' (id ${j.id}) missed ${runtime.misses} replies in a row: left out of cycles, pinged until it answers`,
+      );
     }
   }
 
@@ -447,7 +535,9 @@ export class ServoBus implements ServoBusApi {
         try {
           flags = hardwareErrorNames(j.model, await this.readRegister(index, 'hardware_error_status'));
         } catch (err) {
-          this.#log.warn(`joint '${j.name}' (id ${j.id}): reading Hardware Error Status failed: ${(err as Error).message}`);
+          this.#log.warn(
+            `joint '${j.name}' (id ${j.id}): reading Hardware Error Status failed: ${(err as Error).message}`,
+          );
         }
       }
       const policy = this.#options.onHardwareError ?? 'torque_off';
@@ -457,11 +547,15 @@ export class ServoBus implements ServoBusApi {
         else await this.writeRegister(index, 'torque_enable', 0);
         action = policy;
       } catch (err) {
-        this.#log.error(`joint '${j.name}' (id ${j.id}): ${policy} after a hardware error failed: ${(err as Error).message}`);
+        this.#log.error(
+          `joint '${j.name}' (id ${j.id}): ${policy} after a hardware error failed: ${(err as Error).message}`,
+        );
       }
       const fault: ServoFault = { index, id: j.id, joint: j.name, flags, errorByte, action, at: Date.now() };
       runtime.fault = fault;
-      this.#log.error(`joint '${j.name}' (id ${j.id}): hardware error ${flags.join(', ') || `0x${errorByte.toString(16)}`}: ${action === 'none' ? 'could not be made safe' : action === 'reboot' ? 'rebooted' : 'torque off'}; no longer commanded until clearFault`);
+      this.#log.error(
+        `joint '${j.name}' (id ${j.id}): hardware error ${flags.join(', ') || `0x${errorByte.toString(16)}`}: ${action === 'none' ? 'could not be made safe' : action === 'reboot' ? 'rebooted' : 'torque off'}; no longer commanded until clearFault`,
+      );
       this.#emit('fault', fault);
     } finally {
       runtime.handlingFault = false;
@@ -473,7 +567,10 @@ export class ServoBus implements ServoBusApi {
    * read per group of joints whose span is the same, else one read per joint. Joints that gave no
    * usable reply are absent from the result.
    */
-  async #readBlocks(indices: readonly number[], span: (j: JointInfo) => readonly [number, number]): Promise<Map<number, { address: number; data: Uint8Array }>> {
+  async #readBlocks(
+    indices: readonly number[],
+    span: (j: JointInfo) => readonly [number, number],
+  ): Promise<Map<number, { address: number; data: Uint8Array }>> {
     const out = new Map<number, { address: number; data: Uint8Array }>();
     const groups = new Map<string, ReadGroup & { joints: number[] }>();
     for (const index of indices) {
@@ -496,7 +593,15 @@ export class ServoBus implements ServoBusApi {
     for (const g of groups.values()) {
       const ids = g.joints.map((i) => this.joints[i]!.id);
       const ops: Operation[] = canSync
-        ? [{ kind: 'sync_read', address: g.address, length: g.length, ids, ...(this.#options.fastSyncRead && this.#protocol.supports.has('fast_sync_read') ? { fast: true } : {}) }]
+        ? [
+            {
+              kind: 'sync_read',
+              address: g.address,
+              length: g.length,
+              ids,
+              ...(this.#options.fastSyncRead && this.#protocol.supports.has('fast_sync_read') ? { fast: true } : {}),
+            },
+          ]
         : ids.map((id) => ({ kind: 'read', id, address: g.address, length: g.length }));
       for (const op of ops) {
         try {
@@ -547,7 +652,8 @@ export class ServoBus implements ServoBusApi {
   #joint(ref: JointRef): JointInfo {
     if (typeof ref === 'number') {
       const j = this.joints[ref];
-      if (!Number.isInteger(ref) || !j) throw new RangeError(`joint index ${ref} is not in 0–${this.joints.length - 1}`);
+      if (!Number.isInteger(ref) || !j)
+        throw new RangeError(`joint index ${ref} is not in 0–${this.joints.length - 1}`);
       return j;
     }
     const j = this.joints.find((x) => x.name === ref);
@@ -563,12 +669,23 @@ export class ServoBus implements ServoBusApi {
 
   #throwIfRefused(j: JointInfo, reply: ReadResult, what: string): void {
     const info = this.#protocol.describeError(reply.error);
-    if (info.instruction) throw new ServoError(`joint '${j.name}' (id ${j.id}) refused ${what}: ${info.instruction}`, j.id, j.name, reply.error);
+    if (info.instruction)
+      throw new ServoError(
+        `joint '${j.name}' (id ${j.id}) refused ${what}: ${info.instruction}`,
+        j.id,
+        j.name,
+        reply.error,
+      );
   }
 
   #throwIfLost(what: string): void {
-    if (this.#state === 'lost') throw new BusError('lost', `${this.#options.port} is gone (reopening in the background): ${what} not sent`, { kind: 'ping', id: this.joints[0]!.id });
-    if (this.#state === 'closed') throw new BusError('closed', `the bus is closed: ${what} not sent`, { kind: 'ping', id: this.joints[0]!.id });
+    if (this.#state === 'lost')
+      throw new BusError('lost', `${this.#options.port} is gone (reopening in the background): ${what} not sent`, {
+        kind: 'ping',
+        id: this.joints[0]!.id,
+      });
+    if (this.#state === 'closed')
+      throw new BusError('closed', `the bus is closed: ${what} not sent`, { kind: 'ping', id: this.joints[0]!.id });
   }
 
   async #verify(): Promise<void> {
@@ -576,9 +693,19 @@ export class ServoBus implements ServoBusApi {
     let silent = false;
     for (const j of this.joints) {
       try {
-        const modelNumber = j.model.vendor === 'robotis' ? (await this.ping(j.index)).modelNumber : await this.readRegister(j.index, 'model_number');
-        if (modelNumber !== j.model.modelNumber) problems.push(`'${j.name}' (id ${j.id}) reports model number ${modelNumber}, configured as ${j.model.name} (${j.model.modelNumber})`);
-        if (j.model.registers.return_delay_time) this.#returnDelayUs.set(j.id, toSI(j.model, 'return_delay_time', await this.readRegister(j.index, 'return_delay_time')) * 1e6);
+        const modelNumber =
+          j.model.vendor === 'robotis'
+            ? (await this.ping(j.index)).modelNumber
+            : await this.readRegister(j.index, 'model_number');
+        if (modelNumber !== j.model.modelNumber)
+          problems.push(
+            `'${j.name}' (id ${j.id}) reports model number ${modelNumber}, configured as ${j.model.name} (${j.model.modelNumber})`,
+          );
+        if (j.model.registers.return_delay_time)
+          this.#returnDelayUs.set(
+            j.id,
+            toSI(j.model, 'return_delay_time', await this.readRegister(j.index, 'return_delay_time')) * 1e6,
+          );
       } catch (err) {
         if (err instanceof BusError && err.kind !== 'lost') silent = true;
         problems.push(`'${j.name}' (id ${j.id}): ${(err as Error).message}`);
@@ -586,12 +713,19 @@ export class ServoBus implements ServoBusApi {
     }
     if (problems.length) {
       const hints = silent ? busHints(this.#hintContext()).map((h) => `  hint: ${h.text}`) : [];
-      throw new Error(`servo bus ${this.#options.port}: ${problems.join('; ')}${hints.length ? '\n' + hints.join('\n') : ''}`);
+      throw new Error(
+        `servo bus ${this.#options.port}: ${problems.join('; ')}${hints.length ? '\n' + hints.join('\n') : ''}`,
+      );
     }
   }
 
   #hintContext(): HintContext {
-    return { devicePath: this.#options.port, baudRate: this.#options.baudRate, protocol: this.#options.protocol, returnDelayUs: this.#returnDelayUs };
+    return {
+      devicePath: this.#options.port,
+      baudRate: this.#options.baudRate,
+      protocol: this.#options.protocol,
+      returnDelayUs: this.#returnDelayUs,
+    };
   }
 
   #emit<K extends keyof ServoBusEvents>(event: K, ...args: Parameters<ServoBusEvents[K]>): void {
@@ -606,7 +740,12 @@ export class ServoBus implements ServoBusApi {
 }
 
 function isPositionRegister(name: RegisterName): boolean {
-  return name === 'present_position' || name === 'goal_position' || name === 'min_position_limit' || name === 'max_position_limit';
+  return (
+    name === 'present_position' ||
+    name === 'goal_position' ||
+    name === 'min_position_limit' ||
+    name === 'max_position_limit'
+  );
 }
 
 function resolveJoints(options: ServoBusOptions): JointInfo[] {
@@ -619,7 +758,10 @@ function resolveJoints(options: ServoBusOptions): JointInfo[] {
     ids.add(c.id);
     names.add(c.name);
     const model = servoModel(c.model);
-    if (model.protocol !== options.protocol) throw new Error(`servo bus: joint '${c.name}' is a ${model.name}, which speaks ${model.protocol}, not ${options.protocol}`);
+    if (model.protocol !== options.protocol)
+      throw new Error(
+        `servo bus: joint '${c.name}' is a ${model.name}, which speaks ${model.protocol}, not ${options.protocol}`,
+      );
     return { index, id: c.id, name: c.name, model };
   });
 }

@@ -1,5 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ExpectedReplies, Operation, ReadResult, ServoProtocol, StatusPacket, StreamDecoder } from '../protocol/types.js';
+import type {
+  ExpectedReplies,
+  Operation,
+  ReadResult,
+  ServoProtocol,
+  StatusPacket,
+  StreamDecoder,
+} from '../protocol/types.js';
 
 // The half-duplex bus allows one request in flight: requests queue here and run one at a time.
 // Each attempt writes the whole packet in one write, collects the replies the protocol says to
@@ -126,7 +133,16 @@ interface Attempt {
 }
 
 export class TransactionQueue {
-  readonly counters: BusCounters = { transactions: 0, timeouts: 0, corrupt: 0, retries: 0, failures: 0, stale: 0, garbageBytes: 0, echoes: 0 };
+  readonly counters: BusCounters = {
+    transactions: 0,
+    timeouts: 0,
+    corrupt: 0,
+    retries: 0,
+    failures: 0,
+    stale: 0,
+    garbageBytes: 0,
+    echoes: 0,
+  };
   readonly #servoCounters = new Map<number, ServoCounters>();
   readonly #protocol: ServoProtocol;
   readonly #link: ByteLink;
@@ -145,7 +161,8 @@ export class TransactionQueue {
 
   constructor(protocol: ServoProtocol, link: ByteLink, timing: TransactionTiming) {
     if (!(timing.baudRate > 0)) throw new Error(`transaction timing: baud rate ${timing.baudRate} is not positive`);
-    if (!Number.isInteger(timing.retries) || timing.retries < 0) throw new Error(`transaction timing: retries ${timing.retries} is not a whole number ≥ 0`);
+    if (!Number.isInteger(timing.retries) || timing.retries < 0)
+      throw new Error(`transaction timing: retries ${timing.retries} is not a whole number ≥ 0`);
     this.#protocol = protocol;
     this.#link = link;
     this.#timing = timing;
@@ -210,10 +227,26 @@ export class TransactionQueue {
     let last: Attempt | undefined;
     for (let attempt = 0; attempt <= retries; attempt++) {
       if (attempt > 0) this.counters.retries++;
-      if (!this.#link.isOpen) throw new BusError('lost', `the bus is not open: ${describe(op)} not sent`, op, expectedIds(expected), [], attempt);
+      if (!this.#link.isOpen)
+        throw new BusError(
+          'lost',
+          `the bus is not open: ${describe(op)} not sent`,
+          op,
+          expectedIds(expected),
+          [],
+          attempt,
+        );
       await this.#waitForQuiet();
       const outcome = await this.#attemptOnce(op, expected, packet, timeoutMs);
-      if (outcome === 'lost') throw new BusError('lost', `the bus was lost during ${describe(op)}`, op, expectedIds(expected), [], attempt + 1);
+      if (outcome === 'lost')
+        throw new BusError(
+          'lost',
+          `the bus was lost during ${describe(op)}`,
+          op,
+          expectedIds(expected),
+          [],
+          attempt + 1,
+        );
       if (this.#closed) throw new BusError('closed', 'the bus was closed', op);
       last = outcome;
       if (outcome.waiting.size === 0) {
@@ -234,10 +267,22 @@ export class TransactionQueue {
     const missing = [...last!.waiting];
     const kind: BusErrorKind = last!.corruptSeen ? 'corrupt' : 'timeout';
     const what = kind === 'corrupt' ? 'corrupt or missing replies' : 'no reply';
-    throw new BusError(kind, `${describe(op)}: ${what} from id ${missing.join(', ')} after ${retries + 1} attempts (${timeoutMs.toFixed(1)} ms each)`, op, missing, [...last!.replies.values()], retries + 1);
+    throw new BusError(
+      kind,
+      `${describe(op)}: ${what} from id ${missing.join(', ')} after ${retries + 1} attempts (${timeoutMs.toFixed(1)} ms each)`,
+      op,
+      missing,
+      [...last!.replies.values()],
+      retries + 1,
+    );
   }
 
-  #attemptOnce(op: Operation, expected: ExpectedReplies, packet: Uint8Array, timeoutMs: number): Promise<Attempt | 'lost'> {
+  #attemptOnce(
+    op: Operation,
+    expected: ExpectedReplies,
+    packet: Uint8Array,
+    timeoutMs: number,
+  ): Promise<Attempt | 'lost'> {
     const ids = expectedIds(expected);
     const attempt: Attempt = {
       op,

@@ -40,7 +40,8 @@ export type LerobotNormMode = 'range_m100_100' | 'range_0_100' | 'degrees';
 
 function register(model: ServoModel, name: 'homing_offset'): Register {
   const r = model.registers[name];
-  if (!r) throw new Error(`servo model ${model.name} has no ${name} register: it cannot be calibrated by homing offset`);
+  if (!r)
+    throw new Error(`servo model ${model.name} has no ${name} register: it cannot be calibrated by homing offset`);
   return r;
 }
 
@@ -82,7 +83,9 @@ export function maxPosition(model: ServoModel): number {
  */
 export function homingOffsetFor(model: ServoModel, present: number): number {
   if (!Number.isInteger(present) || present < 0 || present > maxPosition(model)) {
-    throw new Error(`${model.name}: present position ${present} is outside one turn (0…${maxPosition(model)}); is the servo in multi-turn mode?`);
+    throw new Error(
+      `${model.name}: present position ${present} is outside one turn (0…${maxPosition(model)}); is the servo in multi-turn mode?`,
+    );
   }
   const [lo, hi] = homingOffsetLimits(model);
   if (model.vendor === 'feetech') {
@@ -92,7 +95,8 @@ export function homingOffsetFor(model: ServoModel, present: number): number {
     return Math.min(hi, Math.max(lo, shortest));
   }
   const offset = model.centerPosition - present;
-  if (offset < lo || offset > hi) throw new Error(`${model.name}: homing offset ${offset} is outside the register's range [${lo}, ${hi}]`);
+  if (offset < lo || offset > hi)
+    throw new Error(`${model.name}: homing offset ${offset} is outside the register's range [${lo}, ${hi}]`);
   return offset;
 }
 
@@ -133,7 +137,8 @@ export class RangeRecorder {
 
   /** One reading of every joint, in joint order. */
   add(positions: ArrayLike<number>): void {
-    if (positions.length !== this.joints.length) throw new Error(`range sample: expected ${this.joints.length} positions, got ${positions.length}`);
+    if (positions.length !== this.joints.length)
+      throw new Error(`range sample: expected ${this.joints.length} positions, got ${positions.length}`);
     for (let i = 0; i < this.joints.length; i++) {
       const p = positions[i]!;
       if (!Number.isFinite(p)) throw new Error(`range sample: joint '${this.joints[i]!.name}' read ${p}`);
@@ -165,7 +170,9 @@ export class RangeRecorder {
     this.joints.forEach((j, i) => {
       if (j.fullTurn) return;
       if (this.#wrapped[i]) {
-        out.push(`joint '${j.name}' crossed the encoder's wrap point (0/${maxPosition(j.model)}): calibrate again holding it nearer the middle of its travel in the first step, or mark it full-turn`);
+        out.push(
+          `joint '${j.name}' crossed the encoder's wrap point (0/${maxPosition(j.model)}): calibrate again holding it nearer the middle of its travel in the first step, or mark it full-turn`,
+        );
       } else if (this.#min[i] === this.#max[i]) {
         out.push(`joint '${j.name}' did not move (it stayed at ${this.#min[i]})`);
       }
@@ -244,13 +251,17 @@ export function calibrationProblems(cal: JointCalibration, model: ServoModel): s
   for (const key of ['id', 'homing_offset', 'range_min', 'range_max'] as const) {
     if (!Number.isInteger(cal[key])) out.push(`${where}: ${key} must be an integer, got ${cal[key]}`);
   }
-  if (cal.drive_mode !== 0 && cal.drive_mode !== 1) out.push(`${where}: drive_mode must be 0 or 1, got ${String(cal.drive_mode)}`);
+  if (cal.drive_mode !== 0 && cal.drive_mode !== 1)
+    out.push(`${where}: drive_mode must be 0 or 1, got ${String(cal.drive_mode)}`);
   if (cal.id < 0 || cal.id > 252) out.push(`${where}: id ${cal.id} is outside 0…252`);
-  if (cal.range_min < 0 || cal.range_max > top) out.push(`${where}: range [${cal.range_min}, ${cal.range_max}] is outside one turn of ${model.name} (0…${top})`);
-  if (!(cal.range_min < cal.range_max)) out.push(`${where}: range_min ${cal.range_min} must be below range_max ${cal.range_max}`);
+  if (cal.range_min < 0 || cal.range_max > top)
+    out.push(`${where}: range [${cal.range_min}, ${cal.range_max}] is outside one turn of ${model.name} (0…${top})`);
+  if (!(cal.range_min < cal.range_max))
+    out.push(`${where}: range_min ${cal.range_min} must be below range_max ${cal.range_max}`);
   if (model.registers.homing_offset) {
     const [lo, hi] = homingOffsetLimits(model);
-    if (cal.homing_offset < lo || cal.homing_offset > hi) out.push(`${where}: homing_offset ${cal.homing_offset} does not fit ${model.name}'s register [${lo}, ${hi}]`);
+    if (cal.homing_offset < lo || cal.homing_offset > hi)
+      out.push(`${where}: homing_offset ${cal.homing_offset} does not fit ${model.name}'s register [${lo}, ${hi}]`);
   }
   return out;
 }

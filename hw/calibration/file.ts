@@ -33,12 +33,17 @@ export interface CalibrationTarget {
 
 /** The calibration target a robot.yaml describes. */
 export function calibrationTarget(config: RobotConfig): CalibrationTarget {
-  return { robot: config.robot, protocol: config.protocol, joints: config.servos.map((s) => ({ name: s.name, id: s.id, model: servoModel(s.model) })) };
+  return {
+    robot: config.robot,
+    protocol: config.protocol,
+    joints: config.servos.map((s) => ({ name: s.name, id: s.id, model: servoModel(s.model) })),
+  };
 }
 
 /** Where a robot's calibration lives unless a path is given. */
 export function defaultCalibrationPath(robot: string, env: NodeJS.ProcessEnv = process.env): string {
-  if (!/^[A-Za-z0-9_.-]+$/.test(robot)) throw new Error(`robot name '${robot}' cannot name a calibration file (letters, digits, '_', '.', '-')`);
+  if (!/^[A-Za-z0-9_.-]+$/.test(robot))
+    throw new Error(`robot name '${robot}' cannot name a calibration file (letters, digits, '_', '.', '-')`);
   const base = env.XDG_CONFIG_HOME || join(homedir(), '.config');
   return join(base, 'dynastack', 'calibration', `${robot}.yaml`);
 }
@@ -49,7 +54,9 @@ export function calibrationYaml(cal: RobotCalibration, comment?: string): string
   if (comment) for (const c of comment.split('\n')) lines.push(`# ${c}`);
   lines.push(`robot: ${JSON.stringify(cal.robot)}`, `protocol: ${cal.protocol}`, 'joints:');
   for (const j of cal.joints) {
-    lines.push(`  ${JSON.stringify(j.name)}: {id: ${j.id}, model: ${JSON.stringify(j.model)}, drive_mode: ${j.drive_mode}, homing_offset: ${j.homing_offset}, range_min: ${j.range_min}, range_max: ${j.range_max}}`);
+    lines.push(
+      `  ${JSON.stringify(j.name)}: {id: ${j.id}, model: ${JSON.stringify(j.model)}, drive_mode: ${j.drive_mode}, homing_offset: ${j.homing_offset}, range_min: ${j.range_min}, range_max: ${j.range_max}}`,
+    );
   }
   return lines.join('\n') + '\n';
 }
@@ -93,8 +100,10 @@ export function parseCalibration(text: string, origin: string, target?: Calibrat
   if (!isRecord(doc)) return fail('expected a mapping with robot, protocol and joints');
   const { robot, protocol, joints } = doc;
   if (typeof robot !== 'string' || !robot) fail(`'robot' must be a non-empty string, got ${JSON.stringify(robot)}`);
-  if (!PROTOCOLS.includes(protocol as ProtocolName)) fail(`'protocol' must be one of ${PROTOCOLS.join(', ')}, got ${JSON.stringify(protocol)}`);
-  if (!isRecord(joints) || Object.keys(joints).length === 0) return fail("'joints' must map each joint name to {id, model, drive_mode, homing_offset, range_min, range_max}");
+  if (!PROTOCOLS.includes(protocol as ProtocolName))
+    fail(`'protocol' must be one of ${PROTOCOLS.join(', ')}, got ${JSON.stringify(protocol)}`);
+  if (!isRecord(joints) || Object.keys(joints).length === 0)
+    return fail("'joints' must map each joint name to {id, model, drive_mode, homing_offset, range_min, range_max}");
   const unknownTop = Object.keys(doc).filter((k) => !['robot', 'protocol', 'joints'].includes(k));
   if (unknownTop.length) fail(`unknown key(s) ${unknownTop.join(', ')}`);
   const out: JointCalibration[] = Object.entries(joints).map(([name, j]) => {
@@ -103,11 +112,21 @@ export function parseCalibration(text: string, origin: string, target?: Calibrat
     if (missing.length) fail(`joint '${name}': missing ${missing.join(', ')}`);
     const extra = Object.keys(j).filter((k) => !(JOINT_KEYS as readonly string[]).includes(k));
     if (extra.length) fail(`joint '${name}': unknown key(s) ${extra.join(', ')}`);
-    if (typeof j.model !== 'string') fail(`joint '${name}': model must be a servo model name, got ${JSON.stringify(j.model)}`);
+    if (typeof j.model !== 'string')
+      fail(`joint '${name}': model must be a servo model name, got ${JSON.stringify(j.model)}`);
     for (const k of ['id', 'drive_mode', 'homing_offset', 'range_min', 'range_max'] as const) {
-      if (typeof j[k] !== 'number' || !Number.isInteger(j[k])) fail(`joint '${name}': ${k} must be an integer, got ${JSON.stringify(j[k])}`);
+      if (typeof j[k] !== 'number' || !Number.isInteger(j[k]))
+        fail(`joint '${name}': ${k} must be an integer, got ${JSON.stringify(j[k])}`);
     }
-    return { name, id: j.id as number, model: j.model as string, drive_mode: j.drive_mode as DriveMode, homing_offset: j.homing_offset as number, range_min: j.range_min as number, range_max: j.range_max as number };
+    return {
+      name,
+      id: j.id as number,
+      model: j.model as string,
+      drive_mode: j.drive_mode as DriveMode,
+      homing_offset: j.homing_offset as number,
+      range_min: j.range_min as number,
+      range_max: j.range_max as number,
+    };
   });
   const cal: RobotCalibration = { robot: robot as string, protocol: protocol as ProtocolName, joints: out };
   if (target) checkAgainst(cal, target, fail);
@@ -126,7 +145,9 @@ function checkAgainst(cal: RobotCalibration, target: CalibrationTarget, fail: (m
   const missing = want.filter((n) => !names.includes(n));
   const extra = names.filter((n) => !want.includes(n));
   if (missing.length || extra.length) {
-    fail(`its joints (${names.join(', ')}) are not the robot's (${want.join(', ')})${missing.length ? `; missing ${missing.join(', ')}` : ''}${extra.length ? `; not on the robot: ${extra.join(', ')}` : ''}`);
+    fail(
+      `its joints (${names.join(', ')}) are not the robot's (${want.join(', ')})${missing.length ? `; missing ${missing.join(', ')}` : ''}${extra.length ? `; not on the robot: ${extra.join(', ')}` : ''}`,
+    );
   }
   const problems: string[] = [];
   for (const t of target.joints) {
@@ -155,7 +176,9 @@ export function readCalibrationFile(path: string, target?: CalibrationTarget): R
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new Error(
-      code === 'ENOENT' ? `calibration file ${path} does not exist: run \`dynastack calibrate --config <robot.yaml>\` first (or import a LeRobot calibration with --import-lerobot)` : `cannot read calibration file ${path}: ${(err as Error).message}`,
+      code === 'ENOENT'
+        ? `calibration file ${path} does not exist: run \`dynastack calibrate --config <robot.yaml>\` first (or import a LeRobot calibration with --import-lerobot)`
+        : `cannot read calibration file ${path}: ${(err as Error).message}`,
     );
   }
   return parseCalibration(text, path, target);
@@ -176,15 +199,26 @@ export function importLerobotCalibration(text: string, origin: string, target: C
   } catch (err) {
     return fail(`not valid JSON: ${(err as Error).message}`);
   }
-  if (!isRecord(doc)) return fail('expected an object {motor name: {id, drive_mode, homing_offset, range_min, range_max}}');
+  if (!isRecord(doc))
+    return fail('expected an object {motor name: {id, drive_mode, homing_offset, range_min, range_max}}');
   const joints: JointCalibration[] = Object.entries(doc).map(([name, m]) => {
     if (!isRecord(m)) return fail(`motor '${name}': expected an object, got ${JSON.stringify(m)}`);
     for (const k of LEROBOT_KEYS) {
-      if (typeof m[k] !== 'number' || !Number.isInteger(m[k])) fail(`motor '${name}': ${k} must be an integer, got ${JSON.stringify(m[k])}`);
+      if (typeof m[k] !== 'number' || !Number.isInteger(m[k]))
+        fail(`motor '${name}': ${k} must be an integer, got ${JSON.stringify(m[k])}`);
     }
     const t = target.joints.find((x) => x.name === name);
-    if (!t) return fail(`motor '${name}' is not a joint of ${target.robot} (${target.joints.map((x) => x.name).join(', ')})`);
-    return { name, id: m.id as number, model: t.model.name, drive_mode: m.drive_mode as DriveMode, homing_offset: m.homing_offset as number, range_min: m.range_min as number, range_max: m.range_max as number };
+    if (!t)
+      return fail(`motor '${name}' is not a joint of ${target.robot} (${target.joints.map((x) => x.name).join(', ')})`);
+    return {
+      name,
+      id: m.id as number,
+      model: t.model.name,
+      drive_mode: m.drive_mode as DriveMode,
+      homing_offset: m.homing_offset as number,
+      range_min: m.range_min as number,
+      range_max: m.range_max as number,
+    };
   });
   const cal: RobotCalibration = { robot: target.robot, protocol: target.protocol, joints };
   checkAgainst(cal, target, fail);
@@ -194,6 +228,13 @@ export function importLerobotCalibration(text: string, origin: string, target: C
 /** The reverse, for users going back to LeRobot: the JSON LeRobot reads. */
 export function lerobotCalibrationJson(cal: RobotCalibration): string {
   const out: Record<string, Record<string, number>> = {};
-  for (const j of cal.joints) out[j.name] = { id: j.id, drive_mode: j.drive_mode, homing_offset: j.homing_offset, range_min: j.range_min, range_max: j.range_max };
+  for (const j of cal.joints)
+    out[j.name] = {
+      id: j.id,
+      drive_mode: j.drive_mode,
+      homing_offset: j.homing_offset,
+      range_min: j.range_min,
+      range_max: j.range_max,
+    };
   return JSON.stringify(out, null, 4) + '\n';
 }

@@ -72,7 +72,8 @@ function has(model: ServoModel, name: RegisterName): boolean {
 export function rangeTable(recorder: RangeRecorder, positions: readonly number[], note = ''): string[] {
   const label = (j: RangeRecorder['joints'][number]): string => j.name + (j.fullTurn ? ' (full turn)' : '');
   const width = Math.max(15, ...recorder.joints.map((j) => label(j).length));
-  const row = (a: string, b: string, c: string, d: string): string => `${a.padEnd(width)} | ${b.padStart(6)} | ${c.padStart(6)} | ${d.padStart(6)}`;
+  const row = (a: string, b: string, c: string, d: string): string =>
+    `${a.padEnd(width)} | ${b.padStart(6)} | ${c.padStart(6)} | ${d.padStart(6)}`;
   const lines = [row('NAME', 'MIN', 'POS', 'MAX')];
   recorder.joints.forEach((j, i) => {
     const [lo, hi] = recorder.observed(i);
@@ -83,12 +84,19 @@ export function rangeTable(recorder: RangeRecorder, positions: readonly number[]
   return lines;
 }
 
-export async function runCalibration(bus: CalibrationBus, ui: CalibrationUi, options: ProcedureOptions): Promise<RobotCalibration> {
+export async function runCalibration(
+  bus: CalibrationBus,
+  ui: CalibrationUi,
+  options: ProcedureOptions,
+): Promise<RobotCalibration> {
   const { joints } = options;
   if (joints.length === 0) throw new Error('calibration: the robot has no joints');
   const periodMs = options.samplePeriodMs ?? 20;
   const maxFailures = options.maxReadFailures ?? 25;
-  const each = async (register: RegisterName, value: (j: CalibrationJoint, i: number) => number | undefined): Promise<void> => {
+  const each = async (
+    register: RegisterName,
+    value: (j: CalibrationJoint, i: number) => number | undefined,
+  ): Promise<void> => {
     for (let i = 0; i < joints.length; i++) {
       const j = joints[i]!;
       const v = value(j, i);
@@ -103,7 +111,8 @@ export async function runCalibration(bus: CalibrationBus, ui: CalibrationUi, opt
   const read = async (what: string): Promise<number[]> => {
     try {
       const positions = await bus.readPositions();
-      if (positions.length !== joints.length) throw new Error(`expected ${joints.length} positions, got ${positions.length}`);
+      if (positions.length !== joints.length)
+        throw new Error(`expected ${joints.length} positions, got ${positions.length}`);
       return positions;
     } catch (err) {
       throw new Error(`reading the positions ${what} failed: ${(err as Error).message}`);
@@ -136,7 +145,11 @@ export async function runCalibration(bus: CalibrationBus, ui: CalibrationUi, opt
   await each('homing_offset', (_, i) => offsets[i]);
   const homed = await read('after homing');
   ui.say('Homing offsets written; the middle pose now reads:');
-  ui.say(joints.map((j, i) => `  ${j.name}: ${homed[i]} (centre ${j.model.centerPosition}, offset ${offsets[i]})`).join('\n'));
+  ui.say(
+    joints
+      .map((j, i) => `  ${j.name}: ${homed[i]} (centre ${j.model.centerPosition}, offset ${offsets[i]})`)
+      .join('\n'),
+  );
 
   // 4. ranges
   const recorder = new RangeRecorder(joints.map((j) => ({ name: j.name, model: j.model, fullTurn: j.fullTurn })));
@@ -161,7 +174,8 @@ export async function runCalibration(bus: CalibrationBus, ui: CalibrationUi, opt
     } catch (err) {
       failures++;
       lastError = (err as Error).message;
-      if (failures > maxFailures) throw new Error(`${maxFailures + 1} reads in a row failed while recording ranges: ${lastError}`);
+      if (failures > maxFailures)
+        throw new Error(`${maxFailures + 1} reads in a row failed while recording ranges: ${lastError}`);
     }
     ui.live(rangeTable(recorder, positions, failures ? `read failing: ${lastError}` : ''));
     if (!pressed) await sleep(periodMs);

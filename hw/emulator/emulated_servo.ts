@@ -20,7 +20,8 @@ import { motorParameters, type MotorParameters } from '../servos/motor_figures.j
 // while it boots. Torque Enable 0 → 1 makes the goal the present position (the servo holds where
 // it is instead of jumping to an old goal) unless the same write sets the goal.
 
-export type InstructionErrorName = 'instruction_error' | 'data_range_error' | 'data_length_error' | 'data_limit_error' | 'access_error';
+export type InstructionErrorName =
+  'instruction_error' | 'data_range_error' | 'data_length_error' | 'data_limit_error' | 'access_error';
 
 export interface AccessResult {
   /** status error byte to send */
@@ -78,7 +79,8 @@ export class EmulatedServo {
     }
     if (model.registers.firmware_version) this.#set('firmware_version', options.firmwareVersion ?? 46);
     for (const [name, value] of Object.entries(options.registers ?? {}) as [RegisterName, number][]) {
-      if (!model.registers[name]) throw new Error(`emulated ${model.name} id ${options.id}: no register '${name}' to set`);
+      if (!model.registers[name])
+        throw new Error(`emulated ${model.name} id ${options.id}: no register '${name}' to set`);
       try {
         this.#set(name, value);
       } catch (err) {
@@ -89,7 +91,8 @@ export class EmulatedServo {
     // the RAM image REBOOT restores: the table's power-on values, not the configured ones
     this.#powerOn = this.#memory.slice();
     const position = options.position ?? model.centerPosition;
-    if (!Number.isFinite(position)) throw new Error(`emulated ${model.name} id ${options.id}: position ${position} is not a number`);
+    if (!Number.isFinite(position))
+      throw new Error(`emulated ${model.name} id ${options.id}: position ${position} is not a number`);
     this.#state = { position: 0, velocity: 0, torque: 0, temperature: this.motor.ambientC };
     this.#state.position = this.#actualFromPresent(position) / this.#ticksPerRad;
     this.#holdHere();
@@ -158,7 +161,9 @@ export class EmulatedServo {
     if (address + length > this.#memory.length || length <= 0) {
       if (this.#dxl) return { error: this.errorByte('access_error'), data: NO_DATA };
       const data = new Uint8Array(Math.max(0, length));
-      data.set(this.#memory.subarray(Math.min(address, this.#memory.length), Math.min(address + length, this.#memory.length)));
+      data.set(
+        this.#memory.subarray(Math.min(address, this.#memory.length), Math.min(address + length, this.#memory.length)),
+      );
       return { error: this.errorByte(), data };
     }
     return { error: this.errorByte(), data: this.#memory.slice(address, address + length) };
@@ -226,7 +231,9 @@ export class EmulatedServo {
     this.#setSI('present_load', (sign * s.torque) / this.motor.stallTorqueNm);
     const limits = m.registers.min_voltage_limit ? toSI(m, 'min_voltage_limit', this.#get('min_voltage_limit')) : 0;
     this.#setSI('present_voltage', this.#faults.has('voltage') ? Math.max(0, limits - 1) : this.motor.supplyV);
-    const maxTemp = m.registers.max_temperature_limit ? toSI(m, 'max_temperature_limit', this.#get('max_temperature_limit')) : Infinity;
+    const maxTemp = m.registers.max_temperature_limit
+      ? toSI(m, 'max_temperature_limit', this.#get('max_temperature_limit'))
+      : Infinity;
     this.#setSI('present_temperature', this.#faults.has('overheat') ? maxTemp + 3 : s.temperature);
     if (m.registers.moving) this.#setClamped('moving', Math.abs(s.velocity) > 0.01 ? 1 : 0);
     const bits = this.#hardwareBits();
@@ -236,7 +243,10 @@ export class EmulatedServo {
 
   // ---- internals -------------------------------------------------------------------------
 
-  #check(address: number, data: Uint8Array): { instruction: InstructionErrorName | undefined; skip: Set<RegisterName> } {
+  #check(
+    address: number,
+    data: Uint8Array,
+  ): { instruction: InstructionErrorName | undefined; skip: Set<RegisterName> } {
     const skip = new Set<RegisterName>();
     const end = address + data.length;
     if (data.length === 0 || end > this.#memory.length) return { instruction: 'access_error', skip };
@@ -262,7 +272,11 @@ export class EmulatedServo {
         refuse(register, 'access_error');
         continue;
       }
-      const value = decodeRegister(this.model, register.name, data.subarray(register.address - address, rEnd - address));
+      const value = decodeRegister(
+        this.model,
+        register.name,
+        data.subarray(register.address - address, rEnd - address),
+      );
       const [lo, hi] = writableRange(register);
       if (value < lo || value > hi) {
         refuse(register, 'data_range_error');
@@ -286,7 +300,8 @@ export class EmulatedServo {
       const rEnd = register.address + register.size;
       if (rEnd <= address || register.address >= end) continue;
       // bytes between known registers are plain memory
-      if (register.address > cursor) this.#memory.set(data.subarray(cursor - address, register.address - address), cursor);
+      if (register.address > cursor)
+        this.#memory.set(data.subarray(cursor - address, register.address - address), cursor);
       cursor = Math.max(cursor, rEnd);
       if (skip.has(register.name)) continue;
       this.#memory.set(data.subarray(register.address - address, rEnd - address), register.address);
@@ -340,7 +355,10 @@ export class EmulatedServo {
       }
       case 'current': {
         const sign = this.#reversed() ? -1 : 1;
-        return { mode: 'current', current: m.registers.goal_current ? sign * toSI(m, 'goal_current', this.#get('goal_current')) : 0 };
+        return {
+          mode: 'current',
+          current: m.registers.goal_current ? sign * toSI(m, 'goal_current', this.#get('goal_current')) : 0,
+        };
       }
       default:
         // PWM is not modelled: the motor gives no torque
@@ -353,14 +371,19 @@ export class EmulatedServo {
     const value = this.model.registers.operating_mode ? this.#get('operating_mode') : undefined;
     const entry = Object.entries(this.model.operatingModes).find(([, v]) => v === value);
     const meaning = (entry?.[0] ?? 'position') as ModeMeaning;
-    if (meaning === 'extended_position' || meaning === 'current_based_position' || meaning === 'step') return 'position';
+    if (meaning === 'extended_position' || meaning === 'current_based_position' || meaning === 'step')
+      return 'position';
     return meaning;
   }
 
   /** Speed cap in position mode: Dynamixel Profile Velocity, Feetech Goal Velocity (0 = none). */
   #speedLimit(): number {
     const m = this.model;
-    const name: RegisterName | undefined = m.registers.profile_velocity ? 'profile_velocity' : m.registers.goal_velocity ? 'goal_velocity' : undefined;
+    const name: RegisterName | undefined = m.registers.profile_velocity
+      ? 'profile_velocity'
+      : m.registers.goal_velocity
+        ? 'goal_velocity'
+        : undefined;
     if (!name) return Infinity;
     const raw = Math.abs(this.#get(name));
     return raw === 0 ? Infinity : toSI(m, name, raw);
@@ -436,7 +459,10 @@ export class EmulatedServo {
     if (!r) return;
     const [lo, hi] = representableRange(r);
     const v = Math.max(lo, Math.min(hi, Math.round(value)));
-    this.#memory.set(encodeRegister(this.model, name, r.range ? Math.max(r.range[0], Math.min(r.range[1], v)) : v), r.address);
+    this.#memory.set(
+      encodeRegister(this.model, name, r.range ? Math.max(r.range[0], Math.min(r.range[1], v)) : v),
+      r.address,
+    );
   }
 
   #setSI(name: RegisterName, si: number): void {
@@ -447,4 +473,3 @@ export class EmulatedServo {
 }
 
 const mod = (x: number, n: number): number => ((x % n) + n) % n;
-

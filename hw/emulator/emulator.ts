@@ -57,7 +57,12 @@ export class Emulator {
         bootMs: config.emulator.bootMs,
       });
     });
-    this.chain = new ServoChain({ protocol, servos, extraReplyDelayMs: config.emulator.replyDelayMs, baudRate: config.baudRate });
+    this.chain = new ServoChain({
+      protocol,
+      servos,
+      extraReplyDelayMs: config.emulator.replyDelayMs,
+      baudRate: config.baudRate,
+    });
     this.faults = new FaultInjector(
       {
         hasServo: (id) => this.chain.servo(id) !== undefined,
@@ -78,10 +83,16 @@ export class Emulator {
     if (!model.registers.baud_rate) return {};
     const index = [...model.baudRates].find(([, bps]) => bps === this.config.baudRate)?.[0];
     if (configured !== undefined) {
-      if (configured !== index) this.#log.warn(`servo ${id}: Baud Rate register ${configured} (${model.baudRates.get(configured)} baud) is not the bus rate ${this.config.baudRate}: it will not answer`);
+      if (configured !== index)
+        this.#log.warn(
+          `servo ${id}: Baud Rate register ${configured} (${model.baudRates.get(configured)} baud) is not the bus rate ${this.config.baudRate}: it will not answer`,
+        );
       return {};
     }
-    if (index === undefined) throw new Error(`${this.config.source}: baud_rate ${this.config.baudRate} is not a rate a ${model.name} can use (${[...model.baudRates.values()].join(', ')})`);
+    if (index === undefined)
+      throw new Error(
+        `${this.config.source}: baud_rate ${this.config.baudRate} is not a rate a ${model.name} can use (${[...model.baudRates.values()].join(', ')})`,
+      );
     return { baud_rate: index };
   }
 
@@ -101,7 +112,10 @@ export class Emulator {
   servo(which: number | string): EmulatedServo {
     const id = typeof which === 'number' ? which : this.config.servos.find((s) => s.name === which)?.id;
     const servo = id === undefined ? undefined : this.chain.servo(id);
-    if (!servo) throw new Error(`emulator: no servo ${JSON.stringify(which)} (servos: ${this.config.servos.map((s) => `${s.id} ${s.name}`).join(', ')})`);
+    if (!servo)
+      throw new Error(
+        `emulator: no servo ${JSON.stringify(which)} (servos: ${this.config.servos.map((s) => `${s.id} ${s.name}`).join(', ')})`,
+      );
     return servo;
   }
 
@@ -140,7 +154,10 @@ export class Emulator {
     const stepMs = this.config.emulator.stepMs;
     this.#stepTimer = setInterval(() => this.chain.advance(), stepMs);
     for (const f of this.config.emulator.faults) {
-      this.faults.schedule(f.spec, { afterMs: f.atMs, ...(f.durationMs !== undefined ? { durationMs: f.durationMs } : {}) });
+      this.faults.schedule(f.spec, {
+        afterMs: f.atMs,
+        ...(f.durationMs !== undefined ? { durationMs: f.durationMs } : {}),
+      });
     }
   }
 

@@ -73,8 +73,10 @@ export class FaultInjector {
   /** Start a fault later and/or for a while; returns its handle at once. */
   schedule(spec: FaultSpec, options: ScheduleOptions): number {
     validateFault(spec, this.#target);
-    if (options.afterMs !== undefined && !(options.afterMs >= 0)) throw new Error(`fault ${spec.kind}: afterMs ${options.afterMs} is not ≥ 0`);
-    if (options.durationMs !== undefined && !(options.durationMs > 0)) throw new Error(`fault ${spec.kind}: durationMs ${options.durationMs} is not > 0`);
+    if (options.afterMs !== undefined && !(options.afterMs >= 0))
+      throw new Error(`fault ${spec.kind}: afterMs ${options.afterMs} is not ≥ 0`);
+    if (options.durationMs !== undefined && !(options.durationMs > 0))
+      throw new Error(`fault ${spec.kind}: durationMs ${options.durationMs} is not > 0`);
     const handle = this.#next++;
     const begin = () => {
       this.#start(handle, spec);
@@ -164,10 +166,12 @@ function validateFault(spec: FaultSpec, target: FaultTarget): void {
       if (required) throw new Error(`${where}: needs the id of a servo`);
       return;
     }
-    if (!Number.isInteger(id) || !target.hasServo(id)) throw new Error(`${where}: no servo with id ${id} on the emulated bus`);
+    if (!Number.isInteger(id) || !target.hasServo(id))
+      throw new Error(`${where}: no servo with id ${id} on the emulated bus`);
   };
   const checkCount = (count: number | undefined) => {
-    if (count !== undefined && !(Number.isInteger(count) && count > 0)) throw new Error(`${where}: count must be a whole number > 0`);
+    if (count !== undefined && !(Number.isInteger(count) && count > 0))
+      throw new Error(`${where}: count must be a whole number > 0`);
   };
   switch (spec.kind) {
     case 'no_reply':
@@ -182,20 +186,26 @@ function validateFault(spec: FaultSpec, target: FaultTarget): void {
     case 'corrupt_byte':
       checkId(spec.id, false);
       checkCount(spec.count);
-      if (spec.bit !== undefined && !(Number.isInteger(spec.bit) && spec.bit >= 0 && spec.bit < 8)) throw new Error(`${where}: bit must be 0–7`);
-      if (spec.byteFromEnd !== undefined && !(Number.isInteger(spec.byteFromEnd) && spec.byteFromEnd >= 1)) throw new Error(`${where}: byteFromEnd must be ≥ 1`);
+      if (spec.bit !== undefined && !(Number.isInteger(spec.bit) && spec.bit >= 0 && spec.bit < 8))
+        throw new Error(`${where}: bit must be 0–7`);
+      if (spec.byteFromEnd !== undefined && !(Number.isInteger(spec.byteFromEnd) && spec.byteFromEnd >= 1))
+        throw new Error(`${where}: byteFromEnd must be ≥ 1`);
       return;
     case 'hardware_error':
       checkId(spec.id, true);
-      if (!HARDWARE_FAULTS.includes(spec.error)) throw new Error(`${where}: error must be one of ${HARDWARE_FAULTS.join(', ')}`);
+      if (!HARDWARE_FAULTS.includes(spec.error))
+        throw new Error(`${where}: error must be one of ${HARDWARE_FAULTS.join(', ')}`);
       return;
     case 'disconnect':
       if (spec.durationMs !== undefined && !(spec.durationMs > 0)) throw new Error(`${where}: durationMs must be > 0`);
-      if (spec.signal !== undefined && spec.signal !== 'SIGTERM' && spec.signal !== 'SIGKILL') throw new Error(`${where}: signal must be SIGTERM or SIGKILL`);
+      if (spec.signal !== undefined && spec.signal !== 'SIGTERM' && spec.signal !== 'SIGKILL')
+        throw new Error(`${where}: signal must be SIGTERM or SIGKILL`);
       return;
     default: {
       const unknown: never = spec;
-      throw new Error(`unknown fault ${JSON.stringify(unknown)} (kinds: no_reply, late_reply, corrupt_byte, hardware_error, disconnect)`);
+      throw new Error(
+        `unknown fault ${JSON.stringify(unknown)} (kinds: no_reply, late_reply, corrupt_byte, hardware_error, disconnect)`,
+      );
     }
   }
 }

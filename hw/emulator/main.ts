@@ -15,7 +15,8 @@ import type { FaultSpec, ScheduleOptions } from './faults.js';
 export const EMULATE_USAGE = 'dynastack emulate --config <robot.yaml> [--link PATH] [--duration S] [--log-level SPEC]';
 
 /** Messages a parent process exchanges with a forked emulator. */
-export type EmulatorRequest = { readonly type: 'fault'; readonly spec: FaultSpec; readonly schedule?: ScheduleOptions } | { readonly type: 'stop' };
+export type EmulatorRequest =
+  { readonly type: 'fault'; readonly spec: FaultSpec; readonly schedule?: ScheduleOptions } | { readonly type: 'stop' };
 export type EmulatorReply =
   | { readonly type: 'ready'; readonly devicePath: string }
   | { readonly type: 'fault'; readonly handle: number }
@@ -40,7 +41,11 @@ export async function emulateMain(argv: string[]): Promise<number> {
   }
   const log = createLogger('emulator');
   const config = loadRobotConfig(resolve(values.config));
-  const emulator = await Emulator.start({ config, ...(values.link ? { link: resolve(values.link) } : {}), logger: log });
+  const emulator = await Emulator.start({
+    config,
+    ...(values.link ? { link: resolve(values.link) } : {}),
+    logger: log,
+  });
   const servos = config.servos.map((s) => `${s.id} ${s.name} (${s.model})`).join(', ');
   process.stdout.write(
     `emulating ${config.robot}: ${config.servos.length} servos on ${config.protocol} at ${config.baudRate} baud — ${servos}\n` +

@@ -46,7 +46,8 @@ export function stepMotor(state: MotorState, command: DriveCommand, p: MotorPara
         break;
       }
       case 'velocity':
-        torque = p.inertiaKgM2 * p.bandwidthRadS * (command.target - state.velocity) + p.dampingNmsPerRad * state.velocity;
+        torque =
+          p.inertiaKgM2 * p.bandwidthRadS * (command.target - state.velocity) + p.dampingNmsPerRad * state.velocity;
         break;
       case 'current':
         torque = kt * command.current;

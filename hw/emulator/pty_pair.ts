@@ -76,12 +76,17 @@ export class PtyPair {
   async #launch(): Promise<void> {
     for (const link of [this.linkA, this.linkB]) {
       // socat silently replaces an existing link: refuse to steal one that still leads to a live pty
-      if (existsSync(link)) throw new Error(`pty pair: ${link} already exists and leads to a live device (another emulator running?)`);
+      if (existsSync(link))
+        throw new Error(`pty pair: ${link} already exists and leads to a live device (another emulator running?)`);
       removeStaleLink(link);
     }
-    const child = spawn(this.#socat, ['-d', '-d', `pty,raw,echo=0,link=${this.linkA}`, `pty,raw,echo=0,link=${this.linkB}`], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      this.#socat,
+      ['-d', '-d', `pty,raw,echo=0,link=${this.linkA}`, `pty,raw,echo=0,link=${this.linkB}`],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (text: string) => {
@@ -98,7 +103,9 @@ export class PtyPair {
         done();
       });
       child.once('exit', (code, signal) => {
-        failure ??= new Error(`socat exited (${signal ?? `code ${code}`}) before creating ${this.linkA} and ${this.linkB}: ${stderr.trim() || 'no message'}`);
+        failure ??= new Error(
+          `socat exited (${signal ?? `code ${code}`}) before creating ${this.linkA} and ${this.linkB}: ${stderr.trim() || 'no message'}`,
+        );
         exitedFlag = true;
         if (this.#child === child) this.#child = undefined;
         done();
@@ -111,12 +118,15 @@ export class PtyPair {
       if (performance.now() > deadline) {
         child.kill('SIGKILL');
         await this.#exited;
-        throw new Error(`socat did not create ${this.linkA} and ${this.linkB} within ${this.#startTimeoutMs} ms: ${stderr.trim() || 'no message'}`);
+        throw new Error(
+          `socat did not create ${this.linkA} and ${this.linkB} within ${this.#startTimeoutMs} ms: ${stderr.trim() || 'no message'}`,
+        );
       }
       await sleep(5);
     }
     // socat logs "starting data transfer loop" once both ends are ready; the links exist slightly before
-    while (!stderr.includes('starting data transfer loop') && !exitedFlag && performance.now() < deadline) await sleep(2);
+    while (!stderr.includes('starting data transfer loop') && !exitedFlag && performance.now() < deadline)
+      await sleep(2);
     if (exitedFlag) throw failure ?? new Error('socat exited');
   }
 }

@@ -1,4 +1,11 @@
-import { BROADCAST_ID, type InstructionPacket, type Operation, type ReadResult, type ServoProtocol, type StreamDecoder } from '../protocol/types.js';
+import {
+  BROADCAST_ID,
+  type InstructionPacket,
+  type Operation,
+  type ReadResult,
+  type ServoProtocol,
+  type StreamDecoder,
+} from '../protocol/types.js';
 import { toSI } from '../servos/registers.js';
 import type { AccessResult, EmulatedServo } from './emulated_servo.js';
 import { corruptReply, type FaultInjector, type ReplyFate } from './faults.js';
@@ -66,7 +73,10 @@ export class ServoChain {
     this.#lastStep = this.#clock();
     const ids = new Set<number>();
     for (const s of this.servos) {
-      if (s.model.protocol !== this.protocol.name) throw new Error(`emulated chain: servo ${s.id} is a ${s.model.name} (${s.model.protocol}), the bus speaks ${this.protocol.name}`);
+      if (s.model.protocol !== this.protocol.name)
+        throw new Error(
+          `emulated chain: servo ${s.id} is a ${s.model.name} (${s.model.protocol}), the bus speaks ${this.protocol.name}`,
+        );
       if (ids.has(s.id)) throw new Error(`emulated chain: two servos with id ${s.id}`);
       ids.add(s.id);
     }
@@ -138,7 +148,12 @@ export class ServoChain {
       case 'action':
         for (const s of op.id === BROADCAST_ID ? everyone() : [awake(op.id)]) {
           if (!s) continue;
-          const r = op.kind === 'write' ? s.write(op.address, op.data) : op.kind === 'reg_write' ? s.regWrite(op.address, op.data) : s.action();
+          const r =
+            op.kind === 'write'
+              ? s.write(op.address, op.data)
+              : op.kind === 'reg_write'
+                ? s.regWrite(op.address, op.data)
+                : s.action();
           results.set(s.id, r);
         }
         break;
@@ -172,11 +187,17 @@ export class ServoChain {
     const expected = this.protocol.expectedReplies(op);
     if (expected.kind === 'none') return [];
     if (expected.kind === 'each') {
-      return this.#replies(expected.ids.flatMap((id) => (results.has(id) ? [[this.servo(id)!, results.get(id)!] as const] : [])));
+      return this.#replies(
+        expected.ids.flatMap((id) => (results.has(id) ? [[this.servo(id)!, results.get(id)!] as const] : [])),
+      );
     }
     // combined (fast) reply: the chain builds it together, so one missing servo breaks it
     if (!expected.ids.every((id) => results.has(id))) return [];
-    const parts: ReadResult[] = expected.ids.map((id) => ({ id, error: results.get(id)!.error, data: results.get(id)!.data }));
+    const parts: ReadResult[] = expected.ids.map((id) => ({
+      id,
+      error: results.get(id)!.error,
+      data: results.get(id)!.data,
+    }));
     let delay = this.#extraDelayMs;
     for (const id of expected.ids) delay += this.#returnDelayMs(this.servo(id)!);
     const reply = this.#withFaults(expected.ids, this.protocol.encodeCombined(parts), delay);

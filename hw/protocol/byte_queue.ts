@@ -15,7 +15,8 @@ export class ByteQueue {
   end = 0;
 
   constructor(readonly initialCapacity: number) {
-    if (!Number.isInteger(initialCapacity) || initialCapacity < 1) throw new Error(`ByteQueue: initial capacity must be a positive integer, got ${initialCapacity}`);
+    if (!Number.isInteger(initialCapacity) || initialCapacity < 1)
+      throw new Error(`ByteQueue: initial capacity must be a positive integer, got ${initialCapacity}`);
     this.bytes = new Uint8Array(initialCapacity);
   }
 

@@ -18,7 +18,10 @@ export function toHex(bytes: Uint8Array): string {
 
 /** The bytes of whitespace-separated hex pairs (`'FF FF 01 02'`); throws naming a token that is not one byte. */
 export function fromHex(text: string): Uint8Array {
-  const tokens = text.trim().split(/\s+/).filter((t) => t.length > 0);
+  const tokens = text
+    .trim()
+    .split(/\s+/)
+    .filter((t) => t.length > 0);
   return Uint8Array.from(tokens, (token) => {
     if (!/^[0-9a-fA-F]{1,2}$/.test(token)) throw new Error(`fromHex: '${token}' is not a byte in hex (00–FF)`);
     return parseInt(token, 16);

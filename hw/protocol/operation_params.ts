@@ -48,16 +48,19 @@ export function readField(p: Uint8Array, at: number, fieldBytes: FieldBytes): nu
 // ---- checks: each throws naming the operation (`what`) and the field out of range
 
 export function checkServoId(id: number, what: string, maxId: number): void {
-  if (!Number.isInteger(id) || id < 0 || id > maxId) throw new Error(`${what}: id ${id} is not a servo id (0–${maxId})`);
+  if (!Number.isInteger(id) || id < 0 || id > maxId)
+    throw new Error(`${what}: id ${id} is not a servo id (0–${maxId})`);
 }
 
 /** An integer field in min…max; `note` says why max is what it is, where that helps. */
 export function checkRange(value: number, what: string, min: number, max: number, note = ''): void {
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${what} must be an integer in ${min}–${max}${note}, got ${value}`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new Error(`${what} must be an integer in ${min}–${max}${note}, got ${value}`);
 }
 
 export function checkData(data: Uint8Array, what: string): void {
-  if (!(data instanceof Uint8Array) || data.length === 0) throw new Error(`${what}: data must be a non-empty Uint8Array`);
+  if (!(data instanceof Uint8Array) || data.length === 0)
+    throw new Error(`${what}: data must be a non-empty Uint8Array`);
 }
 
 export function checkDistinct(ids: readonly number[], what: string): void {
@@ -69,15 +72,25 @@ export function checkDistinct(ids: readonly number[], what: string): void {
 }
 
 /** SYNC_WRITE entries: at least one, servo ids, distinct, each with exactly `length` data bytes. */
-export function checkSyncWriteEntries(entries: readonly { readonly id: number; readonly data: Uint8Array }[], length: number, what: string, maxId: number): void {
+export function checkSyncWriteEntries(
+  entries: readonly { readonly id: number; readonly data: Uint8Array }[],
+  length: number,
+  what: string,
+  maxId: number,
+): void {
   if (entries.length === 0) throw new Error(`${what}: no entries to write`);
   for (const e of entries) {
     checkServoId(e.id, what, maxId);
     if (!(e.data instanceof Uint8Array) || e.data.length !== length) {
-      throw new Error(`${what}: data for id ${e.id} must be ${length} bytes, got ${e.data instanceof Uint8Array ? e.data.length : typeof e.data}`);
+      throw new Error(
+        `${what}: data for id ${e.id} must be ${length} bytes, got ${e.data instanceof Uint8Array ? e.data.length : typeof e.data}`,
+      );
     }
   }
-  checkDistinct(entries.map((e) => e.id), what);
+  checkDistinct(
+    entries.map((e) => e.id),
+    what,
+  );
 }
 
 /** The error for an operation outside the `Operation` union (a caller that bypassed the types). */
@@ -95,14 +108,26 @@ export function writeParams(address: number, data: Uint8Array, fieldBytes: Field
   return new ParamWriter(fieldBytes + data.length, fieldBytes).field(address).data(data).bytes;
 }
 
-export function syncReadParams(address: number, length: number, ids: readonly number[], fieldBytes: FieldBytes): Uint8Array {
+export function syncReadParams(
+  address: number,
+  length: number,
+  ids: readonly number[],
+  fieldBytes: FieldBytes,
+): Uint8Array {
   const params = new ParamWriter(2 * fieldBytes + ids.length, fieldBytes).field(address).field(length);
   for (const id of ids) params.byte(id);
   return params.bytes;
 }
 
-export function syncWriteParams(address: number, length: number, entries: readonly { readonly id: number; readonly data: Uint8Array }[], fieldBytes: FieldBytes): Uint8Array {
-  const params = new ParamWriter(2 * fieldBytes + entries.length * (1 + length), fieldBytes).field(address).field(length);
+export function syncWriteParams(
+  address: number,
+  length: number,
+  entries: readonly { readonly id: number; readonly data: Uint8Array }[],
+  fieldBytes: FieldBytes,
+): Uint8Array {
+  const params = new ParamWriter(2 * fieldBytes + entries.length * (1 + length), fieldBytes)
+    .field(address)
+    .field(length);
   for (const e of entries) params.byte(e.id).data(e.data);
   return params.bytes;
 }
@@ -114,24 +139,37 @@ export function expectNoParams(p: Uint8Array, malformed: Malformed): void {
   if (p.length !== 0) malformed('none');
 }
 
-export function parseRead(p: Uint8Array, fieldBytes: FieldBytes, malformed: Malformed): { address: number; length: number } {
+export function parseRead(
+  p: Uint8Array,
+  fieldBytes: FieldBytes,
+  malformed: Malformed,
+): { address: number; length: number } {
   if (p.length !== 2 * fieldBytes) malformed(`address and length (${2 * fieldBytes})`);
   return { address: readField(p, 0, fieldBytes), length: readField(p, fieldBytes, fieldBytes) };
 }
 
-export function parseWrite(p: Uint8Array, fieldBytes: FieldBytes, malformed: Malformed): { address: number; data: Uint8Array } {
+export function parseWrite(
+  p: Uint8Array,
+  fieldBytes: FieldBytes,
+  malformed: Malformed,
+): { address: number; data: Uint8Array } {
   if (p.length < fieldBytes + 1) malformed(`an address and at least one data byte (≥ ${fieldBytes + 1})`);
   return { address: readField(p, 0, fieldBytes), data: p.slice(fieldBytes) };
 }
 
-export function parseSyncWrite(p: Uint8Array, fieldBytes: FieldBytes, malformed: Malformed): { address: number; length: number; entries: { id: number; data: Uint8Array }[] } {
+export function parseSyncWrite(
+  p: Uint8Array,
+  fieldBytes: FieldBytes,
+  malformed: Malformed,
+): { address: number; length: number; entries: { id: number; data: Uint8Array }[] } {
   const head = 2 * fieldBytes;
   const length = p.length >= head ? readField(p, fieldBytes, fieldBytes) : 0;
   if (p.length < head || length === 0 || p.length === head || (p.length - head) % (1 + length) !== 0) {
     malformed(`address, length and whole (id + ${length || 'length'} bytes) entries`);
   }
   const entries: { id: number; data: Uint8Array }[] = [];
-  for (let at = head; at < p.length; at += 1 + length) entries.push({ id: p[at]!, data: p.slice(at + 1, at + 1 + length) });
+  for (let at = head; at < p.length; at += 1 + length)
+    entries.push({ id: p[at]!, data: p.slice(at + 1, at + 1 + length) });
   return { address: readField(p, 0, fieldBytes), length, entries };
 }
 
@@ -149,7 +187,12 @@ export interface UnicastCodes {
  * PING, ACTION, REBOOT, READ, WRITE and REG_WRITE parsed from their parameters, or undefined when
  * the packet carries another instruction.
  */
-export function parseUnicastOperation(packet: InstructionPacket, codes: UnicastCodes, fieldBytes: FieldBytes, malformed: Malformed): Operation | undefined {
+export function parseUnicastOperation(
+  packet: InstructionPacket,
+  codes: UnicastCodes,
+  fieldBytes: FieldBytes,
+  malformed: Malformed,
+): Operation | undefined {
   const p = packet.params;
   const id = packet.id;
   switch (packet.instruction) {

@@ -43,12 +43,30 @@ export type Operation =
   | { readonly kind: 'action'; readonly id: number }
   | { readonly kind: 'reboot'; readonly id: number }
   /** sync read of the same registers from several servos; `fast` = Dynamixel FAST_SYNC_READ (one combined reply) */
-  | { readonly kind: 'sync_read'; readonly address: number; readonly length: number; readonly ids: readonly number[]; readonly fast?: boolean }
+  | {
+      readonly kind: 'sync_read';
+      readonly address: number;
+      readonly length: number;
+      readonly ids: readonly number[];
+      readonly fast?: boolean;
+    }
   /** sync write of the same registers to several servos: one data block of `length` bytes each */
-  | { readonly kind: 'sync_write'; readonly address: number; readonly length: number; readonly entries: readonly { readonly id: number; readonly data: Uint8Array }[] }
+  | {
+      readonly kind: 'sync_write';
+      readonly address: number;
+      readonly length: number;
+      readonly entries: readonly { readonly id: number; readonly data: Uint8Array }[];
+    }
   /** Dynamixel only: different registers per servo */
-  | { readonly kind: 'bulk_read'; readonly entries: readonly { readonly id: number; readonly address: number; readonly length: number }[]; readonly fast?: boolean }
-  | { readonly kind: 'bulk_write'; readonly entries: readonly { readonly id: number; readonly address: number; readonly data: Uint8Array }[] };
+  | {
+      readonly kind: 'bulk_read';
+      readonly entries: readonly { readonly id: number; readonly address: number; readonly length: number }[];
+      readonly fast?: boolean;
+    }
+  | {
+      readonly kind: 'bulk_write';
+      readonly entries: readonly { readonly id: number; readonly address: number; readonly data: Uint8Array }[];
+    };
 
 export type OperationKind = Operation['kind'];
 

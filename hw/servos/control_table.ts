@@ -53,7 +53,16 @@ export type Encoding =
   | { readonly kind: 'sign_magnitude'; readonly signBit: number };
 
 /** The SI quantity a register holds and the factor from one raw unit to it. */
-export type Quantity = 'angle' | 'angular_velocity' | 'angular_acceleration' | 'current' | 'load_ratio' | 'voltage' | 'temperature' | 'time' | 'none';
+export type Quantity =
+  | 'angle'
+  | 'angular_velocity'
+  | 'angular_acceleration'
+  | 'current'
+  | 'load_ratio'
+  | 'voltage'
+  | 'temperature'
+  | 'time'
+  | 'none';
 
 export interface Unit {
   readonly quantity: Quantity;
@@ -92,7 +101,12 @@ export interface ServoModel {
   readonly tableSize: number;
   readonly registers: Partial<Record<RegisterName, Register>>;
   /** operating-mode register values by meaning, as this model numbers them */
-  readonly operatingModes: Partial<Record<'current' | 'velocity' | 'position' | 'extended_position' | 'current_based_position' | 'pwm' | 'step', number>>;
+  readonly operatingModes: Partial<
+    Record<
+      'current' | 'velocity' | 'position' | 'extended_position' | 'current_based_position' | 'pwm' | 'step',
+      number
+    >
+  >;
   /** baud-rate register value → bits per second */
   readonly baudRates: ReadonlyMap<number, number>;
   /** hardware error bits (Dynamixel register 70, Feetech status/error byte) → name */

@@ -68,11 +68,53 @@ interface Variant {
 
 function xSeries(v: Variant): ServoModel {
   const specs: Partial<Record<RegisterName, Spec>> = {
-    model_number: { address: 0, size: 2, access: 'r', encoding: UNSIGNED, unit: UNIT.none, initial: v.modelNumber, description: 'Model Number' },
-    firmware_version: { address: 6, size: 1, access: 'r', encoding: UNSIGNED, unit: UNIT.none, description: 'Firmware Version' },
-    id: { address: 7, size: 1, access: 'rw', encoding: UNSIGNED, unit: UNIT.none, range: [0, 252], initial: 1, description: 'ID' },
-    baud_rate: { address: 8, size: 1, access: 'rw', encoding: UNSIGNED, unit: UNIT.none, range: [0, v.maxBaudIndex], initial: 1, description: 'Baud Rate (index into baudRates; 1 = 57600)' },
-    return_delay_time: { address: 9, size: 1, access: 'rw', encoding: UNSIGNED, unit: UNIT.returnDelay, range: [0, 254], initial: 250, description: 'Return Delay Time before a status packet (factory 250 = 500 µs; LeRobot sets 0)' },
+    model_number: {
+      address: 0,
+      size: 2,
+      access: 'r',
+      encoding: UNSIGNED,
+      unit: UNIT.none,
+      initial: v.modelNumber,
+      description: 'Model Number',
+    },
+    firmware_version: {
+      address: 6,
+      size: 1,
+      access: 'r',
+      encoding: UNSIGNED,
+      unit: UNIT.none,
+      description: 'Firmware Version',
+    },
+    id: {
+      address: 7,
+      size: 1,
+      access: 'rw',
+      encoding: UNSIGNED,
+      unit: UNIT.none,
+      range: [0, 252],
+      initial: 1,
+      description: 'ID',
+    },
+    baud_rate: {
+      address: 8,
+      size: 1,
+      access: 'rw',
+      encoding: UNSIGNED,
+      unit: UNIT.none,
+      range: [0, v.maxBaudIndex],
+      initial: 1,
+      description: 'Baud Rate (index into baudRates; 1 = 57600)',
+    },
+    return_delay_time: {
+      address: 9,
+      size: 1,
+      access: 'rw',
+      encoding: UNSIGNED,
+      unit: UNIT.returnDelay,
+      range: [0, 254],
+      initial: 250,
+      description: 'Return Delay Time before a status packet (factory 250 = 500 µs; LeRobot sets 0)',
+    },
     drive_mode: {
       address: 10,
       size: 1,
@@ -83,8 +125,26 @@ function xSeries(v: Variant): ServoModel {
       initial: 0,
       description: 'Drive Mode: bit 0 reverse direction, bit 2 time-based profile',
     },
-    operating_mode: { address: 11, size: 1, access: 'rw', encoding: UNSIGNED, unit: UNIT.none, range: [0, 16], initial: 3, description: 'Operating Mode (values in operatingModes; 3 = position)' },
-    homing_offset: { address: 20, size: 4, access: 'rw', encoding: SIGNED, unit: UNIT.pulse, range: [-1_044_479, 1_044_479], initial: 0, description: 'Homing Offset: Present Position = actual + offset' },
+    operating_mode: {
+      address: 11,
+      size: 1,
+      access: 'rw',
+      encoding: UNSIGNED,
+      unit: UNIT.none,
+      range: [0, 16],
+      initial: 3,
+      description: 'Operating Mode (values in operatingModes; 3 = position)',
+    },
+    homing_offset: {
+      address: 20,
+      size: 4,
+      access: 'rw',
+      encoding: SIGNED,
+      unit: UNIT.pulse,
+      range: [-1_044_479, 1_044_479],
+      initial: 0,
+      description: 'Homing Offset: Present Position = actual + offset',
+    },
     max_temperature_limit: {
       address: 31,
       size: 1,
@@ -115,11 +175,54 @@ function xSeries(v: Variant): ServoModel {
       initial: v.voltageLimits.min,
       description: 'Min Voltage Limit',
     },
-    max_position_limit: { address: 48, size: 4, access: 'rw', encoding: UNSIGNED, unit: UNIT.pulse, range: [0, RESOLUTION - 1], initial: RESOLUTION - 1, description: 'Max Position Limit (position mode)' },
-    min_position_limit: { address: 52, size: 4, access: 'rw', encoding: UNSIGNED, unit: UNIT.pulse, range: [0, RESOLUTION - 1], initial: 0, description: 'Min Position Limit (position mode)' },
-    shutdown: { address: 63, size: 1, access: 'rw', encoding: UNSIGNED, unit: UNIT.none, initial: v.shutdown, description: 'Shutdown: which hardware error bits cut the torque (bits as hardwareErrorBits)' },
-    torque_enable: { address: 64, size: 1, access: 'rw', encoding: UNSIGNED, unit: UNIT.none, range: [0, 1], initial: 0, description: 'Torque Enable (EEPROM writes need 0)' },
-    hardware_error_status: { address: 70, size: 1, access: 'r', encoding: UNSIGNED, unit: UNIT.none, initial: 0, description: 'Hardware Error Status (bits as hardwareErrorBits); set together with the status alert bit' },
+    max_position_limit: {
+      address: 48,
+      size: 4,
+      access: 'rw',
+      encoding: UNSIGNED,
+      unit: UNIT.pulse,
+      range: [0, RESOLUTION - 1],
+      initial: RESOLUTION - 1,
+      description: 'Max Position Limit (position mode)',
+    },
+    min_position_limit: {
+      address: 52,
+      size: 4,
+      access: 'rw',
+      encoding: UNSIGNED,
+      unit: UNIT.pulse,
+      range: [0, RESOLUTION - 1],
+      initial: 0,
+      description: 'Min Position Limit (position mode)',
+    },
+    shutdown: {
+      address: 63,
+      size: 1,
+      access: 'rw',
+      encoding: UNSIGNED,
+      unit: UNIT.none,
+      initial: v.shutdown,
+      description: 'Shutdown: which hardware error bits cut the torque (bits as hardwareErrorBits)',
+    },
+    torque_enable: {
+      address: 64,
+      size: 1,
+      access: 'rw',
+      encoding: UNSIGNED,
+      unit: UNIT.none,
+      range: [0, 1],
+      initial: 0,
+      description: 'Torque Enable (EEPROM writes need 0)',
+    },
+    hardware_error_status: {
+      address: 70,
+      size: 1,
+      access: 'r',
+      encoding: UNSIGNED,
+      unit: UNIT.none,
+      initial: 0,
+      description: 'Hardware Error Status (bits as hardwareErrorBits); set together with the status alert bit',
+    },
     bus_watchdog: {
       address: 98,
       size: 1,
@@ -139,8 +242,26 @@ function xSeries(v: Variant): ServoModel {
       range: [-v.velocityLimitMax, v.velocityLimitMax],
       description: 'Goal Velocity (velocity mode), bounded by ±Velocity Limit(44)',
     },
-    profile_acceleration: { address: 108, size: 4, access: 'rw', encoding: UNSIGNED, unit: UNIT.acceleration, range: [0, 32_767], initial: 0, description: 'Profile Acceleration (0 = infinite)' },
-    profile_velocity: { address: 112, size: 4, access: 'rw', encoding: UNSIGNED, unit: UNIT.velocity, range: [0, 32_767], initial: 0, description: 'Profile Velocity (0 = infinite)' },
+    profile_acceleration: {
+      address: 108,
+      size: 4,
+      access: 'rw',
+      encoding: UNSIGNED,
+      unit: UNIT.acceleration,
+      range: [0, 32_767],
+      initial: 0,
+      description: 'Profile Acceleration (0 = infinite)',
+    },
+    profile_velocity: {
+      address: 112,
+      size: 4,
+      access: 'rw',
+      encoding: UNSIGNED,
+      unit: UNIT.velocity,
+      range: [0, 32_767],
+      initial: 0,
+      description: 'Profile Velocity (0 = infinite)',
+    },
     goal_position: {
       address: 116,
       size: 4,
@@ -150,19 +271,86 @@ function xSeries(v: Variant): ServoModel {
       range: [-1_048_575, 1_048_575],
       description: 'Goal Position: within the position limits in position mode, ±256 rev in extended position mode',
     },
-    moving: { address: 122, size: 1, access: 'r', encoding: UNSIGNED, unit: UNIT.none, initial: 0, description: 'Moving' },
-    present_velocity: { address: 128, size: 4, access: 'r', encoding: SIGNED, unit: UNIT.velocity, description: 'Present Velocity' },
-    present_position: { address: 132, size: 4, access: 'r', encoding: SIGNED, unit: UNIT.pulse, description: 'Present Position (0–4095 in position mode)' },
-    present_voltage: { address: 144, size: 2, access: 'r', encoding: UNSIGNED, unit: UNIT.decivolt, description: 'Present Input Voltage' },
-    present_temperature: { address: 146, size: 1, access: 'r', encoding: UNSIGNED, unit: UNIT.celsius, description: 'Present Temperature' },
+    moving: {
+      address: 122,
+      size: 1,
+      access: 'r',
+      encoding: UNSIGNED,
+      unit: UNIT.none,
+      initial: 0,
+      description: 'Moving',
+    },
+    present_velocity: {
+      address: 128,
+      size: 4,
+      access: 'r',
+      encoding: SIGNED,
+      unit: UNIT.velocity,
+      description: 'Present Velocity',
+    },
+    present_position: {
+      address: 132,
+      size: 4,
+      access: 'r',
+      encoding: SIGNED,
+      unit: UNIT.pulse,
+      description: 'Present Position (0–4095 in position mode)',
+    },
+    present_voltage: {
+      address: 144,
+      size: 2,
+      access: 'r',
+      encoding: UNSIGNED,
+      unit: UNIT.decivolt,
+      description: 'Present Input Voltage',
+    },
+    present_temperature: {
+      address: 146,
+      size: 1,
+      access: 'r',
+      encoding: UNSIGNED,
+      unit: UNIT.celsius,
+      description: 'Present Temperature',
+    },
   };
   if (v.current) {
     const { unit, limit } = v.current;
-    specs.current_limit = { address: 38, size: 2, access: 'rw', encoding: UNSIGNED, unit, range: [0, limit], initial: limit, description: 'Current Limit' };
-    specs.goal_current = { address: 102, size: 2, access: 'rw', encoding: SIGNED, unit, range: [-limit, limit], description: 'Goal Current (current modes), bounded by ±Current Limit(38)' };
-    specs.present_current = { address: 126, size: 2, access: 'r', encoding: SIGNED, unit, description: 'Present Current' };
+    specs.current_limit = {
+      address: 38,
+      size: 2,
+      access: 'rw',
+      encoding: UNSIGNED,
+      unit,
+      range: [0, limit],
+      initial: limit,
+      description: 'Current Limit',
+    };
+    specs.goal_current = {
+      address: 102,
+      size: 2,
+      access: 'rw',
+      encoding: SIGNED,
+      unit,
+      range: [-limit, limit],
+      description: 'Goal Current (current modes), bounded by ±Current Limit(38)',
+    };
+    specs.present_current = {
+      address: 126,
+      size: 2,
+      access: 'r',
+      encoding: SIGNED,
+      unit,
+      description: 'Present Current',
+    };
   } else {
-    specs.present_load = { address: 126, size: 2, access: 'r', encoding: SIGNED, unit: UNIT.load, description: 'Present Load: ±1000 = ±100 % of maximum torque (no current sensing)' };
+    specs.present_load = {
+      address: 126,
+      size: 2,
+      access: 'r',
+      encoding: SIGNED,
+      unit: UNIT.load,
+      description: 'Present Load: ±1000 = ±100 % of maximum torque (no current sensing)',
+    };
   }
   return {
     name: v.name,
@@ -201,7 +389,14 @@ const HARDWARE_ERROR_BITS: ReadonlyMap<number, string> = new Map([
   [0x20, 'overload'],
 ]);
 
-const CURRENT_SENSING_MODES = { current: 0, velocity: 1, position: 3, extended_position: 4, current_based_position: 5, pwm: 16 } as const;
+const CURRENT_SENSING_MODES = {
+  current: 0,
+  velocity: 1,
+  position: 3,
+  extended_position: 4,
+  current_based_position: 5,
+  pwm: 16,
+} as const;
 
 /** Koch follower's wrist and gripper joints (LeRobot); 1 mA current units. */
 export const xl330M288: ServoModel = xSeries({

@@ -9,7 +9,18 @@ import { sts3215 } from './feetech_sts.js';
 export { xl330M288, xl430W250, xm430W350 } from './dynamixel_x.js';
 export { sts3215 } from './feetech_sts.js';
 export type { Encoding, Quantity, Register, RegisterName, ServoModel, Unit } from './control_table.js';
-export { byteOrderOf, decodeBlock, decodeRegister, encodeRegister, fromSI, hardwareErrorNames, registerOf, representableRange, toSI, writableRange } from './registers.js';
+export {
+  byteOrderOf,
+  decodeBlock,
+  decodeRegister,
+  encodeRegister,
+  fromSI,
+  hardwareErrorNames,
+  registerOf,
+  representableRange,
+  toSI,
+  writableRange,
+} from './registers.js';
 
 export const SERVO_MODELS: readonly ServoModel[] = [xl330M288, xl430W250, xm430W350, sts3215];
 

@@ -40,7 +40,9 @@ export const MOTOR_PARAMETERS: Readonly<Record<string, MotorParameters>> = {
   'XM430-W350': motor({ maxSpeedRadS: 4.8, stallTorqueNm: 4.1, stallCurrentA: 2.3, supplyV: 12.0 }),
 };
 
-function motor(datasheet: Pick<MotorParameters, 'maxSpeedRadS' | 'stallTorqueNm' | 'stallCurrentA' | 'supplyV'>): MotorParameters {
+function motor(
+  datasheet: Pick<MotorParameters, 'maxSpeedRadS' | 'stallTorqueNm' | 'stallCurrentA' | 'supplyV'>,
+): MotorParameters {
   return {
     ...datasheet,
     bandwidthRadS: 25,
@@ -54,10 +56,14 @@ function motor(datasheet: Pick<MotorParameters, 'maxSpeedRadS' | 'stallTorqueNm'
 
 export function motorParameters(model: string, overrides: Partial<MotorParameters> = {}): MotorParameters {
   const base = MOTOR_PARAMETERS[model];
-  if (!base) throw new Error(`emulator: no motor figures for model '${model}' (known: ${Object.keys(MOTOR_PARAMETERS).join(', ')})`);
+  if (!base)
+    throw new Error(
+      `emulator: no motor figures for model '${model}' (known: ${Object.keys(MOTOR_PARAMETERS).join(', ')})`,
+    );
   const p = { ...base, ...overrides };
   for (const [key, value] of Object.entries(p)) {
-    if (!Number.isFinite(value) || (key !== 'ambientC' && value <= 0)) throw new Error(`emulator: motor parameter ${key} = ${value} for ${model} must be a positive number`);
+    if (!Number.isFinite(value) || (key !== 'ambientC' && value <= 0))
+      throw new Error(`emulator: motor parameter ${key} = ${value} for ${model} must be a positive number`);
   }
   return p;
 }

@@ -26,7 +26,10 @@ export function byteOrderOf(protocol: ProtocolName): 'little' | 'big' {
 /** The register of that name, or an error naming the registers the model has. */
 export function registerOf(model: ServoModel, name: RegisterName): Register {
   const register = model.registers[name];
-  if (!register) throw new Error(`servo model ${model.name} has no register '${name}' (it has: ${Object.keys(model.registers).join(', ')})`);
+  if (!register)
+    throw new Error(
+      `servo model ${model.name} has no register '${name}' (it has: ${Object.keys(model.registers).join(', ')})`,
+    );
   return register;
 }
 
@@ -40,7 +43,8 @@ export function representableRange(register: Register): readonly [number, number
       return [-(2 ** (bits - 1)), 2 ** (bits - 1) - 1];
     case 'sign_magnitude': {
       const signBit = register.encoding.signBit;
-      if (signBit >= bits) throw new Error(`register '${register.name}': sign bit ${signBit} does not fit in ${register.size} byte(s)`);
+      if (signBit >= bits)
+        throw new Error(`register '${register.name}': sign bit ${signBit} does not fit in ${register.size} byte(s)`);
       const max = 2 ** signBit - 1;
       return [-max, max];
     }
@@ -53,14 +57,20 @@ export function writableRange(register: Register): readonly [number, number] {
 }
 
 function checkWritable(model: ServoModel, register: Register, value: number, shown: string): void {
-  if (!Number.isInteger(value)) throw new RangeError(`${model.name} ${register.name}: ${shown} is not an integer raw value`);
+  if (!Number.isInteger(value))
+    throw new RangeError(`${model.name} ${register.name}: ${shown} is not an integer raw value`);
   const [lo, hi] = representableRange(register);
   if (value < lo || value > hi) {
-    throw new RangeError(`${model.name} ${register.name}: ${shown} does not fit its ${register.size}-byte ${register.encoding.kind.replace('_', ' ')} encoding [${lo}, ${hi}]`);
+    throw new RangeError(
+      `${model.name} ${register.name}: ${shown} does not fit its ${register.size}-byte ${register.encoding.kind.replace('_', ' ')} encoding [${lo}, ${hi}]`,
+    );
   }
   if (register.range) {
     const [min, max] = register.range;
-    if (value < min || value > max) throw new RangeError(`${model.name} ${register.name}: ${shown} is outside its documented range [${min}, ${max}] (${register.unit.raw} units)`);
+    if (value < min || value > max)
+      throw new RangeError(
+        `${model.name} ${register.name}: ${shown} is outside its documented range [${min}, ${max}] (${register.unit.raw} units)`,
+      );
   }
 }
 
@@ -109,7 +119,9 @@ export function encodeRegister(model: ServoModel, name: RegisterName, value: num
 export function decodeRegister(model: ServoModel, name: RegisterName, bytes: Uint8Array): number {
   const register = registerOf(model, name);
   if (!(bytes instanceof Uint8Array) || bytes.length !== register.size) {
-    throw new Error(`${model.name} ${name}: expected ${register.size} byte(s), got ${bytes instanceof Uint8Array ? bytes.length : typeof bytes}`);
+    throw new Error(
+      `${model.name} ${name}: expected ${register.size} byte(s), got ${bytes instanceof Uint8Array ? bytes.length : typeof bytes}`,
+    );
   }
   return fromField(register, readField(bytes, 0, register.size, byteOrderOf(model.protocol)));
 }
@@ -128,8 +140,13 @@ function readField(bytes: Uint8Array, at: number, size: number, order: 'little' 
  * read's data), by name — e.g. STS3215 address 56, 8 bytes: position, velocity, load, voltage and
  * temperature.
  */
-export function decodeBlock(model: ServoModel, address: number, bytes: Uint8Array): Partial<Record<RegisterName, number>> {
-  if (!Number.isInteger(address) || address < 0) throw new Error(`${model.name}: block address ${address} is not a non-negative integer`);
+export function decodeBlock(
+  model: ServoModel,
+  address: number,
+  bytes: Uint8Array,
+): Partial<Record<RegisterName, number>> {
+  if (!Number.isInteger(address) || address < 0)
+    throw new Error(`${model.name}: block address ${address} is not a non-negative integer`);
   const order = byteOrderOf(model.protocol);
   const out: Partial<Record<RegisterName, number>> = {};
   for (const register of Object.values(model.registers)) {
@@ -153,7 +170,12 @@ export function fromSI(model: ServoModel, name: RegisterName, si: number): numbe
   if (!Number.isFinite(si)) throw new RangeError(`${model.name} ${name}: ${si} is not a finite number`);
   const raw = Math.round(si / register.unit.scale) || 0;
   const symbol = SI_SYMBOL[register.unit.quantity];
-  checkWritable(model, register, raw, register.unit.quantity === 'none' ? String(raw) : `${si} ${symbol} (${raw} × ${register.unit.raw})`);
+  checkWritable(
+    model,
+    register,
+    raw,
+    register.unit.quantity === 'none' ? String(raw) : `${si} ${symbol} (${raw} × ${register.unit.raw})`,
+  );
   return raw;
 }
 
@@ -171,7 +193,8 @@ const SI_SYMBOL: Record<Register['unit']['quantity'], string> = {
 
 /** The names of the hardware error bits set in `value` (Dynamixel register 70, Feetech status/error byte); unknown bits as `undefined_bit_N`. */
 export function hardwareErrorNames(model: ServoModel, value: number): string[] {
-  if (!Number.isInteger(value) || value < 0 || value > 0xff) throw new RangeError(`${model.name}: hardware error value ${value} is not a byte`);
+  if (!Number.isInteger(value) || value < 0 || value > 0xff)
+    throw new RangeError(`${model.name}: hardware error value ${value} is not a byte`);
   const names: string[] = [];
   let rest = value;
   for (const [mask, name] of model.hardwareErrorBits) {

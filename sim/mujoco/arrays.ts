@@ -28,18 +28,30 @@ function describe(value: unknown): string {
  */
 export function checkFinite(values: ArrayLike<number>, expected: number, what: string, names: readonly string[]): void {
   if (values.length !== expected) {
-    throw new Error(`${what}: expected ${expected} values${names.length ? ` (${names.join(', ')})` : ''}, got ${values.length}`);
+    throw new Error(
+      `${what}: expected ${expected} values${names.length ? ` (${names.join(', ')})` : ''}, got ${values.length}`,
+    );
   }
   for (let i = 0; i < expected; i++) {
     const v = values[i]!;
-    if (!Number.isFinite(v)) throw new Error(`${what}: value ${i}${names[i] ? ` ('${names[i]}')` : ''} is ${v}; every value must be a finite number`);
+    if (!Number.isFinite(v))
+      throw new Error(
+        `${what}: value ${i}${names[i] ? ` ('${names[i]}')` : ''} is ${v}; every value must be a finite number`,
+      );
   }
 }
 
 /** Copy a wasm view into a caller's array (allocating one when none is given), so callers never hold a view. */
-export function copyOut(view: Float64Array, out: Float64Array | undefined, what: string, offset = 0, length = view.length - offset): Float64Array {
+export function copyOut(
+  view: Float64Array,
+  out: Float64Array | undefined,
+  what: string,
+  offset = 0,
+  length = view.length - offset,
+): Float64Array {
   const target = out ?? new Float64Array(length);
-  if (target.length < length) throw new Error(`${what}: the output array has ${target.length} elements, needs ${length}`);
+  if (target.length < length)
+    throw new Error(`${what}: the output array has ${target.length} elements, needs ${length}`);
   for (let i = 0; i < length; i++) target[i] = view[offset + i]!;
   return target;
 }

@@ -91,7 +91,10 @@ export function readModel(mj: Mujoco, m: MjModel): { info: ModelInfo; ids: Model
   const actuatorLimits = flags(m.nu, (a) => {
     const accessor = m.actuator(a);
     try {
-      return { ctrl: bool(accessor.ctrllimited as unknown, 'actuator ctrllimited'), force: bool(accessor.forcelimited as unknown, 'actuator forcelimited') };
+      return {
+        ctrl: bool(accessor.ctrllimited as unknown, 'actuator ctrllimited'),
+        force: bool(accessor.forcelimited as unknown, 'actuator forcelimited'),
+      };
     } finally {
       accessor.delete();
     }
@@ -101,7 +104,8 @@ export function readModel(mj: Mujoco, m: MjModel): { info: ModelInfo; ids: Model
 
   // Names come from m.names: mj_id2name returns garbage for unnamed elements in this binding.
   const names = m.names as unknown;
-  if (!(names instanceof Int8Array || names instanceof Uint8Array)) throw new Error('MuJoCo binding: expected model names as bytes');
+  if (!(names instanceof Int8Array || names instanceof Uint8Array))
+    throw new Error('MuJoCo binding: expected model names as bytes');
   const bytes = new Uint8Array(names.buffer, names.byteOffset, names.length);
   const decoder = new TextDecoder();
   const nameList = (adr: unknown, count: number, what: string): string[] => {

@@ -56,11 +56,24 @@ export function readKinematicChain(m: MjModel, info: ModelInfo, ids: ModelIds, s
     for (let j = jntAdr[b]!; j < jntAdr[b]! + jntNum[b]!; j++) {
       const joint = info.joints[j]!;
       if (joint.type !== 'hinge' && joint.type !== 'slide') {
-        throw new Error(`kinematic chain to site '${site}': joint '${joint.name}' is a ${joint.type} joint; only hinge and slide joints are handled`);
+        throw new Error(
+          `kinematic chain to site '${site}': joint '${joint.name}' is a ${joint.type} joint; only hinge and slide joints are handled`,
+        );
       }
-      joints.push({ name: joint.name, type: joint.type, pos: vec3(jntPos, j), axis: vec3(jntAxis, j), ref: qpos0[joint.qposAdr]! });
+      joints.push({
+        name: joint.name,
+        type: joint.type,
+        pos: vec3(jntPos, j),
+        axis: vec3(jntAxis, j),
+        ref: qpos0[joint.qposAdr]!,
+      });
     }
-    const quat: [number, number, number, number] = [bodyQuat[4 * b]!, bodyQuat[4 * b + 1]!, bodyQuat[4 * b + 2]!, bodyQuat[4 * b + 3]!];
+    const quat: [number, number, number, number] = [
+      bodyQuat[4 * b]!,
+      bodyQuat[4 * b + 1]!,
+      bodyQuat[4 * b + 2]!,
+      bodyQuat[4 * b + 3]!,
+    ];
     bodies.unshift({ name: info.bodies[b]!, pos: vec3(bodyPos, b), quat, joints });
   }
   return { site, bodies, sitePos: vec3(f64(m.site_pos, 'site_pos'), siteId) };
@@ -80,9 +93,15 @@ function quatToMat(q: readonly [number, number, number, number]): Float64Array {
   const n = Math.hypot(...q);
   const [w, x, y, z] = q.map((v) => v / n) as [number, number, number, number];
   return Float64Array.of(
-    1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-    2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-    2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
+    1 - 2 * (y * y + z * z),
+    2 * (x * y - w * z),
+    2 * (x * z + w * y),
+    2 * (x * y + w * z),
+    1 - 2 * (x * x + z * z),
+    2 * (y * z - w * x),
+    2 * (x * z - w * y),
+    2 * (y * z + w * x),
+    1 - 2 * (x * x + y * y),
   );
 }
 
@@ -108,7 +127,10 @@ export function makeForwardKinematics(chain: KinematicChain, jointOrder: readonl
     identity: body.quat[0] === 1 && body.quat[1] === 0 && body.quat[2] === 0 && body.quat[3] === 0,
     joints: body.joints.map((j) => {
       const index = jointOrder.indexOf(j.name);
-      if (index < 0) throw new Error(`forward kinematics to '${chain.site}': joint '${j.name}' is not in the joint order (${jointOrder.join(', ')})`);
+      if (index < 0)
+        throw new Error(
+          `forward kinematics to '${chain.site}': joint '${j.name}' is not in the joint order (${jointOrder.join(', ')})`,
+        );
       return { ...j, index };
     }),
   }));
@@ -143,9 +165,9 @@ export function makeForwardKinematics(chain: KinematicChain, jointOrder: readonl
           }
           // hinge: rotate about the anchor, so the anchor stays put
           const [jx, jy, jz] = j.pos;
-          const anchorX = p[0]! + R[0]! * jx + R[1]! * jy + R[2]! * jz;
-          const anchorY = p[1]! + R[3]! * jx + R[4]! * jy + R[5]! * jz;
-          const anchorZ = p[2]! + R[6]! * jx + R[7]! * jy + R[8]! * jz;
+          const anchorX: number = p[0]! + R[0]! * jx + R[1]! * jy + R[2]! * jz;
+          const anchorY: number = p[1]! + R[3]! * jx + R[4]! * jy + R[5]! * jz;
+          const anchorZ: number = p[2]! + R[6]! * jx + R[7]! * jy + R[8]! * jz;
           const c = Math.cos(angle);
           const s = Math.sin(angle);
           const t = 1 - c;

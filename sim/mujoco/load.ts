@@ -39,7 +39,9 @@ export function readModelFiles(path: string): { xml: string; assets: Assets } {
   try {
     xml = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new Error(`cannot load MJCF ${path}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`, { cause: err });
+    throw new Error(`cannot load MJCF ${path}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`, {
+      cause: err,
+    });
   }
   const dir = dirname(path);
   const assets: Record<string, Uint8Array> = {};

@@ -145,7 +145,13 @@ export class MujocoSim implements Disposable {
         allocated.push(b);
         return b;
       };
-      this.buffers = { state: buffer(stateSize), jacp: buffer(3 * nv), jacr: buffer(3 * nv), A: buffer(nx * nx), B: buffer(nx * nu) };
+      this.buffers = {
+        state: buffer(stateSize),
+        jacp: buffer(3 * nv),
+        jacr: buffer(3 * nv),
+        A: buffer(nx * nx),
+        B: buffer(nx * nu),
+      };
       this.views = this.fetchViews();
     } catch (err) {
       for (const b of allocated) b.delete();
@@ -234,7 +240,9 @@ export class MujocoSim implements Disposable {
     this.v();
     const key = typeof nameOrIndex === 'string' ? idOf(this.ids.keyframe, 'keyframe', nameOrIndex) : nameOrIndex;
     if (!Number.isInteger(key) || key < 0 || key >= this.info.keyframes.length) {
-      throw new Error(`MujocoSim: keyframe index ${nameOrIndex} out of range (the model has ${this.info.keyframes.length})`);
+      throw new Error(
+        `MujocoSim: keyframe index ${nameOrIndex} out of range (the model has ${this.info.keyframes.length})`,
+      );
     }
     this.mj.mj_resetDataKeyframe(this.model, this.data, key);
     this.stale = true;
@@ -273,7 +281,9 @@ export class MujocoSim implements Disposable {
     const ctrl = this.v().ctrl;
     const nu = this.info.nu;
     if (values.length !== nu) {
-      throw new Error(`setCtrl: the model has ${nu} actuator${nu === 1 ? '' : 's'} (${this.ctrlNames.join(', ')}), got ${values.length} values`);
+      throw new Error(
+        `setCtrl: the model has ${nu} actuator${nu === 1 ? '' : 's'} (${this.ctrlNames.join(', ')}), got ${values.length} values`,
+      );
     }
     checkFinite(values, nu, 'setCtrl', this.ctrlNames);
     for (let i = 0; i < nu; i++) ctrl[i] = values[i]!;
@@ -298,7 +308,8 @@ export class MujocoSim implements Disposable {
 
   setState(values: ArrayLike<number>): void {
     this.v();
-    if (values.length !== this.info.stateSize) throw new Error(`setState: expected ${this.info.stateSize} values (from getState), got ${values.length}`);
+    if (values.length !== this.info.stateSize)
+      throw new Error(`setState: expected ${this.info.stateSize} values (from getState), got ${values.length}`);
     for (let i = 0; i < values.length; i++) {
       if (Number.isNaN(values[i]!)) throw new Error(`setState: value ${i} is NaN`);
     }
@@ -312,7 +323,11 @@ export class MujocoSim implements Disposable {
    * Apply a force (N) and torque (N·m), in world coordinates, at a body's centre of mass, until
    * changed or cleared (xfrc_applied).
    */
-  applyForce(body: string, force: readonly [number, number, number], torque: readonly [number, number, number] = [0, 0, 0]): void {
+  applyForce(
+    body: string,
+    force: readonly [number, number, number],
+    torque: readonly [number, number, number] = [0, 0, 0],
+  ): void {
     const v = this.v();
     const id = idOf(this.ids.body, 'body', body);
     checkFinite(force, 3, `applyForce('${body}') force`, []);
@@ -343,7 +358,8 @@ export class MujocoSim implements Disposable {
 
   private scalarJoint(name: string): JointInfo {
     const joint = this.info.joints[idOf(this.ids.joint, 'joint', name)]!;
-    if (joint.type !== 'hinge' && joint.type !== 'slide') throw new Error(`joint '${name}' is a ${joint.type} joint; read it with getQpos() at qposAdr ${joint.qposAdr}`);
+    if (joint.type !== 'hinge' && joint.type !== 'slide')
+      throw new Error(`joint '${name}' is a ${joint.type} joint; read it with getQpos() at qposAdr ${joint.qposAdr}`);
     return joint;
   }
 
@@ -384,11 +400,23 @@ export class MujocoSim implements Disposable {
    * (mjd_transitionFD): see Linearization for the state order. The simulation's state is left as it
    * was. eps is the perturbation; centered differences cost twice the steps and are more accurate.
    */
-  linearize({ eps = 1e-6, centered = true }: { eps?: number; centered?: boolean } = {}, out?: { A: Float64Array; B: Float64Array }): Linearization {
+  linearize(
+    { eps = 1e-6, centered = true }: { eps?: number; centered?: boolean } = {},
+    out?: { A: Float64Array; B: Float64Array },
+  ): Linearization {
     const v = this.v();
     const { nx, nu } = this.info;
     if (!(eps > 0)) throw new Error(`linearize: eps must be positive, got ${eps}`);
-    this.mj.mjd_transitionFD(this.model, this.data, eps, centered, this.buffers.A, nu > 0 ? this.buffers.B : null, null, null);
+    this.mj.mjd_transitionFD(
+      this.model,
+      this.data,
+      eps,
+      centered,
+      this.buffers.A,
+      nu > 0 ? this.buffers.B : null,
+      null,
+      null,
+    );
     this.stale = true;
     return {
       A: copyOut(v.A, out?.A, 'linearize A', 0, nx * nx),
@@ -409,7 +437,8 @@ export class MujocoSim implements Disposable {
     v.qvel.fill(0);
     this.mj.mj_forward(this.model, this.data);
     const tau = out ?? new Float64Array(nv);
-    if (tau.length < nv) throw new Error(`gravityCompensation: the output array has ${tau.length} elements, needs ${nv}`);
+    if (tau.length < nv)
+      throw new Error(`gravityCompensation: the output array has ${tau.length} elements, needs ${nv}`);
     for (let i = 0; i < nv; i++) tau[i] = v.qfrcBias[i]! - v.qfrcPassive[i]!;
     v.qvel.set(saved);
     this.stale = true;

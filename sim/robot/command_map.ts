@@ -11,12 +11,18 @@ export class CommandMap {
   /** actuator index per commanded joint */
   readonly actuatorOf: Int32Array;
 
-  constructor(readonly joints: readonly string[], actuators: readonly ActuatorRef[], readonly nu: number) {
+  constructor(
+    readonly joints: readonly string[],
+    actuators: readonly ActuatorRef[],
+    readonly nu: number,
+  ) {
     this.actuatorOf = Int32Array.from(joints, (joint) => {
       const index = actuators.findIndex((a) => a.joint === joint);
       if (index < 0) {
         const actuated = actuators.flatMap((a) => (a.joint ? [a.joint] : []));
-        throw new Error(`joint '${joint}' has no actuator in the model (actuated joints: ${actuated.join(', ') || 'none'})`);
+        throw new Error(
+          `joint '${joint}' has no actuator in the model (actuated joints: ${actuated.join(', ') || 'none'})`,
+        );
       }
       return index;
     });
@@ -28,7 +34,8 @@ export class CommandMap {
 
   /** Why a command cannot be applied, or undefined: wrong length or a non-finite value. */
   problem(command: ArrayLike<number>): string | undefined {
-    if (command.length !== this.joints.length) return `expected ${this.joints.length} values (${this.joints.join(', ')}), got ${command.length}`;
+    if (command.length !== this.joints.length)
+      return `expected ${this.joints.length} values (${this.joints.join(', ')}), got ${command.length}`;
     for (let i = 0; i < command.length; i++) {
       if (!Number.isFinite(command[i]!)) return `value ${i} (${this.joints[i]}) is ${command[i]}`;
     }

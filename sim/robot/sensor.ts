@@ -30,7 +30,12 @@ export class SimulatedSensors {
   }
 
   /** Take the true state now; return what the sensors report now (undefined until the delay fills). */
-  measure(stampNs: bigint, position: ArrayLike<number>, velocity: ArrayLike<number>, effort: ArrayLike<number>): JointSample | undefined {
+  measure(
+    stampNs: bigint,
+    position: ArrayLike<number>,
+    velocity: ArrayLike<number>,
+    effort: ArrayLike<number>,
+  ): JointSample | undefined {
     const noisy = (values: ArrayLike<number>, std: number): Float64Array => {
       const out = Float64Array.from(values);
       if (std > 0) for (let i = 0; i < out.length; i++) out[i]! += std * this.#rng.normal();

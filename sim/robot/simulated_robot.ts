@@ -52,21 +52,30 @@ export class SimulatedRobot {
   #episodeStartNs = 0n;
   #steps = 0;
 
-  constructor(readonly sim: MujocoSim, readonly config: SimulatedRobotConfig) {
+  constructor(
+    readonly sim: MujocoSim,
+    readonly config: SimulatedRobotConfig,
+  ) {
     const info = sim.info;
     const timestepNs = BigInt(Math.round(info.timestep * 1e9));
     if (config.controlPeriodNs % timestepNs !== 0n) {
-      throw new Error(`control period ${Number(config.controlPeriodNs) / 1e6} ms is not a whole number of ${info.timestep * 1e3} ms physics steps`);
+      throw new Error(
+        `control period ${Number(config.controlPeriodNs) / 1e6} ms is not a whole number of ${info.timestep * 1e3} ms physics steps`,
+      );
     }
     if (config.initialOffsets.length && config.initialOffsets.length !== config.joints.length) {
-      throw new Error(`initial offsets: expected ${config.joints.length} values (${config.joints.join(', ')}), got ${config.initialOffsets.length}`);
+      throw new Error(
+        `initial offsets: expected ${config.joints.length} values (${config.joints.join(', ')}), got ${config.initialOffsets.length}`,
+      );
     }
     this.substeps = Number(config.controlPeriodNs / timestepNs);
     this.commands = new CommandMap(config.commandJoints, info.actuators, info.nu);
     this.#joints = config.joints.map((name) => {
       const j = info.joints.find((joint) => joint.name === name);
-      if (!j) throw new Error(`joint '${name}' is not in the model (it has: ${info.joints.map((x) => x.name).join(', ')})`);
-      if (j.type !== 'hinge' && j.type !== 'slide') throw new Error(`joint '${name}' is a ${j.type} joint; /joint_states carries hinge and slide joints only`);
+      if (!j)
+        throw new Error(`joint '${name}' is not in the model (it has: ${info.joints.map((x) => x.name).join(', ')})`);
+      if (j.type !== 'hinge' && j.type !== 'slide')
+        throw new Error(`joint '${name}' is a ${j.type} joint; /joint_states carries hinge and slide joints only`);
       return j;
     });
     this.#sensors = new SimulatedSensors(config.sensors);
@@ -104,7 +113,8 @@ export class SimulatedRobot {
     if (this.config.initialPositionNoise > 0 || this.config.initialOffsets.length) {
       const qpos = this.sim.getQpos(this.#qpos);
       this.#joints.forEach((j, i) => {
-        qpos[j.qposAdr]! += (this.config.initialOffsets[i] ?? 0) + this.config.initialPositionNoise * this.#rng.normal();
+        qpos[j.qposAdr]! +=
+          (this.config.initialOffsets[i] ?? 0) + this.config.initialPositionNoise * this.#rng.normal();
       });
       this.sim.setQpos(qpos);
     }
@@ -155,7 +165,8 @@ export class SimulatedRobot {
       this.#pos[i] = qpos[j.qposAdr]!;
       this.#vel[i] = qvel[j.dofAdr]!;
       // with effort commands the effort a joint gets is what its actuator is told to give
-      const c = this.config.commandInterface === 'effort' ? this.config.commandJoints.indexOf(this.config.joints[i]!) : -1;
+      const c =
+        this.config.commandInterface === 'effort' ? this.config.commandJoints.indexOf(this.config.joints[i]!) : -1;
       this.#eff[i] = c >= 0 ? this.#ctrl[this.commands.actuatorOf[c]!]! : 0;
     });
     return this.#sensors.measure(this.timeNs, this.#pos, this.#vel, this.#eff);

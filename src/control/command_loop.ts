@@ -34,7 +34,11 @@ export class CommandLoop {
   readonly #out: Float64Array;
   readonly #maxPolicyAgeNs: bigint | undefined;
   /** the planner's input; stateStampNs tells a planner in another thread which state it is */
-  #input: { timeNs: bigint; state: Float64Array; stateStampNs: bigint } = { timeNs: 0n, state: new Float64Array(0), stateStampNs: 0n };
+  #input: { timeNs: bigint; state: Float64Array; stateStampNs: bigint } = {
+    timeNs: 0n,
+    state: new Float64Array(0),
+    stateStampNs: 0n,
+  };
   /** why the last tick had no policy to evaluate, if it had none */
   plannerError: string | undefined;
   /** ticks that found the policy stale (sent the stop action) */
@@ -47,7 +51,8 @@ export class CommandLoop {
     periodNs: bigint,
     options: CommandLoopOptions = {},
   ) {
-    if (options.maxPolicyAgeNs !== undefined && options.maxPolicyAgeNs <= 0n) throw new Error(`command loop: the largest policy age must be positive, got ${options.maxPolicyAgeNs} ns`);
+    if (options.maxPolicyAgeNs !== undefined && options.maxPolicyAgeNs <= 0n)
+      throw new Error(`command loop: the largest policy age must be positive, got ${options.maxPolicyAgeNs} ns`);
     this.#maxPolicyAgeNs = options.maxPolicyAgeNs;
     this.stats = new LoopStats(periodNs);
     this.#raw = new Float64Array(nu);
@@ -65,7 +70,9 @@ export class CommandLoop {
         const age = timeNs - policy.startNs;
         if (this.#maxPolicyAgeNs !== undefined && age > this.#maxPolicyAgeNs) {
           this.stalePolicies++;
-          throw new Error(`stale plan: planned from the state of ${(Number(age) / 1e6).toFixed(0)} ms ago (the limit is ${Number(this.#maxPolicyAgeNs) / 1e6} ms)`);
+          throw new Error(
+            `stale plan: planned from the state of ${(Number(age) / 1e6).toFixed(0)} ms ago (the limit is ${Number(this.#maxPolicyAgeNs) / 1e6} ms)`,
+          );
         }
         evaluatePolicy(policy, timeNs, state.x, this.#raw);
         this.plannerError = undefined;
@@ -75,7 +82,12 @@ export class CommandLoop {
         this.#raw.fill(Number.NaN);
       }
     } else this.#raw.fill(Number.NaN);
-    const verdict = this.safety.filter(this.#raw, state && { stampNs: state.stampNs, position: state.position, velocity: state.velocity }, timeNs, this.#out);
+    const verdict = this.safety.filter(
+      this.#raw,
+      state && { stampNs: state.stampNs, position: state.position, velocity: state.velocity },
+      timeNs,
+      this.#out,
+    );
     return { command: this.#out, verdict };
   }
 }

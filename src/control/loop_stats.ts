@@ -20,7 +20,10 @@ export class LoopStats {
   ticks = 0;
   deadlineMisses = 0;
 
-  constructor(readonly periodNs: bigint, window = 2000) {
+  constructor(
+    readonly periodNs: bigint,
+    window = 2000,
+  ) {
     this.#periodErrors = new Ring(window);
     this.#compute = new Ring(window);
   }

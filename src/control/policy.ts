@@ -58,7 +58,8 @@ export function evaluatePolicy(policy: Policy, tNs: bigint, x: ArrayLike<number>
     const a = policy.actions;
     const base = index * nu;
     const interpolate = policy.interpolation === 'linear' && fraction > 0;
-    for (let i = 0; i < nu; i++) out[i] = interpolate ? a[base + i]! + fraction * (a[base + nu + i]! - a[base + i]!) : a[base + i]!;
+    for (let i = 0; i < nu; i++)
+      out[i] = interpolate ? a[base + i]! + fraction * (a[base + nu + i]! - a[base + i]!) : a[base + i]!;
     return out;
   }
   const nx = policy.nx;

@@ -99,14 +99,22 @@ export type SafetyCounters = Readonly<Record<SafetyReason | 'calls', number>>;
 type MutableVerdict = { -readonly [K in keyof SafetyVerdict]: SafetyVerdict[K] };
 
 /** A per-joint array of the config, checked element by element; errors name the field. */
-function checkArray(config: SafetyConfig, field: keyof SafetyConfig, n: number, check: (x: number) => boolean, rule: string): Float64Array {
+function checkArray(
+  config: SafetyConfig,
+  field: keyof SafetyConfig,
+  n: number,
+  check: (x: number) => boolean,
+  rule: string,
+): Float64Array {
   const value: unknown = config[field];
   if (!Array.isArray(value)) throw new Error(`safety: ${field} must be an array of ${n} numbers`);
   const items: readonly unknown[] = value;
-  if (items.length !== n) throw new Error(`safety: ${field} has ${items.length} values, expected ${n} (one per joint, as positionLower)`);
+  if (items.length !== n)
+    throw new Error(`safety: ${field} has ${items.length} values, expected ${n} (one per joint, as positionLower)`);
   const out = new Float64Array(n);
   items.forEach((x, i) => {
-    if (typeof x !== 'number' || Number.isNaN(x) || !check(x)) throw new Error(`safety: ${field}[${i}] = ${String(x)} is invalid: ${rule}`);
+    if (typeof x !== 'number' || Number.isNaN(x) || !check(x))
+      throw new Error(`safety: ${field}[${i}] = ${String(x)} is invalid: ${rule}`);
     out[i] = x;
   });
   return out;
@@ -149,15 +157,30 @@ export class SafetyLayer {
 
   constructor(config: SafetyConfig) {
     const ci = config.commandInterface;
-    if (ci !== 'effort' && ci !== 'position' && ci !== 'velocity') throw new Error(`safety: commandInterface '${String(ci)}' is not one of 'effort', 'position', 'velocity'`);
+    if (ci !== 'effort' && ci !== 'position' && ci !== 'velocity')
+      throw new Error(`safety: commandInterface '${String(ci)}' is not one of 'effort', 'position', 'velocity'`);
     this.commandInterface = ci;
-    if (!Array.isArray(config.positionLower) || config.positionLower.length < 1) throw new Error('safety: positionLower must be an array with one value per joint');
+    if (!Array.isArray(config.positionLower) || config.positionLower.length < 1)
+      throw new Error('safety: positionLower must be an array with one value per joint');
     const n = config.positionLower.length;
     this.joints = n;
-    const lower = checkArray(config, 'positionLower', n, (x) => x < Infinity, 'a lower limit must be below +Infinity (use -Infinity for none)');
-    const upper = checkArray(config, 'positionUpper', n, (x) => x > -Infinity, 'an upper limit must be above -Infinity (use Infinity for none)');
+    const lower = checkArray(
+      config,
+      'positionLower',
+      n,
+      (x) => x < Infinity,
+      'a lower limit must be below +Infinity (use -Infinity for none)',
+    );
+    const upper = checkArray(
+      config,
+      'positionUpper',
+      n,
+      (x) => x > -Infinity,
+      'an upper limit must be above -Infinity (use Infinity for none)',
+    );
     lower.forEach((lo, i) => {
-      if (!(lo <= upper[i]!)) throw new Error(`safety: positionLower[${i}] = ${lo} is above positionUpper[${i}] = ${upper[i]}`);
+      if (!(lo <= upper[i]!))
+        throw new Error(`safety: positionLower[${i}] = ${lo} is above positionUpper[${i}] = ${upper[i]}`);
     });
     const nonNegative = (x: number): boolean => x >= 0;
     this.#lower = lower;
@@ -165,9 +188,14 @@ export class SafetyLayer {
     this.#velocity = checkArray(config, 'velocityLimit', n, nonNegative, 'must be ≥ 0 (Infinity for none)');
     this.#effort = checkArray(config, 'effortLimit', n, nonNegative, 'must be ≥ 0 (Infinity for none)');
     this.#rate = checkArray(config, 'rateLimit', n, nonNegative, 'must be ≥ 0 (Infinity for none)');
-    this.#margin = config.positionMargin === undefined ? new Float64Array(n) : checkArray(config, 'positionMargin', n, (x) => x >= 0 && x < Infinity, 'must be finite and ≥ 0');
-    if (typeof config.periodNs !== 'bigint' || config.periodNs <= 0n) throw new Error(`safety: periodNs must be a positive bigint, got ${String(config.periodNs)}`);
-    if (typeof config.watchdogTimeoutNs !== 'bigint' || config.watchdogTimeoutNs <= 0n) throw new Error(`safety: watchdogTimeoutNs must be a positive bigint, got ${String(config.watchdogTimeoutNs)}`);
+    this.#margin =
+      config.positionMargin === undefined
+        ? new Float64Array(n)
+        : checkArray(config, 'positionMargin', n, (x) => x >= 0 && x < Infinity, 'must be finite and ≥ 0');
+    if (typeof config.periodNs !== 'bigint' || config.periodNs <= 0n)
+      throw new Error(`safety: periodNs must be a positive bigint, got ${String(config.periodNs)}`);
+    if (typeof config.watchdogTimeoutNs !== 'bigint' || config.watchdogTimeoutNs <= 0n)
+      throw new Error(`safety: watchdogTimeoutNs must be a positive bigint, got ${String(config.watchdogTimeoutNs)}`);
     this.#periodS = Number(config.periodNs) / 1e9;
     this.#timeoutNs = config.watchdogTimeoutNs;
     this.#measured = new Float64Array(n);
@@ -215,13 +243,23 @@ export class SafetyLayer {
    * Write the command that may reach the robot into `out` (length = joints) and return the verdict.
    * The verdict object is reused: it is valid until the next call.
    */
-  filter(commandIn: ArrayLike<number>, state: SafetyState | undefined, nowNs: bigint, out: Float64Array): SafetyVerdict {
+  filter(
+    commandIn: ArrayLike<number>,
+    state: SafetyState | undefined,
+    nowNs: bigint,
+    out: Float64Array,
+  ): SafetyVerdict {
     const n = this.joints;
     if (out.length !== n) throw new RangeError(`safety: the output buffer has ${out.length} values, expected ${n}`);
     this.#mask = 0;
     let detail = '';
     // the rate limit uses the real time since the previous call; time going backwards allows no change
-    const dt = this.#lastCallNs === undefined ? this.#periodS : nowNs > this.#lastCallNs ? Number(nowNs - this.#lastCallNs) / 1e9 : 0;
+    const dt =
+      this.#lastCallNs === undefined
+        ? this.#periodS
+        : nowNs > this.#lastCallNs
+          ? Number(nowNs - this.#lastCallNs) / 1e9
+          : 0;
     this.#lastCallNs = nowNs;
 
     const stateProblem = this.#readState(state, nowNs);
@@ -237,7 +275,10 @@ export class SafetyLayer {
       publish = this.#stop(out, this.#estopHold, this.#hasEstopHold);
     } else if (stateProblem !== 0) {
       this.#mask |= stateProblem;
-      detail = stateProblem === BAD_STATE ? 'malformed state (wrong length or non-finite values)' : 'no fresh state (watchdog)';
+      detail =
+        stateProblem === BAD_STATE
+          ? 'malformed state (wrong length or non-finite values)'
+          : 'no fresh state (watchdog)';
       publish = this.#stop(out, this.#measured, this.#hasMeasured);
       if (!publish) detail += ': no position measured yet to hold, nothing is safe to send';
     } else if (commandIn.length !== n) {

@@ -37,9 +37,25 @@ export function samplingOptimizer(name: SamplingOptimizerName, s: SamplingOptimi
     case 'random_shooting':
       return new RandomShootingOptimizer({ samples: s.population, iterations: s.iterations, seed: s.seed });
     case 'cem':
-      return new CemOptimizer({ populationSize: s.population, eliteRatio: s.eliteRatio, iterations: s.iterations, alpha: s.alpha, initialStd: std, minStd: s.minStd, seed: s.seed });
+      return new CemOptimizer({
+        populationSize: s.population,
+        eliteRatio: s.eliteRatio,
+        iterations: s.iterations,
+        alpha: s.alpha,
+        initialStd: std,
+        minStd: s.minStd,
+        seed: s.seed,
+      });
     case 'mppi':
-      return new MppiOptimizer({ samples: s.population, iterations: s.iterations, temperature: s.temperature, noiseStd: std, noiseSmoothing: s.noiseSmoothing, filterWindow: s.filterWindow, seed: s.seed });
+      return new MppiOptimizer({
+        samples: s.population,
+        iterations: s.iterations,
+        temperature: s.temperature,
+        noiseStd: std,
+        noiseSmoothing: s.noiseSmoothing,
+        filterWindow: s.filterWindow,
+        seed: s.seed,
+      });
     case 'icem':
       return new IcemOptimizer({
         populationSize: s.population,

@@ -68,15 +68,29 @@ export function taskCost(name: PlanningTask, options: TaskCostOptions = {}): Tas
     case 'cartpole_balance':
       return fromTask(name, cartpoleTask({ mode: 'balance' }), options.target, (goal, p) => (goal[0] = p[0]));
     case 'arm_reach': {
-      if (!options.arm) throw new Error(`task ${name}: needs the arm's kinematic chain (a model with site 'ee' and the SO-100 actuators)`);
-      return fromTask(name, armReachTask(options.arm, { actuation: options.actuation ?? 'torque' }), options.target, (goal, p) => goal.set(p));
+      if (!options.arm)
+        throw new Error(
+          `task ${name}: needs the arm's kinematic chain (a model with site 'ee' and the SO-100 actuators)`,
+        );
+      return fromTask(
+        name,
+        armReachTask(options.arm, { actuation: options.actuation ?? 'torque' }),
+        options.target,
+        (goal, p) => goal.set(p),
+      );
     }
   }
 }
 
 /** A Task's Float64 batch cost as a Float32 one, its terminal cost row by row, and its goal. */
-function fromTask(name: PlanningTask, task: Task, target: readonly number[] | undefined, place: (goal: Float64Array, position: readonly [number, number, number]) => void): TaskCost {
-  if (target?.length && target.length !== task.goalSize) throw new Error(`task ${name}: a target has ${task.goalSize} values, got ${target.length}`);
+function fromTask(
+  name: PlanningTask,
+  task: Task,
+  target: readonly number[] | undefined,
+  place: (goal: Float64Array, position: readonly [number, number, number]) => void,
+): TaskCost {
+  if (target?.length && target.length !== task.goalSize)
+    throw new Error(`task ${name}: a target has ${task.goalSize} values, got ${target.length}`);
   const goal = target?.length ? Float64Array.from(target) : Float64Array.from(task.defaultGoal);
   return {
     name,
@@ -104,7 +118,12 @@ export function float32Costs(task: Task, goal: Float64Array): { cost: BatchCost;
   let out = new Float64Array(0);
   return {
     cost(s, a, costs) {
-      if (out.length !== costs.length) [states, actions, out] = [new Float64Array(costs.length * nx), new Float64Array(costs.length * nu), new Float64Array(costs.length)];
+      if (out.length !== costs.length)
+        [states, actions, out] = [
+          new Float64Array(costs.length * nx),
+          new Float64Array(costs.length * nu),
+          new Float64Array(costs.length),
+        ];
       states.set(s.subarray(0, costs.length * nx));
       actions.set(a.subarray(0, costs.length * nu));
       task.costBatch(states, actions, out, goal);
@@ -123,14 +142,16 @@ export function float32Costs(task: Task, goal: Float64Array): { cost: BatchCost;
  */
 export function swingupCostOver(encoding: StateEncoding): BatchCost {
   const cart = encoding.position('cart_slide');
-  if (cart.kind !== 'raw') throw new Error("task cartpole_swingup: the cart position 'cart_slide' cannot be angle-encoded");
+  if (cart.kind !== 'raw')
+    throw new Error("task cartpole_swingup: the cart position 'cart_slide' cannot be angle-encoded");
   const pole = encoding.position('pole_hinge');
   const nx = encoding.size;
   const ix = cart.index;
   if (pole.kind === 'raw') {
     const it = pole.index;
     return (states, actions, out) => {
-      for (let i = 0; i < out.length; i++) out[i] = -swingupReward(states[nx * i + ix]!, states[nx * i + it]!, actions[i]!);
+      for (let i = 0; i < out.length; i++)
+        out[i] = -swingupReward(states[nx * i + ix]!, states[nx * i + it]!, actions[i]!);
     };
   }
   const { sin: is, cos: ic } = pole;
@@ -153,9 +174,13 @@ export function swingupCostOver(encoding: StateEncoding): BatchCost {
  */
 export function costsOverEncoding(task: TaskCost, encoding: StateEncoding): PlanningCosts {
   const missing = task.joints.filter((j) => !encoding.joints.includes(j));
-  if (missing.length) throw new Error(`task ${task.name} over the learned model's state: joints [${missing.join(', ')}] are not among [${encoding.joints.join(', ')}]`);
+  if (missing.length)
+    throw new Error(
+      `task ${task.name} over the learned model's state: joints [${missing.join(', ')}] are not among [${encoding.joints.join(', ')}]`,
+    );
   if (task.encodedCosts) return task.encodedCosts(encoding);
-  if (encoding.identity && encoding.joints.join(',') === task.joints.join(',')) return { cost: task.cost, terminalCost: task.terminalCost };
+  if (encoding.identity && encoding.joints.join(',') === task.joints.join(','))
+    return { cost: task.cost, terminalCost: task.terminalCost };
   const n = task.joints.length;
   const nxTask = 2 * n;
   const position = task.joints.map((j) => encoding.position(j));
@@ -168,7 +193,8 @@ export function costsOverEncoding(task: TaskCost, encoding: StateEncoding): Plan
       const base = r * nx;
       for (let k = 0; k < n; k++) {
         const p = position[k]!;
-        scratch[r * nxTask + k] = p.kind === 'raw' ? states[base + p.index]! : Math.atan2(states[base + p.sin]!, states[base + p.cos]!);
+        scratch[r * nxTask + k] =
+          p.kind === 'raw' ? states[base + p.index]! : Math.atan2(states[base + p.sin]!, states[base + p.cos]!);
         scratch[r * nxTask + n + k] = states[base + velocity[k]!]!;
       }
     }

@@ -8,7 +8,10 @@ export class TrackingStats {
   readonly #last: Float64Array;
   #samples = 0;
 
-  constructor(readonly joints: readonly string[], readonly settleNs: bigint) {
+  constructor(
+    readonly joints: readonly string[],
+    readonly settleNs: bigint,
+  ) {
     this.#max = new Float64Array(joints.length);
     this.#last = new Float64Array(joints.length);
   }

@@ -55,7 +55,8 @@ export class ReplayBuffer {
   constructor(options: ReplayBufferOptions) {
     for (const key of ['capacity', 'stateSize', 'actionSize'] as const) {
       const v = options[key];
-      if (!Number.isSafeInteger(v) || v < 1) throw new Error(`replay buffer ${key} must be a positive integer, got ${v}`);
+      if (!Number.isSafeInteger(v) || v < 1)
+        throw new Error(`replay buffer ${key} must be a positive integer, got ${v}`);
     }
     this.capacity = options.capacity;
     this.stateSize = options.stateSize;
@@ -79,7 +80,9 @@ export class ReplayBuffer {
   add(t: TransitionLike): void {
     const { stateSize: S, actionSize: A } = this;
     if (t.state.length !== S || t.nextState.length !== S || t.action.length !== A) {
-      throw new Error(`transition of sizes (${t.state.length}, ${t.action.length}, ${t.nextState.length}) does not fit a replay buffer of state size ${S} and action size ${A}`);
+      throw new Error(
+        `transition of sizes (${t.state.length}, ${t.action.length}, ${t.nextState.length}) does not fit a replay buffer of state size ${S} and action size ${A}`,
+      );
     }
     const slot = (this.#head + this.#size) % this.capacity;
     this.#states.set(t.state, slot * S);
@@ -108,7 +111,14 @@ export class ReplayBuffer {
   /** Write the buffer to `path` atomically (a temporary file beside it, then a rename). */
   save(path: string): void {
     const data = this.toTransitionData();
-    const header: Header = { format: FORMAT, stateSize: this.stateSize, actionSize: this.actionSize, capacity: this.capacity, count: data.n, meta: { ...this.meta } };
+    const header: Header = {
+      format: FORMAT,
+      stateSize: this.stateSize,
+      actionSize: this.actionSize,
+      capacity: this.capacity,
+      count: data.n,
+      meta: { ...this.meta },
+    };
     let json = JSON.stringify(header);
     json += ' '.repeat((4 - ((8 + Buffer.byteLength(json)) % 4)) % 4);
     const prefix = Buffer.alloc(8);
@@ -132,9 +142,11 @@ export class ReplayBuffer {
       throw fail(`cannot read it (${(err as Error).message})`);
     }
     if (endianness() !== 'LE') throw fail('this machine is big-endian; the file holds little-endian floats');
-    if (file.length < 8 || file.toString('latin1', 0, 4) !== MAGIC) throw fail(`not a replay buffer file (it does not start with '${MAGIC}')`);
+    if (file.length < 8 || file.toString('latin1', 0, 4) !== MAGIC)
+      throw fail(`not a replay buffer file (it does not start with '${MAGIC}')`);
     const headerLength = file.readUInt32LE(4);
-    if (8 + headerLength > file.length) throw fail(`truncated: the header says ${headerLength} bytes, the file has ${file.length - 8} after the prefix`);
+    if (8 + headerLength > file.length)
+      throw fail(`truncated: the header says ${headerLength} bytes, the file has ${file.length - 8} after the prefix`);
     let header: Header;
     try {
       header = JSON.parse(file.toString('utf8', 8, 8 + headerLength)) as Header;
@@ -143,28 +155,48 @@ export class ReplayBuffer {
     }
     if (header.format !== FORMAT) throw fail(`format '${String(header.format)}', expected '${FORMAT}'`);
     for (const key of ['stateSize', 'actionSize', 'capacity', 'count'] as const) {
-      if (!Number.isSafeInteger(header[key]) || header[key] < 0) throw fail(`corrupt header: ${key} is ${JSON.stringify(header[key])}`);
+      if (!Number.isSafeInteger(header[key]) || header[key] < 0)
+        throw fail(`corrupt header: ${key} is ${JSON.stringify(header[key])}`);
     }
     const { stateSize: S, actionSize: A, count } = header;
-    if (expect.stateSize !== undefined && expect.stateSize !== S) throw fail(`it holds states of size ${S}, expected ${expect.stateSize}`);
-    if (expect.actionSize !== undefined && expect.actionSize !== A) throw fail(`it holds actions of size ${A}, expected ${expect.actionSize}`);
+    if (expect.stateSize !== undefined && expect.stateSize !== S)
+      throw fail(`it holds states of size ${S}, expected ${expect.stateSize}`);
+    if (expect.actionSize !== undefined && expect.actionSize !== A)
+      throw fail(`it holds actions of size ${A}, expected ${expect.actionSize}`);
     const dataBytes = 4 * count * (2 * S + A);
     const start = 8 + headerLength;
-    if (file.length - start !== dataBytes) throw fail(`${file.length - start} bytes of data, but ${count} transitions of sizes (${S}, ${A}, ${S}) take ${dataBytes} (truncated or corrupt)`);
+    if (file.length - start !== dataBytes)
+      throw fail(
+        `${file.length - start} bytes of data, but ${count} transitions of sizes (${S}, ${A}, ${S}) take ${dataBytes} (truncated or corrupt)`,
+      );
     // copy out: the read buffer's offset need not be 4-byte aligned
     const floats = new Float32Array(file.buffer.slice(file.byteOffset + start, file.byteOffset + start + dataBytes));
     const states = floats.subarray(0, count * S);
     const actions = floats.subarray(count * S, count * (S + A));
     const nextStates = floats.subarray(count * (S + A));
-    const buffer = new ReplayBuffer({ capacity: expect.capacity ?? Math.max(header.capacity, count, 1), stateSize: S, actionSize: A, meta: header.meta ?? {} });
+    const buffer = new ReplayBuffer({
+      capacity: expect.capacity ?? Math.max(header.capacity, count, 1),
+      stateSize: S,
+      actionSize: A,
+      meta: header.meta ?? {},
+    });
     for (let i = Math.max(0, count - buffer.capacity); i < count; i++) {
-      buffer.add({ state: states.subarray(i * S, (i + 1) * S), action: actions.subarray(i * A, (i + 1) * A), nextState: nextStates.subarray(i * S, (i + 1) * S) });
+      buffer.add({
+        state: states.subarray(i * S, (i + 1) * S),
+        action: actions.subarray(i * A, (i + 1) * A),
+        nextState: nextStates.subarray(i * S, (i + 1) * S),
+      });
     }
     return buffer;
   }
 
   #allocate(n: number): TransitionData {
-    return { states: new Float32Array(n * this.stateSize), actions: new Float32Array(n * this.actionSize), nextStates: new Float32Array(n * this.stateSize), n };
+    return {
+      states: new Float32Array(n * this.stateSize),
+      actions: new Float32Array(n * this.actionSize),
+      nextStates: new Float32Array(n * this.stateSize),
+      n,
+    };
   }
 
   /** copy the i-th oldest transition into row `row` of `out` */
@@ -188,7 +220,8 @@ export function writeFileAtomic(path: string, chunks: Iterable<Uint8Array>): voi
   try {
     fd = openSync(temp, 'w');
     for (const chunk of chunks) {
-      for (let written = 0; written < chunk.byteLength; ) written += writeSync(fd, chunk, written, chunk.byteLength - written);
+      for (let written = 0; written < chunk.byteLength;)
+        written += writeSync(fd, chunk, written, chunk.byteLength - written);
     }
     fsyncSync(fd);
     closeSync(fd);

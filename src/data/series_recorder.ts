@@ -27,7 +27,8 @@ export class SeriesRecorder {
   /** Long-format CSV: series,t,y — every sample, not thinned. */
   csv(): string {
     const lines = ['series,t,y'];
-    for (const [name, s] of this.#series) for (let i = 0; i < s.t.length; i++) lines.push(`${name},${s.t[i]},${s.y[i]}`);
+    for (const [name, s] of this.#series)
+      for (let i = 0; i < s.t.length; i++) lines.push(`${name},${s.t[i]},${s.y[i]}`);
     return lines.join('\n') + '\n';
   }
 }

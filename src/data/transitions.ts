@@ -77,7 +77,18 @@ const MAX_COMMANDS = 256;
 export class TransitionBuilder {
   readonly periodNs: bigint;
   readonly counts: TransitionCounts = {
-    states: 0, commands: 0, transitions: 0, episodes: 0, duplicates: 0, tooSoon: 0, gaps: 0, resets: 0, nonFinite: 0, badLayout: 0, unpaired: 0, badCommands: 0,
+    states: 0,
+    commands: 0,
+    transitions: 0,
+    episodes: 0,
+    duplicates: 0,
+    tooSoon: 0,
+    gaps: 0,
+    resets: 0,
+    nonFinite: 0,
+    badLayout: 0,
+    unpaired: 0,
+    badCommands: 0,
   };
   readonly #maxGapNs: bigint;
   readonly #minStepNs: bigint;
@@ -215,14 +226,19 @@ export class TransitionBuilder {
     return { status };
   }
 
-  #anchorAt(t: bigint, state: Float64Array, status: 'gap' | 'no_command' | 'stale_command' | 'bad_command'): StateOutcome {
+  #anchorAt(
+    t: bigint,
+    state: Float64Array,
+    status: 'gap' | 'no_command' | 'stale_command' | 'bad_command',
+  ): StateOutcome {
     this.#anchor = { stampNs: t, state };
     return { status };
   }
 
   /** the newest command stamped before the step's end (the one in force over it), if any */
   #commandBefore(endNs: bigint): Command | undefined {
-    for (let i = this.#commands.length - 1; i >= 0; i--) if (this.#commands[i]!.stampNs < endNs) return this.#commands[i];
+    for (let i = this.#commands.length - 1; i >= 0; i--)
+      if (this.#commands[i]!.stampNs < endNs) return this.#commands[i];
     return undefined;
   }
 
@@ -242,8 +258,10 @@ export class TransitionBuilder {
     }
     const index = this.#index!;
     const n = joints.length;
-    if (input.position.length !== input.names.length) return `${input.position.length} positions for ${input.names.length} names`;
-    if (input.velocity.length !== input.names.length) return `${input.velocity.length} velocities for ${input.names.length} names (s needs both)`;
+    if (input.position.length !== input.names.length)
+      return `${input.position.length} positions for ${input.names.length} names`;
+    if (input.velocity.length !== input.names.length)
+      return `${input.velocity.length} velocities for ${input.names.length} names (s needs both)`;
     const s = new Float64Array(2 * n);
     for (let i = 0; i < n; i++) {
       s[i] = input.position[index[i]!]!;

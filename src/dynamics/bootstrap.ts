@@ -18,12 +18,17 @@ export function shuffleInPlace(a: Int32Array, rng: Rng): Int32Array {
 /** a random split of rows 0…n−1: ⌊n·ratio⌋ for validation (at least one row stays for training) */
 export function holdoutSplit(n: number, ratio: number, rng: Rng): { train: Int32Array; validation: Int32Array } {
   if (!(ratio >= 0 && ratio < 1)) throw new Error(`holdout ratio ${ratio} is not in [0, 1)`);
-  const order = shuffleInPlace(Int32Array.from({ length: n }, (_, i) => i), rng);
+  const order = shuffleInPlace(
+    Int32Array.from({ length: n }, (_, i) => i),
+    rng,
+  );
   const nVal = Math.min(Math.floor(n * ratio), Math.max(n - 1, 0));
   return { validation: order.slice(0, nVal), train: order.slice(nVal) };
 }
 
 /** one resample of `pool` per member, each pool.length draws with replacement */
 export function bootstrapResamples(pool: Int32Array, members: number, rng: Rng): Int32Array[] {
-  return Array.from({ length: members }, () => Int32Array.from(pool, () => pool[Math.floor(rng.uniform() * pool.length)]!));
+  return Array.from({ length: members }, () =>
+    Int32Array.from(pool, () => pool[Math.floor(rng.uniform() * pool.length)]!),
+  );
 }

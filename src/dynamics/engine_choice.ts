@@ -32,7 +32,8 @@ function logOnce(level: 'info' | 'warn', message: string): void {
 function defaultChoice(): EnsembleEngineChoice {
   const env = process.env.DYNASTACK_ENSEMBLE_ENGINE;
   if (env === undefined || env === '') return 'auto';
-  if (!CHOICES.includes(env as EnsembleEngineChoice)) throw new Error(`DYNASTACK_ENSEMBLE_ENGINE=${env}: expected one of ${CHOICES.join(', ')}`);
+  if (!CHOICES.includes(env as EnsembleEngineChoice))
+    throw new Error(`DYNASTACK_ENSEMBLE_ENGINE=${env}: expected one of ${CHOICES.join(', ')}`);
   return env as EnsembleEngineChoice;
 }
 
@@ -44,9 +45,14 @@ function defaultThreads(): number {
   return n;
 }
 
-export function createEngine(spec: EngineSpec, weights: ReadonlyMap<string, NamedArray>, options: EnsembleRuntimeOptions = {}): EnsembleEngine {
+export function createEngine(
+  spec: EngineSpec,
+  weights: ReadonlyMap<string, NamedArray>,
+  options: EnsembleRuntimeOptions = {},
+): EnsembleEngine {
   const choice = options.engine ?? defaultChoice();
-  if (!CHOICES.includes(choice)) throw new Error(`ensemble engine '${String(choice)}': expected one of ${CHOICES.join(', ')}`);
+  if (!CHOICES.includes(choice))
+    throw new Error(`ensemble engine '${String(choice)}': expected one of ${CHOICES.join(', ')}`);
   if (choice === 'tfjs') {
     const engine = new TfjsEngine(spec, weights);
     logOnce('info', `ensemble engine: ${engine.description}, as asked`);

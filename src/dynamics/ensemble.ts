@@ -74,7 +74,14 @@ const IMPROVEMENT = 0.01;
 /** rows per validation forward, to bound the wasm heap */
 const EVAL_CHUNK = 4096;
 
-const DEFAULTS = { members: 7, hidden: [200, 200, 200, 200], elites: 5, probabilistic: true, learningRate: 1e-3, seed: 0 };
+const DEFAULTS = {
+  members: 7,
+  hidden: [200, 200, 200, 200],
+  elites: 5,
+  probabilistic: true,
+  learningRate: 1e-3,
+  seed: 0,
+};
 
 function resolveConfig(config: EnsembleConfig): Required<EnsembleConfig> {
   const hidden = [...(config.hidden ?? DEFAULTS.hidden)];
@@ -90,11 +97,14 @@ function resolveConfig(config: EnsembleConfig): Required<EnsembleConfig> {
     seed: config.seed ?? DEFAULTS.seed,
   };
   const positiveInt = (v: number): boolean => Number.isInteger(v) && v > 0;
-  if (!positiveInt(r.stateSize) || !Number.isInteger(r.actionSize) || r.actionSize < 0) throw new Error(`ensemble: bad sizes nx=${r.stateSize} nu=${r.actionSize}`);
+  if (!positiveInt(r.stateSize) || !Number.isInteger(r.actionSize) || r.actionSize < 0)
+    throw new Error(`ensemble: bad sizes nx=${r.stateSize} nu=${r.actionSize}`);
   if (!positiveInt(r.members)) throw new Error(`ensemble: members must be a positive integer, not ${r.members}`);
-  if (!positiveInt(r.elites) || r.elites > r.members) throw new Error(`ensemble: elites must be in 1…${r.members}, not ${r.elites}`);
+  if (!positiveInt(r.elites) || r.elites > r.members)
+    throw new Error(`ensemble: elites must be in 1…${r.members}, not ${r.elites}`);
   if (!r.hidden.every(positiveInt)) throw new Error(`ensemble: bad hidden widths [${r.hidden.join(', ')}]`);
-  if (r.weightDecay.length !== r.hidden.length + 1) throw new Error(`ensemble: ${r.weightDecay.length} weight decays for ${r.hidden.length + 1} layers`);
+  if (r.weightDecay.length !== r.hidden.length + 1)
+    throw new Error(`ensemble: ${r.weightDecay.length} weight decays for ${r.hidden.length + 1} layers`);
   if (!(r.learningRate > 0)) throw new Error(`ensemble: learning rate must be positive, not ${r.learningRate}`);
   return r;
 }
@@ -119,8 +129,16 @@ function initialWeights(config: Required<EnsembleConfig>): NamedArray[] {
     }
   }
   if (config.probabilistic) {
-    arrays.push({ name: 'max_logvar', shape: [config.stateSize], values: new Float32Array(config.stateSize).fill(INITIAL_MAX_LOGVAR) });
-    arrays.push({ name: 'min_logvar', shape: [config.stateSize], values: new Float32Array(config.stateSize).fill(INITIAL_MIN_LOGVAR) });
+    arrays.push({
+      name: 'max_logvar',
+      shape: [config.stateSize],
+      values: new Float32Array(config.stateSize).fill(INITIAL_MAX_LOGVAR),
+    });
+    arrays.push({
+      name: 'min_logvar',
+      shape: [config.stateSize],
+      values: new Float32Array(config.stateSize).fill(INITIAL_MIN_LOGVAR),
+    });
   }
   return arrays;
 }
@@ -149,7 +167,12 @@ export class ProbabilisticEnsemble {
   #scratch = new Float32Array(0);
   #disposed = false;
 
-  private constructor(config: Required<EnsembleConfig>, weights: Map<string, NamedArray>, state: State, runtime: EnsembleRuntimeOptions) {
+  private constructor(
+    config: Required<EnsembleConfig>,
+    weights: Map<string, NamedArray>,
+    state: State,
+    runtime: EnsembleRuntimeOptions,
+  ) {
     this.config = config;
     this.#elites = [...state.elites];
     this.version = state.version;
@@ -208,10 +231,18 @@ export class ProbabilisticEnsemble {
    * Next states for a batch, row r through member members[r]: the mean, or a sample from the
    * member's Gaussian when `sample` (and probabilistic), denormalised and added to the state.
    */
-  predictNext(states: Float32Array, actions: Float32Array, n: number, members: Int32Array, sample: boolean, rng?: () => number): Float32Array {
+  predictNext(
+    states: Float32Array,
+    actions: Float32Array,
+    n: number,
+    members: Int32Array,
+    sample: boolean,
+    rng?: () => number,
+  ): Float32Array {
     this.#checkLive();
     const { stateSize: nx, actionSize: nu, members: count, probabilistic } = this.config;
-    if (states.length < n * nx || actions.length < n * nu || members.length < n) throw new Error(`predictNext: arrays too short for ${n} rows`);
+    if (states.length < n * nx || actions.length < n * nu || members.length < n)
+      throw new Error(`predictNext: arrays too short for ${n} rows`);
     const width = nx + nu;
     // counting sort of the rows by member: where each row goes in the grouped batch
     const offsets = new Int32Array(count + 1);
@@ -250,7 +281,8 @@ export class ProbabilisticEnsemble {
       const base = slot[r]! * outWidth;
       for (let j = 0; j < nx; j++) {
         let delta = out[base + j]!;
-        if (gauss) delta += Math.sqrt(expMin![j]! + expMax![j]! / (1 + Math.exp(max[j]! - out[base + nx + j]!))) * gauss();
+        if (gauss)
+          delta += Math.sqrt(expMin![j]! + expMax![j]! / (1 + Math.exp(max[j]! - out[base + nx + j]!))) * gauss();
         next[r * nx + j] = states[r * nx + j]! + delta * outStd[j]! + outMean[j]!;
       }
     }
@@ -265,7 +297,8 @@ export class ProbabilisticEnsemble {
     this.#checkLive();
     const { stateSize: nx, actionSize: nu, members } = this.config;
     const { n } = data;
-    if (!(n > 0) || data.states.length < n * nx || data.actions.length < n * nu || data.nextStates.length < n * nx) throw new Error(`train: data arrays too short for ${n} rows`);
+    if (!(n > 0) || data.states.length < n * nx || data.actions.length < n * nu || data.nextStates.length < n * nx)
+      throw new Error(`train: data arrays too short for ${n} rows`);
     const epochs = options.epochs ?? 25;
     const batchSize = options.batchSize ?? 256;
     const patience = options.patience ?? 5;
@@ -333,7 +366,8 @@ export class ProbabilisticEnsemble {
         let improved = false;
         for (let m = 0; m < members; m++) {
           const s = scores[m]!;
-          if (!(best[m] === Infinity ? Number.isFinite(s) : (best[m]! - s) / Math.abs(best[m]!) > IMPROVEMENT)) continue;
+          if (!(best[m] === Infinity ? Number.isFinite(s) : (best[m]! - s) / Math.abs(best[m]!) > IMPROVEMENT))
+            continue;
           best[m] = s;
           improved = true;
           this.#engine.rememberMember(m);
@@ -347,17 +381,27 @@ export class ProbabilisticEnsemble {
       this.#engine.forgetRemembered();
     }
     if (this.config.probabilistic) {
-      const bounds = new Map(this.#engine.weights().filter((a) => a.name.endsWith('_logvar')).map((a) => [a.name, a.values]));
+      const bounds = new Map(
+        this.#engine
+          .weights()
+          .filter((a) => a.name.endsWith('_logvar'))
+          .map((a) => [a.name, a.values]),
+      );
       this.#maxLogvarValues = bounds.get('max_logvar')!;
       this.#minLogvarValues = bounds.get('min_logvar')!;
     }
 
     // elites: lowest validation error of the restored weights
     const final = this.#validationMse(inputs, targets, validation);
-    const ranked = Array.from({ length: members }, (_, m) => m).sort((a, b) => rank(final.perMember[a]!) - rank(final.perMember[b]!) || a - b);
+    const ranked = Array.from({ length: members }, (_, m) => m).sort(
+      (a, b) => rank(final.perMember[a]!) - rank(final.perMember[b]!) || a - b,
+    );
     this.#elites = ranked.slice(0, this.config.elites).sort((a, b) => a - b);
     this.version++;
-    const valMsePerDim = Array.from({ length: nx }, (_, j) => mean(this.#elites.map((m) => final.perDim[m]![j]!)) * this.#output.std[j]! ** 2);
+    const valMsePerDim = Array.from(
+      { length: nx },
+      (_, j) => mean(this.#elites.map((m) => final.perDim[m]![j]!)) * this.#output.std[j]! ** 2,
+    );
     return {
       epochs: epoch,
       updates,
@@ -370,7 +414,11 @@ export class ProbabilisticEnsemble {
   }
 
   /** per member: MSE of the mean over the given rows, overall and per dimension (normalised units) */
-  #validationMse(inputs: Float32Array, targets: Float32Array, rows: Int32Array): { perMember: number[]; perDim: number[][] } {
+  #validationMse(
+    inputs: Float32Array,
+    targets: Float32Array,
+    rows: Int32Array,
+  ): { perMember: number[]; perDim: number[][] } {
     const { stateSize: nx, actionSize: nu, members, probabilistic } = this.config;
     const width = nx + nu;
     const outWidth = probabilistic ? 2 * nx : nx;
@@ -378,7 +426,8 @@ export class ProbabilisticEnsemble {
     const chunk = new Float32Array(Math.min(rows.length, EVAL_CHUNK) * width);
     for (let start = 0; start < rows.length; start += EVAL_CHUNK) {
       const count = Math.min(EVAL_CHUNK, rows.length - start);
-      for (let i = 0; i < count; i++) chunk.set(inputs.subarray(rows[start + i]! * width, (rows[start + i]! + 1) * width), i * width);
+      for (let i = 0; i < count; i++)
+        chunk.set(inputs.subarray(rows[start + i]! * width, (rows[start + i]! + 1) * width), i * width);
       const outs = this.#engine.forwardShared(chunk, count);
       for (let m = 0; m < members; m++) {
         for (let i = 0; i < count; i++) {
@@ -396,13 +445,22 @@ export class ProbabilisticEnsemble {
   // persistence
 
   #metadata(): Record<string, unknown> {
-    return { format: FORMAT, formatVersion: FORMAT_VERSION, config: this.config, elites: [...this.#elites], version: this.version };
+    return {
+      format: FORMAT,
+      formatVersion: FORMAT_VERSION,
+      config: this.config,
+      elites: [...this.#elites],
+      version: this.version,
+    };
   }
 
   /** members' kernels and biases, the bounds, then the normalisers: the saved order */
   #arrays(): NamedArray[] {
     const arrays = this.#engine.weights();
-    for (const [name, norm] of [['input', this.#input], ['output', this.#output]] as const) {
+    for (const [name, norm] of [
+      ['input', this.#input],
+      ['output', this.#output],
+    ] as const) {
       arrays.push({ name: `${name}_mean`, shape: [norm.dim], values: norm.mean });
       arrays.push({ name: `${name}_std`, shape: [norm.dim], values: norm.std });
     }
@@ -416,7 +474,11 @@ export class ProbabilisticEnsemble {
     return { metadata: { ...this.#metadata(), weightSpecs: specs }, data };
   }
 
-  static deserialize(metadata: Record<string, unknown>, data: Uint8Array, runtime: EnsembleRuntimeOptions = {}): ProbabilisticEnsemble {
+  static deserialize(
+    metadata: Record<string, unknown>,
+    data: Uint8Array,
+    runtime: EnsembleRuntimeOptions = {},
+  ): ProbabilisticEnsemble {
     const specs = metadata['weightSpecs'];
     if (!Array.isArray(specs)) throw new Error('ensemble blob: metadata has no weightSpecs');
     return ProbabilisticEnsemble.#fromParts(metadata, specs as tf.io.WeightsManifestEntry[], data, runtime);
@@ -430,28 +492,51 @@ export class ProbabilisticEnsemble {
     for (const a of arrays) named[a.name] = tf.tensor(a.values, [...a.shape], 'float32');
     try {
       const { data, specs } = await tf.io.encodeWeights(named);
-      return { modelTopology: { class: 'ProbabilisticEnsemble' }, format: FORMAT, generatedBy: 'dynastack', convertedBy: null, weightSpecs: specs, weightData: data, userDefinedMetadata: this.#metadata() as Record<string, {}> };
+      return {
+        modelTopology: { class: 'ProbabilisticEnsemble' },
+        format: FORMAT,
+        generatedBy: 'dynastack',
+        convertedBy: null,
+        weightSpecs: specs,
+        weightData: data,
+        userDefinedMetadata: this.#metadata() as Record<string, {}>,
+      };
     } finally {
       tf.dispose(named);
     }
   }
 
   static fromArtifacts(artifacts: tf.io.ModelArtifacts, runtime: EnsembleRuntimeOptions = {}): ProbabilisticEnsemble {
-    if (!artifacts.userDefinedMetadata || !artifacts.weightSpecs || !artifacts.weightData) throw new Error('ensemble artifacts: metadata or weights missing');
+    if (!artifacts.userDefinedMetadata || !artifacts.weightSpecs || !artifacts.weightData)
+      throw new Error('ensemble artifacts: metadata or weights missing');
     const data = new Uint8Array(new tf.io.CompositeArrayBuffer(artifacts.weightData).slice());
     return ProbabilisticEnsemble.#fromParts(artifacts.userDefinedMetadata, artifacts.weightSpecs, data, runtime);
   }
 
-  static #fromParts(metadata: Record<string, unknown>, specs: tf.io.WeightsManifestEntry[], data: Uint8Array, runtime: EnsembleRuntimeOptions): ProbabilisticEnsemble {
-    if (metadata['format'] !== FORMAT || metadata['formatVersion'] !== FORMAT_VERSION) throw new Error(`ensemble blob: format ${String(metadata['format'])} v${String(metadata['formatVersion'])}, expected ${FORMAT} v${FORMAT_VERSION}`);
+  static #fromParts(
+    metadata: Record<string, unknown>,
+    specs: tf.io.WeightsManifestEntry[],
+    data: Uint8Array,
+    runtime: EnsembleRuntimeOptions,
+  ): ProbabilisticEnsemble {
+    if (metadata['format'] !== FORMAT || metadata['formatVersion'] !== FORMAT_VERSION)
+      throw new Error(
+        `ensemble blob: format ${String(metadata['format'])} v${String(metadata['formatVersion'])}, expected ${FORMAT} v${FORMAT_VERSION}`,
+      );
     const config = resolveConfig(metadata['config'] as EnsembleConfig);
     const elites = metadata['elites'];
     const version = metadata['version'];
-    if (!Array.isArray(elites) || !elites.every((m) => Number.isInteger(m) && m >= 0 && m < config.members) || typeof version !== 'number') throw new Error('ensemble blob: bad elites or version');
+    if (
+      !Array.isArray(elites) ||
+      !elites.every((m) => Number.isInteger(m) && m >= 0 && m < config.members) ||
+      typeof version !== 'number'
+    )
+      throw new Error('ensemble blob: bad elites or version');
     const weights = unpackFloat32(specs, data);
     const norm = (name: string, dim: number): Normaliser => {
       const [mean, std] = [weights.get(`${name}_mean`), weights.get(`${name}_std`)];
-      if (!mean || !std || mean.values.length !== dim || std.values.length !== dim) throw new Error(`ensemble blob: ${name} normalisation missing or mis-sized`);
+      if (!mean || !std || mean.values.length !== dim || std.values.length !== dim)
+        throw new Error(`ensemble blob: ${name} normalisation missing or mis-sized`);
       return new Normaliser(mean.values, std.values);
     };
     return new ProbabilisticEnsemble(

@@ -71,9 +71,11 @@ export function engineWeights(spec: EngineSpec, weights: ReadonlyMap<string, Nam
   const get = (name: string, shape: readonly number[]): NamedArray => {
     const a = weights.get(name);
     if (!a) throw new Error(`ensemble: weight '${name}' is missing`);
-    if (a.shape.length !== shape.length || a.shape.some((d, i) => d !== shape[i])) throw new Error(`ensemble: weight '${name}' has shape [${a.shape.join(',')}], expected [${shape.join(',')}]`);
+    if (a.shape.length !== shape.length || a.shape.some((d, i) => d !== shape[i]))
+      throw new Error(`ensemble: weight '${name}' has shape [${a.shape.join(',')}], expected [${shape.join(',')}]`);
     const count = shape.reduce((p, d) => p * d, 1);
-    if (a.values.length !== count) throw new Error(`ensemble: weight '${name}' has ${a.values.length} values for shape [${shape.join(',')}]`);
+    if (a.values.length !== count)
+      throw new Error(`ensemble: weight '${name}' has ${a.values.length} values for shape [${shape.join(',')}]`);
     return a;
   };
   const widths = layerWidths(spec);

@@ -1,6 +1,15 @@
 import type { NativeKernels } from '../tensor/native_kernels.js';
 import type { NamedArray } from '../tensor/weights.js';
-import { ADAM, biasName, engineWeights, kernelName, layerWidths, type EngineSpec, type EnsembleEngine, type LossAndGradients } from './ensemble_engine.js';
+import {
+  ADAM,
+  biasName,
+  engineWeights,
+  kernelName,
+  layerWidths,
+  type EngineSpec,
+  type EnsembleEngine,
+  type LossAndGradients,
+} from './ensemble_engine.js';
 import { LOGVAR_BOUND_PENALTY } from './loss.js';
 
 // The ensemble's networks on the native kernels (native/, src/tensor/native_kernels.ts). The
@@ -32,7 +41,8 @@ export class NativeEngine implements EnsembleEngine {
   #output = new Float32Array(0);
 
   constructor(spec: EngineSpec, weights: ReadonlyMap<string, NamedArray>, kernels: NativeKernels, threads: number) {
-    if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new Error(`native engine: threads must be an integer in 1…64, not ${threads}`);
+    if (!Number.isInteger(threads) || threads < 1 || threads > 64)
+      throw new Error(`native engine: threads must be an integer in 1…64, not ${threads}`);
     this.#spec = spec;
     this.#kernels = kernels;
     this.#threads = threads;
@@ -49,7 +59,14 @@ export class NativeEngine implements EnsembleEngine {
     this.#memberParams = offset;
     const w = engineWeights(spec, weights);
     this.#params = new Float32Array(spec.members * offset);
-    w.members.forEach((arrays, m) => arrays.forEach((a, i) => this.#params.set(a.values, m * offset + (i % 2 === 0 ? this.#layout[i >> 1]!.kernel : this.#layout[i >> 1]!.bias))));
+    w.members.forEach((arrays, m) =>
+      arrays.forEach((a, i) =>
+        this.#params.set(
+          a.values,
+          m * offset + (i % 2 === 0 ? this.#layout[i >> 1]!.kernel : this.#layout[i >> 1]!.bias),
+        ),
+      ),
+    );
     this.#bounds = new Float32Array(w.maxLogvar && w.minLogvar ? 2 * spec.stateSize : 0);
     if (w.maxLogvar && w.minLogvar) {
       this.#bounds.set(w.maxLogvar.values, 0);
@@ -81,16 +98,51 @@ export class NativeEngine implements EnsembleEngine {
 
   #args(x: Float32Array, y: Float32Array, rows: number) {
     const { probabilistic, members, stateSize } = this.#spec;
-    return { widths: this.#widths, probabilistic, members, stateSize, params: this.#params, bounds: this.#bounds, x, y, rows, decays: this.#decays, boundPenalty: LOGVAR_BOUND_PENALTY, threads: this.#threads };
+    return {
+      widths: this.#widths,
+      probabilistic,
+      members,
+      stateSize,
+      params: this.#params,
+      bounds: this.#bounds,
+      x,
+      y,
+      rows,
+      decays: this.#decays,
+      boundPenalty: LOGVAR_BOUND_PENALTY,
+      threads: this.#threads,
+    };
   }
 
   trainStep(x: Float32Array, y: Float32Array, rows: number): number {
     const n = this.#params.length;
-    this.#adam ??= { m: new Float32Array(n), v: new Float32Array(n), boundsM: new Float32Array(this.#bounds.length), boundsV: new Float32Array(this.#bounds.length) };
+    this.#adam ??= {
+      m: new Float32Array(n),
+      v: new Float32Array(n),
+      boundsM: new Float32Array(this.#bounds.length),
+      boundsV: new Float32Array(this.#bounds.length),
+    };
     const f = Math.fround;
     // tfjs: 1 − β computed in double then rounded; the bias corrections from float32 powers
-    const adam = Float64Array.of(this.#spec.learningRate, ADAM.beta1, ADAM.beta2, 1 - ADAM.beta1, 1 - ADAM.beta2, ADAM.epsilon, f(1 - this.#accBeta1), f(1 - this.#accBeta2));
-    const { dataLoss } = this.#kernels.trainStep({ ...this.#args(x, y, rows), adamM: this.#adam.m, adamV: this.#adam.v, boundsM: this.#adam.boundsM, boundsV: this.#adam.boundsV, adam, apply: true });
+    const adam = Float64Array.of(
+      this.#spec.learningRate,
+      ADAM.beta1,
+      ADAM.beta2,
+      1 - ADAM.beta1,
+      1 - ADAM.beta2,
+      ADAM.epsilon,
+      f(1 - this.#accBeta1),
+      f(1 - this.#accBeta2),
+    );
+    const { dataLoss } = this.#kernels.trainStep({
+      ...this.#args(x, y, rows),
+      adamM: this.#adam.m,
+      adamV: this.#adam.v,
+      boundsM: this.#adam.boundsM,
+      boundsV: this.#adam.boundsV,
+      adam,
+      apply: true,
+    });
     this.#accBeta1 = f(this.#accBeta1 * f(ADAM.beta1));
     this.#accBeta2 = f(this.#accBeta2 * f(ADAM.beta2));
     return dataLoss;
@@ -99,7 +151,12 @@ export class NativeEngine implements EnsembleEngine {
   lossAndGradients(x: Float32Array, y: Float32Array, rows: number): LossAndGradients {
     const grads = new Float32Array(this.#params.length);
     const boundGrads = new Float32Array(this.#bounds.length);
-    const { dataLoss, totalLoss } = this.#kernels.trainStep({ ...this.#args(x, y, rows), apply: false, grads, boundGrads });
+    const { dataLoss, totalLoss } = this.#kernels.trainStep({
+      ...this.#args(x, y, rows),
+      apply: false,
+      grads,
+      boundGrads,
+    });
     return { dataLoss, totalLoss, gradients: this.#named(grads, boundGrads) };
   }
 
@@ -126,8 +183,16 @@ export class NativeEngine implements EnsembleEngine {
     for (let m = 0; m < this.#spec.members; m++) {
       const base = m * this.#memberParams;
       this.#layout.forEach(({ kernel, bias, shape }, l) => {
-        arrays.push({ name: kernelName(m, l), shape, values: flat.slice(base + kernel, base + kernel + shape[0] * shape[1]) });
-        arrays.push({ name: biasName(m, l), shape: [shape[1]], values: flat.slice(base + bias, base + bias + shape[1]) });
+        arrays.push({
+          name: kernelName(m, l),
+          shape,
+          values: flat.slice(base + kernel, base + kernel + shape[0] * shape[1]),
+        });
+        arrays.push({
+          name: biasName(m, l),
+          shape: [shape[1]],
+          values: flat.slice(base + bias, base + bias + shape[1]),
+        });
       });
     }
     if (bounds.length > 0) {

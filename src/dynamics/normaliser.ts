@@ -30,20 +30,25 @@ export class Normaliser {
     const sq = new Float64Array(dim);
     for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) sq[j]! += (rows[i * dim + j]! - mean[j]!) ** 2;
     const std = sq.map((s) => Math.sqrt(s / Math.max(n, 1)));
-    return new Normaliser(Float32Array.from(mean), Float32Array.from(std, (s) => (s < MIN_STD ? 1 : s)));
+    return new Normaliser(
+      Float32Array.from(mean),
+      Float32Array.from(std, (s) => (s < MIN_STD ? 1 : s)),
+    );
   }
 
   /** (x − mean) / std for n rows, in place */
   normalise(rows: Float32Array, n: number): Float32Array {
     const dim = this.dim;
-    for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) rows[i * dim + j] = (rows[i * dim + j]! - this.mean[j]!) / this.std[j]!;
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < dim; j++) rows[i * dim + j] = (rows[i * dim + j]! - this.mean[j]!) / this.std[j]!;
     return rows;
   }
 
   /** x·std + mean for n rows, in place */
   denormalise(rows: Float32Array, n: number): Float32Array {
     const dim = this.dim;
-    for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) rows[i * dim + j] = rows[i * dim + j]! * this.std[j]! + this.mean[j]!;
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < dim; j++) rows[i * dim + j] = rows[i * dim + j]! * this.std[j]! + this.mean[j]!;
     return rows;
   }
 }

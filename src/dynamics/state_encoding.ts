@@ -14,7 +14,9 @@ export interface StateEncoder {
 }
 
 /** Where a joint's position sits in the encoded state. */
-export type EncodedPosition = { readonly kind: 'raw'; readonly index: number } | { readonly kind: 'angle'; readonly sin: number; readonly cos: number };
+export type EncodedPosition =
+  | { readonly kind: 'raw'; readonly index: number }
+  | { readonly kind: 'angle'; readonly sin: number; readonly cos: number };
 
 export class StateEncoding implements StateEncoder {
   readonly joints: readonly string[];
@@ -33,7 +35,10 @@ export class StateEncoding implements StateEncoder {
     const repeated = joints.find((j, i) => joints.indexOf(j) !== i);
     if (repeated) throw new Error(`state encoding: joint '${repeated}' is listed twice in [${joints.join(', ')}]`);
     const stray = angleJoints.filter((j) => !joints.includes(j));
-    if (stray.length) throw new Error(`state encoding: angle joints [${stray.join(', ')}] are not among the joints [${joints.join(', ')}]`);
+    if (stray.length)
+      throw new Error(
+        `state encoding: angle joints [${stray.join(', ')}] are not among the joints [${joints.join(', ')}]`,
+      );
     const repeatedAngle = angleJoints.find((j, i) => angleJoints.indexOf(j) !== i);
     if (repeatedAngle) throw new Error(`state encoding: angle joint '${repeatedAngle}' is listed twice`);
     this.joints = [...joints];
@@ -88,7 +93,10 @@ export class StateEncoding implements StateEncoder {
   }
 
   encode(x: Float32Array): Float32Array {
-    if (x.length !== this.rawSize) throw new Error(`state encoding: a joint state of [${this.joints.join(', ')}] has ${this.rawSize} values, got ${x.length}`);
+    if (x.length !== this.rawSize)
+      throw new Error(
+        `state encoding: a joint state of [${this.joints.join(', ')}] has ${this.rawSize} values, got ${x.length}`,
+      );
     const out = new Float32Array(this.size);
     this.encodeInto(x, out);
     return out;
@@ -105,9 +113,11 @@ export class StateEncoding implements StateEncoder {
    */
   static fromMetadata(meta: Readonly<Record<string, unknown>> | undefined, what: string): StateEncoding {
     const joints = meta?.['joints'];
-    if (!Array.isArray(joints) || !joints.every((j): j is string => typeof j === 'string')) throw new Error(`${what}: its metadata names no joints (the state layout)`);
+    if (!Array.isArray(joints) || !joints.every((j): j is string => typeof j === 'string'))
+      throw new Error(`${what}: its metadata names no joints (the state layout)`);
     const angles = meta?.['angle_joints'] ?? [];
-    if (!Array.isArray(angles) || !angles.every((j): j is string => typeof j === 'string')) throw new Error(`${what}: its metadata's angle_joints is not a list of joint names`);
+    if (!Array.isArray(angles) || !angles.every((j): j is string => typeof j === 'string'))
+      throw new Error(`${what}: its metadata's angle_joints is not a list of joint names`);
     try {
       return new StateEncoding(joints, angles);
     } catch (err) {

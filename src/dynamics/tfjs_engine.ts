@@ -1,7 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { dense, silu, trainableDense } from '../tensor/dense.js';
 import type { NamedArray } from '../tensor/weights.js';
-import { ADAM, biasName, engineWeights, kernelName, layerWidths, type EngineSpec, type EnsembleEngine, type LossAndGradients } from './ensemble_engine.js';
+import {
+  ADAM,
+  biasName,
+  engineWeights,
+  kernelName,
+  layerWidths,
+  type EngineSpec,
+  type EnsembleEngine,
+  type LossAndGradients,
+} from './ensemble_engine.js';
 import { boundLogvar, boundPenalty, gaussianNll, weightDecayLoss } from './loss.js';
 
 // The ensemble's networks on TF.js, the fallback when the native kernels are not built.
@@ -29,7 +38,8 @@ export class TfjsEngine implements EnsembleEngine {
     this.description = `tfjs (${tf.getBackend()} backend)`;
     const w = engineWeights(spec, weights);
     // tf.variable keeps its initial tensor alive, so build that inside a tidy
-    const variable = (a: NamedArray): tf.Variable => tf.tidy(() => tf.variable(tf.tensor(a.values, [...a.shape], 'float32'), true));
+    const variable = (a: NamedArray): tf.Variable =>
+      tf.tidy(() => tf.variable(tf.tensor(a.values, [...a.shape], 'float32'), true));
     this.#layers = w.members.map((arrays) => arrays.map(variable));
     this.#maxLogvar = w.maxLogvar && variable(w.maxLogvar);
     this.#minLogvar = w.minLogvar && variable(w.minLogvar);
@@ -79,7 +89,12 @@ export class TfjsEngine implements EnsembleEngine {
     const width = this.#spec.stateSize + this.#spec.actionSize;
     return tf.tidy(() => {
       const x = tf.tensor2d(inputs.subarray(0, rows * width), [rows, width]);
-      return tf.concat(Array.from({ length: this.#spec.members }, (_, m) => this.#forward(m, x)), 0).dataSync() as Float32Array;
+      return tf
+        .concat(
+          Array.from({ length: this.#spec.members }, (_, m) => this.#forward(m, x)),
+          0,
+        )
+        .dataSync() as Float32Array;
     });
   }
 
@@ -87,8 +102,12 @@ export class TfjsEngine implements EnsembleEngine {
   #objective(x: Float32Array, y: Float32Array, rows: number, dataLoss: (t: tf.Scalar) => void): () => tf.Scalar {
     const { stateSize: nx, actionSize: nu, members } = this.#spec;
     const width = nx + nu;
-    const xs = Array.from({ length: members }, (_, m) => tf.tensor2d(x.subarray(m * rows * width, (m + 1) * rows * width), [rows, width]));
-    const ys = Array.from({ length: members }, (_, m) => tf.tensor2d(y.subarray(m * rows * nx, (m + 1) * rows * nx), [rows, nx]));
+    const xs = Array.from({ length: members }, (_, m) =>
+      tf.tensor2d(x.subarray(m * rows * width, (m + 1) * rows * width), [rows, width]),
+    );
+    const ys = Array.from({ length: members }, (_, m) =>
+      tf.tensor2d(y.subarray(m * rows * nx, (m + 1) * rows * nx), [rows, nx]),
+    );
     return () => {
       const losses = xs.map((xm, m) => {
         const out = this.#forwardTrainable(m, xm);
@@ -109,7 +128,11 @@ export class TfjsEngine implements EnsembleEngine {
     this.#optimizer ??= tf.train.adam(this.#spec.learningRate, ADAM.beta1, ADAM.beta2, ADAM.epsilon);
     let dataLoss: tf.Scalar | undefined;
     tf.tidy(() => {
-      this.#optimizer!.minimize(this.#objective(x, y, rows, (t) => (dataLoss = t)), false, this.#variables());
+      this.#optimizer!.minimize(
+        this.#objective(x, y, rows, (t) => (dataLoss = t)),
+        false,
+        this.#variables(),
+      );
     });
     const value = dataLoss!.dataSync()[0]!;
     dataLoss!.dispose();
@@ -120,7 +143,10 @@ export class TfjsEngine implements EnsembleEngine {
     let dataLoss: tf.Scalar | undefined;
     const variables = this.#variables();
     const { value, grads } = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(this.#objective(x, y, rows, (t) => (dataLoss = t)), variables);
+      const { value, grads } = tf.variableGrads(
+        this.#objective(x, y, rows, (t) => (dataLoss = t)),
+        variables,
+      );
       return { value: tf.keep(value), grads: variables.map((v) => tf.keep(grads[v.name]!)) };
     });
     const names = this.weights().map((a) => ({ name: a.name, shape: a.shape }));
@@ -135,7 +161,10 @@ export class TfjsEngine implements EnsembleEngine {
 
   rememberMember(m: number): void {
     this.#remembered.get(m)?.forEach((t) => t.dispose());
-    this.#remembered.set(m, this.#layers[m]!.map((v) => tf.clone(v)));
+    this.#remembered.set(
+      m,
+      this.#layers[m]!.map((v) => tf.clone(v)),
+    );
   }
 
   restoreRemembered(): void {
@@ -155,12 +184,24 @@ export class TfjsEngine implements EnsembleEngine {
       layers.forEach((v, i) => {
         const l = i >> 1;
         const kernel = i % 2 === 0;
-        arrays.push({ name: kernel ? kernelName(m, l) : biasName(m, l), shape: kernel ? [widths[l]!, widths[l + 1]!] : [widths[l + 1]!], values: v.dataSync() as Float32Array });
+        arrays.push({
+          name: kernel ? kernelName(m, l) : biasName(m, l),
+          shape: kernel ? [widths[l]!, widths[l + 1]!] : [widths[l + 1]!],
+          values: v.dataSync() as Float32Array,
+        });
       }),
     );
     if (this.#maxLogvar && this.#minLogvar) {
-      arrays.push({ name: 'max_logvar', shape: [this.#spec.stateSize], values: this.#maxLogvar.dataSync() as Float32Array });
-      arrays.push({ name: 'min_logvar', shape: [this.#spec.stateSize], values: this.#minLogvar.dataSync() as Float32Array });
+      arrays.push({
+        name: 'max_logvar',
+        shape: [this.#spec.stateSize],
+        values: this.#maxLogvar.dataSync() as Float32Array,
+      });
+      arrays.push({
+        name: 'min_logvar',
+        shape: [this.#spec.stateSize],
+        values: this.#minLogvar.dataSync() as Float32Array,
+      });
     }
     return arrays;
   }

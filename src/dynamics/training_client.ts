@@ -83,9 +83,14 @@ export class TrainingClient {
   constructor(options: TrainingClientOptions = {}) {
     this.#onEpoch = options.onEpoch;
     const workerData: TrainerWorkerData = { backend: options.backend, nice: options.nice ?? 10 };
-    this.#worker = new Worker(new URL('./training_worker.js', import.meta.url), { workerData, name: 'dynamics training' });
+    this.#worker = new Worker(new URL('./training_worker.js', import.meta.url), {
+      workerData,
+      name: 'dynamics training',
+    });
     this.#worker.on('message', (m: FromTrainer) => this.#receive(m));
-    this.#worker.on('error', (e) => this.#fail(new Error(`training worker failed: ${e instanceof Error ? e.message : String(e)}`)));
+    this.#worker.on('error', (e) =>
+      this.#fail(new Error(`training worker failed: ${e instanceof Error ? e.message : String(e)}`)),
+    );
     this.#worker.on('exit', (code) => this.#fail(new Error(`training worker exited with code ${code}`)));
   }
 
@@ -123,9 +128,17 @@ export class TrainingClient {
     const { states, actions, nextStates, n } = request.data;
     this.#running = { id, n, waiters };
     this.#trainings++;
-    const call: TrainCall = { id, config: request.config, data: { states, actions, nextStates, n }, options: request.options ?? {}, warmStart: request.warmStart ?? true };
+    const call: TrainCall = {
+      id,
+      config: request.config,
+      data: { states, actions, nextStates, n },
+      options: request.options ?? {},
+      warmStart: request.warmStart ?? true,
+    };
     // each buffer once: views of one buffer would make the transfer list repeat it
-    const buffers = [...new Set([states.buffer, actions.buffer, nextStates.buffer])].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
+    const buffers = [...new Set([states.buffer, actions.buffer, nextStates.buffer])].filter(
+      (b): b is ArrayBuffer => b instanceof ArrayBuffer,
+    );
     try {
       this.#worker.postMessage(call, buffers);
     } catch (err) {
@@ -144,7 +157,15 @@ export class TrainingClient {
     }
     this.#running = undefined;
     if (m.op === 'done') {
-      const result: TrainingResult = { report: m.report, metadata: m.metadata, data: m.data, backend: m.backend, backendWhy: m.backendWhy, seconds: m.seconds, transitions: running.n };
+      const result: TrainingResult = {
+        report: m.report,
+        metadata: m.metadata,
+        data: m.data,
+        backend: m.backend,
+        backendWhy: m.backendWhy,
+        seconds: m.seconds,
+        transitions: running.n,
+      };
       for (const w of running.waiters) w.resolve(result);
     } else for (const w of running.waiters) w.reject(new Error(m.message));
     this.#startNext();

@@ -30,13 +30,31 @@ async function train(call: TrainCall): Promise<void> {
     ensembleConfig = config;
   }
   const t0 = performance.now();
-  const report = ensemble.train(call.data, { ...call.options, onEpoch: (e) => post({ op: 'epoch', id: call.id, ...e }) });
+  const report = ensemble.train(call.data, {
+    ...call.options,
+    onEpoch: (e) => post({ op: 'epoch', id: call.id, ...e }),
+  });
   const serialized = ensemble.serialize();
   const seconds = (performance.now() - t0) / 1000;
   // a view into a larger (or shared) buffer is copied, so that only its own bytes cross
-  const whole = serialized.data.buffer instanceof ArrayBuffer && serialized.data.byteOffset === 0 && serialized.data.byteLength === serialized.data.buffer.byteLength;
+  const whole =
+    serialized.data.buffer instanceof ArrayBuffer &&
+    serialized.data.byteOffset === 0 &&
+    serialized.data.byteLength === serialized.data.buffer.byteLength;
   const data = whole ? serialized.data : serialized.data.slice();
-  post({ op: 'done', id: call.id, report, metadata: serialized.metadata, data, backend: ensemble.engine === 'native' ? ensemble.engineDescription : choice.backend, backendWhy: ensemble.engine === 'native' ? 'the native kernels are built' : choice.why, seconds }, [data.buffer as ArrayBuffer]);
+  post(
+    {
+      op: 'done',
+      id: call.id,
+      report,
+      metadata: serialized.metadata,
+      data,
+      backend: ensemble.engine === 'native' ? ensemble.engineDescription : choice.backend,
+      backendWhy: ensemble.engine === 'native' ? 'the native kernels are built' : choice.why,
+      seconds,
+    },
+    [data.buffer as ArrayBuffer],
+  );
 }
 
 port.on('message', (call: TrainCall) => {
@@ -50,6 +68,10 @@ port.on('message', (call: TrainCall) => {
         // it is dropped either way
       }
       ensemble = undefined;
-      post({ op: 'error', id: call.id, message: `dynamics training failed: ${err instanceof Error ? err.message : String(err)}` });
+      post({
+        op: 'error',
+        id: call.id,
+        message: `dynamics training failed: ${err instanceof Error ? err.message : String(err)}`,
+      });
     });
 });

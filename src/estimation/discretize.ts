@@ -30,7 +30,11 @@ export function discretize(dt: number, a = 0): DiscreteModel {
   const f11 = Math.exp(-h);
   if (h < SERIES_BELOW) {
     // each sum re-indexed to start at j = 0: Σ c_j (−h)^j / (j + m)!
-    let f01 = 0, bp = 0, qpp = 0, qpv = 0, qvv = 0;
+    let f01 = 0,
+      bp = 0,
+      qpp = 0,
+      qpv = 0,
+      qvv = 0;
     let pw = 1; // (−h)^j
     let pow2 = 1; // 2^j
     let if1 = 1; // 1/(j+1)!
@@ -46,7 +50,15 @@ export function discretize(dt: number, a = 0): DiscreteModel {
       pow2 *= 2;
       if1 = if2;
     }
-    return { f01: f01 * dt, f11, bp: bp * dt * dt, bv: f01 * dt, qpp: qpp * dt ** 3, qpv: qpv * dt * dt, qvv: qvv * dt };
+    return {
+      f01: f01 * dt,
+      f11,
+      bp: bp * dt * dt,
+      bv: f01 * dt,
+      qpp: qpp * dt ** 3,
+      qpv: qpv * dt * dt,
+      qvv: qvv * dt,
+    };
   }
   const e1 = -Math.expm1(-h); // 1 − e^−h
   const e2 = -Math.expm1(-2 * h); // 1 − e^−2h

@@ -88,7 +88,10 @@ export class JointFilter {
     this.position += k00 * n0 + k01 * n1;
     this.velocity += k10 * n0 + k11 * n1;
     // Joseph form with A = I − K: M = A P, P' = M Aᵀ + K R Kᵀ
-    const a00 = 1 - k00, a01 = -k01, a10 = -k10, a11 = 1 - k11;
+    const a00 = 1 - k00,
+      a01 = -k01,
+      a10 = -k10,
+      a11 = 1 - k11;
     const m00 = a00 * ppp + a01 * ppv;
     const m01 = a00 * ppv + a01 * pvv;
     const m10 = a10 * ppp + a11 * ppv;

@@ -111,8 +111,16 @@ interface JointStats {
 export class JointStateEstimator {
   readonly options: EstimatorOptions;
   readonly counts: EstimatorCounts = {
-    received: 0, accepted: 0, duplicates: 0, outOfOrder: 0, nonFinite: 0, badLayout: 0,
-    resets: 0, outliers: 0, gateResets: 0, inputRejected: 0,
+    received: 0,
+    accepted: 0,
+    duplicates: 0,
+    outOfOrder: 0,
+    nonFinite: 0,
+    badLayout: 0,
+    resets: 0,
+    outliers: 0,
+    gateResets: 0,
+    inputRejected: 0,
   };
   /** why the last rejected measurement was rejected */
   lastError = '';
@@ -130,20 +138,30 @@ export class JointStateEstimator {
     const o = { ...DEFAULT_ESTIMATOR_OPTIONS, ...options };
     this.options = o;
     const positive = (name: keyof EstimatorOptions, x: number): void => {
-      if (!(x > 0) || !Number.isFinite(x)) throw new Error(`estimator option ${name} must be positive and finite, got ${x}`);
+      if (!(x > 0) || !Number.isFinite(x))
+        throw new Error(`estimator option ${name} must be positive and finite, got ${x}`);
     };
     positive('processNoise', o.processNoise);
     positive('positionVariance', o.positionVariance);
     positive('velocityVariance', o.velocityVariance);
     positive('initialVelocityVariance', o.initialVelocityVariance);
-    if (!(o.outlierGate >= 0)) throw new Error(`estimator option outlierGate must not be negative, got ${o.outlierGate}`);
-    if (o.resetThresholdNs < 0n) throw new Error(`estimator option resetThresholdNs must not be negative, got ${o.resetThresholdNs}`);
-    if (new Set(o.joints).size !== o.joints.length) throw new Error(`estimator option joints names a joint twice: ${o.joints.join(', ')}`);
-    for (const [name, values] of [['inertia', o.inertia], ['damping', o.damping]] as const) {
+    if (!(o.outlierGate >= 0))
+      throw new Error(`estimator option outlierGate must not be negative, got ${o.outlierGate}`);
+    if (o.resetThresholdNs < 0n)
+      throw new Error(`estimator option resetThresholdNs must not be negative, got ${o.resetThresholdNs}`);
+    if (new Set(o.joints).size !== o.joints.length)
+      throw new Error(`estimator option joints names a joint twice: ${o.joints.join(', ')}`);
+    for (const [name, values] of [
+      ['inertia', o.inertia],
+      ['damping', o.damping],
+    ] as const) {
       if (values.length && values.length !== o.joints.length) {
-        throw new Error(`estimator option ${name} has ${values.length} values for ${o.joints.length} joints (give one per joint, or none)`);
+        throw new Error(
+          `estimator option ${name} has ${values.length} values for ${o.joints.length} joints (give one per joint, or none)`,
+        );
       }
-      if (values.some((x) => !(x >= 0) || !Number.isFinite(x))) throw new Error(`estimator option ${name} must be finite and not negative: ${values.join(', ')}`);
+      if (values.some((x) => !(x >= 0) || !Number.isFinite(x)))
+        throw new Error(`estimator option ${name} must be finite and not negative: ${values.join(', ')}`);
     }
     if (o.joints.length) this.#setJoints(o.joints);
   }
@@ -195,7 +213,10 @@ export class JointStateEstimator {
       const back = last - m.stampNs;
       const runLimit = this.options.resetAfterOutOfOrder;
       if (back <= this.options.resetThresholdNs && !(runLimit > 0 && this.#outOfOrderRun >= runLimit)) {
-        return this.#reject('out_of_order', `stamp ${m.stampNs} ns is ${Number(back) / 1e6} ms older than the last accepted one`);
+        return this.#reject(
+          'out_of_order',
+          `stamp ${m.stampNs} ns is ${Number(back) / 1e6} ms older than the last accepted one`,
+        );
       }
       status = 'reset';
       this.counts.resets++;
@@ -215,11 +236,19 @@ export class JointStateEstimator {
     this.#filters = joints.map(() => new JointFilter());
     this.#gatedRun = joints.map(() => 0);
     this.#cachedNames = [];
-    for (const j of joints) if (!this.#stats.has(j)) this.#stats.set(j, { total: new InnovationStats(), window: new InnovationStats() });
+    for (const j of joints)
+      if (!this.#stats.has(j)) this.#stats.set(j, { total: new InnovationStats(), window: new InnovationStats() });
   }
 
   #reject(status: 'duplicate' | 'out_of_order' | 'non_finite' | 'bad_layout', reason: string): StepResult {
-    const key = status === 'duplicate' ? 'duplicates' : status === 'out_of_order' ? 'outOfOrder' : status === 'non_finite' ? 'nonFinite' : 'badLayout';
+    const key =
+      status === 'duplicate'
+        ? 'duplicates'
+        : status === 'out_of_order'
+          ? 'outOfOrder'
+          : status === 'non_finite'
+            ? 'nonFinite'
+            : 'badLayout';
     this.counts[key]++;
     this.lastError = `${status}: ${reason}`;
     return { status, reason };

@@ -39,7 +39,10 @@ export class MujocoEnv implements Env {
   readonly #adr: { q: number; v: number }[];
   #t = 0;
 
-  constructor(private readonly sim: MujocoSim, private readonly options: MujocoEnvOptions) {
+  constructor(
+    private readonly sim: MujocoSim,
+    private readonly options: MujocoEnvOptions,
+  ) {
     const { joints, actuators } = sim.info;
     this.#adr = options.joints.map((name) => {
       const j = joints.find((x) => x.name === name);

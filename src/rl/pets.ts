@@ -1,5 +1,16 @@
-import { ProbabilisticEnsemble, type EnsembleConfig, type TrainOptions, type TrainReport } from '../dynamics/ensemble.js';
-import { TrajectorySamplingEvaluator, type BatchCost, type BatchTerminalCost, type BatchTermination, type Propagation } from '../control/planners/ensemble_mpc/trajectory_sampling.js';
+import {
+  ProbabilisticEnsemble,
+  type EnsembleConfig,
+  type TrainOptions,
+  type TrainReport,
+} from '../dynamics/ensemble.js';
+import {
+  TrajectorySamplingEvaluator,
+  type BatchCost,
+  type BatchTerminalCost,
+  type BatchTermination,
+  type Propagation,
+} from '../control/planners/ensemble_mpc/trajectory_sampling.js';
 import type { ActionOptimizer } from '../control/planners/sampling/optimizer.js';
 import { Rng } from '../util/random.js';
 import type { StateEncoder } from '../dynamics/state_encoding.js';
@@ -72,7 +83,12 @@ class Dataset {
     this.n++;
   }
   data() {
-    return { states: Float32Array.from(this.states), actions: Float32Array.from(this.actions), nextStates: Float32Array.from(this.next), n: this.n };
+    return {
+      states: Float32Array.from(this.states),
+      actions: Float32Array.from(this.actions),
+      nextStates: Float32Array.from(this.next),
+      n: this.n,
+    };
   }
 }
 
@@ -80,7 +96,12 @@ export function runPets(env: Env, config: PetsConfig): EpisodeResult[] {
   const rng = new Rng(config.seed);
   const data = new Dataset();
   const encode = config.stateEncoder ? (x: Float32Array) => config.stateEncoder!.encode(x) : (x: Float32Array) => x;
-  const ensemble = ProbabilisticEnsemble.create({ ...config.ensemble, stateSize: config.stateEncoder?.size ?? env.stateSize, actionSize: env.actionSize, seed: config.seed });
+  const ensemble = ProbabilisticEnsemble.create({
+    ...config.ensemble,
+    stateSize: config.stateEncoder?.size ?? env.stateSize,
+    actionSize: env.actionSize,
+    seed: config.seed,
+  });
   const optimizer = config.optimizer();
   const evaluator = new TrajectorySamplingEvaluator({
     ensemble,
@@ -111,7 +132,8 @@ export function runPets(env: Env, config: PetsConfig): EpisodeResult[] {
       optimizer.reset?.();
       // warm start: the middle of the action box
       let plan = new Float32Array(config.horizon * nu);
-      for (let t = 0; t < config.horizon; t++) for (let i = 0; i < nu; i++) plan[t * nu + i] = (env.actionLow[i]! + env.actionHigh[i]!) / 2;
+      for (let t = 0; t < config.horizon; t++)
+        for (let i = 0; i < nu; i++) plan[t * nu + i] = (env.actionLow[i]! + env.actionHigh[i]!) / 2;
       let x = env.reset();
       let ret = 0;
       let steps = 0;
@@ -119,7 +141,8 @@ export function runPets(env: Env, config: PetsConfig): EpisodeResult[] {
       for (;;) {
         const u = new Float32Array(nu);
         if (random) {
-          for (let i = 0; i < nu; i++) u[i] = env.actionLow[i]! + rng.uniform() * (env.actionHigh[i]! - env.actionLow[i]!);
+          for (let i = 0; i < nu; i++)
+            u[i] = env.actionLow[i]! + rng.uniform() * (env.actionHigh[i]! - env.actionLow[i]!);
         } else {
           const t0 = performance.now();
           evaluator.setState(encode(x));
@@ -139,7 +162,17 @@ export function runPets(env: Env, config: PetsConfig): EpisodeResult[] {
         x = step.state;
         if (step.done) break;
       }
-      const result: EpisodeResult = { episode, return: ret, steps, training, trainingSeconds, planningMs: random ? 0 : planningMs / steps, seconds: (performance.now() - started) / 1000, transitions: data.n, finalState: Float32Array.from(x) };
+      const result: EpisodeResult = {
+        episode,
+        return: ret,
+        steps,
+        training,
+        trainingSeconds,
+        planningMs: random ? 0 : planningMs / steps,
+        seconds: (performance.now() - started) / 1000,
+        transitions: data.n,
+        finalState: Float32Array.from(x),
+      };
       results.push(result);
       config.onEpisode?.(result);
     }

@@ -4,8 +4,18 @@ import { runPets, type EpisodeResult, type PetsConfig } from './pets.js';
 import type { TrainOptions } from '../dynamics/ensemble.js';
 import type { Propagation } from '../control/planners/ensemble_mpc/trajectory_sampling.js';
 import { float32Costs } from '../control/task_costs.js';
-import { samplingOptimizer, type SamplingOptimizerName, type SamplingOptimizerSettings } from '../control/sampling_optimizers.js';
-import { ARM_MODEL_FILES, SO_ARM_JOINTS, armReachTask, readArmDescription, type ArmReachWeights } from '../tasks/arm_reach.js';
+import {
+  samplingOptimizer,
+  type SamplingOptimizerName,
+  type SamplingOptimizerSettings,
+} from '../control/sampling_optimizers.js';
+import {
+  ARM_MODEL_FILES,
+  SO_ARM_JOINTS,
+  armReachTask,
+  readArmDescription,
+  type ArmReachWeights,
+} from '../tasks/arm_reach.js';
 import { ArmTargetSampler, reachOutcome, type ArmTargetOptions } from '../tasks/arm_targets.js';
 import { packagePath } from '../util/paths.js';
 
@@ -82,7 +92,11 @@ export interface ArmEpisode extends EpisodeResult {
 }
 
 /** Run PETS on the arm for one seed; `log` gets one line per episode. */
-export async function petsArm(seed: number, config: PetsArmConfig = PETS_ARM, log: (line: string) => void = () => {}): Promise<ArmEpisode[]> {
+export async function petsArm(
+  seed: number,
+  config: PetsArmConfig = PETS_ARM,
+  log: (line: string) => void = () => {},
+): Promise<ArmEpisode[]> {
   const sim = await MujocoSim.fromFile(packagePath(ARM_MODEL_FILES.position));
   try {
     const arm = readArmDescription(sim);

@@ -12,7 +12,14 @@ import { allFinite, checkBatch, goalOrDefault, observeJoints, type Task } from '
 // servo is asked beyond where it is) + velocity ‖q̇‖². ee(q) is forward kinematics in plain
 // TypeScript, built from the model's body tree, so batches of states are scored without MuJoCo.
 
-export const SO_ARM_JOINTS = ['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll', 'gripper'] as const;
+export const SO_ARM_JOINTS = [
+  'shoulder_pan',
+  'shoulder_lift',
+  'elbow_flex',
+  'wrist_flex',
+  'wrist_roll',
+  'gripper',
+] as const;
 
 export type ArmActuation = 'torque' | 'position';
 
@@ -114,8 +121,16 @@ export function armReachTask(description: ArmDescription, options: ArmReachOptio
     }
     return s;
   };
-  const running = (x: ArrayLike<number>, xo: number, u: ArrayLike<number>, uo: number, goal: ArrayLike<number>): number =>
-    w.position * distance2(x, xo, goal) + w.action * effort2(x, xo, u, uo) + (w.velocity ? w.velocity * speed2(x, xo) : 0);
+  const running = (
+    x: ArrayLike<number>,
+    xo: number,
+    u: ArrayLike<number>,
+    uo: number,
+    goal: ArrayLike<number>,
+  ): number =>
+    w.position * distance2(x, xo, goal) +
+    w.action * effort2(x, xo, u, uo) +
+    (w.velocity ? w.velocity * speed2(x, xo) : 0);
 
   const target = options.target ?? [0.2, 0, 0.15];
   const task: ArmReachTask = {

@@ -36,7 +36,11 @@ export const ARM_TARGET_JOINT_BOX: readonly (readonly [number, number])[] = [
   [0, 0], // gripper
 ];
 
-export const ARM_TARGET_DEFAULTS: Omit<ArmTargetOptions, 'seed'> = { jointBox: ARM_TARGET_JOINT_BOX, clearance: 0.04, minRadius: 0.1 };
+export const ARM_TARGET_DEFAULTS: Omit<ArmTargetOptions, 'seed'> = {
+  jointBox: ARM_TARGET_JOINT_BOX,
+  clearance: 0.04,
+  minRadius: 0.1,
+};
 
 /** draws tried before a sampler gives up: the criteria leave no configuration in the box */
 const MAX_DRAWS = 10_000;
@@ -57,17 +61,29 @@ export class ArmTargetSampler {
 
   constructor(chain: KinematicChain, options: Partial<ArmTargetOptions> = {}) {
     const o: ArmTargetOptions = { ...ARM_TARGET_DEFAULTS, seed: 0, ...options };
-    if (o.jointBox.length !== SO_ARM_JOINTS.length) throw new Error(`arm targets: the joint box needs ${SO_ARM_JOINTS.length} ranges (${SO_ARM_JOINTS.join(', ')}), got ${o.jointBox.length}`);
+    if (o.jointBox.length !== SO_ARM_JOINTS.length)
+      throw new Error(
+        `arm targets: the joint box needs ${SO_ARM_JOINTS.length} ranges (${SO_ARM_JOINTS.join(', ')}), got ${o.jointBox.length}`,
+      );
     o.jointBox.forEach(([low, high], i) => {
-      if (!(Number.isFinite(low) && Number.isFinite(high) && low <= high)) throw new Error(`arm targets: range of ${SO_ARM_JOINTS[i]} is [${low}, ${high}]; expected finite low ≤ high`);
+      if (!(Number.isFinite(low) && Number.isFinite(high) && low <= high))
+        throw new Error(`arm targets: range of ${SO_ARM_JOINTS[i]} is [${low}, ${high}]; expected finite low ≤ high`);
     });
-    if (!(o.clearance >= 0) || !(o.minRadius >= 0)) throw new Error(`arm targets: clearance ${o.clearance} and minRadius ${o.minRadius} must be ≥ 0`);
+    if (!(o.clearance >= 0) || !(o.minRadius >= 0))
+      throw new Error(`arm targets: clearance ${o.clearance} and minRadius ${o.minRadius} must be ≥ 0`);
     this.options = o;
     this.#rng = new Rng(o.seed);
     this.#ee = makeForwardKinematics(chain, SO_ARM_JOINTS);
     // a body's origin is the end of its parent's link: the chain cut after each body, with the
     // "site" at that body's origin
-    this.#linkEnds = chain.bodies.slice(2).map((_, i) => makeForwardKinematics({ site: `${chain.bodies[i + 2]!.name} origin`, bodies: chain.bodies.slice(0, i + 3), sitePos: [0, 0, 0] }, SO_ARM_JOINTS));
+    this.#linkEnds = chain.bodies
+      .slice(2)
+      .map((_, i) =>
+        makeForwardKinematics(
+          { site: `${chain.bodies[i + 2]!.name} origin`, bodies: chain.bodies.slice(0, i + 3), sitePos: [0, 0, 0] },
+          SO_ARM_JOINTS,
+        ),
+      );
   }
 
   /** Whether the arm in configuration q clears the floor and keeps the end effector off the base. */
@@ -87,14 +103,25 @@ export class ArmTargetSampler {
       const p = this.#ee.position(q);
       return { position: [p[0]!, p[1]!, p[2]!], q };
     }
-    throw new Error(`arm targets: no configuration in ${MAX_DRAWS} draws clears ${this.options.clearance} m and reaches ${this.options.minRadius} m from the base`);
+    throw new Error(
+      `arm targets: no configuration in ${MAX_DRAWS} draws clears ${this.options.clearance} m and reaches ${this.options.minRadius} m from the base`,
+    );
   }
 }
 
 /** The end effector's distance to the target and whether it is within ARM_REACH_TOLERANCE_M. */
-export function reachOutcome(endEffector: ArrayLike<number>, target: ArrayLike<number>, tolerance = ARM_REACH_TOLERANCE_M): { finalDistance: number; success: boolean } {
-  if (endEffector.length !== 3 || target.length !== 3) throw new Error(`reach outcome: positions are [x, y, z], got ${endEffector.length} and ${target.length} values`);
-  const finalDistance = Math.hypot(endEffector[0]! - target[0]!, endEffector[1]! - target[1]!, endEffector[2]! - target[2]!);
+export function reachOutcome(
+  endEffector: ArrayLike<number>,
+  target: ArrayLike<number>,
+  tolerance = ARM_REACH_TOLERANCE_M,
+): { finalDistance: number; success: boolean } {
+  if (endEffector.length !== 3 || target.length !== 3)
+    throw new Error(`reach outcome: positions are [x, y, z], got ${endEffector.length} and ${target.length} values`);
+  const finalDistance = Math.hypot(
+    endEffector[0]! - target[0]!,
+    endEffector[1]! - target[1]!,
+    endEffector[2]! - target[2]!,
+  );
   if (!Number.isFinite(finalDistance)) throw new Error('reach outcome: a position is not finite');
   return { finalDistance, success: finalDistance < tolerance };
 }

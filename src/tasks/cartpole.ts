@@ -31,7 +31,14 @@ export interface CartpoleWeights {
   readonly terminal: number;
 }
 
-export const CARTPOLE_DEFAULT_WEIGHTS: CartpoleWeights = { position: 1, angle: 10, velocity: 0.1, angularVelocity: 0.1, force: 1e-3, terminal: 10 };
+export const CARTPOLE_DEFAULT_WEIGHTS: CartpoleWeights = {
+  position: 1,
+  angle: 10,
+  velocity: 0.1,
+  angularVelocity: 0.1,
+  force: 1e-3,
+  terminal: 10,
+};
 
 /** An angle wrapped to (−π, π]. */
 export function wrapAngle(a: number): number {

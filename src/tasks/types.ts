@@ -48,7 +48,11 @@ export interface Task {
 }
 
 /** [q, q̇] of the named joints (hinge or slide), in order. */
-export function observeJoints(sim: MujocoSim, joints: readonly string[], out: Float64Array = new Float64Array(2 * joints.length)): Float64Array {
+export function observeJoints(
+  sim: MujocoSim,
+  joints: readonly string[],
+  out: Float64Array = new Float64Array(2 * joints.length),
+): Float64Array {
   const n = joints.length;
   for (let i = 0; i < n; i++) {
     out[i] = sim.jointQpos(joints[i]!);
@@ -58,18 +62,29 @@ export function observeJoints(sim: MujocoSim, joints: readonly string[], out: Fl
 }
 
 /** Throw unless the batch arrays hold out.length states and actions. */
-export function checkBatch(task: Pick<Task, 'name' | 'stateSize' | 'actionSize'>, states: Float64Array, actions: Float64Array, out: Float64Array): number {
+export function checkBatch(
+  task: Pick<Task, 'name' | 'stateSize' | 'actionSize'>,
+  states: Float64Array,
+  actions: Float64Array,
+  out: Float64Array,
+): number {
   const n = out.length;
   if (states.length !== n * task.stateSize || actions.length !== n * task.actionSize) {
-    throw new Error(`${task.name} costBatch: for ${n} costs expected ${n * task.stateSize} state and ${n * task.actionSize} action values, got ${states.length} and ${actions.length}`);
+    throw new Error(
+      `${task.name} costBatch: for ${n} costs expected ${n * task.stateSize} state and ${n * task.actionSize} action values, got ${states.length} and ${actions.length}`,
+    );
   }
   return n;
 }
 
 /** The goal to use: the given one (checked for size) or the task's default. */
-export function goalOrDefault(task: Pick<Task, 'name' | 'goalSize' | 'defaultGoal'>, goal: ArrayLike<number> | undefined): ArrayLike<number> {
+export function goalOrDefault(
+  task: Pick<Task, 'name' | 'goalSize' | 'defaultGoal'>,
+  goal: ArrayLike<number> | undefined,
+): ArrayLike<number> {
   if (goal === undefined) return task.defaultGoal;
-  if (goal.length !== task.goalSize) throw new Error(`${task.name}: a goal has ${task.goalSize} values, got ${goal.length}`);
+  if (goal.length !== task.goalSize)
+    throw new Error(`${task.name}: a goal has ${task.goalSize} values, got ${goal.length}`);
   return goal;
 }
 

@@ -50,7 +50,8 @@ export async function initTensorBackend(options: TensorBackendOptions = {}): Pro
   }
 }
 
-const kindOf = (backend: string): TensorBackendKind => (backend === 'wasm' || backend === 'cpu' ? backend : 'tensorflow');
+const kindOf = (backend: string): TensorBackendKind =>
+  backend === 'wasm' || backend === 'cpu' ? backend : 'tensorflow';
 
 const NATIVE = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
 
@@ -89,7 +90,9 @@ async function tryNative(pkg: string): Promise<string | undefined> {
     await import(specifier);
   } catch (e) {
     const code = (e as { code?: unknown }).code;
-    return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' ? 'not installed' : `failed to load (${String(e)})`;
+    return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND'
+      ? 'not installed'
+      : `failed to load (${String(e)})`;
   }
   return (await tf.setBackend('tensorflow')) ? undefined : 'installed, but its backend did not start';
 }

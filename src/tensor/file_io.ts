@@ -18,11 +18,16 @@ export interface FileHandlerOptions {
 }
 
 /** An IOHandler for a model directory. */
-export function fileHandler(dir: string, options: FileHandlerOptions = {}): Required<Pick<tf.io.IOHandler, 'save' | 'load'>> {
+export function fileHandler(
+  dir: string,
+  options: FileHandlerOptions = {},
+): Required<Pick<tf.io.IOHandler, 'save' | 'load'>> {
   const writeFile = options.writeFile ?? writeDurably;
   return {
     async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
-      const weights = new Uint8Array(artifacts.weightData ? new tf.io.CompositeArrayBuffer(artifacts.weightData).slice() : new ArrayBuffer(0));
+      const weights = new Uint8Array(
+        artifacts.weightData ? new tf.io.CompositeArrayBuffer(artifacts.weightData).slice() : new ArrayBuffer(0),
+      );
       const json: tf.io.ModelJSON = {
         modelTopology: artifacts.modelTopology as {},
         format: artifacts.format,
@@ -62,10 +67,12 @@ export function fileHandler(dir: string, options: FileHandlerOptions = {}): Requ
       return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
         const specs = manifest.flatMap((group) => group.weights);
         const buffers = await Promise.all(
-          manifest.flatMap((group) => group.paths).map(async (p) => {
-            const bytes = await readFile(join(from, p));
-            return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-          }),
+          manifest
+            .flatMap((group) => group.paths)
+            .map(async (p) => {
+              const bytes = await readFile(join(from, p));
+              return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+            }),
         );
         return [specs, tf.io.concatenateArrayBuffers(buffers)];
       });
@@ -93,7 +100,11 @@ async function syncDir(path: string): Promise<void> {
   }
 }
 
-const exists = (path: string): Promise<boolean> => stat(path).then(() => true, () => false);
+const exists = (path: string): Promise<boolean> =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 /** temp directories left by killed saves: their process is gone */
 async function removeStaleTemps(dir: string): Promise<void> {
@@ -101,7 +112,8 @@ async function removeStaleTemps(dir: string): Promise<void> {
   for (const name of await readdir(dirname(dir))) {
     if (!name.startsWith(prefix)) continue;
     const pid = Number(name.slice(prefix.length).split('-')[0]);
-    if (Number.isInteger(pid) && pid !== process.pid && !alive(pid)) await rm(join(dirname(dir), name), { recursive: true, force: true });
+    if (Number.isInteger(pid) && pid !== process.pid && !alive(pid))
+      await rm(join(dirname(dir), name), { recursive: true, force: true });
   }
 }
 

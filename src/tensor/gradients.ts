@@ -21,7 +21,11 @@ function expandReduced(dy: tf.Tensor, x: tf.Tensor, axis: number | number[] | nu
   return tf.mul(tf.reshape(dy, tf.backend_util.expandShapeToKeepDim(dy.shape, axes)), tf.ones(x.shape));
 }
 
-const binary = (kernelName: string, da: (dy: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.Tensor, db: (dy: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.Tensor): tf.GradConfig => ({
+const binary = (
+  kernelName: string,
+  da: (dy: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.Tensor,
+  db: (dy: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.Tensor,
+): tf.GradConfig => ({
   kernelName,
   inputsToSave: ['a', 'b'],
   gradFunc: (dy, saved): Grads => {
@@ -38,10 +42,26 @@ const unary = (kernelName: string, dx: (dy: tf.Tensor, x: tf.Tensor) => tf.Tenso
 });
 
 const CONFIGS: readonly tf.GradConfig[] = [
-  binary(tf.Add, (dy) => dy, (dy) => dy),
-  binary(tf.Sub, (dy) => dy, (dy) => tf.neg(dy)),
-  binary(tf.Multiply, (dy, _a, b) => tf.mul(dy, b), (dy, a) => tf.mul(dy, a)),
-  binary(tf.SquaredDifference, (dy, a, b) => tf.mul(dy, tf.mul(2, tf.sub(a, b))), (dy, a, b) => tf.mul(dy, tf.mul(2, tf.sub(b, a)))),
+  binary(
+    tf.Add,
+    (dy) => dy,
+    (dy) => dy,
+  ),
+  binary(
+    tf.Sub,
+    (dy) => dy,
+    (dy) => tf.neg(dy),
+  ),
+  binary(
+    tf.Multiply,
+    (dy, _a, b) => tf.mul(dy, b),
+    (dy, a) => tf.mul(dy, a),
+  ),
+  binary(
+    tf.SquaredDifference,
+    (dy, a, b) => tf.mul(dy, tf.mul(2, tf.sub(a, b))),
+    (dy, a, b) => tf.mul(dy, tf.mul(2, tf.sub(b, a))),
+  ),
   unary(tf.Neg, (dy) => tf.neg(dy)),
   unary(tf.Square, (dy, x) => tf.mul(dy, tf.mul(2, x))),
   unary(tf.Exp, (dy, x) => tf.mul(dy, tf.exp(x))),
@@ -53,14 +73,19 @@ const CONFIGS: readonly tf.GradConfig[] = [
   {
     kernelName: tf.Sum,
     inputsToSave: ['x'],
-    gradFunc: (dy, saved, attrs): Grads => ({ x: () => expandReduced(dy as tf.Tensor, saved[0]!, (attrs as { axis: number | number[] | null }).axis) }),
+    gradFunc: (dy, saved, attrs): Grads => ({
+      x: () => expandReduced(dy as tf.Tensor, saved[0]!, (attrs as { axis: number | number[] | null }).axis),
+    }),
   },
   {
     kernelName: tf.Mean,
     inputsToSave: ['x'],
     gradFunc: (dy, saved, attrs): Grads => {
       const x = saved[0]!;
-      const axes = tf.util.parseAxisParam((attrs as { axis: number | number[] | null }).axis ?? x.shape.map((_, i) => i), x.shape);
+      const axes = tf.util.parseAxisParam(
+        (attrs as { axis: number | number[] | null }).axis ?? x.shape.map((_, i) => i),
+        x.shape,
+      );
       const count = axes.reduce((p, a) => p * x.shape[a]!, 1);
       return { x: () => tf.div(expandReduced(dy as tf.Tensor, x, axes), count) };
     },
@@ -72,14 +97,15 @@ const CONFIGS: readonly tf.GradConfig[] = [
       const x = saved[0]!;
       const { begin, size } = attrs as { begin: number | number[]; size: number | number[] };
       const [start, length] = tf.slice_util.parseSliceParams(x, begin, size);
-      const paddings = x.shape.map((d, i): [number, number] => [start[i]!, d - start[i]! - length[i]!]);
+      const paddings = x.shape.map((d, i): [number, number] => [start![i]!, d - start![i]! - length![i]!]);
       return { x: () => tf.pad(dy as tf.Tensor, paddings) };
     },
   },
   {
     kernelName: tf.AddN,
     saveAllInputs: true,
-    gradFunc: (dy, saved): Grads => Object.fromEntries(saved.map((_, i) => [String(i), () => tf.clone(dy as tf.Tensor)])),
+    gradFunc: (dy, saved): Grads =>
+      Object.fromEntries(saved.map((_, i) => [String(i), () => tf.clone(dy as tf.Tensor)])),
   },
 ];
 

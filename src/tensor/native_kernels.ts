@@ -50,11 +50,21 @@ export interface NativeKernels {
   info(): NativeKernelInfo;
   useKernels(name: string): void;
   /** raw outputs; with offsets, rows grouped by member; without, `sharedRows` rows through every member */
-  forward(widths: Int32Array, params: Float32Array, members: number, input: Float32Array, offsets: Int32Array | null, sharedRows: number, output: Float32Array, threads: number): void;
+  forward(
+    widths: Int32Array,
+    params: Float32Array,
+    members: number,
+    input: Float32Array,
+    offsets: Int32Array | null,
+    sharedRows: number,
+    output: Float32Array,
+    threads: number,
+  ): void;
   trainStep(args: NativeTrainStepArgs): { dataLoss: number; totalLoss: number };
 }
 
-export type NativeKernelsStatus = { readonly kernels: NativeKernels; readonly why: string } | { readonly kernels: undefined; readonly why: string };
+export type NativeKernelsStatus =
+  { readonly kernels: NativeKernels; readonly why: string } | { readonly kernels: undefined; readonly why: string };
 
 /** the package root: this file is dist/src/tensor/native_kernels.js */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -72,14 +82,22 @@ export function nativeKernels(): NativeKernelsStatus {
 
 function load(): NativeKernelsStatus {
   if (!existsSync(NATIVE_ADDON_PATH)) {
-    const failure = existsSync(NATIVE_BUILD_FAILURE_PATH) ? readFileSync(NATIVE_BUILD_FAILURE_PATH, 'utf8').trim().split('\n')[0] : undefined;
-    return { kernels: undefined, why: `native addon not built${failure ? `: ${failure}` : ''} (\`npm run build:native\` builds it; expected ${NATIVE_ADDON_PATH})` };
+    const failure = existsSync(NATIVE_BUILD_FAILURE_PATH)
+      ? readFileSync(NATIVE_BUILD_FAILURE_PATH, 'utf8').trim().split('\n')[0]
+      : undefined;
+    return {
+      kernels: undefined,
+      why: `native addon not built${failure ? `: ${failure}` : ''} (\`npm run build:native\` builds it; expected ${NATIVE_ADDON_PATH})`,
+    };
   }
   let kernels: NativeKernels;
   try {
     kernels = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as NativeKernels;
   } catch (e) {
-    return { kernels: undefined, why: `native addon did not load (${(e as Error).message.split('\n')[0]}); rebuild it with \`npm run build:native\`` };
+    return {
+      kernels: undefined,
+      why: `native addon did not load (${(e as Error).message.split('\n')[0]}); rebuild it with \`npm run build:native\``,
+    };
   }
   const wanted = process.env.DYNASTACK_NATIVE_ISA;
   if (wanted) {

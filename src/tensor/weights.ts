@@ -13,7 +13,8 @@ export interface NamedArray {
 export function packFloat32(arrays: readonly NamedArray[]): { specs: tf.io.WeightsManifestEntry[]; data: Uint8Array } {
   let total = 0;
   for (const a of arrays) {
-    if (a.values.length !== a.shape.reduce((p, d) => p * d, 1)) throw new Error(`weight '${a.name}': ${a.values.length} values for shape [${a.shape.join(',')}]`);
+    if (a.values.length !== a.shape.reduce((p, d) => p * d, 1))
+      throw new Error(`weight '${a.name}': ${a.values.length} values for shape [${a.shape.join(',')}]`);
     total += a.values.length;
   }
   const values = new Float32Array(total);
@@ -32,10 +33,12 @@ export function unpackFloat32(specs: readonly tf.io.WeightsManifestEntry[], data
   const out = new Map<string, NamedArray>();
   let offset = 0;
   for (const spec of specs) {
-    if (spec.dtype !== 'float32' || spec.quantization) throw new Error(`weight '${spec.name}': only unquantised float32 is supported, not ${spec.dtype}`);
+    if (spec.dtype !== 'float32' || spec.quantization)
+      throw new Error(`weight '${spec.name}': only unquantised float32 is supported, not ${spec.dtype}`);
     const count = spec.shape.reduce((p, d) => p * d, 1);
     const bytes = count * 4;
-    if (offset + bytes > data.byteLength) throw new Error(`weight '${spec.name}' runs past the end of the data (${data.byteLength} bytes)`);
+    if (offset + bytes > data.byteLength)
+      throw new Error(`weight '${spec.name}' runs past the end of the data (${data.byteLength} bytes)`);
     // a copy: the source may be unaligned for a Float32Array view
     const values = new Float32Array(data.slice(offset, offset + bytes).buffer);
     out.set(spec.name, { name: spec.name, shape: spec.shape, values });

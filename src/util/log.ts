@@ -25,9 +25,13 @@ export function setLogLevelSpec(spec: string): void {
 /** The level a logger name gets under a specification: the last matching 'name=level', else the default. */
 export function levelFor(name: string, spec = levelSpec): LogLevel {
   let level: LogLevel = 'info';
-  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const [who, lvl] = part.includes('=') ? part.split('=') as [string, string] : ['', part];
-    if (!LOG_LEVELS.includes(lvl as LogLevel)) throw new Error(`log level '${lvl}' is not one of ${LOG_LEVELS.join(', ')}`);
+  for (const part of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const [who, lvl] = part.includes('=') ? (part.split('=') as [string, string]) : ['', part];
+    if (!LOG_LEVELS.includes(lvl as LogLevel))
+      throw new Error(`log level '${lvl}' is not one of ${LOG_LEVELS.join(', ')}`);
     if (!who || who === name || who === name.replace(/^\//, '') || name.endsWith('/' + who)) level = lvl as LogLevel;
   }
   return level;

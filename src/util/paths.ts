@@ -21,7 +21,8 @@ export function packageRoot(): string {
       return dir;
     }
     const parent = resolve(dir, '..');
-    if (parent === dir) throw new Error('cannot find the dynastack package root above ' + fileURLToPath(import.meta.url));
+    if (parent === dir)
+      throw new Error('cannot find the dynastack package root above ' + fileURLToPath(import.meta.url));
     dir = parent;
   }
 }

@@ -123,7 +123,10 @@ export function violation(from: string, to: string): string | undefined {
   const a = layerOf(from);
   const b = layerOf(to);
   if (!a || !b) return undefined;
-  if (a !== b) return a.imports.includes(b.name) ? undefined : `layer ${a.name} may not import layer ${b.name} (it may import: ${a.imports.join(', ') || 'nothing of the project'})`;
+  if (a !== b)
+    return a.imports.includes(b.name)
+      ? undefined
+      : `layer ${a.name} may not import layer ${b.name} (it may import: ${a.imports.join(', ') || 'nothing of the project'})`;
   if (!a.order) return undefined;
   const fa = folderIn(a, from);
   const fb = folderIn(a, to);
@@ -133,7 +136,12 @@ export function violation(from: string, to: string): string | undefined {
   if (ra < 0) return `${a.name}: folder '${fa}' is not in the layer's order (add it to LAYERS)`;
   if (rb < 0) return `${a.name}: folder '${fb}' is not in the layer's order (add it to LAYERS)`;
   if (rb > ra) return undefined;
-  return `${a.name}: ${fa}/ may import only folders below it (${a.order.slice(ra + 1).flat().join(', ') || 'none'}), not ${fb}/`;
+  return `${a.name}: ${fa}/ may import only folders below it (${
+    a.order
+      .slice(ra + 1)
+      .flat()
+      .join(', ') || 'none'
+  }), not ${fb}/`;
 }
 
 test('imports run one way: every import of the source obeys the layer rule', () => {
@@ -151,7 +159,10 @@ test('imports run one way: every import of the source obeys the layer rule', () 
           if (why) problems.push(`${file}:${line} imports ${relative(root, join(root, target))}: ${why}`);
         } else {
           for (const [pkg, homes] of Object.entries(PACKAGE_HOMES)) {
-            if ((specifier === pkg || specifier.startsWith(pkg.endsWith('/') ? pkg : `${pkg}/`)) && !homes.some((h) => file.startsWith(h))) {
+            if (
+              (specifier === pkg || specifier.startsWith(pkg.endsWith('/') ? pkg : `${pkg}/`)) &&
+              !homes.some((h) => file.startsWith(h))
+            ) {
               problems.push(`${file}:${line} imports ${specifier}, which only ${homes.join(' or ')} may`);
             }
           }
@@ -165,17 +176,27 @@ test('imports run one way: every import of the source obeys the layer rule', () 
 
 test('the layer rule itself: it refuses what it should', () => {
   // the checker must be able to fail: each of these is a real kind of mistake
-  assert.match(violation('src/control/safety.ts', 'framework/msgs/types.ts') ?? '', /layer domain may not import layer framework/);
+  assert.match(
+    violation('src/control/safety.ts', 'framework/msgs/types.ts') ?? '',
+    /layer domain may not import layer framework/,
+  );
   assert.match(violation('src/util/log.ts', 'framework/msgs/types.ts') ?? '', /layer util may not import/);
   assert.match(violation('sim/mujoco/sim.ts', 'src/control/planner.ts') ?? '', /layer sim may not import layer domain/);
-  assert.match(violation('src/dynamics/ensemble.ts', 'src/control/planner.ts') ?? '', /dynamics\/ may import only folders below it/);
+  assert.match(
+    violation('src/dynamics/ensemble.ts', 'src/control/planner.ts') ?? '',
+    /dynamics\/ may import only folders below it/,
+  );
   assert.match(violation('framework/time/clock.ts', 'framework/msgs/types.ts') ?? '', /time\/ may import only/);
   assert.match(violation('hw/protocol/types.ts', 'hw/bus/serial_link.ts') ?? '', /protocol\/ may import only/);
   assert.equal(violation('nodes/controller.ts', 'src/control/safety.ts'), undefined);
   assert.equal(violation('cli/main.ts', 'nodes/index.ts'), undefined);
   assert.equal(violation('src/control/planner.ts', 'src/util/log.ts'), undefined);
   assert.deepEqual(
-    importsOf("import a from './a.js';\nexport { b } from '../b.js';\nconst w = new Worker(new URL('./w.js', import.meta.url));\nawait import('./c.js');").map((s) => s.specifier).sort(),
+    importsOf(
+      "import a from './a.js';\nexport { b } from '../b.js';\nconst w = new Worker(new URL('./w.js', import.meta.url));\nawait import('./c.js');",
+    )
+      .map((s) => s.specifier)
+      .sort(),
     ['../b.js', './a.js', './c.js', './w.js'],
   );
 });
@@ -187,7 +208,9 @@ test('every source file opens with a header comment saying what it is and why', 
     for (const file of sourceFiles(dir)) {
       const lines = readFileSync(join(root, file), 'utf8').split('\n');
       // the header is the first comment after the imports (or the first lines of the file)
-      const body = lines.findIndex((l) => l.trim() !== '' && !/^(import\b|export (type )?(\*|\{).*\bfrom\b|\s|\}|#!)/.test(l));
+      const body = lines.findIndex(
+        (l) => l.trim() !== '' && !/^(import\b|export (type )?(\*|\{).*\bfrom\b|\s|\}|#!)/.test(l),
+      );
       const head = lines.slice(0, Math.max(body, 0) + 1).join('\n');
       if (!/^\s*(\/\/|\/\*)/m.test(head)) missing.push(file);
     }

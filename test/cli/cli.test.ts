@@ -16,7 +16,11 @@ const cli = join(root, 'dist/cli/main.js');
 async function launchAndSignal(signal: NodeJS.Signals, extra: string[] = []) {
   const dir = mkdtempSync(join(tmpdir(), 'dynastack-'));
   const report = join(dir, 'report.json');
-  const child = spawn(process.execPath, [cli, 'launch', join(root, 'launch/talker_listener.launch.yaml'), 'rate_hz:=200.0', '--report', report, ...extra], { cwd: root });
+  const child = spawn(
+    process.execPath,
+    [cli, 'launch', join(root, 'launch/talker_listener.launch.yaml'), 'rate_hz:=200.0', '--report', report, ...extra],
+    { cwd: root },
+  );
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
@@ -65,13 +69,33 @@ test('a bad parameter file stops the launch with a message naming file, node and
     join(dir, 'bad.launch.yaml'),
     `launch:\n- node:\n    pkg: dynastack\n    exec: demo_talker\n    name: talker\n    param:\n    - from: ${join(dir, 'bad.yaml')}\n`,
   );
-  const r = spawnSync(process.execPath, [cli, 'launch', join(dir, 'bad.launch.yaml'), '--duration', '1'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [cli, 'launch', join(dir, 'bad.launch.yaml'), '--duration', '1'], {
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 1);
-  assert.match(r.stdout + r.stderr, /bad\.yaml \(\/talker\): node \/talker: parameter 'rate_hz': -5 is outside the range \[0.1, 10000\]/);
+  assert.match(
+    r.stdout + r.stderr,
+    /bad\.yaml \(\/talker\): node \/talker: parameter 'rate_hz': -5 is outside the range \[0.1, 10000\]/,
+  );
 });
 
 test('dynastack run starts one node as ros2 run would, with --ros-args', () => {
-  const r = spawnSync(process.execPath, [cli, 'run', 'demo_listener', '--duration', '0.3', '--ros-args', '-r', '__node:=ears', '-p', 'report_period_s:=0.1'], { encoding: 'utf8', env: { ...process.env, ROS_DISTRO: '' } });
+  const r = spawnSync(
+    process.execPath,
+    [
+      cli,
+      'run',
+      'demo_listener',
+      '--duration',
+      '0.3',
+      '--ros-args',
+      '-r',
+      '__node:=ears',
+      '-p',
+      'report_period_s:=0.1',
+    ],
+    { encoding: 'utf8', env: { ...process.env, ROS_DISTRO: '' } },
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /\[\/ears\] received 0 joint states/);
 });

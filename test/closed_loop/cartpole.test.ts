@@ -36,7 +36,11 @@ test('lockstep is deterministic: two runs with noise and pushes give identical t
 
 test('the simulation runs headless in a worker, with the same trajectory as on the main thread', async () => {
   const main = await runLaunch('cartpole_lqr.launch.yaml', { sim_time_s: '2.0', plot: out() });
-  const worker = await runLaunch('cartpole_lqr.launch.yaml', { sim_time_s: '2.0', plot: out(), bridge_thread: 'worker' });
+  const worker = await runLaunch('cartpole_lqr.launch.yaml', {
+    sim_time_s: '2.0',
+    plot: out(),
+    bridge_thread: 'worker',
+  });
   assert.equal(worker.report.nodes.find((n) => n.node === '/sim_bridge')?.thread, 'worker');
   assert.ok(main.samples.length >= 200);
   assert.deepEqual(worker.samples, main.samples);
@@ -44,17 +48,21 @@ test('the simulation runs headless in a worker, with the same trajectory as on t
 
 test('a wrong-length command is rejected, counted and survived; the loop keeps balancing', async () => {
   let sent = 0;
-  const run = await runLaunch('cartpole_lqr.launch.yaml', { sim_time_s: '2.0', plot: out() }, {
-    during: (probe) => {
-      const bad = probe.createPublisher('std_msgs/msg/Float64MultiArray', '/forward_command_controller/commands');
-      // one bad command on each of five ticks from t = 0.5 s: driven by sim time, so the run repeats
-      probe.createSubscription('sensor_msgs/msg/JointState', '/joint_states', (m) => {
-        if (m.header.stamp.sec * 1e9 + m.header.stamp.nanosec < 5e8 || sent === 5) return;
-        bad.publish({ layout: { dim: [], data_offset: 0 }, data: [1, 2, 3] });
-        sent++;
-      });
+  const run = await runLaunch(
+    'cartpole_lqr.launch.yaml',
+    { sim_time_s: '2.0', plot: out() },
+    {
+      during: (probe) => {
+        const bad = probe.createPublisher('std_msgs/msg/Float64MultiArray', '/forward_command_controller/commands');
+        // one bad command on each of five ticks from t = 0.5 s: driven by sim time, so the run repeats
+        probe.createSubscription('sensor_msgs/msg/JointState', '/joint_states', (m) => {
+          if (m.header.stamp.sec * 1e9 + m.header.stamp.nanosec < 5e8 || sent === 5) return;
+          bad.publish({ layout: { dim: [], data_offset: 0 }, data: [1, 2, 3] });
+          sent++;
+        });
+      },
     },
-  });
+  );
   assert.equal(sent, 5);
   assert.equal(run.metrics('/sim_bridge').commands_rejected, 5);
   assert.equal(run.metrics('/sim_bridge').command_timeouts, 0);
@@ -64,24 +72,34 @@ test('a wrong-length command is rejected, counted and survived; the loop keeps b
 test('/emergency_stop latches: from then on every command is zero effort, and the report says so', async () => {
   let estopAtNs: bigint | undefined;
   const efforts: { tNs: bigint; u: number }[] = [];
-  const run = await runLaunch('cartpole_lqr.launch.yaml', { sim_time_s: '2.0', plot: out() }, {
-    during: (probe) => {
-      const estop = probe.createPublisher('std_msgs/msg/Bool', '/emergency_stop');
-      probe.createSubscription('sensor_msgs/msg/JointState', '/joint_states', (m) => {
-        const t = BigInt(m.header.stamp.sec) * 1_000_000_000n + BigInt(m.header.stamp.nanosec);
-        efforts.push({ tNs: t, u: m.effort[0]! });
-        if (estopAtNs === undefined && t >= 1_000_000_000n) {
-          estopAtNs = t;
-          estop.publish({ data: true });
-        }
-      });
+  const run = await runLaunch(
+    'cartpole_lqr.launch.yaml',
+    { sim_time_s: '2.0', plot: out() },
+    {
+      during: (probe) => {
+        const estop = probe.createPublisher('std_msgs/msg/Bool', '/emergency_stop');
+        probe.createSubscription('sensor_msgs/msg/JointState', '/joint_states', (m) => {
+          const t = BigInt(m.header.stamp.sec) * 1_000_000_000n + BigInt(m.header.stamp.nanosec);
+          efforts.push({ tNs: t, u: m.effort[0]! });
+          if (estopAtNs === undefined && t >= 1_000_000_000n) {
+            estopAtNs = t;
+            estop.publish({ data: true });
+          }
+        });
+      },
     },
-  });
+  );
   assert.ok(estopAtNs !== undefined);
   // the bridge reports the effort it applies; two ticks after the e-stop it is zero for good
   const after = efforts.filter((e) => e.tNs > estopAtNs! + 20_000_000n);
   assert.ok(after.length > 50);
-  assert.ok(after.every((e) => e.u === 0), `non-zero effort after the e-stop: ${after.find((e) => e.u !== 0)?.u}`);
-  assert.ok(efforts.some((e) => e.tNs < estopAtNs! && e.u !== 0), 'it was commanding before');
+  assert.ok(
+    after.every((e) => e.u === 0),
+    `non-zero effort after the e-stop: ${after.find((e) => e.u !== 0)?.u}`,
+  );
+  assert.ok(
+    efforts.some((e) => e.tNs < estopAtNs! && e.u !== 0),
+    'it was commanding before',
+  );
   assert.ok(Number(run.metrics('/controller').safety_estop) > 50);
 });

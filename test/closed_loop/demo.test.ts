@@ -14,9 +14,23 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 test('the demo launch (npm start) runs both graphs to the end, prints a summary, writes plots and a report', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dynastack-demo-'));
   const report = join(dir, 'report.json');
-  const r = spawnSync(process.execPath, [join(root, 'dist/cli/main.js'), 'launch', join(root, 'launch/demo.launch.yaml'), `out:=${dir}`, '--report', report], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(
+    process.execPath,
+    [
+      join(root, 'dist/cli/main.js'),
+      'launch',
+      join(root, 'launch/demo.launch.yaml'),
+      `out:=${dir}`,
+      '--report',
+      report,
+    ],
+    { cwd: root, encoding: 'utf8', timeout: 60_000 },
+  );
   assert.equal(r.status, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /stopping \(finished: .*\/cartpole\/sim_bridge: simulated 10\.00 s.*\/arm\/goal_sequencer: reached 4 of 4 targets/);
+  assert.match(
+    r.stdout,
+    /stopping \(finished: .*\/cartpole\/sim_bridge: simulated 10\.00 s.*\/arm\/goal_sequencer: reached 4 of 4 targets/,
+  );
   assert.match(r.stdout, /summary \(/);
   assert.match(r.stdout, /\/arm\/goal_sequencer +reached 4 of 4 targets within 1\.0 cm/);
   for (const plot of ['cartpole.svg', 'arm.svg']) {
@@ -27,7 +41,19 @@ test('the demo launch (npm start) runs both graphs to the end, prints a summary,
   assert.match(readFileSync(join(dir, 'arm.csv'), 'utf8'), /^series,t,y\nq:/);
   const json = JSON.parse(readFileSync(report, 'utf8'));
   const nodes = json.nodes.map((n: { node: string }) => n.node).sort();
-  assert.deepEqual(nodes, ['/arm/controller', '/arm/goal_sequencer', '/arm/plot_recorder', '/arm/sim_bridge', '/arm/state_estimator', '/cartpole/controller', '/cartpole/plot_recorder', '/cartpole/sim_bridge', '/cartpole/state_estimator']);
-  const topics = json.nodes.find((n: { node: string }) => n.node === '/cartpole/sim_bridge').topics.map((t: { topic: string }) => t.topic);
+  assert.deepEqual(nodes, [
+    '/arm/controller',
+    '/arm/goal_sequencer',
+    '/arm/plot_recorder',
+    '/arm/sim_bridge',
+    '/arm/state_estimator',
+    '/cartpole/controller',
+    '/cartpole/plot_recorder',
+    '/cartpole/sim_bridge',
+    '/cartpole/state_estimator',
+  ]);
+  const topics = json.nodes
+    .find((n: { node: string }) => n.node === '/cartpole/sim_bridge')
+    .topics.map((t: { topic: string }) => t.topic);
   assert.ok(topics.includes('/cartpole/joint_states') && topics.includes('/cartpole/clock'), topics.join(', '));
 });

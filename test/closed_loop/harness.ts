@@ -34,9 +34,14 @@ export async function runLaunch(
   const launcher = new Launcher(description, { transport, registry, logLevelSpec: 'error', checkMessages: true });
   const probe = await transport.createNode({ name: 'probe', parameters: defineParams({}) });
   const samples: Sample[] = [];
-  probe.createSubscription('sensor_msgs/msg/JointState', options.jointStates ?? '/joint_states', (m) => {
-    samples.push({ tNs: timeToNs(m.header.stamp), position: Array.from(m.position) });
-  }, { qos: { history: 'keep_all' } });
+  probe.createSubscription(
+    'sensor_msgs/msg/JointState',
+    options.jointStates ?? '/joint_states',
+    (m) => {
+      samples.push({ tNs: timeToNs(m.header.stamp), position: Array.from(m.position) });
+    },
+    { qos: { history: 'keep_all' } },
+  );
   try {
     await launcher.configure();
     await launcher.activate();

@@ -22,7 +22,8 @@ const PLANNING_S = 1.5;
 const WALL_LIMIT_MS = 90_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-const launchNode = (exec: string, values: Record<string, unknown>): LaunchNode => codeNode('learned_mpc.test.ts', exec, values);
+const launchNode = (exec: string, values: Record<string, unknown>): LaunchNode =>
+  codeNode('learned_mpc.test.ts', exec, values);
 
 /** The graph: the learner first trains at 200 transitions, then every `retrainEvery`. */
 function graph(retrainEvery: number): LaunchDescription {
@@ -31,7 +32,17 @@ function graph(retrainEvery: number): LaunchDescription {
     args: {},
     warnings: [],
     nodes: [
-      launchNode('sim_bridge', { model: 'sim/models/cartpole.xml', mode: 'lockstep', rate_hz: 100.0, reset_keyframe: 'hanging', position_noise: 0.001, seed: 7, max_sim_time_s: 600.0, progress_period_s: 0.0, lockstep_timeout_s: 60.0 }),
+      launchNode('sim_bridge', {
+        model: 'sim/models/cartpole.xml',
+        mode: 'lockstep',
+        rate_hz: 100.0,
+        reset_keyframe: 'hanging',
+        position_noise: 0.001,
+        seed: 7,
+        max_sim_time_s: 600.0,
+        progress_period_s: 0.0,
+        lockstep_timeout_s: 60.0,
+      }),
       launchNode('state_estimator', { use_sim_time: true, position_noise_std: 0.001, process_noise: 5.0 }),
       launchNode('dynamics_learner', {
         use_sim_time: true,
@@ -82,10 +93,30 @@ async function runGraph(description: LaunchDescription, done: (seen: Observed) =
   const probe = await transport.createNode({ name: 'probe', parameters: defineParams({}) });
   const seen: Observed = { nowNs: -1n, commands: [], models: [], controllerStatus: [] };
   const all = { qos: { history: 'keep_all' as const } };
-  probe.createSubscription('sensor_msgs/msg/JointState', '/joint_states', (m) => (seen.nowNs = timeToNs(m.header.stamp)), all);
-  probe.createSubscription('std_msgs/msg/Float64MultiArray', '/forward_command_controller/commands', (m) => seen.commands.push({ tNs: seen.nowNs, u: Array.from(m.data) }), all);
-  probe.createSubscription('dynastack_msgs/msg/ModelBlob', '/dynamics/model', (m) => seen.models.push({ version: m.version, atNs: seen.nowNs }), { qos: QOS_LATCHED });
-  probe.createSubscription('diagnostic_msgs/msg/DiagnosticArray', '/diagnostics', (m) => seen.controllerStatus.push(...m.status.filter((s) => s.name.includes('controller'))), all);
+  probe.createSubscription(
+    'sensor_msgs/msg/JointState',
+    '/joint_states',
+    (m) => (seen.nowNs = timeToNs(m.header.stamp)),
+    all,
+  );
+  probe.createSubscription(
+    'std_msgs/msg/Float64MultiArray',
+    '/forward_command_controller/commands',
+    (m) => seen.commands.push({ tNs: seen.nowNs, u: Array.from(m.data) }),
+    all,
+  );
+  probe.createSubscription(
+    'dynastack_msgs/msg/ModelBlob',
+    '/dynamics/model',
+    (m) => seen.models.push({ version: m.version, atNs: seen.nowNs }),
+    { qos: QOS_LATCHED },
+  );
+  probe.createSubscription(
+    'diagnostic_msgs/msg/DiagnosticArray',
+    '/diagnostics',
+    (m) => seen.controllerStatus.push(...m.status.filter((s) => s.name.includes('controller'))),
+    all,
+  );
   const started = performance.now();
   try {
     await launcher.configure();
@@ -100,58 +131,95 @@ async function runGraph(description: LaunchDescription, done: (seen: Observed) =
   return { ...seen, report, metrics, wallS: (performance.now() - started) / 1000 };
 }
 
-test('PETS in the graph: random actions until the first learned model, then CEM over it, swapping in each new version', { timeout: 120_000 }, async () => {
-  // 1.5 s of planning, and long enough to see the second model swapped in
-  // (the controller's diagnostics come every wall second: wait for one with the planner planning)
-  const { commands, models, controllerStatus, report, metrics, wallS } = await runGraph(graph(100), ({ models, nowNs, controllerStatus }) =>
-    models.length >= 2 && nowNs >= models[0]!.atNs + BigInt(PLANNING_S * 1e9) && nowNs >= models[1]!.atNs + 200_000_000n &&
-    controllerStatus.some((s) => s.values.some((v) => v.key === 'planner.mode' && v.value === 'planning')));
-  assert.ok(models.length >= 1, `no model within ${wallS.toFixed(0)} s`);
-  const firstAt = models[0]!.atNs;
-  const before = commands.filter((c) => c.tNs < firstAt);
-  const after = commands.filter((c) => c.tNs > firstAt);
-  console.log(
-    `learned MPC: first model at ${(Number(firstAt) / 1e9).toFixed(2)} s sim, ${models.length} models (v${models.at(-1)!.version}), ` +
-      `${before.length} exploring / ${after.length} planned commands, plan ${Number(metrics.planner_plan_ms_mean).toFixed(1)} ms mean, ${wallS.toFixed(1)} s wall`,
-  );
+test(
+  'PETS in the graph: random actions until the first learned model, then CEM over it, swapping in each new version',
+  { timeout: 120_000 },
+  async () => {
+    // 1.5 s of planning, and long enough to see the second model swapped in
+    // (the controller's diagnostics come every wall second: wait for one with the planner planning)
+    const { commands, models, controllerStatus, report, metrics, wallS } = await runGraph(
+      graph(100),
+      ({ models, nowNs, controllerStatus }) =>
+        models.length >= 2 &&
+        nowNs >= models[0]!.atNs + BigInt(PLANNING_S * 1e9) &&
+        nowNs >= models[1]!.atNs + 200_000_000n &&
+        controllerStatus.some((s) => s.values.some((v) => v.key === 'planner.mode' && v.value === 'planning')),
+    );
+    assert.ok(models.length >= 1, `no model within ${wallS.toFixed(0)} s`);
+    const firstAt = models[0]!.atNs;
+    const before = commands.filter((c) => c.tNs < firstAt);
+    const after = commands.filter((c) => c.tNs > firstAt);
+    console.log(
+      `learned MPC: first model at ${(Number(firstAt) / 1e9).toFixed(2)} s sim, ${models.length} models (v${models.at(-1)!.version}), ` +
+        `${before.length} exploring / ${after.length} planned commands, plan ${Number(metrics.planner_plan_ms_mean).toFixed(1)} ms mean, ${wallS.toFixed(1)} s wall`,
+    );
 
-  // exploration: uniform random forces over the whole ±20 N box, one per tick, before any model
-  assert.equal(before.length, EXPLORE_TICKS, 'explore_ticks random commands, then the graph waits for the model');
-  assert.equal(metrics.planner_exploration_ticks, EXPLORE_TICKS);
-  const explored = before.map((c) => c.u[0]!);
-  assert.ok(explored.every((u) => u >= -20 && u <= 20));
-  assert.ok(Math.min(...explored) < -15 && Math.max(...explored) > 15, `exploration spans [${Math.min(...explored)}, ${Math.max(...explored)}]`);
-  assert.ok(new Set(explored).size > 0.9 * explored.length, 'a fresh random action every tick');
+    // exploration: uniform random forces over the whole ±20 N box, one per tick, before any model
+    assert.equal(before.length, EXPLORE_TICKS, 'explore_ticks random commands, then the graph waits for the model');
+    assert.equal(metrics.planner_exploration_ticks, EXPLORE_TICKS);
+    const explored = before.map((c) => c.u[0]!);
+    assert.ok(explored.every((u) => u >= -20 && u <= 20));
+    assert.ok(
+      Math.min(...explored) < -15 && Math.max(...explored) > 15,
+      `exploration spans [${Math.min(...explored)}, ${Math.max(...explored)}]`,
+    );
+    assert.ok(new Set(explored).size > 0.9 * explored.length, 'a fresh random action every tick');
 
-  // the controller picked the model up and plans from then on: every tick after it is a plan
-  assert.equal(models[0]!.version, 1);
-  assert.ok(Number(metrics.planner_model_version) >= 2, `model version in use ${metrics.planner_model_version}: the second was not swapped in`);
-  assert.equal(metrics.planner_models_rejected, 0);
-  assert.ok(Number(metrics.planner_models_received) >= 1);
-  assert.ok(after.length >= PLANNING_S * 100 - 2, `${after.length} commands after the model`);
-  assert.ok(Math.abs(Number(metrics.planner_plans) - after.length) <= 2, `${metrics.planner_plans} plans for ${after.length} commands after the model`);
-  assert.ok(Number(metrics.planner_evaluations) >= Number(metrics.planner_plans) * 2 * 30, 'two CEM iterations of 30 sequences per plan');
-  assert.ok(Number.isFinite(Number(metrics.planner_best_cost)));
-  assert.ok(after.every((c) => c.u.length === 1 && Number.isFinite(c.u[0]!) && Math.abs(c.u[0]!) <= 20), 'planned commands are finite and within ±20 N');
-  assert.ok(new Set(after.map((c) => c.u[0]!)).size > 10, 'the plans vary with the state');
-  assert.equal(metrics.safety_nan, 0);
-  assert.equal(metrics.safety_stale_state, 0);
-  assert.equal(report.nodes.find((n) => n.node === '/sim_bridge')!.metrics.command_timeouts, 0);
+    // the controller picked the model up and plans from then on: every tick after it is a plan
+    assert.equal(models[0]!.version, 1);
+    assert.ok(
+      Number(metrics.planner_model_version) >= 2,
+      `model version in use ${metrics.planner_model_version}: the second was not swapped in`,
+    );
+    assert.equal(metrics.planner_models_rejected, 0);
+    assert.ok(Number(metrics.planner_models_received) >= 1);
+    assert.ok(after.length >= PLANNING_S * 100 - 2, `${after.length} commands after the model`);
+    assert.ok(
+      Math.abs(Number(metrics.planner_plans) - after.length) <= 2,
+      `${metrics.planner_plans} plans for ${after.length} commands after the model`,
+    );
+    assert.ok(
+      Number(metrics.planner_evaluations) >= Number(metrics.planner_plans) * 2 * 30,
+      'two CEM iterations of 30 sequences per plan',
+    );
+    assert.ok(Number.isFinite(Number(metrics.planner_best_cost)));
+    assert.ok(
+      after.every((c) => c.u.length === 1 && Number.isFinite(c.u[0]!) && Math.abs(c.u[0]!) <= 20),
+      'planned commands are finite and within ±20 N',
+    );
+    assert.ok(new Set(after.map((c) => c.u[0]!)).size > 10, 'the plans vary with the state');
+    assert.equal(metrics.safety_nan, 0);
+    assert.equal(metrics.safety_stale_state, 0);
+    assert.equal(report.nodes.find((n) => n.node === '/sim_bridge')!.metrics.command_timeouts, 0);
 
-  // diagnostics carry the planner's figures
-  const keys = new Set(controllerStatus.flatMap((s) => s.values.map((v) => v.key)));
-  for (const key of ['planner.mode', 'planner.model_version', 'planner.exploration_ticks', 'planner.plans', 'planner.best_cost', 'planner.plan_ms']) assert.ok(keys.has(key), `diagnostics lack ${key}`);
-});
+    // diagnostics carry the planner's figures
+    const keys = new Set(controllerStatus.flatMap((s) => s.values.map((v) => v.key)));
+    for (const key of [
+      'planner.mode',
+      'planner.model_version',
+      'planner.exploration_ticks',
+      'planner.plans',
+      'planner.best_cost',
+      'planner.plan_ms',
+    ])
+      assert.ok(keys.has(key), `diagnostics lack ${key}`);
+  },
+);
 
-test('lockstep repeats exactly: the same random actions, the same first model, the same plans', { timeout: 120_000 }, async () => {
-  // stop half a second into planning, long before the second model (400 transitions) is due
-  const until = ({ models, nowNs }: Observed): boolean => models.length >= 1 && nowNs >= models[0]!.atNs + 500_000_000n;
-  const a = await runGraph(graph(200), until);
-  const b = await runGraph(graph(200), until);
-  const firstAt = a.models[0]!.atNs;
-  assert.equal(b.models[0]!.atNs, firstAt, 'the model came at the same tick');
-  const planned = (run: Observed) => run.commands.filter((c) => c.tNs <= firstAt + 450_000_000n);
-  assert.ok(planned(a).length >= EXPLORE_TICKS + 40);
-  assert.deepEqual(planned(b), planned(a));
-  assert.ok(a.models.length === 1 && b.models.length === 1);
-});
+test(
+  'lockstep repeats exactly: the same random actions, the same first model, the same plans',
+  { timeout: 120_000 },
+  async () => {
+    // stop half a second into planning, long before the second model (400 transitions) is due
+    const until = ({ models, nowNs }: Observed): boolean =>
+      models.length >= 1 && nowNs >= models[0]!.atNs + 500_000_000n;
+    const a = await runGraph(graph(200), until);
+    const b = await runGraph(graph(200), until);
+    const firstAt = a.models[0]!.atNs;
+    assert.equal(b.models[0]!.atNs, firstAt, 'the model came at the same tick');
+    const planned = (run: Observed) => run.commands.filter((c) => c.tNs <= firstAt + 450_000_000n);
+    assert.ok(planned(a).length >= EXPLORE_TICKS + 40);
+    assert.deepEqual(planned(b), planned(a));
+    assert.ok(a.models.length === 1 && b.models.length === 1);
+  },
+);

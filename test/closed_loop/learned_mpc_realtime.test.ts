@@ -25,13 +25,28 @@ const RATE_HZ = 50;
 const WALL_LIMIT_MS = 60_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-const launchNode = (exec: string, values: Record<string, unknown>): LaunchNode => codeNode('learned_mpc_realtime.test.ts', exec, values);
+const launchNode = (exec: string, values: Record<string, unknown>): LaunchNode =>
+  codeNode('learned_mpc_realtime.test.ts', exec, values);
 
 /** the controller's planning workload below; the population is sized to this machine */
 const WORKLOAD: LearnedPlanningSpec = {
   modelPath: packagePath('sim/models/cartpole.xml'),
   optimizer: 'icem',
-  optimizerSettings: { population: 50, iterations: 2, eliteRatio: 0.1, alpha: 0.1, minStd: 0, std: [], temperature: 0.1, noiseSmoothing: 0.9, filterWindow: 1, populationDecay: 1.25, keepEliteFraction: 0.3, noiseExponent: 2, seed: 3 },
+  optimizerSettings: {
+    population: 50,
+    iterations: 2,
+    eliteRatio: 0.1,
+    alpha: 0.1,
+    minStd: 0,
+    std: [],
+    temperature: 0.1,
+    noiseSmoothing: 0.9,
+    filterWindow: 1,
+    populationDecay: 1.25,
+    keepEliteFraction: 0.3,
+    noiseExponent: 2,
+    seed: 3,
+  },
   task: 'cartpole_swingup',
   taskTarget: [],
   actuation: 'torque',
@@ -53,8 +68,22 @@ const graph = (population: number): LaunchDescription => ({
   args: {},
   warnings: [],
   nodes: [
-    launchNode('sim_bridge', { model: 'sim/models/cartpole.xml', mode: 'realtime', rate_hz: RATE_HZ, reset_keyframe: 'hanging', position_noise: 0.0005, seed: 7, progress_period_s: 0.0 }),
-    launchNode('state_estimator', { use_sim_time: true, position_noise_std: 0.0005, use_velocity_measurement: true, velocity_noise_std: 0.01, process_noise: 50.0 }),
+    launchNode('sim_bridge', {
+      model: 'sim/models/cartpole.xml',
+      mode: 'realtime',
+      rate_hz: RATE_HZ,
+      reset_keyframe: 'hanging',
+      position_noise: 0.0005,
+      seed: 7,
+      progress_period_s: 0.0,
+    }),
+    launchNode('state_estimator', {
+      use_sim_time: true,
+      position_noise_std: 0.0005,
+      use_velocity_measurement: true,
+      velocity_noise_std: 0.01,
+      process_noise: 50.0,
+    }),
     launchNode('controller', {
       use_sim_time: true,
       model: 'sim/models/cartpole.xml',
@@ -73,73 +102,100 @@ const graph = (population: number): LaunchDescription => ({
   ],
 });
 
-test('learned MPC in real time: planning in a worker keeps the command loop on rate; deactivate ends the worker', { timeout: 120_000 }, async () => {
-  const blob = await cartpoleModelBlob(BigInt(1e9 / RATE_HZ));
-  // plans of about ten periods (200 ms; on a machine whose load changes, between half and twice that)
-  const population = (await specTakingAbout(WORKLOAD, blob, 10 * (1000 / RATE_HZ))).optimizerSettings.population;
-  const transport = new EmbeddedTransport({ checkMessages: true });
-  const launcher = new Launcher(graph(population), { transport, registry, logLevelSpec: 'error', checkMessages: true });
-  const probe = await transport.createNode({ name: 'probe', parameters: defineParams({}) });
-  const commands: number[] = [];
-  probe.createSubscription('std_msgs/msg/Float64MultiArray', '/forward_command_controller/commands', (m) => commands.push(m.data[0]!), { qos: { history: 'keep_all' } });
-  const models = probe.createPublisher('dynastack_msgs/msg/ModelBlob', '/dynamics/model', QOS_LATCHED);
-  const deadline = performance.now() + WALL_LIMIT_MS;
-  let controller: ManagedNode | undefined;
-  const metrics = async (): Promise<Record<string, number | string>> => (await controller!.report()).metrics;
-  const waitFor = async (what: string, ok: (m: Record<string, number | string>) => boolean): Promise<Record<string, number | string>> => {
-    for (;;) {
+test(
+  'learned MPC in real time: planning in a worker keeps the command loop on rate; deactivate ends the worker',
+  { timeout: 120_000 },
+  async () => {
+    const blob = await cartpoleModelBlob(BigInt(1e9 / RATE_HZ));
+    // plans of about ten periods (200 ms; on a machine whose load changes, between half and twice that)
+    const population = (await specTakingAbout(WORKLOAD, blob, 10 * (1000 / RATE_HZ))).optimizerSettings.population;
+    const transport = new EmbeddedTransport({ checkMessages: true });
+    const launcher = new Launcher(graph(population), {
+      transport,
+      registry,
+      logLevelSpec: 'error',
+      checkMessages: true,
+    });
+    const probe = await transport.createNode({ name: 'probe', parameters: defineParams({}) });
+    const commands: number[] = [];
+    probe.createSubscription(
+      'std_msgs/msg/Float64MultiArray',
+      '/forward_command_controller/commands',
+      (m) => commands.push(m.data[0]!),
+      { qos: { history: 'keep_all' } },
+    );
+    const models = probe.createPublisher('dynastack_msgs/msg/ModelBlob', '/dynamics/model', QOS_LATCHED);
+    const deadline = performance.now() + WALL_LIMIT_MS;
+    let controller: ManagedNode | undefined;
+    const metrics = async (): Promise<Record<string, number | string>> => (await controller!.report()).metrics;
+    const waitFor = async (
+      what: string,
+      ok: (m: Record<string, number | string>) => boolean,
+    ): Promise<Record<string, number | string>> => {
+      for (;;) {
+        const m = await metrics();
+        if (ok(m)) return m;
+        if (performance.now() > deadline)
+          throw new Error(`${what} did not happen within ${WALL_LIMIT_MS / 1000} s: ${JSON.stringify(m)}`);
+        await sleep(50);
+      }
+    };
+    try {
+      await launcher.configure();
+      controller = launcher.nodes.find((n) => n.fullyQualifiedName === '/controller')!;
+      models.publish({
+        header: { stamp: nsToTime(0n), frame_id: '' },
+        kind: 'dynamics_ensemble',
+        version: 1,
+        format: 'dynastack-ensemble/1',
+        metadata_json: blob.metadataJson,
+        data: blob.data,
+      });
+      await launcher.activate();
+
+      // plans from the worker, then a window of two seconds of planning to count ticks in
+      const started = await waitFor('the first plans', (m) => Number(m.planner_plans) >= 2);
+      const t0 = performance.now();
+      await sleep(2000);
       const m = await metrics();
-      if (ok(m)) return m;
-      if (performance.now() > deadline) throw new Error(`${what} did not happen within ${WALL_LIMIT_MS / 1000} s: ${JSON.stringify(m)}`);
-      await sleep(50);
+      const wallS = (performance.now() - t0) / 1000;
+      const ticks = Number(m.ticks) - Number(started.ticks);
+      const plans = Number(m.planner_plans) - Number(started.planner_plans);
+      const planMs = Number(m.planner_plan_ms_mean);
+      console.log(
+        `real-time learned MPC: ${ticks} ticks in ${wallS.toFixed(2)} s at ${RATE_HZ} Hz, ${plans} plans (population ${population}) of ${planMs.toFixed(0)} ms mean, ${m.stale_plans} stale ticks, ${m.deadline_misses} deadline misses`,
+      );
+      assert.equal(m.planner_models_rejected, 0);
+      assert.equal(m.planner_model_version, 1);
+      assert.equal(m.planner_worker_running, 1);
+      // the premise: a plan spans several periods; the loop ticked on regardless
+      assert.ok(planMs > 2 * (1000 / RATE_HZ), `a plan took ${planMs.toFixed(1)} ms`);
+      assert.ok(plans >= 2 && ticks > 2 * plans, `${ticks} ticks, ${plans} plans`);
+      assert.ok(ticks >= 0.6 * wallS * RATE_HZ, `${ticks} ticks in ${wallS.toFixed(2)} s at ${RATE_HZ} Hz`);
+      assert.ok(Number(m.stale_plans) <= 0.05 * Number(m.ticks), `${m.stale_plans} stale ticks of ${m.ticks}`);
+      // every tick published a command within the box; the only stop actions were for stale plans
+      // (test/control/planners/ensemble_mpc/worker_planner.test.ts checks tick by tick that the plans' actions are sent)
+      assert.ok(commands.length >= Number(m.ticks) - 1);
+      assert.ok(commands.every((u) => Number.isFinite(u) && Math.abs(u) <= 20));
+      assert.equal(m.safety_nan, m.stale_plans);
+
+      // deactivate: the worker ends; activate again: a new one plans with the model it is handed
+      await controller.deactivate();
+      const inactive = await metrics();
+      assert.equal(inactive.planner_worker_running, 0);
+      const plansWhenStopped = Number(inactive.planner_plans);
+      await sleep(300);
+      assert.equal(Number((await metrics()).planner_plans), plansWhenStopped, 'no plans while inactive');
+      await controller.activate();
+      const again = await waitFor('plans after re-activation', (x) => Number(x.planner_plans) >= plansWhenStopped + 2);
+      assert.equal(again.planner_worker_starts, 2);
+      assert.equal(again.planner_worker_running, 1);
+      assert.equal(again.planner_model_version, 1);
+    } finally {
+      await launcher.shutdown();
+      probe.destroy();
     }
-  };
-  try {
-    await launcher.configure();
-    controller = launcher.nodes.find((n) => n.fullyQualifiedName === '/controller')!;
-    models.publish({ header: { stamp: nsToTime(0n), frame_id: '' }, kind: 'dynamics_ensemble', version: 1, format: 'dynastack-ensemble/1', metadata_json: blob.metadataJson, data: blob.data });
-    await launcher.activate();
-
-    // plans from the worker, then a window of two seconds of planning to count ticks in
-    const started = await waitFor('the first plans', (m) => Number(m.planner_plans) >= 2);
-    const t0 = performance.now();
-    await sleep(2000);
-    const m = await metrics();
-    const wallS = (performance.now() - t0) / 1000;
-    const ticks = Number(m.ticks) - Number(started.ticks);
-    const plans = Number(m.planner_plans) - Number(started.planner_plans);
-    const planMs = Number(m.planner_plan_ms_mean);
-    console.log(`real-time learned MPC: ${ticks} ticks in ${wallS.toFixed(2)} s at ${RATE_HZ} Hz, ${plans} plans (population ${population}) of ${planMs.toFixed(0)} ms mean, ${m.stale_plans} stale ticks, ${m.deadline_misses} deadline misses`);
-    assert.equal(m.planner_models_rejected, 0);
-    assert.equal(m.planner_model_version, 1);
-    assert.equal(m.planner_worker_running, 1);
-    // the premise: a plan spans several periods; the loop ticked on regardless
-    assert.ok(planMs > 2 * (1000 / RATE_HZ), `a plan took ${planMs.toFixed(1)} ms`);
-    assert.ok(plans >= 2 && ticks > 2 * plans, `${ticks} ticks, ${plans} plans`);
-    assert.ok(ticks >= 0.6 * wallS * RATE_HZ, `${ticks} ticks in ${wallS.toFixed(2)} s at ${RATE_HZ} Hz`);
-    assert.ok(Number(m.stale_plans) <= 0.05 * Number(m.ticks), `${m.stale_plans} stale ticks of ${m.ticks}`);
-    // every tick published a command within the box; the only stop actions were for stale plans
-    // (test/control/planners/ensemble_mpc/worker_planner.test.ts checks tick by tick that the plans' actions are sent)
-    assert.ok(commands.length >= Number(m.ticks) - 1);
-    assert.ok(commands.every((u) => Number.isFinite(u) && Math.abs(u) <= 20));
-    assert.equal(m.safety_nan, m.stale_plans);
-
-    // deactivate: the worker ends; activate again: a new one plans with the model it is handed
-    await controller.deactivate();
-    const inactive = await metrics();
-    assert.equal(inactive.planner_worker_running, 0);
-    const plansWhenStopped = Number(inactive.planner_plans);
-    await sleep(300);
-    assert.equal(Number((await metrics()).planner_plans), plansWhenStopped, 'no plans while inactive');
-    await controller.activate();
-    const again = await waitFor('plans after re-activation', (x) => Number(x.planner_plans) >= plansWhenStopped + 2);
-    assert.equal(again.planner_worker_starts, 2);
-    assert.equal(again.planner_worker_running, 1);
-    assert.equal(again.planner_model_version, 1);
-  } finally {
-    await launcher.shutdown();
-    probe.destroy();
-  }
-  const final = (await launcher.report()).nodes.find((n) => n.node === '/controller')!.metrics;
-  assert.equal(final.planner_worker_running, 0, 'the worker ended at shutdown');
-});
+    const final = (await launcher.report()).nodes.find((n) => n.node === '/controller')!.metrics;
+    assert.equal(final.planner_worker_running, 0, 'the worker ended at shutdown');
+  },
+);

@@ -2,7 +2,11 @@ import { ProbabilisticEnsemble } from '../../src/dynamics/ensemble.js';
 import { StateEncoding } from '../../src/dynamics/state_encoding.js';
 import { initTensorBackend } from '../../src/tensor/backend.js';
 import { Rng } from '../../src/util/random.js';
-import { buildLearnedPlanner, planningTask, type LearnedPlanningSpec } from '../../src/control/planners/ensemble_mpc/spec.js';
+import {
+  buildLearnedPlanner,
+  planningTask,
+  type LearnedPlanningSpec,
+} from '../../src/control/planners/ensemble_mpc/spec.js';
 
 // For planning tests: a cart-pole dynamics model blob as the dynamics learner publishes one (they
 // need a model, not a good one: a small ensemble over [x, sin θ, cos θ, ẋ, θ̇], fitted for two
@@ -21,16 +25,29 @@ export async function cartpoleModelBlob(periodNs: bigint): Promise<{ metadataJso
   for (let i = 0; i < n; i++) {
     const raw = Float32Array.of(rng.normal(), 3 * rng.normal(), rng.normal(), 3 * rng.normal());
     encoding.encodeInto(raw, states, i * encoding.size);
-    raw[2] += dt * actions[i]!;
-    raw[0] += dt * raw[2]!;
-    raw[1] += dt * raw[3]!;
+    raw[2]! += dt * actions[i]!;
+    raw[0]! += dt * raw[2]!;
+    raw[1]! += dt * raw[3]!;
     encoding.encodeInto(raw, nextStates, i * encoding.size);
   }
-  const ensemble = ProbabilisticEnsemble.create({ stateSize: encoding.size, actionSize: 1, members: 3, elites: 3, hidden: [64, 64], seed: 2 });
+  const ensemble = ProbabilisticEnsemble.create({
+    stateSize: encoding.size,
+    actionSize: 1,
+    members: 3,
+    elites: 3,
+    hidden: [64, 64],
+    seed: 2,
+  });
   try {
     ensemble.train({ states, actions, nextStates, n }, { epochs: 2, batchSize: 64 });
     const { metadata, data } = ensemble.serialize();
-    return { metadataJson: JSON.stringify({ ...metadata, training: { ...encoding.toMetadata(), period_ns: Number(periodNs) } }), data };
+    return {
+      metadataJson: JSON.stringify({
+        ...metadata,
+        training: { ...encoding.toMetadata(), period_ns: Number(periodNs) },
+      }),
+      data,
+    };
   } finally {
     ensemble.dispose();
   }
@@ -41,7 +58,11 @@ export async function cartpoleModelBlob(periodNs: bigint): Promise<{ metadataJso
  * this thread (after a warm-up) and the population scaled to match, within [1, 40]× the spec's, so that a test
  * can count on plans spanning many control periods whichever ensemble engine runs them.
  */
-export async function specTakingAbout(spec: LearnedPlanningSpec, blob: { metadataJson: string; data: Uint8Array }, targetMs: number): Promise<LearnedPlanningSpec> {
+export async function specTakingAbout(
+  spec: LearnedPlanningSpec,
+  blob: { metadataJson: string; data: Uint8Array },
+  targetMs: number,
+): Promise<LearnedPlanningSpec> {
   await initTensorBackend();
   const planner = buildLearnedPlanner({ ...spec, explore: false }, planningTask(spec, undefined));
   try {
@@ -55,7 +76,13 @@ export async function specTakingAbout(spec: LearnedPlanningSpec, blob: { metadat
     });
     const ms = times.sort((a, b) => a - b)[1]!;
     const scale = Math.min(40, Math.max(1, targetMs / ms));
-    return { ...spec, optimizerSettings: { ...spec.optimizerSettings, population: Math.round(spec.optimizerSettings.population * scale) } };
+    return {
+      ...spec,
+      optimizerSettings: {
+        ...spec.optimizerSettings,
+        population: Math.round(spec.optimizerSettings.population * scale),
+      },
+    };
   } finally {
     planner.dispose();
   }

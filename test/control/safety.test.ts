@@ -23,7 +23,11 @@ function layer(over: Partial<SafetyConfig> = {}): SafetyLayer {
   });
 }
 
-const fresh = (stampNs: bigint, position: number[], velocity: number[] = position.map(() => 0)): SafetyState => ({ stampNs, position, velocity });
+const fresh = (stampNs: bigint, position: number[], velocity: number[] = position.map(() => 0)): SafetyState => ({
+  stampNs,
+  position,
+  velocity,
+});
 
 test('effort: clamps to the effort limit, removes effort past a position or velocity limit', () => {
   const s = layer();
@@ -174,10 +178,21 @@ test('configuration is validated with messages naming the field', () => {
   assert.throws(() => layer({ positionMargin: [Infinity, 0] }), /positionMargin\[0\] = Infinity is invalid/);
   assert.throws(() => layer({ periodNs: 0n }), /periodNs must be a positive bigint/);
   assert.throws(() => layer({ watchdogTimeoutNs: -1n }), /watchdogTimeoutNs must be a positive bigint/);
-  assert.throws(() => layer({ commandInterface: 'torque' as CommandInterface }), /commandInterface 'torque' is not one of/);
-  assert.throws(() => layer().filter([0, 0], undefined, 0n, new Float64Array(3)), /output buffer has 3 values, expected 2/);
+  assert.throws(
+    () => layer({ commandInterface: 'torque' as CommandInterface }),
+    /commandInterface 'torque' is not one of/,
+  );
+  assert.throws(
+    () => layer().filter([0, 0], undefined, 0n, new Float64Array(3)),
+    /output buffer has 3 values, expected 2/,
+  );
   // no limits at all is a valid configuration
-  const free = layer({ positionLower: [-Infinity, -Infinity], positionUpper: [Infinity, Infinity], velocityLimit: [Infinity, Infinity], effortLimit: [Infinity, Infinity] });
+  const free = layer({
+    positionLower: [-Infinity, -Infinity],
+    positionUpper: [Infinity, Infinity],
+    velocityLimit: [Infinity, Infinity],
+    effortLimit: [Infinity, Infinity],
+  });
   const out = new Float64Array(2);
   assert.ok(free.filter([1e300, -1e300], fresh(0n, [0, 0]), 0n, out).ok);
   assert.deepEqual([...out], [1e300, -1e300]);
@@ -206,7 +221,8 @@ const anyValue = fc.oneof(
 
 function configArb(n: number): fc.Arbitrary<SafetyConfig> {
   const perJoint = <T>(a: fc.Arbitrary<T>): fc.Arbitrary<T[]> => fc.array(a, { minLength: n, maxLength: n });
-  const limit = (max: number): fc.Arbitrary<number> => fc.oneof(fc.constant(Infinity), fc.constant(0), fc.double({ min: 0, max, noNaN: true }));
+  const limit = (max: number): fc.Arbitrary<number> =>
+    fc.oneof(fc.constant(Infinity), fc.constant(0), fc.double({ min: 0, max, noNaN: true }));
   return fc.record({
     commandInterface: fc.constantFrom<CommandInterface>('effort', 'position', 'velocity'),
     positionLower: perJoint(fc.oneof(fc.constant(-Infinity), fc.double({ min: -3, max: 0, noNaN: true }))),
@@ -223,7 +239,10 @@ function configArb(n: number): fc.Arbitrary<SafetyConfig> {
 function stepArb(n: number): fc.Arbitrary<Step> {
   const perJoint = (a: fc.Arbitrary<number>): fc.Arbitrary<number[]> => fc.array(a, { minLength: n, maxLength: n });
   return fc.record({
-    command: fc.oneof({ arbitrary: perJoint(anyValue), weight: 8 }, { arbitrary: fc.array(anyValue, { maxLength: 5 }), weight: 1 }),
+    command: fc.oneof(
+      { arbitrary: perJoint(anyValue), weight: 8 },
+      { arbitrary: fc.array(anyValue, { maxLength: 5 }), weight: 1 },
+    ),
     state: fc.oneof(
       { arbitrary: fc.constant<StateKind>('fresh'), weight: 8 },
       { arbitrary: fc.constantFrom<StateKind>('stale', 'future', 'none', 'malformed'), weight: 2 },
@@ -232,11 +251,16 @@ function stepArb(n: number): fc.Arbitrary<Step> {
     velocity: perJoint(fc.double({ min: -8, max: 8, noNaN: true })),
     age: fc.double({ min: 0, max: 1, noNaN: true }),
     advanceNs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 60_000_000 })),
-    action: fc.oneof({ arbitrary: fc.constant<'none'>('none'), weight: 12 }, { arbitrary: fc.constantFrom<'estop' | 'reset'>('estop', 'reset'), weight: 1 }),
+    action: fc.oneof(
+      { arbitrary: fc.constant<'none'>('none'), weight: 12 },
+      { arbitrary: fc.constantFrom<'estop' | 'reset'>('estop', 'reset'), weight: 1 },
+    ),
   });
 }
 
-const scenario = fc.integer({ min: 1, max: 3 }).chain((n) => fc.tuple(configArb(n), fc.array(stepArb(n), { minLength: 1, maxLength: 30 })));
+const scenario = fc
+  .integer({ min: 1, max: 3 })
+  .chain((n) => fc.tuple(configArb(n), fc.array(stepArb(n), { minLength: 1, maxLength: 30 })));
 
 const clamp = (x: number, lo: number, hi: number): number => (x < lo ? lo : x > hi ? hi : x);
 const near = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
@@ -257,7 +281,8 @@ test('safety properties hold for any command and state sequence', () => {
       let latched = false;
       let hold: number[] | undefined;
 
-      const stopValue = (i: number, from: number[] | undefined): number => (pos ? clamp(from ? from[i]! : 0, config.positionLower[i]!, config.positionUpper[i]!) : 0);
+      const stopValue = (i: number, from: number[] | undefined): number =>
+        pos ? clamp(from ? from[i]! : 0, config.positionLower[i]!, config.positionUpper[i]!) : 0;
 
       for (const step of steps) {
         now += BigInt(step.advanceNs);
@@ -272,13 +297,17 @@ test('safety properties hold for any command and state sequence', () => {
         }
         const timeout = config.watchdogTimeoutNs;
         const stamp =
-          step.state === 'stale' ? now - timeout - 1n
-          : step.state === 'future' ? now + timeout + 1n
-          : now - BigInt(Math.floor(step.age * Number(timeout)));
+          step.state === 'stale'
+            ? now - timeout - 1n
+            : step.state === 'future'
+              ? now + timeout + 1n
+              : now - BigInt(Math.floor(step.age * Number(timeout)));
         const state: SafetyState | undefined =
-          step.state === 'none' ? undefined
-          : step.state === 'malformed' ? { stampNs: stamp, position: [...step.position, 0], velocity: step.velocity }
-          : { stampNs: stamp, position: step.position, velocity: step.velocity };
+          step.state === 'none'
+            ? undefined
+            : step.state === 'malformed'
+              ? { stampNs: stamp, position: [...step.position, 0], velocity: step.velocity }
+              : { stampNs: stamp, position: step.position, velocity: step.velocity };
         if (step.state !== 'none' && step.state !== 'malformed') measured = step.position;
         if (latched && !hold && measured) hold = [...measured];
 
@@ -291,7 +320,8 @@ test('safety properties hold for any command and state sequence', () => {
           const y = out[i]!;
           assert.ok(Number.isFinite(y), `out[${i}] = ${y}`);
           if (config.commandInterface === 'effort') assert.ok(Math.abs(y) <= config.effortLimit[i]!, `effort ${y}`);
-          if (config.commandInterface === 'velocity') assert.ok(Math.abs(y) <= config.velocityLimit[i]!, `velocity ${y}`);
+          if (config.commandInterface === 'velocity')
+            assert.ok(Math.abs(y) <= config.velocityLimit[i]!, `velocity ${y}`);
           if (pos) assert.ok(y >= config.positionLower[i]! && y <= config.positionUpper[i]!, `position ${y}`);
         }
 
@@ -358,7 +388,10 @@ test('safety properties hold for any command and state sequence', () => {
             const rate = config.rateLimit[i]!;
             const change = rate === Infinity ? Infinity : rate * dt;
             if (p + change >= hLo - 1e-12 && p - change <= hHi + 1e-12) {
-              assert.ok(Math.abs(y - p) <= change + 1e-9 * Math.max(1, Math.abs(p)), `rate: ${p} → ${y} in ${dt} s at ${rate}/s`);
+              assert.ok(
+                Math.abs(y - p) <= change + 1e-9 * Math.max(1, Math.abs(p)),
+                `rate: ${p} → ${y} in ${dt} s at ${rate}/s`,
+              );
             } else {
               assert.ok(near(y, p > hHi ? hHi : hLo), `rate infeasible: ${y} is not the allowed value nearest ${p}`);
             }
@@ -382,7 +415,12 @@ test('e-stop latches through any later sequence of commands and states until res
       const n = config.positionLower.length;
       const out = new Float64Array(n);
       const stampNs = 1_000_000_000n;
-      s.filter(new Array<number>(n).fill(0), { stampNs, position: new Array<number>(n).fill(0), velocity: new Array<number>(n).fill(0) }, stampNs, out);
+      s.filter(
+        new Array<number>(n).fill(0),
+        { stampNs, position: new Array<number>(n).fill(0), velocity: new Array<number>(n).fill(0) },
+        stampNs,
+        out,
+      );
       s.estop('property');
       let now = stampNs;
       for (const step of steps) {
@@ -390,7 +428,8 @@ test('e-stop latches through any later sequence of commands and states until res
         const v = s.filter(step.command, { stampNs: now, position: step.position, velocity: step.velocity }, now, out);
         assert.ok(v.reasons.includes('estop') && !v.ok && v.publish);
         for (let i = 0; i < n; i++) {
-          const expected = config.commandInterface === 'position' ? clamp(0, config.positionLower[i]!, config.positionUpper[i]!) : 0;
+          const expected =
+            config.commandInterface === 'position' ? clamp(0, config.positionLower[i]!, config.positionUpper[i]!) : 0;
           assert.equal(out[i], expected);
         }
       }

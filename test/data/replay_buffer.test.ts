@@ -37,8 +37,14 @@ test('replay buffer: a bounded FIFO; toTransitionData gives the newest `capacity
   assert.deepEqual(Array.from(d.states.subarray(0, 4)), [3, 6, 4, 8]);
   assert.deepEqual(Array.from(d.nextStates.subarray(8)), [8, 15]);
   assert.ok(d.states instanceof Float32Array);
-  assert.throws(() => b.add({ state: [1], action: [1], nextState: [1, 2] }), /does not fit a replay buffer of state size 2 and action size 1/);
-  assert.throws(() => new ReplayBuffer({ capacity: 0, stateSize: 2, actionSize: 1 }), /capacity must be a positive integer/);
+  assert.throws(
+    () => b.add({ state: [1], action: [1], nextState: [1, 2] }),
+    /does not fit a replay buffer of state size 2 and action size 1/,
+  );
+  assert.throws(
+    () => new ReplayBuffer({ capacity: 0, stateSize: 2, actionSize: 1 }),
+    /capacity must be a positive integer/,
+  );
 });
 
 test('replay buffer: samples are whole transitions drawn uniformly from what is held', () => {
@@ -49,12 +55,20 @@ test('replay buffer: samples are whole transitions drawn uniformly from what is 
   for (let i = 0; i < s.n; i++) {
     const k = -s.actions[i]!;
     assert.ok(k >= 50 && k <= 149, `transition ${k} was dropped`);
-    assert.deepEqual([s.states[2 * i], s.states[2 * i + 1], s.nextStates[2 * i], s.nextStates[2 * i + 1]], [k, 2 * k, k + 1, 2 * k + 1], 'rows stay together');
+    assert.deepEqual(
+      [s.states[2 * i], s.states[2 * i + 1], s.nextStates[2 * i], s.nextStates[2 * i + 1]],
+      [k, 2 * k, k + 1, 2 * k + 1],
+      'rows stay together',
+    );
     counts.set(k, (counts.get(k) ?? 0) + 1);
   }
   assert.equal(counts.size, 100, 'every held transition is drawn');
   assert.ok(Math.max(...counts.values()) < 80, 'about 40 each');
-  assert.deepEqual(Array.from(b.sample(3, new Rng(9)).actions), Array.from(b.sample(3, new Rng(9)).actions), 'seeded: repeatable');
+  assert.deepEqual(
+    Array.from(b.sample(3, new Rng(9)).actions),
+    Array.from(b.sample(3, new Rng(9)).actions),
+    'seeded: repeatable',
+  );
   assert.throws(() => new ReplayBuffer({ capacity: 2, stateSize: 1, actionSize: 1 }).sample(1, new Rng(0)), /empty/);
 });
 
@@ -104,7 +118,10 @@ test('replay buffer: a corrupt, truncated or mismatched file is refused with the
     const good = readFileSync(path);
     const bad = (bytes: Uint8Array, message: RegExp, expect?: { stateSize?: number; actionSize?: number }): void => {
       writeFileSync(path, bytes);
-      assert.throws(() => ReplayBuffer.load(path, expect), (e: Error) => e.message.includes(path) && message.test(e.message));
+      assert.throws(
+        () => ReplayBuffer.load(path, expect),
+        (e: Error) => e.message.includes(path) && message.test(e.message),
+      );
     };
     bad(good.subarray(0, good.length - 4), /bytes of data, but 10 transitions .* take 200 \(truncated or corrupt\)/);
     bad(Buffer.from('hello world'), /not a replay buffer file/);

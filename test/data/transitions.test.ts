@@ -27,12 +27,22 @@ test('transitions: state t, the command of tick t, state t+1; steps count within
   const b = new TransitionBuilder({ periodNs: PERIOD });
   const ts = run(b, [0, 1, 2, 3]);
   assert.equal(ts.length, 3);
-  assert.deepEqual(ts.map((t) => [Array.from(t.state), Array.from(t.action), Array.from(t.nextState)]), [
-    [[0, -0], [100], [1, -1]],
-    [[1, -1], [101], [2, -2]],
-    [[2, -2], [102], [3, -3]],
-  ]);
-  assert.deepEqual(ts.map((t) => [t.episode, t.step, t.stampNs]), [[0, 0, tick(0)], [0, 1, tick(1)], [0, 2, tick(2)]]);
+  assert.deepEqual(
+    ts.map((t) => [Array.from(t.state), Array.from(t.action), Array.from(t.nextState)]),
+    [
+      [[0, -0], [100], [1, -1]],
+      [[1, -1], [101], [2, -2]],
+      [[2, -2], [102], [3, -3]],
+    ],
+  );
+  assert.deepEqual(
+    ts.map((t) => [t.episode, t.step, t.stampNs]),
+    [
+      [0, 0, tick(0)],
+      [0, 1, tick(1)],
+      [0, 2, tick(2)],
+    ],
+  );
   assert.deepEqual(b.joints, ['j']);
   assert.equal(b.stateSize, 2);
   assert.equal(b.actionSize, 1);
@@ -40,7 +50,13 @@ test('transitions: state t, the command of tick t, state t+1; steps count within
 
 test('transitions: joint order from the options, whatever the message order; JointState and estimate messages', () => {
   const b = new TransitionBuilder({ periodNs: PERIOD, joints: ['b', 'a'] });
-  const js = (k: number) => ({ header: { stamp: nsToTime(tick(k)), frame_id: '' }, name: ['a', 'b', 'c'], position: [1 + k, 2 + k, 9], velocity: [10, 20, 90], effort: [] });
+  const js = (k: number) => ({
+    header: { stamp: nsToTime(tick(k)), frame_id: '' },
+    name: ['a', 'b', 'c'],
+    position: [1 + k, 2 + k, 9],
+    velocity: [10, 20, 90],
+    effort: [],
+  });
   assert.equal(b.addState(jointStateFields(js(0))).status, 'first');
   b.addCommand(tick(0), [0.5, -0.5]);
   const r = b.addState(jointStateFields({ state: js(1), covariance: [] }));
@@ -59,9 +75,20 @@ test('transitions: joint order from the options, whatever the message order; Joi
 test('transitions: no pair across a missing tick; the chain resumes after it', () => {
   const b = new TransitionBuilder({ periodNs: PERIOD });
   const ts = run(b, [0, 1, 3, 4, 5]);
-  assert.deepEqual(ts.map((t) => [t.state[0], t.nextState[0], t.action[0]]), [[0, 1, 100], [3, 4, 103], [4, 5, 104]]);
+  assert.deepEqual(
+    ts.map((t) => [t.state[0], t.nextState[0], t.action[0]]),
+    [
+      [0, 1, 100],
+      [3, 4, 103],
+      [4, 5, 104],
+    ],
+  );
   assert.equal(b.counts.gaps, 1);
-  assert.deepEqual(ts.map((t) => t.episode), [0, 0, 0], 'a gap is not a new episode');
+  assert.deepEqual(
+    ts.map((t) => t.episode),
+    [0, 0, 0],
+    'a gap is not a new episode',
+  );
   // jitter within tolerance still pairs: 14 ms is under 1.5 periods
   const j = new TransitionBuilder({ periodNs: PERIOD });
   j.addState(state(0));
@@ -83,7 +110,10 @@ test('transitions: a stamp going back is a new episode with no transition across
   const r3 = b.addState({ stampNs: 2n * PERIOD, names: ['j'], position: [52], velocity: [0] });
   assert.equal(r3.status, 'transition');
   if (r3.status !== 'transition') return;
-  assert.deepEqual([r3.transition.episode, r3.transition.step, r3.transition.state[0], r3.transition.action[0]], [1, 0, 51, 7]);
+  assert.deepEqual(
+    [r3.transition.episode, r3.transition.step, r3.transition.state[0], r3.transition.action[0]],
+    [1, 0, 51, 7],
+  );
   assert.equal(ts.length, 2);
   assert.equal(b.counts.resets, 1);
   assert.equal(b.counts.episodes, 2);

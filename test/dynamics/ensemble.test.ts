@@ -21,7 +21,10 @@ import { linearData, setWeight } from './helpers.js';
 await initTensorBackend();
 
 const small = { stateSize: 2, actionSize: 1, members: 3, elites: 2, hidden: [16, 16] };
-const A = [[1, 0.1], [-0.05, 0.98]];
+const A = [
+  [1, 0.1],
+  [-0.05, 0.98],
+];
 const B = [[0], [0.1]];
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
@@ -51,13 +54,17 @@ test('bootstrap: each member gets its own resample of the training rows, drawn w
   const pool = new Set(train);
   for (const r of resamples) {
     assert.equal(r.length, train.length);
-    assert.ok(r.every((i) => pool.has(i)), 'only training rows');
+    assert.ok(
+      r.every((i) => pool.has(i)),
+      'only training rows',
+    );
     // with replacement: duplicates (a resample of 160 keeps ≈63% distinct rows)
     const distinct = new Set(r).size;
     assert.ok(distinct < 0.75 * r.length && distinct > 0.5 * r.length, `${distinct} distinct of ${r.length}`);
   }
   for (let a = 0; a < resamples.length; a++)
-    for (let b = a + 1; b < resamples.length; b++) assert.notDeepEqual([...resamples[a]!], [...resamples[b]!], `members ${a} and ${b} drew the same rows`);
+    for (let b = a + 1; b < resamples.length; b++)
+      assert.notDeepEqual([...resamples[a]!], [...resamples[b]!], `members ${a} and ${b} drew the same rows`);
 });
 
 test('normalisation: fitted mean/std, and a round trip', () => {
@@ -77,7 +84,10 @@ test('learning: a 2-D linear system from 300 samples, predicted within tolerance
   const model = ProbabilisticEnsemble.create({ ...small, hidden: [32, 32], seed: 3 });
   const report = model.train(linearData(300, A, B, 0.002, 1), { epochs: 60, batchSize: 32, patience: 60 });
   assert.equal(report.elites.length, 2);
-  assert.ok(report.valMsePerDim.every((v) => v < 1e-3), `validation MSE ${report.valMsePerDim}`);
+  assert.ok(
+    report.valMsePerDim.every((v) => v < 1e-3),
+    `validation MSE ${report.valMsePerDim}`,
+  );
   assert.ok(report.memberSamplesPerSecond > 0 && report.updates === report.epochs * Math.ceil(240 / 32));
   assert.equal(model.version, 1);
   const test = linearData(100, A, B, 0, 2);
@@ -109,7 +119,14 @@ test('samples spread by the bounded log-variance: std e^{½·bound(raw)} below, 
   const members = new Int32Array(n);
   for (const raw of [-14, -2, 3]) {
     // no hidden layer, zero kernel: every output is its bias, `raw` (mean and raw log-variance alike)
-    const blob = ProbabilisticEnsemble.create({ stateSize: 1, actionSize: 1, members: 1, elites: 1, hidden: [], seed: 1 }).serialize();
+    const blob = ProbabilisticEnsemble.create({
+      stateSize: 1,
+      actionSize: 1,
+      members: 1,
+      elites: 1,
+      hidden: [],
+      seed: 1,
+    }).serialize();
     setWeight(blob, 'member0/dense0/kernel', 0);
     setWeight(blob, 'member0/dense0/bias', raw);
     const model = ProbabilisticEnsemble.deserialize(blob.metadata, blob.data);
@@ -118,7 +135,10 @@ test('samples spread by the bounded log-variance: std e^{½·bound(raw)} below, 
     let sq = 0;
     for (let i = 0; i < n; i++) sq += (samples[i]! - means[i]!) ** 2;
     const expected = Math.exp(0.5 * boundLogvarValue(raw, INITIAL_MAX_LOGVAR, INITIAL_MIN_LOGVAR));
-    assert.ok(Math.abs(Math.sqrt(sq / n) / expected - 1) < 0.03, `raw ${raw}: spread ${Math.sqrt(sq / n)}, expected ${expected}`);
+    assert.ok(
+      Math.abs(Math.sqrt(sq / n) / expected - 1) < 0.03,
+      `raw ${raw}: spread ${Math.sqrt(sq / n)}, expected ${expected}`,
+    );
     model.dispose();
   }
 });
@@ -144,7 +164,10 @@ test('serialize/deserialize and save/load give identical predictions', async () 
   const before = fingerprint(model);
 
   const blob = model.serialize();
-  const copy = ProbabilisticEnsemble.deserialize(JSON.parse(JSON.stringify(blob.metadata)) as Record<string, unknown>, blob.data.slice());
+  const copy = ProbabilisticEnsemble.deserialize(
+    JSON.parse(JSON.stringify(blob.metadata)) as Record<string, unknown>,
+    blob.data.slice(),
+  );
   assert.equal(maxAbsDiff(fingerprint(copy), before), 0);
   assert.deepEqual(copy.elites, model.elites);
   assert.equal(copy.version, model.version);
@@ -202,7 +225,10 @@ test('save is atomic: a process killed (SIGKILL) while saving leaves a whole mod
       let armed = false;
       proc.stdout.on('data', (chunk: Buffer) => {
         // a busy machine can deliver several 'saved' lines in one chunk: count, and arm once
-        saved += chunk.toString().split('\n').filter((l) => l.startsWith('saved')).length;
+        saved += chunk
+          .toString()
+          .split('\n')
+          .filter((l) => l.startsWith('saved')).length;
         if (saved >= 2 && !armed) {
           armed = true;
           setTimeout(() => resolve(), rng.uniform() * 15);
@@ -216,12 +242,23 @@ test('save is atomic: a process killed (SIGKILL) while saving leaves a whole mod
     // model k was created with seed k: what loads must be one of them, whole
     const k = loaded.version;
     assert.ok(Number.isInteger(k) && k >= 2, `version ${k}`);
-    const reference = ProbabilisticEnsemble.create({ stateSize: 3, actionSize: 2, members: 3, elites: 2, hidden: [64, 64], seed: k });
+    const reference = ProbabilisticEnsemble.create({
+      stateSize: 3,
+      actionSize: 2,
+      members: 3,
+      elites: 2,
+      hidden: [64, 64],
+      seed: k,
+    });
     reference.version = k;
     const rows = new Float32Array(9).fill(0.3);
     const us = new Float32Array(6).fill(-0.2);
     const members = Int32Array.from([0, 1, 2]);
-    assert.equal(maxAbsDiff(loaded.predictNext(rows, us, 3, members, false), reference.predictNext(rows, us, 3, members, false)), 0, `round ${round}: model ${k} loaded torn`);
+    assert.equal(
+      maxAbsDiff(loaded.predictNext(rows, us, 3, members, false), reference.predictNext(rows, us, 3, members, false)),
+      0,
+      `round ${round}: model ${k} loaded torn`,
+    );
     loaded.dispose();
     reference.dispose();
   }
@@ -229,7 +266,10 @@ test('save is atomic: a process killed (SIGKILL) while saving leaves a whole mod
 
 // tensors exist only on the TF.js engine (the native engine's weights are plain Float32Arrays)
 test('no tensor leak over 10,000 predictNext calls', () => {
-  const model = ProbabilisticEnsemble.create({ stateSize: 2, actionSize: 1, members: 3, elites: 2, hidden: [8] }, { engine: 'tfjs' });
+  const model = ProbabilisticEnsemble.create(
+    { stateSize: 2, actionSize: 1, members: 3, elites: 2, hidden: [8] },
+    { engine: 'tfjs' },
+  );
   const data = linearData(8, A, B, 0, 3);
   const members = Int32Array.from({ length: 8 }, (_, i) => i % 3);
   model.predictNext(data.states, data.actions, 8, members, true);

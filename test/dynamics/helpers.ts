@@ -30,7 +30,9 @@ export function linearData(n: number, A: number[][], B: number[][], noise: numbe
 export function standStillModel(config: EnsembleConfig): ProbabilisticEnsemble {
   const blob = ProbabilisticEnsemble.create(config).serialize();
   const specs = blob.metadata['weightSpecs'] as { name: string; shape: number[] }[];
-  const values = new Float32Array(blob.data.buffer.slice(blob.data.byteOffset, blob.data.byteOffset + blob.data.byteLength));
+  const values = new Float32Array(
+    blob.data.buffer.slice(blob.data.byteOffset, blob.data.byteOffset + blob.data.byteLength),
+  );
   let offset = 0;
   for (const spec of specs) {
     const count = spec.shape.reduce((p, d) => p * d, 1);
@@ -44,7 +46,11 @@ export function standStillModel(config: EnsembleConfig): ProbabilisticEnsemble {
 }
 
 /** overwrite one named weight in a blob */
-export function setWeight(blob: { metadata: Record<string, unknown>; data: Uint8Array }, name: string, value: number): void {
+export function setWeight(
+  blob: { metadata: Record<string, unknown>; data: Uint8Array },
+  name: string,
+  value: number,
+): void {
   const specs = blob.metadata['weightSpecs'] as { name: string; shape: number[] }[];
   const view = new Float32Array(blob.data.buffer, blob.data.byteOffset, blob.data.byteLength / 4);
   let offset = 0;

@@ -38,13 +38,29 @@ function randomWeights(s: EngineSpec, seed: number): Map<string, NamedArray> {
   for (let m = 0; m < s.members; m++) {
     for (let l = 0; l + 1 < widths.length; l++) {
       const [fanIn, fanOut] = [widths[l]!, widths[l + 1]!];
-      arrays.push({ name: kernelName(m, l), shape: [fanIn, fanOut], values: Float32Array.from({ length: fanIn * fanOut }, () => (1.5 * rng.normal()) / Math.sqrt(fanIn)) });
-      arrays.push({ name: biasName(m, l), shape: [fanOut], values: Float32Array.from({ length: fanOut }, () => 0.3 * rng.normal()) });
+      arrays.push({
+        name: kernelName(m, l),
+        shape: [fanIn, fanOut],
+        values: Float32Array.from({ length: fanIn * fanOut }, () => (1.5 * rng.normal()) / Math.sqrt(fanIn)),
+      });
+      arrays.push({
+        name: biasName(m, l),
+        shape: [fanOut],
+        values: Float32Array.from({ length: fanOut }, () => 0.3 * rng.normal()),
+      });
     }
   }
   if (s.probabilistic) {
-    arrays.push({ name: 'max_logvar', shape: [s.stateSize], values: Float32Array.from({ length: s.stateSize }, () => 0.5 + 0.3 * rng.normal()) });
-    arrays.push({ name: 'min_logvar', shape: [s.stateSize], values: Float32Array.from({ length: s.stateSize }, () => -3 + 0.3 * rng.normal()) });
+    arrays.push({
+      name: 'max_logvar',
+      shape: [s.stateSize],
+      values: Float32Array.from({ length: s.stateSize }, () => 0.5 + 0.3 * rng.normal()),
+    });
+    arrays.push({
+      name: 'min_logvar',
+      shape: [s.stateSize],
+      values: Float32Array.from({ length: s.stateSize }, () => -3 + 0.3 * rng.normal()),
+    });
   }
   return new Map(arrays.map((a) => [a.name, a]));
 }
@@ -66,14 +82,20 @@ function relativeError(a: Float32Array, b: Float32Array): number {
   return diff / Math.max(scale, 1e-30);
 }
 
-const engines = (k: NativeKernels, s: EngineSpec, weights: Map<string, NamedArray>): [NativeEngine, TfjsEngine] => [new NativeEngine(s, weights, k, 1), new TfjsEngine(s, weights)];
+const engines = (k: NativeKernels, s: EngineSpec, weights: Map<string, NamedArray>): [NativeEngine, TfjsEngine] => [
+  new NativeEngine(s, weights, k, 1),
+  new TfjsEngine(s, weights),
+];
 
 test('native forward equals the TF.js forward, on every instruction set this CPU has, grouped and shared, wide and narrow', (t) => {
   const k = nativeOrSkip(t);
   if (!k) return;
   const best = k.info().active;
   try {
-    for (const s of [spec({ hidden: [200, 200, 200, 200], members: 4 }), spec({ hidden: [37, 5], probabilistic: false, stateSize: 4, actionSize: 1 })]) {
+    for (const s of [
+      spec({ hidden: [200, 200, 200, 200], members: 4 }),
+      spec({ hidden: [37, 5], probabilistic: false, stateSize: 4, actionSize: 1 }),
+    ]) {
       const width = s.stateSize + s.actionSize;
       const weights = randomWeights(s, 1);
       const [fast, reference] = engines(k, s, weights);
@@ -128,9 +150,18 @@ test('training steps match TF.js: losses, gradients and the weights after three 
 
     const g = fast.lossAndGradients(x, y, rows);
     const gRef = reference.lossAndGradients(x, y, rows);
-    assert.ok(Math.abs(g.totalLoss - gRef.totalLoss) < 1e-5 * Math.abs(gRef.totalLoss), `objective ${g.totalLoss} vs ${gRef.totalLoss}`);
-    assert.ok(Math.abs(g.dataLoss - gRef.dataLoss) < 1e-5 * Math.abs(gRef.dataLoss), `data loss ${g.dataLoss} vs ${gRef.dataLoss}`);
-    assert.deepEqual(g.gradients.map((a) => a.name), gRef.gradients.map((a) => a.name));
+    assert.ok(
+      Math.abs(g.totalLoss - gRef.totalLoss) < 1e-5 * Math.abs(gRef.totalLoss),
+      `objective ${g.totalLoss} vs ${gRef.totalLoss}`,
+    );
+    assert.ok(
+      Math.abs(g.dataLoss - gRef.dataLoss) < 1e-5 * Math.abs(gRef.dataLoss),
+      `data loss ${g.dataLoss} vs ${gRef.dataLoss}`,
+    );
+    assert.deepEqual(
+      g.gradients.map((a) => a.name),
+      gRef.gradients.map((a) => a.name),
+    );
     g.gradients.forEach((a, i) => {
       const err = relativeError(a.values, gRef.gradients[i]!.values);
       assert.ok(err < 1e-5, `probabilistic=${probabilistic}: gradient of ${a.name} differs by ${err} (relative)`);
@@ -149,7 +180,10 @@ test('training steps match TF.js: losses, gradients and the weights after three 
       assert.equal(a.name, b.name);
       let worst = 0;
       for (let j = 0; j < a.values.length; j++) worst = Math.max(worst, Math.abs(a.values[j]! - b.values[j]!));
-      assert.ok(worst < 2e-3 * s.learningRate, `probabilistic=${probabilistic}: ${a.name} differs by ${worst} after 3 steps (lr ${s.learningRate})`);
+      assert.ok(
+        worst < 2e-3 * s.learningRate,
+        `probabilistic=${probabilistic}: ${a.name} differs by ${worst} after 3 steps (lr ${s.learningRate})`,
+      );
       const moved = a.values.some((v, j) => Math.abs(v - weights.get(a.name)!.values[j]!) > 0.5 * s.learningRate);
       assert.ok(moved, `${a.name} did not move`);
     });
@@ -159,7 +193,13 @@ test('training steps match TF.js: losses, gradients and the weights after three 
 });
 
 /** the objective in float64, written out independently of both engines: the check's reference */
-function objective64(s: EngineSpec, w: Map<string, Float64Array>, x: Float32Array, y: Float32Array, rows: number): number {
+function objective64(
+  s: EngineSpec,
+  w: Map<string, Float64Array>,
+  x: Float32Array,
+  y: Float32Array,
+  rows: number,
+): number {
   const widths = layerWidths(s);
   const nx = s.stateSize;
   let total = 0;
@@ -186,9 +226,16 @@ function objective64(s: EngineSpec, w: Map<string, Float64Array>, x: Float32Arra
       }
     }
     total += lossSum / (rows * nx);
-    widths.slice(1).forEach((_, l) => (total += 0.5 * s.weightDecay[l]! * w.get(kernelName(m, l))!.reduce((acc, v) => acc + v * v, 0)));
+    widths
+      .slice(1)
+      .forEach(
+        (_, l) => (total += 0.5 * s.weightDecay[l]! * w.get(kernelName(m, l))!.reduce((acc, v) => acc + v * v, 0)),
+      );
   }
-  if (s.probabilistic) total += LOGVAR_BOUND_PENALTY * (w.get('max_logvar')!.reduce((a, v) => a + v, 0) - w.get('min_logvar')!.reduce((a, v) => a + v, 0));
+  if (s.probabilistic)
+    total +=
+      LOGVAR_BOUND_PENALTY *
+      (w.get('max_logvar')!.reduce((a, v) => a + v, 0) - w.get('min_logvar')!.reduce((a, v) => a + v, 0));
   return total;
 }
 
@@ -197,7 +244,14 @@ test('native gradients match central finite differences of a float64 objective',
   if (!k) return;
   for (const probabilistic of [true, false]) {
     // large decays, so that their share of the gradient is checked too
-    const s = spec({ hidden: [6, 5], members: 2, stateSize: 2, actionSize: 1, probabilistic, weightDecay: [0.05, 0.1, 0.2] });
+    const s = spec({
+      hidden: [6, 5],
+      members: 2,
+      stateSize: 2,
+      actionSize: 1,
+      probabilistic,
+      weightDecay: [0.05, 0.1, 0.2],
+    });
     const weights = randomWeights(s, 11);
     const rows = 7;
     const x = randomArray(s.members * rows * 3, 12);
@@ -205,7 +259,10 @@ test('native gradients match central finite differences of a float64 objective',
     const engine = new NativeEngine(s, weights, k, 1);
     const { totalLoss, gradients } = engine.lossAndGradients(x, y, rows);
     const w64 = new Map([...weights].map(([name, a]) => [name, Float64Array.from(a.values)]));
-    assert.ok(Math.abs(totalLoss - objective64(s, w64, x, y, rows)) < 1e-5 * Math.abs(totalLoss), 'the objective itself');
+    assert.ok(
+      Math.abs(totalLoss - objective64(s, w64, x, y, rows)) < 1e-5 * Math.abs(totalLoss),
+      'the objective itself',
+    );
     const h = 1e-4;
     let checked = 0;
     for (const g of gradients) {
@@ -220,7 +277,10 @@ test('native gradients match central finite differences of a float64 objective',
         const down = objective64(s, w64, x, y, rows);
         values[i] = v;
         const fd = (up - down) / (2 * h);
-        assert.ok(Math.abs(g.values[i]! - fd) < 1e-3 * Math.abs(fd) + 2e-5, `probabilistic=${probabilistic}: d/d ${g.name}[${i}]: native ${g.values[i]}, finite difference ${fd}`);
+        assert.ok(
+          Math.abs(g.values[i]! - fd) < 1e-3 * Math.abs(fd) + 2e-5,
+          `probabilistic=${probabilistic}: d/d ${g.name}[${i}]: native ${g.values[i]}, finite difference ${fd}`,
+        );
         checked++;
       }
     }
@@ -232,15 +292,24 @@ test('native gradients match central finite differences of a float64 objective',
 test('the native engine learns a 2-D linear system, as the TF.js engine does', (t) => {
   const k = nativeOrSkip(t);
   if (!k) return;
-  const A = [[1, 0.1], [-0.05, 0.98]];
+  const A = [
+    [1, 0.1],
+    [-0.05, 0.98],
+  ];
   const B = [[0], [0.1]];
   const data = linearData(300, A, B, 0.002, 1);
   const test = linearData(100, A, B, 0, 2);
   for (const engine of ['native', 'tfjs'] as const) {
-    const model = ProbabilisticEnsemble.create({ stateSize: 2, actionSize: 1, members: 3, elites: 2, hidden: [32, 32], seed: 3 }, { engine });
+    const model = ProbabilisticEnsemble.create(
+      { stateSize: 2, actionSize: 1, members: 3, elites: 2, hidden: [32, 32], seed: 3 },
+      { engine },
+    );
     assert.equal(model.engine, engine);
     const report = model.train(data, { epochs: 60, batchSize: 32, patience: 60 });
-    assert.ok(report.valMsePerDim.every((v) => v < 1e-3), `${engine}: validation MSE ${report.valMsePerDim}`);
+    assert.ok(
+      report.valMsePerDim.every((v) => v < 1e-3),
+      `${engine}: validation MSE ${report.valMsePerDim}`,
+    );
     const members = Int32Array.from({ length: 100 }, (_, i) => model.elites[i % 2]!);
     const predicted = model.predictNext(test.states, test.actions, 100, members, false);
     let worst = 0;
@@ -253,14 +322,38 @@ test('the native engine learns a 2-D linear system, as the TF.js engine does', (
 test('a model trained natively loads into TF.js (and back) with the same predictions', (t) => {
   const k = nativeOrSkip(t);
   if (!k) return;
-  const model = ProbabilisticEnsemble.create({ stateSize: 2, actionSize: 1, members: 3, elites: 2, hidden: [16, 16], seed: 5 }, { engine: 'native' });
-  model.train(linearData(120, [[1, 0.1], [0, 1]], [[0], [0.1]], 0.01, 4), { epochs: 3, batchSize: 32 });
+  const model = ProbabilisticEnsemble.create(
+    { stateSize: 2, actionSize: 1, members: 3, elites: 2, hidden: [16, 16], seed: 5 },
+    { engine: 'native' },
+  );
+  model.train(
+    linearData(
+      120,
+      [
+        [1, 0.1],
+        [0, 1],
+      ],
+      [[0], [0.1]],
+      0.01,
+      4,
+    ),
+    { epochs: 3, batchSize: 32 },
+  );
   const blob = model.serialize();
   const asTfjs = ProbabilisticEnsemble.deserialize(blob.metadata, blob.data, { engine: 'tfjs' });
   const again = asTfjs.serialize();
   assert.deepEqual(again.data, blob.data, 'the same bytes whichever engine holds the weights');
   const back = ProbabilisticEnsemble.deserialize(again.metadata, again.data, { engine: 'native' });
-  const data = linearData(9, [[1, 0], [0, 1]], [[0], [0]], 0, 6);
+  const data = linearData(
+    9,
+    [
+      [1, 0],
+      [0, 1],
+    ],
+    [[0], [0]],
+    0,
+    6,
+  );
   const members = Int32Array.from({ length: 9 }, (_, i) => i % 3);
   const a = model.predictNext(data.states, data.actions, 9, members, false);
   assert.ok(relativeError(asTfjs.predictNext(data.states, data.actions, 9, members, false), a) < 1e-5);
@@ -273,10 +366,36 @@ test('bad arrays reach the addon as clear errors, not as memory errors', (t) => 
   if (!k) return;
   const widths = Int32Array.of(3, 4, 2);
   const params = new Float32Array(2 * (3 * 4 + 4 + 4 * 2 + 2));
-  assert.throws(() => k.forward(widths, params, 2, new Float32Array(5), Int32Array.of(0, 1, 2), 0, new Float32Array(4), 1), /input has 5 values, needs at least 6/);
-  assert.throws(() => k.forward(widths, params.subarray(1), 2, new Float32Array(6), Int32Array.of(0, 1, 2), 0, new Float32Array(4), 1), /params has 51 values, needs at least 52/);
-  assert.throws(() => k.forward(widths, params, 2, new Float32Array(6), Int32Array.of(0, 2, 1), 0, new Float32Array(4), 1), /offsets must not decrease/);
-  assert.throws(() => k.forward(Int32Array.of(3, 0, 2), params, 2, new Float32Array(6), null, 2, new Float32Array(8), 1), /width 0 at position 1/);
-  assert.throws(() => k.forward(widths, Array.from(params) as unknown as Float32Array, 2, new Float32Array(6), null, 2, new Float32Array(8), 1), /params must be a Float32Array/);
+  assert.throws(
+    () => k.forward(widths, params, 2, new Float32Array(5), Int32Array.of(0, 1, 2), 0, new Float32Array(4), 1),
+    /input has 5 values, needs at least 6/,
+  );
+  assert.throws(
+    () =>
+      k.forward(widths, params.subarray(1), 2, new Float32Array(6), Int32Array.of(0, 1, 2), 0, new Float32Array(4), 1),
+    /params has 51 values, needs at least 52/,
+  );
+  assert.throws(
+    () => k.forward(widths, params, 2, new Float32Array(6), Int32Array.of(0, 2, 1), 0, new Float32Array(4), 1),
+    /offsets must not decrease/,
+  );
+  assert.throws(
+    () => k.forward(Int32Array.of(3, 0, 2), params, 2, new Float32Array(6), null, 2, new Float32Array(8), 1),
+    /width 0 at position 1/,
+  );
+  assert.throws(
+    () =>
+      k.forward(
+        widths,
+        Array.from(params) as unknown as Float32Array,
+        2,
+        new Float32Array(6),
+        null,
+        2,
+        new Float32Array(8),
+        1,
+      ),
+    /params must be a Float32Array/,
+  );
   assert.throws(() => k.useKernels('sse9'), /'sse9' is unknown/);
 });

@@ -7,7 +7,14 @@ import { ProbabilisticEnsemble } from '../../src/dynamics/ensemble.js';
 const dir = process.argv[2]!;
 await initTensorBackend();
 for (let k = 1; ; k++) {
-  const model = ProbabilisticEnsemble.create({ stateSize: 3, actionSize: 2, members: 3, elites: 2, hidden: [64, 64], seed: k });
+  const model = ProbabilisticEnsemble.create({
+    stateSize: 3,
+    actionSize: 2,
+    members: 3,
+    elites: 2,
+    hidden: [64, 64],
+    seed: k,
+  });
   model.version = k;
   await model.save(dir);
   model.dispose();

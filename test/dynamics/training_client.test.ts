@@ -28,43 +28,54 @@ const request = (d: TransitionData, epochs = 3): TrainingRequest => ({
   options: { epochs, batchSize: 32 },
 });
 
-test('training client: trains in the worker; requests while busy coalesce, the newest data wins', { timeout: 60_000 }, async () => {
-  const client = new TrainingClient({ backend: 'cpu' });
-  try {
-    const first = data(300);
-    const p1 = client.train(request(first, 20));
-    assert.equal(first.states.length, 0, 'the input buffers were transferred to the worker');
-    assert.ok(client.busy);
-    const p2 = client.train(request(data(100, 1)));
-    const p3 = client.train(request(data(200, 2)));
-    const [r1, r2, r3] = await Promise.all([p1, p2, p3]);
-    assert.equal(r1.transitions, 300);
-    assert.equal(r2, r3, 'the coalesced callers share one result');
-    assert.equal(r3.transitions, 200, 'the newest data was trained on');
-    assert.deepEqual(client.counts, { trainings: 2, coalesced: 1 });
-    // the tensor backend is forced to cpu; the native kernels, when built, still run the ensemble
-    if (nativeKernels().kernels) assert.match(r1.backend, /^native kernels/);
-    else assert.equal(r1.backend, 'cpu');
-    assert.ok(r1.report.epochs >= 1 && r1.seconds > 0);
-    await initTensorBackend({ force: 'cpu' });
-    const model = ProbabilisticEnsemble.deserialize(r3.metadata, r3.data);
-    assert.equal(model.config.stateSize, 1);
-    model.dispose();
-  } finally {
-    await client.dispose();
-  }
-});
+test(
+  'training client: trains in the worker; requests while busy coalesce, the newest data wins',
+  { timeout: 60_000 },
+  async () => {
+    const client = new TrainingClient({ backend: 'cpu' });
+    try {
+      const first = data(300);
+      const p1 = client.train(request(first, 20));
+      assert.equal(first.states.length, 0, 'the input buffers were transferred to the worker');
+      assert.ok(client.busy);
+      const p2 = client.train(request(data(100, 1)));
+      const p3 = client.train(request(data(200, 2)));
+      const [r1, r2, r3] = await Promise.all([p1, p2, p3]);
+      assert.equal(r1.transitions, 300);
+      assert.equal(r2, r3, 'the coalesced callers share one result');
+      assert.equal(r3.transitions, 200, 'the newest data was trained on');
+      assert.deepEqual(client.counts, { trainings: 2, coalesced: 1 });
+      // the tensor backend is forced to cpu; the native kernels, when built, still run the ensemble
+      if (nativeKernels().kernels) assert.match(r1.backend, /^native kernels/);
+      else assert.equal(r1.backend, 'cpu');
+      assert.ok(r1.report.epochs >= 1 && r1.seconds > 0);
+      await initTensorBackend({ force: 'cpu' });
+      const model = ProbabilisticEnsemble.deserialize(r3.metadata, r3.data);
+      assert.equal(model.config.stateSize, 1);
+      model.dispose();
+    } finally {
+      await client.dispose();
+    }
+  },
+);
 
-test('training client: a failed training rejects with the worker\'s message, and the next one runs', { timeout: 60_000 }, async () => {
-  const client = new TrainingClient({ backend: 'cpu' });
-  try {
-    const bad = { ...request(data(10)), data: { states: new Float32Array(1), actions: new Float32Array(1), nextStates: new Float32Array(1), n: 10 } };
-    await assert.rejects(client.train(bad), /dynamics training failed: train: data arrays too short for 10 rows/);
-    assert.equal((await client.train(request(data(50)))).transitions, 50);
-  } finally {
-    await client.dispose();
-  }
-});
+test(
+  "training client: a failed training rejects with the worker's message, and the next one runs",
+  { timeout: 60_000 },
+  async () => {
+    const client = new TrainingClient({ backend: 'cpu' });
+    try {
+      const bad = {
+        ...request(data(10)),
+        data: { states: new Float32Array(1), actions: new Float32Array(1), nextStates: new Float32Array(1), n: 10 },
+      };
+      await assert.rejects(client.train(bad), /dynamics training failed: train: data arrays too short for 10 rows/);
+      assert.equal((await client.train(request(data(50)))).transitions, 50);
+    } finally {
+      await client.dispose();
+    }
+  },
+);
 
 test('training client: dispose rejects what is running and waiting, and later requests', async () => {
   const client = new TrainingClient({ backend: 'cpu' });

@@ -29,7 +29,10 @@ function velocityErrors(
   truth.forEach((s, k) => {
     const z = s.position + SIGMA * noise();
     const effort = effortBefore && k > 0 ? [effortBefore(k)] : undefined;
-    const result = estimator.step({ stampNs: stampNs(s.t), names: ['joint'], position: [z], velocity: [], effort: [] }, effort);
+    const result = estimator.step(
+      { stampNs: stampNs(s.t), names: ['joint'], position: [z], velocity: [], effort: [] },
+      effort,
+    );
     assert.ok('estimate' in result, `sample ${k}: ${'reason' in result ? result.reason : ''}`);
     if (s.t >= 1) {
       filter.push(result.estimate.velocity[0]! - s.velocity);
@@ -45,7 +48,10 @@ test('accuracy: an arm-speed pendulum (L = 2.45 m, 1 rad: 1.7 rad/s, 3.4 rad/s²
   const { filter, differences } = velocityErrors(truth, { processNoise: 0.1 });
   // measured: filter 0.032 rad/s, differences 0.140 rad/s, ratio 0.230 (0.33 at the default q = 0.5)
   assert.ok(differences > 0.13 && differences < 0.15, `finite differences ${differences} ≈ √2·σ/dt`);
-  assert.ok(filter <= 0.3 * differences, `filter ${filter.toFixed(4)} vs differences ${differences.toFixed(4)}: ratio ${(filter / differences).toFixed(3)}`);
+  assert.ok(
+    filter <= 0.3 * differences,
+    `filter ${filter.toFixed(4)} vs differences ${differences.toFixed(4)}: ratio ${(filter / differences).toFixed(3)}`,
+  );
 });
 
 test('accuracy: a fast pendulum (L = 1 m, 1 rad: 2.8 rad/s, 8.3 rad/s² peak) with the default process noise: ≤ 0.45×', () => {
@@ -53,7 +59,10 @@ test('accuracy: a fast pendulum (L = 1 m, 1 rad: 2.8 rad/s, 8.3 rad/s² peak) wi
   const { filter, differences } = velocityErrors(truth, {});
   // measured: ratio 0.38 at the default q = 0.5 (0.37 at the best q, 0.2): the motion's
   // acceleration, not the noise, is what the filter cannot smooth away
-  assert.ok(filter <= 0.45 * differences, `filter ${filter.toFixed(4)} vs differences ${differences.toFixed(4)}: ratio ${(filter / differences).toFixed(3)}`);
+  assert.ok(
+    filter <= 0.45 * differences,
+    `filter ${filter.toFixed(4)} vs differences ${differences.toFixed(4)}: ratio ${(filter / differences).toFixed(3)}`,
+  );
 });
 
 test('accuracy: a joint driven by a known effort, with the effort model: ≤ 0.05× finite differences', () => {
@@ -65,9 +74,19 @@ test('accuracy: a joint driven by a known effort, with the effort model: ≤ 0.0
   for (let k = 0, x = 0; k <= 20 * RATE_HZ; k++) tau.push((x = 0.9 * x + 0.1 * (2 * u() - 1)));
   const held = (t: number): number => tau[Math.min(Math.floor(t * RATE_HZ + 1e-9), tau.length - 1)]!;
   const truth = integrate((_, w, t) => (held(t) - damping * w) / inertia, 0, 0, 20, 1 / RATE_HZ);
-  const withModel = velocityErrors(truth, { joints: ['joint'], inertia: [inertia], damping: [damping], processNoise: 1e-3 }, (k) => tau[k - 1]!);
+  const withModel = velocityErrors(
+    truth,
+    { joints: ['joint'], inertia: [inertia], damping: [damping], processNoise: 1e-3 },
+    (k) => tau[k - 1]!,
+  );
   const without = velocityErrors(truth, {});
   // measured: ratio 0.027 with the effort model, 0.385 without (same data, default q)
-  assert.ok(withModel.filter <= 0.05 * withModel.differences, `with the effort model: ratio ${(withModel.filter / withModel.differences).toFixed(3)}`);
-  assert.ok(withModel.filter < without.filter / 5, `effort model ${withModel.filter} vs constant velocity ${without.filter}`);
+  assert.ok(
+    withModel.filter <= 0.05 * withModel.differences,
+    `with the effort model: ratio ${(withModel.filter / withModel.differences).toFixed(3)}`,
+  );
+  assert.ok(
+    withModel.filter < without.filter / 5,
+    `effort model ${withModel.filter} vs constant velocity ${without.filter}`,
+  );
 });

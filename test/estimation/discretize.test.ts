@@ -29,7 +29,9 @@ function integrated(dt: number, a: number): DiscreteModel {
     }
     return x;
   };
-  const motion = (u: number) => ([, v]: V) => [v!, -a * v! + u];
+  const motion =
+    (u: number) =>
+    ([, v]: V) => [v!, -a * v! + u];
   const [f01, f11] = rk4([0, 1], motion(0));
   const [bp, bv] = rk4([0, 0], motion(1));
   const [qpp, qpv, qvv] = rk4([0, 0, 0], ([pp, pv, vv]) => [2 * pv!, vv! - a * pv!, -2 * a * vv! + 1]);
@@ -47,7 +49,13 @@ test('without damping it is the textbook constant-velocity model', () => {
 });
 
 test('with damping it matches the integrated continuous model, on both sides of the series switch', () => {
-  for (const [dt, a] of [[0.01, 3], [0.1, 2], [0.3, 1.5], [1, 2], [0.05, 40]] as const) {
+  for (const [dt, a] of [
+    [0.01, 3],
+    [0.1, 2],
+    [0.3, 1.5],
+    [1, 2],
+    [0.05, 40],
+  ] as const) {
     const exact = discretize(dt, a);
     const brute = integrated(dt, a);
     for (const f of fields) close(exact[f], brute[f], 1e-9, `${f} at dt=${dt}, a=${a}`);

@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { JointStateEstimator, type JointMeasurement, type StepResult, type JointEstimate } from '../../src/estimation/joint_state_estimator.js';
+import {
+  JointStateEstimator,
+  type JointMeasurement,
+  type StepResult,
+  type JointEstimate,
+} from '../../src/estimation/joint_state_estimator.js';
 import { gaussian } from './signals.js';
 
 // The estimator over a joint state stream: initialisation, duplicates, out-of-order stamps,
@@ -8,12 +13,20 @@ import { gaussian } from './signals.js';
 
 const MS = 1_000_000n;
 
-function measure(stampMs: number, position: number[], names = ['a', 'b'], extra: Partial<JointMeasurement> = {}): JointMeasurement {
+function measure(
+  stampMs: number,
+  position: number[],
+  names = ['a', 'b'],
+  extra: Partial<JointMeasurement> = {},
+): JointMeasurement {
   return { stampNs: BigInt(stampMs) * MS, names, position, velocity: [], effort: [], ...extra };
 }
 
 function estimateOf(result: StepResult): JointEstimate {
-  assert.ok('estimate' in result, `expected an estimate, got ${result.status}: ${'reason' in result ? result.reason : ''}`);
+  assert.ok(
+    'estimate' in result,
+    `expected an estimate, got ${result.status}: ${'reason' in result ? result.reason : ''}`,
+  );
   return result.estimate;
 }
 
@@ -127,7 +140,10 @@ test('wrong-length arrays and a changed joint list are rejected with a clear rea
     [measure(200, [0.1]), /1 positions for 2 joint names/],
     [measure(200, [0.1, 0.2], ['a', 'b'], { velocity: [1] }), /1 velocities for 2 joint names/],
     [measure(200, [0.1, 0.2], ['a', 'b'], { effort: [1, 2, 3] }), /3 efforts for 2 joint names/],
-    [measure(200, [0.1, 0.2], ['a', 'c']), /the joint list changed: it lacks b \(estimated since the first measurement: a, b\)/],
+    [
+      measure(200, [0.1, 0.2], ['a', 'c']),
+      /the joint list changed: it lacks b \(estimated since the first measurement: a, b\)/,
+    ],
     [measure(200, [0.1, 0.2], ['a', 'a']), /names a joint twice/],
   ];
   for (const [m, reason] of cases) {
@@ -176,7 +192,10 @@ test('the effort input: a known acceleration moves the prediction; a bad input i
   assert.ok(Math.abs(e.velocity[0]! - 2) < 0.01, `velocity ${e.velocity[0]}: the input explains the motion`);
   const plain = new JointStateEstimator({ joints: ['a', 'b'], processNoise: 1e-6 });
   plain.step(measure(0, [0, 0]));
-  assert.ok(Math.abs(estimateOf(plain.step(measure(1000, [1, 0]))).velocity[0]! - 1) < 0.01, 'without it, the mean velocity (1 rad/s)');
+  assert.ok(
+    Math.abs(estimateOf(plain.step(measure(1000, [1, 0]))).velocity[0]! - 1) < 0.01,
+    'without it, the mean velocity (1 rad/s)',
+  );
   assert.ok(Math.abs(e.position[1]!) < 1e-3, 'b has no inertia: its effort is not used');
   est.step(measure(2000, [1, 0]), [4]);
   est.step(measure(3000, [1, 0]), [Number.NaN, 0]);
@@ -213,8 +232,14 @@ test('innovation statistics: a window per call, totals since the start', () => {
 });
 
 test('bad options are refused with the option named', () => {
-  assert.throws(() => new JointStateEstimator({ joints: ['a', 'b'], inertia: [1] }), /inertia has 1 values for 2 joints/);
+  assert.throws(
+    () => new JointStateEstimator({ joints: ['a', 'b'], inertia: [1] }),
+    /inertia has 1 values for 2 joints/,
+  );
   assert.throws(() => new JointStateEstimator({ processNoise: 0 }), /processNoise must be positive/);
   assert.throws(() => new JointStateEstimator({ joints: ['a', 'a'] }), /names a joint twice/);
-  assert.throws(() => new JointStateEstimator({ joints: ['a'], damping: [-1] }), /damping must be finite and not negative/);
+  assert.throws(
+    () => new JointStateEstimator({ joints: ['a'], damping: [-1] }),
+    /damping must be finite and not negative/,
+  );
 });

@@ -63,7 +63,13 @@ export function integrate(
 }
 
 /** A damped pendulum θ'' = −(g/L) sin θ − c θ'. */
-export function pendulum(gOverL: number, damping: number, theta0: number, durationS: number, sampleS: number): Sample[] {
+export function pendulum(
+  gOverL: number,
+  damping: number,
+  theta0: number,
+  durationS: number,
+  sampleS: number,
+): Sample[] {
   return integrate((th, w) => -gOverL * Math.sin(th) - damping * w, theta0, 0, durationS, sampleS);
 }
 

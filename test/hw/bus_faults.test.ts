@@ -34,7 +34,14 @@ for (const kind of ARMS) {
   test(`${kind}: no reply → timeout, retries, a reported error, the bus still usable; the servo is left out, then back`, async (t) => {
     const crashes = watchForCrashes(t);
     const warnings: string[] = [];
-    const logger = { ...quietLogger, warn: (m: string) => void warnings.push(m), error: () => undefined, info: () => undefined, debug: () => undefined, level: 'warn' };
+    const logger = {
+      ...quietLogger,
+      warn: (m: string) => void warnings.push(m),
+      error: () => undefined,
+      info: () => undefined,
+      debug: () => undefined,
+      level: 'warn',
+    };
     const { bus, emulator } = await emulatedArm(t, kind, { logger, probeIntervalMs: 500 });
     const silent = emulator.inject({ kind: 'no_reply', id: 3 });
 
@@ -47,7 +54,10 @@ for (const kind of ARMS) {
     assert.equal(bus.diagnostics().servos[2]!.counters.timeouts, 3);
     assert.ok(bus.diagnostics().counters.retries >= 2);
     // the bus still works, for the others
-    assert.equal(await bus.readRegister('shoulder_pan', 'present_position'), emulator.servo(1).register('present_position'));
+    assert.equal(
+      await bus.readRegister('shoulder_pan', 'present_position'),
+      emulator.servo(1).register('present_position'),
+    );
     // a cycle with one servo silent: the others' state is there
     const partial = await bus.readState();
     assert.deepEqual(partial.valid, [true, true, false, true, true, true]);
@@ -110,7 +120,10 @@ for (const kind of ARMS) {
     assert.ok(fault.flags.includes('overload'), fault.flags.join(','));
     assert.equal(fault.action, 'torque_off');
     assert.equal(emulator.servo(5).torqueEnabled, false);
-    assert.deepEqual(bus.faults().map((f) => f.id), [5]);
+    assert.deepEqual(
+      bus.faults().map((f) => f.id),
+      [5],
+    );
 
     // goals go to every joint but the faulted one
     const before = emulator.servo(5).register('goal_position');
@@ -147,7 +160,10 @@ test('overheat with the reboot policy → the servo is rebooted, the fault stays
   assert.equal(faults[0]!.action, 'reboot');
   assert.deepEqual(emulator.servo(2).hardwareFaults, [], 'the reboot cleared the servo');
   assert.equal(emulator.servo(2).torqueEnabled, false);
-  assert.deepEqual(bus.faults().map((f) => f.joint), ['shoulder_lift']);
+  assert.deepEqual(
+    bus.faults().map((f) => f.joint),
+    ['shoulder_lift'],
+  );
   // the others are still held
   for (const id of [1, 3, 4, 5, 6]) assert.equal(emulator.servo(id).torqueEnabled, true);
 });
@@ -156,7 +172,9 @@ test('late reply → dropped as stale, the next transactions get their own answe
   const crashes = watchForCrashes(t);
   // the silence awaited after a failed attempt is six timeouts here: room for a loaded machine's timer jitter
   const timeoutMs = 60 + 2 * 1;
-  const { bus, emulator } = await emulatedArm(t, 'koch', { timing: { marginMs: 60, adapterLatencyMs: 1, returnDelayUs: 0, quietMs: 6 * timeoutMs } });
+  const { bus, emulator } = await emulatedArm(t, 'koch', {
+    timing: { marginMs: 60, adapterLatencyMs: 1, returnDelayUs: 0, quietMs: 6 * timeoutMs },
+  });
   // Goal Position and Present Position differ, and both are 4 bytes: a late answer to one would pass for the other
   await bus.writeRegister('shoulder_lift', 'goal_position', 3000);
   const present = emulator.servo(2).register('present_position');
@@ -178,11 +196,17 @@ test('late reply → dropped as stale, the next transactions get their own answe
   assert.equal(bus.diagnostics().counters.failures, 0);
   const state = await bus.readState();
   assert.ok(state.valid.every(Boolean));
-  assert.deepEqual(state.rawPosition, [1, 2, 3, 4, 5, 6].map((id) => emulator.servo(id).register('present_position')));
+  assert.deepEqual(
+    state.rawPosition,
+    [1, 2, 3, 4, 5, 6].map((id) => emulator.servo(id).register('present_position')),
+  );
   crashes.assertNone();
 });
 
-for (const [kind, signal] of [['so101', 'SIGTERM'], ['koch', 'SIGKILL']] as const) {
+for (const [kind, signal] of [
+  ['so101', 'SIGTERM'],
+  ['koch', 'SIGKILL'],
+] as const) {
   test(`${kind}: disconnect (${signal}) → reported, commands stop, reopened when the pty returns`, async (t) => {
     const crashes = watchForCrashes(t);
     const { bus, emulator } = await emulatedArm(t, kind);
@@ -204,7 +228,10 @@ for (const [kind, signal] of [['so101', 'SIGTERM'], ['koch', 'SIGKILL']] as cons
     assert.deepEqual(events, ['lost']);
     const sent = bus.diagnostics().counters.transactions;
     await assert.rejects(bus.readState(), (err: BusError) => err instanceof BusError && err.kind === 'lost');
-    await assert.rejects(bus.writeGoals([0, 0, 0, 0, 0, 0]), (err: BusError) => err instanceof BusError && err.kind === 'lost');
+    await assert.rejects(
+      bus.writeGoals([0, 0, 0, 0, 0, 0]),
+      (err: BusError) => err instanceof BusError && err.kind === 'lost',
+    );
     assert.equal(bus.diagnostics().counters.transactions, sent, 'nothing was sent while lost');
 
     emulator.faults.clear(handle);
@@ -275,15 +302,39 @@ test('fragmented, garbled and echoed input (serialport mock binding): replies re
   const stream = Uint8Array.from([...flipped, 0x42, ...reply1, 0x00, ...reply2]);
   await answer(...Array.from({ length: Math.ceil(stream.length / 5) }, (_, i) => stream.subarray(5 * i, 5 * i + 5)));
   const { replies } = await read;
-  assert.deepEqual(replies.map((r) => r.id), [1, 2]);
+  assert.deepEqual(
+    replies.map((r) => r.id),
+    [1, 2],
+  );
   assert.deepEqual([...replies[0]!.data], [0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x79, 0x1e]);
   assert.deepEqual([...replies[1]!.data], [0xff, 0x07, 0x00, 0x00, 0x00, 0x00, 0x77, 0x23]);
   assert.equal(queue.counters.corrupt, 1, 'the flipped copy was refused');
 
   // Dynamixel: a reply whose stuffed parameters contain the header pattern (§1.6), in 1–3 byte pieces
-  const dxl = new TransactionQueue(protocolByName('dynamixel2'), link, { ...DEFAULT_TIMING, baudRate: 1_000_000, marginMs: 200 });
+  const dxl = new TransactionQueue(protocolByName('dynamixel2'), link, {
+    ...DEFAULT_TIMING,
+    baudRate: 1_000_000,
+    marginMs: 200,
+  });
   const stuffedRead = dxl.request({ kind: 'read', id: 3, address: 0, length: 4 });
-  const stuffed = Uint8Array.of(0xff, 0xff, 0xfd, 0x00, 0x03, 0x09, 0x00, 0x55, 0x00, 0xff, 0xff, 0xfd, 0xfd, 0x00, 0xf3, 0xdc);
+  const stuffed = Uint8Array.of(
+    0xff,
+    0xff,
+    0xfd,
+    0x00,
+    0x03,
+    0x09,
+    0x00,
+    0x55,
+    0x00,
+    0xff,
+    0xff,
+    0xfd,
+    0xfd,
+    0x00,
+    0xf3,
+    0xdc,
+  );
   await answer(Uint8Array.of(0xaa), ...Array.from(stuffed, (b) => Uint8Array.of(b)));
   assert.deepEqual([...(await stuffedRead).replies[0]!.data], [0xff, 0xff, 0xfd, 0x00]);
   queue.close();
@@ -296,10 +347,21 @@ test('echo auto-detection: on an adapter that does not echo, a reply equal to it
   SerialPortMock.binding.createPort(path, { echo: false });
   t.after(() => SerialPortMock.binding.reset());
   let port: SerialPortMock | undefined;
-  const link = new SerialLink({ path, baudRate: 1_000_000, logger: quietLogger, reopen: false, openPort: (p, baudRate) => (port = new SerialPortMock({ path: p, baudRate, autoOpen: false })) });
+  const link = new SerialLink({
+    path,
+    baudRate: 1_000_000,
+    logger: quietLogger,
+    reopen: false,
+    openPort: (p, baudRate) => (port = new SerialPortMock({ path: p, baudRate, autoOpen: false })),
+  });
   await link.open();
   t.after(() => link.close());
-  const queue = new TransactionQueue(protocolByName('feetech_sts'), link, { ...DEFAULT_TIMING, baudRate: 1_000_000, marginMs: 100, retries: 0 });
+  const queue = new TransactionQueue(protocolByName('feetech_sts'), link, {
+    ...DEFAULT_TIMING,
+    baudRate: 1_000_000,
+    marginMs: 100,
+    retries: 0,
+  });
   t.after(() => queue.close());
   const answerWith = async (bytes: Uint8Array) => {
     const before = port!.port!.lastWrite;
@@ -328,7 +390,16 @@ test('hints: the FTDI latency timer is found behind by-id links and suggested wh
   const timer = join(sysRoot, 'bus/usb-serial/devices/ttyUSB3/latency_timer');
   mkdirSync(join(timer, '..'), { recursive: true });
   writeFileSync(timer, '16\n');
-  const context = { devicePath: byId, baudRate: 57_600, protocol: 'dynamixel2' as const, sysRoot, returnDelayUs: new Map([[1, 500], [2, 0]]) };
+  const context = {
+    devicePath: byId,
+    baudRate: 57_600,
+    protocol: 'dynamixel2' as const,
+    sysRoot,
+    returnDelayUs: new Map([
+      [1, 500],
+      [2, 0],
+    ]),
+  };
   const hints = busHints(context);
   const latency = hints.find((h) => h.key === 'latency_timer');
   assert.ok(latency, 'latency hint');
@@ -337,8 +408,14 @@ test('hints: the FTDI latency timer is found behind by-id links and suggested wh
   assert.match(hints.find((h) => h.key === 'return_delay')!.text, /servos 1 \(500 µs\)/);
   assert.match(hints.find((h) => h.key === 'baud_rate')!.text, /57600 baud.*factory rate for dynamixel2: 57600/);
   writeFileSync(timer, '1\n');
-  assert.equal(busHints(context).find((h) => h.key === 'latency_timer'), undefined, 'no hint at 1 ms');
+  assert.equal(
+    busHints(context).find((h) => h.key === 'latency_timer'),
+    undefined,
+    'no hint at 1 ms',
+  );
   // a CH340 or a pty has no latency timer
-  assert.equal(busHints({ ...context, devicePath: join(dir, 'dev/ttyUSB9-missing') }).find((h) => h.key === 'latency_timer'), undefined);
+  assert.equal(
+    busHints({ ...context, devicePath: join(dir, 'dev/ttyUSB9-missing') }).find((h) => h.key === 'latency_timer'),
+    undefined,
+  );
 });
-

@@ -14,7 +14,13 @@ import type { Logger } from '../../src/util/log.js';
 // checkable fact. socat missing makes PtyPair.start fail with how to install it — never a skip.
 
 /** Drops everything: the tests check behaviour, not log lines (a test that wants them passes its own). */
-export const quietLogger: Logger = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined, level: 'error' };
+export const quietLogger: Logger = {
+  error: () => undefined,
+  warn: () => undefined,
+  info: () => undefined,
+  debug: () => undefined,
+  level: 'error',
+};
 
 export interface CrashWatch {
   readonly seen: readonly string[];
@@ -61,7 +67,12 @@ export type ArmKind = 'so101' | 'koch';
 export function armYaml(kind: ArmKind, port: string, extra = ''): string {
   const names = ['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll', 'gripper'];
   const model = (i: number) => (kind === 'so101' ? 'STS3215' : i < 2 ? 'XL430-W250' : 'XL330-M288');
-  const servos = names.map((name, i) => `  - { id: ${i + 1}, name: ${name}, model: ${model(i)}, position: ${2047 + 100 * (i - 2)}, registers: { return_delay_time: 0 } }`).join('\n');
+  const servos = names
+    .map(
+      (name, i) =>
+        `  - { id: ${i + 1}, name: ${name}, model: ${model(i)}, position: ${2047 + 100 * (i - 2)}, registers: { return_delay_time: 0 } }`,
+    )
+    .join('\n');
   return `robot: ${kind}\nport: ${port}\nprotocol: ${kind === 'so101' ? 'feetech_sts' : 'dynamixel2'}\nbaud_rate: 1000000\nservos:\n${servos}\nemulator:\n  boot_ms: 50\n${extra}`;
 }
 
@@ -73,7 +84,12 @@ export interface EmulatedArm {
 }
 
 /** An emulated arm and a ServoBus on it, both stopped after the test. */
-export async function emulatedArm(t: TestContext, kind: ArmKind, busOptions: Partial<ServoBusOptions> = {}, extraYaml = ''): Promise<EmulatedArm> {
+export async function emulatedArm(
+  t: TestContext,
+  kind: ArmKind,
+  busOptions: Partial<ServoBusOptions> = {},
+  extraYaml = '',
+): Promise<EmulatedArm> {
   const dir = tempDir(t);
   const port = join(dir, 'tty');
   const config = parseRobotConfig(armYaml(kind, port, extraYaml), `${kind} test arm`);

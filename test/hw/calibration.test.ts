@@ -35,9 +35,18 @@ import { runCalibration, type CalibrationBus, type CalibrationUi } from '../../h
 const sts = servoModel('STS3215');
 const xl430 = servoModel('XL430-W250');
 const SO_JOINTS = ['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll', 'gripper'];
-const so101: CalibrationTarget = { robot: 'so101_follower', protocol: 'feetech_sts', joints: SO_JOINTS.map((name, i) => ({ name, id: i + 1, model: sts })) };
+const so101: CalibrationTarget = {
+  robot: 'so101_follower',
+  protocol: 'feetech_sts',
+  joints: SO_JOINTS.map((name, i) => ({ name, id: i + 1, model: sts })),
+};
 
-const joint = (model: ServoModel, drive_mode: 0 | 1, range_min = 0, range_max = model.resolution - 1): JointCalibration => ({
+const joint = (
+  model: ServoModel,
+  drive_mode: 0 | 1,
+  range_min = 0,
+  range_max = model.resolution - 1,
+): JointCalibration => ({
   name: 'j',
   id: 1,
   model: model.name,
@@ -58,7 +67,8 @@ for (const model of [sts, xl430]) {
       }
       // rad → raw → rad is within half a tick
       const tick = (2 * Math.PI) / model.resolution;
-      for (let a = -3; a <= 3; a += 0.0137) assert.ok(Math.abs(rawToAngle(cal, model, angleToRaw(cal, model, a)) - a) <= tick / 2 + 1e-12);
+      for (let a = -3; a <= 3; a += 0.0137)
+        assert.ok(Math.abs(rawToAngle(cal, model, angleToRaw(cal, model, a)) - a) <= tick / 2 + 1e-12);
     }
   });
 }
@@ -113,7 +123,13 @@ test('range recording keeps min and max, gives full-turn joints the whole turn, 
     { name: 'roll', model: sts, fullTurn: true },
     { name: 'still', model: sts, fullTurn: false },
   ]);
-  for (const [a, r] of [[2047, 2047], [1500, 2100], [2900, 100], [2300, 4000]]) rec.add([a!, r!, 2000]);
+  for (const [a, r] of [
+    [2047, 2047],
+    [1500, 2100],
+    [2900, 100],
+    [2300, 4000],
+  ])
+    rec.add([a!, r!, 2000]);
   assert.deepEqual(rec.range(0), [1500, 2900]);
   assert.deepEqual(rec.range(1), [0, 4095]);
   assert.match(rec.problems().join('\n'), /'still' did not move/);
@@ -138,7 +154,12 @@ test("LeRobot's normalised modes: the values LeRobot computes, and back to the s
   for (const mode of ['range_m100_100', 'range_0_100', 'degrees'] as const) {
     for (const dm of [0, 1] as const) {
       for (let raw = 1000; raw <= 3000; raw += 37) {
-        const back = fromLerobot({ ...cal, drive_mode: dm }, sts, toLerobot({ ...cal, drive_mode: dm }, sts, raw, mode), mode);
+        const back = fromLerobot(
+          { ...cal, drive_mode: dm },
+          sts,
+          toLerobot({ ...cal, drive_mode: dm }, sts, raw, mode),
+          mode,
+        );
         assert.ok(Math.abs(back - raw) <= 1, `${mode} drive_mode ${dm}: ${raw} → ${back}`);
       }
     }
@@ -156,10 +177,22 @@ const lerobotJson = {
 
 test('a LeRobot calibration JSON imports to the same numbers, converts like LeRobot, and exports back unchanged', () => {
   const cal = importLerobotCalibration(JSON.stringify(lerobotJson), 'so101.json', so101);
-  assert.deepEqual(cal.joints.map((j) => j.name), SO_JOINTS);
+  assert.deepEqual(
+    cal.joints.map((j) => j.name),
+    SO_JOINTS,
+  );
   for (const j of cal.joints) {
     const l = lerobotJson[j.name as keyof typeof lerobotJson];
-    assert.deepEqual({ id: j.id, drive_mode: j.drive_mode, homing_offset: j.homing_offset, range_min: j.range_min, range_max: j.range_max }, l);
+    assert.deepEqual(
+      {
+        id: j.id,
+        drive_mode: j.drive_mode,
+        homing_offset: j.homing_offset,
+        range_min: j.range_min,
+        range_max: j.range_max,
+      },
+      l,
+    );
     assert.equal(j.model, 'STS3215');
     // a position the arm reports means the same to both: LeRobot's -100…100 from our numbers
     const mid = (l.range_min + l.range_max) / 2;
@@ -169,9 +202,28 @@ test('a LeRobot calibration JSON imports to the same numbers, converts like LeRo
   // motor order in the JSON does not matter; unknown motors, wrong ids and bad values are named
   const reordered = Object.fromEntries(Object.entries(lerobotJson).reverse());
   assert.deepEqual(importLerobotCalibration(JSON.stringify(reordered), 'r.json', so101), cal);
-  assert.throws(() => importLerobotCalibration(JSON.stringify({ ...lerobotJson, elbow: lerobotJson.elbow_flex }), 'x.json', so101), /motor 'elbow' is not a joint of so101_follower/);
-  assert.throws(() => importLerobotCalibration(JSON.stringify({ ...lerobotJson, gripper: { ...lerobotJson.gripper, id: 9 } }), 'x.json', so101), /joint 'gripper': id 9, the robot has 6/);
-  assert.throws(() => importLerobotCalibration(JSON.stringify({ ...lerobotJson, gripper: { ...lerobotJson.gripper, homing_offset: 2048 } }), 'x.json', so101), /homing_offset 2048 does not fit STS3215's register \[-2047, 2047\]/);
+  assert.throws(
+    () => importLerobotCalibration(JSON.stringify({ ...lerobotJson, elbow: lerobotJson.elbow_flex }), 'x.json', so101),
+    /motor 'elbow' is not a joint of so101_follower/,
+  );
+  assert.throws(
+    () =>
+      importLerobotCalibration(
+        JSON.stringify({ ...lerobotJson, gripper: { ...lerobotJson.gripper, id: 9 } }),
+        'x.json',
+        so101,
+      ),
+    /joint 'gripper': id 9, the robot has 6/,
+  );
+  assert.throws(
+    () =>
+      importLerobotCalibration(
+        JSON.stringify({ ...lerobotJson, gripper: { ...lerobotJson.gripper, homing_offset: 2048 } }),
+        'x.json',
+        so101,
+      ),
+    /homing_offset 2048 does not fit STS3215's register \[-2047, 2047\]/,
+  );
   const { gripper: _, ...noGripper } = lerobotJson;
   assert.throws(() => importLerobotCalibration(JSON.stringify(noGripper), 'x.json', so101), /missing gripper/);
   assert.throws(() => importLerobotCalibration('{"a":', 'x.json', so101), /x\.json: not valid JSON/);
@@ -184,7 +236,10 @@ test('calibration files: written atomically, read back equal, and every malforme
   writeCalibrationFile(path, cal, 'test calibration');
   assert.deepEqual(readCalibrationFile(path, so101), cal);
   assert.deepEqual(readdirSync(join(dir, 'nested')), ['so101_follower.yaml']); // no temporary left
-  assert.match(readFileSync(path, 'utf8'), /^# test calibration\nrobot: "so101_follower"\nprotocol: feetech_sts\njoints:\n {2}"shoulder_pan": \{id: 1, model: "STS3215", drive_mode: 0, homing_offset: -1470, range_min: 758, range_max: 3292\}/);
+  assert.match(
+    readFileSync(path, 'utf8'),
+    /^# test calibration\nrobot: "so101_follower"\nprotocol: feetech_sts\njoints:\n {2}"shoulder_pan": \{id: 1, model: "STS3215", drive_mode: 0, homing_offset: -1470, range_min: 758, range_max: 3292\}/,
+  );
   // overwriting replaces the whole file
   const moved = { ...cal, joints: cal.joints.map((j) => ({ ...j, range_min: j.range_min + 1 })) };
   writeCalibrationFile(path, moved);
@@ -192,18 +247,46 @@ test('calibration files: written atomically, read back equal, and every malforme
 
   const text = calibrationYaml(cal);
   const bad = (from: string, to: string): string => text.replace(from, to);
-  assert.throws(() => parseCalibration(bad('range_min: 758', 'range_min: 75.8'), 'f.yaml'), /f\.yaml: joint 'shoulder_pan': range_min must be an integer, got 75\.8/);
-  assert.throws(() => parseCalibration(bad('drive_mode: 0, homing_offset: -1470', 'homing_offset: -1470'), 'f.yaml'), /joint 'shoulder_pan': missing drive_mode/);
-  assert.throws(() => parseCalibration(bad('protocol: feetech_sts', 'protocol: can'), 'f.yaml'), /'protocol' must be one of dynamixel2, feetech_sts, feetech_scs, got "can"/);
-  assert.throws(() => parseCalibration(bad('range_max: 3292', 'range_max: 5000'), 'f.yaml', so101), /range \[758, 5000\] is outside one turn of STS3215/);
-  assert.throws(() => parseCalibration(bad('"gripper": {id: 6', '"gripper": {id: 5'), 'f.yaml'), /id 5 is used by more than one joint/);
-  assert.throws(() => parseCalibration(bad('"gripper": {id: 6', '"gripper": {id: 7'), 'f.yaml', so101), /joint 'gripper': id 7, the robot has 6/);
+  assert.throws(
+    () => parseCalibration(bad('range_min: 758', 'range_min: 75.8'), 'f.yaml'),
+    /f\.yaml: joint 'shoulder_pan': range_min must be an integer, got 75\.8/,
+  );
+  assert.throws(
+    () => parseCalibration(bad('drive_mode: 0, homing_offset: -1470', 'homing_offset: -1470'), 'f.yaml'),
+    /joint 'shoulder_pan': missing drive_mode/,
+  );
+  assert.throws(
+    () => parseCalibration(bad('protocol: feetech_sts', 'protocol: can'), 'f.yaml'),
+    /'protocol' must be one of dynamixel2, feetech_sts, feetech_scs, got "can"/,
+  );
+  assert.throws(
+    () => parseCalibration(bad('range_max: 3292', 'range_max: 5000'), 'f.yaml', so101),
+    /range \[758, 5000\] is outside one turn of STS3215/,
+  );
+  assert.throws(
+    () => parseCalibration(bad('"gripper": {id: 6', '"gripper": {id: 5'), 'f.yaml'),
+    /id 5 is used by more than one joint/,
+  );
+  assert.throws(
+    () => parseCalibration(bad('"gripper": {id: 6', '"gripper": {id: 7'), 'f.yaml', so101),
+    /joint 'gripper': id 7, the robot has 6/,
+  );
   assert.throws(() => parseCalibration('robot: [', 'f.yaml'), /f\.yaml: not valid YAML/);
   assert.throws(() => readCalibrationFile(join(dir, 'none.yaml')), /does not exist: run `dynastack calibrate/);
   // a Dynamixel robot cannot take a Feetech calibration
-  const koch: CalibrationTarget = { ...so101, protocol: 'dynamixel2', joints: so101.joints.map((j) => ({ ...j, model: xl430 })) };
-  assert.throws(() => parseCalibration(text, 'f.yaml', koch), /it is for protocol feetech_sts, the robot uses dynamixel2/);
-  assert.equal(defaultCalibrationPath('so101_follower', { XDG_CONFIG_HOME: '/x' }), '/x/dynastack/calibration/so101_follower.yaml');
+  const koch: CalibrationTarget = {
+    ...so101,
+    protocol: 'dynamixel2',
+    joints: so101.joints.map((j) => ({ ...j, model: xl430 })),
+  };
+  assert.throws(
+    () => parseCalibration(text, 'f.yaml', koch),
+    /it is for protocol feetech_sts, the robot uses dynamixel2/,
+  );
+  assert.equal(
+    defaultCalibrationPath('so101_follower', { XDG_CONFIG_HOME: '/x' }),
+    '/x/dynastack/calibration/so101_follower.yaml',
+  );
   assert.throws(() => defaultCalibrationPath('../etc'), /cannot name a calibration file/);
   assert.ok(!existsSync(join(dir, 'so101_follower.yaml')));
 });
@@ -214,7 +297,10 @@ class FakeArm implements CalibrationBus {
   readonly registers: Map<string, number>[];
   actual: number[];
   reads = 0;
-  constructor(readonly model: ServoModel, start: number[]) {
+  constructor(
+    readonly model: ServoModel,
+    start: number[],
+  ) {
     this.actual = [...start];
     this.registers = start.map(() => new Map());
   }
@@ -258,7 +344,13 @@ test('the procedure: torque off and EEPROM unlocked first, offsets centring the 
   const cal = await runCalibration(arm, ui, {
     robot: 'so101_follower',
     protocol: 'feetech_sts',
-    joints: SO_JOINTS.map((name, i) => ({ name, id: i + 1, model: sts, driveMode: 0, fullTurn: name === 'wrist_roll' })),
+    joints: SO_JOINTS.map((name, i) => ({
+      name,
+      id: i + 1,
+      model: sts,
+      driveMode: 0,
+      fullTurn: name === 'wrist_roll',
+    })),
     samplePeriodMs: 1,
     save: (c) => void (saved = c),
   });
@@ -266,7 +358,18 @@ test('the procedure: torque off and EEPROM unlocked first, offsets centring the 
   assert.ok(tables > 5, `live table shown ${tables} times`);
   // order per joint: torque off, unlock, position mode, reset, offset, limits, lock
   const j0 = arm.writes.filter((w) => w.startsWith('0:'));
-  assert.deepEqual(j0, ['0:torque_enable=0', '0:lock=0', '0:operating_mode=0', '0:homing_offset=0', '0:min_position_limit=0', '0:max_position_limit=4095', `0:homing_offset=${1200 - sts.centerPosition}`, `0:min_position_limit=${cal.joints[0]!.range_min}`, `0:max_position_limit=${cal.joints[0]!.range_max}`, '0:lock=1']);
+  assert.deepEqual(j0, [
+    '0:torque_enable=0',
+    '0:lock=0',
+    '0:operating_mode=0',
+    '0:homing_offset=0',
+    '0:min_position_limit=0',
+    '0:max_position_limit=4095',
+    `0:homing_offset=${1200 - sts.centerPosition}`,
+    `0:min_position_limit=${cal.joints[0]!.range_min}`,
+    `0:max_position_limit=${cal.joints[0]!.range_max}`,
+    '0:lock=1',
+  ]);
   cal.joints.forEach((j, i) => {
     // the middle pose reads the centre (the wrap pose a tick off), the sweep is ±400 about it
     const reads = presentFromActual(sts, middle[i]!, j.homing_offset);
@@ -282,7 +385,10 @@ test('the procedure: torque off and EEPROM unlocked first, offsets centring the 
 
 test('the procedure stops, saving nothing, when a joint did not move or input ends', async () => {
   const arm = new FakeArm(sts, [2000, 2100]);
-  const joints = [{ name: 'a', id: 1, model: sts, driveMode: 0 as const, fullTurn: false }, { name: 'b', id: 2, model: sts, driveMode: 0 as const, fullTurn: false }];
+  const joints = [
+    { name: 'a', id: 1, model: sts, driveMode: 0 as const, fullTurn: false },
+    { name: 'b', id: 2, model: sts, driveMode: 0 as const, fullTurn: false },
+  ];
   let saved = false;
   let n = 0;
   const ui: CalibrationUi = {
@@ -297,9 +403,25 @@ test('the procedure stops, saving nothing, when a joint did not move or input en
       }
     },
   };
-  await assert.rejects(runCalibration(arm, ui, { robot: 'r', protocol: 'feetech_sts', joints, samplePeriodMs: 1, save: () => void (saved = true) }), /joint 'b' did not move/);
-  const closed: CalibrationUi = { say: () => {}, live: () => {}, waitForEnter: async () => Promise.reject(new Error('input ended')) };
-  await assert.rejects(runCalibration(arm, closed, { robot: 'r', protocol: 'feetech_sts', joints, save: () => void (saved = true) }), /input ended/);
+  await assert.rejects(
+    runCalibration(arm, ui, {
+      robot: 'r',
+      protocol: 'feetech_sts',
+      joints,
+      samplePeriodMs: 1,
+      save: () => void (saved = true),
+    }),
+    /joint 'b' did not move/,
+  );
+  const closed: CalibrationUi = {
+    say: () => {},
+    live: () => {},
+    waitForEnter: async () => Promise.reject(new Error('input ended')),
+  };
+  await assert.rejects(
+    runCalibration(arm, closed, { robot: 'r', protocol: 'feetech_sts', joints, save: () => void (saved = true) }),
+    /input ended/,
+  );
   assert.equal(saved, false);
 });
 
@@ -309,5 +431,8 @@ test('writeCalibrationFile refuses an unwritable place with the path in the mess
   const blocker = join(dir, 'file');
   writeFileSync(blocker, 'x');
   const cal = importLerobotCalibration(JSON.stringify(lerobotJson), 'so101.json', so101);
-  assert.throws(() => writeCalibrationFile(join(blocker, 'x.yaml'), cal), /cannot write calibration file .*file\/x\.yaml: (EEXIST|ENOTDIR)/);
+  assert.throws(
+    () => writeCalibrationFile(join(blocker, 'x.yaml'), cal),
+    /cannot write calibration file .*file\/x\.yaml: (EEXIST|ENOTDIR)/,
+  );
 });

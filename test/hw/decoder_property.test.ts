@@ -1,7 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dynamixel2, INSTRUCTION } from '../../hw/protocol/dynamixel/index.js';
-import { BROADCAST_ID, type DecodeEvent, type InstructionPacket, type StatusPacket, type StreamDecoder } from '../../hw/protocol/types.js';
+import {
+  BROADCAST_ID,
+  type DecodeEvent,
+  type InstructionPacket,
+  type StatusPacket,
+  type StreamDecoder,
+} from '../../hw/protocol/types.js';
 import { Rng } from '../../src/util/random.js';
 
 // 100,000 random and mutated byte streams into the DYNAMIXEL Protocol 2.0 decoders (status and
@@ -61,15 +67,29 @@ function generate(seed: number): Stream {
   const statusPacket = (): Uint8Array => {
     if (chance(0.1)) {
       const servos = 1 + int(6);
-      return dynamixel2.encodeCombined(Array.from({ length: servos }, (_, k) => ({ id: (k * 37 + int(5)) % 253, error: chance(0.8) ? 0 : biasedByte(), data: bytes(1 + int(8)) })));
+      return dynamixel2.encodeCombined(
+        Array.from({ length: servos }, (_, k) => ({
+          id: (k * 37 + int(5)) % 253,
+          error: chance(0.8) ? 0 : biasedByte(),
+          data: bytes(1 + int(8)),
+        })),
+      );
     }
-    return dynamixel2.encodeStatus({ id: servoId(), error: chance(0.8) ? 0 : chance(0.5) ? 0x80 : biasedByte(), params: bytes(int(25)) });
+    return dynamixel2.encodeStatus({
+      id: servoId(),
+      error: chance(0.8) ? 0 : chance(0.5) ? 0x80 : biasedByte(),
+      params: bytes(int(25)),
+    });
   };
   const instructionPacket = (): Uint8Array => {
     const codes = Object.values(INSTRUCTION).filter((c) => c !== INSTRUCTION.status);
     let instruction = chance(0.8) ? codes[int(codes.length)]! : int(256);
     if (instruction === INSTRUCTION.status) instruction = INSTRUCTION.ping;
-    return dynamixel2.encodeInstruction({ id: chance(0.3) ? BROADCAST_ID : servoId(), instruction, params: bytes(int(25)) });
+    return dynamixel2.encodeInstruction({
+      id: chance(0.3) ? BROADCAST_ID : servoId(),
+      instruction,
+      params: bytes(int(25)),
+    });
   };
 
   const segments: Uint8Array[] = [];
@@ -88,10 +108,15 @@ function generate(seed: number): Stream {
     const packet = kind === 'status' ? statusPacket() : instructionPacket();
     encoded.add(Buffer.from(packet).toString('hex'));
     if (r < 0.55) add(packet, kind);
-    else if (r < 0.7) add(packet.subarray(0, 1 + int(packet.length - 1))); // cut short
+    else if (r < 0.7)
+      add(packet.subarray(0, 1 + int(packet.length - 1))); // cut short
     else if (r < 0.8) {
       const at = 1 + int(packet.length - 1); // inside the frame, never in front of it
-      add(chance(0.5) ? Uint8Array.from([...packet.subarray(0, at), ...packet.subarray(at + 1)]) : Uint8Array.from([...packet.subarray(0, at), biasedByte(), ...packet.subarray(at)]));
+      add(
+        chance(0.5)
+          ? Uint8Array.from([...packet.subarray(0, at), ...packet.subarray(at + 1)])
+          : Uint8Array.from([...packet.subarray(0, at), biasedByte(), ...packet.subarray(at)]),
+      );
     } else if (chance(0.3)) {
       add(Uint8Array.from([0xff, 0xff, 0xfd, 0x00, servoId(), int(256), chance(0.8) ? 0 : int(4), ...bytes(int(30))])); // fake header
     } else add(bytes(1 + int(30)));
@@ -113,7 +138,7 @@ function generate(seed: number): Stream {
   if (chance(0.3)) chunks.push(length);
   else {
     const largest = 1 + int(20);
-    for (let left = length; left > 0; ) {
+    for (let left = length; left > 0;) {
       const size = Math.min(left, 1 + int(largest));
       chunks.push(size);
       left -= size;
@@ -136,7 +161,14 @@ interface Tally {
   intactExpected: number;
 }
 
-function check<P>(stream: Stream, k: number, kind: Placed['kind'], decoder: StreamDecoder<P>, encode: (p: P) => Uint8Array, tally: Tally): void {
+function check<P>(
+  stream: Stream,
+  k: number,
+  kind: Placed['kind'],
+  decoder: StreamDecoder<P>,
+  encode: (p: P) => Uint8Array,
+  tally: Tally,
+): void {
   const events: DecodeEvent<P>[] = [];
   let at = 0;
   for (const size of stream.chunks) {
@@ -155,7 +187,10 @@ function check<P>(stream: Stream, k: number, kind: Placed['kind'], decoder: Stre
       continue;
     }
     const wire = encode(e.packet);
-    assert.ok(sameBytes(wire, stream.bytes, offset), `${where}: accepted a packet at offset ${offset} that the bytes there do not encode`);
+    assert.ok(
+      sameBytes(wire, stream.bytes, offset),
+      `${where}: accepted a packet at offset ${offset} that the bytes there do not encode`,
+    );
     tally.accepted++;
     const original = stream.placed.find((p) => p.start === offset && p.intact && p.kind === kind);
     if (original && original.end === offset + wire.length) acceptedAt.add(offset);
@@ -181,14 +216,35 @@ test(`DYNAMIXEL decoders: ${STREAMS.toLocaleString('en')} random and mutated str
     const stream = generate(SEED + k);
     bytes += stream.bytes.length;
     check(stream, k, 'status', dynamixel2.statusDecoder(), (p: StatusPacket) => dynamixel2.encodeStatus(p), status);
-    check(stream, k, 'instruction', dynamixel2.instructionDecoder(), (p: InstructionPacket) => dynamixel2.encodeInstruction(p), instruction);
+    check(
+      stream,
+      k,
+      'instruction',
+      dynamixel2.instructionDecoder(),
+      (p: InstructionPacket) => dynamixel2.encodeInstruction(p),
+      instruction,
+    );
   }
-  for (const [name, tally] of [['status', status], ['instruction', instruction]] as const) {
-    t.diagnostic(`${name} decoder: ${tally.accepted} accepted, ${tally.crcFailures} refused by the CRC, ${tally.collisions} CRC collisions`);
+  for (const [name, tally] of [
+    ['status', status],
+    ['instruction', instruction],
+  ] as const) {
+    t.diagnostic(
+      `${name} decoder: ${tally.accepted} accepted, ${tally.crcFailures} refused by the CRC, ${tally.collisions} CRC collisions`,
+    );
   }
   t.diagnostic(`${bytes} bytes in ${STREAMS} streams`);
   // the generator must exercise both decoders, or the property says nothing
-  assert.ok(status.intactExpected > STREAMS / 2 && instruction.intactExpected > STREAMS / 3, 'enough intact packets of each kind');
-  assert.ok(status.crcFailures > STREAMS / 10 && instruction.crcFailures > STREAMS / 10, 'enough damaged frames reach the CRC check');
-  assert.ok(status.collisions + instruction.collisions <= MAX_COLLISIONS, `CRC collisions are rare: ${status.collisions + instruction.collisions}`);
+  assert.ok(
+    status.intactExpected > STREAMS / 2 && instruction.intactExpected > STREAMS / 3,
+    'enough intact packets of each kind',
+  );
+  assert.ok(
+    status.crcFailures > STREAMS / 10 && instruction.crcFailures > STREAMS / 10,
+    'enough damaged frames reach the CRC check',
+  );
+  assert.ok(
+    status.collisions + instruction.collisions <= MAX_COLLISIONS,
+    `CRC collisions are rare: ${status.collisions + instruction.collisions}`,
+  );
 });

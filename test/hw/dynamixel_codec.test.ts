@@ -13,7 +13,13 @@ import {
   unstuff,
 } from '../../hw/protocol/dynamixel/index.js';
 import { PROTOCOL_NAMES, protocolByName } from '../../hw/protocol/index.js';
-import { BROADCAST_ID, type DecodeEvent, type InstructionPacket, type Operation, type StatusPacket } from '../../hw/protocol/types.js';
+import {
+  BROADCAST_ID,
+  type DecodeEvent,
+  type InstructionPacket,
+  type Operation,
+  type StatusPacket,
+} from '../../hw/protocol/types.js';
 import { Rng } from '../../src/util/random.js';
 
 // DYNAMIXEL Protocol 2.0 codec against the e-manual's published packets
@@ -21,13 +27,17 @@ import { Rng } from '../../src/util/random.js';
 // decoder against split, glued, corrupted and echoed input.
 
 /** little-endian bytes of an unsigned value */
-const le = (value: number, size: number): Uint8Array => Uint8Array.from({ length: size }, (_, i) => (value >>> (8 * i)) & 0xff);
+const le = (value: number, size: number): Uint8Array =>
+  Uint8Array.from({ length: size }, (_, i) => (value >>> (8 * i)) & 0xff);
 const cat = (...parts: Uint8Array[]): Uint8Array => concatBytes(parts);
 const packets = <P>(events: DecodeEvent<P>[]): P[] => events.flatMap((e) => (e.kind === 'packet' ? [e.packet] : []));
-const corrupt = <P>(events: DecodeEvent<P>[]): { reason: string; bytes: number }[] => events.flatMap((e) => (e.kind === 'corrupt' ? [e] : []));
+const corrupt = <P>(events: DecodeEvent<P>[]): { reason: string; bytes: number }[] =>
+  events.flatMap((e) => (e.kind === 'corrupt' ? [e] : []));
 /** bytes the events account for: skipped, dropped and accepted */
-const accounted = <P extends StatusPacket | InstructionPacket>(events: DecodeEvent<P>[], encode: (p: P) => Uint8Array): number =>
-  events.reduce((n, e) => n + (e.kind === 'packet' ? encode(e.packet).length : e.bytes), 0);
+const accounted = <P extends StatusPacket | InstructionPacket>(
+  events: DecodeEvent<P>[],
+  encode: (p: P) => Uint8Array,
+): number => events.reduce((n, e) => n + (e.kind === 'packet' ? encode(e.packet).length : e.bytes), 0);
 
 const encodeStatus = (p: StatusPacket): Uint8Array => dynamixel2.encodeStatus(p);
 const encodeInstruction = (p: InstructionPacket): Uint8Array => dynamixel2.encodeInstruction(p);
@@ -65,52 +75,145 @@ const fromOp = (op: Operation): InstructionPacket => dynamixel2.instructionFor(o
 const INSTRUCTION_VECTORS: InstructionVector[] = [
   { n: 1, what: 'PING ID 1', bytes: 'FF FF FD 00 01 03 00 01 19 4E', op: { kind: 'ping', id: 1 } },
   { n: 3, what: 'PING broadcast', bytes: 'FF FF FD 00 FE 03 00 01 31 42', op: { kind: 'ping', id: BROADCAST_ID } },
-  { n: 5, what: 'READ ID 1 Present Position 4 B', bytes: 'FF FF FD 00 01 07 00 02 84 00 04 00 1D 15', op: { kind: 'read', id: 1, address: PRESENT_POSITION, length: 4 } },
-  { n: 7, what: 'WRITE ID 1 Goal Position ← 512', bytes: 'FF FF FD 00 01 09 00 03 74 00 00 02 00 00 CA 89', op: { kind: 'write', id: 1, address: GOAL_POSITION, data: le(512, 4) } },
-  { n: 9, what: 'REG_WRITE ID 1 Goal Velocity ← 200', bytes: 'FF FF FD 00 01 09 00 04 68 00 C8 00 00 00 AE 8E', op: { kind: 'reg_write', id: 1, address: GOAL_VELOCITY, data: le(200, 4) } },
+  {
+    n: 5,
+    what: 'READ ID 1 Present Position 4 B',
+    bytes: 'FF FF FD 00 01 07 00 02 84 00 04 00 1D 15',
+    op: { kind: 'read', id: 1, address: PRESENT_POSITION, length: 4 },
+  },
+  {
+    n: 7,
+    what: 'WRITE ID 1 Goal Position ← 512',
+    bytes: 'FF FF FD 00 01 09 00 03 74 00 00 02 00 00 CA 89',
+    op: { kind: 'write', id: 1, address: GOAL_POSITION, data: le(512, 4) },
+  },
+  {
+    n: 9,
+    what: 'REG_WRITE ID 1 Goal Velocity ← 200',
+    bytes: 'FF FF FD 00 01 09 00 04 68 00 C8 00 00 00 AE 8E',
+    op: { kind: 'reg_write', id: 1, address: GOAL_VELOCITY, data: le(200, 4) },
+  },
   { n: 10, what: 'ACTION ID 1', bytes: 'FF FF FD 00 01 03 00 05 02 CE', op: { kind: 'action', id: 1 } },
   { n: 12, what: 'REBOOT ID 1', bytes: 'FF FF FD 00 01 03 00 08 2F 4E', op: { kind: 'reboot', id: 1 } },
-  { n: 14, what: 'SYNC_READ Present Position, IDs 1, 2', bytes: 'FF FF FD 00 FE 09 00 82 84 00 04 00 01 02 CE FA', op: { kind: 'sync_read', address: PRESENT_POSITION, length: 4, ids: [1, 2] } },
+  {
+    n: 14,
+    what: 'SYNC_READ Present Position, IDs 1, 2',
+    bytes: 'FF FF FD 00 FE 09 00 82 84 00 04 00 01 02 CE FA',
+    op: { kind: 'sync_read', address: PRESENT_POSITION, length: 4, ids: [1, 2] },
+  },
   {
     n: 16,
     what: 'SYNC_WRITE Goal Position: ID 1 ← 150, ID 2 ← 170',
     bytes: 'FF FF FD 00 FE 11 00 83 74 00 04 00 01 96 00 00 00 02 AA 00 00 00 82 87',
-    op: { kind: 'sync_write', address: GOAL_POSITION, length: 4, entries: [{ id: 1, data: le(150, 4) }, { id: 2, data: le(170, 4) }] },
+    op: {
+      kind: 'sync_write',
+      address: GOAL_POSITION,
+      length: 4,
+      entries: [
+        { id: 1, data: le(150, 4) },
+        { id: 2, data: le(170, 4) },
+      ],
+    },
   },
   {
     n: 17,
     what: 'BULK_READ ID 1 voltage 2 B, ID 2 temperature 1 B',
     bytes: 'FF FF FD 00 FE 0D 00 92 01 90 00 02 00 02 92 00 01 00 1A 05',
-    op: { kind: 'bulk_read', entries: [{ id: 1, address: PRESENT_INPUT_VOLTAGE, length: 2 }, { id: 2, address: PRESENT_TEMPERATURE, length: 1 }] },
+    op: {
+      kind: 'bulk_read',
+      entries: [
+        { id: 1, address: PRESENT_INPUT_VOLTAGE, length: 2 },
+        { id: 2, address: PRESENT_TEMPERATURE, length: 1 },
+      ],
+    },
   },
   {
     n: 20,
     what: 'BULK_WRITE ID 1 addr 32 ← A0 00, ID 2 addr 31 ← 50',
     bytes: 'FF FF FD 00 FE 10 00 93 01 20 00 02 00 A0 00 02 1F 00 01 00 50 B7 68',
-    op: { kind: 'bulk_write', entries: [{ id: 1, address: 32, data: le(160, 2) }, { id: 2, address: 31, data: le(80, 1) }] },
+    op: {
+      kind: 'bulk_write',
+      entries: [
+        { id: 1, address: 32, data: le(160, 2) },
+        { id: 2, address: 31, data: le(80, 1) },
+      ],
+    },
   },
-  { n: 21, what: 'FAST_SYNC_READ Present Position, IDs 3, 7, 4', bytes: 'FF FF FD 00 FE 0A 00 8A 84 00 04 00 03 07 04 20 F2', op: { kind: 'sync_read', address: PRESENT_POSITION, length: 4, ids: [3, 7, 4], fast: true } },
+  {
+    n: 21,
+    what: 'FAST_SYNC_READ Present Position, IDs 3, 7, 4',
+    bytes: 'FF FF FD 00 FE 0A 00 8A 84 00 04 00 03 07 04 20 F2',
+    op: { kind: 'sync_read', address: PRESENT_POSITION, length: 4, ids: [3, 7, 4], fast: true },
+  },
 ].map((v) => ({ ...v, packet: fromOp(v.op as Operation) }) as InstructionVector);
 
 // instructions outside Operation, given as packets
 INSTRUCTION_VECTORS.push(
-  { n: 11, what: 'FACTORY_RESET ID 1, option 0x01', bytes: 'FF FF FD 00 01 04 00 06 01 A1 E6', packet: { id: 1, instruction: INSTRUCTION.factory_reset, params: Uint8Array.of(0x01) } },
-  { n: 13, what: 'CLEAR ID 1 (multi-turn)', bytes: 'FF FF FD 00 01 08 00 10 01 44 58 4C 22 B1 DC', packet: { id: 1, instruction: INSTRUCTION.clear, params: Uint8Array.of(0x01, 0x44, 0x58, 0x4c, 0x22) } },
+  {
+    n: 11,
+    what: 'FACTORY_RESET ID 1, option 0x01',
+    bytes: 'FF FF FD 00 01 04 00 06 01 A1 E6',
+    packet: { id: 1, instruction: INSTRUCTION.factory_reset, params: Uint8Array.of(0x01) },
+  },
+  {
+    n: 13,
+    what: 'CLEAR ID 1 (multi-turn)',
+    bytes: 'FF FF FD 00 01 08 00 10 01 44 58 4C 22 B1 DC',
+    packet: { id: 1, instruction: INSTRUCTION.clear, params: Uint8Array.of(0x01, 0x44, 0x58, 0x4c, 0x22) },
+  },
 );
 
 const STATUS_VECTORS: StatusVector[] = [
-  { n: 2, what: 'PING status ID 1', bytes: 'FF FF FD 00 01 07 00 55 00 06 04 26 65 5D', packet: { id: 1, error: 0, params: MODEL_1030_FW38 } },
-  { n: 4, what: 'PING status ID 2', bytes: 'FF FF FD 00 02 07 00 55 00 06 04 26 6F 6D', packet: { id: 2, error: 0, params: MODEL_1030_FW38 } },
-  { n: 6, what: 'READ status 166', bytes: 'FF FF FD 00 01 08 00 55 00 A6 00 00 00 8C C0', packet: { id: 1, error: 0, params: le(166, 4) } },
-  { n: 8, what: 'empty status ID 1', bytes: 'FF FF FD 00 01 04 00 55 00 A1 0C', packet: { id: 1, error: 0, params: new Uint8Array(0) } },
-  { n: 15, what: 'SYNC_READ status ID 2, 2079', bytes: 'FF FF FD 00 02 08 00 55 00 1F 08 00 00 BA BE', packet: { id: 2, error: 0, params: le(2079, 4) } },
-  { n: 18, what: 'BULK_READ status ID 1, 119', bytes: 'FF FF FD 00 01 06 00 55 00 77 00 C3 69', packet: { id: 1, error: 0, params: le(119, 2) } },
-  { n: 19, what: 'BULK_READ status ID 2, 36', bytes: 'FF FF FD 00 02 05 00 55 00 24 8B A9', packet: { id: 2, error: 0, params: le(36, 1) } },
+  {
+    n: 2,
+    what: 'PING status ID 1',
+    bytes: 'FF FF FD 00 01 07 00 55 00 06 04 26 65 5D',
+    packet: { id: 1, error: 0, params: MODEL_1030_FW38 },
+  },
+  {
+    n: 4,
+    what: 'PING status ID 2',
+    bytes: 'FF FF FD 00 02 07 00 55 00 06 04 26 6F 6D',
+    packet: { id: 2, error: 0, params: MODEL_1030_FW38 },
+  },
+  {
+    n: 6,
+    what: 'READ status 166',
+    bytes: 'FF FF FD 00 01 08 00 55 00 A6 00 00 00 8C C0',
+    packet: { id: 1, error: 0, params: le(166, 4) },
+  },
+  {
+    n: 8,
+    what: 'empty status ID 1',
+    bytes: 'FF FF FD 00 01 04 00 55 00 A1 0C',
+    packet: { id: 1, error: 0, params: new Uint8Array(0) },
+  },
+  {
+    n: 15,
+    what: 'SYNC_READ status ID 2, 2079',
+    bytes: 'FF FF FD 00 02 08 00 55 00 1F 08 00 00 BA BE',
+    packet: { id: 2, error: 0, params: le(2079, 4) },
+  },
+  {
+    n: 18,
+    what: 'BULK_READ status ID 1, 119',
+    bytes: 'FF FF FD 00 01 06 00 55 00 77 00 C3 69',
+    packet: { id: 1, error: 0, params: le(119, 2) },
+  },
+  {
+    n: 19,
+    what: 'BULK_READ status ID 2, 36',
+    bytes: 'FF FF FD 00 02 05 00 55 00 24 8B A9',
+    packet: { id: 2, error: 0, params: le(36, 1) },
+  },
 ];
 
 test('all 21 e-manual vectors are covered, each once', () => {
   const numbers = [...INSTRUCTION_VECTORS, ...STATUS_VECTORS].map((v) => v.n).sort((a, b) => a - b);
-  assert.deepEqual(numbers, Array.from({ length: 21 }, (_, i) => i + 1));
+  assert.deepEqual(
+    numbers,
+    Array.from({ length: 21 }, (_, i) => i + 1),
+  );
 });
 
 for (const v of INSTRUCTION_VECTORS) {
@@ -120,7 +223,8 @@ for (const v of INSTRUCTION_VECTORS) {
   test(`e-manual #${v.n} ${v.what}: the published bytes decode to its fields`, () => {
     const events = dynamixel2.instructionDecoder().push(hex(v.bytes));
     assert.deepEqual(events, [{ kind: 'packet', packet: v.packet }]);
-    if (v.op) assert.deepEqual(dynamixel2.operationOf(events[0]!.kind === 'packet' ? events[0]!.packet : v.packet), v.op);
+    if (v.op)
+      assert.deepEqual(dynamixel2.operationOf(events[0]!.kind === 'packet' ? events[0]!.packet : v.packet), v.op);
     else assert.equal(dynamixel2.operationOf(v.packet), undefined, 'instructions outside Operation are not operations');
   });
 }
@@ -136,7 +240,9 @@ for (const v of STATUS_VECTORS) {
 
 // ── FAST_SYNC_READ combined reply ───────────────────────────────────────────────────────────────
 
-const FAST_REPLY = hex('FF FF FD 00 FE 19 00 55  00 03 A6 00 00 00 84 08  00 07 1F 08 00 00 16 CA  00 04 FF 03 00 00 D1 9E');
+const FAST_REPLY = hex(
+  'FF FF FD 00 FE 19 00 55  00 03 A6 00 00 00 84 08  00 07 1F 08 00 00 16 CA  00 04 FF 03 00 00 D1 9E',
+);
 
 test('FAST_SYNC_READ combined reply (e-manual, to #21): decoded and split into ids 3, 7, 4 = 166, 2079, 1023', () => {
   const op: Operation = { kind: 'sync_read', address: PRESENT_POSITION, length: 4, ids: [3, 7, 4], fast: true };
@@ -172,7 +278,7 @@ test('FAST reply: a wrong running CRC, a reordered chain or wrong lengths are re
   assert.throws(() => dynamixel2.splitCombined(packet!, [3, 7, 4], [4, 4, 2]), /21 parameter bytes/);
   // a corrupted running CRC that the servo chain itself got wrong: re-frame with a valid final CRC
   const params = packet!.params.slice();
-  params[5] ^= 0x01; // low byte of segment 0's running CRC
+  params[5]! ^= 0x01; // low byte of segment 0's running CRC
   const tampered = packets(decodeStatuses(dynamixel2.encodeStatus({ id: BROADCAST_ID, error: 0, params })))[0]!;
   assert.throws(() => dynamixel2.splitCombined(tampered, [3, 7, 4], [4, 4, 4]), /running CRC after segment 0 \(id 3\)/);
 });
@@ -183,7 +289,15 @@ test('FAST_BULK_READ: different lengths per servo, errors per segment, round tri
     { id: 2, error: ALERT_BIT, data: le(36, 1) },
     { id: 9, error: 0x07, data: Uint8Array.of(0xff, 0xff, 0xfd, 0x00) }, // unstuffed in a combined reply
   ];
-  const op: Operation = { kind: 'bulk_read', entries: [{ id: 1, address: 144, length: 2 }, { id: 2, address: 146, length: 1 }, { id: 9, address: 132, length: 4 }], fast: true };
+  const op: Operation = {
+    kind: 'bulk_read',
+    entries: [
+      { id: 1, address: 144, length: 2 },
+      { id: 2, address: 146, length: 1 },
+      { id: 9, address: 132, length: 4 },
+    ],
+    fast: true,
+  };
   assert.equal(dynamixel2.instructionFor(op).instruction, INSTRUCTION.fast_bulk_read);
   const expected = dynamixel2.expectedReplies(op);
   assert.deepEqual(expected, { kind: 'combined', ids: [1, 2, 9], lengths: [2, 1, 4] });
@@ -233,7 +347,9 @@ test('CRC-16: check value of "123456789" is 0xFEE8; the table agrees with the bi
   assert.equal(crc16Bitwise(ascii), 0xfee8);
   const rng = new Rng(7);
   for (let trial = 0; trial < 200; trial++) {
-    const bytes = Uint8Array.from({ length: 1 + Math.floor(rng.uniform() * 300) }, () => Math.floor(rng.uniform() * 256));
+    const bytes = Uint8Array.from({ length: 1 + Math.floor(rng.uniform() * 300) }, () =>
+      Math.floor(rng.uniform() * 256),
+    );
     const cut = Math.floor(rng.uniform() * bytes.length);
     assert.equal(crc16(bytes), crc16Bitwise(bytes));
     assert.equal(crc16(bytes, cut, bytes.length, crc16(bytes, 0, cut)), crc16(bytes));
@@ -249,13 +365,19 @@ const STUFFED_STATUS: StatusPacket = { id: 3, error: 0, params: hex('FF FF FD 00
 
 test('decoder: garbage, a good packet, a bit-flipped one, an alert and a stuffed packet, fed in 1–5-byte pieces', () => {
   const flipped = STATUS_166.slice();
-  flipped[10] ^= 0x10; // a data byte: only the CRC can tell
-  const stream = cat(hex('00 FF 13'), hex(STATUS_VECTORS[0]!.bytes), flipped, encodeStatus(ALERT_STATUS), encodeStatus(STUFFED_STATUS));
+  flipped[10]! ^= 0x10; // a data byte: only the CRC can tell
+  const stream = cat(
+    hex('00 FF 13'),
+    hex(STATUS_VECTORS[0]!.bytes),
+    flipped,
+    encodeStatus(ALERT_STATUS),
+    encodeStatus(STUFFED_STATUS),
+  );
   for (let seed = 1; seed <= 50; seed++) {
     const rng = new Rng(seed);
     const decoder = dynamixel2.statusDecoder();
     const events: DecodeEvent<StatusPacket>[] = [];
-    for (let at = 0; at < stream.length; ) {
+    for (let at = 0; at < stream.length;) {
       const size = 1 + Math.floor(rng.uniform() * 5);
       events.push(...decoder.push(stream.subarray(at, at + size)));
       at += size;
@@ -263,7 +385,11 @@ test('decoder: garbage, a good packet, a bit-flipped one, an alert and a stuffed
     assert.deepEqual(packets(events), [STATUS_VECTORS[0]!.packet, ALERT_STATUS, STUFFED_STATUS], `seed ${seed}`);
     const crcFailures = corrupt(events).filter((c) => /CRC mismatch/.test(c.reason));
     assert.equal(crcFailures.length, 1, `seed ${seed}: the flipped packet is reported once`);
-    assert.equal(events.filter((e) => e.kind === 'garbage').reduce((n, e) => n + (e.kind === 'garbage' ? e.bytes : 0), 0) + corrupt(events).reduce((n, c) => n + c.bytes, 0), 3 + flipped.length);
+    assert.equal(
+      events.filter((e) => e.kind === 'garbage').reduce((n, e) => n + (e.kind === 'garbage' ? e.bytes : 0), 0) +
+        corrupt(events).reduce((n, c) => n + c.bytes, 0),
+      3 + flipped.length,
+    );
     assert.equal(decoder.pending, 0);
   }
 });
@@ -271,11 +397,15 @@ test('decoder: garbage, a good packet, a bit-flipped one, an alert and a stuffed
 test('decoder: every single-bit flip of a status packet is refused, and the packet after it still comes through', () => {
   for (let bit = 0; bit < STATUS_166.length * 8; bit++) {
     const flipped = STATUS_166.slice();
-    flipped[bit >> 3] ^= 1 << (bit & 7);
+    flipped[bit >> 3]! ^= 1 << (bit & 7);
     const decoder = dynamixel2.statusDecoder();
     const events = decoder.push(cat(flipped, EMPTY_STATUS));
     assert.deepEqual(packets(events), [STATUS_VECTORS.find((v) => v.n === 8)!.packet], `bit ${bit}`);
-    assert.equal(accounted(events, encodeStatus) + decoder.pending, flipped.length + EMPTY_STATUS.length, `bit ${bit}: every byte accounted for`);
+    assert.equal(
+      accounted(events, encodeStatus) + decoder.pending,
+      flipped.length + EMPTY_STATUS.length,
+      `bit ${bit}: every byte accounted for`,
+    );
     assert.equal(decoder.pending, 0, `bit ${bit}`);
   }
 });
@@ -283,13 +413,25 @@ test('decoder: every single-bit flip of a status packet is refused, and the pack
 test('decoder: the alert bit comes through in the error byte and describeError reports a hardware fault', () => {
   const [packet] = packets(decodeStatuses(encodeStatus(ALERT_STATUS)));
   assert.equal(packet!.error, 0x80);
-  assert.deepEqual(dynamixel2.describeError(packet!.error), { hardware: true, instruction: undefined, flags: ['alert'] });
+  assert.deepEqual(dynamixel2.describeError(packet!.error), {
+    hardware: true,
+    instruction: undefined,
+    flags: ['alert'],
+  });
   assert.deepEqual(dynamixel2.describeError(0x00), { hardware: false, instruction: undefined, flags: [] });
   assert.deepEqual(dynamixel2.describeError(0x87), { hardware: true, instruction: 'access_error', flags: ['alert'] });
   const names = [1, 2, 3, 4, 5, 6, 7].map((n) => dynamixel2.describeError(n));
   assert.deepEqual(
     names.map((i) => i.instruction),
-    ['result_fail', 'instruction_error', 'crc_error', 'data_range_error', 'data_length_error', 'data_limit_error', 'access_error'],
+    [
+      'result_fail',
+      'instruction_error',
+      'crc_error',
+      'data_range_error',
+      'data_length_error',
+      'data_limit_error',
+      'access_error',
+    ],
   );
   assert.ok(names.every((i) => !i.hardware));
   assert.equal(dynamixel2.describeError(0x09).instruction, 'unknown_error_9');
@@ -331,13 +473,16 @@ test('decoder: a packet cut short is dropped as soon as a complete packet is see
   const decoder = dynamixel2.statusDecoder();
   const events = decoder.push(cat(truncated, EMPTY_STATUS));
   assert.deepEqual(packets(events), [STATUS_VECTORS.find((v) => v.n === 8)!.packet]);
-  assert.deepEqual(corrupt(events), [{ kind: 'corrupt', reason: 'packet cut short: a complete packet starts inside it', bytes: 9 }]);
+  assert.deepEqual(corrupt(events), [
+    { kind: 'corrupt', reason: 'packet cut short: a complete packet starts inside it', bytes: 9 },
+  ]);
   assert.equal(decoder.pending, 0);
   // the same in single bytes: nothing is accepted early, the packet when its last byte arrives
   const slow = dynamixel2.statusDecoder();
   const stream = cat(truncated, EMPTY_STATUS);
   const accepted: number[] = [];
-  for (let i = 0; i < stream.length; i++) if (packets(slow.push(stream.subarray(i, i + 1))).length > 0) accepted.push(i);
+  for (let i = 0; i < stream.length; i++)
+    if (packets(slow.push(stream.subarray(i, i + 1))).length > 0) accepted.push(i);
   assert.deepEqual(accepted, [stream.length - 1]);
 });
 
@@ -362,14 +507,24 @@ test('decoder: bad reserved byte, impossible ids and lengths are corrupt; a head
   assert.deepEqual(decoder.push(hex('FD 00 01')), []);
   decoder.reset();
   assert.equal(decoder.pending, 0);
-  assert.deepEqual(decoder.push(EMPTY_STATUS), [{ kind: 'packet', packet: STATUS_VECTORS.find((v) => v.n === 8)!.packet }]);
+  assert.deepEqual(decoder.push(EMPTY_STATUS), [
+    { kind: 'packet', packet: STATUS_VECTORS.find((v) => v.n === 8)!.packet },
+  ]);
 });
 
 test('decoder: glued packets in one chunk, and a buffer that grows past its first size', () => {
-  const many = Array.from({ length: 300 }, (_, i): StatusPacket => ({ id: i % 253, error: 0, params: le(i * 7919, 4) }));
+  const many = Array.from({ length: 300 }, (_, i): StatusPacket => ({
+    id: i % 253,
+    error: 0,
+    params: le(i * 7919, 4),
+  }));
   const decoder = dynamixel2.statusDecoder();
   assert.deepEqual(packets(decoder.push(cat(...many.map(encodeStatus)))), many);
-  const big: StatusPacket = { id: 1, error: 0, params: Uint8Array.from({ length: MAX_PACKET_BYTES - 11 }, (_, i) => i & 0xff) };
+  const big: StatusPacket = {
+    id: 1,
+    error: 0,
+    params: Uint8Array.from({ length: MAX_PACKET_BYTES - 11 }, (_, i) => i & 0xff),
+  };
   const bytes = encodeStatus(big);
   assert.equal(bytes.length, MAX_PACKET_BYTES);
   const events: DecodeEvent<StatusPacket>[] = [];
@@ -398,11 +553,23 @@ test('encoder: a status from the broadcast id (combined reply) is framed unstuff
 });
 
 test('encoder: bad ids, bytes and oversize packets are refused with the cause', () => {
-  assert.throws(() => encodeInstruction({ id: 253, instruction: 1, params: new Uint8Array(0) }), /id 253 is not a DYNAMIXEL packet id/);
+  assert.throws(
+    () => encodeInstruction({ id: 253, instruction: 1, params: new Uint8Array(0) }),
+    /id 253 is not a DYNAMIXEL packet id/,
+  );
   assert.throws(() => encodeStatus({ id: 1, error: 256, params: new Uint8Array(0) }), /error must be a byte/);
-  assert.throws(() => encodeInstruction({ id: 1, instruction: 0x55, params: new Uint8Array(0) }), /0x55 is the status code/);
-  assert.throws(() => encodeStatus({ id: 1, error: 0, params: new Uint8Array(MAX_PACKET_BYTES) }), /more than the 1024/);
-  assert.throws(() => encodeStatus({ id: 1, error: 0, params: [1, 2] as unknown as Uint8Array }), /params must be a Uint8Array/);
+  assert.throws(
+    () => encodeInstruction({ id: 1, instruction: 0x55, params: new Uint8Array(0) }),
+    /0x55 is the status code/,
+  );
+  assert.throws(
+    () => encodeStatus({ id: 1, error: 0, params: new Uint8Array(MAX_PACKET_BYTES) }),
+    /more than the 1024/,
+  );
+  assert.throws(
+    () => encodeStatus({ id: 1, error: 0, params: [1, 2] as unknown as Uint8Array }),
+    /params must be a Uint8Array/,
+  );
 });
 
 // ── operations ──────────────────────────────────────────────────────────────────────────────────
@@ -414,19 +581,54 @@ test('expectedReplies: nothing for broadcast writes and sync/bulk writes, each i
     { kind: 'reg_write', id: BROADCAST_ID, address: 116, data },
     { kind: 'action', id: BROADCAST_ID },
     { kind: 'reboot', id: BROADCAST_ID },
-    { kind: 'sync_write', address: 116, length: 4, entries: [{ id: 1, data }, { id: 2, data }] },
+    {
+      kind: 'sync_write',
+      address: 116,
+      length: 4,
+      entries: [
+        { id: 1, data },
+        { id: 2, data },
+      ],
+    },
     { kind: 'bulk_write', entries: [{ id: 1, address: 116, data }] },
   ];
   for (const op of none) assert.deepEqual(dynamixel2.expectedReplies(op), { kind: 'none' }, op.kind);
-  assert.deepEqual(dynamixel2.expectedReplies({ kind: 'write', id: 4, address: 116, data }), { kind: 'each', ids: [4] });
+  assert.deepEqual(dynamixel2.expectedReplies({ kind: 'write', id: 4, address: 116, data }), {
+    kind: 'each',
+    ids: [4],
+  });
   assert.deepEqual(dynamixel2.expectedReplies({ kind: 'action', id: 4 }), { kind: 'each', ids: [4] });
-  assert.deepEqual(dynamixel2.expectedReplies({ kind: 'sync_read', address: 132, length: 4, ids: [6, 2, 9] }), { kind: 'each', ids: [6, 2, 9] });
-  assert.deepEqual(dynamixel2.expectedReplies({ kind: 'bulk_read', entries: [{ id: 5, address: 132, length: 4 }, { id: 3, address: 146, length: 1 }] }), { kind: 'each', ids: [5, 3] });
+  assert.deepEqual(dynamixel2.expectedReplies({ kind: 'sync_read', address: 132, length: 4, ids: [6, 2, 9] }), {
+    kind: 'each',
+    ids: [6, 2, 9],
+  });
+  assert.deepEqual(
+    dynamixel2.expectedReplies({
+      kind: 'bulk_read',
+      entries: [
+        { id: 5, address: 132, length: 4 },
+        { id: 3, address: 146, length: 1 },
+      ],
+    }),
+    { kind: 'each', ids: [5, 3] },
+  );
   assert.throws(() => dynamixel2.expectedReplies({ kind: 'ping', id: BROADCAST_ID }), /broadcast ping/);
 });
 
 test('supports: bulk read/write and fast sync read, plus every basic operation', () => {
-  for (const kind of ['ping', 'read', 'write', 'reg_write', 'action', 'reboot', 'sync_read', 'sync_write', 'bulk_read', 'bulk_write', 'fast_sync_read'] as const) {
+  for (const kind of [
+    'ping',
+    'read',
+    'write',
+    'reg_write',
+    'action',
+    'reboot',
+    'sync_read',
+    'sync_write',
+    'bulk_read',
+    'bulk_write',
+    'fast_sync_read',
+  ] as const) {
     assert.ok(dynamixel2.supports.has(kind), kind);
   }
   assert.equal(dynamixel2.byteOrder, 'little');
@@ -437,14 +639,43 @@ test('supports: bulk read/write and fast sync read, plus every basic operation',
 
 test('instructionFor refuses operations the bus cannot carry, naming the cause', () => {
   const d = le(0, 4);
-  assert.throws(() => dynamixel2.instructionFor({ kind: 'sync_write', address: 116, length: 4, entries: [{ id: 1, data: le(0, 2) }] }), /data for id 1 must be 4 bytes, got 2/);
-  assert.throws(() => dynamixel2.instructionFor({ kind: 'sync_read', address: 132, length: 4, ids: [1, 2, 1] }), /id 1 is listed twice/);
+  assert.throws(
+    () =>
+      dynamixel2.instructionFor({ kind: 'sync_write', address: 116, length: 4, entries: [{ id: 1, data: le(0, 2) }] }),
+    /data for id 1 must be 4 bytes, got 2/,
+  );
+  assert.throws(
+    () => dynamixel2.instructionFor({ kind: 'sync_read', address: 132, length: 4, ids: [1, 2, 1] }),
+    /id 1 is listed twice/,
+  );
   assert.throws(() => dynamixel2.instructionFor({ kind: 'sync_read', address: 132, length: 4, ids: [] }), /no ids/);
-  assert.throws(() => dynamixel2.instructionFor({ kind: 'sync_read', address: 132, length: 4, ids: [254] }), /id 254 is not a servo id/);
-  assert.throws(() => dynamixel2.instructionFor({ kind: 'read', id: 1, address: 70000, length: 1 }), /address must be an integer in 0–65535/);
-  assert.throws(() => dynamixel2.instructionFor({ kind: 'read', id: 1, address: 132, length: 0 }), /length must be an integer in 1–65535/);
-  assert.throws(() => dynamixel2.instructionFor({ kind: 'write', id: 1, address: 116, data: new Uint8Array(0) }), /non-empty/);
-  assert.throws(() => dynamixel2.instructionFor({ kind: 'bulk_write', entries: [{ id: 1, address: 116, data: d }, { id: 1, address: 64, data: d }] }), /listed twice/);
+  assert.throws(
+    () => dynamixel2.instructionFor({ kind: 'sync_read', address: 132, length: 4, ids: [254] }),
+    /id 254 is not a servo id/,
+  );
+  assert.throws(
+    () => dynamixel2.instructionFor({ kind: 'read', id: 1, address: 70000, length: 1 }),
+    /address must be an integer in 0–65535/,
+  );
+  assert.throws(
+    () => dynamixel2.instructionFor({ kind: 'read', id: 1, address: 132, length: 0 }),
+    /length must be an integer in 1–65535/,
+  );
+  assert.throws(
+    () => dynamixel2.instructionFor({ kind: 'write', id: 1, address: 116, data: new Uint8Array(0) }),
+    /non-empty/,
+  );
+  assert.throws(
+    () =>
+      dynamixel2.instructionFor({
+        kind: 'bulk_write',
+        entries: [
+          { id: 1, address: 116, data: d },
+          { id: 1, address: 64, data: d },
+        ],
+      }),
+    /listed twice/,
+  );
 });
 
 test('operationOf: malformed parameters of a known instruction throw MalformedInstructionError; unknown codes are undefined', () => {
@@ -456,8 +687,12 @@ test('operationOf: malformed parameters of a known instruction throw MalformedIn
     { id: 254, instruction: INSTRUCTION.bulk_write, params: hex('01 20 00 03 00 A0 00') },
     { id: 254, instruction: INSTRUCTION.sync_read, params: hex('84 00 04 00') },
   ];
-  for (const packet of bad) assert.throws(() => dynamixel2.operationOf(packet), MalformedInstructionError, toHex(packet.params));
-  assert.equal(dynamixel2.operationOf({ id: 1, instruction: INSTRUCTION.control_table_backup, params: new Uint8Array(0) }), undefined);
+  for (const packet of bad)
+    assert.throws(() => dynamixel2.operationOf(packet), MalformedInstructionError, toHex(packet.params));
+  assert.equal(
+    dynamixel2.operationOf({ id: 1, instruction: INSTRUCTION.control_table_backup, params: new Uint8Array(0) }),
+    undefined,
+  );
   assert.equal(dynamixel2.operationOf({ id: 1, instruction: 0x7e, params: new Uint8Array(0) }), undefined);
 });
 
@@ -465,6 +700,9 @@ test('protocolByName: each protocol under its own name; an unknown name lists th
   assert.equal(protocolByName('dynamixel2'), dynamixel2);
   assert.deepEqual([...PROTOCOL_NAMES].sort(), ['dynamixel2', 'feetech_scs', 'feetech_sts']);
   for (const name of PROTOCOL_NAMES) assert.equal(protocolByName(name).name, name);
-  assert.throws(() => protocolByName('dynamixel1'), /unknown servo protocol 'dynamixel1' \(known: dynamixel2, feetech_sts, feetech_scs\)/);
+  assert.throws(
+    () => protocolByName('dynamixel1'),
+    /unknown servo protocol 'dynamixel1' \(known: dynamixel2, feetech_sts, feetech_scs\)/,
+  );
   assert.throws(() => protocolByName('toString'), /unknown servo protocol/);
 });

@@ -40,7 +40,9 @@ for (const kind of ARMS) {
     assert.ok(state.valid.every(Boolean));
     // SI: rad from the centre position
     const model = bus.joints[0]!.model;
-    assert.ok(Math.abs(state.position[0]! - ((configured[0]! - model.centerPosition) * 2 * Math.PI) / model.resolution) < 1e-9);
+    assert.ok(
+      Math.abs(state.position[0]! - ((configured[0]! - model.centerPosition) * 2 * Math.PI) / model.resolution) < 1e-9,
+    );
 
     // one write, read back from the servo's memory and over the bus
     await bus.writeRegister('wrist_roll', 'goal_position', 2500);
@@ -73,11 +75,14 @@ for (const kind of ARMS) {
     let last = start;
     while (performance.now() < deadline) {
       last = await bus.readState();
-      for (let i = 0; i < 6; i++) peak = Math.max(peak, Math.abs(last.velocity[i]!) / emulator.servo(i + 1).motor.maxSpeedRadS);
+      for (let i = 0; i < 6; i++)
+        peak = Math.max(peak, Math.abs(last.velocity[i]!) / emulator.servo(i + 1).motor.maxSpeedRadS);
       if (goals.every((g, i) => Math.abs(last.position[i]! - g) < 0.01)) break;
       await sleep(10);
     }
-    goals.forEach((g, i) => assert.ok(Math.abs(last.position[i]! - g) < 0.01, `joint ${i} at ${last.position[i]} rad, goal ${g}`));
+    goals.forEach((g, i) =>
+      assert.ok(Math.abs(last.position[i]! - g) < 0.01, `joint ${i} at ${last.position[i]} rad, goal ${g}`),
+    );
     assert.ok(peak > 0.1, `joints hardly moved (peak speed ${peak} of the motor's maximum)`);
     assert.ok(peak <= 1.001, `a joint moved at ${peak} × the motor's maximum speed`);
   });
@@ -87,10 +92,16 @@ test('servo writes are checked as the real servos check them: Dynamixel refuses,
   const koch = await emulatedArm(t, 'koch');
   await koch.bus.setTorque(true, ['gripper']);
   // EEPROM (Homing Offset, address 20) with torque on: Access Error, nothing written
-  await assert.rejects(koch.bus.writeRegister('gripper', 'homing_offset', 100), (err: ServoError) => err instanceof ServoError && /access_error/.test(err.message));
+  await assert.rejects(
+    koch.bus.writeRegister('gripper', 'homing_offset', 100),
+    (err: ServoError) => err instanceof ServoError && /access_error/.test(err.message),
+  );
   assert.equal(koch.emulator.servo('gripper').register('homing_offset'), 0);
   // read-only register: Access Error
-  await assert.rejects(koch.bus.writeRegister('gripper', 'hardware_error_status', 1), /refused writing hardware_error_status = 1: access_error/);
+  await assert.rejects(
+    koch.bus.writeRegister('gripper', 'hardware_error_status', 1),
+    /refused writing hardware_error_status = 1: access_error/,
+  );
   // a goal beyond the position limits: Data Limit Error
   await koch.bus.setTorque(false, ['gripper']);
   await koch.bus.writeRegister('gripper', 'max_position_limit', 3000);
@@ -215,16 +226,29 @@ test('protocol details over the pty: broadcast, absent ids, REG_WRITE + ACTION, 
   await link.open();
   t.after(() => link.close());
   const protocol = protocolByName('dynamixel2');
-  const queue = new TransactionQueue(protocol, link, { ...DEFAULT_TIMING, baudRate: 1_000_000, marginMs: 100, retries: 0 });
+  const queue = new TransactionQueue(protocol, link, {
+    ...DEFAULT_TIMING,
+    baudRate: 1_000_000,
+    marginMs: 100,
+    retries: 0,
+  });
   const xl330 = servoModel('XL330-M288');
   const goal = registerOf(xl330, 'goal_position');
   const present = registerOf(xl330, 'present_position');
 
   // a packet for an id nobody has is ignored: the host times out
-  await assert.rejects(queue.request({ kind: 'ping', id: 42 }), (err: BusError) => err.kind === 'timeout' && err.missing[0] === 42);
+  await assert.rejects(
+    queue.request({ kind: 'ping', id: 42 }),
+    (err: BusError) => err.kind === 'timeout' && err.missing[0] === 42,
+  );
   // broadcast write: every servo acts, nobody answers
   const torque = registerOf(xl330, 'torque_enable');
-  const result = await queue.request({ kind: 'write', id: BROADCAST_ID, address: torque.address, data: Uint8Array.of(1) });
+  const result = await queue.request({
+    kind: 'write',
+    id: BROADCAST_ID,
+    address: torque.address,
+    data: Uint8Array.of(1),
+  });
   assert.equal(result.replies.length, 0);
   await queue.request({ kind: 'ping', id: 6 }); // answered after the servos took the broadcast
   for (let id = 1; id <= 6; id++) assert.equal(emulator.servo(id).torqueEnabled, true);
@@ -235,7 +259,12 @@ test('protocol details over the pty: broadcast, absent ids, REG_WRITE + ACTION, 
   assert.equal(emulator.servo(2).register('torque_enable'), 1);
 
   // REG_WRITE waits for ACTION
-  await queue.request({ kind: 'reg_write', id: 3, address: goal.address, data: encodeRegister(xl330, 'goal_position', 1000) });
+  await queue.request({
+    kind: 'reg_write',
+    id: 3,
+    address: goal.address,
+    data: encodeRegister(xl330, 'goal_position', 1000),
+  });
   assert.notEqual(emulator.servo(3).register('goal_position'), 1000);
   await queue.request({ kind: 'action', id: 3 });
   assert.equal(emulator.servo(3).register('goal_position'), 1000);
@@ -245,16 +274,38 @@ test('protocol details over the pty: broadcast, absent ids, REG_WRITE + ACTION, 
 
   // bulk read: different registers per servo
   const temperature = registerOf(xl330, 'present_temperature');
-  const bulk = await queue.request({ kind: 'bulk_read', entries: [{ id: 3, address: present.address, length: 4 }, { id: 5, address: temperature.address, length: 1 }] });
-  assert.equal(decodeRegister(xl330, 'present_position', bulk.replies[0]!.data), emulator.servo(3).register('present_position'));
+  const bulk = await queue.request({
+    kind: 'bulk_read',
+    entries: [
+      { id: 3, address: present.address, length: 4 },
+      { id: 5, address: temperature.address, length: 1 },
+    ],
+  });
+  assert.equal(
+    decodeRegister(xl330, 'present_position', bulk.replies[0]!.data),
+    emulator.servo(3).register('present_position'),
+  );
   assert.equal(bulk.replies[1]!.data[0], emulator.servo(5).register('present_temperature'));
 
   // fast sync read: one combined reply, split back per servo
-  const fast = await queue.request({ kind: 'sync_read', address: present.address, length: 4, ids: [6, 4, 5], fast: true });
-  assert.deepEqual(fast.replies.map((r) => r.id), [6, 4, 5]);
-  for (const r of fast.replies) assert.equal(decodeRegister(xl330, 'present_position', r.data), emulator.servo(r.id).register('present_position'));
+  const fast = await queue.request({
+    kind: 'sync_read',
+    address: present.address,
+    length: 4,
+    ids: [6, 4, 5],
+    fast: true,
+  });
+  assert.deepEqual(
+    fast.replies.map((r) => r.id),
+    [6, 4, 5],
+  );
+  for (const r of fast.replies)
+    assert.equal(decodeRegister(xl330, 'present_position', r.data), emulator.servo(r.id).register('present_position'));
   // ... and none at all when one of the servos listed is missing (the chain's reply breaks)
-  await assert.rejects(queue.request({ kind: 'sync_read', address: present.address, length: 4, ids: [4, 42], fast: true }), BusError);
+  await assert.rejects(
+    queue.request({ kind: 'sync_read', address: present.address, length: 4, ids: [4, 42], fast: true }),
+    BusError,
+  );
 
   // reboot: answered, then deaf while booting, back with torque off
   await queue.request({ kind: 'reboot', id: 5 });
@@ -270,16 +321,35 @@ test('robot.yaml is validated with errors naming the file and the key', (t) => {
   const dir = tempDir(t);
   const good = armYaml('so101', join(dir, 'tty'));
   assert.equal(parseRobotConfig(good, 'x.yaml').servos.length, 6);
-  const bad = (edit: (text: string) => string, pattern: RegExp) => assert.throws(() => parseRobotConfig(edit(good), 'robot.yaml'), pattern);
-  bad((s) => s.replace('model: STS3215', 'model: STS9999'), /robot\.yaml: servos\[0\]\.model: unknown servo model 'STS9999' \(known: .*STS3215/);
+  const bad = (edit: (text: string) => string, pattern: RegExp) =>
+    assert.throws(() => parseRobotConfig(edit(good), 'robot.yaml'), pattern);
+  bad(
+    (s) => s.replace('model: STS3215', 'model: STS9999'),
+    /robot\.yaml: servos\[0\]\.model: unknown servo model 'STS9999' \(known: .*STS3215/,
+  );
   bad((s) => s.replace('id: 2,', 'id: 1,'), /servos\[1\]\.id: id 1 is used twice/);
-  bad((s) => s.replace('model: STS3215', 'model: XL430-W250'), /servos\[0\]\.model: XL430-W250 speaks dynamixel2, the bus is feetech_sts/);
-  bad((s) => s.replace('protocol: feetech_sts', 'protocol: modbus'), /protocol: 'modbus' is not one of dynamixel2, feetech_sts, feetech_scs/);
+  bad(
+    (s) => s.replace('model: STS3215', 'model: XL430-W250'),
+    /servos\[0\]\.model: XL430-W250 speaks dynamixel2, the bus is feetech_sts/,
+  );
+  bad(
+    (s) => s.replace('protocol: feetech_sts', 'protocol: modbus'),
+    /protocol: 'modbus' is not one of dynamixel2, feetech_sts, feetech_scs/,
+  );
   bad((s) => s.replace('baud_rate: 1000000', 'baud_rate: fast'), /baud_rate: must be a number/);
   bad((s) => s.replace('position: 1847', 'position: 5000'), /servos\[0\]\.position: 5000 is not a raw position 0–4095/);
-  bad((s) => s.replace('return_delay_time: 0 } }', 'goal_speed: 0 } }'), /servos\[0\]\.registers\.goal_speed: STS3215 has no register 'goal_speed'/);
-  bad((s) => s + '  faults:\n    - { kind: late_reply, id: 9, delay_ms: 5 }\n', /emulator\.faults\[0\]\.id: no servo with id 9/);
-  bad((s) => s + '  faults:\n    - { kind: hardware_error, id: 1, error: meltdown }\n', /faults\[0\]\.error: 'meltdown' is not one of overload, overheat, voltage/);
+  bad(
+    (s) => s.replace('return_delay_time: 0 } }', 'goal_speed: 0 } }'),
+    /servos\[0\]\.registers\.goal_speed: STS3215 has no register 'goal_speed'/,
+  );
+  bad(
+    (s) => s + '  faults:\n    - { kind: late_reply, id: 9, delay_ms: 5 }\n',
+    /emulator\.faults\[0\]\.id: no servo with id 9/,
+  );
+  bad(
+    (s) => s + '  faults:\n    - { kind: hardware_error, id: 1, error: meltdown }\n',
+    /faults\[0\]\.error: 'meltdown' is not one of overload, overheat, voltage/,
+  );
   bad((s) => s.replace('robot: so101', 'robot: so101\ncolour: red'), /\(top level\)\.colour: unknown key/);
   bad(() => 'port: [', /robot\.yaml: not valid YAML/);
 });
@@ -287,9 +357,20 @@ test('robot.yaml is validated with errors naming the file and the key', (t) => {
 test('dynastack emulate runs as a process, prints the device path, and stops cleanly on Ctrl-C', async (t) => {
   const dir = tempDir(t);
   const link = join(dir, 'arm');
-  const child = spawn(process.execPath, [compiledPath('cli/main.ts'), 'emulate', '--config', join(packageRoot(), 'config/robots/so101_emulated.yaml'), '--link', link], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      compiledPath('cli/main.ts'),
+      'emulate',
+      '--config',
+      join(packageRoot(), 'config/robots/so101_emulated.yaml'),
+      '--link',
+      link,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   t.after(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
@@ -302,7 +383,14 @@ test('dynastack emulate runs as a process, prints the device path, and stops cle
   // a host finds six STS3215 there
   const config = parseRobotConfig(armYaml('so101', link), 'so101');
   const { ServoBus } = await import('../../hw/bus/servo_bus.js');
-  const bus = await ServoBus.open({ port: link, baudRate: 1_000_000, protocol: 'feetech_sts', joints: config.servos.map((s) => ({ id: s.id, name: s.name, model: s.model })), logger: quietLogger, timing: { marginMs: 100 } });
+  const bus = await ServoBus.open({
+    port: link,
+    baudRate: 1_000_000,
+    protocol: 'feetech_sts',
+    joints: config.servos.map((s) => ({ id: s.id, name: s.name, model: s.model })),
+    logger: quietLogger,
+    timing: { marginMs: 100 },
+  });
   assert.deepEqual(await bus.readPositions(), [2047, 2047, 2047, 2047, 2047, 2047]);
   await bus.close();
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
@@ -316,8 +404,19 @@ test('a bus opened on the wrong servos says which: model mismatch, a silent id (
   await bus.close();
   const { ServoBus } = await import('../../hw/bus/servo_bus.js');
   const joints = config.servos.map((s) => ({ id: s.id, name: s.name, model: s.model }));
-  const open = (js: typeof joints) => ServoBus.open({ port: config.port, baudRate: 1_000_000, protocol: 'dynamixel2', joints: js, logger: quietLogger, timing: { marginMs: 100, retries: 1 } });
-  await assert.rejects(open(joints.map((j) => (j.id === 1 ? { ...j, model: 'XL330-M288' } : j))), /'shoulder_pan' \(id 1\) reports model number 1060, configured as XL330-M288 \(1200\)/);
+  const open = (js: typeof joints) =>
+    ServoBus.open({
+      port: config.port,
+      baudRate: 1_000_000,
+      protocol: 'dynamixel2',
+      joints: js,
+      logger: quietLogger,
+      timing: { marginMs: 100, retries: 1 },
+    });
+  await assert.rejects(
+    open(joints.map((j) => (j.id === 1 ? { ...j, model: 'XL330-M288' } : j))),
+    /'shoulder_pan' \(id 1\) reports model number 1060, configured as XL330-M288 \(1200\)/,
+  );
   await assert.rejects(open([...joints, { id: 9, name: 'extra', model: 'XL330-M288' }]), (err: Error) => {
     assert.match(err.message, /'extra' \(id 9\): ping id 9: no reply from id 9/);
     assert.match(err.message, /hint: the bus runs at 1000000 baud/);
@@ -353,7 +452,10 @@ test('fault injection: counts, per-servo or bus-wide, scheduled windows, toggles
   faults.inject({ kind: 'corrupt_byte', id: 1, count: 1, byteFromEnd: 1, bit: 7 });
   const fate = faults.replyFate([1]);
   assert.deepEqual(fate.corrupt, { byteFromEnd: 1, bit: 7 });
-  assert.deepEqual([...corruptReply(Uint8Array.of(1, 2, 3), fate.corrupt!.byteFromEnd!, fate.corrupt!.bit)], [1, 2, 0x83]);
+  assert.deepEqual(
+    [...corruptReply(Uint8Array.of(1, 2, 3), fate.corrupt!.byteFromEnd!, fate.corrupt!.bit)],
+    [1, 2, 0x83],
+  );
   // hardware errors go to the servo; a disconnect is undone by clearing it
   faults.inject({ kind: 'hardware_error', id: 3, error: 'overheat' });
   const unplug = faults.inject({ kind: 'disconnect', signal: 'SIGKILL' });
@@ -371,6 +473,9 @@ test('fault injection: counts, per-servo or bus-wide, scheduled windows, toggles
   assert.throws(() => faults.inject({ kind: 'no_reply', id: 9 }), /no servo with id 9/);
   assert.throws(() => faults.inject({ kind: 'corrupt_byte', bit: 8 }), /bit must be 0–7/);
   assert.throws(() => faults.inject({ kind: 'late_reply', delayMs: 0 }), /delayMs must be > 0/);
-  assert.throws(() => faults.inject({ kind: 'hardware_error', id: 1, error: 'smoke' as never }), /error must be one of overload, overheat, voltage/);
+  assert.throws(
+    () => faults.inject({ kind: 'hardware_error', id: 1, error: 'smoke' as never }),
+    /error must be one of overload, overheat, voltage/,
+  );
   faults.clearAll();
 });

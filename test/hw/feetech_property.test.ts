@@ -34,10 +34,17 @@ interface Case<P> {
 const byte = fc.integer({ min: 0, max: 255 });
 /** random bytes with FF common enough that headers and false headers occur */
 const lineByte = fc.oneof({ weight: 3, arbitrary: byte }, { weight: 1, arbitrary: fc.constant(0xff) });
-const params = fc.oneof({ weight: 4, arbitrary: fc.uint8Array({ maxLength: 12 }) }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: 60 }) });
+const params = fc.oneof(
+  { weight: 4, arbitrary: fc.uint8Array({ maxLength: 12 }) },
+  { weight: 1, arbitrary: fc.uint8Array({ maxLength: 60 }) },
+);
 // fc.record builds null-prototype objects; the decoders build plain ones
-const statusPacket: fc.Arbitrary<StatusPacket> = fc.record({ id: fc.integer({ min: 0, max: 0xfd }), error: fc.integer({ min: 0, max: 0x7f }), params }).map((p) => ({ ...p }));
-const instructionPacket: fc.Arbitrary<InstructionPacket> = fc.record({ id: fc.integer({ min: 0, max: 0xfe }), instruction: byte, params }).map((p) => ({ ...p }));
+const statusPacket: fc.Arbitrary<StatusPacket> = fc
+  .record({ id: fc.integer({ min: 0, max: 0xfd }), error: fc.integer({ min: 0, max: 0x7f }), params })
+  .map((p) => ({ ...p }));
+const instructionPacket: fc.Arbitrary<InstructionPacket> = fc
+  .record({ id: fc.integer({ min: 0, max: 0xfe }), instruction: byte, params })
+  .map((p) => ({ ...p }));
 
 type Mutation =
   | { readonly op: 'set'; readonly at: number; readonly value: number }
@@ -67,7 +74,7 @@ function mutate(stream: Uint8Array, mutations: readonly Mutation[]): Uint8Array 
         break;
       case 'flip':
         s = s.slice();
-        s[at] ^= 1 << m.bit;
+        s[at]! ^= 1 << m.bit;
         break;
       case 'insert':
         s = concatBytes([s.subarray(0, at), m.bytes, s.subarray(at)]);
@@ -87,24 +94,40 @@ function cases<P>(packet: fc.Arbitrary<P>, encode: (p: P) => Uint8Array): fc.Arb
   const chunks = fc.array(fc.integer({ min: 1, max: 24 }), { minLength: 1, maxLength: 8 });
   const segment = fc.oneof(
     { weight: 3, arbitrary: packet.map((p) => ({ packet: p as P | undefined, bytes: encode(p) })) },
-    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 10 }).map((b) => ({ packet: undefined as P | undefined, bytes: b })) },
+    {
+      weight: 1,
+      arbitrary: fc.uint8Array({ maxLength: 10 }).map((b) => ({ packet: undefined as P | undefined, bytes: b })),
+    },
   );
-  const random = fc.record({ stream: fc.array(lineByte, { maxLength: 400 }).map((b) => Uint8Array.from(b)), chunks }).map((c): Case<P> => ({ kind: 'random', packets: [], ...c }));
+  const random = fc
+    .record({ stream: fc.array(lineByte, { maxLength: 400 }).map((b) => Uint8Array.from(b)), chunks })
+    .map((c): Case<P> => ({ kind: 'random', packets: [], ...c }));
   const mutated = fc
-    .record({ segments: fc.array(segment, { minLength: 1, maxLength: 8 }), mutations: fc.array(mutation, { minLength: 1, maxLength: 4 }), chunks })
-    .map((c): Case<P> => ({ kind: 'mutated', stream: mutate(concatBytes(c.segments.map((s) => s.bytes)), c.mutations), chunks: c.chunks, packets: [] }));
+    .record({
+      segments: fc.array(segment, { minLength: 1, maxLength: 8 }),
+      mutations: fc.array(mutation, { minLength: 1, maxLength: 4 }),
+      chunks,
+    })
+    .map((c): Case<P> => ({
+      kind: 'mutated',
+      stream: mutate(concatBytes(c.segments.map((s) => s.bytes)), c.mutations),
+      chunks: c.chunks,
+      packets: [],
+    }));
   // garbage without 0xFF cannot form or hide a header, so every packet must come out
   const cleanGarbage = fc.array(fc.integer({ min: 0, max: 0xfe }), { maxLength: 10 }).map((b) => Uint8Array.from(b));
   const clean = fc
-    .record({ items: fc.array(fc.tuple(cleanGarbage, packet), { minLength: 1, maxLength: 6 }), tail: cleanGarbage, chunks })
-    .map(
-      (c): Case<P> => ({
-        kind: 'clean',
-        stream: concatBytes([...c.items.flatMap(([g, p]) => [g, encode(p)]), c.tail]),
-        chunks: c.chunks,
-        packets: c.items.map(([, p]) => p),
-      }),
-    );
+    .record({
+      items: fc.array(fc.tuple(cleanGarbage, packet), { minLength: 1, maxLength: 6 }),
+      tail: cleanGarbage,
+      chunks,
+    })
+    .map((c): Case<P> => ({
+      kind: 'clean',
+      stream: concatBytes([...c.items.flatMap(([g, p]) => [g, encode(p)]), c.tail]),
+      chunks: c.chunks,
+      packets: c.items.map(([, p]) => p),
+    }));
   return fc.oneof({ weight: 2, arbitrary: random }, { weight: 5, arbitrary: mutated }, { weight: 1, arbitrary: clean });
 }
 
@@ -131,7 +154,9 @@ function check<P>(c: Case<P>, decoder: StreamDecoder<P>, encode: (p: P) => Uint8
         const wire = encode(e.packet);
         const there = c.stream.subarray(accounted, accounted + wire.length);
         if (there.length !== wire.length || there.some((b, i) => b !== wire[i])) {
-          assert.fail(`false accept at byte ${accounted}: packet ${JSON.stringify(e.packet, (_, v) => (v instanceof Uint8Array ? [...v] : v))} is not what the stream holds there`);
+          assert.fail(
+            `false accept at byte ${accounted}: packet ${JSON.stringify(e.packet, (_, v) => (v instanceof Uint8Array ? [...v] : v))} is not what the stream holds there`,
+          );
         }
         accepted.push(e.packet);
         accounted += wire.length;
@@ -152,7 +177,12 @@ function check<P>(c: Case<P>, decoder: StreamDecoder<P>, encode: (p: P) => Uint8
   tally.accepted += accepted.length;
 }
 
-function run<P>(what: string, makeDecoder: () => StreamDecoder<P>, packet: fc.Arbitrary<P>, encode: (p: P) => Uint8Array): void {
+function run<P>(
+  what: string,
+  makeDecoder: () => StreamDecoder<P>,
+  packet: fc.Arbitrary<P>,
+  encode: (p: P) => Uint8Array,
+): void {
   test(`${what} decoder: ${RUNS.toLocaleString('en')} random and mutated streams, no exception and no false accept (seed ${SEED})`, () => {
     const decoder = makeDecoder();
     const tally: Tally = { streams: 0, bytes: 0, accepted: 0, corrupt: 0 };
@@ -167,5 +197,15 @@ function run<P>(what: string, makeDecoder: () => StreamDecoder<P>, packet: fc.Ar
   });
 }
 
-run('status', () => feetechSts.statusDecoder(), statusPacket, (p) => feetechSts.encodeStatus(p));
-run('instruction', () => feetechSts.instructionDecoder(), instructionPacket, (p) => feetechSts.encodeInstruction(p));
+run(
+  'status',
+  () => feetechSts.statusDecoder(),
+  statusPacket,
+  (p) => feetechSts.encodeStatus(p),
+);
+run(
+  'instruction',
+  () => feetechSts.instructionDecoder(),
+  instructionPacket,
+  (p) => feetechSts.encodeInstruction(p),
+);

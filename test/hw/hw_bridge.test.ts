@@ -7,7 +7,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import definition from '../../nodes/hw_bridge.js';
 import { EmbeddedTransport } from '../../framework/transport/embedded/transport.js';
 import { defineParams } from '../../framework/params/schema.js';
-import { DiagnosticLevel, type DiagnosticArray, type DiagnosticStatus, type JointState } from '../../framework/msgs/types.js';
+import {
+  DiagnosticLevel,
+  type DiagnosticArray,
+  type DiagnosticStatus,
+  type JointState,
+} from '../../framework/msgs/types.js';
 import { timeToNs } from '../../framework/time/time.js';
 import { packageRoot } from '../../src/util/paths.js';
 import { createLogger } from '../../src/util/log.js';
@@ -58,9 +63,14 @@ interface Rig {
 }
 
 /** A robot file of the package, as text. */
-const robotFile = (name: string): string => readFileSync(join(packageRoot(), `config/robots/${name}_emulated.yaml`), 'utf8');
+const robotFile = (name: string): string =>
+  readFileSync(join(packageRoot(), `config/robots/${name}_emulated.yaml`), 'utf8');
 
-async function rig(params: Record<string, unknown> = {}, robotText = robotFile('so101'), cal: RobotCalibration = calibration): Promise<Rig> {
+async function rig(
+  params: Record<string, unknown> = {},
+  robotText = robotFile('so101'),
+  cal: RobotCalibration = calibration,
+): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), 'dynastack-hwb-'));
   const link = join(dir, 'tty');
   const robotPath = join(dir, 'robot.yaml');
@@ -77,17 +87,36 @@ async function rig(params: Record<string, unknown> = {}, robotText = robotFile('
     const handle = await transport.createNode({
       name: 'hw_bridge',
       parameters: definition.parameters,
-      parameterSources: [{ origin: 'test', values: { robot_config: robotPath, calibration_file: calibrationPath, rate_hz: 100, diagnostics_period_s: 0.2, command_timeout_s: 5, timeout_margin_ms: TIMEOUT_MARGIN_MS, ...params }, strict: true }],
+      parameterSources: [
+        {
+          origin: 'test',
+          values: {
+            robot_config: robotPath,
+            calibration_file: calibrationPath,
+            rate_hz: 100,
+            diagnostics_period_s: 0.2,
+            command_timeout_s: 5,
+            timeout_margin_ms: TIMEOUT_MARGIN_MS,
+            ...params,
+          },
+          strict: true,
+        },
+      ],
     });
     const probe = await transport.createNode({ name: 'probe', parameters: defineParams({}) });
     const states: JointState[] = [];
     const diagnostics: DiagnosticArray[] = [];
-    probe.createSubscription('sensor_msgs/msg/JointState', 'joint_states', (m) => states.push(m), { qos: { history: 'keep_all' } });
-    probe.createSubscription('diagnostic_msgs/msg/DiagnosticArray', '/diagnostics', (m) => diagnostics.push(m), { qos: { history: 'keep_all' } });
+    probe.createSubscription('sensor_msgs/msg/JointState', 'joint_states', (m) => states.push(m), {
+      qos: { history: 'keep_all' },
+    });
+    probe.createSubscription('diagnostic_msgs/msg/DiagnosticArray', '/diagnostics', (m) => diagnostics.push(m), {
+      qos: { history: 'keep_all' },
+    });
     const commands = probe.createPublisher('std_msgs/msg/Float64MultiArray', 'forward_command_controller/commands');
     const clear = probe.createPublisher('std_msgs/msg/Empty', '/hw_bridge/clear_faults');
     const lifecycle = await definition.configure(handle, handle.params);
-    const last = (name: string): DiagnosticStatus | undefined => diagnostics.at(-1)?.status.find((s) => s.name === `/hw_bridge: ${name}`);
+    const last = (name: string): DiagnosticStatus | undefined =>
+      diagnostics.at(-1)?.status.find((s) => s.name === `/hw_bridge: ${name}`);
     return {
       emulator,
       transport,
@@ -101,7 +130,10 @@ async function rig(params: Record<string, unknown> = {}, robotText = robotFile('
       waitFor: async (what, ok, ms = 5000) => {
         const deadline = performance.now() + ms;
         while (!ok()) {
-          if (performance.now() > deadline) throw new Error(`${what}: not within ${ms} ms; last diagnostics: ${JSON.stringify(diagnostics.at(-1)?.status.map((s) => `${s.level} ${s.name}: ${s.message}`))}`);
+          if (performance.now() > deadline)
+            throw new Error(
+              `${what}: not within ${ms} ms; last diagnostics: ${JSON.stringify(diagnostics.at(-1)?.status.map((s) => `${s.level} ${s.name}: ${s.message}`))}`,
+            );
           await sleep(10);
         }
       },
@@ -117,12 +149,16 @@ async function rig(params: Record<string, unknown> = {}, robotText = robotFile('
   }
 }
 
-const value = (s: DiagnosticStatus | undefined, key: string): string | undefined => s?.values.find((v) => v.key === key)?.value;
+const value = (s: DiagnosticStatus | undefined, key: string): string | undefined =>
+  s?.values.find((v) => v.key === key)?.value;
 
 /** OK — or WARN only because a machine busy with other tests slowed the loop below half its rate. */
 function assertBusHealthy(bus: DiagnosticStatus | undefined): void {
   assert.ok(bus, 'no bus diagnostics');
-  if (bus.level === DiagnosticLevel.WARN && /^[\d.]+ Hz \(target 100\), cycle p50 [\d.]+ ms, p99 [\d.]+ ms$/.test(bus.message)) {
+  if (
+    bus.level === DiagnosticLevel.WARN &&
+    /^[\d.]+ Hz \(target 100\), cycle p50 [\d.]+ ms, p99 [\d.]+ ms$/.test(bus.message)
+  ) {
     assert.ok(Number(value(bus, 'loop_rate_hz')) < 50, bus.message);
     return;
   }
@@ -149,7 +185,10 @@ test('hw_bridge: calibration onto the servos, calibrated joint states, checked a
     assert.ok(Math.abs(angle(st, 'shoulder_pan') - -100 * TICK) < 1e-9, `shoulder_pan ${angle(st, 'shoulder_pan')}`);
     for (const name of JOINTS.slice(1)) assert.ok(Math.abs(angle(st, name)) < 1e-9, `${name} ${angle(st, name)}`);
     const stamps = r.states.map((m) => timeToNs(m.header.stamp));
-    assert.ok(stamps.every((t, i) => i === 0 || t > stamps[i - 1]!), 'stamps increase');
+    assert.ok(
+      stamps.every((t, i) => i === 0 || t > stamps[i - 1]!),
+      'stamps increase',
+    );
 
     // a position command: elbow_flex is reversed in software, so +0.3 rad is a smaller raw goal
     const target = [-100 * TICK, 0.1, 0.3, -0.2, 1.0, 0.05];
@@ -166,8 +205,15 @@ test('hw_bridge: calibration onto the servos, calibrated joint states, checked a
     await r.waitFor('clamped goal', () => r.emulator.servo('shoulder_lift').register('goal_position') === 3000);
     r.command([0, 0]);
     r.command([0, Number.NaN, 0, 0, 0, 0]);
-    await r.waitFor('counts in /diagnostics', () => value(r.bus(), 'commands_rejected') === '2' && Number(value(r.bus(), 'commands_clamped')) >= 1);
-    assert.equal(r.emulator.servo('shoulder_lift').register('goal_position'), 3000, 'a rejected command changes nothing');
+    await r.waitFor(
+      'counts in /diagnostics',
+      () => value(r.bus(), 'commands_rejected') === '2' && Number(value(r.bus(), 'commands_clamped')) >= 1,
+    );
+    assert.equal(
+      r.emulator.servo('shoulder_lift').register('goal_position'),
+      3000,
+      'a rejected command changes nothing',
+    );
     assertBusHealthy(r.bus());
     for (const name of JOINTS) {
       const s = r.servo(name)!;
@@ -190,13 +236,27 @@ test('hw_bridge: the device vanishes — ERROR, commands dropped, reopened, the 
     await r.lifecycle.activate?.();
     await r.waitFor('joint states', () => r.states.length >= 5);
     r.command([0, 0.2, 0, 0, 0, 0]);
-    await r.waitFor('first goal', () => r.emulator.servo('shoulder_lift').register('goal_position') === CENTRE + Math.round(0.2 / TICK));
+    await r.waitFor(
+      'first goal',
+      () => r.emulator.servo('shoulder_lift').register('goal_position') === CENTRE + Math.round(0.2 / TICK),
+    );
     r.emulator.inject({ kind: 'disconnect', durationMs: 1200 });
-    await r.waitFor('ERROR on loss', () => r.bus()?.level === DiagnosticLevel.ERROR && /device lost/.test(r.bus()!.message));
-    assert.ok(r.diagnostics.at(-1)!.status.every((s) => s.level === DiagnosticLevel.ERROR), 'every servo reported lost');
+    await r.waitFor(
+      'ERROR on loss',
+      () => r.bus()?.level === DiagnosticLevel.ERROR && /device lost/.test(r.bus()!.message),
+    );
+    assert.ok(
+      r.diagnostics.at(-1)!.status.every((s) => s.level === DiagnosticLevel.ERROR),
+      'every servo reported lost',
+    );
     const published = r.states.length;
     r.command([0, -0.4, 0, 0, 0, 0]); // while lost: dropped, never replayed
-    await r.waitFor('bus back and joint states again', () => r.bus()?.level !== DiagnosticLevel.ERROR && value(r.bus(), 'state') === 'open' && r.states.length > published, 8000);
+    await r.waitFor(
+      'bus back and joint states again',
+      () =>
+        r.bus()?.level !== DiagnosticLevel.ERROR && value(r.bus(), 'state') === 'open' && r.states.length > published,
+      8000,
+    );
     assertBusHealthy(r.bus());
     assert.ok(Number(value(r.bus(), 'reconnects')) >= 1);
     assert.ok(Number(value(r.bus(), 'commands_dropped_while_lost')) >= 1);
@@ -204,7 +264,10 @@ test('hw_bridge: the device vanishes — ERROR, commands dropped, reopened, the 
     assert.equal(r.emulator.servo('shoulder_lift').register('goal_position'), CENTRE + Math.round(0.2 / TICK));
     assert.ok(r.emulator.servo('shoulder_lift').torqueEnabled);
     r.command([0, -0.4, 0, 0, 0, 0]);
-    await r.waitFor('commands work again', () => r.emulator.servo('shoulder_lift').register('goal_position') === CENTRE - Math.round(0.4 / TICK));
+    await r.waitFor(
+      'commands work again',
+      () => r.emulator.servo('shoulder_lift').register('goal_position') === CENTRE - Math.round(0.4 / TICK),
+    );
   } finally {
     await r.stop();
   }
@@ -216,24 +279,48 @@ test('hw_bridge: a servo overload is latched, reported and left uncommanded whil
     await r.lifecycle.activate?.();
     await r.waitFor('joint states', () => r.states.length >= 5);
     r.emulator.inject({ kind: 'hardware_error', id: 2, error: 'overload' });
-    await r.waitFor('fault reported', () => r.servo('shoulder_lift')?.level === DiagnosticLevel.ERROR && /overload/.test(r.servo('shoulder_lift')!.message));
+    await r.waitFor(
+      'fault reported',
+      () =>
+        r.servo('shoulder_lift')?.level === DiagnosticLevel.ERROR && /overload/.test(r.servo('shoulder_lift')!.message),
+    );
     assert.equal(r.emulator.servo('shoulder_lift').torqueEnabled, false, 'torque off on the faulted servo');
     const faultedGoal = r.emulator.servo('shoulder_lift').register('goal_position');
     r.command([0.2, 0.5, 0, 0, 0, 0]);
-    await r.waitFor('the others still commanded', () => r.emulator.servo('shoulder_pan').register('goal_position') === CENTRE + Math.round(0.2 / TICK));
-    assert.equal(r.emulator.servo('shoulder_lift').register('goal_position'), faultedGoal, 'the faulted joint is not commanded');
+    await r.waitFor(
+      'the others still commanded',
+      () => r.emulator.servo('shoulder_pan').register('goal_position') === CENTRE + Math.round(0.2 / TICK),
+    );
+    assert.equal(
+      r.emulator.servo('shoulder_lift').register('goal_position'),
+      faultedGoal,
+      'the faulted joint is not commanded',
+    );
     assert.equal(r.bus()!.level, DiagnosticLevel.WARN, 'the bus warns of a faulted servo');
     r.clearFaults();
-    await r.waitFor('fault cleared', () => r.servo('shoulder_lift')?.level === DiagnosticLevel.OK && r.emulator.servo('shoulder_lift').torqueEnabled, 8000);
-    await r.waitFor('commanded again', () => r.emulator.servo('shoulder_lift').register('goal_position') === CENTRE + Math.round(0.5 / TICK));
+    await r.waitFor(
+      'fault cleared',
+      () => r.servo('shoulder_lift')?.level === DiagnosticLevel.OK && r.emulator.servo('shoulder_lift').torqueEnabled,
+      8000,
+    );
+    await r.waitFor(
+      'commanded again',
+      () => r.emulator.servo('shoulder_lift').register('goal_position') === CENTRE + Math.round(0.5 / TICK),
+    );
   } finally {
     await r.stop();
   }
 });
 
 test('hw_bridge refuses servos holding another calibration when it may not write its own, and a command interface they cannot do', async () => {
-  await assert.rejects(rig({ write_calibration: false }), /servos hold another calibration than the file \(joint 'shoulder_pan': homing_offset 0 \(file: 100\)/);
-  await assert.rejects(rig({ command_interface: 'current' }), /STS3215 has no current control, so command interface 'current' cannot drive it/);
+  await assert.rejects(
+    rig({ write_calibration: false }),
+    /servos hold another calibration than the file \(joint 'shoulder_pan': homing_offset 0 \(file: 100\)/,
+  );
+  await assert.rejects(
+    rig({ command_interface: 'current' }),
+    /STS3215 has no current control, so command interface 'current' cannot drive it/,
+  );
 });
 
 test('hw_bridge on a Dynamixel arm (Koch): the direction goes into Drive_Mode, so a positive command turns the reversed shaft the other way', async () => {
@@ -262,9 +349,15 @@ test('hw_bridge on a Dynamixel arm (Koch): the direction goes into Drive_Mode, s
     const shaftBefore = elbow.physical.position;
     const elbowBefore = angle(r.states.at(-1)!, 'elbow_flex');
     r.command([-100 * TICK, 0, elbowBefore + 0.3, 0, 0, 0]);
-    await r.waitFor('elbow at the command', () => Math.abs(angle(r.states.at(-1)!, 'elbow_flex') - (elbowBefore + 0.3)) < 2 * TICK);
+    await r.waitFor(
+      'elbow at the command',
+      () => Math.abs(angle(r.states.at(-1)!, 'elbow_flex') - (elbowBefore + 0.3)) < 2 * TICK,
+    );
     // the firmware reversed it: the joint went up, the shaft went down
-    assert.ok(elbow.physical.position - shaftBefore < -0.29, `shaft moved ${elbow.physical.position - shaftBefore} rad`);
+    assert.ok(
+      elbow.physical.position - shaftBefore < -0.29,
+      `shaft moved ${elbow.physical.position - shaftBefore} rad`,
+    );
     assertBusHealthy(r.bus());
   } finally {
     await r.stop();
@@ -272,13 +365,28 @@ test('hw_bridge on a Dynamixel arm (Koch): the direction goes into Drive_Mode, s
 });
 
 test('hw_bridge with current control (Dynamixel XM430): current and effort commands become Goal Current, zero current when commands stop', async () => {
-  const robot = ['robot: omx', 'port: PLACEHOLDER', 'protocol: dynamixel2', 'baud_rate: 1000000', 'servos:',
+  const robot = [
+    'robot: omx',
+    'port: PLACEHOLDER',
+    'protocol: dynamixel2',
+    'baud_rate: 1000000',
+    'servos:',
     '  - { id: 11, name: joint1, model: XM430-W350, registers: { baud_rate: 3, return_delay_time: 0 } }',
-    '  - { id: 12, name: joint2, model: XM430-W350, registers: { baud_rate: 3, return_delay_time: 0 } }', ''].join('\n');
+    '  - { id: 12, name: joint2, model: XM430-W350, registers: { baud_rate: 3, return_delay_time: 0 } }',
+    '',
+  ].join('\n');
   const cal: RobotCalibration = {
     robot: 'omx',
     protocol: 'dynamixel2',
-    joints: ['joint1', 'joint2'].map((name, i): JointCalibration => ({ name, id: 11 + i, model: 'XM430-W350', drive_mode: 0, homing_offset: 0, range_min: 0, range_max: 4095 })),
+    joints: ['joint1', 'joint2'].map((name, i): JointCalibration => ({
+      name,
+      id: 11 + i,
+      model: 'XM430-W350',
+      drive_mode: 0,
+      homing_offset: 0,
+      range_min: 0,
+      range_max: 4095,
+    })),
   };
   const AMP = 0.00269; // XM430 Goal Current unit
   const current = await rig({ command_interface: 'current', command_timeout_s: 0.4 }, robot, cal);
@@ -293,16 +401,26 @@ test('hw_bridge with current control (Dynamixel XM430): current and effort comma
     current.command([50, 0]);
     await current.waitFor('clamped', () => j1.register('goal_current') === 1193);
     // no command for command_timeout_s: the servos are told zero current, not left pushing
-    await current.waitFor('zero current after the command timeout', () => j1.register('goal_current') === 0 && value(current.bus(), 'command_timeouts') === '1', 3000);
+    await current.waitFor(
+      'zero current after the command timeout',
+      () => j1.register('goal_current') === 0 && value(current.bus(), 'command_timeouts') === '1',
+      3000,
+    );
   } finally {
     await current.stop();
   }
-  await assert.rejects(rig({ command_interface: 'effort' }, robot, cal), /command interface 'effort' needs a torque constant \(N·m\/A/);
+  await assert.rejects(
+    rig({ command_interface: 'effort' }, robot, cal),
+    /command interface 'effort' needs a torque constant \(N·m\/A/,
+  );
   const effort = await rig({ command_interface: 'effort', torque_constants: [1.5, 2] }, robot, cal);
   try {
     await effort.lifecycle.activate?.();
     effort.command([0.3, -0.2]);
-    await effort.waitFor('goal current from torque', () => effort.emulator.servo('joint1').register('goal_current') === Math.round(0.3 / 1.5 / AMP));
+    await effort.waitFor(
+      'goal current from torque',
+      () => effort.emulator.servo('joint1').register('goal_current') === Math.round(0.3 / 1.5 / AMP),
+    );
     assert.equal(effort.emulator.servo('joint2').register('goal_current'), Math.round(-0.2 / 2 / AMP));
   } finally {
     await effort.stop();

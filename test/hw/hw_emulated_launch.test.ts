@@ -40,22 +40,39 @@ test('hw_emulated.launch.yaml: the controller brings the emulated arm to its tar
   const target = await homeTarget();
   assert.ok(Math.max(...target.map(Math.abs)) > 1, 'the target is away from the calibration pose');
   const port = join(mkdtempSync(join(tmpdir(), 'dynastack-hwl-')), 'tty');
-  const description = loadLaunchFile(join(packageRoot(), 'launch', 'hw_emulated.launch.yaml'), { port }, { findPackageShare });
+  const description = loadLaunchFile(
+    join(packageRoot(), 'launch', 'hw_emulated.launch.yaml'),
+    { port },
+    { findPackageShare },
+  );
   const transport = new EmbeddedTransport({ checkMessages: true });
   const launcher = new Launcher(description, { transport, registry, logLevelSpec: 'error', checkMessages: true });
   const probe = await transport.createNode({ name: 'probe', parameters: defineParams({}) });
   const states: { tNs: bigint; name: string[]; position: number[] }[] = [];
   const diagnostics = new Map<string, DiagnosticStatus[]>();
   const errors: string[] = [];
-  probe.createSubscription('sensor_msgs/msg/JointState', '/joint_states', (m) => states.push({ tNs: timeToNs(m.header.stamp), name: [...m.name], position: Array.from(m.position) }), { qos: { history: 'keep_all' } });
-  probe.createSubscription('diagnostic_msgs/msg/DiagnosticArray', '/diagnostics', (m) => {
-    for (const s of m.status) {
-      diagnostics.set(s.name, [...(diagnostics.get(s.name) ?? []), s]);
-      if (s.level === DiagnosticLevel.ERROR || s.level === DiagnosticLevel.STALE) errors.push(`${s.name}: ${s.message}`);
-    }
-  }, { qos: { history: 'keep_all' } });
+  probe.createSubscription(
+    'sensor_msgs/msg/JointState',
+    '/joint_states',
+    (m) => states.push({ tNs: timeToNs(m.header.stamp), name: [...m.name], position: Array.from(m.position) }),
+    { qos: { history: 'keep_all' } },
+  );
+  probe.createSubscription(
+    'diagnostic_msgs/msg/DiagnosticArray',
+    '/diagnostics',
+    (m) => {
+      for (const s of m.status) {
+        diagnostics.set(s.name, [...(diagnostics.get(s.name) ?? []), s]);
+        if (s.level === DiagnosticLevel.ERROR || s.level === DiagnosticLevel.STALE)
+          errors.push(`${s.name}: ${s.message}`);
+      }
+    },
+    { qos: { history: 'keep_all' } },
+  );
   let commands = 0;
-  probe.createSubscription('std_msgs/msg/Float64MultiArray', '/forward_command_controller/commands', () => commands++, { qos: { history: 'keep_all' } });
+  probe.createSubscription('std_msgs/msg/Float64MultiArray', '/forward_command_controller/commands', () => commands++, {
+    qos: { history: 'keep_all' },
+  });
   try {
     await launcher.configure();
     await launcher.activate();
@@ -67,18 +84,34 @@ test('hw_emulated.launch.yaml: the controller brings the emulated arm to its tar
   const report = await launcher.report();
   await transport.shutdown();
 
-  assert.deepEqual(report.nodes.map((n) => n.node).sort(), ['/controller', '/hw_bridge', '/servo_emulator', '/state_estimator']);
+  assert.deepEqual(report.nodes.map((n) => n.node).sort(), [
+    '/controller',
+    '/hw_bridge',
+    '/servo_emulator',
+    '/state_estimator',
+  ]);
   assert.ok(states.length > 100 && commands > 100, `${states.length} joint states, ${commands} commands`);
   const joints = states[0]!.name;
   assert.deepEqual(joints, ['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll', 'gripper']);
   // it started away from the target, so the hold is the controller's doing
   const start = states[0]!.position;
-  assert.ok(Math.max(...start.map((q, i) => Math.abs(q - target[i]!))) > 10 * DEG, `first state ${start.map((x) => (x / DEG).toFixed(1)).join(', ')}°`);
+  assert.ok(
+    Math.max(...start.map((q, i) => Math.abs(q - target[i]!))) > 10 * DEG,
+    `first state ${start.map((x) => (x / DEG).toFixed(1)).join(', ')}°`,
+  );
   const endNs = states.at(-1)!.tNs;
   const held = states.filter((s) => s.tNs >= endNs - BigInt(HOLD_S * 1e9));
   assert.ok(held.length > 20, `${held.length} states in the last ${HOLD_S} s`);
   for (const s of held) {
-    s.position.forEach((q, i) => assert.ok(Math.abs(q - target[i]!) < 1 * DEG, `${joints[i]} at ${(q / DEG).toFixed(2)}°, target ${(target[i]! / DEG).toFixed(2)}° (${(Number(endNs - s.tNs) / 1e9).toFixed(2)} s before the end); final ${states.at(-1)!.position.map((x) => (x / DEG).toFixed(2)).join(', ')}°`));
+    s.position.forEach((q, i) =>
+      assert.ok(
+        Math.abs(q - target[i]!) < 1 * DEG,
+        `${joints[i]} at ${(q / DEG).toFixed(2)}°, target ${(target[i]! / DEG).toFixed(2)}° (${(Number(endNs - s.tNs) / 1e9).toFixed(2)} s before the end); final ${states
+          .at(-1)!
+          .position.map((x) => (x / DEG).toFixed(2))
+          .join(', ')}°`,
+      ),
+    );
   }
 
   const bridge = report.nodes.find((n) => n.node === '/hw_bridge')!.metrics;

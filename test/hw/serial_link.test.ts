@@ -131,7 +131,14 @@ test('a listener that throws is logged, not thrown out of the event handler', as
   const crashes = watchForCrashes(t);
   const pair = await ptyPair(t);
   const errors: string[] = [];
-  const logger = { ...quiet, error: (m: string) => void errors.push(m), warn: () => undefined, info: () => undefined, debug: () => undefined, level: 'error' };
+  const logger = {
+    ...quiet,
+    error: (m: string) => void errors.push(m),
+    warn: () => undefined,
+    info: () => undefined,
+    debug: () => undefined,
+    level: 'error',
+  };
   const host = new SerialLink({ path: pair.linkA, baudRate: 1_000_000, logger });
   t.after(() => host.close());
   const device = link(t, pair.linkB);
@@ -143,18 +150,24 @@ test('a listener that throws is logged, not thrown out of the event handler', as
   const stillDelivered = collect(host, 2);
   await device.write(Uint8Array.of(1, 2));
   assert.deepEqual(await stillDelivered, Uint8Array.of(1, 2));
-  assert.ok(errors.some((e) => e.includes('listener bug')), errors.join('\n'));
+  assert.ok(
+    errors.some((e) => e.includes('listener bug')),
+    errors.join('\n'),
+  );
   crashes.assertNone();
 });
 
 test('a missing socat is reported with how to install it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'dynastack-link-'));
   try {
-    await assert.rejects(PtyPair.start({ linkA: join(dir, 'a'), linkB: join(dir, 'b'), socat: join(dir, 'no-socat-here') }), (err: Error) => {
-      assert.equal(err.message, SOCAT_MISSING);
-      assert.match(err.message, /apt-get install socat/);
-      return true;
-    });
+    await assert.rejects(
+      PtyPair.start({ linkA: join(dir, 'a'), linkB: join(dir, 'b'), socat: join(dir, 'no-socat-here') }),
+      (err: Error) => {
+        assert.equal(err.message, SOCAT_MISSING);
+        assert.match(err.message, /apt-get install socat/);
+        return true;
+      },
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { protocolByName, PROTOCOL_NAMES } from '../../hw/protocol/index.js';
-import { hardwareErrorRegister, SERVO_MODELS, servoModel, servoModelByNumber, sts3215, xl330M288, xl430W250, xm430W350 } from '../../hw/servos/index.js';
+import {
+  hardwareErrorRegister,
+  SERVO_MODELS,
+  servoModel,
+  servoModelByNumber,
+  sts3215,
+  xl330M288,
+  xl430W250,
+  xm430W350,
+} from '../../hw/servos/index.js';
 import {
   byteOrderOf,
   decodeBlock,
@@ -35,10 +44,16 @@ test('the four models, by name (any case) and by the model number a servo report
   );
   assert.equal(servoModel('sts3215'), sts3215);
   assert.equal(servoModel('xl430-w250'), xl430W250);
-  assert.throws(() => servoModel('STS3250'), /unknown servo model 'STS3250' \(known: XL330-M288, XL430-W250, XM430-W350, STS3215\)/);
+  assert.throws(
+    () => servoModel('STS3250'),
+    /unknown servo model 'STS3250' \(known: XL330-M288, XL430-W250, XM430-W350, STS3215\)/,
+  );
   assert.equal(servoModelByNumber('dynamixel2', 1020), xm430W350);
   assert.equal(servoModelByNumber('feetech_sts', 777), sts3215);
-  assert.throws(() => servoModelByNumber('feetech_scs', 777), /no control table for model number 777 on a feetech_scs bus \(known: .*STS3215 = 777 \(feetech_sts\)/);
+  assert.throws(
+    () => servoModelByNumber('feetech_scs', 777),
+    /no control table for model number 777 on a feetech_scs bus \(known: .*STS3215 = 777 \(feetech_sts\)/,
+  );
   for (const model of SERVO_MODELS) assert.equal(model.registers.model_number!.initial, model.modelNumber, model.name);
 });
 
@@ -107,7 +122,8 @@ test('known addresses and sizes from the reference', () => {
     assert.equal(r.name, name, `${model.name} ${name} is filed under its own name`);
   }
   // the XL430 senses no current: Present Load in its place, no current limit or goal
-  for (const name of ['current_limit', 'goal_current', 'present_current'] as const) assert.equal(xl430W250.registers[name], undefined, name);
+  for (const name of ['current_limit', 'goal_current', 'present_current'] as const)
+    assert.equal(xl430W250.registers[name], undefined, name);
   assert.equal(xm430W350.registers.present_load, undefined);
 });
 
@@ -116,10 +132,16 @@ test('no two registers of a model overlap, and every one lies inside the table',
     const sorted = registersOf(model).sort((a, b) => a.address - b.address);
     for (let i = 1; i < sorted.length; i++) {
       const [prev, next] = [sorted[i - 1]!, sorted[i]!];
-      assert.ok(prev.address + prev.size <= next.address, `${model.name}: ${prev.name} (${prev.address}, ${prev.size} B) overlaps ${next.name} (${next.address})`);
+      assert.ok(
+        prev.address + prev.size <= next.address,
+        `${model.name}: ${prev.name} (${prev.address}, ${prev.size} B) overlaps ${next.name} (${next.address})`,
+      );
     }
     const last = sorted[sorted.length - 1]!;
-    assert.ok(last.address + last.size <= model.tableSize, `${model.name}: ${last.name} ends past the ${model.tableSize}-byte table`);
+    assert.ok(
+      last.address + last.size <= model.tableSize,
+      `${model.name}: ${last.name} ends past the ${model.tableSize}-byte table`,
+    );
   }
 });
 
@@ -129,13 +151,23 @@ test('EEPROM is below address 64 on the X series and below 40 on the STS3215', (
     [[sts3215], 40],
   ] as const) {
     for (const model of models) {
-      for (const r of registersOf(model)) assert.equal(r.memory, r.address < eepromEnd ? 'eeprom' : 'ram', `${model.name} ${r.name} at ${r.address}`);
+      for (const r of registersOf(model))
+        assert.equal(r.memory, r.address < eepromEnd ? 'eeprom' : 'ram', `${model.name} ${r.name} at ${r.address}`);
     }
   }
   // the ones calibration and the driver depend on
   for (const model of SERVO_MODELS) {
-    for (const name of ['id', 'baud_rate', 'operating_mode', 'homing_offset', 'min_position_limit', 'max_position_limit'] as const) assert.equal(model.registers[name]!.memory, 'eeprom', `${model.name} ${name}`);
-    for (const name of ['torque_enable', 'goal_position', 'present_position'] as const) assert.equal(model.registers[name]!.memory, 'ram', `${model.name} ${name}`);
+    for (const name of [
+      'id',
+      'baud_rate',
+      'operating_mode',
+      'homing_offset',
+      'min_position_limit',
+      'max_position_limit',
+    ] as const)
+      assert.equal(model.registers[name]!.memory, 'eeprom', `${model.name} ${name}`);
+    for (const name of ['torque_enable', 'goal_position', 'present_position'] as const)
+      assert.equal(model.registers[name]!.memory, 'ram', `${model.name} ${name}`);
   }
   assert.equal(sts3215.registers.lock!.memory, 'ram');
   assert.equal(sts3215.registers.lock!.initial, 1);
@@ -144,9 +176,12 @@ test('EEPROM is below address 64 on the X series and below 40 on the STS3215', (
 test('read-only registers are the present values, model, firmware and error registers', () => {
   for (const model of SERVO_MODELS) {
     for (const r of registersOf(model)) {
-      const readOnly = r.name.startsWith('present_') || ['model_number', 'firmware_version', 'hardware_error_status', 'status', 'moving'].includes(r.name);
+      const readOnly =
+        r.name.startsWith('present_') ||
+        ['model_number', 'firmware_version', 'hardware_error_status', 'status', 'moving'].includes(r.name);
       assert.equal(r.access, readOnly ? 'r' : 'rw', `${model.name} ${r.name}`);
-      if (r.access === 'r') assert.equal(r.range, undefined, `${model.name} ${r.name}: a write range on a read-only register`);
+      if (r.access === 'r')
+        assert.equal(r.range, undefined, `${model.name} ${r.name}: a write range on a read-only register`);
     }
   }
 });
@@ -173,26 +208,43 @@ test('every register of every model: encode → decode is exact over its writabl
       assert.throws(() => encodeRegister(model, r.name, lo - 1), RangeError, `${model.name} ${r.name} below ${lo}`);
       assert.throws(() => encodeRegister(model, r.name, hi + 1), RangeError, `${model.name} ${r.name} above ${hi}`);
       assert.throws(() => encodeRegister(model, r.name, lo + 0.5), /not an integer/);
-      assert.throws(() => decodeRegister(model, r.name, new Uint8Array(r.size + 1)), new RegExp(`expected ${r.size} byte`));
+      assert.throws(
+        () => decodeRegister(model, r.name, new Uint8Array(r.size + 1)),
+        new RegExp(`expected ${r.size} byte`),
+      );
     }
   }
 });
 
-test('encodings: two\'s complement on Dynamixel, sign-magnitude with the STS3215 sign bits, byte order from the protocol', () => {
+test("encodings: two's complement on Dynamixel, sign-magnitude with the STS3215 sign bits, byte order from the protocol", () => {
   assert.deepEqual(encodeRegister(xl430W250, 'goal_position', -1), Uint8Array.of(0xff, 0xff, 0xff, 0xff));
   assert.deepEqual(encodeRegister(xl430W250, 'goal_position', 512), Uint8Array.of(0x00, 0x02, 0x00, 0x00)); // e-manual WRITE example
   assert.equal(decodeRegister(xl430W250, 'present_position', Uint8Array.of(0x1f, 0x08, 0x00, 0x00)), 2079);
   assert.equal(decodeRegister(xl430W250, 'present_load', Uint8Array.of(0x18, 0xfc)), -1000);
   assert.equal(decodeRegister(xl330M288, 'bus_watchdog', Uint8Array.of(0xff)), -1); // after the watchdog fired
-  const signBits = Object.fromEntries(registersOf(sts3215).filter((r) => r.encoding.kind === 'sign_magnitude').map((r) => [r.name, r.encoding.kind === 'sign_magnitude' ? r.encoding.signBit : -1]));
-  assert.deepEqual(signBits, { homing_offset: 11, goal_position: 15, goal_velocity: 15, present_position: 15, present_velocity: 15, present_load: 10 });
+  const signBits = Object.fromEntries(
+    registersOf(sts3215)
+      .filter((r) => r.encoding.kind === 'sign_magnitude')
+      .map((r) => [r.name, r.encoding.kind === 'sign_magnitude' ? r.encoding.signBit : -1]),
+  );
+  assert.deepEqual(signBits, {
+    homing_offset: 11,
+    goal_position: 15,
+    goal_velocity: 15,
+    present_position: 15,
+    present_velocity: 15,
+    present_load: 10,
+  });
   assert.deepEqual(representableRange(sts3215.registers.present_load!), [-1023, 1023]);
   // bits above the sign bit are ignored, as LeRobot does
   assert.equal(decodeRegister(sts3215, 'present_load', Uint8Array.of(0x64, 0x0c)), -100);
   // the tables' byte order agrees with what each protocol declares
   for (const name of PROTOCOL_NAMES) assert.equal(byteOrderOf(name), protocolByName(name).byteOrder, name);
   assert.equal(byteOrderOf('feetech_scs'), 'big');
-  assert.throws(() => encodeRegister(xl430W250, 'goal_current', 0), /XL430-W250 has no register 'goal_current' \(it has: model_number/);
+  assert.throws(
+    () => encodeRegister(xl430W250, 'goal_current', 0),
+    /XL430-W250 has no register 'goal_current' \(it has: model_number/,
+  );
 });
 
 test('SI: pulses and steps in rad, 0.229 rpm and steps/s in rad/s, currents in A, load, volts', () => {
@@ -207,7 +259,12 @@ test('SI: pulses and steps in rad, 0.229 rpm and steps/s in rad/s, currents in A
     close(toSI(model, 'present_velocity', 1), 0.0239808, 1e-7, `${model.name} 0.229 rpm`);
     close(toSI(model, 'goal_velocity', -1000), (-229 * 2 * Math.PI) / 60, 1e-9, `${model.name} 229 rpm`);
     close(toSI(model, 'return_delay_time', 250), 500e-6, 1e-15, `${model.name} return delay`);
-    close(toSI(model, 'profile_acceleration', 1), (214.577 * 2 * Math.PI) / 3600, 1e-12, `${model.name} profile acceleration`);
+    close(
+      toSI(model, 'profile_acceleration', 1),
+      (214.577 * 2 * Math.PI) / 3600,
+      1e-12,
+      `${model.name} profile acceleration`,
+    );
   }
   close(toSI(xm430W350, 'present_current', 100), 0.269, 1e-12, 'XM430 current');
   close(toSI(xm430W350, 'goal_current', -1193), -3.20917, 1e-9, 'XM430 goal current');
@@ -224,16 +281,26 @@ test('SI → raw rounds to the nearest unit, inverts toSI exactly, and is checke
   for (const model of SERVO_MODELS) {
     for (const r of registersOf(model)) {
       const [lo, hi] = writableRange(r);
-      for (const raw of [lo, hi, Math.floor((lo + hi) / 2)]) assert.equal(fromSI(model, r.name, toSI(model, r.name, raw)), raw, `${model.name} ${r.name} ${raw}`);
+      for (const raw of [lo, hi, Math.floor((lo + hi) / 2)])
+        assert.equal(fromSI(model, r.name, toSI(model, r.name, raw)), raw, `${model.name} ${r.name} ${raw}`);
     }
   }
   assert.equal(fromSI(sts3215, 'goal_position', Math.PI), 2048);
   assert.equal(fromSI(sts3215, 'goal_position', Math.PI + 0.0007), 2048);
   assert.equal(fromSI(xl330M288, 'goal_current', 0.0994), 99);
   assert.ok(Object.is(fromSI(sts3215, 'goal_velocity', -0.0001), 0));
-  assert.throws(() => fromSI(sts3215, 'goal_position', 100), /STS3215 goal_position: 100 rad \(65190 × 1 step \(0.088°\)\) does not fit its 2-byte sign magnitude encoding \[-32767, 32767\]/);
-  assert.throws(() => fromSI(sts3215, 'max_position_limit', 7), /STS3215 max_position_limit: 7 rad \(4563 × 1 step \(0.088°\)\) is outside its documented range \[0, 4095\]/);
-  assert.throws(() => fromSI(xm430W350, 'goal_current', 4), /goal_current: 4 A .* outside its documented range \[-1193, 1193\]/);
+  assert.throws(
+    () => fromSI(sts3215, 'goal_position', 100),
+    /STS3215 goal_position: 100 rad \(65190 × 1 step \(0.088°\)\) does not fit its 2-byte sign magnitude encoding \[-32767, 32767\]/,
+  );
+  assert.throws(
+    () => fromSI(sts3215, 'max_position_limit', 7),
+    /STS3215 max_position_limit: 7 rad \(4563 × 1 step \(0.088°\)\) is outside its documented range \[0, 4095\]/,
+  );
+  assert.throws(
+    () => fromSI(xm430W350, 'goal_current', 4),
+    /goal_current: 4 A .* outside its documented range \[-1193, 1193\]/,
+  );
   assert.throws(() => fromSI(sts3215, 'present_voltage', 30), /does not fit its 1-byte unsigned encoding/);
   assert.throws(() => fromSI(sts3215, 'goal_position', Number.NaN), /not a finite number/);
 });
@@ -244,8 +311,16 @@ test('a sync read block decodes into the registers it covers', () => {
   block.set(encodeRegister(xm430W350, 'present_current', -50), 0);
   block.set(encodeRegister(xm430W350, 'goal_velocity', -3), 2);
   block.set(encodeRegister(xm430W350, 'goal_position', 2079), 6);
-  assert.deepEqual(decodeBlock(xm430W350, 126, block), { present_current: -50, present_velocity: -3, present_position: 2079 });
-  assert.deepEqual(Object.keys(decodeBlock(xl430W250, 126, block)).sort(), ['present_load', 'present_position', 'present_velocity']);
+  assert.deepEqual(decodeBlock(xm430W350, 126, block), {
+    present_current: -50,
+    present_velocity: -3,
+    present_position: 2079,
+  });
+  assert.deepEqual(Object.keys(decodeBlock(xl430W250, 126, block)).sort(), [
+    'present_load',
+    'present_position',
+    'present_velocity',
+  ]);
   // a register cut by the block's end is left out
   assert.deepEqual(decodeBlock(sts3215, 56, Uint8Array.of(0x00, 0x08, 0x05)), { present_position: 2048 });
 });
@@ -258,28 +333,39 @@ test('hardware error bits, baud tables and operating modes', () => {
   assert.equal(hardwareErrorRegister(xl330M288).address, 70);
   assert.equal(hardwareErrorRegister(sts3215).address, 65);
   // Feetech's own baud table, not LeRobot's (which has 57600 at 5 and 38400 at 6)
-  assert.deepEqual([...sts3215.baudRates], [
-    [0, 1_000_000],
-    [1, 500_000],
-    [2, 250_000],
-    [3, 128_000],
-    [4, 115_200],
-    [5, 76_800],
-    [6, 57_600],
-    [7, 38_400],
-  ]);
+  assert.deepEqual(
+    [...sts3215.baudRates],
+    [
+      [0, 1_000_000],
+      [1, 500_000],
+      [2, 250_000],
+      [3, 128_000],
+      [4, 115_200],
+      [5, 76_800],
+      [6, 57_600],
+      [7, 38_400],
+    ],
+  );
   assert.equal(xl330M288.baudRates.get(6), 4_000_000);
   assert.equal(xl330M288.baudRates.has(7), false);
   assert.equal(xm430W350.baudRates.get(7), 4_500_000);
   for (const model of SERVO_MODELS) {
     const [, maxIndex] = writableRange(model.registers.baud_rate!);
-    assert.deepEqual([...model.baudRates.keys()], Array.from({ length: maxIndex + 1 }, (_, i) => i), `${model.name}: one rate per register value`);
+    assert.deepEqual(
+      [...model.baudRates.keys()],
+      Array.from({ length: maxIndex + 1 }, (_, i) => i),
+      `${model.name}: one rate per register value`,
+    );
   }
   assert.deepEqual(xl430W250.operatingModes, { velocity: 1, position: 3, extended_position: 4, pwm: 16 });
   assert.equal(xm430W350.operatingModes.current_based_position, 5);
   assert.deepEqual(sts3215.operatingModes, { position: 0, velocity: 1, pwm: 2, step: 3 });
   for (const model of SERVO_MODELS) {
-    assert.equal(model.registers.operating_mode!.initial, model.operatingModes.position, `${model.name} starts in position mode`);
+    assert.equal(
+      model.registers.operating_mode!.initial,
+      model.operatingModes.position,
+      `${model.name} starts in position mode`,
+    );
     assert.equal(model.centerPosition, 2047, `${model.name}: LeRobot's half-turn homing reads 2047`);
   }
 });

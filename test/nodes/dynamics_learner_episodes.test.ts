@@ -23,12 +23,18 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function start(values: Record<string, unknown>) {
   const clock = new SteppedClock('ros', true);
   const transport = new EmbeddedTransport({ checkMessages: true, rosClock: clock });
-  const handle = await transport.createNode({ name: 'dynamics_learner', parameters: definition.parameters, parameterSources: [{ origin: 'test', values, strict: true }] });
+  const handle = await transport.createNode({
+    name: 'dynamics_learner',
+    parameters: definition.parameters,
+    parameterSources: [{ origin: 'test', values, strict: true }],
+  });
   const probe = await transport.createNode({ name: 'probe', parameters: defineParams({}) });
   const states = probe.createPublisher('dynastack_msgs/msg/JointStateEstimate', 'estimated_joint_states');
   const commands = probe.createPublisher('std_msgs/msg/Float64MultiArray', 'forward_command_controller/commands');
   const models: ModelBlob[] = [];
-  probe.createSubscription('dynastack_msgs/msg/ModelBlob', '/dynamics/model', (m) => models.push(m), { qos: QOS_LATCHED });
+  probe.createSubscription('dynastack_msgs/msg/ModelBlob', '/dynamics/model', (m) => models.push(m), {
+    qos: QOS_LATCHED,
+  });
   const lifecycle = await definition.configure(handle, handle.params);
   /** ticks k0 … k0+n−1 of a pendulum swinging over the top (q̈ = u − 4 sin q), a state then its command each */
   const episode = async (k0: number, n: number): Promise<void> => {
@@ -37,7 +43,16 @@ async function start(values: Record<string, unknown>) {
       const t = BigInt(k0 + k) * PERIOD;
       const u = 2 * Math.sin(0.3 * k);
       clock.set(t);
-      states.publish({ state: { header: { stamp: nsToTime(t), frame_id: '' }, name: ['hinge'], position: [q], velocity: [qd], effort: [] }, covariance: [1e-6, 0, 0, 1e-4] });
+      states.publish({
+        state: {
+          header: { stamp: nsToTime(t), frame_id: '' },
+          name: ['hinge'],
+          position: [q],
+          velocity: [qd],
+          effort: [],
+        },
+        covariance: [1e-6, 0, 0, 1e-4],
+      });
       await transport.bus.idle();
       commands.publish({ layout: { dim: [], data_offset: 0 }, data: [u] });
       await transport.bus.idle();
@@ -69,61 +84,89 @@ const PETS_LIKE = {
   'training.batch_size': 32,
 };
 
-test('learner: angle joints as (sin, cos), a training at every episode end on all data, the layout and data end in the metadata', { timeout: 90_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'learner-episodes-'));
-  const bufferFile = join(dir, 'transitions.bin');
-  const { lifecycle, episode, models, waitForModels, stop } = await start({ ...PETS_LIKE, buffer_file: bufferFile });
-  try {
-    await lifecycle.activate?.();
-    await episode(0, 100); // ticks 0…99: 99 transitions, more than min_transitions, but the episode goes on
-    await sleep(300);
-    assert.equal(models.length, 0, 'no training before the episode ends');
-    await episode(102, 60); // two periods of dead time, then the next episode: the first ended at tick 99
-    await waitForModels(1);
-    assert.equal(models.length, 1, 'one model after the first episode');
-    await episode(164, 1); // the second ended at tick 161
-    await waitForModels(2);
-    assert.equal(models.length, 2, 'one model after each episode');
+test(
+  'learner: angle joints as (sin, cos), a training at every episode end on all data, the layout and data end in the metadata',
+  { timeout: 90_000 },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'learner-episodes-'));
+    const bufferFile = join(dir, 'transitions.bin');
+    const { lifecycle, episode, models, waitForModels, stop } = await start({ ...PETS_LIKE, buffer_file: bufferFile });
+    try {
+      await lifecycle.activate?.();
+      await episode(0, 100); // ticks 0…99: 99 transitions, more than min_transitions, but the episode goes on
+      await sleep(300);
+      assert.equal(models.length, 0, 'no training before the episode ends');
+      await episode(102, 60); // two periods of dead time, then the next episode: the first ended at tick 99
+      await waitForModels(1);
+      assert.equal(models.length, 1, 'one model after the first episode');
+      await episode(164, 1); // the second ended at tick 161
+      await waitForModels(2);
+      assert.equal(models.length, 2, 'one model after each episode');
 
-    const [first, second] = models.map((m) => JSON.parse(m.metadata_json) as Record<string, unknown> & { training: Record<string, unknown>; config: { stateSize: number } });
-    assert.deepEqual(first!.training.joints, ['hinge']);
-    assert.deepEqual(first!.training.angle_joints, ['hinge']);
-    assert.deepEqual(first!.training.state, ['sin.hinge', 'cos.hinge', 'qd.hinge']);
-    assert.equal(first!.config.stateSize, 3);
-    assert.equal(first!.training.transitions, 99);
-    assert.equal(first!.training.data_end_ns, String(99n * PERIOD));
-    assert.equal(second!.training.transitions, 99 + 59, 'the second trained on both episodes');
-    assert.equal(second!.training.data_end_ns, String(161n * PERIOD));
-    // what the controller reads from it
-    const layout = modelLayout(second!);
-    assert.equal(layout.encoding.describe(), '[sin.hinge, cos.hinge, qd.hinge]');
-    assert.equal(layout.dataEndNs, 161n * PERIOD);
-    assert.equal(layout.periodNs, Number(PERIOD));
-    assert.equal(lifecycle.metrics!().models_published, 2);
-  } finally {
-    await stop();
-  }
-  try {
-    // the buffer holds encoded states: on the unit circle, though the pendulum went over the top
-    const buffer = ReplayBuffer.load(bufferFile);
-    assert.deepEqual(buffer.meta.angle_joints, ['hinge']);
-    const { states, nextStates, n } = buffer.toTransitionData();
-    assert.equal(n, 99 + 59);
-    for (const s of [states, nextStates]) for (let i = 0; i < n; i++) assert.ok(Math.abs(s[3 * i]! ** 2 + s[3 * i + 1]! ** 2 - 1) < 1e-5);
-    assert.ok(Array.from({ length: n }, (_, i) => states[3 * i + 1]!).some((c) => c < -0.9), 'the pole passed the top (cos q near −1)');
-    // a run with other angle joints cannot take these transitions
-    const transport = new EmbeddedTransport();
-    const handle = await transport.createNode({ name: 'dynamics_learner', parameters: definition.parameters, parameterSources: [{ origin: 'test', values: { buffer_file: bufferFile }, strict: true }] });
-    await assert.rejects(async () => definition.configure(handle, handle.params), /parameter 'angle_joints': \[\] differs from the angle joints of buffer_file .*: \[hinge\]/);
-    await transport.shutdown();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+      const [first, second] = models.map(
+        (m) =>
+          JSON.parse(m.metadata_json) as Record<string, unknown> & {
+            training: Record<string, unknown>;
+            config: { stateSize: number };
+          },
+      );
+      assert.deepEqual(first!.training.joints, ['hinge']);
+      assert.deepEqual(first!.training.angle_joints, ['hinge']);
+      assert.deepEqual(first!.training.state, ['sin.hinge', 'cos.hinge', 'qd.hinge']);
+      assert.equal(first!.config.stateSize, 3);
+      assert.equal(first!.training.transitions, 99);
+      assert.equal(first!.training.data_end_ns, String(99n * PERIOD));
+      assert.equal(second!.training.transitions, 99 + 59, 'the second trained on both episodes');
+      assert.equal(second!.training.data_end_ns, String(161n * PERIOD));
+      // what the controller reads from it
+      const layout = modelLayout(second!);
+      assert.equal(layout.encoding.describe(), '[sin.hinge, cos.hinge, qd.hinge]');
+      assert.equal(layout.dataEndNs, 161n * PERIOD);
+      assert.equal(layout.periodNs, Number(PERIOD));
+      assert.equal(lifecycle.metrics!().models_published, 2);
+    } finally {
+      await stop();
+    }
+    try {
+      // the buffer holds encoded states: on the unit circle, though the pendulum went over the top
+      const buffer = ReplayBuffer.load(bufferFile);
+      assert.deepEqual(buffer.meta.angle_joints, ['hinge']);
+      const { states, nextStates, n } = buffer.toTransitionData();
+      assert.equal(n, 99 + 59);
+      for (const s of [states, nextStates])
+        for (let i = 0; i < n; i++) assert.ok(Math.abs(s[3 * i]! ** 2 + s[3 * i + 1]! ** 2 - 1) < 1e-5);
+      assert.ok(
+        Array.from({ length: n }, (_, i) => states[3 * i + 1]!).some((c) => c < -0.9),
+        'the pole passed the top (cos q near −1)',
+      );
+      // a run with other angle joints cannot take these transitions
+      const transport = new EmbeddedTransport();
+      const handle = await transport.createNode({
+        name: 'dynamics_learner',
+        parameters: definition.parameters,
+        parameterSources: [{ origin: 'test', values: { buffer_file: bufferFile }, strict: true }],
+      });
+      await assert.rejects(
+        async () => definition.configure(handle, handle.params),
+        /parameter 'angle_joints': \[\] differs from the angle joints of buffer_file .*: \[hinge\]/,
+      );
+      await transport.shutdown();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
 
 test('learner: angle joints must be among the joints', async () => {
   const transport = new EmbeddedTransport();
-  const handle = await transport.createNode({ name: 'dynamics_learner', parameters: definition.parameters, parameterSources: [{ origin: 'test', values: { joints: ['hinge'], angle_joints: ['other'] }, strict: true }] });
-  await assert.rejects(async () => definition.configure(handle, handle.params), /parameter 'angle_joints': state encoding: angle joints \[other\] are not among the joints \[hinge\]/);
+  const handle = await transport.createNode({
+    name: 'dynamics_learner',
+    parameters: definition.parameters,
+    parameterSources: [{ origin: 'test', values: { joints: ['hinge'], angle_joints: ['other'] }, strict: true }],
+  });
+  await assert.rejects(
+    async () => definition.configure(handle, handle.params),
+    /parameter 'angle_joints': state encoding: angle joints \[other\] are not among the joints \[hinge\]/,
+  );
   await transport.shutdown();
 });

@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import definition from '../../nodes/state_estimator.js';
 import { EmbeddedTransport } from '../../framework/transport/embedded/transport.js';
 import { defineParams } from '../../framework/params/schema.js';
-import { DiagnosticLevel, type DiagnosticArray, type JointState, type JointStateEstimate } from '../../framework/msgs/types.js';
+import {
+  DiagnosticLevel,
+  type DiagnosticArray,
+  type JointState,
+  type JointStateEstimate,
+} from '../../framework/msgs/types.js';
 import { nsToTime, timeToNs } from '../../framework/time/time.js';
 import { gaussian } from '../estimation/signals.js';
 
@@ -23,12 +28,25 @@ async function start(values: Record<string, unknown> = {}) {
   const probe = await transport.createNode({ name: 'probe', parameters: defineParams({}) });
   const estimates: JointStateEstimate[] = [];
   const diagnostics: DiagnosticArray[] = [];
-  probe.createSubscription('dynastack_msgs/msg/JointStateEstimate', 'estimated_joint_states', (m) => estimates.push(m), { qos: { history: 'keep_all' } });
-  probe.createSubscription('diagnostic_msgs/msg/DiagnosticArray', '/diagnostics', (m) => diagnostics.push(m), { qos: { history: 'keep_all' } });
+  probe.createSubscription(
+    'dynastack_msgs/msg/JointStateEstimate',
+    'estimated_joint_states',
+    (m) => estimates.push(m),
+    { qos: { history: 'keep_all' } },
+  );
+  probe.createSubscription('diagnostic_msgs/msg/DiagnosticArray', '/diagnostics', (m) => diagnostics.push(m), {
+    qos: { history: 'keep_all' },
+  });
   const states = probe.createPublisher('sensor_msgs/msg/JointState', 'joint_states');
   const lifecycle = await definition.configure(handle, handle.params);
   const send = async (stampNs: bigint, position: number[], name = JOINTS, effort: number[] = []): Promise<void> => {
-    const msg: JointState = { header: { stamp: nsToTime(stampNs), frame_id: 'base' }, name, position, velocity: [], effort };
+    const msg: JointState = {
+      header: { stamp: nsToTime(stampNs), frame_id: 'base' },
+      name,
+      position,
+      velocity: [],
+      effort,
+    };
     states.publish(msg);
     await transport.bus.idle();
   };
@@ -46,10 +64,19 @@ test('node: one estimate per accepted joint state, with its stamp; duplicates an
   const noise = gaussian(11);
   const v = [0.4, -0.25];
   const stamp = (k: number): bigint => 5_000_000_000n + BigInt(k) * 10_000_000n;
-  for (let k = 0; k < 200; k++) await send(stamp(k), v.map((vi) => 0.1 + vi * k * 0.01 + 1e-3 * noise()), JOINTS, [1.5, -0.5]);
+  for (let k = 0; k < 200; k++)
+    await send(
+      stamp(k),
+      v.map((vi) => 0.1 + vi * k * 0.01 + 1e-3 * noise()),
+      JOINTS,
+      [1.5, -0.5],
+    );
   await send(stamp(199), [9, 9]); // a duplicate
   await send(stamp(190), [9, 9]); // from the past
-  await send(stamp(200), v.map((vi) => 0.1 + vi * 2));
+  await send(
+    stamp(200),
+    v.map((vi) => 0.1 + vi * 2),
+  );
   assert.equal(estimates.length, 201, 'one estimate per accepted state');
   const last = estimates.at(-1)!;
   assert.equal(timeToNs(last.state.header.stamp), stamp(200), "stamped with the measurement's stamp");
@@ -57,7 +84,10 @@ test('node: one estimate per accepted joint state, with its stamp; duplicates an
   assert.deepEqual(last.state.name, JOINTS);
   assert.equal(last.covariance.length, 4 * JOINTS.length);
   for (let j = 0; j < 2; j++) {
-    assert.ok(Math.abs(last.state.velocity[j]! - v[j]!) < 0.05, `velocity of ${JOINTS[j]}: ${last.state.velocity[j]} vs ${v[j]}`);
+    assert.ok(
+      Math.abs(last.state.velocity[j]! - v[j]!) < 0.05,
+      `velocity of ${JOINTS[j]}: ${last.state.velocity[j]} vs ${v[j]}`,
+    );
     assert.ok(Math.abs(last.state.position[j]! - (0.1 + 2 * v[j]!)) < 3e-3);
   }
   assert.deepEqual([...estimates[100]!.state.effort], [1.5, -0.5], 'the measured effort passes through');
@@ -68,7 +98,10 @@ test('node: one estimate per accepted joint state, with its stamp; duplicates an
   assert.equal(m.out_of_order, 1);
   assert.equal(m.received, 203);
   assert.equal(m.joints, 'shoulder,elbow');
-  assert.ok(Number(m.mean_abs_innovation) > 1e-4 && Number(m.mean_abs_innovation) < 3e-3, `mean |innovation| ${m.mean_abs_innovation}`);
+  assert.ok(
+    Number(m.mean_abs_innovation) > 1e-4 && Number(m.mean_abs_innovation) < 3e-3,
+    `mean |innovation| ${m.mean_abs_innovation}`,
+  );
   await stop();
 });
 
@@ -95,9 +128,20 @@ test('node: /diagnostics about every diagnostics_period_s of the steady clock, w
   const messages = diagnostics.map((d) => d.status[0]!.message).join(' | ');
   assert.match(messages, /1 duplicates/);
   assert.match(messages, /1 non finite/);
-  assert.ok(diagnostics.some((d) => d.status[0]!.level === DiagnosticLevel.WARN), messages);
-  assert.ok(diagnostics.some((d) => Number(valuesOf(d)['mean_abs_innovation.elbow']) > 0 && 'mean_nis' in valuesOf(d) && 'rate_hz' in valuesOf(d)));
-  await until('a report with no joint states is STALE', () => diagnostics.at(-1)!.status[0]!.level === DiagnosticLevel.STALE);
+  assert.ok(
+    diagnostics.some((d) => d.status[0]!.level === DiagnosticLevel.WARN),
+    messages,
+  );
+  assert.ok(
+    diagnostics.some(
+      (d) =>
+        Number(valuesOf(d)['mean_abs_innovation.elbow']) > 0 && 'mean_nis' in valuesOf(d) && 'rate_hz' in valuesOf(d),
+    ),
+  );
+  await until(
+    'a report with no joint states is STALE',
+    () => diagnostics.at(-1)!.status[0]!.level === DiagnosticLevel.STALE,
+  );
   await lifecycle.deactivate?.();
   const count = diagnostics.length;
   await sleep(250);
@@ -147,7 +191,10 @@ test('node: the commanded effort from command_topic drives the prediction', asyn
   commands.publish({ layout: { dim: [], data_offset: 0 }, data: [1] }); // 2 rad/s² for the next second
   await transport.bus.idle();
   await send(1_000_000_000n, [1], ['shoulder']);
-  assert.ok(Math.abs(estimates.at(-1)!.state.velocity[0]! - 2) < 0.01, `velocity ${estimates.at(-1)!.state.velocity[0]}`);
+  assert.ok(
+    Math.abs(estimates.at(-1)!.state.velocity[0]! - 2) < 0.01,
+    `velocity ${estimates.at(-1)!.state.velocity[0]}`,
+  );
   assert.equal(lifecycle.metrics!().commands, 1);
   await stop();
 });
@@ -161,7 +208,11 @@ test('node: inconsistent parameters stop it with the parameter named', async () 
   ];
   for (const [values, message] of cases) {
     const transport = new EmbeddedTransport();
-    const handle = await transport.createNode({ name: 'state_estimator', parameters: definition.parameters, parameterSources: [{ origin: 'test', values, strict: true }] });
+    const handle = await transport.createNode({
+      name: 'state_estimator',
+      parameters: definition.parameters,
+      parameterSources: [{ origin: 'test', values, strict: true }],
+    });
     await assert.rejects(async () => definition.configure(handle, handle.params), message);
     await transport.shutdown();
   }

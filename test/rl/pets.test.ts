@@ -34,7 +34,8 @@ class PointMass implements Env {
 }
 
 const pointMassCost = (states: Float32Array, actions: Float32Array, out: Float32Array): void => {
-  for (let i = 0; i < out.length; i++) out[i] = states[2 * i]! ** 2 + 0.1 * states[2 * i + 1]! ** 2 + 0.01 * actions[i]! ** 2;
+  for (let i = 0; i < out.length; i++)
+    out[i] = states[2 * i]! ** 2 + 0.1 * states[2 * i + 1]! ** 2 + 0.01 * actions[i]! ** 2;
 };
 
 test('PETS learns a point mass in a few episodes: the return rises well past what random actions get', async () => {
@@ -54,7 +55,7 @@ test('PETS learns a point mass in a few episodes: the return rises well past wha
   const returns = results.map((r) => r.return);
   // measured here (seed 7): −38.8 with random actions, then −11.8, −10.1, −9.5 with PETS
   // stated threshold for the learned policy: a best return above −12 (random actions: below −20)
-  console.log(`point-mass returns: ${returns.map((r) => r.toFixed(1)).join(", ")}`);
+  console.log(`point-mass returns: ${returns.map((r) => r.toFixed(1)).join(', ')}`);
   assert.ok(returns[0]! < -20, `random episode return ${returns[0]}`);
   assert.ok(Math.max(...returns.slice(1)) > -12, `returns ${returns.map((r) => r.toFixed(1)).join(', ')}`);
   assert.ok(results.slice(1).every((r) => r.training !== undefined && Number.isFinite(r.training.valLoss)));

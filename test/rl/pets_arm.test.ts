@@ -25,18 +25,22 @@ test('random arm targets: MuJoCo puts the end effector on them, within the joint
   const targets: [number, number, number][] = [];
   for (let k = 0; k < 100; k++) {
     const { position, q } = sampler.next();
-    q.forEach((v, i) => assert.ok(v >= limits[i]![0] && v <= limits[i]![1], `${SO_ARM_JOINTS[i]} = ${v} outside [${limits[i]}]`));
+    q.forEach((v, i) =>
+      assert.ok(v >= limits[i]![0] && v <= limits[i]![1], `${SO_ARM_JOINTS[i]} = ${v} outside [${limits[i]}]`),
+    );
     sim.setQpos(q);
     sim.forward();
     const site = sim.sitePosition('ee');
-    for (let i = 0; i < 3; i++) assert.ok(Math.abs(site[i]! - position[i]) < 1e-9, `target ${k}: MuJoCo's ee ${[...site]} ≠ ${position}`);
+    for (let i = 0; i < 3; i++)
+      assert.ok(Math.abs(site[i]! - position[i]!) < 1e-9, `target ${k}: MuJoCo's ee ${[...site]} ≠ ${position}`);
     assert.ok(position[2] >= clearance, `target ${k} at z = ${position[2]}`);
     assert.ok(Math.hypot(position[0], position[1]) >= minRadius, `target ${k} over the base`);
     targets.push(position);
   }
   // spread over the workspace, on both sides and in front of and behind the base
-  const spread = (i: number): number => Math.max(...targets.map((t) => t[i])) - Math.min(...targets.map((t) => t[i]));
-  assert.ok(spread(0) > 0.4 && spread(1) > 0.4 && spread(2) > 0.25, `spread ${[0, 1, 2].map(spread)}`);
+  const spread = (i: 0 | 1 | 2): number =>
+    Math.max(...targets.map((t) => t[i])) - Math.min(...targets.map((t) => t[i]));
+  assert.ok(spread(0) > 0.4 && spread(1) > 0.4 && spread(2) > 0.25, `spread ${([0, 1, 2] as const).map(spread)}`);
   // the same seed repeats the targets, another does not
   const again = new ArmTargetSampler(arm.chain, { seed: 7 });
   assert.deepEqual(again.next().position, targets[0]);
@@ -101,18 +105,29 @@ test('the arm PETS harness: a random episode, then a planned one toward a new ta
     assert.equal(e.finalState.length, 12);
     assert.ok(e.finalState.every(Number.isFinite));
     const ee = task.endEffector(e.finalState);
-    assert.ok(Math.abs(e.finalDistance - Math.hypot(ee[0]! - e.target[0], ee[1]! - e.target[1], ee[2]! - e.target[2])) < 1e-9);
+    assert.ok(
+      Math.abs(e.finalDistance - Math.hypot(ee[0]! - e.target[0], ee[1]! - e.target[1], ee[2]! - e.target[2])) < 1e-9,
+    );
     assert.equal(e.success, e.finalDistance < 0.02);
   }
 });
 
-test('the arm PETS launch: a random target per episode (the harness\'s seed-1 targets), judged alike by the goal sequencer and the episode monitor', async () => {
+test("the arm PETS launch: a random target per episode (the harness's seed-1 targets), judged alike by the goal sequencer and the episode monitor", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'dynastack-'));
   const goals: [number, number, number][] = [];
-  const run = await runLaunch('pets_arm_reach.launch.yaml', { episodes: '3', curve: join(dir, 'curve.svg') }, {
-    during: (probe) =>
-      probe.createSubscription('geometry_msgs/msg/PoseStamped', '/goal', (m) => goals.push([m.pose.position.x, m.pose.position.y, m.pose.position.z]), { qos: { history: 'keep_all', durability: 'transient_local' } }),
-  });
+  const run = await runLaunch(
+    'pets_arm_reach.launch.yaml',
+    { episodes: '3', curve: join(dir, 'curve.svg') },
+    {
+      during: (probe) =>
+        probe.createSubscription(
+          'geometry_msgs/msg/PoseStamped',
+          '/goal',
+          (m) => goals.push([m.pose.position.x, m.pose.position.y, m.pose.position.z]),
+          { qos: { history: 'keep_all', durability: 'transient_local' } },
+        ),
+    },
+  );
   using sim = await MujocoSim.fromFile(packagePath(ARM_MODEL_FILES.position));
   const sampler = new ArmTargetSampler(readArmDescription(sim).chain, { seed: 1001 });
   assert.deepEqual(goals, [sampler.next().position, sampler.next().position, sampler.next().position]);
@@ -123,8 +138,16 @@ test('the arm PETS launch: a random target per episode (the harness\'s seed-1 ta
   // the sequencer reads the bridge's ee pose, the monitor forward kinematics of the (noisy) joint states
   const bySequencer = String(sequencer.errors_cm).split(' ').map(Number);
   const byMonitor = String(monitor.final_distances_cm).split(' ').map(Number);
-  bySequencer.forEach((d, i) => assert.ok(Math.abs(d - byMonitor[i]!) < 0.1, `episode ${i + 1}: ${d} cm by the sequencer, ${byMonitor[i]} cm by the monitor`));
-  assert.ok(Number(run.metrics('/controller').planner_model_version) >= 1, 'the controller planned with a learned model');
+  bySequencer.forEach((d, i) =>
+    assert.ok(
+      Math.abs(d - byMonitor[i]!) < 0.1,
+      `episode ${i + 1}: ${d} cm by the sequencer, ${byMonitor[i]} cm by the monitor`,
+    ),
+  );
+  assert.ok(
+    Number(run.metrics('/controller').planner_model_version) >= 1,
+    'the controller planned with a learned model',
+  );
   const csv = readFileSync(join(dir, 'curve.csv'), 'utf8').trim().split('\n');
   assert.equal(csv[0], 'episode,return,final_distance_m,success');
   assert.equal(csv.length, 4);

@@ -47,7 +47,10 @@ test('cart-pole: upright is an equilibrium the pole falls away from', async () =
 
 test('so_arm: gravity compensation holds the torque-driven arm still; without it the arm falls', async () => {
   using sim = await MujocoSim.fromFile(model('so_arm.xml'));
-  assert.deepEqual(sim.info.joints.map((j) => j.name), ['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll', 'gripper']);
+  assert.deepEqual(
+    sim.info.joints.map((j) => j.name),
+    ['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll', 'gripper'],
+  );
   assert.ok(sim.info.actuators.every((a) => a.kind === 'motor' && a.ctrlRange?.[1] === 2.9));
   sim.resetToKeyframe('home');
   const tau = sim.gravityCompensation();
@@ -65,7 +68,10 @@ test('so_arm: gravity compensation holds the torque-driven arm still; without it
   sim.resetToKeyframe('home');
   sim.setCtrl(new Float64Array(6));
   sim.step(50);
-  assert.ok(Math.max(...sim.getQvel().map(Math.abs)) > 0.1, `unpowered, the arm falls: |qvel| ${Math.max(...sim.getQvel().map(Math.abs))}`);
+  assert.ok(
+    Math.max(...sim.getQvel().map(Math.abs)) > 0.1,
+    `unpowered, the arm falls: |qvel| ${Math.max(...sim.getQvel().map(Math.abs))}`,
+  );
 });
 
 test('so_arm_position: the servos hold home and track a step', async () => {
@@ -90,7 +96,8 @@ test('so_arm: keyframes are within the joint limits and the home end-effector is
     for (const key of sim.info.keyframes) {
       sim.resetToKeyframe(key);
       const q = sim.getQpos();
-      for (const j of sim.info.joints) assert.ok(q[j.qposAdr]! > j.range![0] && q[j.qposAdr]! < j.range![1], `${file} ${key} ${j.name}`);
+      for (const j of sim.info.joints)
+        assert.ok(q[j.qposAdr]! > j.range![0] && q[j.qposAdr]! < j.range![1], `${file} ${key} ${j.name}`);
     }
     sim.resetToKeyframe('home');
     const ee = sim.sitePosition('ee');
@@ -108,7 +115,7 @@ function random(seed: number): () => number {
   };
 }
 
-test('forward kinematics in TypeScript matches MuJoCo\'s ee site at random q (1e-9)', async () => {
+test("forward kinematics in TypeScript matches MuJoCo's ee site at random q (1e-9)", async () => {
   using sim = await MujocoSim.fromFile(model('so_arm.xml'));
   const names = sim.info.joints.map((j) => j.name);
   const fk = makeForwardKinematics(sim.kinematicChain('ee'), names);
@@ -157,5 +164,8 @@ test('forward kinematics handles body rotations, joint anchors, slides, refs and
     for (let i = 0; i < 3; i++) worst = Math.max(worst, Math.abs(out[2 + i]! - theirs[i]!));
   }
   assert.ok(worst < 1e-12, `worst error ${worst}`);
-  assert.throws(() => makeForwardKinematics(sim.kinematicChain('tip'), ['j1', 'j2']), /joint 's1' is not in the joint order/);
+  assert.throws(
+    () => makeForwardKinematics(sim.kinematicChain('tip'), ['j1', 'j2']),
+    /joint 's1' is not in the joint order/,
+  );
 });

@@ -20,14 +20,16 @@ const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   return m;
 };
 
-test('bad XML: the Error carries MuJoCo\'s message, and the file name when loaded from a file', async () => {
+test("bad XML: the Error carries MuJoCo's message, and the file name when loaded from a file", async () => {
   await assert.rejects(MujocoSim.fromXml('<mujoco><worldbody><bodyx/></worldbody></mujoco>'), (e: Error) => {
     assert.match(e.message, /Schema violation: unrecognized element/);
     assert.match(e.message, /bodyx/);
     return true;
   });
   await assert.rejects(
-    MujocoSim.fromXml('<mujoco><worldbody><body><joint name="j"/><geom size="0.1"/></body></worldbody><actuator><motor joint="nope"/></actuator></mujoco>'),
+    MujocoSim.fromXml(
+      '<mujoco><worldbody><body><joint name="j"/><geom size="0.1"/></body></worldbody><actuator><motor joint="nope"/></actuator></mujoco>',
+    ),
     /unknown transmission target 'nope'/,
   );
   const dir = mkdtempSync(join(tmpdir(), 'dynastack-mjcf-'));
@@ -43,9 +45,15 @@ test('bad XML: the Error carries MuJoCo\'s message, and the file name when loade
     // an <include> is resolved beside the file; a missing one is named by MuJoCo
     writeFileSync(join(dir, 'top.xml'), '<mujoco><include file="part.xml"/></mujoco>');
     await assert.rejects(MujocoSim.fromFile(join(dir, 'top.xml')), /top\.xml.*part\.xml/);
-    writeFileSync(join(dir, 'part.xml'), '<mujoco><worldbody><body name="b"><joint name="j"/><geom size="0.1"/></body></worldbody></mujoco>');
+    writeFileSync(
+      join(dir, 'part.xml'),
+      '<mujoco><worldbody><body name="b"><joint name="j"/><geom size="0.1"/></body></worldbody></mujoco>',
+    );
     const sim = await MujocoSim.fromFile(join(dir, 'top.xml'));
-    assert.deepEqual(sim.info.joints.map((j) => j.name), ['j']);
+    assert.deepEqual(
+      sim.info.joints.map((j) => j.name),
+      ['j'],
+    );
     sim.dispose();
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -71,10 +79,20 @@ test('model info and named access on the cart-pole', async () => {
     { name: 'cart_slide', type: 'slide', qposAdr: 0, dofAdr: 0, limited: true, range: [-1, 1] },
     { name: 'pole_hinge', type: 'hinge', qposAdr: 1, dofAdr: 1, limited: false },
   ]);
-  assert.deepEqual(info.actuators, [{ name: 'cart_force', joint: 'cart_slide', ctrlRange: [-20, 20], gear: 1, kind: 'motor' }]);
+  assert.deepEqual(info.actuators, [
+    { name: 'cart_force', joint: 'cart_slide', ctrlRange: [-20, 20], gear: 1, kind: 'motor' },
+  ]);
   assert.deepEqual(info.sites, ['pole_tip']);
   assert.deepEqual(info.keyframes, ['upright', 'hanging']);
-  assert.deepEqual(info.sensors.map((s) => [s.name, s.adr, s.dim]), [['cart_pos', 0, 1], ['pole_angle', 1, 1], ['cart_vel', 2, 1], ['pole_vel', 3, 1]]);
+  assert.deepEqual(
+    info.sensors.map((s) => [s.name, s.adr, s.dim]),
+    [
+      ['cart_pos', 0, 1],
+      ['pole_angle', 1, 1],
+      ['cart_vel', 2, 1],
+      ['pole_vel', 3, 1],
+    ],
+  );
   assert.ok(Object.isFrozen(info.joints[0]));
 
   sim.setQpos([0.3, Math.PI / 2]);
@@ -174,7 +192,11 @@ test('getState/setState make stepping repeat bit for bit (ctrl, applied forces a
 });
 
 /** One step from `state` with qpos/qvel/ctrl changed by `edit`; returns [qpos, qvel] after it. */
-function stepFrom(sim: MujocoSim, state: Float64Array, edit: (q: Float64Array, v: Float64Array, u: Float64Array) => void): Float64Array {
+function stepFrom(
+  sim: MujocoSim,
+  state: Float64Array,
+  edit: (q: Float64Array, v: Float64Array, u: Float64Array) => void,
+): Float64Array {
   sim.setState(state);
   const q = sim.getQpos();
   const v = sim.getQvel();

@@ -36,8 +36,14 @@ test('cart-pole task: observation, costs, batch, termination, goal state', async
   const task = cartpoleTask();
   assert.equal(task.modelFile, 'sim/models/cartpole.xml');
   using sim = await MujocoSim.fromFile(join(root, task.modelFile));
-  assert.deepEqual(task.joints, sim.info.joints.map((j) => j.name));
-  assert.deepEqual(task.actuators, sim.info.actuators.map((a) => a.name));
+  assert.deepEqual(
+    task.joints,
+    sim.info.joints.map((j) => j.name),
+  );
+  assert.deepEqual(
+    task.actuators,
+    sim.info.actuators.map((a) => a.name),
+  );
   assert.deepEqual([...task.actionHigh], [sim.info.actuators[0]!.ctrlRange![1]]);
   sim.resetToKeyframe(task.initialKeyframe);
   sim.setQpos([0.2, 0.1]);
@@ -69,17 +75,20 @@ test('cart-pole task: observation, costs, batch, termination, goal state', async
   assert.equal(swing.terminated([-0.99, Math.PI, 0, 0]), true);
 });
 
-test('arm reach task: FK end-effector equals MuJoCo\'s site, costs and batch', async () => {
+test("arm reach task: FK end-effector equals MuJoCo's site, costs and batch", async () => {
   const task = await loadArmReachTask({}, root);
   assert.equal(task.modelFile, 'sim/models/so_arm.xml');
   assert.equal(task.stateSize, 12);
   assert.equal(task.actionSize, 6);
   using sim = await MujocoSim.fromFile(join(root, task.modelFile));
-  assert.deepEqual(task.joints, sim.info.joints.map((j) => j.name));
+  assert.deepEqual(
+    task.joints,
+    sim.info.joints.map((j) => j.name),
+  );
   assert.deepEqual([...task.actionLow], Array(6).fill(-2.9));
   sim.resetToKeyframe(task.initialKeyframe);
   let s = 1;
-  const rand = (): number => ((s = (s * 16807) % 2147483647) / 2147483647);
+  const rand = (): number => (s = (s * 16807) % 2147483647) / 2147483647;
   const x = new Float64Array(12);
   for (let k = 0; k < 100; k++) {
     sim.setQpos(sim.info.joints.map((j) => j.range![0] + rand() * (j.range![1] - j.range![0])));

@@ -12,7 +12,8 @@ await initTensorBackend();
 
 function close(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
   assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < actual.length; i++) assert.ok(Math.abs(actual[i]! - expected[i]!) <= tol, `${what}[${i}]: ${actual[i]} vs ${expected[i]}`);
+  for (let i = 0; i < actual.length; i++)
+    assert.ok(Math.abs(actual[i]! - expected[i]!) <= tol, `${what}[${i}]: ${actual[i]} vs ${expected[i]}`);
 }
 
 test('backend: idempotent, and says why', async () => {
@@ -38,12 +39,17 @@ test('custom-gradient dense: forward and gradients match the formulas worked by 
   // loss = Σ y·c with c = [1, −1, 2] → dy = c; dx = c·Wᵀ = [1 + 0 − 2, 0.5 − 1 + 4] = [−1, 3.5]
   // dW = xᵀ c = [[1, −1, 2], [2, −2, 4]]; db = c
   const x = tf.tensor2d([[1, 2]]);
-  const w = tf.tensor2d([[1, 0, -1], [0.5, 1, 2]]);
+  const w = tf.tensor2d([
+    [1, 0, -1],
+    [0.5, 1, 2],
+  ]);
   const b = tf.tensor1d([0.1, 0.2, 0.3]);
   const c = tf.tensor2d([[1, -1, 2]]);
   const y = trainableDense(x, w, b);
   close(y.dataSync(), [2.1, 2.2, 3.3], 1e-6, 'y');
-  const [dx, dw, db] = tf.grads((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) => tf.sum(tf.mul(trainableDense(xi as tf.Tensor2D, wi as tf.Tensor2D, bi as tf.Tensor1D), c)))([x, w, b]);
+  const [dx, dw, db] = tf.grads((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) =>
+    tf.sum(tf.mul(trainableDense(xi as tf.Tensor2D, wi as tf.Tensor2D, bi as tf.Tensor1D), c)),
+  )([x, w, b]);
   close(dx!.dataSync(), [-1, 3.5], 1e-6, 'dx');
   close(dw!.dataSync(), [1, -1, 2, 2, -2, 4], 1e-6, 'dW');
   close(db!.dataSync(), [1, -1, 2], 1e-6, 'db');

@@ -22,7 +22,11 @@ export interface BusEvents {
 export class PublisherEndpoint {
   count = 0;
   readonly history: Ring<Envelope> | undefined;
-  constructor(readonly topicState: TopicState, readonly qos: QoS, readonly owner: string) {
+  constructor(
+    readonly topicState: TopicState,
+    readonly qos: QoS,
+    readonly owner: string,
+  ) {
     if (qos.durability === 'transient_local') this.history = new Ring(qos.depth);
   }
   get topic(): string {
@@ -31,7 +35,12 @@ export class PublisherEndpoint {
 }
 
 export class SubscriptionEndpoint extends SubscriptionQueue {
-  constructor(readonly topicState: TopicState, qos: QoS, owner: string, deliver: (envelope: Envelope) => void) {
+  constructor(
+    readonly topicState: TopicState,
+    qos: QoS,
+    owner: string,
+    deliver: (envelope: Envelope) => void,
+  ) {
     super(topicState.name, qos, owner, deliver);
   }
 }
@@ -39,7 +48,10 @@ export class SubscriptionEndpoint extends SubscriptionQueue {
 export class TopicState {
   readonly publishers = new Set<PublisherEndpoint>();
   readonly subscriptions = new Set<SubscriptionEndpoint>();
-  constructor(readonly name: string, readonly type: string) {}
+  constructor(
+    readonly name: string,
+    readonly type: string,
+  ) {}
 }
 
 export interface EmbeddedBusOptions {
@@ -108,7 +120,13 @@ export class EmbeddedBus implements BusPort {
     return pub;
   }
 
-  subscribe(topicName: string, type: string, qos: QoS, owner: string, deliver: (envelope: Envelope) => void): SubscriptionEndpoint {
+  subscribe(
+    topicName: string,
+    type: string,
+    qos: QoS,
+    owner: string,
+    deliver: (envelope: Envelope) => void,
+  ): SubscriptionEndpoint {
     const topic = this.#topic(topicName, type, owner);
     const sub = new SubscriptionEndpoint(topic, qos, owner, deliver);
     topic.subscriptions.add(sub);
@@ -133,7 +151,8 @@ export class EmbeddedBus implements BusPort {
   }
 
   publish(pub: PublisherEndpoint, envelope: Envelope): void {
-    if (!pub.topicState.publishers.has(pub)) throw new Error(`the publisher of ${pub.owner} on ${pub.topic} was destroyed`);
+    if (!pub.topicState.publishers.has(pub))
+      throw new Error(`the publisher of ${pub.owner} on ${pub.topic} was destroyed`);
     if (this.checkMessages) void envelope.bytes;
     pub.count++;
     pub.history?.push(envelope);

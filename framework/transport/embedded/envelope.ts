@@ -8,7 +8,11 @@ export class Envelope {
   #object: unknown;
   #bytes: Uint8Array | undefined;
 
-  constructor(readonly type: string, object: unknown, bytes?: Uint8Array) {
+  constructor(
+    readonly type: string,
+    object: unknown,
+    bytes?: Uint8Array,
+  ) {
     this.#object = object;
     this.#bytes = bytes;
   }

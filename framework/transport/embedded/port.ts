@@ -17,7 +17,13 @@ export interface SubscriptionHandle {
 
 export interface BusPort {
   advertise(topic: string, type: string, qos: QoS, owner: string): PublisherHandle;
-  subscribe(topic: string, type: string, qos: QoS, owner: string, deliver: (envelope: Envelope) => void): SubscriptionHandle;
+  subscribe(
+    topic: string,
+    type: string,
+    qos: QoS,
+    owner: string,
+    deliver: (envelope: Envelope) => void,
+  ): SubscriptionHandle;
   publish(publisher: PublisherHandle, envelope: Envelope): void;
   subscriptionCount(publisher: PublisherHandle): number;
   remove(endpoint: PublisherHandle | SubscriptionHandle): void;

@@ -18,7 +18,14 @@ interface RemotePublisher extends PublisherHandle {
 }
 
 class RemoteSubscription extends SubscriptionQueue implements SubscriptionHandle {
-  constructor(readonly id: number, readonly type: string, topic: string, qos: QoS, owner: string, deliver: (e: Envelope) => void) {
+  constructor(
+    readonly id: number,
+    readonly type: string,
+    topic: string,
+    qos: QoS,
+    owner: string,
+    deliver: (e: Envelope) => void,
+  ) {
     super(topic, qos, owner, deliver);
   }
 }
@@ -30,7 +37,10 @@ export class RemoteBus implements BusPort {
   readonly #executor: Executor;
   readonly #outbox: Outbox;
 
-  constructor(private readonly port: MessagePort, onCallbackError?: CallbackErrorHandler) {
+  constructor(
+    private readonly port: MessagePort,
+    onCallbackError?: CallbackErrorHandler,
+  ) {
     this.#executor = new Executor(onCallbackError);
     this.#outbox = new Outbox((batch) => this.port.postMessage({ op: 'data', batch } satisfies ToMain, [batch]));
   }
@@ -49,7 +59,13 @@ export class RemoteBus implements BusPort {
     return pub;
   }
 
-  subscribe(topic: string, type: string, qos: QoS, owner: string, deliver: (envelope: Envelope) => void): SubscriptionHandle {
+  subscribe(
+    topic: string,
+    type: string,
+    qos: QoS,
+    owner: string,
+    deliver: (envelope: Envelope) => void,
+  ): SubscriptionHandle {
     codecFor(type);
     const sub = new RemoteSubscription(this.#nextId++, type, topic, qos, owner, deliver);
     this.#subscriptions.set(sub.id, sub);

@@ -5,7 +5,16 @@ import { timeToNs } from '../../time/time.js';
 import { createLogger, type ClosableLogger } from '../../../src/util/log.js';
 import { QOS_CLOCK_SUBSCRIBER, resolveQoS, type QoS } from '../qos.js';
 import { nodeIdentity, EndpointCounter, guarded } from '../node_base.js';
-import type { MessageCallback, NodeHandle, NodeOptions, Publisher, Subscription, SubscriptionOptions, Transport, EndpointStats } from '../types.js';
+import type {
+  MessageCallback,
+  NodeHandle,
+  NodeOptions,
+  Publisher,
+  Subscription,
+  SubscriptionOptions,
+  Transport,
+  EndpointStats,
+} from '../types.js';
 import { EmbeddedBus } from './bus.js';
 import { Envelope } from './envelope.js';
 import type { BusPort, PublisherHandle, SubscriptionHandle } from './port.js';
@@ -39,7 +48,9 @@ export class EmbeddedTransport implements Transport {
           incompatibleQoS: (topic, pubOwner, subOwner, reason) =>
             this.#log.warn(`${subOwner} will not receive ${topic} from ${pubOwner}: ${reason}`),
           callbackError: (topic, owner, error) =>
-            this.#nodes.get(owner)?.logger.error(`callback for ${topic} threw: ${(error as Error)?.stack ?? String(error)}`) ??
+            this.#nodes
+              .get(owner)
+              ?.logger.error(`callback for ${topic} threw: ${(error as Error)?.stack ?? String(error)}`) ??
             this.#log.error(`callback of ${owner} for ${topic} threw: ${String(error)}`),
         },
       });
@@ -47,12 +58,15 @@ export class EmbeddedTransport implements Transport {
 
   /** the in-process bus (on the main thread; a worker's transport has a bridge instead) */
   get bus(): EmbeddedBus {
-    if (!(this.port instanceof EmbeddedBus)) throw new Error('this transport runs on a bridge to another thread, not on its own bus');
+    if (!(this.port instanceof EmbeddedBus))
+      throw new Error('this transport runs on a bridge to another thread, not on its own bus');
     return this.port;
   }
 
   async createNode<S extends ParamSchema>(options: NodeOptions<S>): Promise<NodeHandle<S>> {
-    const node = new EmbeddedNode(this.port, options, this.#rosClock, () => this.#nodes.delete(node.fullyQualifiedName));
+    const node = new EmbeddedNode(this.port, options, this.#rosClock, () =>
+      this.#nodes.delete(node.fullyQualifiedName),
+    );
     if (this.#nodes.has(node.fullyQualifiedName)) {
       node.destroy();
       throw new Error(`a node named ${node.fullyQualifiedName} already exists in this process`);
@@ -96,7 +110,13 @@ class EmbeddedNode<S extends ParamSchema> implements NodeHandle<S> {
     if (sharedClock) this.clock = sharedClock;
     else if (this.params.use_sim_time) {
       const sim = new SteppedClock('ros', true);
-      this.#subscribe('rosgraph_msgs/msg/Clock', '/clock', QOS_CLOCK_SUBSCRIBER, (env) => sim.set(timeToNs((env.object as ClockMsg).clock)), false);
+      this.#subscribe(
+        'rosgraph_msgs/msg/Clock',
+        '/clock',
+        QOS_CLOCK_SUBSCRIBER,
+        (env) => sim.set(timeToNs((env.object as ClockMsg).clock)),
+        false,
+      );
       this.clock = sim;
     } else this.clock = new WallClock('ros');
   }
@@ -132,7 +152,13 @@ class EmbeddedNode<S extends ParamSchema> implements NodeHandle<S> {
     };
   }
 
-  #subscribe(type: MessageTypeName, topic: string, qosIn: Partial<QoS> | undefined, deliver: (env: Envelope) => void, counted = true): Subscription {
+  #subscribe(
+    type: MessageTypeName,
+    topic: string,
+    qosIn: Partial<QoS> | undefined,
+    deliver: (env: Envelope) => void,
+    counted = true,
+  ): Subscription {
     this.#check();
     const name = this.resolveTopicName(topic);
     const qos = resolveQoS(qosIn);
@@ -155,11 +181,21 @@ class EmbeddedNode<S extends ParamSchema> implements NodeHandle<S> {
     };
   }
 
-  createSubscription<K extends MessageTypeName>(type: K, topic: string, callback: MessageCallback<MessageOf<K>>, options?: SubscriptionOptions): Subscription {
+  createSubscription<K extends MessageTypeName>(
+    type: K,
+    topic: string,
+    callback: MessageCallback<MessageOf<K>>,
+    options?: SubscriptionOptions,
+  ): Subscription {
     return this.#subscribe(type, topic, options?.qos, (env) => callback(env.object as MessageOf<K>));
   }
 
-  createRawSubscription(type: MessageTypeName, topic: string, callback: MessageCallback<Uint8Array>, options?: SubscriptionOptions): Subscription {
+  createRawSubscription(
+    type: MessageTypeName,
+    topic: string,
+    callback: MessageCallback<Uint8Array>,
+    options?: SubscriptionOptions,
+  ): Subscription {
     return this.#subscribe(type, topic, options?.qos, (env) => callback(env.bytes));
   }
 

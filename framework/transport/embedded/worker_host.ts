@@ -21,7 +21,10 @@ export class WorkerHost {
   /** called when the worker's node says its work is done */
   onFinished: ((reason: string) => void) | undefined;
 
-  constructor(private readonly bus: EmbeddedBus, private readonly worker: Worker) {
+  constructor(
+    private readonly bus: EmbeddedBus,
+    private readonly worker: Worker,
+  ) {
     this.#outbox = new Outbox((batch) => this.worker.postMessage({ op: 'data', batch } satisfies ToWorker, [batch]));
     this.#stopWatching = bus.onGraphChange(() => this.#updateMatches());
     worker.on('message', (m: ToMain) => this.#receive(m));
@@ -53,7 +56,10 @@ export class WorkerHost {
           this.#publishers.set(m.id, this.bus.advertise(m.topic, m.type, m.qos, m.owner));
           break;
         case 'subscribe':
-          this.#subscriptions.set(m.id, this.bus.subscribe(m.topic, m.type, m.qos, m.owner, (env) => this.#outbox.push(m.id, env.bytes)));
+          this.#subscriptions.set(
+            m.id,
+            this.bus.subscribe(m.topic, m.type, m.qos, m.owner, (env) => this.#outbox.push(m.id, env.bytes)),
+          );
           break;
         case 'remove': {
           const endpoint = this.#publishers.get(m.id) ?? this.#subscriptions.get(m.id);
@@ -66,7 +72,8 @@ export class WorkerHost {
           for (const [id, bytes] of unpackBatch(m.batch)) {
             const pub = this.#publishers.get(id);
             // a kept (transient-local) message must not pin the whole batch buffer
-            if (pub) this.bus.publish(pub, new Envelope(pub.topicState.type, undefined, pub.history ? bytes.slice() : bytes));
+            if (pub)
+              this.bus.publish(pub, new Envelope(pub.topicState.type, undefined, pub.history ? bytes.slice() : bytes));
           }
           break;
         case 'finished':

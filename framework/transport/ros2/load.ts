@@ -5,7 +5,7 @@ import type { Rclnodejs } from './rclnodejs_types.js';
 // ERR_MODULE_NOT_FOUND in milliseconds (shared/reference/ros2-rclnodejs.md §2.2).
 
 const INSTALL_HINT =
-  "ROS 2 transport needs rclnodejs: source /opt/ros/<distro>/setup.bash, then npm install rclnodejs (see docs/on-a-robot.md)";
+  'ROS 2 transport needs rclnodejs: source /opt/ros/<distro>/setup.bash, then npm install rclnodejs (see docs/on-a-robot.md)';
 
 // a variable specifier, so that tsc neither resolves nor needs rclnodejs's declarations
 const SPECIFIER: string = 'rclnodejs';
@@ -18,13 +18,20 @@ export function ros2Available(): boolean {
 /** The first non-empty line of an error's message: native errors can run to many lines. */
 export function firstLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
-  return text.split('\n').find((l) => l.trim())?.trim() ?? 'unknown error';
+  return (
+    text
+      .split('\n')
+      .find((l) => l.trim())
+      ?.trim() ?? 'unknown error'
+  );
 }
 
 function looksLikeRclnodejs(mod: unknown): mod is Rclnodejs {
   if (mod === null || typeof mod !== 'object') return false;
   const m = mod as Record<string, unknown>;
-  return ['init', 'shutdown', 'removeSignalHandlers', 'Node', 'Context', 'QoS', 'Parameter', 'Clock'].every((k) => typeof m[k] === 'function');
+  return ['init', 'shutdown', 'removeSignalHandlers', 'Node', 'Context', 'QoS', 'Parameter', 'Clock'].every(
+    (k) => typeof m[k] === 'function',
+  );
 }
 
 let loading: Promise<Rclnodejs> | undefined;
@@ -44,7 +51,8 @@ export function loadRclnodejs(): Promise<Rclnodejs> {
     }
     // ES module build: the API is the default export; the CommonJS build is the module itself
     const api = (mod as { default?: unknown }).default ?? mod;
-    if (!looksLikeRclnodejs(api)) throw new Error(`${INSTALL_HINT}; cause: the module 'rclnodejs' found does not have the rclnodejs 2.x API`);
+    if (!looksLikeRclnodejs(api))
+      throw new Error(`${INSTALL_HINT}; cause: the module 'rclnodejs' found does not have the rclnodejs 2.x API`);
     return api;
   })();
   // a failed load is not cached: sourcing ROS and installing may happen while a tool is running

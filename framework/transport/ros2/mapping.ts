@@ -18,8 +18,14 @@ export const RMW_QOS_POLICIES: QoSPolicies = {
 };
 
 /** The arguments of `new rclnodejs.QoS(history, depth, reliability, durability)`. */
-export function qosArguments(qos: QoS, policies: QoSPolicies = RMW_QOS_POLICIES): [history: number, depth: number, reliability: number, durability: number] {
-  const history = qos.history === 'keep_all' ? policies.HistoryPolicy.RMW_QOS_POLICY_HISTORY_KEEP_ALL : policies.HistoryPolicy.RMW_QOS_POLICY_HISTORY_KEEP_LAST;
+export function qosArguments(
+  qos: QoS,
+  policies: QoSPolicies = RMW_QOS_POLICIES,
+): [history: number, depth: number, reliability: number, durability: number] {
+  const history =
+    qos.history === 'keep_all'
+      ? policies.HistoryPolicy.RMW_QOS_POLICY_HISTORY_KEEP_ALL
+      : policies.HistoryPolicy.RMW_QOS_POLICY_HISTORY_KEEP_LAST;
   const reliability =
     qos.reliability === 'best_effort'
       ? policies.ReliabilityPolicy.RMW_QOS_POLICY_RELIABILITY_BEST_EFFORT
@@ -117,7 +123,9 @@ export function toRosParamValue(spec: ParamSpec, value: unknown, name = 'paramet
 export function fromRosParamValue(value: unknown, name = 'parameter'): unknown {
   if (typeof value === 'bigint') {
     if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
-      throw new RangeError(`${name}: integer ${value} is outside the range a JavaScript number holds exactly (±${Number.MAX_SAFE_INTEGER})`);
+      throw new RangeError(
+        `${name}: integer ${value} is outside the range a JavaScript number holds exactly (±${Number.MAX_SAFE_INTEGER})`,
+      );
     }
     return Number(value);
   }
@@ -177,7 +185,12 @@ function constraints(spec: ParamSpec): string {
  * that is never set), so the range is repeated in additional_constraints, which
  * `ros2 param describe` prints.
  */
-export function paramDeclaration(spec: ParamSpec, value: unknown = spec.default, types: ParameterTypes = PARAMETER_TYPES, name = 'parameter'): ParamDeclaration {
+export function paramDeclaration(
+  spec: ParamSpec,
+  value: unknown = spec.default,
+  types: ParameterTypes = PARAMETER_TYPES,
+  name = 'parameter',
+): ParamDeclaration {
   let range: RosParamRange | undefined;
   if (spec.type === 'integer' && spec.range) {
     range = { kind: 'integer', from: intBound(spec.range[0], false), to: intBound(spec.range[1], true), step: 0n };
@@ -220,7 +233,8 @@ export function rclTimeToNs(time: { readonly nanoseconds: bigint | number }): bi
 export function timerInfoFrom(info: unknown, measure: () => TimerInfo): TimerInfo {
   if (info !== null && typeof info === 'object') {
     const { expectedCallTime, actualCallTime } = info as { expectedCallTime?: unknown; actualCallTime?: unknown };
-    if (typeof expectedCallTime === 'bigint' && typeof actualCallTime === 'bigint') return { expectedNs: expectedCallTime, actualNs: actualCallTime };
+    if (typeof expectedCallTime === 'bigint' && typeof actualCallTime === 'bigint')
+      return { expectedNs: expectedCallTime, actualNs: actualCallTime };
   }
   return measure();
 }

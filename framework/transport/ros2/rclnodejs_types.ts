@@ -5,9 +5,18 @@
 
 /** lib/qos.js: static getters on the QoS class; values are the rmw enums. */
 export interface QoSPolicies {
-  readonly HistoryPolicy: { readonly RMW_QOS_POLICY_HISTORY_KEEP_LAST: number; readonly RMW_QOS_POLICY_HISTORY_KEEP_ALL: number };
-  readonly ReliabilityPolicy: { readonly RMW_QOS_POLICY_RELIABILITY_RELIABLE: number; readonly RMW_QOS_POLICY_RELIABILITY_BEST_EFFORT: number };
-  readonly DurabilityPolicy: { readonly RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL: number; readonly RMW_QOS_POLICY_DURABILITY_VOLATILE: number };
+  readonly HistoryPolicy: {
+    readonly RMW_QOS_POLICY_HISTORY_KEEP_LAST: number;
+    readonly RMW_QOS_POLICY_HISTORY_KEEP_ALL: number;
+  };
+  readonly ReliabilityPolicy: {
+    readonly RMW_QOS_POLICY_RELIABILITY_RELIABLE: number;
+    readonly RMW_QOS_POLICY_RELIABILITY_BEST_EFFORT: number;
+  };
+  readonly DurabilityPolicy: {
+    readonly RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL: number;
+    readonly RMW_QOS_POLICY_DURABILITY_VOLATILE: number;
+  };
 }
 
 /** lib/parameter.js ParameterType (rcl_interfaces/msg/ParameterType). */
@@ -128,13 +137,22 @@ export interface RclNode {
   getClock(): RclRosClock;
   createPublisher(type: string, topic: string, options: RclPubSubOptions): RclPublisher;
   /** the callback must declare one parameter: with two, rclnodejs also takes MessageInfo */
-  createSubscription(type: string, topic: string, options: RclPubSubOptions, callback: (message: Buffer) => void): RclSubscription;
+  createSubscription(
+    type: string,
+    topic: string,
+    options: RclPubSubOptions,
+    callback: (message: Buffer) => void,
+  ): RclSubscription;
   /** clock: an instance of rclnodejs's Clock; default the node's ROS clock */
   createTimer(periodNs: bigint, callback: (info?: RclTimerInfo) => void, clock?: RclClock): RclTimer;
   destroyPublisher(publisher: RclPublisher): void;
   destroySubscription(subscription: RclSubscription): void;
   destroyTimer(timer: RclTimer): void;
-  declareParameter(parameter: RclParameter, descriptor?: RclParameterDescriptor, ignoreOverride?: boolean): RclParameter | null;
+  declareParameter(
+    parameter: RclParameter,
+    descriptor?: RclParameterDescriptor,
+    ignoreOverride?: boolean,
+  ): RclParameter | null;
   hasParameter(name: string): boolean;
   getParameter(name: string): RclParameter;
   setParameter(parameter: RclParameter): RclSetParametersResult;
@@ -164,7 +182,13 @@ export interface Rclnodejs {
   readonly QoS: QoSPolicies & (new (history: number, depth: number, reliability: number, durability: number) => RclQoS);
   readonly ParameterType: ParameterTypes;
   readonly Parameter: new (name: string, type: number, value: unknown) => RclParameter;
-  readonly ParameterDescriptor: new (name: string, type: number, description?: string, readOnly?: boolean, range?: RclRange | null) => RclParameterDescriptor;
+  readonly ParameterDescriptor: new (
+    name: string,
+    type: number,
+    description?: string,
+    readOnly?: boolean,
+    range?: RclRange | null,
+  ) => RclParameterDescriptor;
   readonly IntegerRange: new (fromValue: bigint, toValue: bigint, step?: bigint) => RclRange;
   readonly FloatingPointRange: new (fromValue: number, toValue: number, step?: number, tolerance?: number) => RclRange;
 }

@@ -6,11 +6,31 @@ import type { Clock, ClockType, Timer, TimerCallback } from '../../time/clock.js
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../../../src/util/log.js';
 import { resolveQoS, type QoS } from '../qos.js';
 import { describeError, EndpointCounter, guarded, nodeIdentity, type NodeIdentity } from '../node_base.js';
-import type { EndpointStats, MessageCallback, NodeHandle, NodeOptions, Publisher, Subscription, SubscriptionOptions, Transport } from '../types.js';
+import type {
+  EndpointStats,
+  MessageCallback,
+  NodeHandle,
+  NodeOptions,
+  Publisher,
+  Subscription,
+  SubscriptionOptions,
+  Transport,
+} from '../types.js';
 import { firstLine, loadRclnodejs } from './load.js';
 import { paramDeclaration, qosArguments, rclTimeToNs, timerInfoFrom } from './mapping.js';
 import { parseRosArgs, remapsForNode, rosParamSources, type RosArg } from '../ros_args.js';
-import type { RclClock, RclContext, Rclnodejs, RclLogger, RclNode, RclParameter, RclQoS, RclRosClock, RclSetParametersResult, RclTimer } from './rclnodejs_types.js';
+import type {
+  RclClock,
+  RclContext,
+  Rclnodejs,
+  RclLogger,
+  RclNode,
+  RclParameter,
+  RclQoS,
+  RclRosClock,
+  RclSetParametersResult,
+  RclTimer,
+} from './rclnodejs_types.js';
 
 // The ROS 2 transport: one rclnodejs Node per dynastack node, in an rcl context of its own (so a
 // process can create and shut down transports one after another), spun by rclnodejs's event loop.
@@ -83,11 +103,22 @@ export class Ros2Transport implements Transport {
     if (this.#shutdown) throw new Error(`cannot create node ${options.name}: the ROS 2 transport was shut down`);
     const remaps = [...(options.remaps ?? []), ...remapsForNode(this.#rosArgs, options.name)];
     // the fully qualified name decides which parameter-file sections apply
-    const { fullyQualifiedName } = nodeIdentity({ name: options.name, namespace: options.namespace, parameters: {}, remaps });
-    if (this.#nodes.has(fullyQualifiedName)) throw new Error(`a node named ${fullyQualifiedName} already exists in this process`);
-    const parameterSources = [...(options.parameterSources ?? []), ...rosParamSources(this.#rosArgs, fullyQualifiedName)];
+    const { fullyQualifiedName } = nodeIdentity({
+      name: options.name,
+      namespace: options.namespace,
+      parameters: {},
+      remaps,
+    });
+    if (this.#nodes.has(fullyQualifiedName))
+      throw new Error(`a node named ${fullyQualifiedName} already exists in this process`);
+    const parameterSources = [
+      ...(options.parameterSources ?? []),
+      ...rosParamSources(this.#rosArgs, fullyQualifiedName),
+    ];
     const id = nodeIdentity({ ...options, remaps, parameterSources });
-    const node = new Ros2Node(this.#rcl, this.#context, this.#steady, id, options.parameters, this.#rosout, () => this.#nodes.delete(id.fullyQualifiedName));
+    const node = new Ros2Node(this.#rcl, this.#context, this.#steady, id, options.parameters, this.#rosout, () =>
+      this.#nodes.delete(id.fullyQualifiedName),
+    );
     this.#nodes.set(id.fullyQualifiedName, node as Ros2Node<ParamSchema>);
     return node;
   }
@@ -104,7 +135,6 @@ export class Ros2Transport implements Transport {
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
-
 
 /** Our Clock over an rclnodejs clock; its timers are rcl timers of the node, on that clock. */
 class Ros2Clock implements Clock {
@@ -124,7 +154,8 @@ class Ros2Clock implements Clock {
   }
 
   createTimer(periodNs: bigint, callback: TimerCallback): Timer {
-    if (typeof periodNs !== 'bigint' || periodNs <= 0n) throw new Error(`timer period must be a positive bigint of nanoseconds, got ${String(periodNs)}`);
+    if (typeof periodNs !== 'bigint' || periodNs <= 0n)
+      throw new Error(`timer period must be a positive bigint of nanoseconds, got ${String(periodNs)}`);
     const timer: RclTimer = this.node.createTimer(
       periodNs,
       (info) =>
@@ -187,7 +218,15 @@ class Ros2Node<S extends ParamSchema> implements NodeHandle<S> {
   readonly #onDestroy: () => void;
   #destroyed = false;
 
-  constructor(rcl: Rclnodejs, context: RclContext, steady: RclClock, id: NodeIdentity<S>, schema: S, rosout: boolean, onDestroy: () => void) {
+  constructor(
+    rcl: Rclnodejs,
+    context: RclContext,
+    steady: RclClock,
+    id: NodeIdentity<S>,
+    schema: S,
+    rosout: boolean,
+    onDestroy: () => void,
+  ) {
     this.name = id.name;
     this.namespace = id.namespace;
     this.fullyQualifiedName = id.fullyQualifiedName;
@@ -204,7 +243,9 @@ class Ros2Node<S extends ParamSchema> implements NodeHandle<S> {
     try {
       const actual = this.#node.getFullyQualifiedName();
       if (actual !== id.fullyQualifiedName) {
-        throw new Error(`rcl named the node ${actual} but dynastack resolved ${id.fullyQualifiedName}; check the __node/__ns remaps`);
+        throw new Error(
+          `rcl named the node ${actual} but dynastack resolved ${id.fullyQualifiedName}; check the __node/__ns remaps`,
+        );
       }
       this.#declareParameters(schema);
       this.logger = nodeLogger(this.fullyQualifiedName, rosout ? this.#node.getLogger() : undefined);
@@ -226,9 +267,11 @@ class Ros2Node<S extends ParamSchema> implements NodeHandle<S> {
       if (name === 'use_sim_time') continue; // declared below, by rclnodejs
       const d = paramDeclaration(spec, values[name], rcl.ParameterType, name);
       const range =
-        d.range === undefined ? null
-        : d.range.kind === 'integer' ? new rcl.IntegerRange(d.range.from, d.range.to, d.range.step)
-        : new rcl.FloatingPointRange(d.range.from, d.range.to, d.range.step);
+        d.range === undefined
+          ? null
+          : d.range.kind === 'integer'
+            ? new rcl.IntegerRange(d.range.from, d.range.to, d.range.step)
+            : new rcl.FloatingPointRange(d.range.from, d.range.to, d.range.step);
       try {
         const descriptor = new rcl.ParameterDescriptor(name, d.type, d.description, d.readOnly, range);
         descriptor.additionalConstraints = d.additionalConstraints;
@@ -245,13 +288,17 @@ class Ros2Node<S extends ParamSchema> implements NodeHandle<S> {
     const useSimTime = this.params.use_sim_time;
     if (node.getParameter('use_sim_time').value !== useSimTime) {
       const result = node.setParameter(new rcl.Parameter('use_sim_time', rcl.ParameterType.PARAMETER_BOOL, useSimTime));
-      if (!result.successful) throw new ParamError(`node ${fqn}: parameter 'use_sim_time': cannot set it to ${useSimTime}: ${result.reason}`);
+      if (!result.successful)
+        throw new ParamError(`node ${fqn}: parameter 'use_sim_time': cannot set it to ${useSimTime}: ${result.reason}`);
     }
     const ours = new Set([...Object.keys(schema), 'use_sim_time']);
     node.addOnSetParametersCallback((parameters: RclParameter[]): RclSetParametersResult => {
       const refused = parameters.find((p) => ours.has(p.name));
       return refused
-        ? { successful: false, reason: `${fqn} reads '${refused.name}' once, at start-up: change it in its parameter file or launch file and restart the node` }
+        ? {
+            successful: false,
+            reason: `${fqn} reads '${refused.name}' once, at start-up: change it in its parameter file or launch file and restart the node`,
+          }
         : { successful: true, reason: '' };
     });
   }
@@ -287,7 +334,9 @@ class Ros2Node<S extends ParamSchema> implements NodeHandle<S> {
     const resolved = this.resolveTopicName(topic);
     const qos = resolveQoS(qosIn);
     const codec = codecFor(type); // an unknown type fails here, naming it
-    const pub = this.#entity('publish on', type, resolved, () => this.#node.createPublisher(type, resolved, { qos: this.#qos(qos) }));
+    const pub = this.#entity('publish on', type, resolved, () =>
+      this.#node.createPublisher(type, resolved, { qos: this.#qos(qos) }),
+    );
     const name = this.#topicName(resolved, pub.topic);
     const counter = new EndpointCounter(name, type, 'publish');
     this.#counters.push(counter);
@@ -311,7 +360,12 @@ class Ros2Node<S extends ParamSchema> implements NodeHandle<S> {
     };
   }
 
-  #subscribe(type: MessageTypeName, topic: string, qosIn: Partial<QoS> | undefined, deliver: (bytes: Buffer) => void): Subscription {
+  #subscribe(
+    type: MessageTypeName,
+    topic: string,
+    qosIn: Partial<QoS> | undefined,
+    deliver: (bytes: Buffer) => void,
+  ): Subscription {
     this.#check();
     const resolved = this.resolveTopicName(topic);
     const qos = resolveQoS(qosIn);
@@ -345,12 +399,22 @@ class Ros2Node<S extends ParamSchema> implements NodeHandle<S> {
     };
   }
 
-  createSubscription<K extends MessageTypeName>(type: K, topic: string, callback: MessageCallback<MessageOf<K>>, options?: SubscriptionOptions): Subscription {
+  createSubscription<K extends MessageTypeName>(
+    type: K,
+    topic: string,
+    callback: MessageCallback<MessageOf<K>>,
+    options?: SubscriptionOptions,
+  ): Subscription {
     const codec = codecFor(type);
     return this.#subscribe(type, topic, options?.qos, (bytes) => callback(codec.decode(bytes)));
   }
 
-  createRawSubscription(type: MessageTypeName, topic: string, callback: MessageCallback<Uint8Array>, options?: SubscriptionOptions): Subscription {
+  createRawSubscription(
+    type: MessageTypeName,
+    topic: string,
+    callback: MessageCallback<Uint8Array>,
+    options?: SubscriptionOptions,
+  ): Subscription {
     return this.#subscribe(type, topic, options?.qos, (bytes) => callback(bytes));
   }
 

@@ -74,7 +74,8 @@ class Protocol2Decoder<P> implements StreamDecoder<P> {
   }
 
   push(chunk: Uint8Array): DecodeEvent<P>[] {
-    if (!(chunk instanceof Uint8Array)) throw new Error(`DYNAMIXEL ${this.kind} decoder: push() takes a Uint8Array or Buffer, got ${typeof chunk}`);
+    if (!(chunk instanceof Uint8Array))
+      throw new Error(`DYNAMIXEL ${this.kind} decoder: push() takes a Uint8Array or Buffer, got ${typeof chunk}`);
     const queue = this.#queue;
     queue.append(chunk);
     const events = this.#events;
@@ -98,7 +99,11 @@ class Protocol2Decoder<P> implements StreamDecoder<P> {
       } else {
         const inner = this.#completePacketInside(queue.start);
         if (inner < 0) break;
-        events.add({ kind: 'corrupt', reason: 'packet cut short: a complete packet starts inside it', bytes: inner - queue.start });
+        events.add({
+          kind: 'corrupt',
+          reason: 'packet cut short: a complete packet starts inside it',
+          bytes: inner - queue.start,
+        });
         this.#advance(inner - queue.start);
       }
     }
@@ -138,34 +143,49 @@ class Protocol2Decoder<P> implements StreamDecoder<P> {
     const buf = this.#queue.bytes;
     const available = this.#queue.end - p;
     if (available < 4) return 0;
-    if (buf[p + 3] !== RESERVED) return this.#rejection.refuse(4, `reserved byte ${hexByte(buf[p + 3]!)} after the header (must be 0x00)`);
+    if (buf[p + 3] !== RESERVED)
+      return this.#rejection.refuse(4, `reserved byte ${hexByte(buf[p + 3]!)} after the header (must be 0x00)`);
     if (available < PREFIX_BYTES) return 0;
     const id = buf[p + 4]!;
     if (!isPacketId(id)) return this.#rejection.refuse(5, `id ${id} is not a packet id (0–${MAX_ID}, 254)`);
     const len = buf[p + 5]! | (buf[p + 6]! << 8);
     if (len < MIN_INSTRUCTION_LEN || PREFIX_BYTES + len > MAX_PACKET_BYTES) {
-      return this.#rejection.refuse(PREFIX_BYTES, `length ${len} outside ${MIN_INSTRUCTION_LEN}–${MAX_PACKET_BYTES - PREFIX_BYTES}`);
+      return this.#rejection.refuse(
+        PREFIX_BYTES,
+        `length ${len} outside ${MIN_INSTRUCTION_LEN}–${MAX_PACKET_BYTES - PREFIX_BYTES}`,
+      );
     }
     const total = PREFIX_BYTES + len;
     if (available < total) return 0;
     const crcAt = p + total - CRC_BYTES;
     const received = buf[crcAt]! | (buf[crcAt + 1]! << 8);
     const computed = crc16(buf, p, crcAt);
-    if (received !== computed) return this.#rejection.refuse(total, `CRC mismatch: packet carries ${hexWord(received)}, its bytes give ${hexWord(computed)}`);
+    if (received !== computed)
+      return this.#rejection.refuse(
+        total,
+        `CRC mismatch: packet carries ${hexWord(received)}, its bytes give ${hexWord(computed)}`,
+      );
     const instruction = buf[p + INST_OFFSET]!;
     if (this.kind === 'status') {
       if (instruction !== INSTRUCTION.status) {
-        return this.#rejection.refuse(total, `${describeInstruction(instruction)} instruction packet where a status (0x55) was expected: an echo of the request?`);
+        return this.#rejection.refuse(
+          total,
+          `${describeInstruction(instruction)} instruction packet where a status (0x55) was expected: an echo of the request?`,
+        );
       }
       if (len < MIN_STATUS_LEN) return this.#rejection.refuse(total, `status of length ${len} has no error byte`);
     } else if (instruction === INSTRUCTION.status) {
-      return this.#rejection.refuse(total, `status packet from id ${id} where an instruction was expected: another servo's reply`);
+      return this.#rejection.refuse(
+        total,
+        `status packet from id ${id} where an instruction was expected: another servo's reply`,
+      );
     }
     if (this.kind === 'status' && isUnstuffedStatus(id)) {
       this.#stuffed = 0;
     } else {
       this.#stuffed = stuffedCount(buf, p + INST_OFFSET, crcAt);
-      if (this.#stuffed < 0) return this.#rejection.refuse(total, 'FF FF FD inside the packet without its stuffing byte');
+      if (this.#stuffed < 0)
+        return this.#rejection.refuse(total, 'FF FF FD inside the packet without its stuffing byte');
     }
     return total;
   }

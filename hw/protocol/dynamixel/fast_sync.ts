@@ -18,9 +18,11 @@ const prefixScratch = new Uint8Array(PREFIX_BYTES + 2);
 
 function checkSegments(ids: readonly number[], lengths: readonly number[]): void {
   if (ids.length === 0) throw new Error('fast read reply: no servos listed');
-  if (ids.length !== lengths.length) throw new Error(`fast read reply: ${ids.length} ids but ${lengths.length} lengths`);
+  if (ids.length !== lengths.length)
+    throw new Error(`fast read reply: ${ids.length} ids but ${lengths.length} lengths`);
   for (const length of lengths) {
-    if (!Number.isInteger(length) || length < 1) throw new Error(`fast read reply: data length ${length} must be a positive integer`);
+    if (!Number.isInteger(length) || length < 1)
+      throw new Error(`fast read reply: data length ${length} must be a positive integer`);
   }
 }
 
@@ -29,12 +31,15 @@ export function encodeFastReply(results: readonly ReadResult[]): Uint8Array {
   if (results.length === 0) throw new Error('fast read reply: no results to combine');
   let total = PREFIX_BYTES + 1;
   for (const r of results) {
-    if (!Number.isInteger(r.id) || r.id < 0 || r.id > MAX_ID) throw new Error(`fast read reply: id ${r.id} is not a servo id (0–${MAX_ID})`);
+    if (!Number.isInteger(r.id) || r.id < 0 || r.id > MAX_ID)
+      throw new Error(`fast read reply: id ${r.id} is not a servo id (0–${MAX_ID})`);
     checkByte(r.error, `fast read reply: error byte of id ${r.id}`);
-    if (!(r.data instanceof Uint8Array) || r.data.length === 0) throw new Error(`fast read reply: data of id ${r.id} must be a non-empty Uint8Array`);
+    if (!(r.data instanceof Uint8Array) || r.data.length === 0)
+      throw new Error(`fast read reply: data of id ${r.id} must be a non-empty Uint8Array`);
     total += SEGMENT_OVERHEAD + r.data.length;
   }
-  if (total > MAX_PACKET_BYTES) throw new Error(`fast read reply: ${total} bytes is more than the ${MAX_PACKET_BYTES} a DYNAMIXEL bus handles`);
+  if (total > MAX_PACKET_BYTES)
+    throw new Error(`fast read reply: ${total} bytes is more than the ${MAX_PACKET_BYTES} a DYNAMIXEL bus handles`);
   const out = new Uint8Array(total);
   writePrefix(out, BROADCAST_ID, total - PREFIX_BYTES);
   out[PREFIX_BYTES] = INSTRUCTION.status;
@@ -62,12 +67,15 @@ export function encodeFastReply(results: readonly ReadResult[]): Uint8Array {
  */
 export function splitFastReply(packet: StatusPacket, ids: readonly number[], lengths: readonly number[]): ReadResult[] {
   checkSegments(ids, lengths);
-  if (packet.id !== BROADCAST_ID) throw new Error(`fast read reply: comes from id ${packet.id}, a combined reply comes from ${BROADCAST_ID}`);
+  if (packet.id !== BROADCAST_ID)
+    throw new Error(`fast read reply: comes from id ${packet.id}, a combined reply comes from ${BROADCAST_ID}`);
   const params = packet.params;
   let expected = -(SEGMENT_OVERHEAD - 1); // the first ERR is the status error byte and the last CRC is the packet's
   for (const length of lengths) expected += length + SEGMENT_OVERHEAD;
   if (params.length !== expected) {
-    throw new Error(`fast read reply: ${params.length} parameter bytes, ${ids.length} servos of ${lengths.join('+')} data bytes need ${expected}`);
+    throw new Error(
+      `fast read reply: ${params.length} parameter bytes, ${ids.length} servos of ${lengths.join('+')} data bytes need ${expected}`,
+    );
   }
   // the running CRC starts with the frame's own prefix, rebuilt here: FF FF FD 00 FE LEN 55 ERR
   writePrefix(prefixScratch, BROADCAST_ID, params.length + 2 + CRC_BYTES);
@@ -89,7 +97,9 @@ export function splitFastReply(packet: StatusPacket, ids: readonly number[], len
     crcDoneTo = at; // the running CRC goes on over the CRC bytes themselves
     const carried = params[at]! | (params[at + 1]! << 8);
     if (carried !== crc) {
-      throw new Error(`fast read reply: running CRC after segment ${k} (id ${id}) is 0x${carried.toString(16).padStart(4, '0')}, the bytes give 0x${crc.toString(16).padStart(4, '0')}`);
+      throw new Error(
+        `fast read reply: running CRC after segment ${k} (id ${id}) is 0x${carried.toString(16).padStart(4, '0')}, the bytes give 0x${crc.toString(16).padStart(4, '0')}`,
+      );
     }
     at += CRC_BYTES;
   }

@@ -10,7 +10,14 @@ import { encodeInstructionPacket, encodeStatusPacket, instructionWireBytes, stat
 
 export { crc16, crc16Bitwise } from './crc16.js';
 export { stuff, unstuff, stuffingCount, stuffedCount } from './stuffing.js';
-export { INSTRUCTION, ALERT_BIT, ERROR_NUMBERS, instructionName, describeInstruction, errorNumber } from './instructions.js';
+export {
+  INSTRUCTION,
+  ALERT_BIT,
+  ERROR_NUMBERS,
+  instructionName,
+  describeInstruction,
+  errorNumber,
+} from './instructions.js';
 export { MAX_PACKET_BYTES, encodeInstructionPacket, encodeStatusPacket } from './packet.js';
 export { createStatusDecoder, createInstructionDecoder } from './decoder.js';
 export { encodeFastReply, splitFastReply } from './fast_sync.js';

@@ -48,5 +48,7 @@ export const ERROR_NUMBERS: ReadonlyMap<number, { readonly name: string; readonl
 /** The error number of a given name (the emulator answers with these). */
 export function errorNumber(name: string): number {
   for (const [number, entry] of ERROR_NUMBERS) if (entry.name === name) return number;
-  throw new Error(`no DYNAMIXEL error number is named '${name}' (known: ${[...ERROR_NUMBERS.values()].map((e) => e.name).join(', ')})`);
+  throw new Error(
+    `no DYNAMIXEL error number is named '${name}' (known: ${[...ERROR_NUMBERS.values()].map((e) => e.name).join(', ')})`,
+  );
 }

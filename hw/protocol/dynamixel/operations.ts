@@ -59,13 +59,21 @@ export function instructionFor(op: Operation): InstructionPacket {
       if (op.ids.length === 0) throw new Error(`${what}: no ids to read`);
       op.ids.forEach((id) => checkServoId(id, what, MAX_ID));
       checkDistinct(op.ids, what);
-      return { id: BROADCAST_ID, instruction: op.fast ? INSTRUCTION.fast_sync_read : INSTRUCTION.sync_read, params: syncReadParams(op.address, op.length, op.ids, FIELD) };
+      return {
+        id: BROADCAST_ID,
+        instruction: op.fast ? INSTRUCTION.fast_sync_read : INSTRUCTION.sync_read,
+        params: syncReadParams(op.address, op.length, op.ids, FIELD),
+      };
     }
     case 'sync_write': {
       checkWord(op.address, `${what}: address`, 0);
       checkWord(op.length, `${what}: length`, 1);
       checkSyncWriteEntries(op.entries, op.length, what, MAX_ID);
-      return { id: BROADCAST_ID, instruction: INSTRUCTION.sync_write, params: syncWriteParams(op.address, op.length, op.entries, FIELD) };
+      return {
+        id: BROADCAST_ID,
+        instruction: INSTRUCTION.sync_write,
+        params: syncWriteParams(op.address, op.length, op.entries, FIELD),
+      };
     }
     case 'bulk_read': {
       if (op.entries.length === 0) throw new Error(`${what}: no entries to read`);
@@ -74,10 +82,17 @@ export function instructionFor(op: Operation): InstructionPacket {
         checkWord(e.address, `${what}: address for id ${e.id}`, 0);
         checkWord(e.length, `${what}: length for id ${e.id}`, 1);
       }
-      checkDistinct(op.entries.map((e) => e.id), what);
+      checkDistinct(
+        op.entries.map((e) => e.id),
+        what,
+      );
       const params = new ParamWriter(5 * op.entries.length, FIELD);
       for (const e of op.entries) params.byte(e.id).field(e.address).field(e.length);
-      return { id: BROADCAST_ID, instruction: op.fast ? INSTRUCTION.fast_bulk_read : INSTRUCTION.bulk_read, params: params.bytes };
+      return {
+        id: BROADCAST_ID,
+        instruction: op.fast ? INSTRUCTION.fast_bulk_read : INSTRUCTION.bulk_read,
+        params: params.bytes,
+      };
     }
     case 'bulk_write': {
       if (op.entries.length === 0) throw new Error(`${what}: no entries to write`);
@@ -89,7 +104,10 @@ export function instructionFor(op: Operation): InstructionPacket {
         checkWord(e.data.length, `${what}: data length for id ${e.id}`, 1);
         size += 5 + e.data.length;
       }
-      checkDistinct(op.entries.map((e) => e.id), what);
+      checkDistinct(
+        op.entries.map((e) => e.id),
+        what,
+      );
       const params = new ParamWriter(size, FIELD);
       for (const e of op.entries) params.byte(e.id).field(e.address).field(e.data.length).data(e.data);
       return { id: BROADCAST_ID, instruction: INSTRUCTION.bulk_write, params: params.bytes };
@@ -109,7 +127,9 @@ const word = (p: Uint8Array, at: number): number => readField(p, at, FIELD);
 export function operationOf(packet: InstructionPacket): Operation | undefined {
   const p = packet.params;
   const malformed = (expected: string): never => {
-    throw new MalformedInstructionError(`${describeInstruction(packet.instruction)} to id ${packet.id}: ${p.length} parameter bytes, expected ${expected}`);
+    throw new MalformedInstructionError(
+      `${describeInstruction(packet.instruction)} to id ${packet.id}: ${p.length} parameter bytes, expected ${expected}`,
+    );
   };
   const unicast = parseUnicastOperation(packet, INSTRUCTION, FIELD, malformed);
   if (unicast) return unicast;
@@ -126,8 +146,11 @@ export function operationOf(packet: InstructionPacket): Operation | undefined {
     case INSTRUCTION.fast_bulk_read: {
       if (p.length === 0 || p.length % 5 !== 0) malformed('whole (id, address, length) entries of 5 bytes');
       const entries: { id: number; address: number; length: number }[] = [];
-      for (let at = 0; at < p.length; at += 5) entries.push({ id: p[at]!, address: word(p, at + 1), length: word(p, at + 3) });
-      return packet.instruction === INSTRUCTION.fast_bulk_read ? { kind: 'bulk_read', entries, fast: true } : { kind: 'bulk_read', entries };
+      for (let at = 0; at < p.length; at += 5)
+        entries.push({ id: p[at]!, address: word(p, at + 1), length: word(p, at + 3) });
+      return packet.instruction === INSTRUCTION.fast_bulk_read
+        ? { kind: 'bulk_read', entries, fast: true }
+        : { kind: 'bulk_read', entries };
     }
     case INSTRUCTION.bulk_write: {
       const entries: { id: number; address: number; data: Uint8Array }[] = [];
@@ -157,7 +180,9 @@ export function expectedReplies(op: Operation): ExpectedReplies {
   switch (op.kind) {
     case 'ping':
       if (op.id === BROADCAST_ID) {
-        throw new Error('DYNAMIXEL broadcast ping: every servo answers, from ids the host does not know yet; ExpectedReplies cannot express that, so ping the ids one by one');
+        throw new Error(
+          'DYNAMIXEL broadcast ping: every servo answers, from ids the host does not know yet; ExpectedReplies cannot express that, so ping the ids one by one',
+        );
       }
       return { kind: 'each', ids: [op.id] };
     case 'read':
@@ -167,7 +192,9 @@ export function expectedReplies(op: Operation): ExpectedReplies {
     case 'reboot':
       return op.id === BROADCAST_ID ? { kind: 'none' } : { kind: 'each', ids: [op.id] };
     case 'sync_read':
-      return op.fast ? { kind: 'combined', ids: [...op.ids], lengths: op.ids.map(() => op.length) } : { kind: 'each', ids: [...op.ids] };
+      return op.fast
+        ? { kind: 'combined', ids: [...op.ids], lengths: op.ids.map(() => op.length) }
+        : { kind: 'each', ids: [...op.ids] };
     case 'bulk_read': {
       const ids = op.entries.map((e) => e.id);
       return op.fast ? { kind: 'combined', ids, lengths: op.entries.map((e) => e.length) } : { kind: 'each', ids };

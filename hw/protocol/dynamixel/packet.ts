@@ -30,17 +30,20 @@ export const MIN_INSTRUCTION_LEN = 3;
 export const MIN_STATUS_LEN = 4;
 
 /** Whether `id` may appear in a packet's id field: a servo (0–252) or broadcast (254). */
-export const isPacketId = (id: number): boolean => Number.isInteger(id) && ((id >= 0 && id <= MAX_ID) || id === BROADCAST_ID);
+export const isPacketId = (id: number): boolean =>
+  Number.isInteger(id) && ((id >= 0 && id <= MAX_ID) || id === BROADCAST_ID);
 
 /** A status from the broadcast id is a fast-read combined reply, which travels unstuffed. */
 export const isUnstuffedStatus = (id: number): boolean => id === BROADCAST_ID;
 
 export function checkPacketId(id: number, what: string): void {
-  if (!isPacketId(id)) throw new Error(`${what}: id ${id} is not a DYNAMIXEL packet id (0–${MAX_ID}, or ${BROADCAST_ID} for broadcast)`);
+  if (!isPacketId(id))
+    throw new Error(`${what}: id ${id} is not a DYNAMIXEL packet id (0–${MAX_ID}, or ${BROADCAST_ID} for broadcast)`);
 }
 
 export function checkByte(value: number, what: string): void {
-  if (!Number.isInteger(value) || value < 0 || value > 0xff) throw new Error(`${what} must be a byte (0–255), got ${value}`);
+  if (!Number.isInteger(value) || value < 0 || value > 0xff)
+    throw new Error(`${what} must be a byte (0–255), got ${value}`);
 }
 
 function checkParams(params: unknown, what: string): asserts params is Uint8Array {
@@ -82,7 +85,9 @@ function frame(id: number, lead: readonly number[], params: Uint8Array, stuffed:
     out = wider;
   }
   if (out.length > MAX_PACKET_BYTES) {
-    throw new Error(`${what}: the packet would be ${out.length} bytes, more than the ${MAX_PACKET_BYTES} a DYNAMIXEL bus handles (${params.length} parameters)`);
+    throw new Error(
+      `${what}: the packet would be ${out.length} bytes, more than the ${MAX_PACKET_BYTES} a DYNAMIXEL bus handles (${params.length} parameters)`,
+    );
   }
   writePrefix(out, id, out.length - PREFIX_BYTES);
   writeCrc(out);
@@ -94,7 +99,8 @@ export function encodeInstructionPacket(packet: InstructionPacket): Uint8Array {
   const what = 'DYNAMIXEL instruction packet';
   checkPacketId(packet.id, what);
   checkByte(packet.instruction, `${what}: instruction`);
-  if (packet.instruction === INSTRUCTION.status) throw new Error(`${what}: 0x55 is the status code; encode a status packet instead`);
+  if (packet.instruction === INSTRUCTION.status)
+    throw new Error(`${what}: 0x55 is the status code; encode a status packet instead`);
   checkParams(packet.params, what);
   return frame(packet.id, [packet.instruction], packet.params, true, what);
 }

@@ -6,13 +6,14 @@
 // All functions work on a range of a larger buffer so the encoder and the streaming decoder can
 // stuff and unstuff in place of a packet without copying it first.
 
-const isMarker = (bytes: Uint8Array, i: number): boolean => bytes[i] === 0xff && bytes[i + 1] === 0xff && bytes[i + 2] === 0xfd;
+const isMarker = (bytes: Uint8Array, i: number): boolean =>
+  bytes[i] === 0xff && bytes[i + 1] === 0xff && bytes[i + 2] === 0xfd;
 
 /** How many `FD` bytes stuffing `bytes[start, end)` adds: one per `FF FF FD`. */
 export function stuffingCount(bytes: Uint8Array, start = 0, end = bytes.length): number {
   let count = 0;
   // a marker cannot overlap the next one (FD is not FF), so after a match the scan skips it whole
-  for (let i = start; i + 3 <= end; ) {
+  for (let i = start; i + 3 <= end;) {
     if (isMarker(bytes, i)) {
       count++;
       i += 3;
@@ -43,7 +44,7 @@ export function stuffInto(src: Uint8Array, start: number, end: number, dst: Uint
  */
 export function stuffedCount(bytes: Uint8Array, start = 0, end = bytes.length): number {
   let count = 0;
-  for (let i = start; i + 3 <= end; ) {
+  for (let i = start; i + 3 <= end;) {
     if (isMarker(bytes, i)) {
       if (i + 3 >= end || bytes[i + 3] !== 0xfd) return -1;
       count++;

@@ -4,7 +4,19 @@ import { FrameRejection, PushEvents } from '../decode_events.js';
 import type { DecodeEvent, InstructionPacket, StatusPacket, StreamDecoder } from '../types.js';
 import { feetechChecksum } from './checksum.js';
 import { MAX_STATUS_ERROR } from './instructions.js';
-import { CHECKSUM_BYTES, HEADER, ID_OFFSET, INST_OFFSET, isInstructionId, isServoId, LEN_OFFSET, MAX_LEN, MAX_SERVO_ID, MIN_LEN, PREFIX_BYTES } from './packet.js';
+import {
+  CHECKSUM_BYTES,
+  HEADER,
+  ID_OFFSET,
+  INST_OFFSET,
+  isInstructionId,
+  isServoId,
+  LEN_OFFSET,
+  MAX_LEN,
+  MAX_SERVO_ID,
+  MIN_LEN,
+  PREFIX_BYTES,
+} from './packet.js';
 
 // Streaming decoders for Feetech SCS/STS (shared/reference/servo-protocols.md §3.1, §5.2). Bytes
 // arrive in arbitrary chunks; a packet comes out only when every check passed:
@@ -63,7 +75,8 @@ class FeetechDecoder<P> implements StreamDecoder<P> {
   }
 
   push(chunk: Uint8Array): DecodeEvent<P>[] {
-    if (!(chunk instanceof Uint8Array)) throw new Error(`Feetech ${this.kind} decoder: push() takes a Uint8Array or Buffer, got ${typeof chunk}`);
+    if (!(chunk instanceof Uint8Array))
+      throw new Error(`Feetech ${this.kind} decoder: push() takes a Uint8Array or Buffer, got ${typeof chunk}`);
     const queue = this.#queue;
     queue.append(chunk);
     const events = this.#events;
@@ -116,22 +129,34 @@ class FeetechDecoder<P> implements StreamDecoder<P> {
     const id = buf[p + ID_OFFSET]!;
     if (this.kind === 'status' ? !isServoId(id) : !isInstructionId(id)) {
       const allowed = this.kind === 'status' ? `a servo id 0–${MAX_SERVO_ID}` : `0–${MAX_SERVO_ID} or 254 (broadcast)`;
-      return this.#rejection.refuse(ID_OFFSET + 1, `id ${hexByte(id)} after FF FF is not ${allowed}${this.kind === 'status' && id === 0xfe ? ': an echo of a broadcast request?' : ''}`);
+      return this.#rejection.refuse(
+        ID_OFFSET + 1,
+        `id ${hexByte(id)} after FF FF is not ${allowed}${this.kind === 'status' && id === 0xfe ? ': an echo of a broadcast request?' : ''}`,
+      );
     }
     if (available <= LEN_OFFSET) return 0;
     const len = buf[p + LEN_OFFSET]!;
-    if (len < MIN_LEN || len > MAX_LEN) return this.#rejection.refuse(LEN_OFFSET + 1, `length ${len} outside ${MIN_LEN}–${MAX_LEN}`);
+    if (len < MIN_LEN || len > MAX_LEN)
+      return this.#rejection.refuse(LEN_OFFSET + 1, `length ${len} outside ${MIN_LEN}–${MAX_LEN}`);
     if (this.kind === 'status') {
       if (available <= INST_OFFSET) return 0;
       const error = buf[p + INST_OFFSET]!;
-      if (error > MAX_STATUS_ERROR) return this.#rejection.refuse(INST_OFFSET + 1, `error byte ${hexByte(error)} has bit 7 set (no servo sends it): not a status`);
+      if (error > MAX_STATUS_ERROR)
+        return this.#rejection.refuse(
+          INST_OFFSET + 1,
+          `error byte ${hexByte(error)} has bit 7 set (no servo sends it): not a status`,
+        );
     }
     const total = PREFIX_BYTES + len;
     if (available < total) return 0;
     const checksumAt = p + total - CHECKSUM_BYTES;
     const received = buf[checksumAt]!;
     const computed = feetechChecksum(buf, p + ID_OFFSET, checksumAt);
-    if (received !== computed) return this.#rejection.refuse(total, `checksum mismatch: packet carries ${hexByte(received)}, its bytes give ${hexByte(computed)}`);
+    if (received !== computed)
+      return this.#rejection.refuse(
+        total,
+        `checksum mismatch: packet carries ${hexByte(received)}, its bytes give ${hexByte(computed)}`,
+      );
     return total;
   }
 

@@ -1,4 +1,12 @@
-import type { InstructionPacket, Operation, OperationKind, ReadResult, ServoErrorInfo, ServoProtocol, StatusPacket } from '../types.js';
+import type {
+  InstructionPacket,
+  Operation,
+  OperationKind,
+  ReadResult,
+  ServoErrorInfo,
+  ServoProtocol,
+  StatusPacket,
+} from '../types.js';
 import { createInstructionDecoder, createStatusDecoder } from './decoder.js';
 import { STATUS_ERROR_BITS } from './instructions.js';
 import { type Dialect, expectedReplies, instructionFor, operationOf } from './operations.js';
@@ -23,7 +31,8 @@ export { INSTRUCTION, STATUS_ERROR_BITS, describeInstruction, instructionName } 
 export { MalformedInstructionError } from '../errors.js';
 
 function describeError(error: number): ServoErrorInfo {
-  if (!Number.isInteger(error) || error < 0 || error > 0xff) throw new Error(`Feetech error byte must be 0–255, got ${error}`);
+  if (!Number.isInteger(error) || error < 0 || error > 0xff)
+    throw new Error(`Feetech error byte must be 0–255, got ${error}`);
   const flags: string[] = [];
   let unknown = error;
   for (const [mask, name] of STATUS_ERROR_BITS) {
@@ -39,7 +48,12 @@ function noCombined(label: string): never {
   throw new Error(`${label} has no combined (fast) replies: SYNC_READ is answered by one status packet per servo`);
 }
 
-function makeProtocol(name: 'feetech_sts' | 'feetech_scs', byteOrder: 'little' | 'big', label: string, kinds: readonly OperationKind[]): ServoProtocol {
+function makeProtocol(
+  name: 'feetech_sts' | 'feetech_scs',
+  byteOrder: 'little' | 'big',
+  label: string,
+  kinds: readonly OperationKind[],
+): ServoProtocol {
   const dialect: Dialect = { label, supports: new Set(kinds) };
   return {
     name,
@@ -52,7 +66,8 @@ function makeProtocol(name: 'feetech_sts' | 'feetech_scs', byteOrder: 'little' |
     instructionFor: (op: Operation) => instructionFor(dialect, op),
     operationOf: (packet: InstructionPacket) => operationOf(dialect, packet),
     expectedReplies: (op: Operation) => expectedReplies(dialect, op),
-    splitCombined: (_packet: StatusPacket, _ids: readonly number[], _lengths: readonly number[]): ReadResult[] => noCombined(label),
+    splitCombined: (_packet: StatusPacket, _ids: readonly number[], _lengths: readonly number[]): ReadResult[] =>
+      noCombined(label),
     encodeCombined: (_results: readonly ReadResult[]): Uint8Array => noCombined(label),
     describeError,
     instructionBytes: packetBytes,

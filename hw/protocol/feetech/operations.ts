@@ -1,4 +1,10 @@
-import { BROADCAST_ID, type ExpectedReplies, type InstructionPacket, type Operation, type OperationKind } from '../types.js';
+import {
+  BROADCAST_ID,
+  type ExpectedReplies,
+  type InstructionPacket,
+  type Operation,
+  type OperationKind,
+} from '../types.js';
 import { MalformedInstructionError } from '../errors.js';
 import {
   checkData,
@@ -37,26 +43,36 @@ export interface Dialect {
 }
 
 function checkPacketId(id: number, what: string): void {
-  if (!isInstructionId(id)) throw new Error(`${what}: id ${id} is not a Feetech packet id (0–${MAX_SERVO_ID}, or ${BROADCAST_ID} for broadcast)`);
+  if (!isInstructionId(id))
+    throw new Error(
+      `${what}: id ${id} is not a Feetech packet id (0–${MAX_SERVO_ID}, or ${BROADCAST_ID} for broadcast)`,
+    );
 }
 
-const checkByte = (value: number, what: string, min: number): void => checkRange(value, what, min, 0xff, ' (one byte on a Feetech bus)');
+const checkByte = (value: number, what: string, min: number): void =>
+  checkRange(value, what, min, 0xff, ' (one byte on a Feetech bus)');
 
 function checkFits(paramCount: number, what: string): void {
-  if (paramCount > MAX_PARAMS) throw new Error(`${what}: ${paramCount} parameter bytes exceed the ${MAX_PARAMS} a Feetech packet carries (LEN ≤ ${MAX_PARAMS + MIN_LEN}); split it`);
+  if (paramCount > MAX_PARAMS)
+    throw new Error(
+      `${what}: ${paramCount} parameter bytes exceed the ${MAX_PARAMS} a Feetech packet carries (LEN ≤ ${MAX_PARAMS + MIN_LEN}); split it`,
+    );
 }
 
 function unsupported(dialect: Dialect, op: Operation): Error {
   const kind = op.kind === 'sync_read' && op.fast ? 'fast sync read' : op.kind.replace('_', ' ');
   const has = [...dialect.supports].map((k) => k.replace('_', ' ')).join(', ');
-  return new Error(`${dialect.label} has no ${kind} instruction (it has ${has})${op.kind === 'sync_read' && !op.fast ? ': read each servo with READ instead' : ''}`);
+  return new Error(
+    `${dialect.label} has no ${kind} instruction (it has ${has})${op.kind === 'sync_read' && !op.fast ? ': read each servo with READ instead' : ''}`,
+  );
 }
 
 /** The instruction packet carrying `op`; throws for an operation the dialect lacks or a field out of range. */
 export function instructionFor(dialect: Dialect, op: Operation): InstructionPacket {
   const what = `${dialect.label} ${op.kind}`;
   const fast = (op.kind === 'sync_read' || op.kind === 'bulk_read') && op.fast === true;
-  if (!dialect.supports.has(op.kind) || (fast && !dialect.supports.has('fast_sync_read'))) throw unsupported(dialect, op);
+  if (!dialect.supports.has(op.kind) || (fast && !dialect.supports.has('fast_sync_read')))
+    throw unsupported(dialect, op);
   switch (op.kind) {
     case 'ping':
     case 'action':
@@ -85,14 +101,22 @@ export function instructionFor(dialect: Dialect, op: Operation): InstructionPack
       op.ids.forEach((id) => checkServoId(id, what, MAX_SERVO_ID));
       checkDistinct(op.ids, what);
       checkFits(2 + op.ids.length, what);
-      return { id: BROADCAST_ID, instruction: INSTRUCTION.sync_read, params: syncReadParams(op.address, op.length, op.ids, FIELD) };
+      return {
+        id: BROADCAST_ID,
+        instruction: INSTRUCTION.sync_read,
+        params: syncReadParams(op.address, op.length, op.ids, FIELD),
+      };
     }
     case 'sync_write': {
       checkByte(op.address, `${what}: address`, 0);
       checkByte(op.length, `${what}: length`, 1);
       checkSyncWriteEntries(op.entries, op.length, what, MAX_SERVO_ID);
       checkFits(2 + op.entries.length * (1 + op.length), what);
-      return { id: BROADCAST_ID, instruction: INSTRUCTION.sync_write, params: syncWriteParams(op.address, op.length, op.entries, FIELD) };
+      return {
+        id: BROADCAST_ID,
+        instruction: INSTRUCTION.sync_write,
+        params: syncWriteParams(op.address, op.length, op.entries, FIELD),
+      };
     }
     case 'bulk_read':
     case 'bulk_write':
@@ -110,7 +134,9 @@ export function instructionFor(dialect: Dialect, op: Operation): InstructionPack
 export function operationOf(dialect: Dialect, packet: InstructionPacket): Operation | undefined {
   const p = packet.params;
   const malformed = (expected: string): never => {
-    throw new MalformedInstructionError(`${dialect.label} ${describeInstruction(packet.instruction)} to id ${packet.id}: ${p.length} parameter bytes, expected ${expected}`);
+    throw new MalformedInstructionError(
+      `${dialect.label} ${describeInstruction(packet.instruction)} to id ${packet.id}: ${p.length} parameter bytes, expected ${expected}`,
+    );
   };
   const unicast = parseUnicastOperation(packet, INSTRUCTION, FIELD, malformed);
   if (unicast) return unicast;
@@ -136,7 +162,9 @@ export function expectedReplies(dialect: Dialect, op: Operation): ExpectedReplie
   switch (op.kind) {
     case 'ping':
       if (op.id === BROADCAST_ID) {
-        throw new Error(`${dialect.label} broadcast ping: every servo answers, from ids the host does not know yet; ExpectedReplies cannot express that, so ping the ids one by one`);
+        throw new Error(
+          `${dialect.label} broadcast ping: every servo answers, from ids the host does not know yet; ExpectedReplies cannot express that, so ping the ids one by one`,
+        );
       }
       return { kind: 'each', ids: [op.id] };
     case 'read':

@@ -38,13 +38,16 @@ export const isInstructionId = (id: number): boolean => Number.isInteger(id) && 
 export const isServoId = (id: number): boolean => Number.isInteger(id) && id >= 0 && id <= MAX_SERVO_ID;
 
 function checkByte(value: number, what: string): void {
-  if (!Number.isInteger(value) || value < 0 || value > 0xff) throw new Error(`${what} must be a byte (0–255), got ${value}`);
+  if (!Number.isInteger(value) || value < 0 || value > 0xff)
+    throw new Error(`${what} must be a byte (0–255), got ${value}`);
 }
 
 function checkParams(params: unknown, what: string): asserts params is Uint8Array {
   if (!(params instanceof Uint8Array)) throw new Error(`${what}: params must be a Uint8Array`);
   if (params.length > MAX_PARAMS) {
-    throw new Error(`${what}: ${params.length} parameters make LEN ${params.length + MIN_LEN}, more than the ${MAX_LEN} a Feetech receiver accepts`);
+    throw new Error(
+      `${what}: ${params.length} parameters make LEN ${params.length + MIN_LEN}, more than the ${MAX_LEN} a Feetech receiver accepts`,
+    );
   }
 }
 
@@ -64,7 +67,10 @@ function frame(id: number, lead: number, params: Uint8Array): Uint8Array {
 /** Wire bytes of an instruction packet (LEN and checksum filled in). */
 export function encodeInstructionPacket(packet: InstructionPacket): Uint8Array {
   const what = 'Feetech instruction packet';
-  if (!isInstructionId(packet.id)) throw new Error(`${what}: id ${packet.id} is not a Feetech packet id (0–${MAX_SERVO_ID}, or ${BROADCAST_ID} for broadcast)`);
+  if (!isInstructionId(packet.id))
+    throw new Error(
+      `${what}: id ${packet.id} is not a Feetech packet id (0–${MAX_SERVO_ID}, or ${BROADCAST_ID} for broadcast)`,
+    );
   checkByte(packet.instruction, `${what}: instruction`);
   checkParams(packet.params, what);
   return frame(packet.id, packet.instruction, packet.params);
@@ -73,10 +79,13 @@ export function encodeInstructionPacket(packet: InstructionPacket): Uint8Array {
 /** Wire bytes of a status packet (LEN and checksum filled in). */
 export function encodeStatusPacket(packet: StatusPacket): Uint8Array {
   const what = 'Feetech status packet';
-  if (!isServoId(packet.id)) throw new Error(`${what}: id ${packet.id} is not a servo id (0–${MAX_SERVO_ID}); only servos answer`);
+  if (!isServoId(packet.id))
+    throw new Error(`${what}: id ${packet.id} is not a servo id (0–${MAX_SERVO_ID}); only servos answer`);
   checkByte(packet.error, `${what}: error byte`);
   if (packet.error > MAX_STATUS_ERROR) {
-    throw new Error(`${what}: error byte 0x${packet.error.toString(16)} has bit 7 set, which no servo sends and every receiver drops`);
+    throw new Error(
+      `${what}: error byte 0x${packet.error.toString(16)} has bit 7 set, which no servo sends and every receiver drops`,
+    );
   }
   checkParams(packet.params, what);
   return frame(packet.id, packet.error, packet.params);

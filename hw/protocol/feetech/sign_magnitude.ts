@@ -24,9 +24,12 @@ export function maxMagnitude(signBit: number): number {
 /** The raw field for `value`: |value| in the low bits, the sign bit set for a negative value. */
 export function encodeSignMagnitude(value: number, signBit: number): number {
   const max = maxMagnitude(signBit);
-  if (!Number.isInteger(value)) throw new SignMagnitudeRangeError(`sign-magnitude (sign bit ${signBit}): ${value} is not an integer`);
+  if (!Number.isInteger(value))
+    throw new SignMagnitudeRangeError(`sign-magnitude (sign bit ${signBit}): ${value} is not an integer`);
   if (value > max || value < -max) {
-    throw new SignMagnitudeRangeError(`sign-magnitude (sign bit ${signBit}): ${value} is outside ±${max}; the magnitude must fit in the ${signBit} bits below the sign`);
+    throw new SignMagnitudeRangeError(
+      `sign-magnitude (sign bit ${signBit}): ${value} is outside ±${max}; the magnitude must fit in the ${signBit} bits below the sign`,
+    );
   }
   return value < 0 ? 2 ** signBit + -value : value;
 }
@@ -35,7 +38,9 @@ export function encodeSignMagnitude(value: number, signBit: number): number {
 export function decodeSignMagnitude(raw: number, signBit: number): number {
   checkSignBit(signBit);
   if (!Number.isInteger(raw) || raw < 0 || raw > 0xffffffff) {
-    throw new SignMagnitudeRangeError(`sign-magnitude (sign bit ${signBit}): raw ${raw} is not an unsigned 32-bit integer`);
+    throw new SignMagnitudeRangeError(
+      `sign-magnitude (sign bit ${signBit}): raw ${raw} is not an unsigned 32-bit integer`,
+    );
   }
   const magnitude = raw % 2 ** signBit;
   const negative = Math.floor(raw / 2 ** signBit) % 2 === 1;

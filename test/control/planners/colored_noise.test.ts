@@ -82,7 +82,10 @@ test('coloured noise: β = 0 is white (neighbours uncorrelated), β = 2 is red (
     total += power[k]!;
     if (k <= 4) low += power[k]!;
   }
-  assert.ok(low / total > 0.85, `the lowest 4 of 32 frequencies carry ${((100 * low) / total).toFixed(1)}% of the power`);
+  assert.ok(
+    low / total > 0.85,
+    `the lowest 4 of 32 frequencies carry ${((100 * low) / total).toFixed(1)}% of the power`,
+  );
 });
 
 test('coloured noise: seeded, so it repeats; a length of 1 is one standard normal', () => {

@@ -78,20 +78,37 @@ for (const [name, c] of Object.entries(cases)) {
       evaluator.threshold = cost + 0.01;
       const result = run.make().optimize(evaluator, new Float32Array(c.horizon * c.nu), { iterations: run.iterations });
       const error = maxError(result.best, sequence);
-      assert.ok(error <= run.tolerance, `${name}: max error ${error.toFixed(4)} > ${run.tolerance} (cost ${result.bestCost} vs ${cost})`);
+      assert.ok(
+        error <= run.tolerance,
+        `${name}: max error ${error.toFixed(4)} > ${run.tolerance} (cost ${result.bestCost} vs ${cost})`,
+      );
       assert.equal(result.iterations, run.iterations);
       assert.equal(result.evaluations, evaluator.evaluations);
       assert.equal(evaluator.outOfBounds, 0);
       assert.ok(Math.abs(result.bestCost - evaluator.cost(result.best)) < 1e-5);
-      console.log(`# ${name} (${outside ? 'clipped' : 'inside'}): ${evaluator.evaluations} evaluations, excess cost ≤ 0.01 after ${evaluator.reachedAt ?? 'never'}, final max error ${error.toExponential(2)}`);
+      console.log(
+        `# ${name} (${outside ? 'clipped' : 'inside'}): ${evaluator.evaluations} evaluations, excess cost ≤ 0.01 after ${evaluator.reachedAt ?? 'never'}, final max error ${error.toExponential(2)}`,
+      );
     });
   }
 }
 
 /** Evaluations until a cost ≤ threshold is first evaluated, per seed (Infinity if never). */
-function evaluationsToReach(make: (seed: number) => ActionOptimizer, horizon: number, nu: number, target: (seed: number) => Float32Array, threshold: number, iterations: number): number[] {
+function evaluationsToReach(
+  make: (seed: number) => ActionOptimizer,
+  horizon: number,
+  nu: number,
+  target: (seed: number) => Float32Array,
+  threshold: number,
+  iterations: number,
+): number[] {
   return [1, 2, 3, 4, 5].map((seed) => {
-    const evaluator = new QuadraticEvaluator({ horizon, low: new Array(nu).fill(-1), high: new Array(nu).fill(1), target: target(seed) });
+    const evaluator = new QuadraticEvaluator({
+      horizon,
+      low: new Array(nu).fill(-1),
+      high: new Array(nu).fill(1),
+      target: target(seed),
+    });
     evaluator.threshold = threshold;
     make(seed).optimize(evaluator, new Float32Array(horizon * nu), { iterations });
     return evaluator.reachedAt ?? Infinity;
@@ -100,10 +117,12 @@ function evaluationsToReach(make: (seed: number) => ActionOptimizer, horizon: nu
 
 /** the median of 5 seeds: one seed that never gets there does not decide the comparison */
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const randomTarget = (length: number) => (seed: number): Float32Array => {
-  const rng = new Rng(100 + seed);
-  return Float32Array.from({ length }, () => 1.6 * rng.uniform() - 0.8);
-};
+const randomTarget =
+  (length: number) =>
+  (seed: number): Float32Array => {
+    const rng = new Rng(100 + seed);
+    return Float32Array.from({ length }, () => 1.6 * rng.uniform() - 0.8);
+  };
 
 test('CEM and iCEM reach a cost with far fewer evaluations than random shooting (H 4, nu 1, cost ≤ 0.01)', () => {
   const target = randomTarget(4);
@@ -144,7 +163,12 @@ test('iCEM carries its elites to the next time step, shifted: one iteration afte
   const planned = optimizer.optimize(first, new Float32Array(horizon * nu), { iterations: 10 });
   // one step later the optimum is the old one shifted; start from a cold mean on purpose
   optimizer.shift(1);
-  const next = new QuadraticEvaluator({ horizon, low: [-1, -1], high: [1, 1], target: shiftSequence(target, nu, 1, 'last') });
+  const next = new QuadraticEvaluator({
+    horizon,
+    low: [-1, -1],
+    high: [1, 1],
+    target: shiftSequence(target, nu, 1, 'last'),
+  });
   const carried = optimizer.optimize(next, new Float32Array(horizon * nu), { iterations: 1 });
   const cold = new IcemOptimizer({ seed: 3 }).optimize(next, new Float32Array(horizon * nu), { iterations: 1 });
   // the shifted plan loses its first step's error and repeats its last step's
@@ -152,12 +176,18 @@ test('iCEM carries its elites to the next time step, shifted: one iteration afte
   assert.ok(cold.bestCost > 50 * carried.bestCost, `cold ${cold.bestCost} vs carried ${carried.bestCost}`);
   optimizer.reset();
   const afterReset = optimizer.optimize(next, new Float32Array(horizon * nu), { iterations: 1 });
-  assert.ok(afterReset.bestCost > 10 * carried.bestCost, `after reset ${afterReset.bestCost} vs carried ${carried.bestCost}`);
+  assert.ok(
+    afterReset.bestCost > 10 * carried.bestCost,
+    `after reset ${afterReset.bestCost} vs carried ${carried.bestCost}`,
+  );
 });
 
 test('iCEM: the population shrinks by γ per iteration down to 2K; kept elites and the final mean are added', () => {
   const optimizer = new IcemOptimizer({ populationSize: 400 });
-  assert.deepEqual([0, 1, 2, 3, 4, 20].map((i) => optimizer.populationAt(i)), [400, 320, 256, 205, 164, 80]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 20].map((i) => optimizer.populationAt(i)),
+    [400, 320, 256, 205, 164, 80],
+  );
   const evaluator = new QuadraticEvaluator({ horizon: 5, low: [-1], high: [1], target: new Float32Array(5) });
   const result = optimizer.optimize(evaluator, new Float32Array(5));
   // 12 = ⌈0.3 · 40⌉ elites kept from iteration 1 on; the mean joins the last
@@ -165,23 +195,41 @@ test('iCEM: the population shrinks by γ per iteration down to 2K; kept elites a
 });
 
 test('runs repeat exactly under a seed', () => {
-  for (const make of [(s: number) => new CemOptimizer({ seed: s }), (s: number) => new IcemOptimizer({ seed: s }), (s: number) => new MppiOptimizer({ seed: s }), (s: number) => new RandomShootingOptimizer({ seed: s })]) {
-    const run = (): Float32Array => make(42).optimize(new QuadraticEvaluator({ horizon: 5, low: [-1], high: [1], target: smoothTarget(5, 1) }), new Float32Array(5)).best;
+  for (const make of [
+    (s: number) => new CemOptimizer({ seed: s }),
+    (s: number) => new IcemOptimizer({ seed: s }),
+    (s: number) => new MppiOptimizer({ seed: s }),
+    (s: number) => new RandomShootingOptimizer({ seed: s }),
+  ]) {
+    const run = (): Float32Array =>
+      make(42).optimize(
+        new QuadraticEvaluator({ horizon: 5, low: [-1], high: [1], target: smoothTarget(5, 1) }),
+        new Float32Array(5),
+      ).best;
     assert.deepEqual(run(), run());
   }
 });
 
 test('settings are checked, and a bad value is named', () => {
-  assert.throws(() => new CemOptimizer({ populationSize: 0 }), /CEM: population_size must be a positive integer, got 0/);
+  assert.throws(
+    () => new CemOptimizer({ populationSize: 0 }),
+    /CEM: population_size must be a positive integer, got 0/,
+  );
   assert.throws(() => new CemOptimizer({ alpha: 1 }), /CEM: alpha must be in \[0, 1\), got 1/);
   assert.throws(() => new CemOptimizer({ eliteCount: 500 }), /CEM: 500 elites from a population of 400/);
   assert.throws(() => new IcemOptimizer({ populationDecay: 0.5 }), /iCEM: population_decay must be in \[1, Infinity\]/);
   assert.throws(() => new IcemOptimizer({ eliteRatio: 0.6 }), /iCEM: 240 elites need a population of at least 480/);
   assert.throws(() => new MppiOptimizer({ temperature: 0 }), /MPPI: temperature must be in \(0, Infinity\)/);
   assert.throws(() => new MppiOptimizer({ filterWindow: 4 }), /MPPI: filter_window must be odd/);
-  assert.throws(() => new RandomShootingOptimizer({ samples: 1.5 }), /random shooting: samples must be a positive integer/);
+  assert.throws(
+    () => new RandomShootingOptimizer({ samples: 1.5 }),
+    /random shooting: samples must be a positive integer/,
+  );
   const evaluator = new QuadraticEvaluator({ horizon: 3, low: [-1], high: [1], target: new Float32Array(3) });
-  assert.throws(() => new CemOptimizer().optimize(evaluator, new Float32Array(4)), /CEM: the warm start has 4 values, expected H × nu = 3 × 1/);
+  assert.throws(
+    () => new CemOptimizer().optimize(evaluator, new Float32Array(4)),
+    /CEM: the warm start has 4 values, expected H × nu = 3 × 1/,
+  );
 });
 
 test('bounds are never violated: any bounds, any quadratic, every optimiser, every sequence evaluated', () => {
@@ -194,7 +242,14 @@ test('bounds are never violated: any bounds, any quadratic, every optimiser, eve
   fc.assert(
     fc.property(
       fc.integer({ min: 1, max: 6 }),
-      fc.array(fc.record({ low: fc.double({ min: -5, max: 5, noNaN: true }), width: fc.oneof(fc.constant(0), fc.double({ min: 1e-3, max: 5, noNaN: true })), weight: fc.double({ min: 0.01, max: 100, noNaN: true }) }), { minLength: 1, maxLength: 3 }),
+      fc.array(
+        fc.record({
+          low: fc.double({ min: -5, max: 5, noNaN: true }),
+          width: fc.oneof(fc.constant(0), fc.double({ min: 1e-3, max: 5, noNaN: true })),
+          weight: fc.double({ min: 0.01, max: 100, noNaN: true }),
+        }),
+        { minLength: 1, maxLength: 3 },
+      ),
       fc.integer(),
       (horizon, dims, seed) => {
         const nu = dims.length;

@@ -43,7 +43,9 @@ export class QuadraticEvaluator implements StatefulEvaluator {
   /** the optimum within the bounds and its cost */
   optimum(): { sequence: Float32Array; cost: number } {
     const nu = this.actionSize;
-    const sequence = this.target.map((v, i) => Math.min(Math.max(v, this.actionLow[i % nu]!), this.actionHigh[i % nu]!));
+    const sequence = this.target.map((v, i) =>
+      Math.min(Math.max(v, this.actionLow[i % nu]!), this.actionHigh[i % nu]!),
+    );
     return { sequence, cost: this.cost(sequence) };
   }
 
@@ -56,7 +58,8 @@ export class QuadraticEvaluator implements StatefulEvaluator {
 
   evaluate(sequences: Float32Array, n: number): SequenceCosts {
     const size = this.horizon * this.actionSize;
-    if (sequences.length !== n * size) throw new Error(`asked about ${sequences.length} values for ${n} sequences of ${size}`);
+    if (sequences.length !== n * size)
+      throw new Error(`asked about ${sequences.length} values for ${n} sequences of ${size}`);
     const cost = new Float32Array(n);
     for (let s = 0; s < n; s++) {
       const seq = sequences.subarray(s * size, (s + 1) * size);
@@ -84,6 +87,7 @@ export class QuadraticEvaluator implements StatefulEvaluator {
 /** A smooth target inside [−0.6, 0.6]: a_tj = 0.6 sin(2π t / H + j + 0.5). */
 export function smoothTarget(horizon: number, nu: number): Float32Array {
   const out = new Float32Array(horizon * nu);
-  for (let t = 0; t < horizon; t++) for (let j = 0; j < nu; j++) out[t * nu + j] = 0.6 * Math.sin((2 * Math.PI * t) / horizon + j + 0.5);
+  for (let t = 0; t < horizon; t++)
+    for (let j = 0; j < nu; j++) out[t * nu + j] = 0.6 * Math.sin((2 * Math.PI * t) / horizon + j + 0.5);
   return out;
 }

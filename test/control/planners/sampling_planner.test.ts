@@ -50,12 +50,19 @@ test('the planner returns a zero-order-hold SequencePolicy that evaluatePolicy r
   for (let k = 0; k < horizon; k++) {
     for (const within of [0n, stepNs / 2n, stepNs - 1n]) {
       evaluatePolicy(policy, t0 + BigInt(k) * stepNs + within, [], out);
-      assert.deepEqual(Array.from(out), Array.from(policy.actions.subarray(2 * k, 2 * k + 2)), `step ${k} + ${within} ns`);
+      assert.deepEqual(
+        Array.from(out),
+        Array.from(policy.actions.subarray(2 * k, 2 * k + 2)),
+        `step ${k} + ${within} ns`,
+      );
     }
   }
   // before the start: the first action; past the horizon: the last one held
   assert.deepEqual(Array.from(evaluatePolicy(policy, t0 - 1n, [], out)), Array.from(policy.actions.subarray(0, 2)));
-  assert.deepEqual(Array.from(evaluatePolicy(policy, t0 + 100n * stepNs, [], out)), Array.from(policy.actions.subarray(8, 10)));
+  assert.deepEqual(
+    Array.from(evaluatePolicy(policy, t0 + 100n * stepNs, [], out)),
+    Array.from(policy.actions.subarray(8, 10)),
+  );
   // and the plan is the optimum
   const { sequence } = evaluator.optimum();
   policy.actions.forEach((a, i) => assert.ok(Math.abs(a - sequence[i]!) < 0.05, `action ${i}: ${a} vs ${sequence[i]}`));
@@ -94,8 +101,14 @@ test('the planner fills the shifted-out steps with the nominal when asked, and c
   planner.optimize({ timeNs: stepNs, state: new Float64Array(1) });
   assert.deepEqual(optimizer.warmStarts[0], f(5, 5, 5));
   assert.deepEqual(optimizer.warmStarts[1], f(2, 3, 5));
-  assert.throws(() => new SamplingPlanner(evaluator, optimizer, { stepNs: 0n }), /recording: the control period must be positive/);
-  assert.throws(() => new SamplingPlanner(evaluator, optimizer, { stepNs, nominal: [0, 0] }), /the nominal action has 2 values, expected 1/);
+  assert.throws(
+    () => new SamplingPlanner(evaluator, optimizer, { stepNs: 0n }),
+    /recording: the control period must be positive/,
+  );
+  assert.throws(
+    () => new SamplingPlanner(evaluator, optimizer, { stepNs, nominal: [0, 0] }),
+    /the nominal action has 2 values, expected 1/,
+  );
 });
 
 test('goals are forwarded to an evaluator that takes them, as a vector and its kind', () => {
@@ -106,7 +119,9 @@ test('goals are forwarded to an evaluator that takes them, as a vector and its k
   assert.deepEqual(evaluator.goal, { vector: f(1, 2), kind: 'state' });
   planner.setGoal({ kind: 'position', position: [0.1, 0.2, 0.3] }, input);
   assert.deepEqual(evaluator.goal, { vector: f(0.1, 0.2, 0.3), kind: 'position' });
-  const goalless = Object.assign(Object.create(QuadraticEvaluator.prototype) as QuadraticEvaluator, evaluator, { setGoal: undefined });
+  const goalless = Object.assign(Object.create(QuadraticEvaluator.prototype) as QuadraticEvaluator, evaluator, {
+    setGoal: undefined,
+  });
   const other = new SamplingPlanner(goalless, new RandomShootingOptimizer(), { stepNs });
   other.setGoal({ kind: 'state', state: Float64Array.from([1, 2]) }, input);
   assert.match(String(other.status().goal), /ignored/);
@@ -115,7 +130,8 @@ test('goals are forwarded to an evaluator that takes them, as a vector and its k
 test('receding horizon: replanning each step tracks a moving optimum, warm-started, 5 iterations a replan', () => {
   // the optimum at time k is a*(t + k): the same smooth curve, moving one step per replan
   const horizon = 10;
-  const curve = (k: number): Float32Array => Float32Array.from({ length: horizon }, (_, t) => 0.6 * Math.sin(0.3 * (t + k)));
+  const curve = (k: number): Float32Array =>
+    Float32Array.from({ length: horizon }, (_, t) => 0.6 * Math.sin(0.3 * (t + k)));
   for (const optimizer of [new CemOptimizer(), new IcemOptimizer(), new MppiOptimizer({ noiseStd: 0.1 })]) {
     const evaluator = new QuadraticEvaluator({ horizon, low: [-1], high: [1], target: curve(0) });
     const planner = new SamplingPlanner(evaluator, optimizer, { stepNs, budget: { iterations: 5 } });
@@ -133,19 +149,35 @@ test('receding horizon: replanning each step tracks a moving optimum, warm-start
 
 test('planned policies respect the action bounds (property)', () => {
   fc.assert(
-    fc.property(fc.double({ min: -3, max: 3, noNaN: true }), fc.double({ min: 0, max: 2, noNaN: true }), fc.double({ min: -10, max: 10, noNaN: true }), fc.integer(), (low, width, target, seed) => {
-      const lo = Math.fround(low);
-      const hi = Math.max(lo, Math.fround(low + width));
-      for (const optimizer of [new RandomShootingOptimizer({ samples: 8, seed }), new CemOptimizer({ populationSize: 8, seed }), new IcemOptimizer({ populationSize: 8, seed }), new MppiOptimizer({ samples: 8, seed })]) {
-        const evaluator = new QuadraticEvaluator({ horizon: 3, low: [lo], high: [hi], target: new Float32Array(3).fill(target) });
-        const planner = new SamplingPlanner(evaluator, optimizer, { stepNs, nominal: [target] });
-        for (let k = 0; k < 3; k++) {
-          const policy = planner.optimize({ timeNs: BigInt(k) * stepNs, state: new Float64Array(1) });
-          assert.ok(withinBounds(Float32Array.from(policy.actions), evaluator.actionLow, evaluator.actionHigh));
+    fc.property(
+      fc.double({ min: -3, max: 3, noNaN: true }),
+      fc.double({ min: 0, max: 2, noNaN: true }),
+      fc.double({ min: -10, max: 10, noNaN: true }),
+      fc.integer(),
+      (low, width, target, seed) => {
+        const lo = Math.fround(low);
+        const hi = Math.max(lo, Math.fround(low + width));
+        for (const optimizer of [
+          new RandomShootingOptimizer({ samples: 8, seed }),
+          new CemOptimizer({ populationSize: 8, seed }),
+          new IcemOptimizer({ populationSize: 8, seed }),
+          new MppiOptimizer({ samples: 8, seed }),
+        ]) {
+          const evaluator = new QuadraticEvaluator({
+            horizon: 3,
+            low: [lo],
+            high: [hi],
+            target: new Float32Array(3).fill(target),
+          });
+          const planner = new SamplingPlanner(evaluator, optimizer, { stepNs, nominal: [target] });
+          for (let k = 0; k < 3; k++) {
+            const policy = planner.optimize({ timeNs: BigInt(k) * stepNs, state: new Float64Array(1) });
+            assert.ok(withinBounds(Float32Array.from(policy.actions), evaluator.actionLow, evaluator.actionHigh));
+          }
+          assert.equal(evaluator.outOfBounds, 0);
         }
-        assert.equal(evaluator.outOfBounds, 0);
-      }
-    }),
+      },
+    ),
     { numRuns: 40 },
   );
 });

@@ -29,19 +29,25 @@ test('warm start: shifting by one step drops the first action and repeats the la
 
 test('warm start: out[t] = previous[t + k] exactly, for any sequence and shift', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 10 }), fc.integer(), (horizon, nu, k, seed) => {
-      const previous = Float32Array.from({ length: horizon * nu }, (_, i) => Math.fround(Math.sin(seed + i * 1.7)));
-      const fill = Float32Array.from({ length: nu }, (_, j) => 100 + j);
-      const lastOut = shiftSequence(previous, nu, k, 'last');
-      const fillOut = shiftSequence(previous, nu, k, fill);
-      for (let t = 0; t < horizon; t++) {
-        for (let j = 0; j < nu; j++) {
-          const src = t + k < horizon ? previous[(t + k) * nu + j]! : undefined;
-          assert.equal(lastOut[t * nu + j], src ?? previous[(horizon - 1) * nu + j]);
-          assert.equal(fillOut[t * nu + j], src ?? fill[j]);
+    fc.property(
+      fc.integer({ min: 1, max: 8 }),
+      fc.integer({ min: 1, max: 3 }),
+      fc.integer({ min: 0, max: 10 }),
+      fc.integer(),
+      (horizon, nu, k, seed) => {
+        const previous = Float32Array.from({ length: horizon * nu }, (_, i) => Math.fround(Math.sin(seed + i * 1.7)));
+        const fill = Float32Array.from({ length: nu }, (_, j) => 100 + j);
+        const lastOut = shiftSequence(previous, nu, k, 'last');
+        const fillOut = shiftSequence(previous, nu, k, fill);
+        for (let t = 0; t < horizon; t++) {
+          for (let j = 0; j < nu; j++) {
+            const src = t + k < horizon ? previous[(t + k) * nu + j]! : undefined;
+            assert.equal(lastOut[t * nu + j], src ?? previous[(horizon - 1) * nu + j]);
+            assert.equal(fillOut[t * nu + j], src ?? fill[j]);
+          }
         }
-      }
-    }),
+      },
+    ),
   );
 });
 
@@ -58,7 +64,10 @@ test('bounds: clipping per action dimension, NaN to the lower bound, midpoints a
 
 test('iteration budget: a count, or a time limit after which no iteration starts (the first always runs)', () => {
   const byCount = new IterationBudget({ iterations: 3 }, 5);
-  assert.deepEqual([0, 1, 2, 3].map((i) => byCount.allows(i)), [true, true, true, false]);
+  assert.deepEqual(
+    [0, 1, 2, 3].map((i) => byCount.allows(i)),
+    [true, true, true, false],
+  );
   assert.ok(byCount.isLast(2));
   assert.equal(new IterationBudget(undefined, 5).planned, 5);
   const byTime = new IterationBudget({ timeMs: 0 }, 5);

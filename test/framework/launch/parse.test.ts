@@ -3,7 +3,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { LaunchError, loadLaunchFile, parseLaunchText, type LaunchContext, type LaunchDescription } from '../../../framework/launch/parse.js';
+import {
+  LaunchError,
+  loadLaunchFile,
+  parseLaunchText,
+  type LaunchContext,
+  type LaunchDescription,
+} from '../../../framework/launch/parse.js';
 import { evalPython, floatRepr } from '../../../framework/launch/python_eval.js';
 
 // fixtures are not compiled: the repository's test/fixtures/launch/
@@ -38,7 +44,8 @@ function throwsLaunchError(f: () => unknown, pattern: RegExp): void {
   });
 }
 
-const params = (d: LaunchDescription, i = 0) => Object.fromEntries(d.nodes[i]!.parameters.map((p) => (p.kind === 'value' ? [p.name, p.value] : ['file', p.path])));
+const params = (d: LaunchDescription, i = 0) =>
+  Object.fromEntries(d.nodes[i]!.parameters.map((p) => (p.kind === 'value' ? [p.name, p.value] : ['file', p.path])));
 
 test('arguments: defaults, command-line overrides, choices, the resolved values returned', () => {
   const text = `
@@ -78,7 +85,10 @@ test('arguments: defaults, command-line overrides, choices, the resolved values 
   assert.equal(o.nodes[0]!.name, 'leg_ctl');
   assert.deepEqual(params(o), { rate_hz: 12.5, mode: 'hw' });
 
-  throwsLaunchError(() => launch(text, { mode: 'real' }), /^inline\.launch\.yaml:9: arg: argument 'mode' is 'real', not one of 'sim', 'hw'$/);
+  throwsLaunchError(
+    () => launch(text, { mode: 'real' }),
+    /^inline\.launch\.yaml:9: arg: argument 'mode' is 'real', not one of 'sim', 'hw'$/,
+  );
 });
 
 test('a required argument not given is an error naming it; a conditional one only when reached', () => {
@@ -89,7 +99,10 @@ test('a required argument not given is an error naming it; a conditional one onl
     - log:
         message: robot $(var robot)
   `;
-  throwsLaunchError(() => launch(text), /^inline\.launch\.yaml: launch argument 'robot' \(declared at inline\.launch\.yaml:2, no default\) is not given; given: none/);
+  throwsLaunchError(
+    () => launch(text),
+    /^inline\.launch\.yaml: launch argument 'robot' \(declared at inline\.launch\.yaml:2, no default\) is not given; given: none/,
+  );
   assert.deepEqual(launch(text, { robot: 'arm' }).logs, ['robot arm']);
 
   const conditional = `
@@ -106,7 +119,10 @@ test('a required argument not given is an error naming it; a conditional one onl
             message: port $(var port)
   `;
   assert.deepEqual(launch(conditional).logs, []);
-  throwsLaunchError(() => launch(conditional, { use_hw: 'true' }), /^inline\.launch\.yaml:8: arg: required launch argument 'port' was not given \(port:=value\)$/);
+  throwsLaunchError(
+    () => launch(conditional, { use_hw: 'true' }),
+    /^inline\.launch\.yaml:8: arg: required launch argument 'port' was not given \(port:=value\)$/,
+  );
   assert.deepEqual(launch(conditional, { use_hw: 'true', port: '/dev/ttyUSB0' }).logs, ['port /dev/ttyUSB0']);
 });
 
@@ -215,48 +231,75 @@ test('$(eval): a safe subset of Python, printed as Python prints it', () => {
   throwsLaunchError(() => evalPython('1 / 0'), /ZeroDivisionError: division by zero/);
   throwsLaunchError(() => evalPython('lambda x'), /SyntaxError: 'lambda' is not supported/);
   // unquoted spaces make three arguments, which eval does not take (as in launch's grammar)
-  throwsLaunchError(() => launch(`
+  throwsLaunchError(
+    () =>
+      launch(`
     launch:
     - log: {message: "$(eval 1 + 2)"}
-  `), /^inline\.launch\.yaml:2: log 'message': \$\(eval\) takes 1 or 2 arguments, got 3$/);
+  `),
+    /^inline\.launch\.yaml:2: log 'message': \$\(eval\) takes 1 or 2 arguments, got 3$/,
+  );
 });
 
 test('an unknown substitution is an error naming it and the file, even where it would not run', () => {
-  throwsLaunchError(() => launch(`
+  throwsLaunchError(
+    () =>
+      launch(`
     launch:
     - group:
         if: "false"
         children:
         - log: {message: "$(arg robot)"}
-  `), /^inline\.launch\.yaml:5: log 'message': unknown substitution '\$\(arg robot\)' \(ROS 2 writes \$\(var name\)\)$/);
-  throwsLaunchError(() => launch(`
+  `),
+    /^inline\.launch\.yaml:5: log 'message': unknown substitution '\$\(arg robot\)' \(ROS 2 writes \$\(var name\)\)$/,
+  );
+  throwsLaunchError(
+    () =>
+      launch(`
     launch:
     - log: {message: "$(var robot"}
-  `), /^inline\.launch\.yaml:2: log 'message': bad substitution syntax in '\$\(var robot' at column 12: expected '\)' to close '\$\(var'$/);
-  throwsLaunchError(() => launch(`
+  `),
+    /^inline\.launch\.yaml:2: log 'message': bad substitution syntax in '\$\(var robot' at column 12: expected '\)' to close '\$\(var'$/,
+  );
+  throwsLaunchError(
+    () =>
+      launch(`
     launch:
     - log: {message: "$(command 'ls /')"}
-  `), /^inline\.launch\.yaml:2: log: \$\(command\) works under ros2 launch but not in the embedded launcher$/);
-  throwsLaunchError(() => launch(`
+  `),
+    /^inline\.launch\.yaml:2: log: \$\(command\) works under ros2 launch but not in the embedded launcher$/,
+  );
+  throwsLaunchError(
+    () =>
+      launch(`
     launch:
     - log: {message: "$(env NOT_SET_ANYWHERE)"}
-  `), /environment variable 'NOT_SET_ANYWHERE' does not exist/);
-  throwsLaunchError(() => launch(`
+  `),
+    /environment variable 'NOT_SET_ANYWHERE' does not exist/,
+  );
+  throwsLaunchError(
+    () =>
+      launch(`
     launch:
     - log: {message: "$(find-pkg-share nowhere)"}
-  `), /^inline\.launch\.yaml:2: log: \$\(find-pkg-share nowhere\): package 'nowhere' not found/);
+  `),
+    /^inline\.launch\.yaml:2: log: \$\(find-pkg-share nowhere\): package 'nowhere' not found/,
+  );
 });
 
 test('includes: arguments pass in, $(dirname) paths, push-ros-namespace applies, only groups scope', () => {
   const d = loadLaunchFile('parent.launch.yaml', {}, context);
   const controllerYaml = join(FIXTURES, 'config/controller.yaml');
   const driverFile = join(FIXTURES, 'sub/driver.launch.yaml');
-  assert.deepEqual(d.nodes.map((n) => [n.name, n.namespace, n.origin]), [
-    ['arm_driver', '/arm', 'sub/driver.launch.yaml:12: node #1 (arm_driver)'],
-    ['before', '/', 'parent.launch.yaml:16: node #1 (before)'],
-    ['spare_driver', '/', 'sub/driver.launch.yaml:12: node #1 (spare_driver)'],
-    ['after', '/', 'parent.launch.yaml:31: node #2 (after)'],
-  ]);
+  assert.deepEqual(
+    d.nodes.map((n) => [n.name, n.namespace, n.origin]),
+    [
+      ['arm_driver', '/arm', 'sub/driver.launch.yaml:12: node #1 (arm_driver)'],
+      ['before', '/', 'parent.launch.yaml:16: node #1 (before)'],
+      ['spare_driver', '/', 'sub/driver.launch.yaml:12: node #1 (spare_driver)'],
+      ['after', '/', 'parent.launch.yaml:31: node #2 (after)'],
+    ],
+  );
   assert.deepEqual(d.nodes[0]!.parameters, [
     { kind: 'file', path: controllerYaml },
     { kind: 'value', name: 'rate_hz', value: 50 },
@@ -272,7 +315,10 @@ test('includes: arguments pass in, $(dirname) paths, push-ros-namespace applies,
 
 test('a relative include path is resolved from the working directory, as ros2 launch does', () => {
   const d = loadLaunchFile(join(FIXTURES, 'relative.launch.yaml'), {}, context);
-  assert.deepEqual(d.nodes.map((n) => n.name), ['leg_driver']);
+  assert.deepEqual(
+    d.nodes.map((n) => n.name),
+    ['leg_driver'],
+  );
   throwsLaunchError(
     () => loadLaunchFile(join(FIXTURES, 'relative.launch.yaml'), {}, { ...context, cwd: '/' }),
     /relative\.launch\.yaml:2: include: included file \/sub\/driver\.launch\.yaml does not exist; relative paths are resolved from the working directory, as ros2 launch does: write '\$\(dirname\)\/sub\/driver\.launch\.yaml'$/,
@@ -282,7 +328,9 @@ test('a relative include path is resolved from the working directory, as ros2 la
 test('includes: a missing file, a missing required argument, a cycle, an error inside', () => {
   throwsLaunchError(
     () => loadLaunchFile('missing_include.launch.yaml', {}, context),
-    new RegExp(`^missing_include\\.launch\\.yaml:5: include: included file ${FIXTURES}sub/nothing_here\\.launch\\.yaml does not exist$`),
+    new RegExp(
+      `^missing_include\\.launch\\.yaml:5: include: included file ${FIXTURES}sub/nothing_here\\.launch\\.yaml does not exist$`,
+    ),
   );
   throwsLaunchError(
     () => loadLaunchFile('needs_robot.launch.yaml', {}, context),
@@ -333,17 +381,22 @@ test('groups: nested, relative and absolute pushed namespaces; scoped, unscoped 
         - node: {pkg: dynastack, exec: i, name: i}
     - log: {message: "passed=$(var passed gone)"}
   `);
-  assert.deepEqual(d.nodes.map((n) => `${n.name}@${n.namespace}`), [
-    'a@/fleet', 'b@/fleet/arm', 'c@/fleet/arm/wrist', 'd@/abs', 'e@/other', 'f@/fleet', 'g@/', 'h@/leaky', 'i@/',
-  ]);
+  assert.deepEqual(
+    d.nodes.map((n) => `${n.name}@${n.namespace}`),
+    ['a@/fleet', 'b@/fleet/arm', 'c@/fleet/arm/wrist', 'd@/abs', 'e@/other', 'f@/fleet', 'g@/', 'h@/leaky', 'i@/'],
+  );
   assert.deepEqual(d.logs, ['inner=gone outer=o', 'unscoped=kept', 'outer=hidden passed=o!', 'passed=gone']);
-  throwsLaunchError(() => launch(`
+  throwsLaunchError(
+    () =>
+      launch(`
     launch:
     - push-ros-namespace: {namespace: "bad ns"}
-  `), /^inline\.launch\.yaml:2: push-ros-namespace: the resulting namespace is invalid \(previous '\/', pushed 'bad ns'\)/);
+  `),
+    /^inline\.launch\.yaml:2: push-ros-namespace: the resulting namespace is invalid \(previous '\/', pushed 'bad ns'\)/,
+  );
 });
 
-test('remaps, set_remap and set_parameter: scoped, and ahead of the node\'s own', () => {
+test("remaps, set_remap and set_parameter: scoped, and ahead of the node's own", () => {
   const d = launch(`
     launch:
     - arg: {name: topic, default: /cmd}
@@ -435,30 +488,42 @@ test('parameters: YAML typing of plain values and of substitution results, nesti
   assert.deepEqual(d.warnings, [
     `inline.launch.yaml:33: parameter file ${join(FIXTURES, 'config/nonexistent.yaml')} is not a file; skipped, as ros2 launch does`,
   ]);
-  throwsLaunchError(() => launch(`
+  throwsLaunchError(
+    () =>
+      launch(`
     launch:
     - node:
         pkg: dynastack
         exec: x
         param:
         - {name: mixed, value: "$(var missing '[1, a]')"}
-  `), /^inline\.launch\.yaml:6: param 'mixed': '\[1, a\]' read as YAML: list items must all have one type/);
-  throwsLaunchError(() => launch(`
+  `),
+    /^inline\.launch\.yaml:6: param 'mixed': '\[1, a\]' read as YAML: list items must all have one type/,
+  );
+  throwsLaunchError(
+    () =>
+      launch(`
     launch:
     - node:
         pkg: dynastack
         exec: x
         param:
         - {name: n, value: "5", type: int}
-  `), /^inline\.launch\.yaml:6: param 'n': "5" is not of type int; ros2 launch converts a quoted value only when it holds a substitution/);
-  throwsLaunchError(() => launch(`
+  `),
+    /^inline\.launch\.yaml:6: param 'n': "5" is not of type int; ros2 launch converts a quoted value only when it holds a substitution/,
+  );
+  throwsLaunchError(
+    () =>
+      launch(`
     launch:
     - node:
         pkg: dynastack
         exec: x
         param:
         - {name: n, value: {a: 1}}
-  `), /^inline\.launch\.yaml:6: param: a mapping is not a parameter value \(nest mappings with 'param' entries\)$/);
+  `),
+    /^inline\.launch\.yaml:6: param: a mapping is not a parameter value \(nest mappings with 'param' entries\)$/,
+  );
 });
 
 test('node: args and ros_args split as ros2 launch splits them', () => {
@@ -499,44 +564,72 @@ test('if / unless: true, false, 1, 0 in any case; anything else is an error; a Y
   assert.deepEqual(launch(docs).logs, []);
   assert.deepEqual(launch(docs, { use_provided_red: 'True' }).logs, ['set']);
   assert.deepEqual(launch(docs, { use_provided_red: 'True', new_background_r: '100' }).logs, []);
-  throwsLaunchError(() => launch(`
+  throwsLaunchError(
+    () =>
+      launch(`
     launch:
     - log: {message: a, if: "yes"}
-  `), /^inline\.launch\.yaml:2: log: if: condition evaluated to 'yes'; expected true, false, 1 or 0$/);
-  throwsLaunchError(() => launch(`
+  `),
+    /^inline\.launch\.yaml:2: log: if: condition evaluated to 'yes'; expected true, false, 1 or 0$/,
+  );
+  throwsLaunchError(
+    () =>
+      launch(`
     launch:
     - log: {message: a, if: true}
-  `), /^inline\.launch\.yaml:2: log: 'if' must be a string, got a boolean \(true\); ros2 launch wants a string here, so quote it: 'true'$/);
-  throwsLaunchError(() => launch(`
+  `),
+    /^inline\.launch\.yaml:2: log: 'if' must be a string, got a boolean \(true\); ros2 launch wants a string here, so quote it: 'true'$/,
+  );
+  throwsLaunchError(
+    () =>
+      launch(`
     launch:
     - log: {message: a, if: "1", unless: "1"}
-  `), /'if' and 'unless' cannot be used together/);
+  `),
+    /'if' and 'unless' cannot be used together/,
+  );
 });
 
 test('unknown entities and attributes are errors, even under a false condition; accepted node attributes warn', () => {
-  throwsLaunchError(() => launch(`
+  throwsLaunchError(
+    () =>
+      launch(`
     launch:
     - group:
         if: "false"
         children:
         - rosparam: {file: a.yaml}
-  `), /^inline\.launch\.yaml:5: unknown entity 'rosparam' \(ros2 launch has no such action; ROS 2 has a node's 'param: \[\{from: file\.yaml\}\]'\)$/);
-  throwsLaunchError(() => launch(`
+  `),
+    /^inline\.launch\.yaml:5: unknown entity 'rosparam' \(ros2 launch has no such action; ROS 2 has a node's 'param: \[\{from: file\.yaml\}\]'\)$/,
+  );
+  throwsLaunchError(
+    () =>
+      launch(`
     launch:
     - node:
         pkg: dynastack
         exec: talker
         ns: /robot
-  `), /^inline\.launch\.yaml:2: node: unknown attribute 'ns'$/);
-  throwsLaunchError(() => launch(`
+  `),
+    /^inline\.launch\.yaml:2: node: unknown attribute 'ns'$/,
+  );
+  throwsLaunchError(
+    () =>
+      launch(`
     launch:
     - node:
         exec: talker
-  `), /^inline\.launch\.yaml:2: node needs 'pkg'/);
-  throwsLaunchError(() => launch(`
+  `),
+    /^inline\.launch\.yaml:2: node needs 'pkg'/,
+  );
+  throwsLaunchError(
+    () =>
+      launch(`
     launch:
     - timer: {period: "1.0", children: []}
-  `), /^inline\.launch\.yaml:2: timer: 'timer' works under ros2 launch, but the embedded launcher does not support it$/);
+  `),
+    /^inline\.launch\.yaml:2: timer: 'timer' works under ros2 launch, but the embedded launcher does not support it$/,
+  );
   const d = launch(`
     launch:
     - node:
@@ -556,21 +649,41 @@ test('unknown entities and attributes are errors, even under a false condition; 
 });
 
 test('malformed YAML and a file that is not a launch file: errors with the file and line', () => {
-  throwsLaunchError(() => loadLaunchFile('malformed.launch.yaml', {}, context), /^malformed\.launch\.yaml:8: not valid YAML: All mapping items must start at the same column$/);
-  throwsLaunchError(() => launch('nodes:\n- node: {pkg: a, exec: b}\n'), /^inline\.launch\.yaml:1: a launch file is a mapping with one key, 'launch'$/);
-  throwsLaunchError(() => launch('launch:\n- node: {pkg: a, exec: b}\n  extra: 1\n'), /^inline\.launch\.yaml:2: launch: each entry must be a mapping with one key, the entity type/);
-  throwsLaunchError(() => loadLaunchFile('no_such.launch.yaml', {}, context), /^launch file .*no_such\.launch\.yaml cannot be read: ENOENT$/);
+  throwsLaunchError(
+    () => loadLaunchFile('malformed.launch.yaml', {}, context),
+    /^malformed\.launch\.yaml:8: not valid YAML: All mapping items must start at the same column$/,
+  );
+  throwsLaunchError(
+    () => launch('nodes:\n- node: {pkg: a, exec: b}\n'),
+    /^inline\.launch\.yaml:1: a launch file is a mapping with one key, 'launch'$/,
+  );
+  throwsLaunchError(
+    () => launch('launch:\n- node: {pkg: a, exec: b}\n  extra: 1\n'),
+    /^inline\.launch\.yaml:2: launch: each entry must be a mapping with one key, the entity type/,
+  );
+  throwsLaunchError(
+    () => loadLaunchFile('no_such.launch.yaml', {}, context),
+    /^launch file .*no_such\.launch\.yaml cannot be read: ENOENT$/,
+  );
 });
 
-test('invalid node names and namespaces are errors with the node\'s location', () => {
-  throwsLaunchError(() => launch(`
+test("invalid node names and namespaces are errors with the node's location", () => {
+  throwsLaunchError(
+    () =>
+      launch(`
     launch:
     - node: {pkg: dynastack, exec: talker, name: 2fast}
-  `), /^inline\.launch\.yaml:2: node: invalid node name '2fast'/);
-  throwsLaunchError(() => launch(`
+  `),
+    /^inline\.launch\.yaml:2: node: invalid node name '2fast'/,
+  );
+  throwsLaunchError(
+    () =>
+      launch(`
     launch:
     - node: {pkg: dynastack, exec: talker, namespace: "a//b"}
-  `), /^inline\.launch\.yaml:2: node: namespace: invalid namespace/);
+  `),
+    /^inline\.launch\.yaml:2: node: namespace: invalid namespace/,
+  );
 });
 
 test("launch_ros's own YAML frontend test (test_node_frontend.py) gives the values it asserts", () => {
@@ -644,9 +757,15 @@ test("launch_ros's own YAML frontend test (test_node_frontend.py) gives the valu
                     to: "foobar"
   `);
   const [n] = d.nodes;
-  assert.deepEqual({ name: n!.name, namespace: n!.namespace, args: n!.args, rosArgs: n!.rosArgs }, {
-    name: 'my_talker', namespace: '/my_ns', args: ['--number_of_cycles', '1'], rosArgs: ['--log-level', 'info', '--log-file-name', 'filename'],
-  });
+  assert.deepEqual(
+    { name: n!.name, namespace: n!.namespace, args: n!.args, rosArgs: n!.rosArgs },
+    {
+      name: 'my_talker',
+      namespace: '/my_ns',
+      args: ['--number_of_cycles', '1'],
+      rosArgs: ['--log-level', 'info', '--log-file-name', 'filename'],
+    },
+  );
   assert.deepEqual(params(d), {
     param1: 'ads',
     'param_group1.param_group2.param2': 2,
@@ -665,7 +784,10 @@ test("launch_ros's own YAML frontend test (test_node_frontend.py) gives the valu
     'param_group1.param15': ['2', '5', '8'],
     file: join(FIXTURES, 'config/controller.yaml'),
   });
-  assert.deepEqual(n!.remaps, [{ from: 'foo', to: 'bar' }, { from: 'baz', to: 'foobar' }]);
+  assert.deepEqual(n!.remaps, [
+    { from: 'foo', to: 'bar' },
+    { from: 'baz', to: 'foobar' },
+  ]);
   assert.deepEqual(d.warnings, ["inline.launch.yaml:11: node my_talker: 'env' is ignored by the embedded launcher"]);
 });
 
@@ -687,12 +809,22 @@ test('YAML as PyYAML reads it: anchors and merge keys, YAML 1.1 scalars, launch 
       - set_parameter: {name: switch, value: "on"}
       - node: {pkg: dynastack, exec: listener}
   `);
-  assert.deepEqual(d.nodes.slice(0, 2).map((n) => [n.name, n.remaps]), [['a', [{ from: 'x', to: 'y' }]], ['b', [{ from: 'x', to: 'y' }]]]);
+  assert.deepEqual(
+    d.nodes.slice(0, 2).map((n) => [n.name, n.remaps]),
+    [
+      ['a', [{ from: 'x', to: 'y' }]],
+      ['b', [{ from: 'x', to: 'y' }]],
+    ],
+  );
   assert.deepEqual(params(d, 2), { sci: '1e3', sci_signed: 1000, letter: 'y', hex: 16, switch: true });
   assert.deepEqual(d.warnings, ['launch file inline.launch.yaml is deprecated: use robot.launch.yaml']);
   // YAML 1.1 reads an unquoted on as true, which ros2 launch then refuses as a name
-  throwsLaunchError(() => launch(`
+  throwsLaunchError(
+    () =>
+      launch(`
     launch:
     - set_parameter: {name: on, value: "1"}
-  `), /^inline\.launch\.yaml:2: set_parameter: 'name' must be a string, got a boolean \(true\); ros2 launch wants a string here, so quote it: 'on'$/);
+  `),
+    /^inline\.launch\.yaml:2: set_parameter: 'name' must be a string, got a boolean \(true\); ros2 launch wants a string here, so quote it: 'on'$/,
+  );
 });

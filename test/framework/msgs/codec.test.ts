@@ -66,7 +66,10 @@ test('JointState encodes to the ROS 2 CDR bytes, laid out by hand', () => {
   const expected = new HandCdr().i32(1700000000).u32(123456789).str('base_link');
   expected.u32(6);
   for (const n of jointState.name) expected.str(n);
-  expected.f64seq([...jointState.position]).f64seq([...jointState.velocity]).f64seq([]);
+  expected
+    .f64seq([...jointState.position])
+    .f64seq([...jointState.velocity])
+    .f64seq([]);
   const bytes = codecFor('sensor_msgs/msg/JointState').encode(jointState);
   assert.equal(bytes.length, 216);
   assert.deepEqual([...bytes], [...expected.done()]);
@@ -104,11 +107,22 @@ test('Float64MultiArray, Clock, Empty, Bool and String match their hand layouts'
 test('DiagnosticArray and PoseStamped round-trip', () => {
   const diag = {
     header: { stamp: { sec: 1, nanosec: 2 }, frame_id: '' },
-    status: [{ level: 2, name: 'controller', message: 'deadline missed', hardware_id: 'arm', values: [{ key: 'misses', value: '3' }] }],
+    status: [
+      {
+        level: 2,
+        name: 'controller',
+        message: 'deadline missed',
+        hardware_id: 'arm',
+        values: [{ key: 'misses', value: '3' }],
+      },
+    ],
   };
   const dc = codecFor('diagnostic_msgs/msg/DiagnosticArray');
   assert.deepEqual(dc.decode(dc.encode(diag)), diag);
-  const pose = { header: { stamp: { sec: 3, nanosec: 4 }, frame_id: 'world' }, pose: { position: { x: 1, y: 2, z: 3 }, orientation: { x: 0, y: 0, z: 0, w: 1 } } };
+  const pose = {
+    header: { stamp: { sec: 3, nanosec: 4 }, frame_id: 'world' },
+    pose: { position: { x: 1, y: 2, z: 3 }, orientation: { x: 0, y: 0, z: 0, w: 1 } },
+  };
   const pc = codecFor('geometry_msgs/msg/PoseStamped');
   assert.deepEqual(pc.decode(pc.encode(pose)), pose);
 });
@@ -116,33 +130,78 @@ test('DiagnosticArray and PoseStamped round-trip', () => {
 test("dynastack_msgs come from the repo's .msg files and round-trip", () => {
   assert.match(definitionText('dynastack_msgs/msg/ModelBlob'), /uint8\[\] data/);
   assert.match(definitionText('dynastack_msgs/msg/JointStateEstimate'), /MSG: sensor_msgs\/JointState/);
-  const blob = { header: { stamp: { sec: 5, nanosec: 6 }, frame_id: '' }, kind: 'dynamics_ensemble', version: 7, format: 'tfjs', metadata_json: '{"members":7}', data: new Uint8Array([1, 2, 3, 250]) };
+  const blob = {
+    header: { stamp: { sec: 5, nanosec: 6 }, frame_id: '' },
+    kind: 'dynamics_ensemble',
+    version: 7,
+    format: 'tfjs',
+    metadata_json: '{"members":7}',
+    data: new Uint8Array([1, 2, 3, 250]),
+  };
   const bc = codecFor('dynastack_msgs/msg/ModelBlob');
   assert.deepEqual(bc.decode(bc.encode(blob)), blob);
-  const tr = { header: { stamp: { sec: 0, nanosec: 0 }, frame_id: '' }, episode: 2, step: 9, state: [1, 2], action: [0.5], next_state: [1.1, 2.1], reward: -0.25, terminated: false, truncated: true };
+  const tr = {
+    header: { stamp: { sec: 0, nanosec: 0 }, frame_id: '' },
+    episode: 2,
+    step: 9,
+    state: [1, 2],
+    action: [0.5],
+    next_state: [1.1, 2.1],
+    reward: -0.25,
+    terminated: false,
+    truncated: true,
+  };
   const tc = codecFor('dynastack_msgs/msg/Transition');
   const back = tc.decode(tc.encode(tr));
   assert.deepEqual({ ...back, state: [...back.state], action: [...back.action], next_state: [...back.next_state] }, tr);
 });
 
 test('bad input gets a message naming the type', () => {
-  assert.throws(() => codecFor('sensor_msgs/msg/NoSuchThing'), /no definition for message type 'sensor_msgs\/NoSuchThing'/);
-  assert.throws(() => codecFor('sensor_msgs/msg/JointState').decode(new Uint8Array([0, 1, 0, 0, 5])), /cannot decode sensor_msgs\/msg\/JointState from 5 bytes/);
+  assert.throws(
+    () => codecFor('sensor_msgs/msg/NoSuchThing'),
+    /no definition for message type 'sensor_msgs\/NoSuchThing'/,
+  );
+  assert.throws(
+    () => codecFor('sensor_msgs/msg/JointState').decode(new Uint8Array([0, 1, 0, 0, 5])),
+    /cannot decode sensor_msgs\/msg\/JointState from 5 bytes/,
+  );
   assert.throws(() => codecFor('sensor_msgs/msg/JointState').decode(new Uint8Array(2)), /shorter than the CDR header/);
-  assert.throws(() => codecFor('std_msgs/msg/String').encode({ data: 42 } as never), /cannot encode std_msgs\/msg\/String/);
+  assert.throws(
+    () => codecFor('std_msgs/msg/String').encode({ data: 42 } as never),
+    /cannot encode std_msgs\/msg\/String/,
+  );
 });
 
 test('encode checks every field: missing, unknown, wrong type, out of range', () => {
   const js = codecFor('sensor_msgs/msg/JointState');
-  const ok = { header: { stamp: { sec: 1, nanosec: 2 }, frame_id: '' }, name: ['a'], position: [1], velocity: new Float64Array(1), effort: [] };
+  const ok = {
+    header: { stamp: { sec: 1, nanosec: 2 }, frame_id: '' },
+    name: ['a'],
+    position: [1],
+    velocity: new Float64Array(1),
+    effort: [],
+  };
   assert.equal(js.encode(ok).length > 0, true);
-  assert.throws(() => js.encode({ ...ok, header: undefined } as never), /cannot encode sensor_msgs\/msg\/JointState: header: missing/);
+  assert.throws(
+    () => js.encode({ ...ok, header: undefined } as never),
+    /cannot encode sensor_msgs\/msg\/JointState: header: missing/,
+  );
   assert.throws(() => js.encode({ ...ok, positon: [1] } as never), /positon: unknown field of sensor_msgs\/JointState/);
   assert.throws(() => js.encode({ ...ok, name: 'a' } as never), /name: expected an array of string, got string "a"/);
-  assert.throws(() => js.encode({ ...ok, position: ['x'] } as never), /position\[0\]: expected float64, got string "x"/);
-  assert.throws(() => js.encode({ ...ok, header: { stamp: { sec: 1.5, nanosec: 0 }, frame_id: '' } }), /header\.stamp\.sec: expected int32, got number 1.5/);
+  assert.throws(
+    () => js.encode({ ...ok, position: ['x'] } as never),
+    /position\[0\]: expected float64, got string "x"/,
+  );
+  assert.throws(
+    () => js.encode({ ...ok, header: { stamp: { sec: 1.5, nanosec: 0 }, frame_id: '' } }),
+    /header\.stamp\.sec: expected int32, got number 1.5/,
+  );
   const diag = codecFor('diagnostic_msgs/msg/DiagnosticArray');
-  assert.throws(() => diag.encode({ header: ok.header, status: [{ level: 300, name: '', message: '', hardware_id: '', values: [] }] }), /status\[0\]\.level: expected uint8, got number 300/);
+  assert.throws(
+    () =>
+      diag.encode({ header: ok.header, status: [{ level: 300, name: '', message: '', hardware_id: '', values: [] }] }),
+    /status\[0\]\.level: expected uint8, got number 300/,
+  );
   // NaN is a valid float64 on the wire: keeping it off robot commands is the safety layer's job
   assert.equal(js.encode({ ...ok, position: [Number.NaN] }).length > 0, true);
 });

@@ -38,25 +38,43 @@ test('a parameter file: node sections, /** wildcard, nested namespaces, nested p
 });
 
 test('bad files and values stop with a message naming file, node and parameter', () => {
-  assert.throws(() => resolveFrom('bad_value.yaml', '/controller'), (e: Error) => {
-    assert.match(e.message, /bad_value\.yaml/);
-    assert.match(e.message, /node \/controller: parameter 'rate_hz': expected double, got string 'fast'/);
-    return true;
-  });
+  assert.throws(
+    () => resolveFrom('bad_value.yaml', '/controller'),
+    (e: Error) => {
+      assert.match(e.message, /bad_value\.yaml/);
+      assert.match(e.message, /node \/controller: parameter 'rate_hz': expected double, got string 'fast'/);
+      return true;
+    },
+  );
   assert.throws(() => loadParamFile(fixture('bad_yaml.yaml')), /bad_yaml\.yaml: not valid YAML at line \d+/);
-  assert.throws(() => resolveFrom('typo.yaml', '/controller'), /typo\.yaml \(\/controller\): node \/controller has no parameter 'rate_hzz' \(did you mean 'rate_hz'\?\)/);
-  assert.throws(() => loadParamFile(fixture('no_section.yaml')), /'controller\/rate_hz' has no 'ros__parameters' section/);
+  assert.throws(
+    () => resolveFrom('typo.yaml', '/controller'),
+    /typo\.yaml \(\/controller\): node \/controller has no parameter 'rate_hzz' \(did you mean 'rate_hz'\?\)/,
+  );
+  assert.throws(
+    () => loadParamFile(fixture('no_section.yaml')),
+    /'controller\/rate_hz' has no 'ros__parameters' section/,
+  );
   assert.throws(() => loadParamFile(fixture('missing.yaml')), /parameter file .*missing\.yaml cannot be read: ENOENT/);
 });
 
 test('values are checked against type, range, choices and length', () => {
   const src = (values: Record<string, unknown>) => [{ origin: 'test', values, strict: true }];
-  assert.throws(() => resolveParams(schema, src({ rate_hz: 5000 }), '/n'), /'rate_hz': 5000 is outside the range \[1, 1000\]/);
-  assert.throws(() => resolveParams(schema, src({ mode: 'fast' }), '/n'), /'mode': 'fast' is not one of 'lockstep', 'realtime'/);
+  assert.throws(
+    () => resolveParams(schema, src({ rate_hz: 5000 }), '/n'),
+    /'rate_hz': 5000 is outside the range \[1, 1000\]/,
+  );
+  assert.throws(
+    () => resolveParams(schema, src({ mode: 'fast' }), '/n'),
+    /'mode': 'fast' is not one of 'lockstep', 'realtime'/,
+  );
   assert.throws(() => resolveParams(schema, src({ steps: 2.5 }), '/n'), /'steps': expected integer, got double 2.5/);
   assert.throws(() => resolveParams(schema, src({ 'gains.kp': [1, 2] }), '/n'), /expected 3 elements, got 2/);
   assert.throws(() => resolveParams(schema, src({ rate_hz: Number.NaN }), '/n'), /expected double/);
-  assert.throws(() => defineParams({ x: { type: 'double', default: 5, range: [0, 1], description: '' } }), /default 5 is invalid/);
+  assert.throws(
+    () => defineParams({ x: { type: 'double', default: 5, range: [0, 1], description: '' } }),
+    /default 5 is invalid/,
+  );
 });
 
 test('later sources win: file, then launch, then command line', () => {
@@ -84,11 +102,29 @@ test('wildcards match as rcl does: * one token, ** any number', () => {
 });
 
 test('--ros-args: -p, --params-file, -r and --log-level, as ros2 launch passes them', () => {
-  const argv = ['talker', '--ros-args', '-r', '__node:=t2', '--params-file', fixture('good.yaml'), '-p', 'rate_hz:=42.0', '-p', 'gains.kp:=[3, 2, 1]', '--log-level', 'debug', '--', 'extra'];
+  const argv = [
+    'talker',
+    '--ros-args',
+    '-r',
+    '__node:=t2',
+    '--params-file',
+    fixture('good.yaml'),
+    '-p',
+    'rate_hz:=42.0',
+    '-p',
+    'gains.kp:=[3, 2, 1]',
+    '--log-level',
+    'debug',
+    '--',
+    'extra',
+  ];
   const args = parseRosArgs(argv, true);
   assert.deepEqual(nonRosArgs(argv), ['talker', 'extra']);
   assert.deepEqual(remapsForNode(args, 'talker'), [{ from: '__node', to: 't2' }]);
-  assert.deepEqual(args.filter((a) => a.kind === 'log_level'), [{ kind: 'log_level', spec: 'debug' }]);
+  assert.deepEqual(
+    args.filter((a) => a.kind === 'log_level'),
+    [{ kind: 'log_level', spec: 'debug' }],
+  );
   const values = resolveParams(schema, rosParamSources(args, '/controller', loadParamFile), '/controller');
   assert.equal(values.rate_hz, 42);
   assert.deepEqual(values['gains.kp'], [3, 2, 1]);
@@ -96,7 +132,21 @@ test('--ros-args: -p, --params-file, -r and --log-level, as ros2 launch passes t
   assert.throws(() => parseRosArgs(['--ros-args', '-p', 'novalue']), /expected \[node:\]name:=value/);
   assert.throws(() => parseRosArgs(['--ros-args', '--bogus'], true), /unknown argument '--bogus'/);
   // node-targeted rules apply to that node only; rcl's logging flags are accepted
-  const targeted = parseRosArgs(['--ros-args', '-p', 'other:rate_hz:=7.0', '-p', 'controller:steps:=3', '-r', 'other:a:=b', '--disable-stdout-logs', '--log-file-name', 'x'], true);
+  const targeted = parseRosArgs(
+    [
+      '--ros-args',
+      '-p',
+      'other:rate_hz:=7.0',
+      '-p',
+      'controller:steps:=3',
+      '-r',
+      'other:a:=b',
+      '--disable-stdout-logs',
+      '--log-file-name',
+      'x',
+    ],
+    true,
+  );
   const mine = resolveParams(schema, rosParamSources(targeted, '/controller'), '/controller');
   assert.equal(mine.rate_hz, 100);
   assert.equal(mine.steps, 3);

@@ -34,7 +34,10 @@ const node = (exec: string, extra: Partial<LaunchNode> = {}): LaunchNode => ({
 function launcher(nodes: LaunchNode[]) {
   const description: LaunchDescription = { file: 'test', args: {}, nodes, warnings: [] } as LaunchDescription;
   const transport = new EmbeddedTransport({ checkMessages: true });
-  return { transport, launcher: new Launcher(description, { transport, registry, logLevelSpec: 'warn', checkMessages: true }) };
+  return {
+    transport,
+    launcher: new Launcher(description, { transport, registry, logLevelSpec: 'warn', checkMessages: true }),
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -45,12 +48,17 @@ test('a node in a worker and a node on the main thread talk both ways; shutdown 
     node('latched_sink'),
   ]);
   await l.configure();
-  assert.deepEqual(l.nodes.map((n) => n.thread), ['main', 'worker']);
+  assert.deepEqual(
+    l.nodes.map((n) => n.thread),
+    ['main', 'worker'],
+  );
   await l.activate();
   // main → worker → main: an echo through the worker, 2000 messages in one burst, none lost
   const probe = await transport.createNode({ name: 'probe', parameters: defineParams({}) });
   const echoed: number[] = [];
-  probe.createSubscription('std_msgs/msg/Float64', 'echo_out', (m) => echoed.push(m.data), { qos: { history: 'keep_all' } });
+  probe.createSubscription('std_msgs/msg/Float64', 'echo_out', (m) => echoed.push(m.data), {
+    qos: { history: 'keep_all' },
+  });
   const pub = probe.createPublisher('std_msgs/msg/Float64', 'echo_in', { history: 'keep_all' });
   await sleep(50); // the worker's proxies are created asynchronously
   for (let i = 0; i < 2000; i++) pub.publish({ data: i });
@@ -68,7 +76,10 @@ test('a node in a worker and a node on the main thread talk both ways; shutdown 
   assert.equal(sink.metrics.cleaned, 'true');
   assert.equal(sink.metrics.main_thread, 'false');
   assert.equal(sink.topics.find((t) => t.topic === '/echo_in')?.count, 2000);
-  assert.deepEqual(l.nodes.map((n) => n.state), ['finalized', 'finalized']);
+  assert.deepEqual(
+    l.nodes.map((n) => n.state),
+    ['finalized', 'finalized'],
+  );
   // nothing is left on the bus
   for (const topic of transport.bus.topics().values()) {
     assert.equal(topic.publishers.size + topic.subscriptions.size, 0, `${topic.name} still has endpoints`);
@@ -77,7 +88,12 @@ test('a node in a worker and a node on the main thread talk both ways; shutdown 
 
 test('talker and listener at 200 Hz: the report counts and rates what flowed', async () => {
   const { launcher: l } = launcher([
-    node('demo_talker', { parameters: [{ kind: 'value', name: 'rate_hz', value: 200.0 }, { kind: 'value', name: 'embedded_thread', value: 'worker' }] }),
+    node('demo_talker', {
+      parameters: [
+        { kind: 'value', name: 'rate_hz', value: 200.0 },
+        { kind: 'value', name: 'embedded_thread', value: 'worker' },
+      ],
+    }),
     node('demo_listener', { parameters: [{ kind: 'value', name: 'expected_joints', value: 6 }] }),
   ]);
   await l.configure();
@@ -97,18 +113,36 @@ test('talker and listener at 200 Hz: the report counts and rates what flowed', a
 });
 
 test('a bad parameter stops the launch before anything runs, naming node and parameter', async () => {
-  const { launcher: l } = launcher([node('demo_talker'), node('demo_listener', { parameters: [{ kind: 'value', name: 'report_period_s', value: -1 }] })]);
+  const { launcher: l } = launcher([
+    node('demo_talker'),
+    node('demo_listener', { parameters: [{ kind: 'value', name: 'report_period_s', value: -1 }] }),
+  ]);
   await assert.rejects(l.configure(), /node \/demo_listener: parameter 'report_period_s': -1 is outside the range/);
-  assert.deepEqual(l.nodes.map((n) => n.state), ['finalized']);
+  assert.deepEqual(
+    l.nodes.map((n) => n.state),
+    ['finalized'],
+  );
 });
 
 test('a worker whose configure fails (a topic used with two types) is reported and cleaned up', async () => {
-  const { launcher: l } = launcher([node('latched_source'), node('latched_sink', { parameters: [{ kind: 'value', name: 'wrong_type', value: true }] })]);
-  await assert.rejects(l.configure(), /\/latched_sink \(worker\): configure failed: topic \/latched carries std_msgs\/msg\/String/);
-  assert.deepEqual(l.nodes.map((n) => n.state), ['finalized', 'finalized']);
+  const { launcher: l } = launcher([
+    node('latched_source'),
+    node('latched_sink', { parameters: [{ kind: 'value', name: 'wrong_type', value: true }] }),
+  ]);
+  await assert.rejects(
+    l.configure(),
+    /\/latched_sink \(worker\): configure failed: topic \/latched carries std_msgs\/msg\/String/,
+  );
+  assert.deepEqual(
+    l.nodes.map((n) => n.state),
+    ['finalized', 'finalized'],
+  );
 });
 
 test('an unknown executable names what the package has', async () => {
   const { launcher: l } = launcher([node('no_such_node')]);
-  await assert.rejects(l.configure(), /package 'dynastack' has no executable 'no_such_node' \(it has: demo_listener, demo_talker, latched_sink, latched_source\)/);
+  await assert.rejects(
+    l.configure(),
+    /package 'dynastack' has no executable 'no_such_node' \(it has: demo_listener, demo_talker, latched_sink, latched_source\)/,
+  );
 });

@@ -71,7 +71,10 @@ test('wall clock timer: fires at its period without drift, and stops on cancel',
   // Under load the timer skips periods it missed (rcl), so it may fire fewer than the ~52 periods
   // in the window, but never more, never twice for one period, and it keeps going to the end.
   const periods = Number((cancelNs - startNs) / periodNs);
-  assert.ok(count >= 10 && count <= periods + 1, `expected at most ${periods + 1} calls (and some) at 200 Hz, got ${count}`);
+  assert.ok(
+    count >= 10 && count <= periods + 1,
+    `expected at most ${periods + 1} calls (and some) at 200 Hz, got ${count}`,
+  );
   // deadlines are absolute: consecutive expected times are whole periods apart, strictly increasing
   for (let i = 1; i < stamps.length; i++) {
     assert.equal((stamps[i]! - stamps[0]!) % periodNs, 0n);
@@ -83,7 +86,11 @@ test('wall clock timer: fires at its period without drift, and stops on cancel',
 test('use_sim_time: a node timer follows /clock, not the wall', async () => {
   const transport = new EmbeddedTransport();
   const sim = await transport.createNode({ name: 'sim', parameters: defineParams({}) });
-  const node = await transport.createNode({ name: 'ctl', parameters: defineParams({}), parameterSources: [{ origin: 'test', values: { use_sim_time: true }, strict: true }] });
+  const node = await transport.createNode({
+    name: 'ctl',
+    parameters: defineParams({}),
+    parameterSources: [{ origin: 'test', values: { use_sim_time: true }, strict: true }],
+  });
   assert.equal(node.clock.isSimTime, true);
   assert.equal(node.clock.now(), 0n);
   const fired: bigint[] = [];

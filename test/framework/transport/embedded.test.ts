@@ -49,7 +49,9 @@ test('transient-local publishers replay their last depth messages to late transi
   for (const m of ['v1', 'v2', 'v3']) pub.publish(text(m));
   const late: string[] = [];
   const volatileLate: string[] = [];
-  b.createSubscription('std_msgs/msg/String', 'model', (m) => late.push(m.data), { qos: { ...QOS_LATCHED, depth: 10 } });
+  b.createSubscription('std_msgs/msg/String', 'model', (m) => late.push(m.data), {
+    qos: { ...QOS_LATCHED, depth: 10 },
+  });
   b.createSubscription('std_msgs/msg/String', 'model', (m) => volatileLate.push(m.data));
   await idle();
   assert.deepEqual(late, ['v2', 'v3']);
@@ -83,7 +85,10 @@ test('QoS matching follows DDS: reliable reader ✗ best-effort writer, transien
 test('a topic has one type', async () => {
   const { a, b } = await setup();
   a.createPublisher('std_msgs/msg/String', 'chatter');
-  assert.throws(() => b.createSubscription('std_msgs/msg/Bool', 'chatter', () => {}), /topic \/chatter carries std_msgs\/msg\/String; \/b cannot use it as std_msgs\/msg\/Bool/);
+  assert.throws(
+    () => b.createSubscription('std_msgs/msg/Bool', 'chatter', () => {}),
+    /topic \/chatter carries std_msgs\/msg\/String; \/b cannot use it as std_msgs\/msg\/Bool/,
+  );
 });
 
 test('a throwing callback is reported and does not stop delivery to others', async () => {
@@ -106,7 +111,10 @@ test('names: namespace, private names and remaps resolve as rcl does', async () 
     name: 'controller',
     namespace: 'arm',
     parameters: none,
-    remaps: [{ from: 'commands', to: '/forward_position_controller/commands' }, { from: '__node', to: 'ctl' }],
+    remaps: [
+      { from: 'commands', to: '/forward_position_controller/commands' },
+      { from: '__node', to: 'ctl' },
+    ],
   });
   assert.equal(node.fullyQualifiedName, '/arm/ctl');
   assert.equal(node.resolveTopicName('joint_states'), '/arm/joint_states');
@@ -120,7 +128,10 @@ test('names: namespace, private names and remaps resolve as rcl does', async () 
 test('with checkMessages a message that breaks its schema fails at publish', async () => {
   const { a } = await setup(true);
   const pub = a.createPublisher('sensor_msgs/msg/JointState', 'joint_states');
-  assert.throws(() => pub.publish({ name: [], position: [1], velocity: [], effort: [] } as never), /cannot encode sensor_msgs\/msg\/JointState/);
+  assert.throws(
+    () => pub.publish({ name: [], position: [1], velocity: [], effort: [] } as never),
+    /cannot encode sensor_msgs\/msg\/JointState/,
+  );
 });
 
 test('raw publish and raw subscribe carry the CDR bytes unchanged', async () => {

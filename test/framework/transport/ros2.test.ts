@@ -1,7 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { registry } from '../../../nodes/index.js';
@@ -56,7 +66,13 @@ const schema = defineParams({
   seed: { type: 'integer', default: 0, range: [0, Infinity], description: 'random seed' },
   gains: { type: 'double_array', default: [1, 2, 3], length: 3, range: [-10, 10], description: 'gains' },
   ids: { type: 'integer_array', default: [1, 2], description: 'servo ids' },
-  mode: { type: 'string', default: 'lockstep', choices: ['lockstep', 'realtime'], nonEmpty: true, description: 'sim mode' },
+  mode: {
+    type: 'string',
+    default: 'lockstep',
+    choices: ['lockstep', 'realtime'],
+    nonEmpty: true,
+    description: 'sim mode',
+  },
   enabled: { type: 'bool', default: true, description: 'on' },
   joints: { type: 'string_array', default: ['a', 'b'], description: 'joint names' },
   flags: { type: 'bool_array', default: [true, false], description: 'flags' },
@@ -117,11 +133,14 @@ test('parameter values: integers become bigint for rclnodejs and come back as sa
   assert.deepEqual(fromRosParamValue([1n, -2n]), [1, -2]);
   assert.deepEqual(fromRosParamValue(new Float64Array([0.5, 1.5])), [0.5, 1.5]);
   assert.deepEqual(fromRosParamValue(['x', true, 2.5]), ['x', true, 2.5]);
-  assert.throws(() => fromRosParamValue(2n ** 53n, 'seed'), (e: Error) => {
-    assert.ok(e instanceof RangeError);
-    assert.match(e.message, /seed: integer 9007199254740992 is outside the range a JavaScript number holds exactly/);
-    return true;
-  });
+  assert.throws(
+    () => fromRosParamValue(2n ** 53n, 'seed'),
+    (e: Error) => {
+      assert.ok(e instanceof RangeError);
+      assert.match(e.message, /seed: integer 9007199254740992 is outside the range a JavaScript number holds exactly/);
+      return true;
+    },
+  );
   assert.throws(() => fromRosParamValue([1n, -(2n ** 60n)], 'ids'), RangeError);
 });
 
@@ -141,17 +160,48 @@ test('time: bigint ns ↔ rclnodejs Time arguments and nanoseconds', () => {
 
 test("timer info: rclnodejs's {expectedCallTime, actualCallTime} when given, else measured", () => {
   const measured: TimerInfo = { expectedNs: 1n, actualNs: 2n };
-  assert.deepEqual(timerInfoFrom({ expectedCallTime: 100n, actualCallTime: 105n }, () => measured), { expectedNs: 100n, actualNs: 105n });
-  assert.equal(timerInfoFrom(undefined, () => measured), measured);
-  assert.equal(timerInfoFrom({ expectedCallTime: 1 }, () => measured), measured);
+  assert.deepEqual(
+    timerInfoFrom({ expectedCallTime: 100n, actualCallTime: 105n }, () => measured),
+    { expectedNs: 100n, actualNs: 105n },
+  );
+  assert.equal(
+    timerInfoFrom(undefined, () => measured),
+    measured,
+  );
+  assert.equal(
+    timerInfoFrom({ expectedCallTime: 1 }, () => measured),
+    measured,
+  );
 });
 
 test('--ros-args: remaps, -p and --params-file in order, node prefixes, -- ends a section', () => {
   const args = parseRosArgs([
-    'node', 'main.js', 'run', 'demo_talker', '-p', 'not_ros:=1',
-    '--ros-args', '-r', '__node:=talker', '-r', 'talker:chatter:=/talk', '-r', 'other:chatter:=/nope',
-    '--params-file', '/tmp/a.yaml', '-p', 'rate_hz:=5.0', '--log-level', 'debug', '--disable-stdout-logs',
-    '-p', 'talker:steps:=100', '--', 'after', '-p', 'ignored:=1',
+    'node',
+    'main.js',
+    'run',
+    'demo_talker',
+    '-p',
+    'not_ros:=1',
+    '--ros-args',
+    '-r',
+    '__node:=talker',
+    '-r',
+    'talker:chatter:=/talk',
+    '-r',
+    'other:chatter:=/nope',
+    '--params-file',
+    '/tmp/a.yaml',
+    '-p',
+    'rate_hz:=5.0',
+    '--log-level',
+    'debug',
+    '--disable-stdout-logs',
+    '-p',
+    'talker:steps:=100',
+    '--',
+    'after',
+    '-p',
+    'ignored:=1',
   ]);
   assert.deepEqual(args, [
     { kind: 'remap', from: '__node', to: 'talker' },
@@ -173,10 +223,32 @@ test('--ros-args: remaps, -p and --params-file in order, node prefixes, -- ends 
 
 test('--ros-args parameter sources resolve with our validation: file sections, wildcards, -p last', () => {
   const file = parseParamFile(
-    ['/**:', '  ros__parameters:', '    rate_hz: 50', '    unknown_elsewhere: 1', '/arm/talker:', '  ros__parameters:', '    steps: 1', '    gains: [0.1, 0.2, 0.3]', 'talker:', '  ros__parameters:', '    steps: 100'].join('\n'),
+    [
+      '/**:',
+      '  ros__parameters:',
+      '    rate_hz: 50',
+      '    unknown_elsewhere: 1',
+      '/arm/talker:',
+      '  ros__parameters:',
+      '    steps: 1',
+      '    gains: [0.1, 0.2, 0.3]',
+      'talker:',
+      '  ros__parameters:',
+      '    steps: 100',
+    ].join('\n'),
     'demo.yaml',
   );
-  const args = parseRosArgs(['--ros-args', '--params-file', 'demo.yaml', '-p', 'mode:=realtime', '-p', 'talker:seed:=7', '-p', 'listener:seed:=8']);
+  const args = parseRosArgs([
+    '--ros-args',
+    '--params-file',
+    'demo.yaml',
+    '-p',
+    'mode:=realtime',
+    '-p',
+    'talker:seed:=7',
+    '-p',
+    'listener:seed:=8',
+  ]);
   const load = (path: string) => (assert.equal(path, 'demo.yaml'), file);
   const sources = rosParamSources(args, '/arm/talker', load);
   const values = resolveParams(schema, sources, '/arm/talker');
@@ -187,26 +259,39 @@ test('--ros-args parameter sources resolve with our validation: file sections, w
   assert.equal(values.seed, 7); // -p with this node's prefix; listener's ignored
   // a bad -p value stops the node with a message naming it
   const bad = rosParamSources(parseRosArgs(['--ros-args', '-p', 'rate_hz:=fast']), '/arm/talker', load);
-  assert.throws(() => resolveParams(schema, bad, '/arm/talker'), /command line \(--ros-args -p rate_hz:=fast\): node \/arm\/talker: parameter 'rate_hz': expected double, got string 'fast'/);
+  assert.throws(
+    () => resolveParams(schema, bad, '/arm/talker'),
+    /command line \(--ros-args -p rate_hz:=fast\): node \/arm\/talker: parameter 'rate_hz': expected double, got string 'fast'/,
+  );
   // a -p without prefix reaches every node of the process: undeclared names are ignored, as in rcl;
   // one that names the node must name a declared parameter
   const global = rosParamSources(parseRosArgs(['--ros-args', '-p', 'rate:=5.0']), '/arm/talker', load);
   assert.equal(resolveParams(schema, global, '/arm/talker').rate_hz, 100);
   const typo = rosParamSources(parseRosArgs(['--ros-args', '-p', 'talker:rate:=5.0']), '/arm/talker', load);
-  assert.throws(() => resolveParams(schema, typo, '/arm/talker'), /has no parameter 'rate' \(did you mean 'rate_hz'\?\)/);
+  assert.throws(
+    () => resolveParams(schema, typo, '/arm/talker'),
+    /has no parameter 'rate' \(did you mean 'rate_hz'\?\)/,
+  );
 });
 
 // ---- (b) the loader --------------------------------------------------------------------------
 
-test('loadRclnodejs without ROS 2 rejects with one line naming what to source and install', { skip: ros2Available() && 'ROS 2 is sourced here' }, async () => {
-  await assert.rejects(loadRclnodejs(), (e: Error) => {
-    assert.equal(e.message.includes('\n'), false, 'one line');
-    assert.match(e.message, /^ROS 2 transport needs rclnodejs: source \/opt\/ros\/<distro>\/setup\.bash, then npm install rclnodejs/);
-    assert.match(e.message, /docs\/on-a-robot\.md/);
-    assert.match(e.message, /cause \(ROS_DISTRO unset\): .*rclnodejs/);
-    return true;
-  });
-});
+test(
+  'loadRclnodejs without ROS 2 rejects with one line naming what to source and install',
+  { skip: ros2Available() && 'ROS 2 is sourced here' },
+  async () => {
+    await assert.rejects(loadRclnodejs(), (e: Error) => {
+      assert.equal(e.message.includes('\n'), false, 'one line');
+      assert.match(
+        e.message,
+        /^ROS 2 transport needs rclnodejs: source \/opt\/ros\/<distro>\/setup\.bash, then npm install rclnodejs/,
+      );
+      assert.match(e.message, /docs\/on-a-robot\.md/);
+      assert.match(e.message, /cause \(ROS_DISTRO unset\): .*rclnodejs/);
+      return true;
+    });
+  },
+);
 
 // ---- ament executable wrappers ---------------------------------------------------------------
 
@@ -232,11 +317,17 @@ test('each wrapper is an executable (0755) sh script that runs `dynastack run <e
       assert.equal(statSync(file).mode & 0o777, 0o755, `${file} must be mode 0755 (chmod 755; git keeps it)`);
       const text = readFileSync(file, 'utf8');
       assert.equal(text.split('\n')[0], '#!/bin/sh', `${file}: first line`);
-      assert.ok(text.includes(`exec node "$prefix/share/dynastack/dist/cli/main.js" run ${exec} "$@"`), `${file}: exec line`);
+      assert.ok(
+        text.includes(`exec node "$prefix/share/dynastack/dist/cli/main.js" run ${exec} "$@"`),
+        `${file}: exec line`,
+      );
       const installed = join(root, 'lib', 'dynastack', exec);
       copyFileSync(file, installed);
       chmodSync(installed, 0o755);
-      const out = execFileSync(installed, ['--ros-args', '-p', 'rate_hz:=5.0', '-r', '__ns:=/arm'], { env, encoding: 'utf8' });
+      const out = execFileSync(installed, ['--ros-args', '-p', 'rate_hz:=5.0', '-r', '__ns:=/arm'], {
+        env,
+        encoding: 'utf8',
+      });
       assert.deepEqual(JSON.parse(out), ['run', exec, '--ros-args', '-p', 'rate_hz:=5.0', '-r', '__ns:=/arm']);
     }
   } finally {
@@ -287,7 +378,9 @@ rosTest('pub/sub round trip over rcl with QoS; raw subscription gets the CDR byt
     listener.createRawSubscription('std_msgs/msg/String', 'chatter', (b) => raw.push(b));
     // a reliable reader does not match a best-effort writer (DDS request/offered)
     const mismatched: string[] = [];
-    listener.createSubscription('std_msgs/msg/String', 'lossy', (m) => mismatched.push(m.data), { qos: { reliability: 'reliable' } });
+    listener.createSubscription('std_msgs/msg/String', 'lossy', (m) => mismatched.push(m.data), {
+      qos: { reliability: 'reliable' },
+    });
     const pub = talker.createPublisher('std_msgs/msg/String', 'chatter', QOS_DEFAULT);
     const lossy = talker.createPublisher('std_msgs/msg/String', 'lossy', QOS_SENSOR_DATA);
     assert.equal(pub.topic, `${ns}/chatter`);
@@ -331,7 +424,10 @@ rosTest('parameters from --params-file and -p are validated, declared, and bad o
   const dir = mkdtempSync(join(tmpdir(), 'dynastack-params-'));
   try {
     const good = join(dir, 'good.yaml');
-    writeFileSync(good, `/**:\n  ros__parameters:\n    rate_hz: 250\n${ns}/tuned:\n  ros__parameters:\n    steps: 100\n    gains: [0.5, 0.5, 0.5]\n`);
+    writeFileSync(
+      good,
+      `/**:\n  ros__parameters:\n    rate_hz: 250\n${ns}/tuned:\n  ros__parameters:\n    steps: 100\n    gains: [0.5, 0.5, 0.5]\n`,
+    );
     await withTransport(['--ros-args', '--params-file', good, '-p', 'mode:=realtime'], async (t) => {
       const node = await t.createNode({ name: 'tuned', namespace: ns, parameters: schema });
       assert.equal(node.params.rate_hz, 250);
@@ -344,7 +440,10 @@ rosTest('parameters from --params-file and -p are validated, declared, and bad o
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, `${ns}/tuned:\n  ros__parameters:\n    steps: 1000\n`);
     await withTransport(['--ros-args', '--params-file', bad], async (t) => {
-      await assert.rejects(t.createNode({ name: 'tuned', namespace: ns, parameters: schema }), /bad\.yaml .*node .*\/tuned: parameter 'steps': 1000 is outside the range \[1, 100\]/);
+      await assert.rejects(
+        t.createNode({ name: 'tuned', namespace: ns, parameters: schema }),
+        /bad\.yaml .*node .*\/tuned: parameter 'steps': 1000 is outside the range \[1, 100\]/,
+      );
     });
     // use_sim_time from a file switches the ROS clock to /clock (0 until a /clock message arrives)
     await withTransport(['--ros-args', '-p', 'use_sim_time:=true'], async (t) => {

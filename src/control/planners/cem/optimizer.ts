@@ -34,7 +34,15 @@ export interface CemSettings {
 }
 
 /** mbrl-lib PETS (pop 350) and PETS cartpole/reacher (pop 400, 40 elites): 10% elites, 5 iterations, α 0.1. */
-export const CEM_DEFAULTS: CemSettings = { populationSize: 400, eliteRatio: 0.1, iterations: 5, alpha: 0.1, minStd: 0, includeWarmStart: true, seed: 1 };
+export const CEM_DEFAULTS: CemSettings = {
+  populationSize: 400,
+  eliteRatio: 0.1,
+  iterations: 5,
+  alpha: 0.1,
+  minStd: 0,
+  includeWarmStart: true,
+  seed: 1,
+};
 
 export class CemOptimizer implements ActionOptimizer {
   readonly name = 'cem';
@@ -49,9 +57,12 @@ export class CemOptimizer implements ActionOptimizer {
     positiveInteger('CEM', 'iterations', s.iterations);
     inRange('CEM', 'alpha', s.alpha, 0, 1, { low: true, high: false });
     inRange('CEM', 'min_std', s.minStd, 0, Infinity);
-    this.#elites = s.eliteCount ?? Math.ceil(inRange('CEM', 'elite_ratio', s.eliteRatio, 0, 1, { low: false, high: true }) * s.populationSize);
+    this.#elites =
+      s.eliteCount ??
+      Math.ceil(inRange('CEM', 'elite_ratio', s.eliteRatio, 0, 1, { low: false, high: true }) * s.populationSize);
     positiveInteger('CEM', 'elite_count', this.#elites);
-    if (this.#elites > s.populationSize) throw new Error(`CEM: ${this.#elites} elites from a population of ${s.populationSize}`);
+    if (this.#elites > s.populationSize)
+      throw new Error(`CEM: ${this.#elites} elites from a population of ${s.populationSize}`);
     this.settings = s;
     this.#rng = new Rng(s.seed);
   }
@@ -84,6 +95,11 @@ export class CemOptimizer implements ActionOptimizer {
       eliteIndices(costs, this.#elites, elites);
       refit(population, size, elites, this.settings.alpha, this.settings.minStd, mean, variance, std);
     }
-    return { best: Float32Array.from(incumbent.best), bestCost: incumbent.cost, iterations: i, evaluations: incumbent.evaluations };
+    return {
+      best: Float32Array.from(incumbent.best),
+      bestCost: incumbent.cost,
+      iterations: i,
+      evaluations: incumbent.evaluations,
+    };
   }
 }

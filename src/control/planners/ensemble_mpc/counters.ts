@@ -29,6 +29,10 @@ export class PlanningCounters {
 
   /** the model counters under their diagnostics/report names */
   modelFigures(): { models_received: number; models_rejected: number; models_repeated: number } {
-    return { models_received: this.modelsReceived, models_rejected: this.modelsRejected, models_repeated: this.modelsRepeated };
+    return {
+      models_received: this.modelsReceived,
+      models_rejected: this.modelsRejected,
+      models_repeated: this.modelsRepeated,
+    };
   }
 }

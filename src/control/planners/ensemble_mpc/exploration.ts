@@ -8,8 +8,14 @@ export class UniformExploration {
   readonly #rng: Rng;
   #ticks = 0;
 
-  constructor(readonly low: Float32Array, readonly high: Float32Array, readonly stepNs: bigint, seed: number) {
-    if (low.length !== high.length) throw new Error(`exploration: ${low.length} lower bounds but ${high.length} upper bounds`);
+  constructor(
+    readonly low: Float32Array,
+    readonly high: Float32Array,
+    readonly stepNs: bigint,
+    seed: number,
+  ) {
+    if (low.length !== high.length)
+      throw new Error(`exploration: ${low.length} lower bounds but ${high.length} upper bounds`);
     this.#rng = new Rng(seed);
   }
 

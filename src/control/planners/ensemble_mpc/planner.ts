@@ -63,12 +63,17 @@ export interface ModelLayout {
 export function modelLayout(metadata: Record<string, unknown>): ModelLayout {
   const training = metadata['training'] as Record<string, unknown> | undefined;
   const config = metadata['config'] as Record<string, unknown> | undefined;
-  if (!Array.isArray(training?.['joints'])) throw new Error('model blob: metadata.training.joints (the state layout) is missing');
+  if (!Array.isArray(training?.['joints']))
+    throw new Error('model blob: metadata.training.joints (the state layout) is missing');
   const encoding = StateEncoding.fromMetadata(training, 'model blob');
   const stateSize = config?.['stateSize'];
   const actionSize = config?.['actionSize'];
-  if (typeof stateSize !== 'number' || typeof actionSize !== 'number') throw new Error('model blob: metadata.config has no stateSize or actionSize');
-  if (stateSize !== encoding.size) throw new Error(`model blob: a state of ${stateSize} values cannot be ${encoding.describe()} (${encoding.size} values)`);
+  if (typeof stateSize !== 'number' || typeof actionSize !== 'number')
+    throw new Error('model blob: metadata.config has no stateSize or actionSize');
+  if (stateSize !== encoding.size)
+    throw new Error(
+      `model blob: a state of ${stateSize} values cannot be ${encoding.describe()} (${encoding.size} values)`,
+    );
   const period = training?.['period_ns'];
   const dataEnd = training?.['data_end_ns'];
   return {
@@ -76,7 +81,12 @@ export function modelLayout(metadata: Record<string, unknown>): ModelLayout {
     joints: encoding.joints,
     actionSize,
     periodNs: typeof period === 'number' ? period : undefined,
-    dataEndNs: typeof dataEnd === 'string' && /^\d+$/.test(dataEnd) ? BigInt(dataEnd) : typeof dataEnd === 'number' && Number.isSafeInteger(dataEnd) ? BigInt(dataEnd) : undefined,
+    dataEndNs:
+      typeof dataEnd === 'string' && /^\d+$/.test(dataEnd)
+        ? BigInt(dataEnd)
+        : typeof dataEnd === 'number' && Number.isSafeInteger(dataEnd)
+          ? BigInt(dataEnd)
+          : undefined,
   };
 }
 
@@ -96,13 +106,21 @@ export interface ModelFit {
  */
 export function checkModelFits(metadataJson: string, version: number, fit: ModelFit): ModelLayout {
   const layout = modelLayout(JSON.parse(metadataJson) as Record<string, unknown>);
-  if (layout.actionSize !== fit.actionSize) throw new Error(`model v${version} takes ${layout.actionSize} action values, the controller commands ${fit.actionSize}`);
+  if (layout.actionSize !== fit.actionSize)
+    throw new Error(
+      `model v${version} takes ${layout.actionSize} action values, the controller commands ${fit.actionSize}`,
+    );
   if (layout.periodNs !== undefined && BigInt(layout.periodNs) !== fit.stepNs) {
-    throw new Error(`model v${version} predicts ${layout.periodNs / 1e6} ms ahead, the control period is ${Number(fit.stepNs) / 1e6} ms`);
+    throw new Error(
+      `model v${version} predicts ${layout.periodNs / 1e6} ms ahead, the control period is ${Number(fit.stepNs) / 1e6} ms`,
+    );
   }
   gatherIndex(fit.modelJoints, layout.joints, `model v${version} state`);
   const missing = fit.task.joints.filter((j) => !layout.joints.includes(j));
-  if (missing.length) throw new Error(`model v${version}: task ${fit.task.name} needs joints [${missing.join(', ')}], the model predicts [${layout.joints.join(', ')}]`);
+  if (missing.length)
+    throw new Error(
+      `model v${version}: task ${fit.task.name} needs joints [${missing.join(', ')}], the model predicts [${layout.joints.join(', ')}]`,
+    );
   return layout;
 }
 
@@ -141,7 +159,12 @@ export interface LearnedPlanning extends Planner {
 class ModelSlot implements StatefulEvaluator {
   #current: TrajectorySamplingEvaluator | undefined;
 
-  constructor(readonly actionSize: number, readonly horizon: number, readonly actionLow: Float32Array, readonly actionHigh: Float32Array) {}
+  constructor(
+    readonly actionSize: number,
+    readonly horizon: number,
+    readonly actionLow: Float32Array,
+    readonly actionHigh: Float32Array,
+  ) {}
 
   get current(): TrajectorySamplingEvaluator | undefined {
     return this.#current;
@@ -187,12 +210,22 @@ export class LearnedModelPlanner implements LearnedPlanning {
 
   constructor(settings: LearnedModelPlannerSettings) {
     const { task, actuators, actionLow, actionHigh, horizon, optimizer } = settings;
-    if (task.actuators.join(',') !== actuators.join(',')) throw new Error(`task ${task.name}: its actions are [${task.actuators.join(', ')}], the controller's actuators [${actuators.join(', ')}]`);
-    if (actionLow.length !== actuators.length) throw new Error(`learned-model planner: ${actionLow.length} action bounds for ${actuators.length} actuators`);
+    if (task.actuators.join(',') !== actuators.join(','))
+      throw new Error(
+        `task ${task.name}: its actions are [${task.actuators.join(', ')}], the controller's actuators [${actuators.join(', ')}]`,
+      );
+    if (actionLow.length !== actuators.length)
+      throw new Error(`learned-model planner: ${actionLow.length} action bounds for ${actuators.length} actuators`);
     this.settings = settings;
     this.#slot = new ModelSlot(actuators.length, horizon, actionLow, actionHigh);
-    this.#sampling = new SamplingPlanner(this.#slot, optimizer, { stepNs: settings.stepNs, budget: settings.budget, shiftFill: 'last' });
-    this.#exploration = settings.explore ? new UniformExploration(actionLow, actionHigh, settings.stepNs, settings.seed + 2) : undefined;
+    this.#sampling = new SamplingPlanner(this.#slot, optimizer, {
+      stepNs: settings.stepNs,
+      budget: settings.budget,
+      shiftFill: 'last',
+    });
+    this.#exploration = settings.explore
+      ? new UniformExploration(actionLow, actionHigh, settings.stepNs, settings.seed + 2)
+      : undefined;
     this.name = `${optimizer.name} over the learned model (${task.name})`;
   }
 
@@ -239,7 +272,12 @@ export class LearnedModelPlanner implements LearnedPlanning {
     }
     let ensemble: ProbabilisticEnsemble | undefined;
     try {
-      const layout = checkModelFits(metadataJson, version, { actionSize: this.#slot.actionSize, stepNs: this.settings.stepNs, modelJoints: this.settings.modelJoints, task: this.settings.task });
+      const layout = checkModelFits(metadataJson, version, {
+        actionSize: this.#slot.actionSize,
+        stepNs: this.settings.stepNs,
+        modelJoints: this.settings.modelJoints,
+        task: this.settings.task,
+      });
       const toModel = gatherIndex(this.settings.modelJoints, layout.joints, `model v${version} state`);
       const costs = costsOverEncoding(this.settings.task, layout.encoding);
       ensemble = ProbabilisticEnsemble.deserialize(JSON.parse(metadataJson) as Record<string, unknown>, data);
@@ -280,7 +318,8 @@ export class LearnedModelPlanner implements LearnedPlanning {
     // state goals (a keyframe, "hold here") mean nothing to a task cost; position goals aim it.
     // The cost reads the goal at every rollout, and the previous plan stays as the warm start.
     if (goal.kind !== 'position') return;
-    if (!this.settings.task.setPositionGoal(goal.position)) throw new Error(`task ${this.settings.task.name} takes no goal`);
+    if (!this.settings.task.setPositionGoal(goal.position))
+      throw new Error(`task ${this.settings.task.name} takes no goal`);
     this.#goal = `[${Array.from(this.settings.task.goal, (v) => v.toFixed(3)).join(', ')}]`;
   }
 

@@ -32,7 +32,12 @@ function apply(m: ToPlanner, p: LearnedModelPlanner): void {
     case 'model':
       try {
         const { layout, repeated } = p.setModel(m.metadataJson, m.data, m.version);
-        post({ op: 'model', version: m.version, ok: true, description: `${repeated ? 'repeats the model in use; ' : ''}state ${layout.encoding.describe()}` });
+        post({
+          op: 'model',
+          version: m.version,
+          ok: true,
+          description: `${repeated ? 'repeats the model in use; ' : ''}state ${layout.encoding.describe()}`,
+        });
       } catch (err) {
         post({ op: 'model', version: m.version, ok: false, message: failure(err) });
       }

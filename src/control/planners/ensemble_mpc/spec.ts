@@ -1,7 +1,11 @@
 import type { MujocoSim } from '../../../../sim/mujoco/sim.js';
 import { readArmDescription } from '../../../tasks/arm_reach.js';
 import { LearnedModelPlanner, type LearnedModelPlannerSettings } from './planner.js';
-import { samplingOptimizer, type SamplingOptimizerName, type SamplingOptimizerSettings } from '../../sampling_optimizers.js';
+import {
+  samplingOptimizer,
+  type SamplingOptimizerName,
+  type SamplingOptimizerSettings,
+} from '../../sampling_optimizers.js';
 import { taskCost, type PlanningTask, type TaskCost } from '../../task_costs.js';
 
 // Everything that makes the controller's planner over the learned model, as plain data: the
@@ -24,7 +28,8 @@ export interface LearnedPlanningSpec extends Omit<LearnedModelPlannerSettings, '
 
 /** The task's costs; `sim` is the controller's model, needed by arm reach. */
 export function planningTask(spec: LearnedPlanningSpec, sim: MujocoSim | undefined): TaskCost {
-  if (spec.task === 'arm_reach' && !sim) throw new Error('task arm_reach: needs the loaded MJCF model to read the arm from');
+  if (spec.task === 'arm_reach' && !sim)
+    throw new Error('task arm_reach: needs the loaded MJCF model to read the arm from');
   return taskCost(spec.task, {
     target: spec.taskTarget,
     arm: spec.task === 'arm_reach' ? readArmDescription(sim!) : undefined,

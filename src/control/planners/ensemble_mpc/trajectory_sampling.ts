@@ -59,10 +59,13 @@ export class TrajectorySamplingEvaluator implements StatefulEvaluator {
     this.actionSize = ensemble.config.actionSize;
     this.horizon = options.horizon;
     this.propagation = options.propagation ?? 'ts1';
-    this.particles = this.propagation === 'expectation' ? 1 : options.particles ?? 20;
-    if (!(Number.isInteger(this.horizon) && this.horizon > 0)) throw new Error(`trajectory sampling: horizon must be a positive integer, not ${this.horizon}`);
-    if (!(Number.isInteger(this.particles) && this.particles > 0)) throw new Error(`trajectory sampling: particles must be a positive integer, not ${this.particles}`);
-    if (options.actionLow.length !== this.actionSize || options.actionHigh.length !== this.actionSize) throw new Error(`trajectory sampling: action bounds must have ${this.actionSize} entries`);
+    this.particles = this.propagation === 'expectation' ? 1 : (options.particles ?? 20);
+    if (!(Number.isInteger(this.horizon) && this.horizon > 0))
+      throw new Error(`trajectory sampling: horizon must be a positive integer, not ${this.horizon}`);
+    if (!(Number.isInteger(this.particles) && this.particles > 0))
+      throw new Error(`trajectory sampling: particles must be a positive integer, not ${this.particles}`);
+    if (options.actionLow.length !== this.actionSize || options.actionHigh.length !== this.actionSize)
+      throw new Error(`trajectory sampling: action bounds must have ${this.actionSize} entries`);
     this.actionLow = Float32Array.from(options.actionLow);
     this.actionHigh = Float32Array.from(options.actionHigh);
     this.#cost = options.cost;
@@ -84,7 +87,8 @@ export class TrajectorySamplingEvaluator implements StatefulEvaluator {
     if (!x0) throw new Error('trajectory sampling: evaluate() before setState()');
     const { stateSize: nx } = this.#ensemble.config;
     const { horizon: H, actionSize: nu, particles: P } = this;
-    if (sequences.length < n * H * nu) throw new Error(`trajectory sampling: ${sequences.length} values for ${n} sequences of ${H}×${nu}`);
+    if (sequences.length < n * H * nu)
+      throw new Error(`trajectory sampling: ${sequences.length} values for ${n} sequences of ${H}×${nu}`);
     const elites = this.#ensemble.elites;
     const E = elites.length;
     const rows = n * P; // particle r = i·P + p belongs to sequence i
@@ -105,10 +109,15 @@ export class TrajectorySamplingEvaluator implements StatefulEvaluator {
     for (let t = 0; t < H; t++) {
       for (let r = 0; r < rows; r++) {
         const src = (Math.floor(r / P) * H + t) * nu;
-        for (let j = 0; j < nu; j++) actions[r * nu + j] = Math.min(this.actionHigh[j]!, Math.max(this.actionLow[j]!, sequences[src + j]!));
+        for (let j = 0; j < nu; j++)
+          actions[r * nu + j] = Math.min(this.actionHigh[j]!, Math.max(this.actionLow[j]!, sequences[src + j]!));
       }
-      if (this.propagation === 'ts1') for (let r = 0; r < rows; r++) members[r] = elites[Math.floor(this.#uniform() * E)]!;
-      states = this.propagation === 'expectation' ? this.#meanOfElites(states, actions, rows) : this.#ensemble.predictNext(states, actions, rows, members, true, this.#uniform);
+      if (this.propagation === 'ts1')
+        for (let r = 0; r < rows; r++) members[r] = elites[Math.floor(this.#uniform() * E)]!;
+      states =
+        this.propagation === 'expectation'
+          ? this.#meanOfElites(states, actions, rows)
+          : this.#ensemble.predictNext(states, actions, rows, members, true, this.#uniform);
       this.#cost(states, actions, stepCost);
       for (let r = 0; r < rows; r++) if (!done[r]) totals[r]! += stepCost[r]!;
       this.#terminated?.(states, done);

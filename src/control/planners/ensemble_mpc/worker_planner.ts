@@ -92,9 +92,14 @@ export class WorkerPlanner implements LearnedPlanning {
 
   constructor(options: WorkerPlannerOptions) {
     const { spec, task } = options;
-    if (task.actuators.join(',') !== spec.actuators.join(',')) throw new Error(`task ${task.name}: its actions are [${task.actuators.join(', ')}], the controller's actuators [${spec.actuators.join(', ')}]`);
+    if (task.actuators.join(',') !== spec.actuators.join(','))
+      throw new Error(
+        `task ${task.name}: its actions are [${task.actuators.join(', ')}], the controller's actuators [${spec.actuators.join(', ')}]`,
+      );
     this.#options = options;
-    this.#exploration = spec.explore ? new UniformExploration(spec.actionLow, spec.actionHigh, spec.stepNs, spec.seed + 2) : undefined;
+    this.#exploration = spec.explore
+      ? new UniformExploration(spec.actionLow, spec.actionHigh, spec.stepNs, spec.seed + 2)
+      : undefined;
     this.name = `${spec.optimizer} over the learned model (${task.name}), planning in a worker`;
   }
 
@@ -106,20 +111,32 @@ export class WorkerPlanner implements LearnedPlanning {
   /** Start the worker (again), handing it the newest model and goal. */
   start(): void {
     if (this.#worker) return;
-    const data: PlanningWorkerData = { spec: this.#options.spec, backend: this.#options.backend, nice: this.#options.nice ?? 5 };
+    const data: PlanningWorkerData = {
+      spec: this.#options.spec,
+      backend: this.#options.backend,
+      nice: this.#options.nice ?? 5,
+    };
     const worker = new Worker(new URL('./planning_worker.js', import.meta.url), { workerData: data, name: 'planning' });
     this.#worker = worker;
     this.#starts++;
     this.#lastSentNs = undefined;
     this.#exited = new Promise((resolve) => worker.once('exit', () => resolve()));
     worker.on('message', (m: FromPlanner) => this.#receive(m));
-    worker.on('error', (e) => this.#event({ kind: 'error', message: `planning worker failed: ${e instanceof Error ? e.message : String(e)}` }));
+    worker.on('error', (e) =>
+      this.#event({ kind: 'error', message: `planning worker failed: ${e instanceof Error ? e.message : String(e)}` }),
+    );
     worker.on('exit', (code) => {
       if (this.#worker !== worker) return;
       this.#worker = undefined;
       this.#event({ kind: 'error', message: `planning worker exited with code ${code}` });
     });
-    if (this.#model) this.#post({ op: 'model', metadataJson: this.#model.metadataJson, data: this.#model.data.slice(), version: this.#model.version });
+    if (this.#model)
+      this.#post({
+        op: 'model',
+        metadataJson: this.#model.metadataJson,
+        data: this.#model.data.slice(),
+        version: this.#model.version,
+      });
     if (this.#goal) this.#post({ op: 'goal', goal: this.#goal });
   }
 
@@ -167,7 +184,12 @@ export class WorkerPlanner implements LearnedPlanning {
     let layout: ModelLayout;
     try {
       const { spec, task } = this.#options;
-      layout = checkModelFits(metadataJson, version, { actionSize: spec.actuators.length, stepNs: spec.stepNs, modelJoints: spec.modelJoints, task });
+      layout = checkModelFits(metadataJson, version, {
+        actionSize: spec.actuators.length,
+        stepNs: spec.stepNs,
+        modelJoints: spec.modelJoints,
+        task,
+      });
     } catch (err) {
       this.#counters.modelsRejected++;
       throw err;
@@ -243,7 +265,12 @@ export class WorkerPlanner implements LearnedPlanning {
   }
 
   #post(message: ToPlanner): void {
-    const transfer = message.op === 'model' ? [message.data.buffer as ArrayBuffer] : message.op === 'state' ? [message.state.buffer as ArrayBuffer] : [];
+    const transfer =
+      message.op === 'model'
+        ? [message.data.buffer as ArrayBuffer]
+        : message.op === 'state'
+          ? [message.state.buffer as ArrayBuffer]
+          : [];
     this.#worker?.postMessage(message, transfer);
   }
 
@@ -259,7 +286,15 @@ export class WorkerPlanner implements LearnedPlanning {
         this.#counters.modelsRejected++;
         return this.#event({ kind: 'model_refused', version: m.version, message: m.message });
       case 'plan':
-        this.#plan = { policy: m.policy, stateStampNs: m.stateStampNs, modelVersion: m.modelVersion, planMs: m.planMs, iterations: m.iterations, evaluations: m.evaluations, bestCost: m.bestCost };
+        this.#plan = {
+          policy: m.policy,
+          stateStampNs: m.stateStampNs,
+          modelVersion: m.modelVersion,
+          planMs: m.planMs,
+          iterations: m.iterations,
+          evaluations: m.evaluations,
+          bestCost: m.bestCost,
+        };
         this.#counters.plan(m.evaluations, m.planMs);
         return;
       case 'error':

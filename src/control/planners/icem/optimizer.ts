@@ -72,9 +72,14 @@ export class IcemOptimizer implements ActionOptimizer {
     inRange('iCEM', 'noise_exponent', s.noiseExponent, 0, Infinity);
     inRange('iCEM', 'alpha', s.alpha, 0, 1, { low: true, high: false });
     inRange('iCEM', 'min_std', s.minStd, 0, Infinity);
-    this.#elites = s.eliteCount ?? Math.ceil(inRange('iCEM', 'elite_ratio', s.eliteRatio, 0, 1, { low: false, high: true }) * s.populationSize);
+    this.#elites =
+      s.eliteCount ??
+      Math.ceil(inRange('iCEM', 'elite_ratio', s.eliteRatio, 0, 1, { low: false, high: true }) * s.populationSize);
     positiveInteger('iCEM', 'elite_count', this.#elites);
-    if (2 * this.#elites > s.populationSize) throw new Error(`iCEM: ${this.#elites} elites need a population of at least ${2 * this.#elites}, got ${s.populationSize}`);
+    if (2 * this.#elites > s.populationSize)
+      throw new Error(
+        `iCEM: ${this.#elites} elites need a population of at least ${2 * this.#elites}, got ${s.populationSize}`,
+      );
     this.#keep = Math.ceil(s.keepEliteFraction * this.#elites);
     this.settings = s;
     this.#rng = new Rng(s.seed);
@@ -136,9 +141,15 @@ export class IcemOptimizer implements ActionOptimizer {
       eliteIndices(costs, k, eliteIdx);
       refit(population, size, eliteIdx, this.settings.alpha, this.settings.minStd, mean, variance, std);
       elites = new Float32Array(k * size);
-      for (let e = 0; e < k; e++) elites.set(population.subarray(eliteIdx[e]! * size, (eliteIdx[e]! + 1) * size), e * size);
+      for (let e = 0; e < k; e++)
+        elites.set(population.subarray(eliteIdx[e]! * size, (eliteIdx[e]! + 1) * size), e * size);
     }
     this.#carried = elites;
-    return { best: Float32Array.from(incumbent.best), bestCost: incumbent.cost, iterations: i, evaluations: incumbent.evaluations };
+    return {
+      best: Float32Array.from(incumbent.best),
+      bestCost: incumbent.cost,
+      iterations: i,
+      evaluations: incumbent.evaluations,
+    };
   }
 }

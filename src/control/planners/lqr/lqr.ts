@@ -131,17 +131,28 @@ function matrixOf(data: ArrayLike<number>, rows: number, cols: number, name: str
 function symmetricOf(data: ArrayLike<number>, n: number, name: string): Matrix {
   const m = matrixOf(data, n, n, name);
   const a = asymmetry(m);
-  if (a > SYMMETRY_TOLERANCE) throw new Error(`LQR: ${name} must be symmetric (its largest |${name}_ij − ${name}_ji| is ${a.toExponential(2)} of its largest entry)`);
+  if (a > SYMMETRY_TOLERANCE)
+    throw new Error(
+      `LQR: ${name} must be symmetric (its largest |${name}_ij − ${name}_ji| is ${a.toExponential(2)} of its largest entry)`,
+    );
   return symmetrised(m);
 }
 
 /** A per-step input as one Matrix per step (the same object repeated when it is shared). */
-function steps(value: PerStep, horizon: number, make: (data: Float64Array, name: string) => Matrix, name: string): Matrix[] {
+function steps(
+  value: PerStep,
+  horizon: number,
+  make: (data: Float64Array, name: string) => Matrix,
+  name: string,
+): Matrix[] {
   if (value instanceof Float64Array) {
     const m = make(value, name);
     return new Array<Matrix>(horizon).fill(m);
   }
-  if (value.length !== horizon) throw new Error(`LQR: ${name} has ${value.length} steps, expected one per step of the horizon (${horizon}) or a single matrix`);
+  if (value.length !== horizon)
+    throw new Error(
+      `LQR: ${name} has ${value.length} steps, expected one per step of the horizon (${horizon}) or a single matrix`,
+    );
   return value.map((data, t) => make(data, `${name}[${t}]`));
 }
 
@@ -150,7 +161,8 @@ function steps(value: PerStep, horizon: number, make: (data: Float64Array, name:
  * the joint block C = [[Q, Nᵀ], [N, R]] positive semi-definite.
  */
 function checkCost(Q: Matrix, R: Matrix, N: Matrix, where: string): void {
-  if (!new CholeskyDecomposition(R).isPositiveDefinite()) throw new Error(`LQR: R${where} must be positive definite (its Cholesky factorisation failed)`);
+  if (!new CholeskyDecomposition(R).isPositiveDefinite())
+    throw new Error(`LQR: R${where} must be positive definite (its Cholesky factorisation failed)`);
   const nx = Q.rows;
   const nu = R.rows;
   const C = new Matrix(nx + nu, nx + nu);
@@ -160,7 +172,10 @@ function checkCost(Q: Matrix, R: Matrix, N: Matrix, where: string): void {
   C.setSubMatrix(R, nx, nx);
   const scale = Math.max(1, maxAbs(C));
   const lambda = smallestEigenvalue(C);
-  if (lambda < -1e-12 * scale) throw new Error(`LQR: the cost${where} [[Q, Nᵀ], [N, R]] must be positive semi-definite (its smallest eigenvalue is ${lambda.toExponential(3)})`);
+  if (lambda < -1e-12 * scale)
+    throw new Error(
+      `LQR: the cost${where} [[Q, Nᵀ], [N, R]] must be positive semi-definite (its smallest eigenvalue is ${lambda.toExponential(3)})`,
+    );
 }
 
 function stages(p: FiniteHorizonProblem): Stage[] {
@@ -175,7 +190,15 @@ function stages(p: FiniteHorizonProblem): Stage[] {
   // shared weights are one object repeated: check the cost once, else once per step
   const shared = [p.Q, p.R, p.N ?? p.Q].every((m) => m instanceof Float64Array);
   for (let t = 0; t < (shared ? 1 : T); t++) checkCost(Q[t]!, R[t]!, N[t]!, shared ? '' : ` at step ${t}`);
-  return Array.from({ length: T }, (_, t) => ({ A: A[t]!, B: B[t]!, Q: Q[t]!, R: R[t]!, N: N[t]!, q: q[t]!, r: r[t]! }));
+  return Array.from({ length: T }, (_, t) => ({
+    A: A[t]!,
+    B: B[t]!,
+    Q: Q[t]!,
+    R: R[t]!,
+    N: N[t]!,
+    q: q[t]!,
+    r: r[t]!,
+  }));
 }
 
 /** One step of the backward pass: from V_{t+1}, v_{t+1} to K_t, k_t, V_t, v_t. */
@@ -191,7 +214,8 @@ function riccatiStep(s: Stage, Vnext: Matrix, vnext: Matrix, t: number): Backup 
   const Qx = At.mmul(vnext).add(s.q);
   const Qu = Bt.mmul(vnext).add(s.r);
   const chol = new CholeskyDecomposition(Quu);
-  if (!chol.isPositiveDefinite()) throw new Error(`LQR: Q_uu at step ${t} is not positive definite (the value function or the cost is not convex)`);
+  if (!chol.isPositiveDefinite())
+    throw new Error(`LQR: Q_uu at step ${t} is not positive definite (the value function or the cost is not convex)`);
   const K = chol.solve(Qux).neg();
   const k = chol.solve(Qu).neg();
   const Kt = K.transpose();
@@ -205,10 +229,12 @@ function riccatiStep(s: Stage, Vnext: Matrix, vnext: Matrix, t: number): Backup 
 /** Finite-horizon, possibly time-varying LQR: the backward pass from V_T = Q_f. */
 export function finiteHorizonLqr(p: FiniteHorizonProblem): FiniteHorizonSolution {
   checkSizes(p.nx, p.nu);
-  if (!Number.isInteger(p.horizon) || p.horizon < 1) throw new Error(`LQR: horizon must be a positive integer, got ${p.horizon}`);
+  if (!Number.isInteger(p.horizon) || p.horizon < 1)
+    throw new Error(`LQR: horizon must be a positive integer, got ${p.horizon}`);
   const stage = stages(p);
   let V = symmetricOf(p.Qf, p.nx, 'Qf');
-  if (smallestEigenvalue(V) < -1e-12 * Math.max(1, maxAbs(V))) throw new Error('LQR: Qf must be positive semi-definite');
+  if (smallestEigenvalue(V) < -1e-12 * Math.max(1, maxAbs(V)))
+    throw new Error('LQR: Qf must be positive semi-definite');
   let v = matrixOf(p.qf ?? new Float64Array(p.nx), p.nx, 1, 'qf');
   const T = p.horizon;
   const K: Float64Array[] = new Array(T);
@@ -240,7 +266,8 @@ export function infiniteHorizonLqr(p: InfiniteHorizonProblem): InfiniteHorizonSo
   const tolerance = p.tolerance ?? 1e-10;
   const maxIterations = p.maxIterations ?? 10_000;
   if (!(tolerance > 0)) throw new Error(`LQR: tolerance must be positive, got ${tolerance}`);
-  if (!Number.isInteger(maxIterations) || maxIterations < 1) throw new Error(`LQR: maxIterations must be a positive integer, got ${maxIterations}`);
+  if (!Number.isInteger(maxIterations) || maxIterations < 1)
+    throw new Error(`LQR: maxIterations must be a positive integer, got ${maxIterations}`);
   const [s] = stages({ ...p, horizon: 1, Qf: p.Q });
   const stage = s!;
   const zero = new Matrix(p.nx, 1);
@@ -250,7 +277,9 @@ export function infiniteHorizonLqr(p: InfiniteHorizonProblem): InfiniteHorizonSo
     const b = riccatiStep(stage, V, zero, 0);
     const size = maxAbs(b.V);
     if (!(size < DIVERGED)) {
-      throw new Error(`LQR: the Riccati recursion diverged (the value matrix exceeded ${DIVERGED} after ${i} iterations): (A, B) is not stabilisable`);
+      throw new Error(
+        `LQR: the Riccati recursion diverged (the value matrix exceeded ${DIVERGED} after ${i} iterations): (A, B) is not stabilisable`,
+      );
     }
     residual = maxAbs(Matrix.sub(b.V, V)) / (size > 0 ? size : 1);
     V = b.V;
@@ -258,12 +287,16 @@ export function infiniteHorizonLqr(p: InfiniteHorizonProblem): InfiniteHorizonSo
       const closed = stage.A.clone().add(stage.B.mmul(b.K));
       const rho = spectralRadius(closed);
       if ((p.requireStable ?? true) && !(rho < 1)) {
-        throw new Error(`LQR: the converged gain does not stabilise the system (spectral radius of A + BK is ${rho.toPrecision(6)}): an unstable mode is not penalised by Q, is (A, Q) detectable?`);
+        throw new Error(
+          `LQR: the converged gain does not stabilise the system (spectral radius of A + BK is ${rho.toPrecision(6)}): an unstable mode is not penalised by Q, is (A, Q) detectable?`,
+        );
       }
       return { K: fromMatrix(b.K), V: fromMatrix(V), iterations: i, residual, spectralRadius: rho };
     }
   }
-  throw new Error(`LQR: the Riccati recursion did not converge in ${maxIterations} iterations (relative change ${residual.toExponential(3)} > tolerance ${tolerance}): is (A, B) stabilisable?`);
+  throw new Error(
+    `LQR: the Riccati recursion did not converge in ${maxIterations} iterations (relative change ${residual.toExponential(3)} > tolerance ${tolerance}): is (A, B) stabilisable?`,
+  );
 }
 
 export interface LqrPolicyOptions {
@@ -304,7 +337,8 @@ export function lqrPolicyAbout(o: LqrPolicyOptions): FeedbackPolicy {
   const K = new Float64Array(T * nu * nx);
   for (let t = 0; t < T; t++) {
     const g = gains[t]!;
-    if (g.length !== nu * nx) throw new Error(`LQR policy: K[${t}] must be ${nu}×${nx} (${nu * nx} values), got ${g.length}`);
+    if (g.length !== nu * nx)
+      throw new Error(`LQR policy: K[${t}] must be ${nu}×${nx} (${nu * nx} values), got ${g.length}`);
     if (!g.every(Number.isFinite)) throw new Error(`LQR policy: K[${t}] has a non-finite entry`);
     K.set(g, t * nu * nx);
     for (let j = 0; j < nx; j++) states[t * nx + j] = o.xEq[j]!;

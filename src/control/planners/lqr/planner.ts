@@ -38,12 +38,20 @@ export class LqrPlanner implements Planner {
   #goals = 0;
   readonly #physicsSteps: number;
 
-  constructor(private readonly sim: MujocoSim, private readonly settings: LqrSettings) {
+  constructor(
+    private readonly sim: MujocoSim,
+    private readonly settings: LqrSettings,
+  ) {
     const { nv, nu, timestep } = sim.info;
-    if (settings.qDiag.length !== 2 * nv) throw new Error(`LQR: q_diag needs ${2 * nv} values (q and q̇ of ${nv} joints), got ${settings.qDiag.length}`);
-    if (settings.rDiag.length !== nu) throw new Error(`LQR: r_diag needs ${nu} values (one per actuator), got ${settings.rDiag.length}`);
+    if (settings.qDiag.length !== 2 * nv)
+      throw new Error(`LQR: q_diag needs ${2 * nv} values (q and q̇ of ${nv} joints), got ${settings.qDiag.length}`);
+    if (settings.rDiag.length !== nu)
+      throw new Error(`LQR: r_diag needs ${nu} values (one per actuator), got ${settings.rDiag.length}`);
     const steps = Number(settings.stepNs) / (timestep * 1e9);
-    if (Math.abs(steps - Math.round(steps)) > 1e-9 || steps < 1) throw new Error(`LQR: the control period ${Number(settings.stepNs) / 1e6} ms is not a whole number of ${timestep * 1e3} ms physics steps`);
+    if (Math.abs(steps - Math.round(steps)) > 1e-9 || steps < 1)
+      throw new Error(
+        `LQR: the control period ${Number(settings.stepNs) / 1e6} ms is not a whole number of ${timestep * 1e3} ms physics steps`,
+      );
     this.#physicsSteps = Math.round(steps);
   }
 
@@ -55,12 +63,19 @@ export class LqrPlanner implements Planner {
     const { nv, nu } = this.sim.info;
     let xGoal: Float64Array;
     if (goal.kind === 'state') {
-      if (goal.state.length !== 2 * nv) throw new Error(`LQR: a goal state needs ${2 * nv} values, got ${goal.state.length}`);
+      if (goal.state.length !== 2 * nv)
+        throw new Error(`LQR: a goal state needs ${2 * nv} values, got ${goal.state.length}`);
       xGoal = Float64Array.from(goal.state);
     } else {
       if (!this.settings.site) throw new Error('LQR: a position goal needs an end-effector site (parameter ee_site)');
       const joints = this.#ikJoints();
-      const ik = solvePositionIk(this.#kinematics(), this.settings.site, goal.position, joints, input.state.subarray(0, nv));
+      const ik = solvePositionIk(
+        this.#kinematics(),
+        this.settings.site,
+        goal.position,
+        joints,
+        input.state.subarray(0, nv),
+      );
       if (!ik.converged) this.#status = { ...this.#status, ik_error_m: ik.error };
       xGoal = new Float64Array(2 * nv);
       xGoal.set(ik.qpos);
@@ -74,7 +89,16 @@ export class LqrPlanner implements Planner {
     const R = diag(this.settings.rDiag);
     let policy: FeedbackPolicy;
     if (this.settings.horizon > 0) {
-      const sol = finiteHorizonLqr({ nx, nu, horizon: this.settings.horizon, A, B, Q, R, Qf: Q.map((v) => v * this.settings.qfScale) });
+      const sol = finiteHorizonLqr({
+        nx,
+        nu,
+        horizon: this.settings.horizon,
+        A,
+        B,
+        Q,
+        R,
+        Qf: Q.map((v) => v * this.settings.qfScale),
+      });
       policy = lqrPolicyAbout({ xEq: xGoal, uEq, K: sol.K, startNs: input.timeNs, stepNs: this.settings.stepNs });
       this.#status = { horizon: this.settings.horizon };
     } else {
@@ -152,4 +176,3 @@ function diag(values: readonly number[]): Float64Array {
   values.forEach((v, i) => (m[i * n + i] = v));
   return m;
 }
-

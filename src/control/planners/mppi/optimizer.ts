@@ -30,7 +30,14 @@ export interface MppiSettings {
 }
 
 /** PDDM / mbrl-lib: γ = 1/λ = 10, β = 0.9; population and iterations as CEM's. */
-export const MPPI_DEFAULTS: MppiSettings = { samples: 400, iterations: 5, temperature: 0.1, noiseSmoothing: 0.9, filterWindow: 1, seed: 1 };
+export const MPPI_DEFAULTS: MppiSettings = {
+  samples: 400,
+  iterations: 5,
+  temperature: 0.1,
+  noiseSmoothing: 0.9,
+  filterWindow: 1,
+  seed: 1,
+};
 
 export class MppiOptimizer implements ActionOptimizer {
   readonly name = 'mppi';
@@ -45,7 +52,8 @@ export class MppiOptimizer implements ActionOptimizer {
     positiveInteger('MPPI', 'iterations', s.iterations);
     inRange('MPPI', 'temperature', s.temperature, 0, Infinity, { low: false, high: false });
     inRange('MPPI', 'noise_smoothing', s.noiseSmoothing, 0, 1, { low: false, high: true });
-    if (positiveInteger('MPPI', 'filter_window', s.filterWindow) % 2 === 0) throw new Error(`MPPI: filter_window must be odd (a centred average), got ${s.filterWindow}`);
+    if (positiveInteger('MPPI', 'filter_window', s.filterWindow) % 2 === 0)
+      throw new Error(`MPPI: filter_window must be odd (a centred average), got ${s.filterWindow}`);
     this.settings = s;
     this.#rng = new Rng(s.seed);
   }
@@ -92,14 +100,19 @@ export class MppiOptimizer implements ActionOptimizer {
         const w = Math.exp(-(costs[s]! - cMin) / temperature);
         if (w === 0) continue;
         total += w;
-        for (let d = 0; d < size; d++) step[d] += w * noise[s * size + d]!;
+        for (let d = 0; d < size; d++) step[d]! += w * noise[s * size + d]!;
       }
       for (let d = 0; d < size; d++) nominal[d] = nominal[d]! + step[d]! / total;
       if (this.settings.filterWindow > 1) movingAverage(nominal, nu, this.settings.filterWindow);
       clipToBounds(nominal, low, high);
     }
     incumbent.evaluate(evaluator, nominal, 1);
-    return { best: Float32Array.from(incumbent.best), bestCost: incumbent.cost, iterations: i, evaluations: incumbent.evaluations };
+    return {
+      best: Float32Array.from(incumbent.best),
+      bestCost: incumbent.cost,
+      iterations: i,
+      evaluations: incumbent.evaluations,
+    };
   }
 }
 

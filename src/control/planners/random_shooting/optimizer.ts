@@ -20,7 +20,12 @@ export interface RandomShootingSettings {
   readonly seed: number;
 }
 
-export const RANDOM_SHOOTING_DEFAULTS: RandomShootingSettings = { samples: 400, iterations: 1, includeWarmStart: true, seed: 1 };
+export const RANDOM_SHOOTING_DEFAULTS: RandomShootingSettings = {
+  samples: 400,
+  iterations: 1,
+  includeWarmStart: true,
+  seed: 1,
+};
 
 export class RandomShootingOptimizer implements ActionOptimizer {
   readonly name = 'random_shooting';
@@ -53,6 +58,11 @@ export class RandomShootingOptimizer implements ActionOptimizer {
       if (i === 0 && this.settings.includeWarmStart) population.set(start, 0);
       incumbent.evaluate(evaluator, population, n);
     }
-    return { best: Float32Array.from(incumbent.best), bestCost: incumbent.cost, iterations: i, evaluations: incumbent.evaluations };
+    return {
+      best: Float32Array.from(incumbent.best),
+      bestCost: incumbent.cost,
+      iterations: i,
+      evaluations: incumbent.evaluations,
+    };
   }
 }

@@ -13,7 +13,8 @@ export class IterationBudget {
     if (!(iterations >= 1) || (Number.isFinite(iterations) && !Number.isInteger(iterations))) {
       throw new Error(`sampling budget: iterations must be a positive integer, got ${iterations}`);
     }
-    if (budget?.timeMs !== undefined && !(budget.timeMs >= 0)) throw new Error(`sampling budget: time_ms must be ≥ 0, got ${budget.timeMs}`);
+    if (budget?.timeMs !== undefined && !(budget.timeMs >= 0))
+      throw new Error(`sampling budget: time_ms must be ≥ 0, got ${budget.timeMs}`);
     this.planned = iterations;
     this.#deadline = budget?.timeMs !== undefined ? performance.now() + budget.timeMs : Infinity;
   }

@@ -15,8 +15,12 @@ export class ColoredNoise {
   readonly #synthesis: Float64Array;
   readonly #draws: Float64Array;
 
-  constructor(readonly length: number, readonly beta: number) {
-    if (!Number.isInteger(length) || length < 1) throw new Error(`coloured noise: length must be a positive integer, got ${length}`);
+  constructor(
+    readonly length: number,
+    readonly beta: number,
+  ) {
+    if (!Number.isInteger(length) || length < 1)
+      throw new Error(`coloured noise: length must be a positive integer, got ${length}`);
     if (!Number.isFinite(beta) || beta < 0) throw new Error(`coloured noise: the exponent β must be ≥ 0, got ${beta}`);
     const n = length;
     const scale = (k: number): number => Math.pow(Math.max(k, 1) / n, -beta / 2);
@@ -25,7 +29,10 @@ export class ColoredNoise {
     for (let k = 1; 2 * k < n; k++) {
       const w = (2 * Math.PI * k) / n;
       const s = Math.SQRT2 * scale(k);
-      columns.push((t) => s * Math.cos(w * t), (t) => s * Math.sin(w * t));
+      columns.push(
+        (t) => s * Math.cos(w * t),
+        (t) => s * Math.sin(w * t),
+      );
     }
     if (n % 2 === 0 && n > 1) columns.push((t) => scale(n / 2) * (t % 2 === 0 ? 1 : -1));
     let variance = scale(0) ** 2;

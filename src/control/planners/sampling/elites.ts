@@ -14,7 +14,16 @@ export function eliteIndices(costs: Float32Array, k: number, out: Uint32Array = 
  * mean ← α·mean + (1 − α)·elite mean, variance ← α·variance + (1 − α)·elite variance (the biased
  * one, as mbrl-lib), then std = max(√variance, minStd). `population` is rows of `size` values.
  */
-export function refit(population: Float32Array, size: number, elites: Uint32Array, alpha: number, minStd: number, mean: Float32Array, variance: Float32Array, std: Float32Array): void {
+export function refit(
+  population: Float32Array,
+  size: number,
+  elites: Uint32Array,
+  alpha: number,
+  minStd: number,
+  mean: Float32Array,
+  variance: Float32Array,
+  std: Float32Array,
+): void {
   const k = elites.length;
   for (let d = 0; d < size; d++) {
     let m = 0;

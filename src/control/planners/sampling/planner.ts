@@ -32,13 +32,23 @@ export class SamplingPlanner implements Planner {
   #plans = 0;
   #status: Record<string, number | string> = { plans: 0 };
 
-  constructor(readonly evaluator: StatefulEvaluator, readonly optimizer: ActionOptimizer, settings: Partial<SamplingPlannerSettings> & { stepNs: bigint }) {
+  constructor(
+    readonly evaluator: StatefulEvaluator,
+    readonly optimizer: ActionOptimizer,
+    settings: Partial<SamplingPlannerSettings> & { stepNs: bigint },
+  ) {
     this.settings = { ...SAMPLING_PLANNER_DEFAULTS, ...settings };
-    if (this.settings.stepNs <= 0n) throw new Error(`${optimizer.name}: the control period must be positive, got ${this.settings.stepNs} ns`);
+    if (this.settings.stepNs <= 0n)
+      throw new Error(`${optimizer.name}: the control period must be positive, got ${this.settings.stepNs} ns`);
     const { actionLow: low, actionHigh: high, actionSize: nu } = evaluator;
     checkBounds(low, high, optimizer.name);
-    if (this.settings.nominal && this.settings.nominal.length !== nu) throw new Error(`${optimizer.name}: the nominal action has ${this.settings.nominal.length} values, expected ${nu}`);
-    this.#nominal = this.settings.nominal ? clipToBounds(Float32Array.from(this.settings.nominal), low, high) : midpoint(low, high);
+    if (this.settings.nominal && this.settings.nominal.length !== nu)
+      throw new Error(
+        `${optimizer.name}: the nominal action has ${this.settings.nominal.length} values, expected ${nu}`,
+      );
+    this.#nominal = this.settings.nominal
+      ? clipToBounds(Float32Array.from(this.settings.nominal), low, high)
+      : midpoint(low, high);
     this.name = optimizer.name;
   }
 
@@ -61,9 +71,10 @@ export class SamplingPlanner implements Planner {
     this.evaluator.setState(this.#state);
 
     const steps = this.#stepsSincePrevious(input.timeNs, horizon);
-    const warmStart = this.#previous && this.#previous.best.length === horizon * nu
-      ? shiftSequence(this.#previous.best, nu, steps, this.settings.shiftFill === 'last' ? 'last' : this.#nominal)
-      : repeatAction(this.#nominal, horizon);
+    const warmStart =
+      this.#previous && this.#previous.best.length === horizon * nu
+        ? shiftSequence(this.#previous.best, nu, steps, this.settings.shiftFill === 'last' ? 'last' : this.#nominal)
+        : repeatAction(this.#nominal, horizon);
     if (steps > 0) this.optimizer.shift?.(steps);
 
     const result = this.optimizer.optimize(this.evaluator, warmStart, this.settings.budget);
@@ -79,7 +90,14 @@ export class SamplingPlanner implements Planner {
       shift_steps: steps,
       plan_ms: performance.now() - t0,
     };
-    return { kind: 'sequence', nu, startNs: input.timeNs, stepNs: this.settings.stepNs, actions: Float64Array.from(best), interpolation: 'zero_order_hold' };
+    return {
+      kind: 'sequence',
+      nu,
+      startNs: input.timeNs,
+      stepNs: this.settings.stepNs,
+      actions: Float64Array.from(best),
+      interpolation: 'zero_order_hold',
+    };
   }
 
   status(): Record<string, number | string> {

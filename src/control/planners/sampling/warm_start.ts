@@ -8,8 +8,15 @@ export type ShiftFill = 'last' | Float32Array;
  * out[t] = previous[t + steps] for t + steps < H; the rest from `fill` ('last': the previous
  * plan's last action; an array of nu values: that action). `out` may not alias `previous`.
  */
-export function shiftSequence(previous: Float32Array, nu: number, steps: number, fill: ShiftFill, out: Float32Array = new Float32Array(previous.length)): Float32Array {
-  if (previous.length % nu !== 0) throw new Error(`warm start: a sequence of ${previous.length} values is not a whole number of ${nu}-action steps`);
+export function shiftSequence(
+  previous: Float32Array,
+  nu: number,
+  steps: number,
+  fill: ShiftFill,
+  out: Float32Array = new Float32Array(previous.length),
+): Float32Array {
+  if (previous.length % nu !== 0)
+    throw new Error(`warm start: a sequence of ${previous.length} values is not a whole number of ${nu}-action steps`);
   if (!Number.isInteger(steps) || steps < 0) throw new Error(`warm start: cannot shift by ${steps} steps`);
   if (out === previous) throw new Error('warm start: out must not alias previous');
   const horizon = previous.length / nu;

@@ -115,7 +115,11 @@ test('the LQR feedback policy evaluates to u = uEq + K(x − xEq), per step for 
   const policy = lqrPolicyAbout({ xEq, uEq, K, startNs: 1_000n, stepNs: 100_000_000n });
   assert.equal(policy.kind, 'feedback');
   const out = new Float64Array(1);
-  for (const [x0, x1] of [[0.5, 0], [1, -2], [-3, 0.25]] as const) {
+  for (const [x0, x1] of [
+    [0.5, 0],
+    [1, -2],
+    [-3, 0.25],
+  ] as const) {
     for (const t of [0n, 1_000n, 10_000_000_000n]) {
       evaluatePolicy(policy, t, [x0, x1], out);
       close(out[0]!, 0.2 + K[0]! * (x0 - 0.5) + K[1]! * (x1 - 0), 1e-12, `u at x = (${x0}, ${x1})`);
@@ -125,7 +129,12 @@ test('the LQR feedback policy evaluates to u = uEq + K(x − xEq), per step for 
   const sol = finiteHorizonLqr({ ...DI, horizon: 3, Qf: f(10, 0, 0, 10) });
   const timed = lqrPolicyAbout({ xEq, uEq, K: sol.K, startNs: 0n, stepNs: 10n });
   const x = [1, 1];
-  for (const [t, step] of [[0n, 0], [15n, 1], [20n, 2], [1000n, 2]] as const) {
+  for (const [t, step] of [
+    [0n, 0],
+    [15n, 1],
+    [20n, 2],
+    [1000n, 2],
+  ] as const) {
     evaluatePolicy(timed, t, x, out);
     const Kt = sol.K[step]!;
     close(out[0]!, 0.2 + Kt[0]! * 0.5 + Kt[1]! * 1, 1e-12, `u at t = ${t}`);
@@ -134,20 +143,38 @@ test('the LQR feedback policy evaluates to u = uEq + K(x − xEq), per step for 
 
 test('an unstabilisable or undetectable system gives a clear error', () => {
   // an unstable mode the input cannot reach: V grows like 4^i
-  assert.throws(() => infiniteHorizonLqr({ nx: 2, nu: 1, A: f(2, 0, 0, 0.5), B: f(0, 1), Q: f(1, 0, 0, 1), R: f(1) }), /diverged .*not stabilisable/);
+  assert.throws(
+    () => infiniteHorizonLqr({ nx: 2, nu: 1, A: f(2, 0, 0, 0.5), B: f(0, 1), Q: f(1, 0, 0, 1), R: f(1) }),
+    /diverged .*not stabilisable/,
+  );
   // a marginal mode the input cannot reach: V grows linearly, never settles
-  assert.throws(() => infiniteHorizonLqr({ nx: 1, nu: 1, A: f(1), B: f(0), Q: f(1), R: f(1), maxIterations: 500 }), /did not converge in 500 iterations .* is \(A, B\) stabilisable/);
+  assert.throws(
+    () => infiniteHorizonLqr({ nx: 1, nu: 1, A: f(1), B: f(0), Q: f(1), R: f(1), maxIterations: 500 }),
+    /did not converge in 500 iterations .* is \(A, B\) stabilisable/,
+  );
   // controllable, but Q does not see the unstable mode: the optimal gain is 0 and A + BK = 2
-  assert.throws(() => infiniteHorizonLqr({ nx: 1, nu: 1, A: f(2), B: f(1), Q: f(0), R: f(1) }), /does not stabilise .*is 2\.00000\).*detectable/);
+  assert.throws(
+    () => infiniteHorizonLqr({ nx: 1, nu: 1, A: f(2), B: f(1), Q: f(0), R: f(1) }),
+    /does not stabilise .*is 2\.00000\).*detectable/,
+  );
   const lazy = infiniteHorizonLqr({ nx: 1, nu: 1, A: f(2), B: f(1), Q: f(0), R: f(1), requireStable: false });
   assert.ok(lazy.K[0] === 0 && lazy.spectralRadius === 2);
 });
 
 test('bad sizes and bad weights give errors that name the matrix', () => {
   const base = { nx: 2, nu: 1, horizon: 3, A: DI.A, B: DI.B, Q: DI.Q, R: DI.R, Qf: DI.Q };
-  assert.throws(() => finiteHorizonLqr({ ...base, A: f(1, 2, 3) }), /A must be 2×2 \(4 values, row-major\), got 3 values/);
-  assert.throws(() => finiteHorizonLqr({ ...base, B: f(1, 2, 3) }), /B must be 2×1 \(2 values, row-major\), got 3 values/);
-  assert.throws(() => finiteHorizonLqr({ ...base, A: [DI.A, DI.A] }), /A has 2 steps, expected one per step of the horizon \(3\)/);
+  assert.throws(
+    () => finiteHorizonLqr({ ...base, A: f(1, 2, 3) }),
+    /A must be 2×2 \(4 values, row-major\), got 3 values/,
+  );
+  assert.throws(
+    () => finiteHorizonLqr({ ...base, B: f(1, 2, 3) }),
+    /B must be 2×1 \(2 values, row-major\), got 3 values/,
+  );
+  assert.throws(
+    () => finiteHorizonLqr({ ...base, A: [DI.A, DI.A] }),
+    /A has 2 steps, expected one per step of the horizon \(3\)/,
+  );
   assert.throws(() => finiteHorizonLqr({ ...base, B: [DI.B, DI.B, f(1)] }), /B\[2\] must be 2×1/);
   assert.throws(() => finiteHorizonLqr({ ...base, Qf: f(1) }), /Qf must be 2×2/);
   assert.throws(() => finiteHorizonLqr({ ...base, horizon: 0 }), /horizon must be a positive integer/);
@@ -161,7 +188,16 @@ test('bad sizes and bad weights give errors that name the matrix', () => {
   const sol = finiteHorizonLqr({ ...base, Q: f(1, 1e-17, 0, 0.1) });
   assert.equal(sol.K.length, 3);
 
-  assert.throws(() => lqrPolicyAbout({ xEq: f(0, 0), uEq: f(0), K: f(1, 2, 3), startNs: 0n, stepNs: 1n }), /K\[0\] must be 1×2 \(2 values\), got 3/);
-  assert.throws(() => lqrPolicyAbout({ xEq: f(0, 0), uEq: f(0), K: f(1, 2), startNs: 0n, stepNs: 0n }), /stepNs must be positive/);
-  assert.throws(() => lqrPolicyAbout({ xEq: f(0, NaN), uEq: f(0), K: f(1, 2), startNs: 0n, stepNs: 1n }), /xEq\[1\] is not finite/);
+  assert.throws(
+    () => lqrPolicyAbout({ xEq: f(0, 0), uEq: f(0), K: f(1, 2, 3), startNs: 0n, stepNs: 1n }),
+    /K\[0\] must be 1×2 \(2 values\), got 3/,
+  );
+  assert.throws(
+    () => lqrPolicyAbout({ xEq: f(0, 0), uEq: f(0), K: f(1, 2), startNs: 0n, stepNs: 0n }),
+    /stepNs must be positive/,
+  );
+  assert.throws(
+    () => lqrPolicyAbout({ xEq: f(0, NaN), uEq: f(0), K: f(1, 2), startNs: 0n, stepNs: 1n }),
+    /xEq\[1\] is not finite/,
+  );
 });
