@@ -268,7 +268,7 @@ function parseFault(
       if (delayMs === undefined || !(delayMs > 0)) fail(`${at}.delay_ms`, 'a late reply needs delay_ms > 0');
       spec = {
         kind,
-        delayMs: delayMs!,
+        delayMs: delayMs,
         ...(id !== undefined ? { id } : {}),
         ...(count !== undefined ? { count } : {}),
       };
@@ -293,7 +293,7 @@ function parseFault(
       const error = text_(f.error, `${at}.error`, fail);
       if (!['overload', 'overheat', 'voltage'].includes(error))
         fail(`${at}.error`, `'${error}' is not one of overload, overheat, voltage`);
-      spec = { kind, id: id!, error: error as HardwareFault };
+      spec = { kind, id: id, error: error as HardwareFault };
       break;
     }
     case 'disconnect': {
@@ -301,7 +301,7 @@ function parseFault(
       const signal = f.signal === undefined ? undefined : text_(f.signal, `${at}.signal`, fail);
       if (signal !== undefined && signal !== 'SIGTERM' && signal !== 'SIGKILL')
         fail(`${at}.signal`, `'${signal}' is not SIGTERM or SIGKILL`);
-      spec = { kind, ...(signal ? { signal: signal as 'SIGTERM' | 'SIGKILL' } : {}) };
+      spec = { kind, ...(signal ? { signal: signal } : {}) };
       break;
     }
     default:

@@ -366,7 +366,7 @@ export default defineNode({
       p['safety.effort_limits'],
       (i) =>
         actuators[i]!.ctrlRange
-          ? Math.max(Math.abs(actuators[i]!.ctrlRange![0]), Math.abs(actuators[i]!.ctrlRange![1]))
+          ? Math.max(Math.abs(actuators[i]!.ctrlRange[0]), Math.abs(actuators[i]!.ctrlRange[1]))
           : Number.POSITIVE_INFINITY,
       'safety.effort_limits',
     );
@@ -569,9 +569,14 @@ export default defineNode({
         return;
       }
       const { x: gx, y, z } = m.pose.position;
-      if (![gx, y, z].every(Number.isFinite))
-        return node.logger.warn(`goal (${gx}, ${y}, ${z}) is not finite: ignored`);
-      if (!state) return node.logger.warn('goal ignored: no state yet');
+      if (![gx, y, z].every(Number.isFinite)) {
+        node.logger.warn(`goal (${gx}, ${y}, ${z}) is not finite: ignored`);
+        return;
+      }
+      if (!state) {
+        node.logger.warn('goal ignored: no state yet');
+        return;
+      }
       planner.setGoal({ kind: 'position', position: [gx, y, z] }, { timeNs: node.clock.now(), state: state.x });
       goalPending = undefined;
       if (lqr) tracking.newGoal(lqr.goalState!, node.clock.now());
@@ -588,9 +593,9 @@ export default defineNode({
               node.logger.warn(`model on ${p.model_topic} ignored: kind '${m.kind}', expected 'dynamics_ensemble'`);
             return;
           }
-          const before = learned!.modelVersion;
+          const before = learned.modelVersion;
           try {
-            const { layout, repeated } = learned!.setModel(m.metadata_json, m.data, m.version);
+            const { layout, repeated } = learned.setModel(m.metadata_json, m.data, m.version);
             if (repeated) node.logger.debug(`dynamics model v${m.version} repeats v${before}: kept`);
             else if (worker)
               node.logger.info(

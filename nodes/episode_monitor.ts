@@ -107,7 +107,7 @@ export default defineNode({
     if (goal && goal.length !== 3)
       throw new Error(`parameter 'goal': arm_reach takes x, y, z, got ${goal.length} values`);
     const reward = arm
-      ? (x: ArrayLike<number>, u: ArrayLike<number>) => -arm.cost(x, u, goal!)
+      ? (x: ArrayLike<number>, u: ArrayLike<number>) => -arm.cost(x, u, goal)
       : await rewardFor(p.task as RewardTask, p.goal);
     if (p.goal_topic) {
       if (!arm) throw new Error(`parameter 'goal_topic': only task arm_reach takes goals, not ${p.task}`);

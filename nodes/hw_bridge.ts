@@ -7,7 +7,6 @@ import { Throttle } from '../src/util/log.js';
 import type { Timer } from '../framework/time/clock.js';
 import { DiagnosticLevel, type DiagnosticStatus } from '../framework/msgs/types.js';
 import { ServoBus } from '../hw/bus/servo_bus.js';
-import type { ProtocolName } from '../hw/protocol/types.js';
 import { jointsOf, loadRobotConfig } from '../hw/robot_config.js';
 import { calibrationTarget, defaultCalibrationPath, readCalibrationFile } from '../hw/calibration/file.js';
 import { ServoArm, type ArmState } from '../hw/arm/servo_arm.js';
@@ -142,7 +141,7 @@ export default defineNode({
     const bus = await ServoBus.open({
       port,
       baudRate: p.baud_rate || config.baudRate,
-      protocol: config.protocol as ProtocolName,
+      protocol: config.protocol,
       joints: jointsOf(config),
       timing: { marginMs: p.timeout_margin_ms, adapterLatencyMs: p.adapter_latency_ms, retries: p.retries },
       onHardwareError: p.on_fault as 'torque_off' | 'reboot',

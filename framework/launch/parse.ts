@@ -562,7 +562,7 @@ class Run {
     const file = new Entity('file', root, src, `${src.display}:1`);
     if (!isMap(root) || root.items.length !== 1 || !file.has('launch'))
       fail(`${src.display}:1`, "a launch file is a mapping with one key, 'launch'");
-    const entity = new Entity('launch', file.raw('launch')!, src, file.at(root.items[0]!.key as YamlNode));
+    const entity = new Entity('launch', file.raw('launch')!, src, file.at(root.items[0]!.key));
     const deprecated = entity.string('deprecated');
     if (deprecated !== undefined) this.warnings.push(`launch file ${src.display} is deprecated: ${deprecated}`);
     const counter = { nodes: 0 };
@@ -622,10 +622,14 @@ class Run {
       case 'let':
         f.configs.set(this.#r(a.name), this.#r(a.value));
         return;
-      case 'group':
-        return this.#group(a);
-      case 'include':
-        return this.#include(a);
+      case 'group': {
+        this.#group(a);
+        return;
+      }
+      case 'include': {
+        this.#include(a);
+        return;
+      }
       case 'namespace': {
         const pushed = this.#r(a.namespace);
         try {

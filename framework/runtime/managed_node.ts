@@ -33,7 +33,7 @@ export interface ManagedNode {
 export class LocalNode implements ManagedNode {
   readonly thread = 'main' as const;
   state: NodeState = 'unconfigured';
-  #handle: NodeHandle<ParamSchema> | undefined;
+  #handle: NodeHandle | undefined;
   #lifecycle: NodeLifecycle = {};
   #metrics: Metrics = {};
   #stats: EndpointStats[] = [];
@@ -41,7 +41,7 @@ export class LocalNode implements ManagedNode {
 
   constructor(
     private readonly transport: Transport,
-    private readonly definition: NodeDefinition<ParamSchema>,
+    private readonly definition: NodeDefinition,
     private readonly options: NodeOptions<ParamSchema>,
     readonly fullyQualifiedName: string,
   ) {}

@@ -1,4 +1,3 @@
-import type { ParamSchema } from '../params/schema.js';
 import type { NodeDefinition } from './node_definition.js';
 
 /** The executables of a package: name → the module whose default export is the node definition. */
@@ -11,14 +10,14 @@ export interface NodeRegistry {
 export async function loadDefinition(
   registry: NodeRegistry,
   exec: string,
-): Promise<{ definition: NodeDefinition<ParamSchema>; moduleUrl: string }> {
+): Promise<{ definition: NodeDefinition; moduleUrl: string }> {
   const moduleUrl = registry.modules[exec];
   if (!moduleUrl) {
     throw new Error(
       `package '${registry.pkg}' has no executable '${exec}' (it has: ${Object.keys(registry.modules).sort().join(', ')})`,
     );
   }
-  const definition = (await import(moduleUrl)).default as NodeDefinition<ParamSchema> | undefined;
+  const definition = (await import(moduleUrl)).default as NodeDefinition | undefined;
   if (!definition?.configure) throw new Error(`${moduleUrl} does not export a node definition as its default`);
   return { definition, moduleUrl };
 }

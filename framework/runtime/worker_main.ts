@@ -1,5 +1,4 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { ParamSchema } from '../params/schema.js';
 import type { ToMain, ToWorker } from '../transport/embedded/worker_protocol.js';
 import { RemoteBus } from '../transport/embedded/remote_bus.js';
 import { EmbeddedTransport } from '../transport/embedded/transport.js';
@@ -23,7 +22,7 @@ let node: LocalNode | undefined;
 
 async function call(method: string): Promise<unknown> {
   if (method === 'configure') {
-    const definition = (await import(data.moduleUrl)).default as NodeDefinition<ParamSchema>;
+    const definition = (await import(data.moduleUrl)).default as NodeDefinition;
     node = new LocalNode(transport, definition, data.options, data.fullyQualifiedName);
     await node.configure();
     const finished = node.finished();
@@ -47,7 +46,10 @@ async function call(method: string): Promise<unknown> {
 }
 
 port.on('message', (message: ToWorker) => {
-  if (message.op !== 'call') return bus.receive(message);
+  if (message.op !== 'call') {
+    bus.receive(message);
+    return;
+  }
   call(message.method).then(
     (result) => bus.post({ op: 'reply', seq: message.seq, ok: true, result } satisfies ToMain),
     (error: unknown) =>

@@ -83,7 +83,10 @@ export class WallClock implements Clock {
       handle = undefined;
       if (canceled) return;
       const now = clock.now();
-      if (now < next) return arm(now);
+      if (now < next) {
+        arm(now);
+        return;
+      }
       const expected = next;
       next = nextDeadline(next, periodNs, now);
       arm(now);

@@ -127,11 +127,14 @@ export class SerialLink {
       return Promise.reject(new LinkLostError(`${this.path} is not open (${this.#state})`));
     return new Promise((resolve, reject) => {
       const ok = port.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), (err) => {
-        if (!err) return resolve();
+        if (!err) {
+          resolve();
+          return;
+        }
         this.#lose(port, `write failed: ${err.message}`);
         reject(new LinkLostError(`${this.path}: write failed: ${err.message}`));
       });
-      void ok; // a half-duplex bus never has more than one packet queued; backpressure cannot build up
+      ok; // a half-duplex bus never has more than one packet queued; backpressure cannot build up
     });
   }
 

@@ -311,7 +311,10 @@ export class TransactionQueue {
       this.#attempt = attempt;
       this.#link.write(packet).then(
         () => {
-          if (attempt.waiting.size === 0) return settle(attempt);
+          if (attempt.waiting.size === 0) {
+            settle(attempt);
+            return;
+          }
           timer = setTimeout(() => settle(attempt), timeoutMs);
         },
         () => settle('lost'),

@@ -60,7 +60,10 @@ export async function emulateMain(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => done('SIGTERM'));
     if (durationS !== undefined) setTimeout(() => done(`--duration ${durationS} s`), durationS * 1000);
     process.on('message', (message: EmulatorRequest) => {
-      if (message?.type === 'stop') return done('stop requested');
+      if (message?.type === 'stop') {
+        done('stop requested');
+        return;
+      }
       if (message?.type === 'fault') {
         try {
           send({ type: 'fault', handle: emulator.inject(message.spec, message.schedule) });

@@ -147,9 +147,9 @@ export function makeForwardKinematics(chain: KinematicChain, jointOrder: readonl
       p.fill(0);
       for (const body of steps) {
         const [bx, by, bz] = body.pos;
-        const x = p[0]! + R[0]! * bx + R[1]! * by + R[2]! * bz;
-        const y = p[1]! + R[3]! * bx + R[4]! * by + R[5]! * bz;
-        const z = p[2]! + R[6]! * bx + R[7]! * by + R[8]! * bz;
+        const x = p[0]! + R[0] * bx + R[1]! * by + R[2]! * bz;
+        const y = p[1]! + R[3]! * bx + R[4] * by + R[5]! * bz;
+        const z = p[2]! + R[6]! * bx + R[7]! * by + R[8] * bz;
         p[0] = x;
         p[1] = y;
         p[2] = z;
@@ -158,16 +158,16 @@ export function makeForwardKinematics(chain: KinematicChain, jointOrder: readonl
           const angle = q[qOffset + j.index]! - j.ref;
           const [ax, ay, az] = j.axis;
           if (j.type === 'slide') {
-            p[0] = p[0]! + (R[0]! * ax + R[1]! * ay + R[2]! * az) * angle;
-            p[1] = p[1]! + (R[3]! * ax + R[4]! * ay + R[5]! * az) * angle;
-            p[2] = p[2]! + (R[6]! * ax + R[7]! * ay + R[8]! * az) * angle;
+            p[0] = p[0] + (R[0] * ax + R[1]! * ay + R[2]! * az) * angle;
+            p[1] = p[1] + (R[3]! * ax + R[4] * ay + R[5]! * az) * angle;
+            p[2] = p[2] + (R[6]! * ax + R[7]! * ay + R[8] * az) * angle;
             continue;
           }
           // hinge: rotate about the anchor, so the anchor stays put
           const [jx, jy, jz] = j.pos;
-          const anchorX: number = p[0]! + R[0]! * jx + R[1]! * jy + R[2]! * jz;
-          const anchorY: number = p[1]! + R[3]! * jx + R[4]! * jy + R[5]! * jz;
-          const anchorZ: number = p[2]! + R[6]! * jx + R[7]! * jy + R[8]! * jz;
+          const anchorX: number = p[0] + R[0] * jx + R[1]! * jy + R[2]! * jz;
+          const anchorY: number = p[1] + R[3]! * jx + R[4] * jy + R[5]! * jz;
+          const anchorZ: number = p[2] + R[6]! * jx + R[7]! * jy + R[8] * jz;
           const c = Math.cos(angle);
           const s = Math.sin(angle);
           const t = 1 - c;
@@ -181,14 +181,14 @@ export function makeForwardKinematics(chain: KinematicChain, jointOrder: readonl
           J[7] = t * ay * az + s * ax;
           J[8] = c + t * az * az;
           mulRight(R, J);
-          p[0] = anchorX - (R[0]! * jx + R[1]! * jy + R[2]! * jz);
-          p[1] = anchorY - (R[3]! * jx + R[4]! * jy + R[5]! * jz);
-          p[2] = anchorZ - (R[6]! * jx + R[7]! * jy + R[8]! * jz);
+          p[0] = anchorX - (R[0] * jx + R[1]! * jy + R[2]! * jz);
+          p[1] = anchorY - (R[3]! * jx + R[4] * jy + R[5]! * jz);
+          p[2] = anchorZ - (R[6]! * jx + R[7]! * jy + R[8] * jz);
         }
       }
-      out[outOffset] = p[0]! + R[0]! * sx + R[1]! * sy + R[2]! * sz;
-      out[outOffset + 1] = p[1]! + R[3]! * sx + R[4]! * sy + R[5]! * sz;
-      out[outOffset + 2] = p[2]! + R[6]! * sx + R[7]! * sy + R[8]! * sz;
+      out[outOffset] = p[0]! + R[0] * sx + R[1]! * sy + R[2]! * sz;
+      out[outOffset + 1] = p[1]! + R[3]! * sx + R[4] * sy + R[5]! * sz;
+      out[outOffset + 2] = p[2]! + R[6]! * sx + R[7]! * sy + R[8] * sz;
       return out;
     },
   };

@@ -1,4 +1,4 @@
-import type { Planner, PlanningInput } from './planner.js';
+import type { Planner } from './planner.js';
 import { evaluatePolicy } from './policy.js';
 import type { SafetyLayer, SafetyVerdict } from './safety.js';
 import { LoopStats } from './loop_stats.js';
@@ -66,7 +66,7 @@ export class CommandLoop {
       this.#input.state = state.x;
       this.#input.stateStampNs = state.stampNs;
       try {
-        const policy = this.planner.optimize(this.#input as PlanningInput);
+        const policy = this.planner.optimize(this.#input);
         const age = timeNs - policy.startNs;
         if (this.#maxPolicyAgeNs !== undefined && age > this.#maxPolicyAgeNs) {
           this.stalePolicies++;

@@ -109,7 +109,10 @@ export class TrainingClient {
     if (this.#dead) return Promise.reject(this.#dead);
     return new Promise<TrainingResult>((resolve, reject) => {
       const waiter = { resolve, reject };
-      if (!this.#running) return this.#start(request, [waiter]);
+      if (!this.#running) {
+        this.#start(request, [waiter]);
+        return;
+      }
       if (this.#next) {
         this.#coalesced++;
         this.#next = { request, waiters: [...this.#next.waiters, waiter] };

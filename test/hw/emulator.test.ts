@@ -452,10 +452,7 @@ test('fault injection: counts, per-servo or bus-wide, scheduled windows, toggles
   faults.inject({ kind: 'corrupt_byte', id: 1, count: 1, byteFromEnd: 1, bit: 7 });
   const fate = faults.replyFate([1]);
   assert.deepEqual(fate.corrupt, { byteFromEnd: 1, bit: 7 });
-  assert.deepEqual(
-    [...corruptReply(Uint8Array.of(1, 2, 3), fate.corrupt!.byteFromEnd!, fate.corrupt!.bit)],
-    [1, 2, 0x83],
-  );
+  assert.deepEqual([...corruptReply(Uint8Array.of(1, 2, 3), fate.corrupt.byteFromEnd, fate.corrupt.bit)], [1, 2, 0x83]);
   // hardware errors go to the servo; a disconnect is undone by clearing it
   faults.inject({ kind: 'hardware_error', id: 3, error: 'overheat' });
   const unplug = faults.inject({ kind: 'disconnect', signal: 'SIGKILL' });

@@ -547,15 +547,15 @@ test('echo: an echoed PING decodes as a status with error 1; the driver tells it
   const [echo, reply] = packets(decoder.push(concat(pingRequest, hex(STATUSES[0]!.wire))));
   // indistinguishable by framing: a voltage error
   assert.deepEqual(echo, { id: 1, error: 1, params: bytes() });
-  assert.deepEqual(feetechSts.describeError(echo!.error).flags, ['voltage']);
-  assert.equal(isEchoOf(pingRequest, echo!), true);
+  assert.deepEqual(feetechSts.describeError(echo.error).flags, ['voltage']);
+  assert.equal(isEchoOf(pingRequest, echo), true);
   assert.equal(isEchoOf(pingRequest, reply!), false);
   // an echoed READ carries the address and length as data, with error 2
   const readRequest = hex(INSTRUCTIONS[1]!.wire);
   const [readEcho] = packets(feetechSts.statusDecoder().push(readRequest));
   assert.deepEqual(readEcho, { id: 1, error: 2, params: bytes(0x38, 0x02) });
-  assert.equal(isEchoOf(readRequest, readEcho!), true);
-  assert.equal(isEchoOf(pingRequest, readEcho!), false);
+  assert.equal(isEchoOf(readRequest, readEcho), true);
+  assert.equal(isEchoOf(pingRequest, readEcho), false);
 });
 
 test('decoders reject what is not bytes', () => {

@@ -93,7 +93,7 @@ function mutate(stream: Uint8Array, mutations: readonly Mutation[]): Uint8Array 
 function cases<P>(packet: fc.Arbitrary<P>, encode: (p: P) => Uint8Array): fc.Arbitrary<Case<P>> {
   const chunks = fc.array(fc.integer({ min: 1, max: 24 }), { minLength: 1, maxLength: 8 });
   const segment = fc.oneof(
-    { weight: 3, arbitrary: packet.map((p) => ({ packet: p as P | undefined, bytes: encode(p) })) },
+    { weight: 3, arbitrary: packet.map((p) => ({ packet: p, bytes: encode(p) })) },
     {
       weight: 1,
       arbitrary: fc.uint8Array({ maxLength: 10 }).map((b) => ({ packet: undefined as P | undefined, bytes: b })),

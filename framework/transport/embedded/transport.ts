@@ -71,7 +71,7 @@ export class EmbeddedTransport implements Transport {
       node.destroy();
       throw new Error(`a node named ${node.fullyQualifiedName} already exists in this process`);
     }
-    this.#nodes.set(node.fullyQualifiedName, node as EmbeddedNode<ParamSchema>);
+    this.#nodes.set(node.fullyQualifiedName, node);
     return node;
   }
 

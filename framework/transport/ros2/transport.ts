@@ -146,7 +146,7 @@ class Ros2Clock implements Clock {
 
   /** true while /clock drives the ROS clock (use_sim_time); rclnodejs's TimeSource switches it */
   get isSimTime(): boolean {
-    return this.type === 'ros' && (this.rclClock as RclRosClock).isRosTimeActive === true;
+    return this.type === 'ros' && (this.rclClock as RclRosClock).isRosTimeActive;
   }
 
   now(): bigint {

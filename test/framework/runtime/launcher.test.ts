@@ -32,7 +32,7 @@ const node = (exec: string, extra: Partial<LaunchNode> = {}): LaunchNode => ({
 });
 
 function launcher(nodes: LaunchNode[]) {
-  const description: LaunchDescription = { file: 'test', args: {}, nodes, warnings: [] } as LaunchDescription;
+  const description: LaunchDescription = { file: 'test', args: {}, nodes, warnings: [] };
   const transport = new EmbeddedTransport({ checkMessages: true });
   return {
     transport,

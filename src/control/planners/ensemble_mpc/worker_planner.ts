@@ -276,15 +276,21 @@ export class WorkerPlanner implements LearnedPlanning {
 
   #receive(m: FromPlanner): void {
     switch (m.op) {
-      case 'ready':
-        return this.#event({ kind: 'ready', backend: m.backend });
+      case 'ready': {
+        this.#event({ kind: 'ready', backend: m.backend });
+        return;
+      }
       case 'model':
         if (m.ok) {
           this.#workerVersion = m.version;
-          return this.#event({ kind: 'model', version: m.version, description: m.description });
+          this.#event({ kind: 'model', version: m.version, description: m.description });
+          return;
         }
         this.#counters.modelsRejected++;
-        return this.#event({ kind: 'model_refused', version: m.version, message: m.message });
+        {
+          this.#event({ kind: 'model_refused', version: m.version, message: m.message });
+          return;
+        }
       case 'plan':
         this.#plan = {
           policy: m.policy,
@@ -297,8 +303,10 @@ export class WorkerPlanner implements LearnedPlanning {
         };
         this.#counters.plan(m.evaluations, m.planMs);
         return;
-      case 'error':
-        return this.#event({ kind: 'error', message: m.message });
+      case 'error': {
+        this.#event({ kind: 'error', message: m.message });
+        return;
+      }
     }
   }
 
