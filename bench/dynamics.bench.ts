@@ -95,7 +95,7 @@ function rawLayouts(model: ProbabilisticEnsemble): { perMember: tf.Tensor2D[][];
   );
   const stacked = Array.from({ length: layers }, (_, l) => [
     tf.stack(perMember.map((w) => w[2 * l]!)) as tf.Tensor3D,
-    tf.expandDims(tf.stack(perMember.map((w) => w[2 * l + 1]!)), 1) as tf.Tensor3D,
+    tf.expandDims<tf.Tensor3D>(tf.stack(perMember.map((w) => w[2 * l + 1]!)), 1),
   ]).flat();
   for (const t of byName.values()) if (!perMember.flat().includes(t as tf.Tensor2D)) t.dispose();
   return { perMember, stacked };
@@ -105,8 +105,8 @@ function forwardRates(model: ProbabilisticEnsemble, size: Size, figures: Figures
   const { perMember, stacked } = rawLayouts(model);
   const width = size.nx + size.nu;
   const rows = MEMBERS * ROWS_PER_MEMBER;
-  const x = tf.randomNormal([ROWS_PER_MEMBER, width]) as tf.Tensor2D;
-  const x3 = tf.randomNormal([MEMBERS, ROWS_PER_MEMBER, width]) as tf.Tensor3D;
+  const x = tf.randomNormal<tf.Rank.R2>([ROWS_PER_MEMBER, width]);
+  const x3 = tf.randomNormal<tf.Rank.R3>([MEMBERS, ROWS_PER_MEMBER, width]);
   const bare = time(
     () => {
       tf.tidy(() => {
@@ -130,7 +130,7 @@ function forwardRates(model: ProbabilisticEnsemble, size: Size, figures: Figures
       tf.tidy(() => {
         let h: tf.Tensor3D = x3;
         for (let i = 0; i < stacked.length; i += 2) {
-          const z = tf.add(tf.matMul(h, stacked[i]!), stacked[i + 1]!) as tf.Tensor3D;
+          const z = tf.add<tf.Tensor3D>(tf.matMul(h, stacked[i]!), stacked[i + 1]!);
           h = i + 2 < stacked.length ? silu(z) : z;
         }
         return h.dataSync();

@@ -13,7 +13,7 @@ import { petsArmBenchmarks } from './pets_arm.bench.js';
 
 // `npm run bench [-- --json FILE] [-- --only NAME]`: every benchmark, one table.
 
-const suites: Record<string, (f: Figures) => Promise<void>> = {
+const suites: Record<string, (f: Figures) => void | Promise<void>> = {
   runtime: runtimeBenchmarks,
   sim: simBenchmarks,
   sim_loop: simLoopBenchmarks,

@@ -95,7 +95,7 @@ export async function calibrateMain(argv: string[]): Promise<number> {
     try {
       text = readFileSync(from, 'utf8');
     } catch (err) {
-      throw new Error(`cannot read LeRobot calibration ${from}: ${(err as Error).message}`);
+      throw new Error(`cannot read LeRobot calibration ${from}: ${(err as Error).message}`, { cause: err });
     }
     const cal = importLerobotCalibration(text, from, target);
     writeCalibrationFile(

@@ -44,7 +44,7 @@ export class TerminalUi implements CalibrationUi {
   close(): void {
     this.#in.off('data', this.#onData);
     this.#in.off('end', this.#onEnd);
-    (this.#in as NodeJS.ReadStream).pause?.();
+    this.#in.pause();
   }
 
   say(text: string): void {

@@ -44,7 +44,11 @@ function untilStopped(seconds: number | undefined, finished?: Promise<string>): 
     process.once('SIGINT', stop('SIGINT'));
     process.once('SIGTERM', stop('SIGTERM'));
     if (seconds !== undefined) setTimeout(stop(`--duration ${seconds} s`), seconds * 1000).unref();
-    finished?.then((reason) => stop(`finished: ${reason}`)());
+    finished?.then(
+      (reason) => stop(`finished: ${reason}`)(),
+      (err: unknown) =>
+        stop(`finished with an error: ${(err as Partial<Error> | null | undefined)?.message ?? String(err)}`)(),
+    );
   });
 }
 
@@ -200,7 +204,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    log.error((err as Error)?.message ?? String(err));
+    log.error((err as Partial<Error> | null | undefined)?.message ?? String(err));
     process.exitCode = 1;
   },
 );

@@ -185,7 +185,7 @@ export default defineNode({
       try {
         return new StateEncoding(names, p.angle_joints);
       } catch (err) {
-        throw new Error(`parameter 'angle_joints': ${(err as Error).message}`);
+        throw new Error(`parameter 'angle_joints': ${(err as Error).message}`, { cause: err });
       }
     };
     let encoding: StateEncoding | undefined = p.joints.length ? encodingOf(p.joints) : undefined;
@@ -210,9 +210,11 @@ export default defineNode({
       }
       joints = saved.joints;
       encoding = saved;
-      if (buffer.meta.period_ns !== undefined && buffer.meta.period_ns !== Number(periodNs)) {
+      const recordedPeriodNs = buffer.meta.period_ns; // a number as this node writes it; the file may say otherwise
+      if (recordedPeriodNs !== undefined && recordedPeriodNs !== Number(periodNs)) {
+        const recorded = typeof recordedPeriodNs === 'number' ? recordedPeriodNs : JSON.stringify(recordedPeriodNs);
         node.logger.warn(
-          `buffer_file ${bufferFile} was recorded at a period of ${buffer.meta.period_ns} ns, rate_hz gives ${periodNs} ns: its transitions are kept`,
+          `buffer_file ${bufferFile} was recorded at a period of ${recorded} ns, rate_hz gives ${periodNs} ns: its transitions are kept`,
         );
       }
       node.logger.info(`loaded ${buffer.size} transitions from ${bufferFile}`);

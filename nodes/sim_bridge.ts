@@ -261,6 +261,7 @@ export default defineNode({
             };
           });
           commandArrived = undefined;
+          // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- deactivate clears it during the await above, which TypeScript's narrowing does not see
           if (!active) break;
           if (!arrived) {
             timeouts++;

@@ -3,7 +3,8 @@ import { setThreadNice } from '../../src/util/thread_priority.js';
 
 // A worker that keeps one core busy until told to stop: the load under which timers are measured.
 // workerData.nice: the nice value the stack gives its heavy workers (0: as the main thread)
-if (workerData?.nice) setThreadNice(workerData.nice);
+const nice = (workerData as { nice?: number } | undefined)?.nice;
+if (nice) setThreadNice(nice);
 let stop = false;
 parentPort!.on('message', () => {
   stop = true;

@@ -64,7 +64,7 @@ function shlexSplit(s: string): string[] {
           break;
         }
         if (d === '\\' && i + 1 < s.length && '\\"$`\n'.includes(s[i + 1]!)) {
-          cur += s[i + 1];
+          cur += s[i + 1]!;
           i += 2;
         } else {
           cur += d;
@@ -73,7 +73,7 @@ function shlexSplit(s: string): string[] {
       }
     } else if (c === '\\') {
       if (i + 1 >= s.length) throw new LaunchError(`no escaped character at the end of '${s}'`);
-      cur += s[i + 1];
+      cur += s[i + 1]!;
       i += 2;
     } else {
       cur += c;

@@ -70,6 +70,7 @@ function describe(v: unknown): string {
   if (Array.isArray(v) || isSeq(v)) return 'a list';
   if (isMap(v)) return 'a mapping';
   if (v instanceof Date) return 'a date';
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- v is what a YAML 1.1 scalar held (a string, number, boolean, !!binary bytes…), which String() shows as written
   return `${typeof v === 'number' ? 'a number' : typeof v === 'boolean' ? 'a boolean' : typeof v} (${String(v)})`;
 }
 

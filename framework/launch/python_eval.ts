@@ -21,6 +21,9 @@ const int = (v: bigint): Py => ({ t: 'int', v });
 const float = (v: number): Py => ({ t: 'float', v });
 const bool = (v: boolean): Py => ({ t: 'bool', v });
 const str = (v: string): Py => ({ t: 'str', v });
+/** A Python str's items: its code points (len('é') is 1, 'é'[0] is 'é'), not UTF-16 units. */
+// eslint-disable-next-line @typescript-eslint/no-misused-spread -- code points are what Python's str is a sequence of
+const codePoints = (s: string): string[] => [...s];
 const NONE: Py = { t: 'none' };
 
 function typeName(x: Py): string {
@@ -399,7 +402,7 @@ const BUILTINS = new Map<string, Py>([
   fn(
     'len',
     ([x]) => {
-      if (x!.t === 'str') return int(BigInt([...x!.v].length));
+      if (x!.t === 'str') return int(BigInt(codePoints(x!.v).length));
       if (x!.t === 'list') return int(BigInt(x!.v.length));
       throw pyErr('TypeError', `object of type '${typeName(x!)}' has no len()`);
     },
@@ -638,7 +641,8 @@ class PyParser {
         if (!this.#eat(']')) this.#fail("expected ']'");
         e = () => {
           const seq = target();
-          const items: Py[] | undefined = seq.t === 'list' ? seq.v : seq.t === 'str' ? [...seq.v].map(str) : undefined;
+          const items: Py[] | undefined =
+            seq.t === 'list' ? seq.v : seq.t === 'str' ? codePoints(seq.v).map(str) : undefined;
           if (!items) throw pyErr('TypeError', `'${typeName(seq)}' object is not subscriptable`);
           let k = Number(toInt(index(), 'an index'));
           if (k < 0) k += items.length;

@@ -71,7 +71,7 @@ class TemplateParser {
         if (text) parts.push(unescape(text));
         text = '';
         parts.push(this.#substitution(''));
-      } else text += this.s[this.#i++];
+      } else text += this.s[this.#i++]!;
     }
     if (text || parts.length === 0) parts.push(unescape(text));
     return parts;
@@ -172,7 +172,7 @@ class TemplateParser {
         if (text) parts.push(unescape(text));
         text = '';
         parts.push(this.#substitution(q));
-      } else text += this.s[this.#i++];
+      } else text += this.s[this.#i++]!;
     }
     if (text) parts.push(unescape(text));
     return parts;

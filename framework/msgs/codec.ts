@@ -32,7 +32,7 @@ class CdrCodec<T> implements MessageCodec<T> {
     try {
       return this.#writer.writeMessage(message);
     } catch (err) {
-      throw new Error(`cannot encode ${this.type}: ${(err as Error).message}`);
+      throw new Error(`cannot encode ${this.type}: ${(err as Error).message}`, { cause: err });
     }
   }
 
@@ -42,7 +42,9 @@ class CdrCodec<T> implements MessageCodec<T> {
     try {
       return this.#reader.readMessage(bytes);
     } catch (err) {
-      throw new Error(`cannot decode ${this.type} from ${bytes.byteLength} bytes: ${(err as Error).message}`);
+      throw new Error(`cannot decode ${this.type} from ${bytes.byteLength} bytes: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 }

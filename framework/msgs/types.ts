@@ -133,6 +133,16 @@ export interface JointStateEstimate {
   covariance: Float64Seq;
 }
 
+export const EpisodeEventKind = { START: 0, END: 1 } as const;
+
+export interface EpisodeEvent {
+  header: Header;
+  episode: number;
+  /** EpisodeEventKind.START or .END */
+  event: number;
+  reason: string;
+}
+
 /** Every message type the stack can carry, by its full ROS 2 name. */
 export interface MessageTypes {
   'builtin_interfaces/msg/Time': Time;
@@ -150,6 +160,7 @@ export interface MessageTypes {
   'dynastack_msgs/msg/ModelBlob': ModelBlob;
   'dynastack_msgs/msg/Transition': Transition;
   'dynastack_msgs/msg/JointStateEstimate': JointStateEstimate;
+  'dynastack_msgs/msg/EpisodeEvent': EpisodeEvent;
 }
 
 export type MessageTypeName = keyof MessageTypes;

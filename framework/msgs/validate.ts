@@ -21,6 +21,7 @@ function describe(value: unknown): string {
   if (ArrayBuffer.isView(value)) return value.constructor.name;
   if (typeof value === 'string')
     return `string ${JSON.stringify(value.length > 20 ? value.slice(0, 20) + '…' : value)}`;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- any value a caller put in a message can land here; String() is the description this error has always given
   return `${typeof value} ${String(value)}`;
 }
 

@@ -118,22 +118,23 @@ export function checkParam(spec: ParamSpec, value: unknown): { value: unknown } 
       return { value };
     default: {
       if (!Array.isArray(value)) return expect;
-      if (spec.length !== undefined && value.length !== spec.length)
-        return `expected ${spec.length} elements, got ${value.length}`;
+      const items: readonly unknown[] = value;
+      if (spec.length !== undefined && items.length !== spec.length)
+        return `expected ${spec.length} elements, got ${items.length}`;
       const ok =
         spec.type === 'bool_array'
-          ? value.every((x) => typeof x === 'boolean')
+          ? items.every((x) => typeof x === 'boolean')
           : spec.type === 'string_array'
-            ? value.every((x) => typeof x === 'string')
+            ? items.every((x) => typeof x === 'string')
             : spec.type === 'integer_array'
-              ? value.every(isInt)
-              : value.every(isNum);
+              ? items.every(isInt)
+              : items.every(isNum);
       if (!ok) return expect;
       if ((spec.type === 'double_array' || spec.type === 'integer_array') && spec.range) {
-        const bad = (value as number[]).find((x) => !inRange(x, spec.range));
+        const bad = (items as number[]).find((x) => !inRange(x, spec.range));
         if (bad !== undefined) return `element ${bad} is outside the range [${spec.range[0]}, ${spec.range[1]}]`;
       }
-      return { value: [...value] };
+      return { value: [...items] };
     }
   }
 }

@@ -90,11 +90,17 @@ export class LocalNode implements ManagedNode {
     return this.#lifecycle.finished;
   }
 
-  async report(): Promise<NodeReport> {
+  report(): Promise<NodeReport> {
     const stats = this.state === 'finalized' ? this.#stats : (this.#handle?.stats() ?? []);
     const metrics = this.state === 'finalized' ? this.#metrics : (this.#lifecycle.metrics?.() ?? {});
     const summary = this.state === 'finalized' ? this.#summary : this.#lifecycle.summary?.();
-    return { node: this.fullyQualifiedName, thread: this.thread, stats, metrics, ...(summary ? { summary } : {}) };
+    return Promise.resolve({
+      node: this.fullyQualifiedName,
+      thread: this.thread,
+      stats,
+      metrics,
+      ...(summary ? { summary } : {}),
+    });
   }
 
   #expect(state: NodeState, transition: string): void {

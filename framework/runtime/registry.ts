@@ -17,7 +17,7 @@ export async function loadDefinition(
       `package '${registry.pkg}' has no executable '${exec}' (it has: ${Object.keys(registry.modules).sort().join(', ')})`,
     );
   }
-  const definition = (await import(moduleUrl)).default as NodeDefinition | undefined;
+  const definition = ((await import(moduleUrl)) as { default?: NodeDefinition }).default;
   if (!definition?.configure) throw new Error(`${moduleUrl} does not export a node definition as its default`);
   return { definition, moduleUrl };
 }

@@ -15,18 +15,22 @@ const port = parentPort!;
 setLogLevelSpec(data.logLevelSpec);
 const log = createLogger(data.fullyQualifiedName);
 const bus = new RemoteBus(port, (topic, owner, error) =>
-  log.error(`callback for ${topic} threw: ${(error as Error)?.stack ?? String(error)}`),
+  log.error(`callback for ${topic} threw: ${(error as Partial<Error> | null | undefined)?.stack ?? String(error)}`),
 );
 const transport = new EmbeddedTransport({ port: bus, checkMessages: data.checkMessages });
 let node: LocalNode | undefined;
 
 async function call(method: string): Promise<unknown> {
   if (method === 'configure') {
-    const definition = (await import(data.moduleUrl)).default as NodeDefinition;
+    const definition = ((await import(data.moduleUrl)) as { default: NodeDefinition }).default;
     node = new LocalNode(transport, definition, data.options, data.fullyQualifiedName);
     await node.configure();
     const finished = node.finished();
-    finished?.then((reason) => bus.post({ op: 'finished', reason } satisfies ToMain));
+    finished?.then(
+      (reason) => bus.post({ op: 'finished', reason } satisfies ToMain),
+      (err: unknown) =>
+        log.error(`finished failed: ${(err as Partial<Error> | null | undefined)?.message ?? String(err)}`),
+    );
     return { hasFinished: finished !== undefined };
   }
   if (!node) throw new Error(`${method} before configure`);
@@ -57,7 +61,7 @@ port.on('message', (message: ToWorker) => {
         op: 'reply',
         seq: message.seq,
         ok: false,
-        error: (error as Error)?.message ?? String(error),
+        error: (error as Partial<Error> | null | undefined)?.message ?? String(error),
       } satisfies ToMain),
   );
 });

@@ -40,7 +40,9 @@ export class WorkerNode implements ManagedNode {
       await this.#host.call(method);
       this.state = to;
     } catch (err) {
-      throw new Error(`${this.fullyQualifiedName} (worker): ${method} failed: ${(err as Error).message}`);
+      throw new Error(`${this.fullyQualifiedName} (worker): ${method} failed: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
@@ -53,7 +55,9 @@ export class WorkerNode implements ManagedNode {
       if (hasFinished) this.#finished = finished;
       this.state = 'inactive';
     } catch (err) {
-      throw new Error(`${this.fullyQualifiedName} (worker): configure failed: ${(err as Error).message}`);
+      throw new Error(`${this.fullyQualifiedName} (worker): configure failed: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 

@@ -42,7 +42,7 @@ function nextDeadline(previous: bigint, periodNs: bigint, now: bigint): bigint {
   return now + periodNs - ((now - next) % periodNs);
 }
 
-const hrtime = process.hrtime.bigint;
+const hrtime = (): bigint => process.hrtime.bigint();
 // system time = a fixed epoch offset on the monotonic clock, so it never runs backwards in a run
 const EPOCH_OFFSET = BigInt(Date.now()) * 1_000_000n - hrtime();
 
@@ -68,7 +68,6 @@ export class WallClock implements Clock {
 
   createTimer(periodNs: bigint, callback: TimerCallback): Timer {
     checkPeriod(periodNs);
-    const clock = this;
     let next = this.now() + periodNs;
     let handle: NodeJS.Timeout | NodeJS.Immediate | undefined;
     let canceled = false;
@@ -82,7 +81,7 @@ export class WallClock implements Clock {
     const wake = (): void => {
       handle = undefined;
       if (canceled) return;
-      const now = clock.now();
+      const now = this.now();
       if (now < next) {
         arm(now);
         return;
@@ -109,8 +108,8 @@ export class WallClock implements Clock {
       reset: () => {
         canceled = false;
         clear();
-        next = clock.now() + periodNs;
-        arm(clock.now());
+        next = this.now() + periodNs;
+        arm(this.now());
       },
       isCanceled: () => canceled,
     };

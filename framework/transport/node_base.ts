@@ -1,4 +1,3 @@
-import type { MessageTypeName } from '../msgs/types.js';
 import { resolveParams } from '../params/resolve.js';
 import type { ParamSchema, ParamValues, COMMON_PARAMS } from '../params/schema.js';
 import type { NodeOptions, EndpointStats } from './types.js';
@@ -20,7 +19,7 @@ export interface NodeIdentity<S extends ParamSchema> {
   readonly fullyQualifiedName: string;
   readonly params: ParamValues<S & typeof COMMON_PARAMS>;
   readonly remaps: readonly RemapRule[];
-  resolveTopicName(topic: string): string;
+  readonly resolveTopicName: (topic: string) => string;
 }
 
 export function nodeIdentity<S extends ParamSchema>(options: NodeOptions<S>): NodeIdentity<S> {
@@ -46,7 +45,7 @@ export class EndpointCounter {
   dropped = 0;
   constructor(
     readonly topic: string,
-    readonly type: MessageTypeName | string,
+    readonly type: string,
     readonly direction: 'publish' | 'subscribe',
   ) {}
   snapshot(): EndpointStats {

@@ -126,7 +126,9 @@ export class SerialLink {
     if (this.#state !== 'open' || !port)
       return Promise.reject(new LinkLostError(`${this.path} is not open (${this.#state})`));
     return new Promise((resolve, reject) => {
-      const ok = port.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), (err) => {
+      // write()'s boolean (backpressure) is not needed: a half-duplex bus never has more than one
+      // packet queued, so backpressure cannot build up
+      port.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), (err) => {
         if (!err) {
           resolve();
           return;
@@ -134,7 +136,6 @@ export class SerialLink {
         this.#lose(port, `write failed: ${err.message}`);
         reject(new LinkLostError(`${this.path}: write failed: ${err.message}`));
       });
-      ok; // a half-duplex bus never has more than one packet queued; backpressure cannot build up
     });
   }
 
@@ -154,7 +155,7 @@ export class SerialLink {
     try {
       port = this.#openPort(this.path, this.baudRate);
     } catch (err) {
-      throw new Error(`cannot open ${this.path}: ${(err as Error).message}`);
+      throw new Error(`cannot open ${this.path}: ${(err as Error).message}`, { cause: err });
     }
     // listeners first: an 'error' with no listener would end the process
     port.on('error', (err: Error) => this.#lose(port, `port error: ${err.message}`));
@@ -211,7 +212,7 @@ export class SerialLink {
         },
       );
     }, this.#reopenDelayMs);
-    this.#reopenTimer.unref?.();
+    this.#reopenTimer.unref();
   }
 
   #cancelReopen(): void {

@@ -216,7 +216,7 @@ export class ServoBus implements ServoBusApi {
     try {
       data = encodeRegister(j.model, name, value);
     } catch (err) {
-      throw new RangeError(`joint '${j.name}' (id ${j.id}): ${(err as Error).message}`);
+      throw new RangeError(`joint '${j.name}' (id ${j.id}): ${(err as Error).message}`, { cause: err });
     }
     const { replies } = await this.#request({ kind: 'write', id: j.id, address: register.address, data });
     this.#throwIfRefused(j, replies[0]!, `writing ${name} = ${value}`);
@@ -397,7 +397,9 @@ export class ServoBus implements ServoBusApi {
       } catch (err) {
         if (err instanceof BusError && err.kind === 'lost') throw err;
         if (performance.now() > deadline)
-          throw new Error(`joint '${j.name}' (id ${j.id}) did not answer within ${bootTimeoutMs} ms of REBOOT`);
+          throw new Error(`joint '${j.name}' (id ${j.id}) did not answer within ${bootTimeoutMs} ms of REBOOT`, {
+            cause: err,
+          });
       }
     }
     const runtime = this.#runtime[j.index]!;
@@ -445,7 +447,9 @@ export class ServoBus implements ServoBusApi {
   async close(options: { readonly torqueOff?: boolean } = {}): Promise<void> {
     if (this.#state === 'closed') return;
     if (options.torqueOff && this.#state === 'open') {
-      await this.setTorque(false).catch((err: Error) => this.#log.warn(`torque off at close failed: ${err.message}`));
+      await this.setTorque(false).catch((err: unknown) =>
+        this.#log.warn(`torque off at close failed: ${(err as Error).message}`),
+      );
     }
     this.#state = 'closed';
     this.#queue.close();
@@ -581,7 +585,7 @@ export class ServoBus implements ServoBusApi {
       g.joints.push(index);
     }
     const canSync = this.#protocol.supports.has('sync_read');
-    let failure: unknown;
+    let failure: BusError | undefined;
     const take = (g: ReadGroup, replies: readonly ReadResult[]) => {
       for (const r of replies) {
         const index = g.joints.find((i) => this.joints[i]!.id === r.id);
@@ -642,7 +646,7 @@ export class ServoBus implements ServoBusApi {
       try {
         return fromSI(j.model, name, value);
       } catch (err) {
-        throw new RangeError(`joint '${j.name}' (id ${j.id}): ${(err as Error).message}`);
+        throw new RangeError(`joint '${j.name}' (id ${j.id}): ${(err as Error).message}`, { cause: err });
       }
     }
     const [lo, hi] = writableRange(register);

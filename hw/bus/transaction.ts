@@ -167,10 +167,7 @@ export class TransactionQueue {
     this.#link = link;
     this.#timing = timing;
     this.#decoder = protocol.statusDecoder();
-    this.#unsubscribe = [
-      link.on('data', (bytes) => this.#onData(bytes)),
-      link.on('lost', (reason) => this.#onLost(reason)),
-    ];
+    this.#unsubscribe = [link.on('data', (bytes) => this.#onData(bytes)), link.on('lost', () => this.#onLost())];
   }
 
   get timing(): TransactionTiming {
@@ -217,6 +214,11 @@ export class TransactionQueue {
     this.#attempt?.finish?.();
   }
 
+  /** Read through a call: close() may run while #run awaits, which narrowing of the field cannot see. */
+  #isClosed(): boolean {
+    return this.#closed;
+  }
+
   async #run(op: Operation, options: RequestOptions): Promise<TransactionResult> {
     if (this.#closed) throw new BusError('closed', 'the bus is closed', op);
     const expected = this.#protocol.expectedReplies(op);
@@ -247,7 +249,7 @@ export class TransactionQueue {
           [],
           attempt + 1,
         );
-      if (this.#closed) throw new BusError('closed', 'the bus was closed', op);
+      if (this.#isClosed()) throw new BusError('closed', 'the bus was closed', op);
       last = outcome;
       if (outcome.waiting.size === 0) {
         if (this.#timing.echo === 'auto' && expected.kind !== 'none') this.#adapterEchoes ??= outcome.echoSeen;
@@ -416,7 +418,7 @@ export class TransactionQueue {
     return this.#timing.echo === 'auto' ? this.#adapterEchoes : this.#timing.echo === 'on';
   }
 
-  #onLost(_reason: string): void {
+  #onLost(): void {
     this.#decoder.reset();
     this.#attempt?.finish?.(true);
   }

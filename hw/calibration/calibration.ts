@@ -28,6 +28,9 @@ export interface JointCalibration {
   readonly range_max: number;
 }
 
+/** A joint calibration as read from a file, before calibrationProblems has checked its drive_mode. */
+export type UncheckedJointCalibration = Omit<JointCalibration, 'drive_mode'> & { readonly drive_mode: number };
+
 export interface RobotCalibration {
   /** robot name, e.g. 'so101_follower' */
   readonly robot: string;
@@ -244,7 +247,7 @@ export function fromLerobot(cal: JointCalibration, model: ServoModel, value: num
 }
 
 /** Checks a joint calibration against its servo model; returns what is wrong, or an empty list. */
-export function calibrationProblems(cal: JointCalibration, model: ServoModel): string[] {
+export function calibrationProblems(cal: UncheckedJointCalibration, model: ServoModel): string[] {
   const out: string[] = [];
   const where = `joint '${cal.name}'`;
   const top = maxPosition(model);

@@ -75,7 +75,7 @@ export function writeCalibrationFile(path: string, cal: RobotCalibration, commen
     } catch {
       // nothing was written there either
     }
-    throw new Error(`cannot write calibration file ${target}: ${(err as Error).message}`);
+    throw new Error(`cannot write calibration file ${target}: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -179,6 +179,7 @@ export function readCalibrationFile(path: string, target?: CalibrationTarget): R
       code === 'ENOENT'
         ? `calibration file ${path} does not exist: run \`dynastack calibrate --config <robot.yaml>\` first (or import a LeRobot calibration with --import-lerobot)`
         : `cannot read calibration file ${path}: ${(err as Error).message}`,
+      { cause: err },
     );
   }
   return parseCalibration(text, path, target);

@@ -104,7 +104,8 @@ export async function runCalibration(
       try {
         await bus.writeRegister(i, register, v);
       } catch (err) {
-        throw new Error(`joint '${j.name}' (id ${j.id}): writing ${register} = ${v} failed: ${(err as Error).message}`);
+        const message = `joint '${j.name}' (id ${j.id}): writing ${register} = ${v} failed: ${(err as Error).message}`;
+        throw new Error(message, { cause: err });
       }
     }
   };
@@ -115,7 +116,7 @@ export async function runCalibration(
         throw new Error(`expected ${joints.length} positions, got ${positions.length}`);
       return positions;
     } catch (err) {
-      throw new Error(`reading the positions ${what} failed: ${(err as Error).message}`);
+      throw new Error(`reading the positions ${what} failed: ${(err as Error).message}`, { cause: err });
     }
   };
 
@@ -139,7 +140,7 @@ export async function runCalibration(
     try {
       return homingOffsetFor(joints[i]!.model, p);
     } catch (err) {
-      throw new Error(`joint '${joints[i]!.name}': ${(err as Error).message}`);
+      throw new Error(`joint '${joints[i]!.name}': ${(err as Error).message}`, { cause: err });
     }
   });
   await each('homing_offset', (_, i) => offsets[i]);
@@ -153,20 +154,22 @@ export async function runCalibration(
 
   // 4. ranges
   const recorder = new RangeRecorder(joints.map((j) => ({ name: j.name, model: j.model, fullTurn: j.fullTurn })));
-  let pressed = false;
+  // set by the callbacks below while the loop awaits; read through pressed(), a call, so every check
+  // reads the current value
+  const input: { pressed: boolean; error?: Error } = { pressed: false };
+  const pressed = (): boolean => input.pressed;
   const enter = ui.waitForEnter('Move every joint through its whole range of motion, then press Enter.').then(() => {
-    pressed = true;
+    input.pressed = true;
   });
   // an input error (stdin closed) must end the loop too, and surface below
-  let inputError: unknown;
   enter.catch((err: unknown) => {
-    inputError = err;
-    pressed = true;
+    input.error = err instanceof Error ? err : new Error(String(err));
+    input.pressed = true;
   });
   let failures = 0;
   let lastError = '';
   let positions: number[] = [];
-  while (!pressed) {
+  while (!pressed()) {
     try {
       positions = await read('while recording ranges');
       recorder.add(positions);
@@ -175,12 +178,14 @@ export async function runCalibration(
       failures++;
       lastError = (err as Error).message;
       if (failures > maxFailures)
-        throw new Error(`${maxFailures + 1} reads in a row failed while recording ranges: ${lastError}`);
+        throw new Error(`${maxFailures + 1} reads in a row failed while recording ranges: ${lastError}`, {
+          cause: err,
+        });
     }
     ui.live(rangeTable(recorder, positions, failures ? `read failing: ${lastError}` : ''));
-    if (!pressed) await sleep(periodMs);
+    if (!pressed()) await sleep(periodMs);
   }
-  if (inputError) throw inputError;
+  if (input.error) throw input.error;
   // the pose at the moment Enter was pressed counts too
   try {
     recorder.add(await read('at the end of recording'));

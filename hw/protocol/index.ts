@@ -13,8 +13,8 @@ const PROTOCOLS: Readonly<Record<ProtocolName, ServoProtocol>> = {
 
 export const PROTOCOL_NAMES = Object.keys(PROTOCOLS) as ProtocolName[];
 
-/** The protocol of this name; throws naming the known ones (the name often comes from a YAML file). */
-export function protocolByName(name: ProtocolName | string): ServoProtocol {
+/** The protocol of this name (any text); throws naming the known ones (the name often comes from a YAML file). */
+export function protocolByName(name: string): ServoProtocol {
   const protocol = Object.hasOwn(PROTOCOLS, name) ? PROTOCOLS[name as ProtocolName] : undefined;
   if (!protocol) throw new Error(`unknown servo protocol '${name}' (known: ${PROTOCOL_NAMES.join(', ')})`);
   return protocol;

@@ -26,7 +26,7 @@ export const SERVO_MODELS: readonly ServoModel[] = [xl330M288, xl430W250, xm430W
 
 /** A model by name, case-insensitively ('STS3215', 'sts3215', 'XL430-W250'); throws naming the known models. */
 export function servoModel(name: string): ServoModel {
-  const wanted = String(name).trim().toUpperCase();
+  const wanted = name.trim().toUpperCase();
   const model = SERVO_MODELS.find((m) => m.name.toUpperCase() === wanted);
   if (!model) throw new Error(`unknown servo model '${name}' (known: ${SERVO_MODELS.map((m) => m.name).join(', ')})`);
   return model;

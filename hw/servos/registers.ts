@@ -18,9 +18,7 @@ const BYTE_ORDER: Readonly<Record<ProtocolName, 'little' | 'big'>> = {
 };
 
 export function byteOrderOf(protocol: ProtocolName): 'little' | 'big' {
-  const order = BYTE_ORDER[protocol];
-  if (!order) throw new Error(`unknown servo protocol '${protocol}' (known: ${Object.keys(BYTE_ORDER).join(', ')})`);
-  return order;
+  return BYTE_ORDER[protocol];
 }
 
 /** The register of that name, or an error naming the registers the model has. */

@@ -62,14 +62,11 @@ interface Views {
   readonly B: Float64Array;
 }
 
-/** Library buffers for MuJoCo's outputs, allocated once per simulation. */
-interface Buffers {
-  readonly state: DoubleBuffer;
-  readonly jacp: DoubleBuffer;
-  readonly jacr: DoubleBuffer;
-  readonly A: DoubleBuffer;
-  readonly B: DoubleBuffer;
-}
+/**
+ * Library buffers for MuJoCo's outputs, allocated once per simulation (a Record, not an interface,
+ * so that Object.values in dispose() knows they are all DoubleBuffers).
+ */
+type Buffers = Readonly<Record<'state' | 'jacp' | 'jacr' | 'A' | 'B', DoubleBuffer>>;
 
 /** mj_setState as the binding runs it: it copies any array-like input (the d.ts says number[]). */
 type SetState = (m: MjModel, d: MjData, state: ArrayLike<number>, signature: number) => void;

@@ -152,11 +152,12 @@ export class SafetyLayer {
   #mask = 0;
   readonly #counts = new Float64Array(SAFETY_REASONS.length);
   #calls = 0;
-  readonly #reasonsByMask: (readonly SafetyReason[] | undefined)[] = new Array(1 << SAFETY_REASONS.length);
+  readonly #reasonsByMask = new Array<readonly SafetyReason[] | undefined>(1 << SAFETY_REASONS.length);
   readonly #verdict: MutableVerdict = { ok: true, limited: false, publish: true, reasons: [], detail: '' };
 
   constructor(config: SafetyConfig) {
-    const ci = config.commandInterface;
+    // read as unknown, as checkArray reads the arrays: the config often comes from parameters
+    const ci: unknown = config.commandInterface;
     if (ci !== 'effort' && ci !== 'position' && ci !== 'velocity')
       throw new Error(`safety: commandInterface '${String(ci)}' is not one of 'effort', 'position', 'velocity'`);
     this.commandInterface = ci;

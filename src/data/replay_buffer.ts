@@ -39,6 +39,9 @@ interface Header {
   meta: Record<string, unknown>;
 }
 
+/** A header as read from a file, before the checks: any format, and meta may be missing. */
+type StoredHeader = Omit<Header, 'format' | 'meta'> & { format: unknown; meta?: Header['meta'] };
+
 export class ReplayBuffer {
   readonly capacity: number;
   readonly stateSize: number;
@@ -147,9 +150,9 @@ export class ReplayBuffer {
     const headerLength = file.readUInt32LE(4);
     if (8 + headerLength > file.length)
       throw fail(`truncated: the header says ${headerLength} bytes, the file has ${file.length - 8} after the prefix`);
-    let header: Header;
+    let header: StoredHeader;
     try {
-      header = JSON.parse(file.toString('utf8', 8, 8 + headerLength)) as Header;
+      header = JSON.parse(file.toString('utf8', 8, 8 + headerLength)) as StoredHeader;
     } catch (err) {
       throw fail(`corrupt header (${(err as Error).message})`);
     }
@@ -234,6 +237,6 @@ export function writeFileAtomic(path: string, chunks: Iterable<Uint8Array>): voi
     } catch {
       // never created, or already gone
     }
-    throw new Error(`cannot write ${path}: ${(err as Error).message}`);
+    throw new Error(`cannot write ${path}: ${(err as Error).message}`, { cause: err });
   }
 }

@@ -51,8 +51,7 @@ export function createEngine(
   options: EnsembleRuntimeOptions = {},
 ): EnsembleEngine {
   const choice = options.engine ?? defaultChoice();
-  if (!CHOICES.includes(choice))
-    throw new Error(`ensemble engine '${String(choice)}': expected one of ${CHOICES.join(', ')}`);
+  if (!CHOICES.includes(choice)) throw new Error(`ensemble engine '${choice}': expected one of ${CHOICES.join(', ')}`);
   if (choice === 'tfjs') {
     const engine = new TfjsEngine(spec, weights);
     logOnce('info', `ensemble engine: ${engine.description}, as asked`);

@@ -444,7 +444,7 @@ export class ProbabilisticEnsemble {
   // ---------------------------------------------------------------------------------------------
   // persistence
 
-  #metadata(): Record<string, unknown> {
+  #metadata(): Record<string, object | string | number> {
     return {
       format: FORMAT,
       formatVersion: FORMAT_VERSION,
@@ -499,7 +499,7 @@ export class ProbabilisticEnsemble {
         convertedBy: null,
         weightSpecs: specs,
         weightData: data,
-        userDefinedMetadata: this.#metadata() as Record<string, {}>,
+        userDefinedMetadata: this.#metadata(),
       };
     } finally {
       tf.dispose(named);

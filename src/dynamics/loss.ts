@@ -34,7 +34,7 @@ export function boundPenalty(maxLogvar: tf.Tensor, minLogvar: tf.Tensor): tf.Sca
 
 export function weightDecayLoss(weights: readonly tf.Tensor[], decays: readonly number[]): tf.Scalar {
   if (weights.length === 0) return tf.scalar(0);
-  return tf.addN(weights.map((w, l) => tf.mul(0.5 * decays[l]!, tf.sum(tf.square(w))))) as tf.Scalar;
+  return tf.addN<tf.Scalar>(weights.map((w, l) => tf.mul(0.5 * decays[l]!, tf.sum(tf.square(w)))));
 }
 
 /** the same bounding in plain JS, for predictions read back from the net */

@@ -121,7 +121,7 @@ export class StateEncoding implements StateEncoder {
     try {
       return new StateEncoding(joints, angles);
     } catch (err) {
-      throw new Error(`${what}: ${(err as Error).message}`);
+      throw new Error(`${what}: ${(err as Error).message}`, { cause: err });
     }
   }
 

@@ -111,12 +111,12 @@ export class TfjsEngine implements EnsembleEngine {
     return () => {
       const losses = xs.map((xm, m) => {
         const out = this.#forwardTrainable(m, xm);
-        if (!this.#maxLogvar || !this.#minLogvar) return tf.mean(tf.squaredDifference(out, ys[m]!)) as tf.Scalar;
+        if (!this.#maxLogvar || !this.#minLogvar) return tf.mean<tf.Scalar>(tf.squaredDifference(out, ys[m]!));
         const mu = tf.slice(out, [0, 0], [rows, nx]);
         const logvar = boundLogvar(tf.slice(out, [0, nx], [rows, nx]), this.#maxLogvar, this.#minLogvar);
         return gaussianNll(mu, logvar, ys[m]!);
       });
-      const data = tf.addN(losses) as tf.Scalar;
+      const data = tf.addN<tf.Scalar>(losses);
       dataLoss(tf.keep(data));
       let total = tf.add(data, weightDecayLoss(this.#kernels, this.#decays));
       if (this.#maxLogvar && this.#minLogvar) total = tf.add(total, boundPenalty(this.#maxLogvar, this.#minLogvar));

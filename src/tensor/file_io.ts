@@ -29,7 +29,7 @@ export function fileHandler(
         artifacts.weightData ? new tf.io.CompositeArrayBuffer(artifacts.weightData).slice() : new ArrayBuffer(0),
       );
       const json: tf.io.ModelJSON = {
-        modelTopology: artifacts.modelTopology as {},
+        modelTopology: artifacts.modelTopology as tf.io.ModelJSON['modelTopology'],
         format: artifacts.format,
         generatedBy: artifacts.generatedBy,
         convertedBy: artifacts.convertedBy ?? null,
@@ -74,7 +74,7 @@ export function fileHandler(
               return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
             }),
         );
-        return [specs, tf.io.concatenateArrayBuffers(buffers)];
+        return [specs, tf.io.CompositeArrayBuffer.join(buffers)];
       });
     },
   };

@@ -111,9 +111,13 @@ const CONFIGS: readonly tf.GradConfig[] = [
 
 let registered = false;
 
+// tfjs-core's d.ts says getGradient always returns a GradConfig; it returns undefined for a kernel
+// with none (kernel_registry.js: `gradRegistry.get(kernelName)`), which is what the check below needs
+const gradientOf = tf.getGradient as (kernelName: string) => tf.GradConfig | undefined;
+
 /** idempotent; called by the modules that train */
 export function registerTrainingGradients(): void {
   if (registered) return;
   registered = true;
-  for (const config of CONFIGS) if (!tf.getGradient(config.kernelName)) tf.registerGradient(config);
+  for (const config of CONFIGS) if (!gradientOf(config.kernelName)) tf.registerGradient(config);
 }

@@ -39,7 +39,7 @@ export function levelFor(name: string, spec = levelSpec): LogLevel {
 
 const format = winston.format.printf(({ level, message, label, timestamp, ...meta }) => {
   const extra = Object.keys(meta).length ? ' ' + JSON.stringify(meta) : '';
-  return `[${timestamp}] [${level.toUpperCase()}] [${label}] ${message}${extra}`;
+  return `[${String(timestamp)}] [${level.toUpperCase()}] [${String(label)}] ${String(message)}${extra}`;
 });
 
 export interface ClosableLogger extends Logger {
@@ -49,7 +49,8 @@ export interface ClosableLogger extends Logger {
 
 export function createLogger(name: string, level: LogLevel = levelFor(name)): ClosableLogger {
   // a transport of its own: a shared one would collect a pipe per logger and never lose them
-  const transport = new winston.transports.Console({ stderrLevels: ['error', 'warn'] });
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- winston's d.ts declares Console as an interface; the value is a TransportStream (lib/winston/transports/console.js: class Console extends TransportStream)
+  const transport: winston.transport = new winston.transports.Console({ stderrLevels: ['error', 'warn'] });
   const logger = winston.createLogger({
     level,
     format: winston.format.combine(winston.format.label({ label: name }), winston.format.timestamp(), format),

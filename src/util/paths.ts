@@ -16,7 +16,7 @@ export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === 'dynastack') {
+    if (existsSync(manifest) && packageName(manifest) === 'dynastack') {
       root = dir;
       return dir;
     }
@@ -25,6 +25,11 @@ export function packageRoot(): string {
       throw new Error('cannot find the dynastack package root above ' + fileURLToPath(import.meta.url));
     dir = parent;
   }
+}
+
+/** The `name` field of a package.json (undefined when it has none). */
+function packageName(manifest: string): unknown {
+  return (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name;
 }
 
 /** Where compiled JavaScript lives for a source path such as 'nodes/talker.ts'. */

@@ -7,7 +7,7 @@ export class Ring<T> {
   constructor(readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1)
       throw new Error(`ring capacity must be a positive integer, got ${capacity}`);
-    this.#items = new Array(Math.min(capacity, 1024));
+    this.#items = new Array<T | undefined>(Math.min(capacity, 1024));
   }
 
   get size(): number {

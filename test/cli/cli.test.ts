@@ -5,6 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { LaunchReport } from '../../framework/runtime/launcher.js';
 
 // The dynastack command as a user runs it: clean shutdown on signals, `params`, a bad parameter
 // file, `run` with --ros-args.
@@ -22,8 +23,8 @@ async function launchAndSignal(signal: NodeJS.Signals, extra: string[] = []) {
     { cwd: root },
   );
   let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   await new Promise<void>((resolve, reject) => {
     const timeout = setTimeout(() => reject(new Error(`launch did not become active:\n${output}`)), 20_000);
     child.stdout.on('data', () => {
@@ -35,7 +36,7 @@ async function launchAndSignal(signal: NodeJS.Signals, extra: string[] = []) {
   });
   child.kill(signal);
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-  return { code, output, report: JSON.parse(readFileSync(report, 'utf8')) };
+  return { code, output, report: JSON.parse(readFileSync(report, 'utf8')) as LaunchReport };
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -43,11 +44,13 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     const { code, output, report } = await launchAndSignal(signal);
     assert.equal(code, 0, output);
     assert.match(output, new RegExp(`stopping \\(${signal}\\)`));
-    const talker = report.nodes.find((n: { node: string }) => n.node === '/talker');
-    const listener = report.nodes.find((n: { node: string }) => n.node === '/listener');
+    const talker = report.nodes.find((n) => n.node === '/talker')!;
+    const listener = report.nodes.find((n) => n.node === '/listener')!;
     assert.equal(talker.thread, 'worker');
-    assert.ok(talker.metrics.sent > 0);
-    assert.ok(listener.metrics.received > 0 && listener.metrics.received <= talker.metrics.sent);
+    assert.ok(Number(talker.metrics.sent) > 0);
+    assert.ok(
+      Number(listener.metrics.received) > 0 && Number(listener.metrics.received) <= Number(talker.metrics.sent),
+    );
     assert.equal(listener.metrics.wrong_joint_count, 0);
     assert.equal(report.args.rate_hz, '200.0');
   });

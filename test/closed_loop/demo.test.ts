@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { LaunchReport } from '../../framework/runtime/launcher.js';
 
 // `npm start`'s demo launch, end to end: both graphs run to the end, and the summary, plots and
 // report are written.
@@ -39,8 +40,8 @@ test('the demo launch (npm start) runs both graphs to the end, prints a summary,
     assert.ok(svg.includes('<path'), `${plot} has lines`);
   }
   assert.match(readFileSync(join(dir, 'arm.csv'), 'utf8'), /^series,t,y\nq:/);
-  const json = JSON.parse(readFileSync(report, 'utf8'));
-  const nodes = json.nodes.map((n: { node: string }) => n.node).sort();
+  const json = JSON.parse(readFileSync(report, 'utf8')) as LaunchReport;
+  const nodes = json.nodes.map((n) => n.node).sort();
   assert.deepEqual(nodes, [
     '/arm/controller',
     '/arm/goal_sequencer',
@@ -52,8 +53,6 @@ test('the demo launch (npm start) runs both graphs to the end, prints a summary,
     '/cartpole/sim_bridge',
     '/cartpole/state_estimator',
   ]);
-  const topics = json.nodes
-    .find((n: { node: string }) => n.node === '/cartpole/sim_bridge')
-    .topics.map((t: { topic: string }) => t.topic);
+  const topics = json.nodes.find((n) => n.node === '/cartpole/sim_bridge')!.topics.map((t) => t.topic);
   assert.ok(topics.includes('/cartpole/joint_states') && topics.includes('/cartpole/clock'), topics.join(', '));
 });

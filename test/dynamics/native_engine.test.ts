@@ -108,9 +108,15 @@ test('native forward equals the TF.js forward, on every instruction set this CPU
       for (const isa of k.info().available) {
         k.useKernels(isa);
         const grouped = relativeError(fast.forwardGrouped(inputs, offsets), expectedGrouped);
-        assert.ok(grouped < 1e-5, `${isa}, hidden [${s.hidden}]: grouped forward differs by ${grouped} (relative)`);
+        assert.ok(
+          grouped < 1e-5,
+          `${isa}, hidden [${s.hidden.join(',')}]: grouped forward differs by ${grouped} (relative)`,
+        );
         const shared = relativeError(fast.forwardShared(inputs, 61), expectedShared);
-        assert.ok(shared < 1e-5, `${isa}, hidden [${s.hidden}]: shared forward differs by ${shared} (relative)`);
+        assert.ok(
+          shared < 1e-5,
+          `${isa}, hidden [${s.hidden.join(',')}]: shared forward differs by ${shared} (relative)`,
+        );
       }
       fast.dispose();
       reference.dispose();
@@ -308,7 +314,7 @@ test('the native engine learns a 2-D linear system, as the TF.js engine does', (
     const report = model.train(data, { epochs: 60, batchSize: 32, patience: 60 });
     assert.ok(
       report.valMsePerDim.every((v) => v < 1e-3),
-      `${engine}: validation MSE ${report.valMsePerDim}`,
+      `${engine}: validation MSE ${report.valMsePerDim.join(',')}`,
     );
     const members = Int32Array.from({ length: 100 }, (_, i) => model.elites[i % 2]!);
     const predicted = model.predictNext(test.states, test.actions, 100, members, false);

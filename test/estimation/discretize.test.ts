@@ -34,7 +34,7 @@ function integrated(dt: number, a: number): DiscreteModel {
     ([, v]: V) => [v!, -a * v! + u];
   const [f01, f11] = rk4([0, 1], motion(0));
   const [bp, bv] = rk4([0, 0], motion(1));
-  const [qpp, qpv, qvv] = rk4([0, 0, 0], ([pp, pv, vv]) => [2 * pv!, vv! - a * pv!, -2 * a * vv! + 1]);
+  const [qpp, qpv, qvv] = rk4([0, 0, 0], ([, pv, vv]) => [2 * pv!, vv! - a * pv!, -2 * a * vv! + 1]);
   return { f01: f01!, f11: f11!, bp: bp!, bv: bv!, qpp: qpp!, qpv: qpv!, qvv: qvv! };
 }
 

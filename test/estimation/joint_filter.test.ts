@@ -22,8 +22,8 @@ function assertSpd(f: JointFilter, what: string): void {
   const cov = new Float64Array(4);
   f.covarianceInto(cov, 0);
   assert.equal(cov[1], cov[2], `${what}: symmetric`);
-  assert.ok(cov[0]! > 0 && cov[3]! > 0, `${what}: positive diagonal ${[...cov]}`);
-  assert.ok(cov[0]! * cov[3]! - cov[1]! * cov[2]! > 0, `${what}: positive determinant ${[...cov]}`);
+  assert.ok(cov[0]! > 0 && cov[3]! > 0, `${what}: positive diagonal ${cov.join(',')}`);
+  assert.ok(cov[0]! * cov[3]! - cov[1]! * cov[2]! > 0, `${what}: positive determinant ${cov.join(',')}`);
 }
 
 test('a stationary joint converges: position within the noise, velocity to zero, covariance shrinks', () => {

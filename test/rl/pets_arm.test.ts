@@ -26,13 +26,19 @@ test('random arm targets: MuJoCo puts the end effector on them, within the joint
   for (let k = 0; k < 100; k++) {
     const { position, q } = sampler.next();
     q.forEach((v, i) =>
-      assert.ok(v >= limits[i]![0] && v <= limits[i]![1], `${SO_ARM_JOINTS[i]} = ${v} outside [${limits[i]}]`),
+      assert.ok(
+        v >= limits[i]![0] && v <= limits[i]![1],
+        `${SO_ARM_JOINTS[i]} = ${v} outside [${limits[i]!.join(',')}]`,
+      ),
     );
     sim.setQpos(q);
     sim.forward();
     const site = sim.sitePosition('ee');
     for (let i = 0; i < 3; i++)
-      assert.ok(Math.abs(site[i]! - position[i]!) < 1e-9, `target ${k}: MuJoCo's ee ${[...site]} ≠ ${position}`);
+      assert.ok(
+        Math.abs(site[i]! - position[i]!) < 1e-9,
+        `target ${k}: MuJoCo's ee ${site.join(',')} ≠ ${position.join(',')}`,
+      );
     assert.ok(position[2] >= clearance, `target ${k} at z = ${position[2]}`);
     assert.ok(Math.hypot(position[0], position[1]) >= minRadius, `target ${k} over the base`);
     targets.push(position);
@@ -40,7 +46,10 @@ test('random arm targets: MuJoCo puts the end effector on them, within the joint
   // spread over the workspace, on both sides and in front of and behind the base
   const spread = (i: 0 | 1 | 2): number =>
     Math.max(...targets.map((t) => t[i])) - Math.min(...targets.map((t) => t[i]));
-  assert.ok(spread(0) > 0.4 && spread(1) > 0.4 && spread(2) > 0.25, `spread ${([0, 1, 2] as const).map(spread)}`);
+  assert.ok(
+    spread(0) > 0.4 && spread(1) > 0.4 && spread(2) > 0.25,
+    `spread ${([0, 1, 2] as const).map(spread).join(',')}`,
+  );
   // the same seed repeats the targets, another does not
   const again = new ArmTargetSampler(arm.chain, { seed: 7 });
   assert.deepEqual(again.next().position, targets[0]);

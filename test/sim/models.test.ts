@@ -26,7 +26,7 @@ test('cart-pole: A at upright has an unstable eigenvalue, at hanging none', asyn
   // continuous-time growth rate of a 0.6 m rod on a 1 kg cart is ~6 s⁻¹: over 2 ms, |λ| ≈ e^(0.012)
   assert.ok(rUp > 1.005 && rUp < 1.03, `upright spectral radius ${rUp}`);
   // pushing the cart right (+u) tips the pole left (θ̇ decreases)
-  assert.ok(up.B[1 * up.nu + 0]! < 0 && up.B[3 * up.nu + 0]! < 0, `B ${up.B}`);
+  assert.ok(up.B[1 * up.nu + 0]! < 0 && up.B[3 * up.nu + 0]! < 0, `B ${up.B.join(',')}`);
   assert.ok(up.B[2 * up.nu + 0]! > 0);
   sim.resetToKeyframe('hanging');
   const down = sim.linearize();
@@ -54,7 +54,7 @@ test('so_arm: gravity compensation holds the torque-driven arm still; without it
   assert.ok(sim.info.actuators.every((a) => a.kind === 'motor' && a.ctrlRange?.[1] === 2.9));
   sim.resetToKeyframe('home');
   const tau = sim.gravityCompensation();
-  assert.ok(Math.abs(tau[1]!) > 0.1 && Math.abs(tau[2]!) > 0.1, `shoulder and elbow carry the arm: ${tau}`);
+  assert.ok(Math.abs(tau[1]!) > 0.1 && Math.abs(tau[2]!) > 0.1, `shoulder and elbow carry the arm: ${tau.join(',')}`);
   const u = sim.gravityCompensationCtrl();
   assert.deepEqual([...u], [...tau]); // gear 1 motors
   const q0 = sim.getQpos();
@@ -101,7 +101,7 @@ test('so_arm: keyframes are within the joint limits and the home end-effector is
     }
     sim.resetToKeyframe('home');
     const ee = sim.sitePosition('ee');
-    assert.ok(ee[2]! > 0.02 && ee[0]! > 0.1, `home ee ${ee}`);
+    assert.ok(ee[2]! > 0.02 && ee[0]! > 0.1, `home ee ${ee.join(',')}`);
     assert.deepEqual([...sim.getSensordata()], [...ee]); // ee_pos sensor
   }
 });

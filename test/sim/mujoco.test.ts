@@ -101,7 +101,7 @@ test('model info and named access on the cart-pole', async () => {
   assert.equal(sim.jointQvel('pole_hinge'), -1);
   // derived quantities describe the state just set (no explicit forward needed)
   const tip = sim.sitePosition('pole_tip');
-  assert.ok(maxAbsDiff(tip, [0.9, 0, 0]) < 1e-12, `tip ${tip}`);
+  assert.ok(maxAbsDiff(tip, [0.9, 0, 0]) < 1e-12, `tip ${tip.join(',')}`);
   assert.deepEqual([...sim.getSensordata()], [0.3, Math.PI / 2, 0.5, -1]);
   // the tip frame: pole axis (site z) along world +x
   const R = sim.siteRotation('pole_tip');

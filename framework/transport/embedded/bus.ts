@@ -153,7 +153,8 @@ export class EmbeddedBus implements BusPort {
   publish(pub: PublisherEndpoint, envelope: Envelope): void {
     if (!pub.topicState.publishers.has(pub))
       throw new Error(`the publisher of ${pub.owner} on ${pub.topic} was destroyed`);
-    if (this.checkMessages) envelope.bytes;
+    // checking messages: encode now, so a message that does not fit its type throws at the publisher
+    if (this.checkMessages) envelope.encode();
     pub.count++;
     pub.history?.push(envelope);
     for (const sub of pub.topicState.subscriptions) {

@@ -26,4 +26,12 @@ export class Envelope {
     if (this.#bytes === undefined) this.#bytes = codecFor(this.type).encode(this.#object);
     return this.#bytes;
   }
+
+  /**
+   * The bytes, made now if not made yet: encoding checks the message against its type, so a
+   * message that does not fit throws here.
+   */
+  encode(): Uint8Array {
+    return this.bytes;
+  }
 }

@@ -50,8 +50,9 @@ export class EmbeddedTransport implements Transport {
           callbackError: (topic, owner, error) =>
             this.#nodes
               .get(owner)
-              ?.logger.error(`callback for ${topic} threw: ${(error as Error)?.stack ?? String(error)}`) ??
-            this.#log.error(`callback of ${owner} for ${topic} threw: ${String(error)}`),
+              ?.logger.error(
+                `callback for ${topic} threw: ${(error as Partial<Error> | null | undefined)?.stack ?? String(error)}`,
+              ) ?? this.#log.error(`callback of ${owner} for ${topic} threw: ${String(error)}`),
         },
       });
   }
@@ -63,7 +64,12 @@ export class EmbeddedTransport implements Transport {
     return this.port;
   }
 
-  async createNode<S extends ParamSchema>(options: NodeOptions<S>): Promise<NodeHandle<S>> {
+  createNode<S extends ParamSchema>(options: NodeOptions<S>): Promise<NodeHandle<S>> {
+    // the work is synchronous; the executor turns what it throws into the rejection callers await
+    return new Promise((resolve) => resolve(this.#createNode(options)));
+  }
+
+  #createNode<S extends ParamSchema>(options: NodeOptions<S>): NodeHandle<S> {
     const node = new EmbeddedNode(this.port, options, this.#rosClock, () =>
       this.#nodes.delete(node.fullyQualifiedName),
     );
@@ -75,8 +81,9 @@ export class EmbeddedTransport implements Transport {
     return node;
   }
 
-  async shutdown(): Promise<void> {
+  shutdown(): Promise<void> {
     for (const node of [...this.#nodes.values()]) node.destroy();
+    return Promise.resolve();
   }
 }
 

@@ -99,7 +99,12 @@ export class Ros2Transport implements Transport {
     return new Ros2Transport(rcl, context, rosArgs, options.rosout ?? false);
   }
 
-  async createNode<S extends ParamSchema>(options: NodeOptions<S>): Promise<NodeHandle<S>> {
+  createNode<S extends ParamSchema>(options: NodeOptions<S>): Promise<NodeHandle<S>> {
+    // the work is synchronous; the executor turns what it throws into the rejection callers await
+    return new Promise((resolve) => resolve(this.#createNode(options)));
+  }
+
+  #createNode<S extends ParamSchema>(options: NodeOptions<S>): NodeHandle<S> {
     if (this.#shutdown) throw new Error(`cannot create node ${options.name}: the ROS 2 transport was shut down`);
     const remaps = [...(options.remaps ?? []), ...remapsForNode(this.#rosArgs, options.name)];
     // the fully qualified name decides which parameter-file sections apply
@@ -123,11 +128,12 @@ export class Ros2Transport implements Transport {
     return node;
   }
 
-  async shutdown(): Promise<void> {
-    if (this.#shutdown) return;
+  shutdown(): Promise<void> {
+    if (this.#shutdown) return Promise.resolve();
     this.#shutdown = true;
     for (const node of [...this.#nodes.values()]) node.destroy();
     if (!this.#rcl.isShutdown(this.#context)) this.#rcl.shutdown(this.#context);
+    return Promise.resolve();
   }
 }
 
@@ -189,10 +195,22 @@ function nodeLogger(name: string, ros: RclLogger | undefined): Logger {
     ros[level](text);
   };
   return {
-    error: (m, meta) => (base.error(m, meta), forward('error', m, meta)),
-    warn: (m, meta) => (base.warn(m, meta), forward('warn', m, meta)),
-    info: (m, meta) => (base.info(m, meta), forward('info', m, meta)),
-    debug: (m, meta) => (base.debug(m, meta), forward('debug', m, meta)),
+    error: (m, meta) => {
+      base.error(m, meta);
+      forward('error', m, meta);
+    },
+    warn: (m, meta) => {
+      base.warn(m, meta);
+      forward('warn', m, meta);
+    },
+    info: (m, meta) => {
+      base.info(m, meta);
+      forward('info', m, meta);
+    },
+    debug: (m, meta) => {
+      base.debug(m, meta);
+      forward('debug', m, meta);
+    },
     get level() {
       return base.level;
     },
@@ -289,7 +307,9 @@ class Ros2Node<S extends ParamSchema> implements NodeHandle<S> {
     if (node.getParameter('use_sim_time').value !== useSimTime) {
       const result = node.setParameter(new rcl.Parameter('use_sim_time', rcl.ParameterType.PARAMETER_BOOL, useSimTime));
       if (!result.successful)
-        throw new ParamError(`node ${fqn}: parameter 'use_sim_time': cannot set it to ${useSimTime}: ${result.reason}`);
+        throw new ParamError(
+          `node ${fqn}: parameter 'use_sim_time': cannot set it to ${String(useSimTime)}: ${result.reason}`,
+        );
     }
     const ours = new Set([...Object.keys(schema), 'use_sim_time']);
     node.addOnSetParametersCallback((parameters: RclParameter[]): RclSetParametersResult => {

@@ -66,9 +66,8 @@ function makeProtocol(
     instructionFor: (op: Operation) => instructionFor(dialect, op),
     operationOf: (packet: InstructionPacket) => operationOf(dialect, packet),
     expectedReplies: (op: Operation) => expectedReplies(dialect, op),
-    splitCombined: (_packet: StatusPacket, _ids: readonly number[], _lengths: readonly number[]): ReadResult[] =>
-      noCombined(label),
-    encodeCombined: (_results: readonly ReadResult[]): Uint8Array => noCombined(label),
+    splitCombined: (): ReadResult[] => noCombined(label),
+    encodeCombined: (): Uint8Array => noCombined(label),
     describeError,
     instructionBytes: packetBytes,
     statusBytes: packetBytes,

@@ -129,7 +129,9 @@ test('CEM and iCEM reach a cost with far fewer evaluations than random shooting 
   const rs = evaluationsToReach((seed) => new RandomShootingOptimizer({ seed }), 4, 1, target, 0.01, 250);
   const cem = evaluationsToReach((seed) => new CemOptimizer({ seed }), 4, 1, target, 0.01, 20);
   const icem = evaluationsToReach((seed) => new IcemOptimizer({ seed }), 4, 1, target, 0.01, 20);
-  console.log(`# evaluations to cost ≤ 0.01, 5 seeds: random shooting ${rs}; CEM ${cem}; iCEM ${icem}`);
+  console.log(
+    `# evaluations to cost ≤ 0.01, 5 seeds: random shooting ${rs.join(',')}; CEM ${cem.join(',')}; iCEM ${icem.join(',')}`,
+  );
   assert.ok(median(cem) * 5 < median(rs), `CEM ${median(cem)} vs random shooting ${median(rs)}`);
   assert.ok(median(icem) * 5 < median(rs), `iCEM ${median(icem)} vs random shooting ${median(rs)}`);
 });
@@ -139,7 +141,7 @@ test('iCEM reaches a cost with fewer evaluations than CEM on a smooth optimum (H
   for (const threshold of [1, 0.01]) {
     const cem = evaluationsToReach((seed) => new CemOptimizer({ seed }), 10, 2, target, threshold, 30);
     const icem = evaluationsToReach((seed) => new IcemOptimizer({ seed }), 10, 2, target, threshold, 30);
-    console.log(`# evaluations to cost ≤ ${threshold}, 5 seeds: CEM ${cem}; iCEM ${icem}`);
+    console.log(`# evaluations to cost ≤ ${threshold}, 5 seeds: CEM ${cem.join(',')}; iCEM ${icem.join(',')}`);
     assert.ok(median(icem) < 0.75 * median(cem), `iCEM ${median(icem)} vs CEM ${median(cem)}`);
   }
 });
@@ -149,7 +151,9 @@ test('on a white (non-smooth) optimum red noise is the wrong prior: iCEM needs �
   const cem = evaluationsToReach((seed) => new CemOptimizer({ seed }), 10, 2, target, 0.01, 30);
   const white = evaluationsToReach((seed) => new IcemOptimizer({ seed, noiseExponent: 0 }), 10, 2, target, 0.01, 30);
   const red = evaluationsToReach((seed) => new IcemOptimizer({ seed, noiseExponent: 2 }), 10, 2, target, 0.01, 30);
-  console.log(`# white target, evaluations to cost ≤ 0.01: CEM ${cem}; iCEM β=0 ${white}; iCEM β=2 ${red}`);
+  console.log(
+    `# white target, evaluations to cost ≤ 0.01: CEM ${cem.join(',')}; iCEM β=0 ${white.join(',')}; iCEM β=2 ${red.join(',')}`,
+  );
   assert.ok(median(white) < median(cem));
   assert.ok(median(red) > median(cem), 'red noise does worse than CEM on a white optimum');
 });

@@ -143,7 +143,10 @@ test('receding horizon: replanning each step tracks a moving optimum, warm-start
     }
     console.log(`# ${optimizer.name}: ${costs.map((c) => c.toExponential(1)).join(' ')}`);
     // the shifted plan's new last step misses the moving optimum by ≈ 0.18, a cost of ≈ 0.03
-    assert.ok(Math.max(...costs.slice(3)) < 0.05, `${optimizer.name}: costs ${costs} over 15 warm-started replans`);
+    assert.ok(
+      Math.max(...costs.slice(3)) < 0.05,
+      `${optimizer.name}: costs ${costs.join(',')} over 15 warm-started replans`,
+    );
   }
 });
 

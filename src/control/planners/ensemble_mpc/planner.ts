@@ -74,8 +74,8 @@ export function modelLayout(metadata: Record<string, unknown>): ModelLayout {
     throw new Error(
       `model blob: a state of ${stateSize} values cannot be ${encoding.describe()} (${encoding.size} values)`,
     );
-  const period = training?.['period_ns'];
-  const dataEnd = training?.['data_end_ns'];
+  const period = training['period_ns'];
+  const dataEnd = training['data_end_ns'];
   return {
     encoding,
     joints: encoding.joints,
@@ -314,6 +314,7 @@ export class LearnedModelPlanner implements LearnedPlanning {
     this.#sampling.reset();
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- Planner.setGoal's signature, which callers of this class use too; this planner needs only the goal
   setGoal(goal: Goal, _input: PlanningInput): void {
     // state goals (a keyframe, "hold here") mean nothing to a task cost; position goals aim it.
     // The cost reads the goal at every rollout, and the previous plan stays as the warm start.

@@ -200,6 +200,7 @@ export class WorkerPlanner implements LearnedPlanning {
     return { layout, repeated: false };
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- Planner.setGoal's signature, which callers of this class use too; this planner needs only the goal
   setGoal(goal: Goal, _input: PlanningInput): void {
     if (goal.kind !== 'position') return;
     if (!this.takesGoals) throw new Error(`task ${this.#options.task.name} takes no goal`);

@@ -45,12 +45,11 @@ export function solvePositionIk(
   const { damping = 0.05, tolerance = 1e-5, maxIterations = 200, maxStep = 0.2 } = options;
   const qpos = Float64Array.from(initialQpos);
   const n = joints.length;
-  let error = Number.POSITIVE_INFINITY;
   for (let iteration = 0; iteration < maxIterations; iteration++) {
     model.setConfiguration(qpos);
     const p = model.sitePosition(site);
     const e = [target[0] - p[0]!, target[1] - p[1]!, target[2] - p[2]!];
-    error = Math.hypot(e[0]!, e[1]!, e[2]!);
+    const error = Math.hypot(e[0]!, e[1]!, e[2]!);
     if (error < tolerance) return { qpos, error, iterations: iteration, converged: true };
     const full = model.sitePositionJacobian(site);
     const J = new Matrix(3, n);
@@ -68,6 +67,6 @@ export function solvePositionIk(
   }
   model.setConfiguration(qpos);
   const p = model.sitePosition(site);
-  error = Math.hypot(target[0] - p[0]!, target[1] - p[1]!, target[2] - p[2]!);
+  const error = Math.hypot(target[0] - p[0]!, target[1] - p[1]!, target[2] - p[2]!);
   return { qpos, error, iterations: maxIterations, converged: error < tolerance };
 }

@@ -237,10 +237,10 @@ export function finiteHorizonLqr(p: FiniteHorizonProblem): FiniteHorizonSolution
     throw new Error('LQR: Qf must be positive semi-definite');
   let v = matrixOf(p.qf ?? new Float64Array(p.nx), p.nx, 1, 'qf');
   const T = p.horizon;
-  const K: Float64Array[] = new Array(T);
-  const k: Float64Array[] = new Array(T);
-  const Vs: Float64Array[] = new Array(T + 1);
-  const vs: Float64Array[] = new Array(T + 1);
+  const K = new Array<Float64Array>(T);
+  const k = new Array<Float64Array>(T);
+  const Vs = new Array<Float64Array>(T + 1);
+  const vs = new Array<Float64Array>(T + 1);
   Vs[T] = fromMatrix(V);
   vs[T] = fromMatrix(v);
   for (let t = T - 1; t >= 0; t--) {

@@ -52,6 +52,7 @@ export class SamplingPlanner implements Planner {
     this.name = optimizer.name;
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- Planner.setGoal's signature, which callers of this class use too; this planner needs only the goal
   setGoal(goal: Goal, _input: PlanningInput): void {
     if (!this.evaluator.setGoal) {
       this.#status = { ...this.#status, goal: 'ignored: the evaluator takes no goal' };

@@ -78,7 +78,7 @@ test('a model that stands still: costs sum over the horizon, actions are clamped
     // the noise left is e^{−15} ≈ 3e-7 per step
     assert.ok(
       spread!.every((v) => v < 1e-4),
-      `${propagation}: spread ${spread}`,
+      `${propagation}: spread ${spread!.join(',')}`,
     );
   }
   model.dispose();
@@ -114,7 +114,7 @@ test('deterministic model: every particle agrees, spread 0, for TS-1 and TS-∞'
     assert.equal(cost.length, 5);
     assert.ok(
       spread!.every((s) => s < 1e-6 * Math.max(1, cost[0]!)),
-      `${propagation}: spread ${spread}`,
+      `${propagation}: spread ${spread!.join(',')}`,
     );
   }
   model.dispose();
