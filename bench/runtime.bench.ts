@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { Subject } from 'rxjs';
 import type { JointState } from '../framework/msgs/types.js';
 import { codecFor } from '../framework/msgs/codec.js';
-import { defineParams } from '../framework/params/schema.js';
+import { defineParams } from '../src/util/param_schema.js';
 import { WallClock } from '../framework/time/clock.js';
 import { periodNsFromHz } from '../framework/time/time.js';
 import { EmbeddedTransport } from '../framework/transport/embedded/transport.js';

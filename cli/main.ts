@@ -10,7 +10,7 @@ import { loadDefinition } from '../framework/runtime/registry.js';
 import { EmbeddedTransport } from '../framework/transport/embedded/transport.js';
 import { nodeIdentity } from '../framework/transport/node_base.js';
 import type { NodeOptions, Transport } from '../framework/transport/types.js';
-import type { ParamSchema } from '../framework/params/schema.js';
+import type { ParamSchema } from '../src/util/param_schema.js';
 import { createLogger, setLogLevelSpec } from '../src/util/log.js';
 import { findPackageShare } from './find_package.js';
 import { paramsTable, paramsYaml } from './params_doc.js';

@@ -1,4 +1,5 @@
-import { COMMON_PARAMS, type ParamSchema, type ParamSpec } from '../framework/params/schema.js';
+import type { ParamSchema, ParamSpec } from '../src/util/param_schema.js';
+import { COMMON_PARAMS } from '../framework/params/common.js';
 import { stringify } from 'yaml';
 
 // `dynastack params <exec>`: a node's declared parameters, for people and for docs.

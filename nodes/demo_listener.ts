@@ -1,5 +1,5 @@
 import { defineNode } from '../framework/runtime/node_definition.js';
-import { defineParams } from '../framework/params/schema.js';
+import { defineParams } from '../src/util/param_schema.js';
 import { timeToNs, periodNsFromHz } from '../framework/time/time.js';
 import type { Timer } from '../framework/time/clock.js';
 

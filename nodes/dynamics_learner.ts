@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { defineNode } from '../framework/runtime/node_definition.js';
-import { defineParams } from '../framework/params/schema.js';
+import { defineParams } from '../src/util/param_schema.js';
 import { TransitionBuilder, type StateInput } from '../src/data/transitions.js';
 import { jointStateFields } from '../framework/msgs/joint_state.js';
 import { ReplayBuffer } from '../src/data/replay_buffer.js';

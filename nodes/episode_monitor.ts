@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { defineNode } from '../framework/runtime/node_definition.js';
-import { defineParams } from '../framework/params/schema.js';
+import { defineParams } from '../src/util/param_schema.js';
 import { secondsToNs, timeToNs } from '../framework/time/time.js';
 import { writeLinePlot } from '../src/data/svg_plot.js';
 import { REWARD_TASKS, rewardFor, type RewardTask } from '../src/tasks/episode_reward.js';

@@ -1,5 +1,5 @@
 import { defineNode, type NodeLifecycle } from '../framework/runtime/node_definition.js';
-import { defineParams, type ParamValues } from '../framework/params/schema.js';
+import { defineParams, type ParamValues } from '../src/util/param_schema.js';
 import type { NodeHandle } from '../framework/transport/types.js';
 import { nsToTime, secondsToNs, timeToNs } from '../framework/time/time.js';
 import { QOS_LATCHED } from '../framework/transport/qos.js';

@@ -1,6 +1,6 @@
 import { isMainThread } from 'node:worker_threads';
 import { defineNode } from '../framework/runtime/node_definition.js';
-import { defineParams } from '../framework/params/schema.js';
+import { defineParams } from '../src/util/param_schema.js';
 import { nsToTime, periodNsFromHz } from '../framework/time/time.js';
 import { packagePath } from '../src/util/paths.js';
 import { Throttle } from '../src/util/log.js';

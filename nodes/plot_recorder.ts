@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { defineNode } from '../framework/runtime/node_definition.js';
-import { defineParams } from '../framework/params/schema.js';
+import { defineParams } from '../src/util/param_schema.js';
 import { nsToSeconds, timeToNs } from '../framework/time/time.js';
 import { SeriesRecorder } from '../src/data/series_recorder.js';
 import { writeLinePlot, type Panel } from '../src/data/svg_plot.js';

@@ -1,5 +1,5 @@
 import { defineNode } from '../framework/runtime/node_definition.js';
-import { defineParams } from '../framework/params/schema.js';
+import { defineParams } from '../src/util/param_schema.js';
 import { QOS_CLOCK_PUBLISHER } from '../framework/transport/qos.js';
 import { nsToTime, periodNsFromHz, secondsToNs } from '../framework/time/time.js';
 import { packagePath } from '../src/util/paths.js';

@@ -1,4 +1,5 @@
-import { checkParam, COMMON_PARAMS, type ParamSchema, type ParamValues } from './schema.js';
+import { checkParam, type ParamSchema, type ParamValues } from '../../src/util/param_schema.js';
+import { COMMON_PARAMS } from './common.js';
 import type { ParamSource } from './file.js';
 
 // A node's parameter values from its declarations and its sources (parameter files, the launch

@@ -1,7 +1,7 @@
 import type { LaunchDescription, LaunchNode } from '../launch/types.js';
 import { loadParamFile, sourcesForNode, type ParamSource } from '../params/file.js';
 import { parseRosArgs, remapsForNode, rosParamSources } from '../transport/ros_args.js';
-import type { ParamSchema } from '../params/schema.js';
+import type { ParamSchema } from '../../src/util/param_schema.js';
 import { nodeIdentity } from '../transport/node_base.js';
 import type { EmbeddedTransport } from '../transport/embedded/transport.js';
 import type { NodeOptions } from '../transport/types.js';

@@ -1,4 +1,4 @@
-import type { ParamSchema } from '../params/schema.js';
+import type { ParamSchema } from '../../src/util/param_schema.js';
 import type { EndpointStats, NodeHandle, NodeOptions, Transport } from '../transport/types.js';
 import type { Metrics, NodeDefinition, NodeLifecycle } from './node_definition.js';
 

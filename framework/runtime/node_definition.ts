@@ -1,4 +1,5 @@
-import type { ParamSchema, ParamValues, COMMON_PARAMS } from '../params/schema.js';
+import type { ParamSchema, ParamValues } from '../../src/util/param_schema.js';
+import type { COMMON_PARAMS } from '../params/common.js';
 import type { NodeHandle } from '../transport/types.js';
 
 // A node is a definition: its parameters, declared once, and a configure step that wires src/

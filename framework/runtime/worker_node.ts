@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { ParamSchema } from '../params/schema.js';
+import type { ParamSchema } from '../../src/util/param_schema.js';
 import type { EmbeddedBus } from '../transport/embedded/bus.js';
 import { WorkerHost } from '../transport/embedded/worker_host.js';
 import type { NodeOptions } from '../transport/types.js';

@@ -1,5 +1,6 @@
 import { resolveParams } from '../params/resolve.js';
-import type { ParamSchema, ParamValues, COMMON_PARAMS } from '../params/schema.js';
+import type { ParamSchema, ParamValues } from '../../src/util/param_schema.js';
+import type { COMMON_PARAMS } from '../params/common.js';
 import type { NodeOptions, EndpointStats } from './types.js';
 import {
   expandTopicName,

@@ -1,5 +1,6 @@
 import type { MessageOf, MessageTypeName } from '../msgs/types.js';
-import type { ParamSchema, ParamValues, COMMON_PARAMS } from '../params/schema.js';
+import type { ParamSchema, ParamValues } from '../../src/util/param_schema.js';
+import type { COMMON_PARAMS } from '../params/common.js';
 import type { ParamSource } from '../params/file.js';
 import type { Clock, Timer, TimerCallback } from '../time/clock.js';
 import type { Logger } from '../../src/util/log.js';

@@ -3,7 +3,7 @@ import { registry } from '../../nodes/index.js';
 import { loadLaunchFile } from '../../framework/launch/parse.js';
 import { Launcher, type LaunchReport } from '../../framework/runtime/launcher.js';
 import { EmbeddedTransport } from '../../framework/transport/embedded/transport.js';
-import { defineParams } from '../../framework/params/schema.js';
+import { defineParams } from '../../src/util/param_schema.js';
 import { findPackageShare } from '../../cli/find_package.js';
 import { packageRoot } from '../../src/util/paths.js';
 import { timeToNs } from '../../framework/time/time.js';

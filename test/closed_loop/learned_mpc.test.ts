@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { registry } from '../../nodes/index.js';
 import { Launcher } from '../../framework/runtime/launcher.js';
 import { EmbeddedTransport } from '../../framework/transport/embedded/transport.js';
-import { defineParams } from '../../framework/params/schema.js';
+import { defineParams } from '../../src/util/param_schema.js';
 import { QOS_LATCHED } from '../../framework/transport/qos.js';
 import { timeToNs } from '../../framework/time/time.js';
 import type { LaunchDescription, LaunchNode } from '../../framework/launch/types.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import definition from '../../nodes/dynamics_learner.js';
 import { EmbeddedTransport } from '../../framework/transport/embedded/transport.js';
-import { defineParams } from '../../framework/params/schema.js';
+import { defineParams } from '../../src/util/param_schema.js';
 import { SteppedClock } from '../../framework/time/clock.js';
 import { nsToTime } from '../../framework/time/time.js';
 import { QOS_LATCHED } from '../../framework/transport/qos.js';

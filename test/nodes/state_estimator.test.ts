@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import definition from '../../nodes/state_estimator.js';
 import { EmbeddedTransport } from '../../framework/transport/embedded/transport.js';
-import { defineParams } from '../../framework/params/schema.js';
+import { defineParams } from '../../src/util/param_schema.js';
 import {
   DiagnosticLevel,
   type DiagnosticArray,

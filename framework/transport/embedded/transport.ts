@@ -1,5 +1,5 @@
 import type { MessageOf, MessageTypeName, Clock as ClockMsg } from '../../msgs/types.js';
-import type { ParamSchema } from '../../params/schema.js';
+import type { ParamSchema } from '../../../src/util/param_schema.js';
 import { SteppedClock, WallClock, type Clock, type TimerCallback, type Timer } from '../../time/clock.js';
 import { timeToNs } from '../../time/time.js';
 import { createLogger, type ClosableLogger } from '../../../src/util/log.js';

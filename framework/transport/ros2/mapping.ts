@@ -1,4 +1,4 @@
-import type { ParamSpec } from '../../params/schema.js';
+import type { ParamSpec } from '../../../src/util/param_schema.js';
 import type { TimerInfo } from '../../time/clock.js';
 import type { QoS } from '../qos.js';
 import type { ParameterTypes, QoSPolicies } from './rclnodejs_types.js';

@@ -1,7 +1,7 @@
 import { codecFor } from '../../msgs/codec.js';
 import type { MessageOf, MessageTypeName } from '../../msgs/types.js';
 import { ParamError } from '../../params/resolve.js';
-import type { ParamSchema } from '../../params/schema.js';
+import type { ParamSchema } from '../../../src/util/param_schema.js';
 import type { Clock, ClockType, Timer, TimerCallback } from '../../time/clock.js';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../../../src/util/log.js';
 import { resolveQoS, type QoS } from '../qos.js';

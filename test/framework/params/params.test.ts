@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadParamFile, parseOverride, patternMatches, sourcesForNode } from '../../../framework/params/file.js';
 import { resolveParams } from '../../../framework/params/resolve.js';
-import { defineParams } from '../../../framework/params/schema.js';
+import { defineParams } from '../../../src/util/param_schema.js';
 import { nonRosArgs, parseRosArgs, remapsForNode, rosParamSources } from '../../../framework/transport/ros_args.js';
 
 // Parameters as ROS 2 has them: parameter files with wildcards and namespaces, checks against

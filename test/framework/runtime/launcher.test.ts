@@ -4,7 +4,7 @@ import { Launcher } from '../../../framework/runtime/launcher.js';
 import type { NodeRegistry } from '../../../framework/runtime/registry.js';
 import type { LaunchDescription, LaunchNode } from '../../../framework/launch/types.js';
 import { EmbeddedTransport } from '../../../framework/transport/embedded/transport.js';
-import { defineParams } from '../../../framework/params/schema.js';
+import { defineParams } from '../../../src/util/param_schema.js';
 
 // The embedded launcher: nodes on the main thread and in workers, the report, and launches that
 // fail cleanly before anything runs.

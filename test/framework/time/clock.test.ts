@@ -4,7 +4,7 @@ import { SteppedClock, WallClock } from '../../../framework/time/clock.js';
 import { nsToTime, timeToNs, periodNsFromHz } from '../../../framework/time/time.js';
 import { EmbeddedTransport } from '../../../framework/transport/embedded/transport.js';
 import { QOS_CLOCK_PUBLISHER } from '../../../framework/transport/qos.js';
-import { defineParams } from '../../../framework/params/schema.js';
+import { defineParams } from '../../../src/util/param_schema.js';
 
 // Clocks and timers: the stepped clock for tests, wall-clock timers without drift, sim time from
 // /clock, and time conversions.

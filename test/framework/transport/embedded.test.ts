@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EmbeddedTransport } from '../../../framework/transport/embedded/transport.js';
 import { QOS_LATCHED, QOS_SENSOR_DATA } from '../../../framework/transport/qos.js';
-import { defineParams } from '../../../framework/params/schema.js';
+import { defineParams } from '../../../src/util/param_schema.js';
 import type { StringMsg } from '../../../framework/msgs/types.js';
 
 // The embedded bus keeps ROS 2's semantics: keep-last and keep-all queues, transient local, QoS

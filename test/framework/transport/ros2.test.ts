@@ -19,7 +19,7 @@ import { codecFor } from '../../../framework/msgs/codec.js';
 import type { StringMsg } from '../../../framework/msgs/types.js';
 import { parseParamFile } from '../../../framework/params/file.js';
 import { resolveParams } from '../../../framework/params/resolve.js';
-import { defineParams } from '../../../framework/params/schema.js';
+import { defineParams } from '../../../src/util/param_schema.js';
 import type { TimerInfo } from '../../../framework/time/clock.js';
 import { QOS_DEFAULT, QOS_LATCHED, QOS_SENSOR_DATA, type QoS } from '../../../framework/transport/qos.js';
 import { loadRclnodejs, ros2Available } from '../../../framework/transport/ros2/load.js';

@@ -1,6 +1,8 @@
-// Parameters are declared once per node, with type, default, range or choices and a description,
-// as ros2_control's generate_parameter_library does; the same declaration drives validation,
-// the ROS 2 parameter descriptors and `dynastack params <node>`.
+// Parameters are declared once, with type, default, range or choices and a description, as
+// ros2_control's generate_parameter_library does: by a node, or by the library piece that reads
+// them (a planner declares its own). The same declaration drives validation, the ROS 2 parameter
+// descriptors and `dynastack params <node>`. Nothing here knows ROS: the framework turns these
+// declarations into ROS 2 parameters (framework/params).
 
 interface Common {
   readonly description: string;
@@ -66,18 +68,6 @@ export function defineParams<const S extends ParamSchema>(schema: S): S {
   }
   return schema;
 }
-
-/** Parameters every node has, as rclnodejs declares them. */
-export const COMMON_PARAMS = defineParams({
-  use_sim_time: { type: 'bool', default: false, description: 'follow /clock instead of the system clock' },
-  embedded_thread: {
-    type: 'string',
-    default: '',
-    choices: ['', 'main', 'worker'],
-    description:
-      "embedded launcher only: run the node on the main thread or in a worker ('' = the node's own choice); under ROS 2 each node is its own process",
-  },
-});
 
 function describe(value: unknown): string {
   if (Array.isArray(value)) return `array ${JSON.stringify(value)}`;
