@@ -7,8 +7,9 @@ import { nativeKernels } from '../src/tensor/native_kernels.js';
 import { Rng } from '../src/util/random.js';
 import { Figures, percentile, sortNumbers } from './report.js';
 
-// The learned-dynamics figures (shared/reference/tfjs.md §5, which measured ≈91k member-evals/s
-// for 5 members on one thread and ≈12.5k member-samples/s training): a 7-member 4×200 ensemble,
+// The learned-dynamics figures (for comparison: an earlier measurement here, TF.js 4.22 on wasm,
+// one thread, a 5-member 18→4×200→24 ensemble, gave ≈91k member-evals/s and ≈12.5k
+// member-samples/s training at batch 256): a 7-member 4×200 ensemble,
 // cart-pole-sized (4 + 1 → 8) and arm-sized (12 + 6 → 24), on each engine in the same run:
 // the native kernels (native/, on 1 and 2 threads) and TF.js on wasm, with their ratio.
 //  - ensemble evals/s: predictNext on 7 × 1000 rows (each member its own 1000), sampling on, so

@@ -30,7 +30,12 @@ export const QOS_LATCHED: QoS = {
 };
 /**
  * /clock is published reliable so that both reliable (rclnodejs TimeSource) and best-effort
- * (rclcpp ClockQoS) subscribers match; see shared/reference/ros2-rclnodejs.md §3.2.
+ * (rclcpp ClockQoS) subscribers match. rclnodejs's lib/time_source.js subscribes to /clock with the
+ * default QoS, which is reliable; rclcpp's ClockQoS (declared in rclcpp/include/rclcpp/qos.hpp,
+ * defined in rclcpp/src/rclcpp/qos.cpp) is the sensor-data profile, best effort, depth 1; and a
+ * reliable publisher matches subscribers of either reliability, a best-effort one only best-effort
+ * subscribers (ROS 2 docs, "Quality of Service settings", QoS compatibilities:
+ * https://docs.ros.org/en/rolling/Concepts/Intermediate/About-Quality-of-Service-Settings.html).
  */
 export const QOS_CLOCK_PUBLISHER: QoS = {
   reliability: 'reliable',

@@ -4,7 +4,15 @@ import type { Logger } from '../../src/util/log.js';
 import type { ProtocolName } from '../protocol/types.js';
 
 // Advice for users when the bus times out: the causes that look exactly like a dead servo but are
-// settings (shared/reference/servo-protocols.md §5.4, §5.5, §6). Each hint is printed once per bus.
+// settings. Each hint is printed once per bus. The facts behind them:
+//  - an FTDI adapter holds a short incoming packet until its latency timer expires, 16 ms by default
+//    (FTDI application note AN232B-04); Linux's ftdi_sio driver exposes the timer in sysfs as
+//    /sys/bus/usb-serial/devices/ttyUSBn/latency_timer;
+//  - Return Delay Time is 500 µs from the factory on X-series servos (ROBOTIS e-manual, each model's
+//    control table) and LeRobot writes 0 on every servo (configure_motors in lerobot/motors/);
+//  - factory baud rates: 57600 bps on X-series servos (e-manual control table, Baud Rate), 1 Mbps on
+//    STS servos (Feetech's STS memory table).
+// docs/servo-protocols.md ("When the bus misbehaves") collects them with their sources.
 
 /** Factory baud rate per protocol, the usual cause of "no reply" on a fresh servo. */
 const FACTORY_BAUD: Record<ProtocolName, number> = {

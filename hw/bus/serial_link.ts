@@ -3,11 +3,13 @@ import type { SerialPortStream } from '@serialport/stream';
 import { createLogger, type Logger } from '../../src/util/log.js';
 
 // One serial port as a byte pipe that survives the device vanishing. serialport reports an unplug
-// either as one 'close' carrying a DisconnectedError, or — when a write hits the dead fd first — as
-// a write error, an 'error' (EIO), a bare 'close' and a second 'close' with a DisconnectedError
-// (shared/reference/servo-protocols.md §1.4). All of these mean "bus lost" and are handled once per
-// port; then the link reopens the same path in the background with backoff until the device is
-// back. No listener error ever escapes an event handler.
+// either as one 'close' carrying a DisconnectedError (its documented behaviour: serialport's stream
+// API docs, https://serialport.io/docs/api-stream, 'close' event), or — when a write hits the dead
+// fd first — as a write error, an 'error' (EIO), a bare 'close' and a second 'close' with a
+// DisconnectedError (measured here on a pty whose far end vanished; test/hw/serial_link.test.ts
+// exercises both). All of these mean "bus lost" and are handled once per port; then the link
+// reopens the same path in the background with backoff until the device is back. No listener error
+// ever escapes an event handler.
 
 /** Opens a port without opening it yet (`autoOpen: false`); tests pass a SerialPortMock factory. */
 export type PortFactory = (path: string, baudRate: number) => SerialPortStream;

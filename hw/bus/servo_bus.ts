@@ -41,8 +41,10 @@ export type * from './servo_bus_api.js';
 export { BusError } from './transaction.js';
 
 // The arm-level driver: one serial bus, a set of named joints, registers by name through the
-// control tables, a whole arm per sync read / sync write. What it does about trouble
-// (shared/reference/servo-protocols.md §5):
+// control tables, a whole arm per sync read / sync write. What it does about trouble (the error
+// bits: ROBOTIS e-manual "DYNAMIXEL Protocol 2.0", Status Packet, and the X-series control tables'
+// Shutdown and Hardware Error Status; Feetech's scservo_sdk protocol_packet_handler.py, ERRBIT_*;
+// docs/servo-protocols.md has the details):
 //  - every status error byte is checked; a hardware error (Dynamixel alert bit, Feetech overload /
 //    overheat / voltage bits) makes it read why (Hardware Error Status where the model has it),
 //    turn that servo's torque off (or reboot it, by option), latch the fault, stop commanding that

@@ -2,7 +2,9 @@ import type { ProtocolName } from '../protocol/types.js';
 import type { Register, ServoModel } from '../servos/control_table.js';
 
 // Calibration of a serial-servo arm, in the meaning LeRobot gives it (so a user's SO-100/SO-101 or
-// Koch poses carry over; shared/reference/servo-protocols.md §4):
+// Koch poses carry over; LeRobot's src/lerobot/motors/motors_bus.py, set_half_turn_homings,
+// record_ranges_of_motion and write_calibration, and _get_half_turn_homings in motors/feetech/feetech.py
+// and motors/dynamixel/dynamixel.py):
 //  - a homing offset per servo, written to the servo, so that the pose the user holds as "the
 //    middle of the range" reads the model's centre position;
 //  - the range each joint travelled while the user moved it (in the servo's Present_Position

@@ -10,8 +10,9 @@ import {
   type RobotCalibration,
 } from './calibration.js';
 
-// The calibration procedure, step by step as LeRobot's SO-100/SO-101 follower runs it
-// (shared/reference/servo-protocols.md §4.1), over two small interfaces so it runs the same
+// The calibration procedure, step by step as LeRobot's SO-100/SO-101 follower runs it (calibrate()
+// in src/lerobot/robots/so_follower/so_follower.py, formerly so101_follower/so101_follower.py, with
+// the helpers of src/lerobot/motors/motors_bus.py), over two small interfaces so it runs the same
 // against the real bus and against a fake in tests:
 //  1. torque off (Feetech: EEPROM unlocked), position mode, direction (Dynamixel: Drive_Mode);
 //  2. calibration reset: homing offset 0, position limits the whole turn;

@@ -1,5 +1,6 @@
 // The protocol-neutral shape of serial servo packets: what the bus driver, the emulator and the
-// tests share across DYNAMIXEL Protocol 2.0 and Feetech SCS/STS (shared/reference/servo-protocols.md).
+// tests share across DYNAMIXEL Protocol 2.0 and Feetech SCS/STS (the two specifications and their
+// sources are listed in docs/servo-protocols.md).
 //
 // Two layers:
 //  - packets: an instruction (id, instruction code, parameter bytes) and a status (id, error byte,

@@ -1,9 +1,10 @@
 import type { Encoding, Register, RegisterName, ServoModel, Unit } from './control_table.js';
 
 // ROBOTIS DYNAMIXEL X-series control tables (Protocol 2.0, little-endian, signed values in two's
-// complement): XL330-M288, XL430-W250 and XM430-W350, per the e-manual pages
-// `docs/en/dxl/x/xl330-m288.md`, `xl430-w250.md`, `xm430-w350.md` and
-// shared/reference/servo-protocols.md §2.8. Only the registers the stack uses are listed.
+// complement): XL330-M288, XL430-W250 and XM430-W350, per the Control Table section of each model's
+// e-manual page (https://emanual.robotis.com/docs/en/dxl/x/xl330-m288/, …/xl430-w250/,
+// …/xm430-w350/), which LeRobot's X_SERIES_CONTROL_TABLE (lerobot/motors/dynamixel/tables.py)
+// agrees with. Only the registers the stack uses are listed.
 //
 // Everything below address 64 (Torque Enable) is EEPROM: writable only while torque is off.
 // The SI factors of the profile registers assume the velocity-based profile (Drive Mode bit 2 = 0,

@@ -2,8 +2,8 @@ import { STATUS_ERROR_BITS } from '../protocol/feetech/instructions.js';
 import type { Encoding, Register, RegisterName, ServoModel, Unit } from './control_table.js';
 
 // Feetech STS3215 control table (the servo of SO-100 / SO-101), little-endian (Feetech STS
-// protocol), per shared/reference/servo-protocols.md §3.4 (addresses from LeRobot's
-// STS_SMS_SERIES_CONTROL_TABLE) checked against Feetech's own STS memory table
+// protocol), with the addresses of LeRobot's STS_SMS_SERIES_CONTROL_TABLE
+// (lerobot/motors/feetech/tables.py) checked against Feetech's own STS memory table
 // (ftservo/ftservo-wiki `docs/en/reference/parameter/memory-sts.md`, from the official SMS_STS.h).
 //
 // Addresses 0–39 are EEPROM (0–4 read-only version bytes); they persist only when written with

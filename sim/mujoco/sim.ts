@@ -5,13 +5,16 @@ import { readKinematicChain, type KinematicChain } from './kinematics.js';
 import { compileModel, readModelFiles, type Assets } from './load.js';
 import { mujoco, type Mujoco } from './module.js';
 
-// One MuJoCo model and its data behind a typed API that keeps the binding's traps inside
-// (shared/reference/mujoco-wasm.md §5):
-//  - outputs of MuJoCo functions go only into library DoubleBuffers allocated here at set-up
-//    (a plain typed array as an output writes to wasm address 0, silently);
-//  - wasm views are cached for speed but re-fetched whenever the heap has grown (growth detaches
-//    them, and writes through a detached view are dropped); callers only ever get copies;
-//  - every library object is deleted exactly once, by dispose();
+// One MuJoCo model and its data behind a typed API that keeps the binding's traps inside (the
+// @mujoco/mujoco package's README, sections "Working with Out Parameters", "Copy vs. Reference",
+// "Memory Management" and "Enums", plus two things measured here):
+//  - outputs of MuJoCo functions go only into library DoubleBuffers allocated here at set-up, as
+//    the README prescribes (measured here: a plain typed array as an output writes to wasm address
+//    0, silently);
+//  - wasm views are cached for speed but re-fetched whenever the heap has grown (measured here:
+//    growth detaches them, and writes through a detached view are dropped; test/sim/mujoco.test.ts
+//    "views survive heap growth" keeps checking it); callers only ever get copies;
+//  - every library object is deleted exactly once, by dispose() (README: a double delete is an error);
 //  - enums are passed as .value.
 //
 // Derived quantities (sensordata, site poses, Jacobians) always describe the current state: a method

@@ -15,8 +15,10 @@ import { boundLogvar, boundPenalty, gaussianNll, weightDecayLoss } from './loss.
 
 // The ensemble's networks on TF.js, the fallback when the native kernels are not built.
 //
-// Layout for the wasm backend's fast path (shared/reference/tfjs.md §4): every member has its own
-// 2-D weights, each layer is one fused 2-D matMul with a rank-1 bias, SiLU follows as h·σ(h), and
+// Layout for the wasm backend's fast path (../tensor/dense.ts explains it; the rule is in
+// tfjs-backend-wasm/src/cc/batch_mat_mul_impl.cc): every member has its own 2-D weights, each
+// layer is one fused 2-D matMul with a rank-1 bias (the wasm _FusedMatMul kernel takes no other
+// bias), SiLU follows as h·σ(h) (it is not among the wasm backend's fusable activations), and
 // training uses the dense layer with an explicitly transposed backward pass. Rows are grouped by
 // member so each member runs one contiguous matMul per layer, all in one tidy per call.
 

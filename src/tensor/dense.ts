@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerTrainingGradients } from './gradients.js';
 
-// Dense layers laid out for the wasm backend's fast path (shared/reference/tfjs.md §4): XNNPACK
-// takes a matMul only when it is 2-D with neither operand transposed. tfjs's own matMul gradient
-// sets the transpose flags and falls to a scalar loop (≈4.6× slower training), so the trained
-// layer brings its own gradient that builds the transposed operands first and multiplies plainly.
+// Dense layers laid out for the wasm backend's fast path: XNNPACK takes a matMul only when it is
+// 2-D (batch 1) with neither operand transposed; anything else runs a scalar blocked loop
+// (fused_batch_mat_mul in tfjs-backend-wasm/src/cc/batch_mat_mul_impl.cc). tfjs's own matMul
+// gradient sets the transpose flags (tfjs-core/src/gradients/BatchMatMul_grad.ts) and so falls to
+// that loop (measured here: ≈4.6× slower training), so the trained layer brings its own gradient
+// that builds the transposed operands first and multiplies plainly.
 
 /** x·W + b for x [B,in], W [in,out], b [out]; inference only (no custom gradient) */
 export function dense(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {

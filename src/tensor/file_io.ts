@@ -3,7 +3,8 @@ import { basename, dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 
 // TF.js artifacts on disk (model.json + weights.bin, the layout tfjs-node writes) without
-// tfjs-node, whose file:// handler is the only built-in one for Node (shared/reference/tfjs.md §8).
+// tfjs-node, whose file:// handler (tfjs-node/src/io/file_system.ts) is the only built-in one for
+// Node: without it, tfjs-core finds no save handler for a file:// URL.
 // Saving is atomic with respect to a kill: everything goes to a sibling temp directory, flushed,
 // and only then renamed into place. A directory cannot be renamed over a non-empty one, so the
 // old model steps aside to `<dir>.old` first; a kill between the two renames leaves it there, and

@@ -1,8 +1,9 @@
 import type { Rclnodejs } from './rclnodejs_types.js';
 
 // rclnodejs is an optional dependency: it installs and loads only where ROS 2 is sourced, so it is
-// imported here, lazily, and nowhere else. Without ROS 2, npm drops it and the import fails with
-// ERR_MODULE_NOT_FOUND in milliseconds (shared/reference/ros2-rclnodejs.md §2.2).
+// imported here, lazily, and nowhere else. Without ROS 2 its install script fails, npm leaves it out
+// (package.json docs, optionalDependencies: https://docs.npmjs.com/cli/configuring-npm/package-json)
+// and the import fails with ERR_MODULE_NOT_FOUND in milliseconds (measured here).
 
 const INSTALL_HINT =
   'ROS 2 transport needs rclnodejs: source /opt/ros/<distro>/setup.bash, then npm install rclnodejs (see docs/on-a-robot.md)';

@@ -1,7 +1,8 @@
-// CRC-16 of DYNAMIXEL Protocol 2.0 (shared/reference/servo-protocols.md §2.6): polynomial 0x8005,
-// init 0, MSB-first, no reflection, no final XOR (the catalogue's CRC-16/BUYPASS; check value of
-// ASCII "123456789" is 0xFEE8). It covers the packet from the first header byte through the last
-// (stuffed) parameter and travels low byte first.
+// CRC-16 of DYNAMIXEL Protocol 2.0 (ROBOTIS e-manual, https://emanual.robotis.com/docs/en/dxl/protocol2/,
+// CRC section; the same table as updateCRC in DynamixelSDK's protocol2_packet_handler.cpp):
+// polynomial 0x8005, init 0, MSB-first, no reflection, no final XOR (the catalogue's CRC-16/BUYPASS;
+// check value of ASCII "123456789" is 0xFEE8). It covers the packet from the first header byte
+// through the last (stuffed) parameter and travels low byte first.
 
 export const CRC16_POLYNOMIAL = 0x8005;
 

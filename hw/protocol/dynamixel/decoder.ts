@@ -21,7 +21,8 @@ import {
 } from './packet.js';
 import { stuffedCount, unstuffInto } from './stuffing.js';
 
-// Streaming decoders for DYNAMIXEL Protocol 2.0 (shared/reference/servo-protocols.md §2.5, §5.2).
+// Streaming decoders for DYNAMIXEL Protocol 2.0 (ROBOTIS e-manual "DYNAMIXEL Protocol 2.0", Byte
+// Stuffing and Status Packet; the checks follow rxPacket in DynamixelSDK's protocol2_packet_handler.cpp).
 // Bytes arrive in arbitrary chunks; packets come out only when every check passed:
 //
 //  1. header: FF FF FD not followed by FD (FF FF FD FD is stuffing inside a body, never a start);

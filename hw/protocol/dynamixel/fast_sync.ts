@@ -3,8 +3,10 @@ import { crc16 } from './crc16.js';
 import { INSTRUCTION } from './instructions.js';
 import { checkByte, CRC_BYTES, MAX_ID, MAX_PACKET_BYTES, PREFIX_BYTES, writePrefix } from './packet.js';
 
-// The combined reply of FAST_SYNC_READ / FAST_BULK_READ (shared/reference/servo-protocols.md §2.3,
-// §2.7): the chained servos build one unstuffed status packet from the broadcast id,
+// The combined reply of FAST_SYNC_READ / FAST_BULK_READ (ROBOTIS e-manual "DYNAMIXEL Protocol 2.0",
+// Fast Sync Read and Fast Bulk Read, with their example packets; DynamixelSDK's
+// group_fast_sync_read.cpp parses it the same way): the chained servos build one unstuffed status
+// packet from the broadcast id,
 //
 //   FF FF FD 00 FE LEN 55 | ERR ID DATA… CRC | ERR ID DATA… CRC | … | ERR ID DATA… CRC
 //

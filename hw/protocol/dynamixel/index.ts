@@ -6,7 +6,9 @@ import { expectedReplies, instructionFor, operationOf } from './operations.js';
 import { encodeInstructionPacket, encodeStatusPacket, instructionWireBytes, statusWireBytes } from './packet.js';
 
 // DYNAMIXEL Protocol 2.0 (X-series servos) as a ServoProtocol: the pieces of this directory put
-// together. shared/reference/servo-protocols.md §2 is the specification followed.
+// together. The specification followed is ROBOTIS's e-manual page "DYNAMIXEL Protocol 2.0"
+// (https://emanual.robotis.com/docs/en/dxl/protocol2/), cross-checked with DynamixelSDK's
+// protocol2_packet_handler.cpp; docs/servo-protocols.md summarises what the code relies on.
 
 export { crc16, crc16Bitwise } from './crc16.js';
 export { stuff, unstuff, stuffingCount, stuffedCount } from './stuffing.js';

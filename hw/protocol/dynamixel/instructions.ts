@@ -1,8 +1,8 @@
 import { instructionNames } from '../instruction_names.js';
 
-// The codes of DYNAMIXEL Protocol 2.0 in one place (shared/reference/servo-protocols.md §2.3, §2.4):
-// instruction codes, the status error numbers and the alert bit. Names are looked up from these
-// tables; nothing else in the codec spells a code.
+// The codes of DYNAMIXEL Protocol 2.0 in one place (ROBOTIS e-manual "DYNAMIXEL Protocol 2.0":
+// Instruction Packet for the codes, Status Packet for the error numbers and the alert bit).
+// Names are looked up from these tables; nothing else in the codec spells a code.
 
 /** Instruction codes by name. */
 export const INSTRUCTION = {

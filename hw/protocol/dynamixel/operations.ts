@@ -19,8 +19,9 @@ import {
 import { describeInstruction, INSTRUCTION } from './instructions.js';
 import { checkPacketId, MAX_ID } from './packet.js';
 
-// Protocol-neutral operations as DYNAMIXEL Protocol 2.0 instruction packets and back
-// (shared/reference/servo-protocols.md §2.3), and which status packets each one brings back.
+// Protocol-neutral operations as DYNAMIXEL Protocol 2.0 instruction packets and back (ROBOTIS
+// e-manual "DYNAMIXEL Protocol 2.0", one page per instruction: Read, Write, Sync Read, Fast Sync
+// Read, Bulk Read, …), and which status packets each one brings back.
 // Parameter layouts (all 16-bit fields little-endian; the rows shared with Feetech are in
 // ../operation_params.ts):
 //   READ                     addr len            WRITE / REG_WRITE   addr data…

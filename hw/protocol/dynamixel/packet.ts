@@ -3,14 +3,16 @@ import { crc16 } from './crc16.js';
 import { INSTRUCTION } from './instructions.js';
 import { stuffInto, stuffingCount } from './stuffing.js';
 
-// Framing of DYNAMIXEL Protocol 2.0 packets (shared/reference/servo-protocols.md §2.2, §2.4, §2.5):
+// Framing of DYNAMIXEL Protocol 2.0 packets (ROBOTIS e-manual "DYNAMIXEL Protocol 2.0",
+// https://emanual.robotis.com/docs/en/dxl/protocol2/: Instruction Packet, Status Packet, Byte Stuffing):
 //
 //   FF FF FD 00 | ID | LEN_L LEN_H | INST | [ERR] | PARAM… | CRC_L CRC_H
 //
 // LEN counts INST, ERR, the parameters and the CRC after stuffing; the CRC covers everything from
 // the first FF through the last stuffed parameter. Stuffing runs from INST through the last
 // parameter. One exception: a status from the broadcast id is the combined reply of FAST_SYNC_READ /
-// FAST_BULK_READ, which the servos send unstuffed (§2.3); encoder and decoder both follow that.
+// FAST_BULK_READ, which the servos send unstuffed (e-manual, Fast Sync Read); encoder and decoder
+// both follow that.
 
 export const HEADER_0 = 0xff;
 export const HEADER_1 = 0xff;

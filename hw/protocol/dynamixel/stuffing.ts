@@ -1,7 +1,8 @@
-// Byte stuffing of DYNAMIXEL Protocol 2.0 (shared/reference/servo-protocols.md §2.5): between the
-// instruction byte and the CRC, every `FF FF FD` gets an extra `FD`, so that the only `FF FF FD`
-// not followed by `FD` on the wire is a packet header. The receiver checks the CRC over the stuffed
-// bytes and then removes each inserted `FD`.
+// Byte stuffing of DYNAMIXEL Protocol 2.0 (ROBOTIS e-manual "DYNAMIXEL Protocol 2.0", Byte
+// Stuffing; addStuffing / removeStuffing in DynamixelSDK's protocol2_packet_handler.cpp): between
+// the instruction byte and the CRC, every `FF FF FD` gets an extra `FD`, so that the only
+// `FF FF FD` not followed by `FD` on the wire is a packet header. The receiver checks the CRC over
+// the stuffed bytes and then removes each inserted `FD`.
 //
 // All functions work on a range of a larger buffer so the encoder and the streaming decoder can
 // stuff and unstuff in place of a packet without copying it first.

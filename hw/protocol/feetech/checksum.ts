@@ -1,5 +1,7 @@
-// The Feetech SCS/STS packet checksum (shared/reference/servo-protocols.md §3.1): the bitwise NOT
-// of the low byte of the sum of every byte from ID through the last parameter
+// The Feetech SCS/STS packet checksum (Feetech's "Servo SCS Communication Protocol", Instruction
+// frame, as transcribed in ftservo/ftservo-wiki docs/en/reference/protocol/ft-scs.md; txPacket in
+// Feetech's scservo_sdk protocol_packet_handler.py): the bitwise NOT of the low byte of the sum of
+// every byte from ID through the last parameter
 // (ID + LEN + INST/ERR + ΣP). It is one byte, so a random corruption passes it about 1 time in 256;
 // the decoders' framing checks (ID, LEN, ERR ranges) are the rest of the protection.
 

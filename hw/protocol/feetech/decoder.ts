@@ -18,8 +18,10 @@ import {
   PREFIX_BYTES,
 } from './packet.js';
 
-// Streaming decoders for Feetech SCS/STS (shared/reference/servo-protocols.md §3.1, §5.2). Bytes
-// arrive in arbitrary chunks; a packet comes out only when every check passed:
+// Streaming decoders for Feetech SCS/STS (framing: Feetech's "Servo SCS Communication Protocol",
+// ftservo/ftservo-wiki docs/en/reference/protocol/ft-scs.md; receive checks: rxPacket in Feetech's
+// scservo_sdk protocol_packet_handler.py). Bytes arrive in arbitrary chunks; a packet comes out
+// only when every check passed:
 //
 //  1. header FF FF;
 //  2. the id: a servo (0–253) for a status, a servo or broadcast (0–254) for an instruction;

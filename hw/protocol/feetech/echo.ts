@@ -2,7 +2,9 @@ import type { StatusPacket } from '../types.js';
 import { encodeStatusPacket, isServoId } from './packet.js';
 import { MAX_STATUS_ERROR } from './instructions.js';
 
-// Telling an adapter's echo from a reply (shared/reference/servo-protocols.md §5.2).
+// Telling an adapter's echo from a reply. Feetech frames an instruction exactly like a status
+// (Feetech's "Servo SCS Communication Protocol", Instruction frame and Status frame; the error bits
+// are ERRBIT_* in scservo_sdk protocol_packet_handler.py, bit 0 = input voltage).
 //
 // Some half-duplex adapters hand the host back every byte it transmits. On a Feetech bus an echoed
 // unicast request decodes as a perfectly valid status packet (decoder.ts), and the decoders cannot

@@ -13,7 +13,9 @@ import { type Dialect, expectedReplies, instructionFor, operationOf } from './op
 import { encodeInstructionPacket, encodeStatusPacket, packetBytes } from './packet.js';
 
 // The Feetech SCS/STS protocol behind the protocol-neutral `ServoProtocol` (hw/protocol/types.ts),
-// in its two dialects (shared/reference/servo-protocols.md §3):
+// in its two dialects (Feetech's "Servo SCS Communication Protocol", ftservo/ftservo-wiki
+// docs/en/reference/protocol/ft-scs.md, which gives the byte order per servo type; LeRobot's
+// lerobot/motors/feetech/ names them protocol 0 and 1):
 //  - `feetechSts`: STS/SMS servos (magnetic encoder, e.g. the STS3215 of SO-100/SO-101),
 //    little-endian registers (SCS_END = 0, LeRobot protocol 0), SYNC_READ and SYNC_WRITE;
 //  - `feetechScs`: SCS servos (potentiometer), big-endian registers (LeRobot protocol 1),

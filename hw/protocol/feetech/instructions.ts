@@ -1,7 +1,8 @@
 import { instructionNames } from '../instruction_names.js';
 
-// The codes of the Feetech SCS/STS protocol in one place (shared/reference/servo-protocols.md §3.2,
-// per FTServo `scservo_def.py` and the Feetech manual): instruction codes and the status error bits.
+// The codes of the Feetech SCS/STS protocol in one place: instruction codes (Feetech's "Servo SCS
+// Communication Protocol", Instruction types, and INST_* in Feetech's scservo_sdk scservo_def.py)
+// and the status error bits (ERRBIT_* in scservo_sdk protocol_packet_handler.py).
 // Names are looked up from these tables; nothing else in the codec spells a code.
 
 /** Instruction codes by name. */

@@ -23,9 +23,10 @@ import {
 import { describeInstruction, INSTRUCTION } from './instructions.js';
 import { isInstructionId, MAX_PARAMS, MAX_SERVO_ID, MIN_LEN } from './packet.js';
 
-// Protocol-neutral operations as Feetech SCS/STS instruction packets and back
-// (shared/reference/servo-protocols.md §3.2). Addresses and lengths are one byte each (the layouts
-// shared with DYNAMIXEL are in ../operation_params.ts):
+// Protocol-neutral operations as Feetech SCS/STS instruction packets and back (Feetech's "Servo
+// SCS Communication Protocol", Instruction types: READ DATA, WRITE DATA, SYNC READ, SYNC WRITE, …;
+// ftservo/ftservo-wiki docs/en/reference/protocol/ft-scs.md). Addresses and lengths are one byte
+// each (the layouts shared with DYNAMIXEL are in ../operation_params.ts):
 //   READ          addr len                WRITE / REG_WRITE   addr data…
 //   SYNC_READ     addr len id…            SYNC_WRITE          addr len (id data×len)…
 //   PING, ACTION, REBOOT                  none

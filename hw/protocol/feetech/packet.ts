@@ -2,7 +2,8 @@ import { BROADCAST_ID, type InstructionPacket, type StatusPacket } from '../type
 import { feetechChecksum } from './checksum.js';
 import { MAX_STATUS_ERROR } from './instructions.js';
 
-// Framing of Feetech SCS/STS packets (shared/reference/servo-protocols.md §3.1), essentially
+// Framing of Feetech SCS/STS packets (Feetech's "Servo SCS Communication Protocol", Instruction
+// frame and Status frame, ftservo/ftservo-wiki docs/en/reference/protocol/ft-scs.md), essentially
 // DYNAMIXEL Protocol 1.0:
 //
 //   instruction  FF FF | ID | LEN | INST | P1 … PN | CHK

@@ -1,8 +1,10 @@
-// Feetech sign-magnitude integers (shared/reference/servo-protocols.md §3.3, §3.4): the magnitude
-// sits in the bits below `signBit` and that bit alone carries the sign. The STS3215 puts it at
-// bit 15 for goal/present position and velocity, bit 11 for Homing_Offset and bit 10 for
-// Present_Load. Bits above the sign bit are ignored on decoding, as LeRobot's
-// `encoding_utils.decode_sign_magnitude` does, and never set on encoding.
+// Feetech sign-magnitude integers (scs_tohost / scs_toscs in Feetech's scservo_sdk
+// protocol_packet_handler.py; LeRobot's lerobot/motors/encoding_utils.py): the magnitude sits in
+// the bits below `signBit` and that bit alone carries the sign. The STS3215 puts it at bit 15 for
+// goal/present position and velocity, bit 11 for Homing_Offset and bit 10 for Present_Load
+// (STS_SMS_SERIES_ENCODINGS_TABLE in LeRobot's lerobot/motors/feetech/tables.py). Bits above the
+// sign bit are ignored on decoding, as LeRobot's `encoding_utils.decode_sign_magnitude` does, and
+// never set on encoding.
 
 /** A value whose magnitude does not fit below the sign bit. */
 export class SignMagnitudeRangeError extends RangeError {

@@ -53,7 +53,9 @@ class HandCdr {
   }
 }
 
-// the JointState of shared/reference/ros2-rclnodejs.md §7.3 (216 bytes there, measured)
+// a JointState whose ROS 2 CDR encoding is 216 bytes: what @foxglove/rosmsg2-serialization's
+// MessageWriter produced for it (measured here), and what counting the CDR layout by hand gives
+// (8-byte values aligned relative to the end of the 4-byte encapsulation header)
 const jointState: JointState = {
   header: { stamp: { sec: 1700000000, nanosec: 123456789 }, frame_id: 'base_link' },
   name: ['joint_1', 'joint_2', 'joint_3', 'joint_4', 'joint_5', 'joint_6'],
@@ -73,7 +75,8 @@ test('JointState encodes to the ROS 2 CDR bytes, laid out by hand', () => {
   const bytes = codecFor('sensor_msgs/msg/JointState').encode(jointState);
   assert.equal(bytes.length, 216);
   assert.deepEqual([...bytes], [...expected.done()]);
-  // the hand-computed prefix from the reference sheet: header, sec, nanosec, string length 10
+  // the prefix computed by hand: encapsulation header (CDR, little-endian), sec, nanosec, and the
+  // frame_id's length 10 (9 characters and the NUL)
   assert.equal(Buffer.from(bytes.subarray(0, 16)).toString('hex'), '0001000000f1536515cd5b070a000000');
 });
 
