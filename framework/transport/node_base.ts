@@ -1,6 +1,8 @@
 import { resolveParams } from '../params/resolve.js';
 import type { ParamSchema, ParamValues } from '../../src/util/param_schema.js';
 import type { COMMON_PARAMS } from '../params/common.js';
+import type { Clock, Timer, TimerCallback } from '../time/clock.js';
+import type { Logger } from '../../src/util/log.js';
 import type { NodeOptions, EndpointStats } from './types.js';
 import {
   expandTopicName,
@@ -11,8 +13,9 @@ import {
   type RemapRule,
 } from './names.js';
 
-// What both transports do the same way before a message reaches them: node name and namespace
-// (with __node/__ns remaps), topic name expansion and remapping, parameter resolution, and counts.
+// What both transports do the same way: node name and namespace (with __node/__ns remaps), topic
+// name expansion and remapping, parameter resolution, per-endpoint counts, timers that log what
+// their callback throws, and a destroy that cancels them before the transport releases the rest.
 
 export interface NodeIdentity<S extends ParamSchema> {
   readonly name: string;
@@ -72,4 +75,67 @@ export function guarded<A extends unknown[]>(
       logger.error(`${what} threw: ${describeError(err)}`);
     }
   };
+}
+
+/**
+ * The part of a node both transports share: its identity, its endpoint counts and its timers. A
+ * transport's node extends it with publishers and subscriptions, and releases its own resources
+ * in `release()`, which `destroy()` calls once, after cancelling the timers.
+ */
+export abstract class NodeBase<S extends ParamSchema> {
+  readonly name: string;
+  readonly namespace: string;
+  readonly fullyQualifiedName: string;
+  readonly params: ParamValues<S & typeof COMMON_PARAMS>;
+  readonly resolveTopicName: (topic: string) => string;
+  abstract readonly logger: Logger;
+  abstract readonly clock: Clock;
+  readonly #counters: EndpointCounter[] = [];
+  readonly #timers = new Set<Timer>();
+  #destroyed = false;
+
+  constructor(id: NodeIdentity<S>) {
+    this.name = id.name;
+    this.namespace = id.namespace;
+    this.fullyQualifiedName = id.fullyQualifiedName;
+    this.params = id.params;
+    this.resolveTopicName = id.resolveTopicName;
+  }
+
+  protected get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  /** Throws once the node is destroyed: nothing may be created on it any more. */
+  protected check(): void {
+    if (this.#destroyed) throw new Error(`node ${this.fullyQualifiedName} was destroyed`);
+  }
+
+  /** Report an endpoint's counter in stats() (once the endpoint exists). */
+  protected record(counter: EndpointCounter): EndpointCounter {
+    this.#counters.push(counter);
+    return counter;
+  }
+
+  createTimer(periodNs: bigint, callback: TimerCallback, clock: Clock = this.clock): Timer {
+    this.check();
+    const timer = clock.createTimer(periodNs, guarded(this.logger, 'timer callback', callback));
+    this.#timers.add(timer);
+    return timer;
+  }
+
+  stats(): EndpointStats[] {
+    return this.#counters.map((c) => c.snapshot());
+  }
+
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    for (const t of this.#timers) t.cancel();
+    this.#timers.clear();
+    this.release();
+  }
+
+  /** Release what the transport holds for this node (endpoints, the rcl node, the logger). */
+  protected abstract release(): void;
 }

@@ -1,10 +1,10 @@
 import type { MessageOf, MessageTypeName, Clock as ClockMsg } from '../../msgs/types.js';
 import type { ParamSchema } from '../../../src/util/param_schema.js';
-import { SteppedClock, WallClock, type Clock, type TimerCallback, type Timer } from '../../time/clock.js';
+import { SteppedClock, WallClock, type Clock } from '../../time/clock.js';
 import { timeToNs } from '../../time/time.js';
 import { createLogger, type ClosableLogger } from '../../../src/util/log.js';
 import { QOS_CLOCK_SUBSCRIBER, resolveQoS, type QoS } from '../qos.js';
-import { nodeIdentity, EndpointCounter, guarded } from '../node_base.js';
+import { nodeIdentity, EndpointCounter, NodeBase } from '../node_base.js';
 import type {
   MessageCallback,
   NodeHandle,
@@ -13,7 +13,6 @@ import type {
   Subscription,
   SubscriptionOptions,
   Transport,
-  EndpointStats,
 } from '../types.js';
 import { EmbeddedBus } from './bus.js';
 import { Envelope } from './envelope.js';
@@ -87,19 +86,11 @@ export class EmbeddedTransport implements Transport {
   }
 }
 
-class EmbeddedNode<S extends ParamSchema> implements NodeHandle<S> {
-  readonly name: string;
-  readonly namespace: string;
-  readonly fullyQualifiedName: string;
+class EmbeddedNode<S extends ParamSchema> extends NodeBase<S> implements NodeHandle<S> {
   readonly logger: ClosableLogger;
   readonly clock: Clock;
   readonly steadyClock: Clock = new WallClock('steady');
-  readonly params: NodeHandle<S>['params'];
-  readonly resolveTopicName: (topic: string) => string;
-  readonly #counters: EndpointCounter[] = [];
   readonly #endpoints = new Set<PublisherHandle | SubscriptionHandle>();
-  readonly #timers = new Set<Timer>();
-  #destroyed = false;
 
   constructor(
     private readonly bus: BusPort,
@@ -107,12 +98,7 @@ class EmbeddedNode<S extends ParamSchema> implements NodeHandle<S> {
     sharedClock: Clock | undefined,
     private readonly onDestroy: () => void,
   ) {
-    const id = nodeIdentity(options);
-    this.name = id.name;
-    this.namespace = id.namespace;
-    this.fullyQualifiedName = id.fullyQualifiedName;
-    this.params = id.params;
-    this.resolveTopicName = id.resolveTopicName;
+    super(nodeIdentity(options));
     this.logger = createLogger(this.fullyQualifiedName);
     if (sharedClock) this.clock = sharedClock;
     else if (this.params.use_sim_time) {
@@ -128,18 +114,13 @@ class EmbeddedNode<S extends ParamSchema> implements NodeHandle<S> {
     } else this.clock = new WallClock('ros');
   }
 
-  #check(): void {
-    if (this.#destroyed) throw new Error(`node ${this.fullyQualifiedName} was destroyed`);
-  }
-
   createPublisher<K extends MessageTypeName>(type: K, topic: string, qosIn?: Partial<QoS>): Publisher<MessageOf<K>> {
-    this.#check();
+    this.check();
     const name = this.resolveTopicName(topic);
     const qos = resolveQoS(qosIn);
     const endpoint = this.bus.advertise(name, type, qos, this.fullyQualifiedName);
     this.#endpoints.add(endpoint);
-    const counter = new EndpointCounter(name, type, 'publish');
-    this.#counters.push(counter);
+    const counter = this.record(new EndpointCounter(name, type, 'publish'));
     const bus = this.bus;
     const publish = (env: Envelope): void => {
       bus.publish(endpoint, env);
@@ -166,11 +147,11 @@ class EmbeddedNode<S extends ParamSchema> implements NodeHandle<S> {
     deliver: (env: Envelope) => void,
     counted = true,
   ): Subscription {
-    this.#check();
+    this.check();
     const name = this.resolveTopicName(topic);
     const qos = resolveQoS(qosIn);
     const counter = new EndpointCounter(name, type, 'subscribe');
-    if (counted) this.#counters.push(counter);
+    if (counted) this.record(counter);
     const endpoint = this.bus.subscribe(name, type, qos, this.fullyQualifiedName, (env) => {
       counter.count++;
       counter.dropped = endpoint.dropped;
@@ -206,21 +187,7 @@ class EmbeddedNode<S extends ParamSchema> implements NodeHandle<S> {
     return this.#subscribe(type, topic, options?.qos, (env) => callback(env.bytes));
   }
 
-  createTimer(periodNs: bigint, callback: TimerCallback, clock: Clock = this.clock): Timer {
-    this.#check();
-    const timer = clock.createTimer(periodNs, guarded(this.logger, 'timer callback', callback));
-    this.#timers.add(timer);
-    return timer;
-  }
-
-  stats(): EndpointStats[] {
-    return this.#counters.map((c) => c.snapshot());
-  }
-
-  destroy(): void {
-    if (this.#destroyed) return;
-    this.#destroyed = true;
-    for (const t of this.#timers) t.cancel();
+  protected release(): void {
     for (const e of this.#endpoints) this.bus.remove(e);
     this.#endpoints.clear();
     this.onDestroy();

@@ -5,9 +5,8 @@ import type { ParamSchema } from '../../../src/util/param_schema.js';
 import type { Clock, ClockType, Timer, TimerCallback } from '../../time/clock.js';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../../../src/util/log.js';
 import { resolveQoS, type QoS } from '../qos.js';
-import { describeError, EndpointCounter, guarded, nodeIdentity, type NodeIdentity } from '../node_base.js';
+import { describeError, EndpointCounter, NodeBase, nodeIdentity, type NodeIdentity } from '../node_base.js';
 import type {
-  EndpointStats,
   MessageCallback,
   NodeHandle,
   NodeOptions,
@@ -52,8 +51,9 @@ import type {
 // Messages travel as CDR both ways: typed publishers encode with our codec and publish the Buffer
 // (rclnodejs publishes a Buffer as a serialized message), typed subscriptions are raw (isRaw) and
 // decode with our codec. Nodes get the shapes the embedded transport gives (Float64Array, numbers),
-// and one codec serves both transports (the framing is the same; reference §7.4). rclnodejs still
-// needs each type's generated code for its type support.
+// and one codec serves both transports (the framing is the same: rclnodejs's raw publish(Buffer)
+// and isRaw subscriptions carry the same 4-byte CDR encapsulation header). rclnodejs still needs
+// each type's generated code for its type support.
 
 export interface Ros2TransportOptions {
   /** what rcl parses for --ros-args (remaps, -p, --params-file, log options); default process.argv */
@@ -220,21 +220,13 @@ function nodeLogger(name: string, ros: RclLogger | undefined): Logger {
   };
 }
 
-class Ros2Node<S extends ParamSchema> implements NodeHandle<S> {
-  readonly name: string;
-  readonly namespace: string;
-  readonly fullyQualifiedName: string;
+class Ros2Node<S extends ParamSchema> extends NodeBase<S> implements NodeHandle<S> {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly steadyClock: Clock;
-  readonly params: NodeHandle<S>['params'];
-  readonly resolveTopicName: (topic: string) => string;
   readonly #rcl: Rclnodejs;
   readonly #node: RclNode;
-  readonly #counters: EndpointCounter[] = [];
-  readonly #timers = new Set<Timer>();
   readonly #onDestroy: () => void;
-  #destroyed = false;
 
   constructor(
     rcl: Rclnodejs,
@@ -245,11 +237,7 @@ class Ros2Node<S extends ParamSchema> implements NodeHandle<S> {
     rosout: boolean,
     onDestroy: () => void,
   ) {
-    this.name = id.name;
-    this.namespace = id.namespace;
-    this.fullyQualifiedName = id.fullyQualifiedName;
-    this.params = id.params;
-    this.resolveTopicName = id.resolveTopicName;
+    super(id);
     this.#rcl = rcl;
     this.#onDestroy = onDestroy;
     try {
@@ -302,7 +290,8 @@ class Ros2Node<S extends ParamSchema> implements NodeHandle<S> {
     // rclnodejs's TimeSource declared use_sim_time from the overrides it matched (lib/time_source.js);
     // make it ours, which also switches the ROS clock to /clock (or back). Its /clock subscription
     // uses rclnodejs's default QoS, RELIABLE, so it never matches a best-effort /clock publisher
-    // (rclcpp's ClockQoS): dynastack's sim publishes /clock reliable (QOS_CLOCK_PUBLISHER, §3.2).
+    // (rclcpp's ClockQoS): dynastack's sim publishes /clock reliable (QOS_CLOCK_PUBLISHER in
+    // ../qos.ts says why).
     const useSimTime = this.params.use_sim_time;
     if (node.getParameter('use_sim_time').value !== useSimTime) {
       const result = node.setParameter(new rcl.Parameter('use_sim_time', rcl.ParameterType.PARAMETER_BOOL, useSimTime));
@@ -321,10 +310,6 @@ class Ros2Node<S extends ParamSchema> implements NodeHandle<S> {
           }
         : { successful: true, reason: '' };
     });
-  }
-
-  #check(): void {
-    if (this.#destroyed) throw new Error(`node ${this.fullyQualifiedName} was destroyed`);
   }
 
   #qos(qos: QoS): RclQoS {
@@ -350,7 +335,7 @@ class Ros2Node<S extends ParamSchema> implements NodeHandle<S> {
   }
 
   createPublisher<K extends MessageTypeName>(type: K, topic: string, qosIn?: Partial<QoS>): Publisher<MessageOf<K>> {
-    this.#check();
+    this.check();
     const resolved = this.resolveTopicName(topic);
     const qos = resolveQoS(qosIn);
     const codec = codecFor(type); // an unknown type fails here, naming it
@@ -358,8 +343,7 @@ class Ros2Node<S extends ParamSchema> implements NodeHandle<S> {
       this.#node.createPublisher(type, resolved, { qos: this.#qos(qos) }),
     );
     const name = this.#topicName(resolved, pub.topic);
-    const counter = new EndpointCounter(name, type, 'publish');
-    this.#counters.push(counter);
+    const counter = this.record(new EndpointCounter(name, type, 'publish'));
     const send = (bytes: Uint8Array): void => {
       pub.publish(asBuffer(bytes));
       counter.count++;
@@ -373,7 +357,7 @@ class Ros2Node<S extends ParamSchema> implements NodeHandle<S> {
       publishRaw: (cdr) => send(cdr),
       subscriptionCount: () => pub.subscriptionCount,
       destroy: () => {
-        if (destroyed || this.#destroyed) return;
+        if (destroyed || this.destroyed) return;
         destroyed = true;
         this.#node.destroyPublisher(pub);
       },
@@ -386,7 +370,7 @@ class Ros2Node<S extends ParamSchema> implements NodeHandle<S> {
     qosIn: Partial<QoS> | undefined,
     deliver: (bytes: Buffer) => void,
   ): Subscription {
-    this.#check();
+    this.check();
     const resolved = this.resolveTopicName(topic);
     const qos = resolveQoS(qosIn);
     codecFor(type);
@@ -404,7 +388,7 @@ class Ros2Node<S extends ParamSchema> implements NodeHandle<S> {
     const sub = this.#entity('subscribe to', type, resolved, () =>
       this.#node.createSubscription(type, resolved, { qos: this.#qos(qos), isRaw: true }, onMessage),
     );
-    this.#counters.push(counter);
+    this.record(counter);
     const name = this.#topicName(resolved, sub.topic);
     let destroyed = false;
     return {
@@ -412,7 +396,7 @@ class Ros2Node<S extends ParamSchema> implements NodeHandle<S> {
       type,
       qos,
       destroy: () => {
-        if (destroyed || this.#destroyed) return;
+        if (destroyed || this.destroyed) return;
         destroyed = true;
         this.#node.destroySubscription(sub);
       },
@@ -438,22 +422,7 @@ class Ros2Node<S extends ParamSchema> implements NodeHandle<S> {
     return this.#subscribe(type, topic, options?.qos, (bytes) => callback(bytes));
   }
 
-  createTimer(periodNs: bigint, callback: TimerCallback, clock: Clock = this.clock): Timer {
-    this.#check();
-    const timer = clock.createTimer(periodNs, guarded(this.logger, 'timer callback', callback));
-    this.#timers.add(timer);
-    return timer;
-  }
-
-  stats(): EndpointStats[] {
-    return this.#counters.map((c) => c.snapshot());
-  }
-
-  destroy(): void {
-    if (this.#destroyed) return;
-    this.#destroyed = true;
-    for (const t of this.#timers) t.cancel();
-    this.#timers.clear();
+  protected release(): void {
     try {
       this.#node.destroy(); // stops spinning, releases publishers, subscriptions and timers
     } catch (err) {
