@@ -1,15 +1,17 @@
 import { isMainThread } from 'node:worker_threads';
 import { defineNode } from '../framework/runtime/node_definition.js';
-import { defineParams } from '../src/util/param_schema.js';
+import { defineParams, type ParamValues } from '../src/util/param_schema.js';
 import { nsToTime, periodNsFromHz } from '../framework/time/time.js';
+import { diagnosticArray } from '../framework/msgs/diagnostics.js';
+import type { Float64MultiArray } from '../framework/msgs/types.js';
 import { packagePath } from '../src/util/paths.js';
-import { Throttle } from '../src/util/log.js';
+import { Throttle, type Logger } from '../src/util/log.js';
 import type { Timer } from '../framework/time/clock.js';
-import { DiagnosticLevel, type DiagnosticStatus } from '../framework/msgs/types.js';
 import { ServoBus } from '../hw/bus/servo_bus.js';
 import { jointsOf, loadRobotConfig } from '../hw/robot_config.js';
 import { calibrationTarget, defaultCalibrationPath, readCalibrationFile } from '../hw/calibration/file.js';
 import { ServoArm, type ArmState } from '../hw/arm/servo_arm.js';
+import { ArmReporter, armMetrics, armSnapshot, armSummary } from '../hw/arm/arm_report.js';
 import type { CommandInterface } from '../hw/arm/joint_mapping.js';
 
 // A serial-servo arm as a robot on the graph, with the sim bridge's topics: /joint_states
@@ -121,6 +123,46 @@ const parameters = defineParams({
   },
 });
 
+type Params = ParamValues<typeof parameters>;
+
+/** The bus of the robot config (with the parameters' overrides) and the arm on it, set up. */
+async function openArm(p: Params, logger: Logger): Promise<{ bus: ServoBus; arm: ServoArm }> {
+  const config = loadRobotConfig(packagePath(p.robot_config));
+  if (p.protocol && p.protocol !== config.protocol)
+    throw new Error(`parameter 'protocol' is ${p.protocol}, but ${config.source} describes a ${config.protocol} bus`);
+  const calibrationPath = p.calibration_file ? packagePath(p.calibration_file) : defaultCalibrationPath(config.robot);
+  const calibration = readCalibrationFile(calibrationPath, calibrationTarget(config));
+  const port = p.port || config.port;
+  const bus = await ServoBus.open({
+    port,
+    baudRate: p.baud_rate || config.baudRate,
+    protocol: config.protocol,
+    joints: jointsOf(config),
+    timing: { marginMs: p.timeout_margin_ms, adapterLatencyMs: p.adapter_latency_ms, retries: p.retries },
+    onHardwareError: p.on_fault as 'torque_off' | 'reboot',
+    fastSyncRead: p.fast_sync_read,
+    logger,
+  });
+  let arm: ServoArm;
+  try {
+    arm = new ServoArm(bus, calibration, {
+      commandInterface: p.command_interface as CommandInterface,
+      torqueConstants: p.torque_constants,
+      commandTimeoutMs: p.command_timeout_s * 1000,
+      writeCalibration: p.write_calibration,
+      logger,
+    });
+    await arm.setup();
+  } catch (err) {
+    await bus.close({ torqueOff: true });
+    throw err;
+  }
+  logger.info(
+    `${config.robot} on ${port}: ${arm.names.length} joints (${arm.names.join(', ')}), calibration ${calibrationPath}, ${p.command_interface} commands at ${p.rate_hz} Hz`,
+  );
+  return { bus, arm };
+}
+
 export default defineNode({
   name: 'hw_bridge',
   description:
@@ -132,62 +174,31 @@ export default defineNode({
       throw new Error(
         'hw_bridge must run on the main thread (embedded_thread: main): serialport cannot be used from a worker thread',
       );
-    const config = loadRobotConfig(packagePath(p.robot_config));
-    if (p.protocol && p.protocol !== config.protocol)
-      throw new Error(`parameter 'protocol' is ${p.protocol}, but ${config.source} describes a ${config.protocol} bus`);
-    const calibrationPath = p.calibration_file ? packagePath(p.calibration_file) : defaultCalibrationPath(config.robot);
-    const calibration = readCalibrationFile(calibrationPath, calibrationTarget(config));
-    const port = p.port || config.port;
-    const bus = await ServoBus.open({
-      port,
-      baudRate: p.baud_rate || config.baudRate,
-      protocol: config.protocol,
-      joints: jointsOf(config),
-      timing: { marginMs: p.timeout_margin_ms, adapterLatencyMs: p.adapter_latency_ms, retries: p.retries },
-      onHardwareError: p.on_fault as 'torque_off' | 'reboot',
-      fastSyncRead: p.fast_sync_read,
-      logger: node.logger,
-    });
-    let bridge: ServoArm;
-    try {
-      bridge = new ServoArm(bus, calibration, {
-        commandInterface: p.command_interface as CommandInterface,
-        torqueConstants: p.torque_constants,
-        commandTimeoutMs: p.command_timeout_s * 1000,
-        writeCalibration: p.write_calibration,
-        logger: node.logger,
-      });
-      await bridge.setup();
-    } catch (err) {
-      await bus.close({ torqueOff: true });
-      throw err;
-    }
-    node.logger.info(
-      `${config.robot} on ${port}: ${bridge.names.length} joints (${bridge.names.join(', ')}), calibration ${calibrationPath}, ${p.command_interface} commands at ${p.rate_hz} Hz`,
-    );
-
+    const { bus, arm } = await openArm(p, node.logger);
     const jointStates = node.createPublisher('sensor_msgs/msg/JointState', 'joint_states');
     const diagnostics = node.createPublisher('diagnostic_msgs/msg/DiagnosticArray', '/diagnostics');
     const throttle = new Throttle(2000);
-    node.createSubscription('std_msgs/msg/Float64MultiArray', p.command_topic, (msg) => {
-      const problem = bridge.command(msg.data);
-      if (problem && throttle.allow(bridge.connected ? 'rejected' : 'lost')) {
+    function onCommand(msg: Float64MultiArray): void {
+      const problem = arm.command(msg.data);
+      if (problem && throttle.allow(arm.connected ? 'rejected' : 'lost')) {
         node.logger.warn(
-          bridge.connected
-            ? `command rejected (${bridge.counters.rejected} so far): ${problem}`
+          arm.connected
+            ? `command rejected (${arm.counters.rejected} so far): ${problem}`
             : `command dropped: ${problem}`,
         );
       }
-    });
-    node.createSubscription('std_msgs/msg/Empty', '~/clear_faults', () => {
-      bridge.clearFaults().then(
+    }
+    function onClearFaults(): void {
+      arm.clearFaults().then(
         (joints) => node.logger.info(joints.length ? `faults cleared: ${joints.join(', ')}` : 'no fault to clear'),
         (err: unknown) => node.logger.error(`clearing faults failed: ${(err as Error).message}`),
       );
-    });
+    }
+    node.createSubscription('std_msgs/msg/Float64MultiArray', p.command_topic, onCommand);
+    node.createSubscription('std_msgs/msg/Empty', '~/clear_faults', onClearFaults);
 
-    const names = [...bridge.names];
-    const publishState = (s: ArmState): void => {
+    const names = [...arm.names];
+    function publishState(s: ArmState): void {
       // stamped when the replies were in, on the node's clock
       const stampNs = node.clock.now() - BigInt(Math.round((performance.now() - s.stampMs) * 1e6));
       jointStates.publish({
@@ -197,137 +208,39 @@ export default defineNode({
         velocity: s.velocity,
         effort: s.effort,
       });
-    };
+    }
 
-    // per-servo counts at the last diagnostics, so WARN means "new errors in this period"
-    const lastServoErrors = bus
-      .diagnostics()
-      .servos.map((sv) => sv.counters.timeouts + sv.counters.corrupt + sv.counters.errorReplies);
-    const lastErrorReplies = bus.diagnostics().servos.map((sv) => sv.counters.errorReplies);
-    let lastFailed = 0;
-    const publishDiagnostics = (): void => {
-      const d = bridge.diagnostics();
-      const s = bridge.stats.summary();
-      const c = bridge.counters;
-      const faults = bridge.faults();
-      const lost = !bridge.connected;
-      const newFailures = s.failed - lastFailed;
-      lastFailed = s.failed;
-      const slow = s.cycles > 0 && s.rateHz < p.rate_hz / 2;
-      const busLevel = lost
-        ? DiagnosticLevel.ERROR
-        : newFailures > 0 || slow || faults.length
-          ? DiagnosticLevel.WARN
-          : DiagnosticLevel.OK;
-      const busMessage = lost
-        ? `device lost (${bridge.lostReason ?? d.state}): not commanding, reopening ${d.port}`
-        : `${s.rateHz.toFixed(1)} Hz (target ${p.rate_hz}), cycle p50 ${s.cycleP50Ms.toFixed(2)} ms, p99 ${s.cycleP99Ms.toFixed(2)} ms${newFailures ? `, ${newFailures} failed cycles` : ''}${faults.length ? `, ${faults.length} faulted servo(s)` : ''}`;
-      const status: DiagnosticStatus[] = [
-        {
-          level: busLevel,
-          name: `${node.fullyQualifiedName}: bus`,
-          message: busMessage,
-          hardware_id: d.port,
-          values: [
-            { key: 'state', value: d.state },
-            { key: 'protocol', value: d.protocol },
-            { key: 'baud_rate', value: String(d.baudRate) },
-            { key: 'loop_rate_hz', value: s.rateHz.toFixed(2) },
-            { key: 'cycle_p50_ms', value: s.cycleP50Ms.toFixed(3) },
-            { key: 'cycle_p99_ms', value: s.cycleP99Ms.toFixed(3) },
-            { key: 'cycle_max_ms', value: s.cycleMaxMs.toFixed(3) },
-            { key: 'cycles', value: String(s.cycles) },
-            { key: 'failed_cycles', value: String(s.failed) },
-            { key: 'overruns', value: String(s.overruns) },
-            { key: 'losses', value: String(d.counters.losses) },
-            { key: 'reconnects', value: String(d.counters.reconnects) },
-            { key: 'transactions', value: String(d.counters.transactions) },
-            { key: 'timeouts', value: String(d.counters.timeouts) },
-            { key: 'corrupt', value: String(d.counters.corrupt) },
-            { key: 'retries', value: String(d.counters.retries) },
-            { key: 'failures', value: String(d.counters.failures) },
-            { key: 'commands', value: String(c.commands) },
-            { key: 'commands_rejected', value: String(c.rejected) },
-            { key: 'commands_clamped', value: String(c.clamped) },
-            { key: 'commands_dropped_while_lost', value: String(c.droppedWhileLost) },
-            { key: 'command_timeouts', value: String(c.commandTimeouts) },
-            { key: 'incomplete_reads', value: String(c.incomplete) },
-          ],
-        },
-      ];
-      d.servos.forEach((sv, i) => {
-        const errors = sv.counters.timeouts + sv.counters.corrupt + sv.counters.errorReplies;
-        const fresh = errors - lastServoErrors[i]!;
-        const st = sv.status;
-        // a retried timeout is counted, not warned about; a servo that made a cycle fail, or reports error bits, is
-        const freshReplies = sv.counters.errorReplies - lastErrorReplies[i]!;
-        const level =
-          lost || sv.fault || !sv.responsive
-            ? DiagnosticLevel.ERROR
-            : (fresh > 0 && newFailures > 0) || freshReplies > 0 || (st && st.errorFlags.length)
-              ? DiagnosticLevel.WARN
-              : DiagnosticLevel.OK;
-        const message = sv.fault
-          ? `fault: ${sv.fault.flags.join(', ') || 'hardware error'} (${sv.fault.action.replace('_', ' ')}); not commanded until ~/clear_faults`
-          : !sv.responsive
-            ? 'not answering: left out of cycles, pinged until it is back'
-            : lost
-              ? 'bus lost'
-              : st
-                ? `${st.temperatureC ?? '?'} °C, ${st.voltageV?.toFixed(1) ?? '?'} V${st.errorFlags.length ? `, ${st.errorFlags.join(', ')}` : ''}${fresh ? `, ${fresh} bus errors` : ''}`
-                : 'ok';
-        status.push({
-          level,
-          name: `${node.fullyQualifiedName}: ${sv.joint}`,
-          message,
-          hardware_id: `${d.port} id ${sv.id} (${sv.model})`,
-          values: [
-            { key: 'temperature_c', value: st?.temperatureC === undefined ? '' : String(st.temperatureC) },
-            { key: 'voltage_v', value: st?.voltageV === undefined ? '' : st.voltageV.toFixed(2) },
-            { key: 'error_flags', value: st ? st.errorFlags.join(' ') : '' },
-            { key: 'fault', value: sv.fault ? sv.fault.flags.join(' ') : '' },
-            { key: 'responsive', value: String(sv.responsive) },
-            { key: 'timeouts', value: String(sv.counters.timeouts) },
-            { key: 'corrupt', value: String(sv.counters.corrupt) },
-            { key: 'error_replies', value: String(sv.counters.errorReplies) },
-          ],
-        });
-        lastServoErrors[i] = errors;
-        lastErrorReplies[i] = sv.counters.errorReplies;
-      });
-      diagnostics.publish({ header: { stamp: nsToTime(node.clock.now()), frame_id: '' }, status });
-    };
+    const reporter = new ArmReporter(node.fullyQualifiedName, p.rate_hz, bus.diagnostics());
+    function publishDiagnostics(): void {
+      diagnostics.publish(diagnosticArray(node.clock.now(), reporter.reports(armSnapshot(arm))));
+    }
     // a loss or a fault is reported at once, not at the next period
-    const unsubscribe = [bus.on('lost', publishDiagnostics), bus.on('fault', () => publishDiagnostics())];
+    const unsubscribe = [bus.on('lost', publishDiagnostics), bus.on('fault', publishDiagnostics)];
 
     let timer: Timer | undefined;
     let diagTimer: Timer | undefined;
     let active = false;
-    const tick = (): void => {
-      bridge.cycle().then(
+    function tick(): void {
+      arm.cycle().then(
         (state) => {
           if (state && active) publishState(state);
         },
         (err: unknown) => {
           if (throttle.allow('cycle'))
-            node.logger.warn(`bus cycle failed (${bridge.stats.failed} so far): ${(err as Error).message}`);
+            node.logger.warn(`bus cycle failed (${arm.stats.failed} so far): ${(err as Error).message}`);
         },
       );
-    };
-    const summary = (): string => {
-      const s = bridge.stats.summary();
-      return `${s.cycles} bus cycles (${s.failed} failed, ${s.overruns} overruns), cycle p50 ${s.cycleP50Ms.toFixed(2)} ms p99 ${s.cycleP99Ms.toFixed(2)} ms, ${bridge.counters.commands} commands (${bridge.counters.rejected} rejected, ${bridge.counters.clamped} values clamped), ${bridge.diagnostics().counters.reconnects} reconnects`;
-    };
+    }
     let final: string | undefined;
     return {
       activate: async () => {
-        if (p.torque_on_activate) await bridge.enable();
+        if (p.torque_on_activate) await arm.enable();
         active = true;
         timer = node.createTimer(periodNsFromHz(p.rate_hz), tick, node.steadyClock);
         diagTimer = node.createTimer(
           BigInt(Math.round(p.diagnostics_period_s * 1e9)),
           () => {
-            bridge.requestStatus();
+            arm.requestStatus();
             publishDiagnostics();
           },
           node.steadyClock,
@@ -338,38 +251,19 @@ export default defineNode({
         timer?.cancel();
         diagTimer?.cancel();
         // let a cycle on the bus finish before torque goes off
-        for (let i = 0; i < 100 && bridge.busy; i++) await new Promise((r) => setTimeout(r, 5));
-        await bridge
+        for (let i = 0; i < 100 && arm.busy; i++) await new Promise((r) => setTimeout(r, 5));
+        await arm
           .disable()
           .catch((err: unknown) => node.logger.error(`torque off at deactivate failed: ${(err as Error).message}`));
       },
       cleanup: async () => {
-        final = summary();
+        final = armSummary(armSnapshot(arm));
         for (const off of unsubscribe) off();
-        bridge.dispose();
+        arm.dispose();
         await bus.close({ torqueOff: true });
       },
-      summary: () => final ?? summary(),
-      metrics: () => {
-        const s = bridge.stats.summary();
-        const d = bridge.diagnostics();
-        return {
-          cycles: s.cycles,
-          failed_cycles: s.failed,
-          overruns: s.overruns,
-          loop_rate_hz: s.rateHz,
-          cycle_p50_ms: s.cycleP50Ms,
-          cycle_p99_ms: s.cycleP99Ms,
-          commands: bridge.counters.commands,
-          commands_rejected: bridge.counters.rejected,
-          commands_clamped: bridge.counters.clamped,
-          commands_dropped_while_lost: bridge.counters.droppedWhileLost,
-          incomplete_reads: bridge.counters.incomplete,
-          reconnects: d.counters.reconnects,
-          losses: d.counters.losses,
-          faults: bridge.faults().length,
-        };
-      },
+      summary: () => final ?? armSummary(armSnapshot(arm)),
+      metrics: () => armMetrics(armSnapshot(arm)),
     };
   },
 });

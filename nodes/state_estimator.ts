@@ -1,19 +1,12 @@
 import { defineNode } from '../framework/runtime/node_definition.js';
-import { defineParams } from '../src/util/param_schema.js';
-import {
-  JointStateEstimator,
-  type EffortInput,
-  type EstimatorCounts,
-  type JointEstimate,
-} from '../src/estimation/joint_state_estimator.js';
-import { InnovationStats } from '../src/estimation/innovation_stats.js';
-import {
-  DiagnosticLevel,
-  type DiagnosticStatus,
-  type JointState,
-  type JointStateEstimate,
-} from '../framework/msgs/types.js';
-import { nsToTime, periodNsFromHz, secondsToNs, timeToNs } from '../framework/time/time.js';
+import { defineParams, type ParamValues } from '../src/util/param_schema.js';
+import { JointStateEstimator, type JointEstimate, type StepResult } from '../src/estimation/joint_state_estimator.js';
+import { EstimatorReporter, estimatorMetrics } from '../src/estimation/estimator_report.js';
+import { HeldEffortCommand, checkEffortModelParams, effortInput } from '../src/estimation/effort_command.js';
+import type { JointState, JointStateEstimate } from '../framework/msgs/types.js';
+import { jointStateFields } from '../framework/msgs/joint_state.js';
+import { diagnosticArray } from '../framework/msgs/diagnostics.js';
+import { periodNsFromHz, secondsToNs } from '../framework/time/time.js';
 import { QOS_DEFAULT, QOS_SENSOR_DATA } from '../framework/transport/qos.js';
 import { Throttle } from '../src/util/log.js';
 import type { Timer } from '../framework/time/clock.js';
@@ -138,26 +131,40 @@ const parameters = defineParams({
   },
 });
 
-/** What the launcher reports, and /diagnostics shows. */
-function countFigures(c: EstimatorCounts): Record<string, number> {
-  return {
-    received: c.received,
-    accepted: c.accepted,
-    duplicates: c.duplicates,
-    out_of_order: c.outOfOrder,
-    non_finite: c.nonFinite,
-    bad_layout: c.badLayout,
-    resets: c.resets,
-    outliers: c.outliers,
-    gate_resets: c.gateResets,
-    input_rejected: c.inputRejected,
-  };
+type Params = ParamValues<typeof parameters>;
+
+function estimatorOf(params: Params): JointStateEstimator {
+  return new JointStateEstimator({
+    joints: params.joints,
+    processNoise: params.process_noise,
+    positionVariance: params.position_noise_std ** 2,
+    velocityVariance: params.velocity_noise_std ** 2,
+    initialVelocityVariance: params.initial_velocity_std ** 2,
+    useVelocity: params.use_velocity_measurement,
+    inertia: params.inertia,
+    damping: params.damping,
+    outlierGate: params.outlier_gate,
+    outlierMaxConsecutive: params.outlier_max_consecutive,
+    resetThresholdNs: secondsToNs(params.reset_threshold_s),
+    resetAfterOutOfOrder: params.reset_after_out_of_order,
+  });
 }
 
-function merged(stats: Iterable<InnovationStats>): InnovationStats {
-  const all = new InnovationStats();
-  for (const s of stats) all.merge(s);
-  return all;
+/** The estimate as a message, with the stamp and frame of the joint state it came from. */
+function estimateMessage(e: JointEstimate, msg: JointState): JointStateEstimate {
+  return {
+    state: {
+      header: {
+        stamp: { sec: msg.header.stamp.sec, nanosec: msg.header.stamp.nanosec },
+        frame_id: msg.header.frame_id,
+      },
+      name: [...e.names],
+      position: e.position,
+      velocity: e.velocity,
+      effort: e.effort,
+    },
+    covariance: e.covariance,
+  };
 }
 
 export default defineNode({
@@ -165,110 +172,43 @@ export default defineNode({
   description: 'Kalman-filtered joint positions and velocities with covariance from sensor_msgs/JointState',
   parameters,
   configure(node, params) {
-    const joints = params.joints;
-    for (const name of ['inertia', 'damping'] as const) {
-      const values = params[name];
-      if (!values.length) continue;
-      if (!joints.length)
-        throw new Error(
-          `parameter '${name}': its values follow the order of 'joints', which is empty; name the joints`,
-        );
-      if (values.length !== joints.length)
-        throw new Error(
-          `parameter '${name}': ${values.length} values for the ${joints.length} joints of 'joints' (give one per joint, or none)`,
-        );
-    }
-    if (params.damping.length && !params.inertia.length)
-      throw new Error("parameter 'damping': the effort model needs 'inertia' as well");
-    if (params.use_effort_input && !params.inertia.some((x) => x > 0))
-      throw new Error(
-        "parameter 'use_effort_input': the effort model needs a positive 'inertia' for at least one joint",
-      );
-    if (params.command_topic && !params.use_effort_input)
-      node.logger.warn("parameter 'command_topic' is set but 'use_effort_input' is false: commands are not used");
-
-    const estimator = new JointStateEstimator({
-      joints,
-      processNoise: params.process_noise,
-      positionVariance: params.position_noise_std ** 2,
-      velocityVariance: params.velocity_noise_std ** 2,
-      initialVelocityVariance: params.initial_velocity_std ** 2,
-      useVelocity: params.use_velocity_measurement,
-      inertia: params.inertia,
-      damping: params.damping,
-      outlierGate: params.outlier_gate,
-      outlierMaxConsecutive: params.outlier_max_consecutive,
-      resetThresholdNs: secondsToNs(params.reset_threshold_s),
-      resetAfterOutOfOrder: params.reset_after_out_of_order,
-    });
-
+    for (const warning of checkEffortModelParams(params)) node.logger.warn(warning);
+    const estimator = estimatorOf(params);
     const estimates = node.createPublisher('dynastack_msgs/msg/JointStateEstimate', 'estimated_joint_states');
     const diagnostics = node.createPublisher('diagnostic_msgs/msg/DiagnosticArray', '/diagnostics');
     const warnings = new Throttle(5000);
     let active = false;
     let timer: Timer | undefined;
 
-    // the newest effort command, held until the next one (zero-order hold, as the robot does)
-    let command: { effort: Float64Array; receivedNs: bigint } | undefined;
-    let commands = 0;
-    const commandTimeoutNs = secondsToNs(params.command_timeout_s);
-    if (params.use_effort_input && params.command_topic) {
-      node.createSubscription('std_msgs/msg/Float64MultiArray', params.command_topic, (msg) => {
-        commands++;
-        command = { effort: Float64Array.from(msg.data), receivedNs: node.steadyClock.now() };
-      });
-    }
-    const effortInput = (): EffortInput | undefined => {
-      if (!params.use_effort_input) return undefined;
-      if (!params.command_topic) return 'measured';
-      if (!command || node.steadyClock.now() - command.receivedNs > commandTimeoutNs) return undefined;
-      return command.effort;
-    };
+    const command =
+      params.use_effort_input && params.command_topic
+        ? new HeldEffortCommand(secondsToNs(params.command_timeout_s), node.steadyClock)
+        : undefined;
+    if (command)
+      node.createSubscription('std_msgs/msg/Float64MultiArray', params.command_topic, (msg) => command.take(msg.data));
 
-    const toMessage = (e: JointEstimate, msg: JointState): JointStateEstimate => ({
-      state: {
-        header: {
-          stamp: { sec: msg.header.stamp.sec, nanosec: msg.header.stamp.nanosec },
-          frame_id: msg.header.frame_id,
-        },
-        name: [...e.names],
-        position: e.position,
-        velocity: e.velocity,
-        effort: e.effort,
-      },
-      covariance: e.covariance,
-    });
-
-    node.createSubscription(
-      'sensor_msgs/msg/JointState',
-      'joint_states',
-      (msg) => {
-        // the filter runs from configure on, so that a state published before this node was activated
-        // (a bridge in a worker starts stepping at once) still counts; only publishing waits
-        const rejectedBefore = estimator.counts.inputRejected;
-        const result = estimator.step(
-          {
-            stampNs: timeToNs(msg.header.stamp),
-            names: msg.name,
-            position: msg.position,
-            velocity: msg.velocity,
-            effort: msg.effort,
-          },
-          effortInput(),
+    function logStep(result: StepResult, inputRejected: boolean): void {
+      if (inputRejected && warnings.allow('input')) {
+        node.logger.warn(
+          `effort input ignored (expected ${estimator.joints?.length} finite values in the order of ${estimator.joints?.join(', ')})`,
         );
-        if (estimator.counts.inputRejected > rejectedBefore && warnings.allow('input')) {
-          node.logger.warn(
-            `effort input ignored (expected ${estimator.joints?.length} finite values in the order of ${estimator.joints?.join(', ')})`,
-          );
-        }
-        if ('estimate' in result) {
-          if (result.status === 'reset') node.logger.info('the joint state stamps went back: estimator re-initialised');
-          if (active) estimates.publish(toMessage(result.estimate, msg));
-        } else if (warnings.allow(result.status))
-          node.logger.warn(`joint state rejected, ${result.status}: ${result.reason}`);
-      },
-      { qos: params.joint_states_qos === 'sensor_data' ? QOS_SENSOR_DATA : QOS_DEFAULT },
-    );
+      }
+      if (result.status === 'reset') node.logger.info('the joint state stamps went back: estimator re-initialised');
+      else if ('reason' in result && warnings.allow(result.status))
+        node.logger.warn(`joint state rejected, ${result.status}: ${result.reason}`);
+    }
+
+    // the filter runs from configure on, so that a state published before this node was activated
+    // (a bridge in a worker starts stepping at once) still counts; only publishing waits
+    function onJointState(msg: JointState): void {
+      const rejectedBefore = estimator.counts.inputRejected;
+      const result = estimator.step(jointStateFields(msg), effortInput(params.use_effort_input, command));
+      logStep(result, estimator.counts.inputRejected > rejectedBefore);
+      if ('estimate' in result && active) estimates.publish(estimateMessage(result.estimate, msg));
+    }
+    node.createSubscription('sensor_msgs/msg/JointState', 'joint_states', onJointState, {
+      qos: params.joint_states_qos === 'sensor_data' ? QOS_SENSOR_DATA : QOS_DEFAULT,
+    });
     // an explicit reset, e.g. at the start of an episode
     node.createSubscription('std_msgs/msg/Empty', '~/reset', () => {
       if (!active) return;
@@ -277,83 +217,22 @@ export default defineNode({
     });
 
     // /diagnostics: what happened since the previous report
-    let previous = countFigures(estimator.counts);
-    let previousNs = node.steadyClock.now();
-    const report = (): DiagnosticStatus => {
-      const now = node.steadyClock.now();
-      const counts = countFigures(estimator.counts);
-      const delta = Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, v - previous[k]!]));
-      const periodS = Number(now - previousNs) / 1e9;
-      previous = counts;
-      previousNs = now;
-      const window = estimator.takeInnovationWindow();
-      const all = merged(window.values());
-      const rate = periodS > 0 ? delta.accepted! / periodS : 0;
-      const problems = [
-        'duplicates',
-        'out_of_order',
-        'non_finite',
-        'bad_layout',
-        'resets',
-        'outliers',
-        'input_rejected',
-      ]
-        .filter((k) => delta[k]! > 0)
-        .map((k) => `${delta[k]} ${k.replace(/_/g, ' ')}`);
-      let level: number = DiagnosticLevel.OK;
-      let message = `${rate.toFixed(1)} Hz`;
-      if (!delta.received) {
-        level = DiagnosticLevel.STALE;
-        message = counts.received ? 'no joint states in the last period' : 'waiting for joint states';
-      } else if (!delta.accepted) {
-        level = DiagnosticLevel.ERROR;
-        message = `no joint state accepted: ${estimator.lastError}`;
-      } else if (problems.length) {
-        level = DiagnosticLevel.WARN;
-        message = `${message}; ${problems.join(', ')} (last: ${estimator.lastError})`;
-      }
-      const values: Record<string, string> = {
-        ...Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, String(v)])),
-        rate_hz: rate.toFixed(2),
-        mean_abs_innovation: all.meanAbs.toExponential(3),
-        max_abs_innovation: all.maxAbs.toExponential(3),
-        mean_nis: all.meanNis.toFixed(3),
-      };
-      for (const [joint, s] of window) values[`mean_abs_innovation.${joint}`] = s.meanAbs.toExponential(3);
-      return {
-        level,
-        name: `${node.name}: joint state estimation`,
-        message,
-        hardware_id: '',
-        values: Object.entries(values).map(([key, value]) => ({ key, value })),
-      };
-    };
+    const reporter = new EstimatorReporter(estimator, `${node.name}: joint state estimation`, node.steadyClock.now());
+    function publishDiagnostics(): void {
+      diagnostics.publish(diagnosticArray(node.clock.now(), [reporter.report(node.steadyClock.now())]));
+    }
 
     return {
       activate: () => {
         active = true;
-        previousNs = node.steadyClock.now();
-        timer = node.createTimer(
-          periodNsFromHz(1 / params.diagnostics_period_s),
-          () =>
-            diagnostics.publish({ header: { stamp: nsToTime(node.clock.now()), frame_id: '' }, status: [report()] }),
-          node.steadyClock,
-        );
+        reporter.restartPeriod(node.steadyClock.now());
+        timer = node.createTimer(periodNsFromHz(1 / params.diagnostics_period_s), publishDiagnostics, node.steadyClock);
       },
       deactivate: () => {
         active = false;
         timer?.cancel();
       },
-      metrics: () => {
-        const all = merged(estimator.innovationTotals().values());
-        return {
-          ...countFigures(estimator.counts),
-          commands,
-          joints: estimator.joints?.join(',') ?? '',
-          mean_abs_innovation: all.meanAbs,
-          mean_nis: all.meanNis,
-        };
-      },
+      metrics: () => estimatorMetrics(estimator, command?.received ?? 0),
     };
   },
 });
