@@ -16,12 +16,15 @@ import { Figures, percentile, sortNumbers } from './report.js';
 
 // The serial bus driver's figures: a full bus cycle for a 6-servo arm — one SYNC_WRITE of the goals
 // and one SYNC_READ — against the emulator in a separate process (forked `hw/emulator/main`) over
-// a socat pty, for both protocols: cycles/s and cycle latency p50/p99. Two cycles are measured:
+// its pseudo-terminal (the emulator holds the master, this process opens the slave with serialport),
+// for both protocols: cycles/s and cycle latency p50/p99. Two cycles are measured:
 // goals + Present_Position (the issue's figure) and goals + the state block (position, velocity,
 // current/load: what the bridge reads). Baseline, interleaved in the same run: the same request
 // bytes written to the same pty with a bare SerialPort, waiting only for the reply's byte count —
 // no decoding, no queue, no timeouts — so the ratio is what the driver adds to the pty + emulator
-// floor. A pty has no wire time: real adapters add it plus their latency (reference §6).
+// floor. A pty has no wire time: a real bus adds 10 µs a byte at 1 Mbaud, the servos' Return
+// Delay Time and the USB adapter's latency (an FTDI latency_timer holds short replies up to 16 ms
+// by default).
 
 const CYCLES = 600;
 const ROUNDS = 4;

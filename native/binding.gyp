@@ -1,8 +1,11 @@
 {
-  # The ensemble's native kernels (loaded by src/tensor/native_kernels.ts). Built by `npm ci` through
-  # scripts/build-native.js; no -march flag: the AVX2/AVX-512 code paths are compiled under
-  # `#pragma GCC target` and chosen at run time, so the addon runs on any x86-64 (and builds on
-  # other CPUs with the portable path alone).
+  # Two Node-API addons, built by `npm ci` through scripts/build-native.js (which runs make with -k,
+  # so one failing to compile does not keep the other from being built):
+  # - dynastack_native: the ensemble's native kernels (loaded by src/tensor/native_kernels.ts). No
+  #   -march flag: the AVX2/AVX-512 code paths are compiled under `#pragma GCC target` and chosen at
+  #   run time, so the addon runs on any x86-64 (and builds on other CPUs with the portable path alone).
+  # - dynastack_pty: pseudo-terminals for the servo emulator (loaded by hw/emulator/pty_addon.ts);
+  #   plain C Node-API, POSIX only.
   "targets": [
     {
       "target_name": "dynastack_native",
@@ -24,6 +27,16 @@
       "msvs_settings": {
         "VCCLCompilerTool": { "ExceptionHandling": 1 }
       }
+    },
+    {
+      "target_name": "dynastack_pty",
+      "conditions": [
+        ["OS!='win'", {
+          "sources": ["src/pty.cc"],
+          "defines": ["NAPI_VERSION=8"],
+          "cflags_cc": ["-O2", "-fvisibility=hidden"]
+        }]
+      ]
     }
   ]
 }

@@ -1,14 +1,16 @@
 import { isMainThread } from 'node:worker_threads';
 import { defineNode } from '../framework/runtime/node_definition.js';
-import { defineParams } from '../framework/params/schema.js';
+import { defineParams } from '../src/util/param_schema.js';
 import { packagePath } from '../src/util/paths.js';
 import { loadRobotConfig } from '../hw/robot_config.js';
 import { Emulator } from '../hw/emulator/emulator.js';
 
 // The servo emulator (hw/emulator) as a node, so a launch file can put an emulated arm on the
-// graph and it stops with the graph: the servo bus of robot.yaml behind a socat pty whose host end
-// is where the hw_bridge looks. It publishes nothing — it is the hardware. Main thread only:
-// serialport's native poller aborts the process when used from a worker thread (measured).
+// graph and it stops with the graph: the servo bus of robot.yaml behind a pseudo-terminal (opened
+// in this process by the native pty support, no helper process) whose slave is linked where the
+// hw_bridge looks. It publishes nothing — it is the hardware. It is kept on the main thread, as
+// when its end of the bus was a serialport port (serialport's native poller aborts the process on a
+// worker thread, measured); the pty end itself has run on a worker thread in a trial.
 
 const parameters = defineParams({
   robot_config: {

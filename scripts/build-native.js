@@ -1,10 +1,13 @@
-// Builds the native ensemble kernels (native/, a C++ Node-API addon) with node-gyp. `npm ci` and
-// `npm install` run it (package.json "install"); `npm run build:native` runs it by hand.
+// Builds the two native addons of native/ (C++ Node-API, native/binding.gyp) with node-gyp:
+// dynastack_native, the ensemble kernels, and dynastack_pty, the servo emulator's pseudo-terminals.
+// `npm ci` and `npm install` run it (package.json "install"); `npm run build:native` runs it by hand.
 //
 // It never fails the install: without a compiler, make, Python or Node's headers the ensemble runs
-// on TF.js instead. The reason then goes to native/build-failure.txt, which the loader
-// (src/tensor/native_kernels.ts) quotes when it reports why the native engine is not in use.
-// DYNASTACK_SKIP_NATIVE=1 skips the build.
+// on TF.js instead, and the servo emulator (dynastack emulate, the serial-hardware tests) says it
+// cannot open a pty and how to build it. make runs with -k, so one addon failing to compile does not
+// keep the other from being built. The reason of a failure goes to native/build-failure.txt, whose
+// first line the loaders (src/tensor/native_kernels.ts, hw/emulator/pty_addon.ts) quote when they
+// report why their addon is missing. DYNASTACK_SKIP_NATIVE=1 skips the build.
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -12,14 +15,17 @@ import { fileURLToPath } from 'node:url';
 
 const nativeDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'native');
 const failureFile = join(nativeDir, 'build-failure.txt');
-const addon = join(nativeDir, 'build', 'Release', 'dynastack_native.node');
+const release = join(nativeDir, 'build', 'Release');
+const ADDONS = [
+  { file: 'dynastack_native.node', without: 'the ensemble will run on TF.js' },
+  { file: 'dynastack_pty.node', without: 'the servo emulator cannot open a pty' },
+];
 
-function failed(reason, log = '') {
-  rmSync(addon, { force: true });
+function failed(reason, log = '', missing = ADDONS) {
+  for (const addon of missing) rmSync(join(release, addon.file), { force: true });
   writeFileSync(failureFile, `${reason}\n${log ? `\n--- node-gyp output (last lines) ---\n${log}\n` : ''}`);
-  process.stderr.write(
-    `dynastack: native kernels not built (${reason}); the ensemble will run on TF.js. Details: ${failureFile}\n`,
-  );
+  for (const addon of missing)
+    process.stderr.write(`dynastack: ${addon.file} not built, ${addon.without}: ${reason} (details: ${failureFile})\n`);
   process.exit(0);
 }
 
@@ -35,15 +41,25 @@ const run = spawnSync(command, args, {
   encoding: 'utf8',
   stdio: ['ignore', 'pipe', 'pipe'],
   maxBuffer: 64 * 1024 * 1024,
+  // keep going past a target that fails to compile: the other may still build
+  env: { ...process.env, MAKEFLAGS: `${process.env.MAKEFLAGS ?? ''} -k`.trim() },
 });
 if (run.error) failed(`could not run node-gyp: ${run.error.message}`);
 const lines = `${run.stdout}\n${run.stderr}`.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('gyp info'));
-if (run.status !== 0 || !existsSync(addon)) {
+const missing = ADDONS.filter((addon) => !existsSync(join(release, addon.file)));
+if (run.status !== 0 || missing.length) {
   // the most telling line: a compiler error, else node-gyp's own error message
   const compiler = lines.find((l) => /\berror\b|not found|No such file/i.test(l) && !l.startsWith('gyp ERR!'));
   const gyp = lines.find((l) => /^gyp ERR! stack Error: /.test(l))?.replace(/^gyp ERR! stack Error: /, '');
   const why = (compiler ?? gyp ?? `node-gyp exited with ${run.status ?? run.signal}`).trim();
-  failed(`node-gyp rebuild failed: ${why}`, lines.slice(-40).join('\n'));
+  const which = missing.length ? missing : ADDONS;
+  failed(
+    `node-gyp rebuild failed (${which.map((a) => a.file).join(', ')} not built): ${why}`,
+    lines.slice(-40).join('\n'),
+    which,
+  );
 }
 rmSync(failureFile, { force: true });
-process.stdout.write(`dynastack: native kernels built in ${((Date.now() - started) / 1000).toFixed(0)} s (${addon})\n`);
+process.stdout.write(
+  `dynastack: native addons built in ${((Date.now() - started) / 1000).toFixed(0)} s (${ADDONS.map((a) => join(release, a.file)).join(', ')})\n`,
+);

@@ -7,15 +7,19 @@ import { motorParameters, type MotorParameters } from '../servos/motor_figures.j
 
 // One emulated servo: its control-table memory, the checks the real servo makes on writes, and a
 // motor behind it. Memory starts from the table's power-on values; every read first refreshes the
-// Present_* registers from the motor. Vendor differences follow shared/reference/servo-protocols.md:
+// Present_* registers from the motor. Vendor differences, per the ROBOTIS e-manual (DYNAMIXEL
+// Protocol 2.0 status packet; the X-series control tables: Homing Offset, Drive Mode, Shutdown,
+// Hardware Error Status) and Feetech's SCServo SDK and STS memory table (LeRobot's
+// motors/feetech/tables.py transcribes the STS3215's):
 //  - Dynamixel answers bad writes with an error number (Access Error for read-only addresses and
 //    for EEPROM writes with torque on, Data Range Error out of range, Data Limit Error for a goal
 //    beyond the position limits) and rejects the whole write; a hardware error sets the alert bit
 //    on every status and cuts the torque when its Shutdown bit is set; Present = actual + offset,
-//    mirrored by Drive_Mode bit 0 (§4.2).
+//    mirrored by Drive_Mode bit 0.
 //  - Feetech has no instruction-error bits: a register it refuses is left as it was and the reply is
 //    plain; its status error byte carries the hardware bits; Present = actual − offset, single-turn
-//    0–4095 (§3.4, §4.2); overload, overheat and overcurrent unload the motor.
+//    0–4095 (the convention LeRobot's motors/feetech/feetech.py calibrates with); overload,
+//    overheat and overcurrent unload the motor.
 // REBOOT restores the RAM area, clears hardware errors and leaves torque off; the servo is deaf
 // while it boots. Torque Enable 0 → 1 makes the goal the present position (the servo holds where
 // it is instead of jumping to an old goal) unless the same write sets the goal.
@@ -84,7 +88,7 @@ export class EmulatedServo {
       try {
         this.#set(name, value);
       } catch (err) {
-        throw new Error(`emulated ${model.name} id ${options.id}: ${(err as Error).message}`);
+        throw new Error(`emulated ${model.name} id ${options.id}: ${(err as Error).message}`, { cause: err });
       }
     }
     this.#set('id', options.id);

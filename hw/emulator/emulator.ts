@@ -2,25 +2,25 @@ import { concatBytes } from '../protocol/bytes.js';
 import { protocolByName } from '../protocol/index.js';
 import { servoModel, type ServoModel } from '../servos/index.js';
 import { createLogger, type Logger } from '../../src/util/log.js';
-import { SerialLink } from '../bus/serial_link.js';
 import type { RobotConfig } from '../robot_config.js';
 import { EmulatedServo } from './emulated_servo.js';
 import { FaultInjector, type FaultSpec, type ScheduleOptions } from './faults.js';
-import { PtyPair } from './pty_pair.js';
+import { PseudoTerminal } from './pty.js';
 import { ServoChain, type ChainReply } from './servo_chain.js';
 
-// A whole emulated servo bus: a socat pty pair whose host end sits where robot.yaml says the port
-// is, the servo chain on the other end (opened with serialport, as the host opens its own), the
-// motors stepped on a timer and before every request, and the fault injector wired to the servos
-// and to the pty (a disconnect stops socat; the same links come back when it ends). Both ends
-// reopen by themselves after a disconnect.
+// A whole emulated servo bus: a pseudo-terminal whose slave is linked where robot.yaml says the
+// port is, the servo chain on its master (read and written from this process), the motors stepped
+// on a timer and before every request, and the fault injector wired to the servos and to the pty
+// (a disconnect closes the pty and removes the link, as an unplugged adapter vanishes; a new pty
+// comes back at the same path when it ends).
 
 export interface EmulatorOptions {
   readonly config: RobotConfig;
   /** the host's device path, a pty link made here (default: config.port) */
   readonly link?: string;
-  /** the emulator's own end (default: `${link}.emulator`) */
-  readonly servoLink?: string;
+  /** the native pty support to use (default: the package's build; tests point elsewhere) */
+  readonly ptyAddonPath?: string;
+  readonly ptyBuildFailurePath?: string;
   readonly logger?: Logger;
 }
 
@@ -30,11 +30,11 @@ export class Emulator {
   readonly faults: FaultInjector;
   /** the path the host opens */
   readonly devicePath: string;
-  readonly #servoLink: string;
+  readonly #ptyAddonPath: string | undefined;
+  readonly #ptyBuildFailurePath: string | undefined;
   readonly #log: Logger;
   readonly #replyTimers = new Set<NodeJS.Timeout>();
-  #pty: PtyPair | undefined;
-  #link: SerialLink | undefined;
+  #pty: PseudoTerminal | undefined;
   #stepTimer: NodeJS.Timeout | undefined;
   #stopped = false;
 
@@ -42,7 +42,8 @@ export class Emulator {
     const { config } = options;
     this.config = config;
     this.devicePath = options.link ?? config.port;
-    this.#servoLink = options.servoLink ?? `${this.devicePath}.emulator`;
+    this.#ptyAddonPath = options.ptyAddonPath;
+    this.#ptyBuildFailurePath = options.ptyBuildFailurePath;
     this.#log = options.logger ?? createLogger('emulator');
     const protocol = protocolByName(config.protocol);
     const servos = config.servos.map((s) => {
@@ -96,16 +97,17 @@ export class Emulator {
     return { baud_rate: index };
   }
 
-  /** Create the pty pair, open the servo end and start answering. */
-  static async start(options: EmulatorOptions): Promise<Emulator> {
-    const emulator = new Emulator(options);
+  /** Open the pty, link it at the device path and start answering. */
+  static start(options: EmulatorOptions): Promise<Emulator> {
+    let emulator: Emulator | undefined;
     try {
-      await emulator.#start();
+      emulator = new Emulator(options);
+      emulator.#start();
+      return Promise.resolve(emulator);
     } catch (err) {
-      await emulator.stop();
-      throw err;
+      if (emulator) emulator.#halt();
+      return Promise.reject(asError(err));
     }
-    return emulator;
   }
 
   /** The servo with this id or joint name. */
@@ -126,31 +128,34 @@ export class Emulator {
 
   /** Whether the pty exists (false during a disconnect). */
   get connected(): boolean {
-    return this.#pty?.running ?? false;
+    return this.#pty?.connected ?? false;
   }
 
-  async stop(): Promise<void> {
+  /** Stop answering, close the pty and remove the link. */
+  stop(): Promise<void> {
+    this.#halt();
+    return Promise.resolve();
+  }
+
+  #halt(): void {
     if (this.#stopped) return;
     this.#stopped = true;
     if (this.#stepTimer) clearInterval(this.#stepTimer);
     for (const timer of this.#replyTimers) clearTimeout(timer);
     this.#replyTimers.clear();
     this.faults.clearAll();
-    await this.#link?.close();
-    await this.#pty?.stop();
+    this.#pty?.close();
   }
 
-  async #start(): Promise<void> {
-    this.#pty = await PtyPair.start({ linkA: this.devicePath, linkB: this.#servoLink });
-    const link = new SerialLink({
-      path: this.#servoLink,
+  #start(): void {
+    this.#pty = PseudoTerminal.open({
+      link: this.devicePath,
       baudRate: this.config.baudRate,
-      reopen: { initialDelayMs: 20, maxDelayMs: 200 },
-      logger: this.#log,
+      ...(this.#ptyAddonPath !== undefined ? { addonPath: this.#ptyAddonPath } : {}),
+      ...(this.#ptyBuildFailurePath !== undefined ? { buildFailurePath: this.#ptyBuildFailurePath } : {}),
+      onData: (bytes) => this.#send(this.chain.receive(bytes)),
+      onError: (err) => this.#log.warn(`pty ${this.devicePath}: ${err.message}`),
     });
-    this.#link = link;
-    link.on('data', (bytes) => this.#send(this.chain.receive(bytes)));
-    await link.open();
     const stepMs = this.config.emulator.stepMs;
     this.#stepTimer = setInterval(() => this.chain.advance(), stepMs);
     for (const f of this.config.emulator.faults) {
@@ -183,20 +188,29 @@ export class Emulator {
   }
 
   #write(bytes: Uint8Array): void {
-    const link = this.#link;
-    if (!link?.isOpen) return; // disconnected: the reply is lost, as on a real bus
-    link.write(bytes).catch((err: Error) => this.#log.debug(`reply not sent: ${err.message}`));
+    // disconnected: the reply is lost, as on a real bus
+    this.#pty?.write(bytes);
   }
 
-  async #disconnect(signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
-    if (!this.#pty?.running) return;
-    this.#log.info(`fault: disconnecting ${this.devicePath} (${signal})`);
-    await this.#pty.stop(signal);
+  /** SIGTERM: an orderly unplug (the link goes, then the device); SIGKILL: as if the emulator died (the link dangles). */
+  #disconnect(signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
+    if (this.#pty?.connected) {
+      this.#log.info(`fault: disconnecting ${this.devicePath} (${signal})`);
+      this.#pty.disconnect(signal === 'SIGKILL' ? 'crash' : 'unplug');
+    }
+    return Promise.resolve();
   }
 
-  async #reconnect(): Promise<void> {
-    if (this.#stopped || !this.#pty || this.#pty.running) return;
+  #reconnect(): Promise<void> {
+    if (this.#stopped || !this.#pty || this.#pty.connected) return Promise.resolve();
     this.#log.info(`fault ended: ${this.devicePath} is back`);
-    await this.#pty.restart();
+    try {
+      this.#pty.reconnect();
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(asError(err));
+    }
   }
 }
+
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));

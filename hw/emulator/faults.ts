@@ -1,11 +1,13 @@
 import { HARDWARE_FAULTS, type FaultSpec, type HardwareFault } from '../robot_config.js';
 
-// Fault injection for the emulated bus: the failures a real servo chain shows (shared/reference/
-// servo-protocols.md §5), on demand. Reply faults act on status packets as the chain sends them,
+// Fault injection for the emulated bus: the failures a real servo chain shows (missing, late and
+// corrupt status packets; the hardware errors of the ROBOTIS e-manual's Hardware Error Status and
+// of Feetech's status byte; the adapter unplugged), on demand. Reply faults act on status packets as the chain sends them,
 // for one servo or the whole bus, for a number of replies or until cleared: no reply, a late reply,
 // a corrupt byte. Hardware errors (overload, overheat, voltage) go into the servo itself and stay
-// latched until it is rebooted, as on the real servo. A disconnect kills the pty, so the host sees
-// its port vanish, and optionally brings it back. Any fault can start now, after a delay, and end
+// latched until it is rebooted, as on the real servo. A disconnect closes the pty, so the host sees
+// its port vanish (SIGTERM: unplugged, the link removed; SIGKILL: as if the emulator died, the link
+// left dangling), and optionally brings it back. Any fault can start now, after a delay, and end
 // by itself after a duration.
 
 export type { FaultSpec, HardwareFault };
@@ -92,7 +94,7 @@ export class FaultInjector {
     const fault = this.#active.get(handle);
     if (!fault) return;
     this.#active.delete(handle);
-    if (fault.spec.kind === 'disconnect') this.#target.reconnect().catch((err: Error) => this.#onError(err));
+    if (fault.spec.kind === 'disconnect') this.#target.reconnect().catch((err: unknown) => this.#onError(asError(err)));
   }
 
   clearAll(): void {
@@ -130,7 +132,7 @@ export class FaultInjector {
         return;
       case 'disconnect':
         this.#active.set(handle, { handle, spec, remaining: undefined });
-        this.#target.disconnect(spec.signal ?? 'SIGTERM').catch((err: Error) => this.#onError(err));
+        this.#target.disconnect(spec.signal ?? 'SIGTERM').catch((err: unknown) => this.#onError(asError(err)));
         if (spec.durationMs !== undefined) this.#later(spec.durationMs, () => this.clear(handle));
         return;
       default:
@@ -196,11 +198,14 @@ function validateFault(spec: FaultSpec, target: FaultTarget): void {
       if (!HARDWARE_FAULTS.includes(spec.error))
         throw new Error(`${where}: error must be one of ${HARDWARE_FAULTS.join(', ')}`);
       return;
-    case 'disconnect':
+    case 'disconnect': {
       if (spec.durationMs !== undefined && !(spec.durationMs > 0)) throw new Error(`${where}: durationMs must be > 0`);
-      if (spec.signal !== undefined && spec.signal !== 'SIGTERM' && spec.signal !== 'SIGKILL')
+      // a spec can come from outside the type system (a forked emulator's IPC message)
+      const signal = spec.signal as string | undefined;
+      if (signal !== undefined && signal !== 'SIGTERM' && signal !== 'SIGKILL')
         throw new Error(`${where}: signal must be SIGTERM or SIGKILL`);
       return;
+    }
     default: {
       const unknown: never = spec;
       throw new Error(
@@ -209,3 +214,5 @@ function validateFault(spec: FaultSpec, target: FaultTarget): void {
     }
   }
 }
+
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));

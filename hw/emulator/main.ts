@@ -10,7 +10,10 @@ import type { FaultSpec, ScheduleOptions } from './faults.js';
 // `dynastack emulate --config robot.yaml [--link /tmp/dynastack-tty]`: the servo bus of robot.yaml,
 // emulated behind a pty, until Ctrl-C. Also the entry point of a forked emulator process (the bus
 // bench, tests): with an IPC channel it reports { type: 'ready', devicePath } and takes
-// { type: 'fault', spec, schedule? } and { type: 'stop' } messages.
+// { type: 'fault', spec, schedule? } and { type: 'stop' } messages, and it exits when that channel
+// closes (the parent exited or was killed), so a forked emulator never outlives its parent. It
+// starts no process of its own: killed outright, it leaves at most a dangling link, which the next
+// emulator on that path removes.
 
 export const EMULATE_USAGE = 'dynastack emulate --config <robot.yaml> [--link PATH] [--duration S] [--log-level SPEC]';
 
@@ -40,43 +43,65 @@ export async function emulateMain(argv: string[]): Promise<number> {
     if (!(durationS > 0)) throw new Error(`--duration '${values.duration}' is not a positive number of seconds`);
   }
   const log = createLogger('emulator');
-  const config = loadRobotConfig(resolve(values.config));
-  const emulator = await Emulator.start({
-    config,
-    ...(values.link ? { link: resolve(values.link) } : {}),
-    logger: log,
-  });
-  const servos = config.servos.map((s) => `${s.id} ${s.name} (${s.model})`).join(', ');
-  process.stdout.write(
-    `emulating ${config.robot}: ${config.servos.length} servos on ${config.protocol} at ${config.baudRate} baud — ${servos}\n` +
-      `device: ${emulator.devicePath}\n` +
-      `point the bridge at it (robot.yaml port: ${emulator.devicePath}); Ctrl-C stops\n`,
-  );
-  const send = (reply: EmulatorReply) => process.send?.(reply);
-  send({ type: 'ready', devicePath: emulator.devicePath });
-
-  const why = await new Promise<string>((done) => {
-    process.once('SIGINT', () => done('SIGINT'));
-    process.once('SIGTERM', () => done('SIGTERM'));
-    if (durationS !== undefined) setTimeout(() => done(`--duration ${durationS} s`), durationS * 1000);
-    process.on('message', (message: EmulatorRequest) => {
-      if (message?.type === 'stop') {
-        done('stop requested');
-        return;
-      }
-      if (message?.type === 'fault') {
-        try {
-          send({ type: 'fault', handle: emulator.inject(message.spec, message.schedule) });
-        } catch (err) {
-          send({ type: 'error', message: (err as Error).message });
-        }
-      }
+  // listen before anything slow: a parent that goes away (or a Ctrl-C) during the start still stops us
+  let requestStop: (why: string) => void = () => undefined;
+  const stopped = new Promise<string>((done) => (requestStop = done));
+  const onSigint = () => requestStop('SIGINT');
+  const onSigterm = () => requestStop('SIGTERM');
+  const onDisconnect = () => requestStop('parent went away');
+  const send = (reply: EmulatorReply) => {
+    if (process.connected) process.send?.(reply);
+  };
+  let emulator: Emulator | undefined;
+  const onMessage = (message: EmulatorRequest | undefined) => {
+    if (message?.type === 'stop') requestStop('stop requested');
+    if (message?.type !== 'fault') return;
+    try {
+      if (!emulator) throw new Error('the emulator is not running yet');
+      send({ type: 'fault', handle: emulator.inject(message.spec, message.schedule) });
+    } catch (err) {
+      send({ type: 'error', message: (err as Error).message });
+    }
+  };
+  process.once('SIGINT', onSigint);
+  process.once('SIGTERM', onSigterm);
+  if (process.send) {
+    process.once('disconnect', onDisconnect);
+    process.on('message', onMessage);
+    if (!process.connected) requestStop('parent went away');
+  }
+  let durationTimer: NodeJS.Timeout | undefined;
+  try {
+    const config = loadRobotConfig(resolve(values.config));
+    emulator = await Emulator.start({
+      config,
+      ...(values.link ? { link: resolve(values.link) } : {}),
+      logger: log,
     });
-    process.once('disconnect', () => done('parent went away'));
-  });
-  log.info(`stopping (${why})`);
-  await emulator.stop();
-  return 0;
+    const servos = config.servos.map((s) => `${s.id} ${s.name} (${s.model})`).join(', ');
+    process.stdout.write(
+      `emulating ${config.robot}: ${config.servos.length} servos on ${config.protocol} at ${config.baudRate} baud — ${servos}\n` +
+        `device: ${emulator.devicePath}\n` +
+        `point the bridge at it (robot.yaml port: ${emulator.devicePath}); Ctrl-C stops\n`,
+    );
+    send({ type: 'ready', devicePath: emulator.devicePath });
+    if (durationS !== undefined) {
+      const seconds = durationS;
+      durationTimer = setTimeout(() => requestStop(`--duration ${seconds} s`), seconds * 1000);
+    }
+    const why = await stopped;
+    log.info(`stopping (${why})`);
+    await emulator.stop();
+    return 0;
+  } finally {
+    // whatever ended the run, the pty and its link go (stop is idempotent)
+    await emulator?.stop();
+    clearTimeout(durationTimer);
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
+    process.off('disconnect', onDisconnect);
+    process.off('message', onMessage);
+  }
 }
 
 /** True when this module is the process's entry point (node dist/hw/emulator/main.js, or forked). */
@@ -91,17 +116,22 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
+  // the IPC channel of a forked emulator would keep the process alive; once the parent is gone it is
+  // closed already (and disconnecting it again would throw)
+  const letGo = () => {
+    if (process.connected) process.disconnect();
+  };
   emulateMain(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
-      // the IPC channel of a forked emulator would keep the process alive
-      process.disconnect?.();
+      letGo();
     },
     (err: unknown) => {
-      process.stderr.write(`emulate: ${(err as Error)?.message ?? String(err)}\n`);
-      process.send?.({ type: 'error', message: (err as Error)?.message ?? String(err) } satisfies EmulatorReply);
+      const message = err instanceof Error ? err.message : String(err);
+      process.stderr.write(`emulate: ${message}\n`);
+      if (process.connected) process.send?.({ type: 'error', message } satisfies EmulatorReply);
       process.exitCode = 1;
-      process.disconnect?.();
+      letGo();
     },
   );
 }

@@ -13,7 +13,7 @@ import { protocolByName } from '../../hw/protocol/index.js';
 import { emulatedArm, quietLogger, tempDir, until, watchForCrashes, type ArmKind } from './bus_harness.js';
 
 // Every fault the emulator injects, ending in the behaviour the driver documents
-// (hw/bus/servo_bus.ts, hw/bus/transaction.ts; shared/reference/servo-protocols.md §1.4, §5):
+// (hw/bus/servo_bus.ts, hw/bus/transaction.ts):
 //   no reply      → timeouts, bounded retries, a reported error; the bus stays usable, the silent
 //                   servo is left out of cycles and comes back when it answers;
 //   late reply    → dropped as stale; the next transactions get their own answers;
@@ -76,7 +76,7 @@ for (const kind of ARMS) {
     // it answers again: the next probe brings it back into the cycle
     emulator.faults.clear(silent);
     let back = false;
-    const deadline = performance.now() + 3000;
+    const deadline = performance.now() + 15_000;
     while (!back && performance.now() < deadline) {
       back = (await bus.readState()).valid[2]!;
       if (!back) await sleep(20);
@@ -184,15 +184,13 @@ test('late reply → dropped as stale, the next transactions get their own answe
   assert.equal(await bus.readRegister('shoulder_lift', 'present_position'), present, 'the retry is answered');
   assert.ok(bus.diagnostics().servos[1]!.counters.timeouts >= 1);
   assert.ok(bus.diagnostics().counters.stale >= 1, 'the late reply was dropped');
-  // same servo, same reply size, right after: each request gets its own answer
-  const deadline = performance.now() + 4 * timeoutMs;
-  let reads = 0;
-  while (performance.now() < deadline) {
+  // same servo, same reply size, right after: each request gets its own answer — at least five
+  // rounds, and for as long as a second late reply could still be in flight
+  const until4Timeouts = performance.now() + 4 * timeoutMs;
+  for (let round = 0; round < 5 || performance.now() < until4Timeouts; round++) {
     assert.equal(await bus.readRegister('shoulder_lift', 'goal_position'), 3000);
     assert.equal(await bus.readRegister('shoulder_lift', 'present_position'), present);
-    reads++;
   }
-  assert.ok(reads > 2);
   assert.equal(bus.diagnostics().counters.failures, 0);
   const state = await bus.readState();
   assert.ok(state.valid.every(Boolean));
@@ -215,16 +213,16 @@ for (const [kind, signal] of [
     bus.on('restored', () => events.push('restored'));
     await bus.setTorque(true);
     const handle = emulator.inject({ kind: 'disconnect', signal });
-    // the loss shows by itself, or at the latest on the next write (EIO, §1.4)
+    // the loss shows by itself, or at the latest on the next write (EIO: the pty the host holds is hung up)
     await until(
       'the bus to notice',
       () => {
         if (bus.state === 'open') bus.readState().catch(() => undefined);
         return bus.state === 'lost';
       },
-      5000,
+      15_000,
     );
-    await sleep(50);
+    await sleep(50); // a second 'lost' for the same loss would show here
     assert.deepEqual(events, ['lost']);
     const sent = bus.diagnostics().counters.transactions;
     await assert.rejects(bus.readState(), (err: BusError) => err instanceof BusError && err.kind === 'lost');
@@ -235,12 +233,13 @@ for (const [kind, signal] of [
     assert.equal(bus.diagnostics().counters.transactions, sent, 'nothing was sent while lost');
 
     emulator.faults.clear(handle);
-    await until('the bus to come back', () => bus.state === 'open', 5000);
+    await until('the bus to come back', () => bus.state === 'open', 15_000);
     assert.deepEqual(events, ['lost', 'restored']);
     // the emulator's own end reopens too; then commands work again
-    await until('the emulator end to reopen', () => emulator.connected, 2000);
+    assert.ok(emulator.connected, 'the emulator end is back');
     let state;
-    for (let i = 0; i < 50; i++) {
+    const deadline = performance.now() + 15_000;
+    while (performance.now() < deadline) {
       state = await bus.readState().catch(() => undefined);
       if (state?.valid.every(Boolean)) break;
       await sleep(20);
@@ -293,7 +292,8 @@ test('fragmented, garbled and echoed input (serialport mock binding): replies re
   assert.equal(queue.adapterEchoes, true, 'learnt: this adapter echoes');
   assert.ok(queue.counters.garbageBytes >= 2);
 
-  // Feetech SYNC_READ (§3.3 vectors 9–11): two replies split anywhere, garbage between, a corrupt copy first
+  // Feetech SYNC_READ (the Feetech protocol manual's SYNC_READ example): two replies split anywhere,
+  // garbage between, a corrupt copy first
   const read = queue.request({ kind: 'sync_read', address: 0x38, length: 8, ids: [1, 2] });
   const reply1 = Uint8Array.of(0xff, 0xff, 0x01, 0x0a, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x79, 0x1e, 0x55);
   const reply2 = Uint8Array.of(0xff, 0xff, 0x02, 0x0a, 0x00, 0xff, 0x07, 0x00, 0x00, 0x00, 0x00, 0x77, 0x23, 0x53);
@@ -310,7 +310,8 @@ test('fragmented, garbled and echoed input (serialport mock binding): replies re
   assert.deepEqual([...replies[1]!.data], [0xff, 0x07, 0x00, 0x00, 0x00, 0x00, 0x77, 0x23]);
   assert.equal(queue.counters.corrupt, 1, 'the flipped copy was refused');
 
-  // Dynamixel: a reply whose stuffed parameters contain the header pattern (§1.6), in 1–3 byte pieces
+  // Dynamixel: a reply whose stuffed parameters contain the header pattern (byte stuffing, ROBOTIS
+  // e-manual, Protocol 2.0), in 1–3 byte pieces
   const dxl = new TransactionQueue(protocolByName('dynamixel2'), link, {
     ...DEFAULT_TIMING,
     baudRate: 1_000_000,
@@ -372,7 +373,7 @@ test('echo auto-detection: on an adapter that does not echo, a reply equal to it
   await answerWith(Uint8Array.of(0xff, 0xff, 0x02, 0x02, 0x00, 0xfb));
   await first;
   assert.equal(queue.adapterEchoes, false, 'learnt: no echo');
-  // PING id 1 answered by a servo with its voltage bit set: byte for byte the request (§5.2)
+  // PING id 1 answered by a servo with its voltage bit set: byte for byte the request (FF FF 01 02 01 FB)
   const ping = queue.request({ kind: 'ping', id: 1 });
   await answerWith(Uint8Array.of(0xff, 0xff, 0x01, 0x02, 0x01, 0xfb));
   const { replies } = await ping;

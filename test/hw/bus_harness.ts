@@ -9,9 +9,10 @@ import { ServoBus } from '../../hw/bus/servo_bus.js';
 import type { ServoBusOptions } from '../../hw/bus/servo_bus_api.js';
 import type { Logger } from '../../src/util/log.js';
 
-// Shared by the serial-hardware tests (serial_link, emulator, bus_faults): a temp dir per test, an
-// emulated bus behind its own socat pty pair, a ServoBus on it, and "nothing crashed" as a
-// checkable fact. socat missing makes PtyPair.start fail with how to install it — never a skip.
+// Shared by the serial-hardware tests (serial_link, emulator, bus_faults…): a temp dir per test, an
+// emulated bus behind its own pseudo-terminal, a ServoBus on it, waiting for a condition with a
+// deadline, and "nothing crashed" as a checkable fact. The pty support not built makes
+// Emulator.start fail with how to build it — never a skip.
 
 /** Drops everything: the tests check behaviour, not log lines (a test that wants them passes its own). */
 export const quietLogger: Logger = {
@@ -31,8 +32,9 @@ export interface CrashWatch {
 /** Records every uncaught exception and unhandled rejection while the test runs. */
 export function watchForCrashes(t: TestContext): CrashWatch {
   const seen: string[] = [];
-  const onException = (err: unknown) => void seen.push(`uncaught exception: ${(err as Error)?.stack ?? String(err)}`);
-  const onRejection = (err: unknown) => void seen.push(`unhandled rejection: ${(err as Error)?.stack ?? String(err)}`);
+  const describe = (err: unknown): string => (err instanceof Error ? (err.stack ?? err.message) : String(err));
+  const onException = (err: unknown) => void seen.push(`uncaught exception: ${describe(err)}`);
+  const onRejection = (err: unknown) => void seen.push(`unhandled rejection: ${describe(err)}`);
   process.on('uncaughtException', onException);
   process.on('unhandledRejection', onRejection);
   t.after(() => {
@@ -53,7 +55,11 @@ export function tempDir(t: TestContext, prefix = 'dynastack-hw-'): string {
   return dir;
 }
 
-export async function until(what: string, check: () => boolean, timeoutMs = 3000): Promise<void> {
+/**
+ * Wait for a condition, polling every 5 ms. The deadline is generous on purpose: it only matters
+ * when the condition never comes, and a machine busy with other tests can be slow to bring it.
+ */
+export async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!check()) {
     if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

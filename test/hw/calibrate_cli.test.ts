@@ -12,8 +12,9 @@ import { servoModel } from '../../hw/servos/index.js';
 import { presentFromActual } from '../../hw/calibration/calibration.js';
 import { calibrationTarget, readCalibrationFile } from '../../hw/calibration/file.js';
 import { createLogger } from '../../src/util/log.js';
+import { until } from './bus_harness.js';
 
-// `dynastack calibrate` as a user runs it, against the emulated SO-101 behind a socat pty: the
+// `dynastack calibrate` as a user runs it, against the emulated SO-101 behind a pty: the
 // prompts are answered through stdin while the test moves the emulated joints as a hand would.
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -29,8 +30,8 @@ function watch(child: ChildProcessWithoutNullStreams): {
   waitFor: (re: RegExp, ms?: number) => Promise<void>;
 } {
   let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
   return {
     text: () => out,
     waitFor: async (re, ms = 15_000) => {
@@ -118,14 +119,18 @@ test('dynastack calibrate: the middle pose reads centre after its offsets, the s
         gripper: [-100, 1400],
       };
       const centre = sts.centerPosition;
+      const counters = emulator.chain.counters;
       for (let k = 0; k <= 20; k++) {
         const f = Math.sin((k / 20) * 2 * Math.PI);
         for (const [name, [lo, hi]] of Object.entries(travel))
           emulator.servo(name).moveTo(Math.round(centre + (f >= 0 ? f * hi : -f * lo)));
-        await sleep(Math.abs(f) > 0.999 ? 300 : 15);
+        if (Math.abs(f) > 0.999) {
+          // an extreme is held until calibrate has read it three times (each sample is one sync read)
+          const seen = counters.packets;
+          await until(`three samples at the sweep's extreme k = ${k}`, () => counters.packets >= seen + 3, 15_000);
+        } else await sleep(15);
       }
       for (const name of Object.keys(travel)) emulator.servo(name).moveTo(centre);
-      await sleep(50);
       child.stdin.write('\n');
       const code = await exited(child);
       assert.equal(code, 0, io.text());

@@ -224,7 +224,7 @@ test('a LeRobot calibration JSON imports to the same numbers, converts like LeRo
       ),
     /homing_offset 2048 does not fit STS3215's register \[-2047, 2047\]/,
   );
-  const { gripper: _, ...noGripper } = lerobotJson;
+  const noGripper = Object.fromEntries(Object.entries(lerobotJson).filter(([name]) => name !== 'gripper'));
   assert.throws(() => importLerobotCalibration(JSON.stringify(noGripper), 'x.json', so101), /missing gripper/);
   assert.throws(() => importLerobotCalibration('{"a":', 'x.json', so101), /x\.json: not valid JSON/);
 });
@@ -291,6 +291,15 @@ test('calibration files: written atomically, read back equal, and every malforme
   assert.ok(!existsSync(join(dir, 'so101_follower.yaml')));
 });
 
+/** Wait for a condition; the deadline only matters when it never comes. */
+async function until(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
 /** A fake arm: servos with an encoder position the test sets, the vendor's offset relation, and a register log. */
 class FakeArm implements CalibrationBus {
   readonly writes: string[] = [];
@@ -302,15 +311,18 @@ class FakeArm implements CalibrationBus {
     start: number[],
   ) {
     this.actual = [...start];
-    this.registers = start.map(() => new Map());
+    this.registers = start.map(() => new Map<string, number>());
   }
-  async readPositions(): Promise<number[]> {
+  readPositions(): Promise<number[]> {
     this.reads++;
-    return this.actual.map((a, i) => presentFromActual(this.model, a, this.registers[i]!.get('homing_offset') ?? 0));
+    return Promise.resolve(
+      this.actual.map((a, i) => presentFromActual(this.model, a, this.registers[i]!.get('homing_offset') ?? 0)),
+    );
   }
-  async writeRegister(joint: number, register: string, value: number): Promise<void> {
+  writeRegister(joint: number, register: string, value: number): Promise<void> {
     this.writes.push(`${joint}:${register}=${value}`);
     this.registers[joint]!.set(register, value);
+    return Promise.resolve();
   }
 }
 
@@ -334,8 +346,11 @@ test('the procedure: torque off and EEPROM unlocked first, offsets centring the 
       // the user sweeps each joint ±400 ticks about the middle while the procedure samples
       for (let step = -400; step <= 400; step += 50) {
         arm.actual = middle.map((m) => (m + step + 4096) % 4096);
-        // the extremes are held long enough for several samples
-        await new Promise((r) => setTimeout(r, Math.abs(step) === 400 ? 30 : 3));
+        if (Math.abs(step) === 400) {
+          // the extremes are held until the procedure has read them several times
+          const seen = arm.reads;
+          await until(`three samples at ${step}`, () => arm.reads >= seen + 3, 15_000);
+        } else await new Promise((r) => setTimeout(r, 3));
       }
       arm.actual = [...middle];
     },

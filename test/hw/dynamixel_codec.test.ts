@@ -22,8 +22,8 @@ import {
 } from '../../hw/protocol/types.js';
 import { Rng } from '../../src/util/random.js';
 
-// DYNAMIXEL Protocol 2.0 codec against the e-manual's published packets
-// (shared/reference/servo-protocols.md §2.7, §1.6, §2.5), both directions, and the streaming
+// DYNAMIXEL Protocol 2.0 codec against the packets the ROBOTIS e-manual publishes (Protocol 2.0
+// page: instruction and status examples, byte stuffing, CRC), both directions, and the streaming
 // decoder against split, glued, corrupted and echoed input.
 
 /** little-endian bytes of an unsigned value */
@@ -267,7 +267,7 @@ test('FAST_SYNC_READ combined reply: encoded from the three results gives the e-
     { id: 4, error: 0, data: le(1023, 4) },
   ];
   assert.equal(toHex(dynamixel2.encodeCombined(results)), toHex(FAST_REPLY));
-  // the intermediate CRCs are the running CRC of the packet up to them (§2.7)
+  // the intermediate CRCs are the running CRC of the packet up to them (e-manual, Fast Sync Read)
   assert.equal(crc16(FAST_REPLY, 0, 14), 0x0884);
   assert.equal(crc16(FAST_REPLY, 0, 22), 0xca16);
 });
@@ -310,14 +310,14 @@ test('FAST_BULK_READ: different lengths per servo, errors per segment, round tri
 
 // ── stuffing and CRC ────────────────────────────────────────────────────────────────────────────
 
-test('stuffing example §2.5: WRITE to ID 1 with params 10 00 FF FF FD, both directions', () => {
+test('stuffing (e-manual rule): WRITE to ID 1 with params 10 00 FF FF FD, both directions', () => {
   const bytes = hex('FF FF FD 00 01 09 00 03 10 00 FF FF FD FD A4 65');
   const packet: InstructionPacket = { id: 1, instruction: INSTRUCTION.write, params: hex('10 00 FF FF FD') };
   assert.equal(toHex(dynamixel2.encodeInstruction(packet)), toHex(bytes));
   assert.deepEqual(dynamixel2.instructionDecoder().push(bytes), [{ kind: 'packet', packet }]);
 });
 
-test('stuffing example §1.6: status ID 3 with params FF FF FD 00, both directions', () => {
+test('stuffing (e-manual rule): status ID 3 with params FF FF FD 00, both directions', () => {
   const bytes = hex('FF FF FD 00 03 09 00 55 00 FF FF FD FD 00 F3 DC');
   const packet: StatusPacket = { id: 3, error: 0, params: hex('FF FF FD 00') };
   assert.equal(toHex(dynamixel2.encodeStatus(packet)), toHex(bytes));
@@ -386,7 +386,7 @@ test('decoder: garbage, a good packet, a bit-flipped one, an alert and a stuffed
     const crcFailures = corrupt(events).filter((c) => /CRC mismatch/.test(c.reason));
     assert.equal(crcFailures.length, 1, `seed ${seed}: the flipped packet is reported once`);
     assert.equal(
-      events.filter((e) => e.kind === 'garbage').reduce((n, e) => n + (e.kind === 'garbage' ? e.bytes : 0), 0) +
+      events.filter((e) => e.kind === 'garbage').reduce((n, e) => n + e.bytes, 0) +
         corrupt(events).reduce((n, c) => n + c.bytes, 0),
       3 + flipped.length,
     );

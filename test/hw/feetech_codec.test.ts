@@ -24,8 +24,8 @@ import { sts3215 } from '../../hw/servos/index.js';
 import { decodeBlock, decodeRegister, encodeRegister, toSI } from '../../hw/servos/registers.js';
 import type { ServoModel } from '../../hw/servos/control_table.js';
 
-// The Feetech SCS/STS codec against the 15 vectors of the Feetech manual
-// (shared/reference/servo-protocols.md §3.3), byte for byte in both directions, and the streaming
+// The Feetech SCS/STS codec against the 15 example packets of Feetech's SCS communication protocol
+// manual, byte for byte in both directions, and the streaming
 // decoders against garbage, split and glued chunks, bad checksums, bad lengths and echoes.
 
 const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values);
@@ -250,7 +250,7 @@ test('vectors 10 and 11 (the SYNC_READ replies to vector 9) decode through the S
   assert.equal(decodeRegister(sts3215, 'present_position', STATUSES[1]!.packet.params), 1304);
 });
 
-test('sign-magnitude: the checks of the reference, through the codec and the STS3215 registers', () => {
+test('sign-magnitude (sign bit 15, 11 or 10 by register): through the codec and the STS3215 registers', () => {
   assert.equal(decodeSignMagnitude(0x8005, 15), -5);
   assert.equal(encodeSignMagnitude(-5, 15), 0x8005);
   assert.equal(decodeSignMagnitude(0x0464, 10), -100);
@@ -460,7 +460,7 @@ test('decoders: garbage before, between and after packets is skipped and counted
     { kind: 'packet', packet: STATUSES[1]!.packet },
     { kind: 'garbage', bytes: 2 },
   ]);
-  assertAccounted(decoder, events, wire.length, feetechSts.encodeStatus);
+  assertAccounted(decoder, events, wire.length, (p) => feetechSts.encodeStatus(p));
   // a trailing FF might start a header: held, not thrown away
   assert.deepEqual(decoder.push(bytes(0xff)), []);
   assert.equal(decoder.pending, 1);
@@ -504,7 +504,7 @@ test('decoders: bad LEN, bad id and a status error byte ≥ 0x80 drop the frame 
     assert.match((events[0] as { reason: string }).reason, reason, what);
     assert.equal((events[0] as { bytes: number }).bytes, corruptBytes, what);
     assert.deepEqual(packets(events), [STATUSES[0]!.packet], what);
-    assertAccounted(decoder, events, wire.length, feetechSts.encodeStatus);
+    assertAccounted(decoder, events, wire.length, (p) => feetechSts.encodeStatus(p));
   }
   // FF FF FF: the first FF is dropped alone, the next two are the header
   const decoder = feetechSts.statusDecoder();

@@ -155,7 +155,7 @@ function check<P>(c: Case<P>, decoder: StreamDecoder<P>, encode: (p: P) => Uint8
         const there = c.stream.subarray(accounted, accounted + wire.length);
         if (there.length !== wire.length || there.some((b, i) => b !== wire[i])) {
           assert.fail(
-            `false accept at byte ${accounted}: packet ${JSON.stringify(e.packet, (_, v) => (v instanceof Uint8Array ? [...v] : v))} is not what the stream holds there`,
+            `false accept at byte ${accounted}: packet ${JSON.stringify(e.packet, (_, v: unknown) => (v instanceof Uint8Array ? [...v] : v))} is not what the stream holds there`,
           );
         }
         accepted.push(e.packet);

@@ -24,9 +24,10 @@ import {
 } from '../../hw/servos/registers.js';
 import type { Register, RegisterName, ServoModel } from '../../hw/servos/control_table.js';
 
-// The control tables (hw/servos) against shared/reference/servo-protocols.md §2.8 and §3.4: known
-// addresses, no overlapping registers, EEPROM/RAM split, every register's encoding round trip,
-// and the SI factors.
+// The control tables (hw/servos) against the ROBOTIS e-manual's X-series control tables (XL330-M288,
+// XL430-W250, XM430-W350) and the STS3215 memory table (Feetech's SCServo SDK sms_sts, as LeRobot's
+// motors/feetech/tables.py transcribes it): known addresses, no overlapping registers, EEPROM/RAM
+// split, every register's encoding round trip, and the SI factors.
 
 const registersOf = (model: ServoModel): Register[] => Object.values(model.registers);
 const close = (actual: number, expected: number, tolerance: number, what: string): void =>
@@ -57,7 +58,7 @@ test('the four models, by name (any case) and by the model number a servo report
   for (const model of SERVO_MODELS) assert.equal(model.registers.model_number!.initial, model.modelNumber, model.name);
 });
 
-// (model, register, address, size) as the reference lists them
+// (model, register, address, size) as the e-manual and the STS memory table list them
 const KNOWN: readonly [ServoModel, RegisterName, number, number][] = [
   ...[xl330M288, xl430W250, xm430W350].flatMap((m): [ServoModel, RegisterName, number, number][] => [
     [m, 'model_number', 0, 2],
@@ -114,7 +115,7 @@ const KNOWN: readonly [ServoModel, RegisterName, number, number][] = [
   [sts3215, 'present_current', 69, 2],
 ];
 
-test('known addresses and sizes from the reference', () => {
+test("known addresses and sizes from the vendors' control tables", () => {
   for (const [model, name, address, size] of KNOWN) {
     const r = model.registers[name];
     assert.ok(r, `${model.name} has ${name}`);
@@ -202,7 +203,7 @@ test('every register of every model: encode → decode is exact over its writabl
         const bytes = encodeRegister(model, r.name, v);
         assert.equal(bytes.length, r.size);
         const back = decodeRegister(model, r.name, bytes);
-        if (back !== v) assert.fail(`${model.name} ${r.name}: ${v} → [${[...bytes]}] → ${back}`);
+        if (back !== v) assert.fail(`${model.name} ${r.name}: ${v} → [${[...bytes].join(',')}] → ${back}`);
       }
       const [lo, hi] = writableRange(r);
       assert.throws(() => encodeRegister(model, r.name, lo - 1), RangeError, `${model.name} ${r.name} below ${lo}`);
