@@ -1,29 +1,43 @@
-import { existsSync } from 'node:fs';
 import { defineNode } from '../framework/runtime/node_definition.js';
-import { defineParams } from '../src/util/param_schema.js';
-import { TransitionBuilder, type StateInput } from '../src/data/transitions.js';
+import { defineParams, type ParamValues } from '../src/util/param_schema.js';
+import { MISSING_TICK_FACTOR, type StateInput } from '../src/data/transitions.js';
 import { jointStateFields } from '../framework/msgs/joint_state.js';
-import { ReplayBuffer } from '../src/data/replay_buffer.js';
-import { TrainingClient, type TrainingResult } from '../src/dynamics/training_client.js';
-import { StateEncoding } from '../src/dynamics/state_encoding.js';
+import { diagnosticArray } from '../framework/msgs/diagnostics.js';
+import { EpisodeEventKind, type EpisodeEvent, type ModelBlob } from '../framework/msgs/types.js';
+import { TrainingClient, type TrainingRequest, type TrainingResult } from '../src/dynamics/training_client.js';
+import { loadBufferFile, type LoadedBufferFile } from '../src/dynamics/buffer_file.js';
+import type { ReplayBuffer } from '../src/data/replay_buffer.js';
+import type { NodeHandle } from '../framework/transport/types.js';
+import { TransitionCollector } from '../src/dynamics/transition_collector.js';
+import { RetrainingSchedule } from '../src/dynamics/retraining.js';
+import { dynamicsModel, type DynamicsModel } from '../src/dynamics/model_blob.js';
+import {
+  learnerFigures,
+  learnerHealth,
+  learnerMetrics,
+  learnerSummary,
+  modelLine,
+} from '../src/dynamics/learner_report.js';
 import type { EnsembleConfig } from '../src/dynamics/ensemble.js';
 import type { TensorBackendKind } from '../src/tensor/backend.js';
-import { DiagnosticLevel, type DiagnosticStatus, type ModelBlob } from '../framework/msgs/types.js';
-import { nsToTime, periodNsFromHz } from '../framework/time/time.js';
+import { nsToTime, periodNsFromHz, timeToNs } from '../framework/time/time.js';
 import { QOS_LATCHED } from '../framework/transport/qos.js';
 import { packagePath } from '../src/util/paths.js';
 import { Throttle } from '../src/util/log.js';
 import type { Timer } from '../framework/time/clock.js';
 
 // Learns the robot's dynamics from what it does: control-period transitions (s, a, s′) from the
-// state and command streams go into a replay buffer; every retrain_every new transitions, or at
-// every episode end (retrain_on: episode, PETS's loop), a probabilistic ensemble is (re)trained on
-// all of it in a worker thread, and each new version is published on /dynamics/model, latched
+// state and command streams go into a replay buffer (src/dynamics/transition_collector.ts), never
+// pairing states across an episode boundary that the source declares on episode_topic; every
+// retrain_every new transitions, or at every episode end (retrain_on: episode, PETS's loop), a
+// probabilistic ensemble is (re)trained on all of it in a worker thread
+// (src/dynamics/retraining.ts), and each new version is published on /dynamics/model, latched
 // (transient local), so that a controller started later gets the newest.
 // s = [q, q̇] in `joints` order with each of `angle_joints` as (sin q, cos q)
 // (src/dynamics/state_encoding.ts), a = the command values as sent. A model's metadata says its
 // state layout (training.joints, angle_joints, state) and the stamp of the newest state it was
-// trained on (training.data_end_ns), so a controller can wait for the model of the last episode.
+// trained on (training.data_end_ns, src/dynamics/model_blob.ts), so a controller can wait for the
+// model of the last episode.
 
 const parameters = defineParams({
   joints: {
@@ -56,11 +70,18 @@ const parameters = defineParams({
     nonEmpty: true,
     description: "std_msgs/Float64MultiArray commands, stamped on arrival with this node's clock",
   },
+  episode_topic: {
+    type: 'string',
+    default: 'episode',
+    nonEmpty: true,
+    description:
+      'dynastack_msgs/EpisodeEvent: where episodes start and end (the sim bridge declares them); no transition pairs states across one',
+  },
   rate_hz: {
     type: 'double',
     default: 100,
     range: [1, 2000],
-    description: 'the control rate: one transition spans one period; states further apart than 1.5 periods do not pair',
+    description: `the control rate: one transition spans one period; states further apart than ${MISSING_TICK_FACTOR} periods do not pair (a missing tick)`,
   },
   buffer_capacity: {
     type: 'integer',
@@ -73,7 +94,7 @@ const parameters = defineParams({
     default: 'transitions',
     choices: ['transitions', 'episode'],
     description:
-      'when to train: every retrain_every new transitions, or at every episode end (a state after a gap, as the sim bridge leaves between episodes, or a reset), on all data so far',
+      'when to train: every retrain_every new transitions, or at every episode end (an END on episode_topic, once the states through it have come), on all data so far',
   },
   retrain_every: {
     type: 'integer',
@@ -169,232 +190,81 @@ export default defineNode({
     'learns a probabilistic ensemble dynamics model from state and command streams and publishes each version on /dynamics/model',
   parameters,
   configure(node, p) {
-    if (p['ensemble.elites'] > p['ensemble.members'])
-      throw new Error(
-        `parameter 'ensemble.elites': ${p['ensemble.elites']} elites of ${p['ensemble.members']} members (at most ensemble.members)`,
-      );
-    if (p.min_transitions > p.buffer_capacity)
-      throw new Error(
-        `parameter 'min_transitions': ${p.min_transitions} is more than buffer_capacity ${p.buffer_capacity} holds`,
-      );
+    checkParameters(p);
     const periodNs = periodNsFromHz(p.rate_hz);
     const bufferFile = p.buffer_file ? packagePath(p.buffer_file) : '';
-
-    // the model's state, once the joints are known (from the parameter, buffer_file or the first state)
-    const encodingOf = (names: readonly string[]): StateEncoding => {
-      try {
-        return new StateEncoding(names, p.angle_joints);
-      } catch (err) {
-        throw new Error(`parameter 'angle_joints': ${(err as Error).message}`, { cause: err });
-      }
-    };
-    let encoding: StateEncoding | undefined = p.joints.length ? encodingOf(p.joints) : undefined;
     // transitions of an earlier run, when there are any: they fix the joints and the action size
-    let buffer: ReplayBuffer | undefined;
-    let joints: readonly string[] = p.joints;
-    if (bufferFile && existsSync(bufferFile)) {
-      buffer = ReplayBuffer.load(bufferFile, { capacity: p.buffer_capacity });
-      const saved = StateEncoding.fromMetadata(buffer.meta, `replay buffer file ${bufferFile}`);
-      if (saved.size !== buffer.stateSize)
-        throw new Error(
-          `replay buffer file ${bufferFile}: its header's state ${saved.describe()} has ${saved.size} values, its states ${buffer.stateSize}`,
-        );
-      if (joints.length && joints.join(',') !== saved.joints.join(','))
-        throw new Error(
-          `parameter 'joints': [${joints.join(', ')}] differs from the joints of buffer_file ${bufferFile}: [${saved.joints.join(', ')}]`,
-        );
-      if (encodingOf(saved.joints).describe() !== saved.describe()) {
-        throw new Error(
-          `parameter 'angle_joints': [${p.angle_joints.join(', ')}] differs from the angle joints of buffer_file ${bufferFile}: [${saved.angleJoints.join(', ')}]`,
-        );
-      }
-      joints = saved.joints;
-      encoding = saved;
-      const recordedPeriodNs = buffer.meta.period_ns; // a number as this node writes it; the file may say otherwise
-      if (recordedPeriodNs !== undefined && recordedPeriodNs !== Number(periodNs)) {
-        const recorded = typeof recordedPeriodNs === 'number' ? recordedPeriodNs : JSON.stringify(recordedPeriodNs);
-        node.logger.warn(
-          `buffer_file ${bufferFile} was recorded at a period of ${recorded} ns, rate_hz gives ${periodNs} ns: its transitions are kept`,
-        );
-      }
-      node.logger.info(`loaded ${buffer.size} transitions from ${bufferFile}`);
-    }
-    const builder = new TransitionBuilder({ periodNs, joints, actionSize: buffer?.actionSize });
-
-    const config = (stateSize: number, actionSize: number): EnsembleConfig => ({
-      stateSize,
-      actionSize,
-      members: p['ensemble.members'],
-      hidden: [...p['ensemble.hidden']],
-      elites: p['ensemble.elites'],
-      probabilistic: p['ensemble.probabilistic'],
-      learningRate: p['ensemble.learning_rate'],
-      seed: p.seed,
+    const loaded = bufferFile ? loadEarlierRun(node, p, bufferFile, periodNs) : undefined;
+    const collector = new TransitionCollector({
+      periodNs,
+      capacity: p.buffer_capacity,
+      joints: p.joints,
+      angleJoints: p.angle_joints,
+      loaded,
     });
-    const trainOptions = {
-      epochs: p['training.epochs'],
-      batchSize: p['training.batch_size'],
-      patience: p['training.patience'],
-      holdoutRatio: p['training.holdout_ratio'],
-      ...(p['training.max_updates'] > 0 ? { maxUpdates: p['training.max_updates'] } : {}),
-    };
-    const client = new TrainingClient({
-      backend: (p.backend || undefined) as TensorBackendKind | undefined,
-      onEpoch: (e) =>
-        node.logger.debug(
-          `epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}, validation loss ${e.valLoss.toFixed(4)}`,
-        ),
-    });
-
+    const client = trainingClient(node, p);
     const models = node.createPublisher('dynastack_msgs/msg/ModelBlob', '/dynamics/model', QOS_LATCHED);
     const diagnostics = node.createPublisher('diagnostic_msgs/msg/DiagnosticArray', '/diagnostics');
     const warnings = new Throttle(5000);
+    const settings = {
+      probabilistic: p['ensemble.probabilistic'],
+      firstModelAfter: Math.max(p.min_transitions, p.retrain_every),
+    };
     let active = false;
-    let disposed = false;
-    let sinceTraining = buffer?.size ?? 0;
-    let version = 0;
-    let failures = 0;
-    let lastError = '';
-    let last: TrainingResult | undefined;
-    let unpublished: ModelBlob | undefined;
-    // one training at a time, so each result is known to cover the data up to its request's end;
-    // a request while one runs is merged into the next, which takes the newest data
-    let training = false;
-    let requested = false;
-    let merged = 0;
-    /** the stamp of the newest state in the buffer (0: only transitions loaded from buffer_file) */
-    let dataEndNs = 0n;
-    /** episode ends seen since the last training started */
-    let episodesSinceTraining = 0;
-    // the training loss is the Gaussian NLL (or the MSE, deterministic); validation, the elites' MSE
-    // (both on normalised deltas), and per state dimension in its own units
-    const lossName = p['ensemble.probabilistic'] ? 'nll' : 'mse';
-    const dimensionNames = (): readonly string[] => encoding?.names ?? [];
 
-    const publishModel = (blob: ModelBlob): void => {
-      models.publish(blob);
-      unpublished = undefined;
-      const r = last!.report;
-      node.logger.info(
-        `dynamics model v${blob.version}: ${last!.transitions} transitions, ${r.epochs} epochs, train ${lossName} ${r.trainLoss.toFixed(4)}, validation mse ${r.valLoss.toFixed(4)} (normalised), ` +
-          `validation MSE [${r.valMsePerDim.map((x) => x.toExponential(2)).join(', ')}], ${last!.seconds.toFixed(1)} s on ${last!.backend}`,
-      );
-      publishDiagnostics();
-    };
-
-    const finish = (result: TrainingResult, dataEnd: bigint): void => {
-      last = result;
-      lastError = '';
-      version++;
-      const metadata = {
-        ...result.metadata,
-        training: {
-          report: result.report,
-          transitions: result.transitions,
-          seconds: result.seconds,
-          backend: result.backend,
-          ...encoding!.toMetadata(),
-          period_ns: Number(periodNs),
-          data_end_ns: String(dataEnd),
+    const schedule = new RetrainingSchedule<TrainingResult, DynamicsModel>(
+      { on: p.retrain_on as 'transitions' | 'episode', every: p.retrain_every, minTransitions: p.min_transitions },
+      {
+        size: () => collector.buffer?.size ?? 0,
+        train: () => client.train(trainingRequest(p, collector.buffer!)),
+        model: (result, version, dataEndNs) =>
+          dynamicsModel(result, version, { encoding: collector.encoding!, periodNs }, dataEndNs),
+        publish: publishModel,
+        failed: (message) => {
+          node.logger.error(message);
+          publishDiagnostics();
         },
-      };
-      const blob: ModelBlob = {
-        header: { stamp: nsToTime(node.clock.now()), frame_id: '' },
-        kind: 'dynamics_ensemble',
-        version,
-        format: 'dynastack-ensemble/1',
-        metadata_json: JSON.stringify(metadata),
-        data: result.data,
-      };
-      if (active) publishModel(blob);
-      else unpublished = blob;
-    };
+      },
+      loaded?.buffer.size ?? 0,
+    );
+    const figures = () => learnerFigures(collector, schedule, client.busy);
 
-    const due = (): boolean =>
-      p.retrain_on === 'episode' ? episodesSinceTraining > 0 && sinceTraining > 0 : sinceTraining >= p.retrain_every;
-    const maybeTrain = (): void => {
-      if (!active || !buffer || !due() || buffer.size < p.min_transitions) return;
-      if (training) {
-        if (!requested) merged++;
-        requested = true;
-        return;
-      }
-      sinceTraining = 0;
-      episodesSinceTraining = 0;
-      training = true;
-      const dataEnd = dataEndNs;
-      client
-        .train({
-          config: config(buffer.stateSize, buffer.actionSize),
-          data: buffer.toTransitionData(),
-          options: trainOptions,
-        })
-        .then(
-          (result) => finish(result, dataEnd),
-          (err: unknown) => {
-            if (disposed) return;
-            failures++;
-            lastError = (err as Error).message;
-            node.logger.error(lastError);
-            publishDiagnostics();
-          },
-        )
-        .finally(() => {
-          training = false;
-          if (requested && !disposed) {
-            requested = false;
-            maybeTrain();
-          }
-        });
-    };
-
-    const onState = (input: StateInput): void => {
-      const outcome = builder.addState(input);
-      // a state after a gap or a reset starts an episode: the one before has ended
-      if ((outcome.status === 'gap' || outcome.status === 'reset') && sinceTraining > 0) {
-        episodesSinceTraining++;
-        maybeTrain();
-      }
-      if (outcome.status !== 'transition') {
-        if (
-          'reason' in outcome &&
-          outcome.status !== 'duplicate' &&
-          outcome.status !== 'too_soon' &&
-          warnings.allow(outcome.status)
-        ) {
+    function publishModel(model: DynamicsModel): void {
+      models.publish(modelBlob(model, node.clock.now()));
+      node.logger.info(modelLine(model.version, schedule.last!, settings));
+      publishDiagnostics();
+    }
+    function publishDiagnostics(): void {
+      if (!active) return;
+      const report = learnerHealth(`${node.name}: dynamics learning`, figures(), settings);
+      diagnostics.publish(diagnosticArray(node.clock.now(), [report]));
+    }
+    function onState(input: StateInput): void {
+      const { outcome, started } = collector.addState(input);
+      if (started) node.logger.info(collector.describe());
+      if (outcome.status === 'transition') schedule.transitionAdded(input.stampNs);
+      else if ('reason' in outcome && outcome.status !== 'duplicate' && outcome.status !== 'too_soon') {
+        if (warnings.allow(outcome.status))
           node.logger.warn(
             `state on ${p.state_topic} not used, ${outcome.status.replace('_', ' ')}: ${outcome.reason}`,
           );
-        }
-        return;
       }
-      const t = outcome.transition;
-      if (!buffer) {
-        joints = builder.joints!;
-        encoding ??= encodingOf(joints);
-        buffer = new ReplayBuffer({
-          capacity: p.buffer_capacity,
-          stateSize: encoding.size,
-          actionSize: t.action.length,
-          meta: { ...encoding.toMetadata(), period_ns: Number(periodNs) },
-        });
-        node.logger.info(
-          `collecting transitions of ${joints.length} joints (${joints.join(', ')}) and ${t.action.length} command values; the model's state ${encoding.describe()}`,
-        );
+      schedule.stateSeen(input.stampNs);
+    }
+    function onEpisode(event: EpisodeEvent): void {
+      const stampNs = timeToNs(event.header.stamp);
+      if (event.event === EpisodeEventKind.START) collector.startEpisode(stampNs);
+      else if (event.event === EpisodeEventKind.END) {
+        collector.endEpisode(stampNs);
+        schedule.episodeEnded(stampNs);
       }
-      const enc = encoding!;
-      if (enc.identity) buffer.add(t);
-      else {
-        const state = new Float64Array(enc.size);
-        const nextState = new Float64Array(enc.size);
-        enc.encodeInto(t.state, state);
-        enc.encodeInto(t.nextState, nextState);
-        buffer.add({ state, action: t.action, nextState });
-      }
-      sinceTraining++;
-      dataEndNs = input.stampNs;
-      maybeTrain();
-    };
+    }
+    function onCommand(values: ArrayLike<number>): void {
+      if (collector.addCommand(node.clock.now(), values) || !warnings.allow('command')) return;
+      node.logger.warn(
+        `command on ${p.command_topic} not used: expected ${collector.actionSize} finite values, got [${Array.from(values).join(', ')}]`,
+      );
+    }
 
     // transitions are collected from configure on (a bridge in a worker starts at once); training
     // and publishing wait for activation
@@ -404,117 +274,109 @@ export default defineNode({
       node.createSubscription('dynastack_msgs/msg/JointStateEstimate', p.state_topic, (m) =>
         onState(jointStateFields(m)),
       );
-    node.createSubscription('std_msgs/msg/Float64MultiArray', p.command_topic, (m) => {
-      const before = builder.counts.badCommands;
-      builder.addCommand(node.clock.now(), m.data);
-      if (builder.counts.badCommands > before && warnings.allow('command')) {
-        node.logger.warn(
-          `command on ${p.command_topic} not used: expected ${builder.actionSize} finite values, got [${Array.from(m.data).join(', ')}]`,
-        );
-      }
-    });
-
-    const report = (): DiagnosticStatus => {
-      const c = builder.counts;
-      const values: Record<string, string> = {
-        transitions: String(c.transitions),
-        buffer_size: String(buffer?.size ?? 0),
-        episodes: String(c.episodes),
-        gaps: String(c.gaps),
-        resets: String(c.resets),
-        unpaired: String(c.unpaired),
-        non_finite: String(c.nonFinite),
-        bad_commands: String(c.badCommands),
-        model_version: String(version),
-        training_failures: String(failures),
-      };
-      let level: number = DiagnosticLevel.OK;
-      let message = version
-        ? `model v${version}`
-        : `collecting: ${buffer?.size ?? 0} of ${Math.max(p.min_transitions, p.retrain_every)} transitions for the first model`;
-      if (client.busy) message += ', training';
-      if (last) {
-        const r = last.report;
-        values[`train_${lossName}`] = r.trainLoss.toExponential(4);
-        values.val_mse_normalised = r.valLoss.toExponential(4);
-        dimensionNames().forEach(
-          (name, i) => (values[`val_mse.${name}`] = (r.valMsePerDim[i] ?? Number.NaN).toExponential(3)),
-        );
-        values.data_size = String(last.transitions);
-        values.training_time_s = last.seconds.toFixed(2);
-        values.epochs = String(r.epochs);
-        values.elites = r.elites.join(',');
-        values.backend = last.backend;
-      }
-      if (lastError) {
-        level = DiagnosticLevel.ERROR;
-        message = `training failed: ${lastError}`;
-      }
-      return {
-        level,
-        name: `${node.name}: dynamics learning`,
-        message,
-        hardware_id: '',
-        values: Object.entries(values).map(([key, value]) => ({ key, value })),
-      };
-    };
-    const publishDiagnostics = (): void => {
-      if (active)
-        diagnostics.publish({ header: { stamp: nsToTime(node.clock.now()), frame_id: '' }, status: [report()] });
-    };
+    node.createSubscription('std_msgs/msg/Float64MultiArray', p.command_topic, (m) => onCommand(m.data));
+    node.createSubscription('dynastack_msgs/msg/EpisodeEvent', p.episode_topic, onEpisode);
 
     let timer: Timer | undefined;
     return {
       activate: () => {
         active = true;
-        if (unpublished) publishModel(unpublished);
-        maybeTrain();
+        schedule.activate();
         timer = node.createTimer(periodNsFromHz(1 / p.diagnostics_period_s), publishDiagnostics, node.steadyClock);
       },
       deactivate: () => {
         active = false;
+        schedule.deactivate();
         timer?.cancel();
       },
       cleanup: async () => {
-        disposed = true;
+        schedule.dispose();
         await client.dispose();
+        const buffer = collector.buffer;
         if (bufferFile && buffer?.size) {
           buffer.save(bufferFile);
           node.logger.info(`saved ${buffer.size} transitions to ${bufferFile}`);
         }
       },
-      summary: () => {
-        const c = builder.counts;
-        const model = last
-          ? `, the last validated at mse ${last.report.valLoss.toFixed(4)} (normalised) on ${last.transitions} transitions`
-          : '';
-        return `${c.transitions} transitions in ${c.episodes} episodes${c.gaps ? ` (${c.gaps} gaps: episode ends or missed ticks)` : ''}, ${version} dynamics models published${model}${failures ? `, ${failures} trainings failed` : ''}`;
-      },
-      metrics: () => {
-        const c = builder.counts;
-        return {
-          transitions: c.transitions,
-          buffer_size: buffer?.size ?? 0,
-          episodes: c.episodes,
-          gaps: c.gaps,
-          resets: c.resets,
-          duplicates: c.duplicates,
-          non_finite: c.nonFinite,
-          unpaired: c.unpaired,
-          bad_commands: c.badCommands,
-          models_published: version - (unpublished ? 1 : 0),
-          trainings_coalesced: merged,
-          training_failures: failures,
-          ...(last
-            ? {
-                last_train_loss: last.report.trainLoss,
-                last_val_loss: last.report.valLoss,
-                last_training_s: last.seconds,
-                backend: last.backend,
-              }
-            : {}),
-        };
-      },
+      summary: () => learnerSummary(figures()),
+      metrics: () => learnerMetrics(figures()),
     };
   },
 });
+
+type Params = ParamValues<typeof parameters>;
+
+/** Parameters that only make sense together. */
+function checkParameters(p: Params): void {
+  if (p['ensemble.elites'] > p['ensemble.members'])
+    throw new Error(
+      `parameter 'ensemble.elites': ${p['ensemble.elites']} elites of ${p['ensemble.members']} members (at most ensemble.members)`,
+    );
+  if (p.min_transitions > p.buffer_capacity)
+    throw new Error(
+      `parameter 'min_transitions': ${p.min_transitions} is more than buffer_capacity ${p.buffer_capacity} holds`,
+    );
+}
+
+/** The transitions of an earlier run in buffer_file (checked against the parameters), when it exists. */
+function loadEarlierRun(
+  node: NodeHandle<typeof parameters>,
+  p: Params,
+  path: string,
+  periodNs: bigint,
+): LoadedBufferFile | undefined {
+  const loaded = loadBufferFile(path, {
+    capacity: p.buffer_capacity,
+    joints: p.joints,
+    angleJoints: p.angle_joints,
+    periodNs,
+  });
+  if (loaded?.warning) node.logger.warn(loaded.warning);
+  if (loaded) node.logger.info(`loaded ${loaded.buffer.size} transitions from ${path}`);
+  return loaded;
+}
+
+/** The worker that trains, logging each epoch at debug level. */
+function trainingClient(node: NodeHandle<typeof parameters>, p: Params): TrainingClient {
+  return new TrainingClient({
+    backend: (p.backend || undefined) as TensorBackendKind | undefined,
+    onEpoch: (e) =>
+      node.logger.debug(
+        `epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}, validation loss ${e.valLoss.toFixed(4)}`,
+      ),
+  });
+}
+
+/** A training of the ensemble the parameters describe on everything in `buffer`. */
+function trainingRequest(p: Params, buffer: ReplayBuffer): TrainingRequest {
+  const config: EnsembleConfig = {
+    stateSize: buffer.stateSize,
+    actionSize: buffer.actionSize,
+    members: p['ensemble.members'],
+    hidden: [...p['ensemble.hidden']],
+    elites: p['ensemble.elites'],
+    probabilistic: p['ensemble.probabilistic'],
+    learningRate: p['ensemble.learning_rate'],
+    seed: p.seed,
+  };
+  const options = {
+    epochs: p['training.epochs'],
+    batchSize: p['training.batch_size'],
+    patience: p['training.patience'],
+    holdoutRatio: p['training.holdout_ratio'],
+    ...(p['training.max_updates'] > 0 ? { maxUpdates: p['training.max_updates'] } : {}),
+  };
+  return { config, data: buffer.toTransitionData(), options };
+}
+
+/** A model as the message that carries it, stamped `stampNs`. */
+function modelBlob(model: DynamicsModel, stampNs: bigint): ModelBlob {
+  return {
+    header: { stamp: nsToTime(stampNs), frame_id: '' },
+    kind: model.kind,
+    version: model.version,
+    format: model.format,
+    metadata_json: model.metadataJson,
+    data: model.data,
+  };
+}

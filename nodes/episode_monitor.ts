@@ -2,16 +2,17 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { defineNode } from '../framework/runtime/node_definition.js';
 import { defineParams } from '../src/util/param_schema.js';
-import { secondsToNs, timeToNs } from '../framework/time/time.js';
+import { timeToNs } from '../framework/time/time.js';
+import { EpisodeEventKind } from '../framework/msgs/types.js';
 import { writeLinePlot } from '../src/data/svg_plot.js';
 import { REWARD_TASKS, rewardFor, type RewardTask } from '../src/tasks/episode_reward.js';
 import { loadArmReachTask, type ArmActuation } from '../src/tasks/arm_reach.js';
 import { reachOutcome } from '../src/tasks/arm_targets.js';
 
 // Judges a learning run from outside the controller: the task's reward of every tick (state and
-// the command in force), summed per episode (told apart by the gap the sim bridge leaves between
-// episodes), logged as each episode ends, and written as a learning curve (CSV and SVG) at the
-// end. Done after `episodes`.
+// the command in force), summed per episode (the episodes the sim bridge declares on episode_topic:
+// a sum starts at START and is taken at END), logged as each episode ends, and written as a
+// learning curve (CSV and SVG) at the end. Done after `episodes`.
 // Arm reach with a goal per episode (goal_topic, e.g. the goal sequencer's random targets): the
 // reward follows the goal in force, and with success_tolerance_m each episode is also judged by
 // the end effector's distance to its goal at the episode's last state, the share of successes
@@ -46,12 +47,11 @@ const parameters = defineParams({
     nonEmpty: true,
     description: 'std_msgs/Float64MultiArray commands',
   },
-  episode_gap_s: {
-    type: 'double',
-    default: 0,
-    range: [0, 1e6],
-    description:
-      'a gap in state stamps longer than this starts a new episode (0: 1.5 × the first interval; the sim bridge leaves two periods between episodes)',
+  episode_topic: {
+    type: 'string',
+    default: 'episode',
+    nonEmpty: true,
+    description: 'dynastack_msgs/EpisodeEvent: where episodes start and end (the sim bridge declares them)',
   },
   episodes: {
     type: 'integer',
@@ -127,33 +127,34 @@ export default defineNode({
         ? `${successes(p.judge_after)} of ${judged} episodes after ${p.judge_after} within ${(p.success_tolerance_m * 100).toFixed(1)} cm`
         : `no episode after ${p.judge_after} yet`;
     };
-    let gapNs = secondsToNs(p.episode_gap_s);
     const returns: number[] = [];
     let u: ArrayLike<number> = [];
-    let lastNs: bigint | undefined;
+    /** the stamp of the last state of the newest episode that ended: states up to it are counted */
+    let endedThroughNs: bigint | undefined;
     let sum = 0;
     let finish: (reason: string) => void = () => {};
     const finished = p.episodes > 0 ? new Promise<string>((resolve) => (finish = resolve)) : undefined;
     const best = (): number => (returns.length ? Math.max(...returns) : Number.NaN);
     node.createSubscription('std_msgs/msg/Float64MultiArray', p.command_topic, (m) => (u = Float64Array.from(m.data)));
+    node.createSubscription('dynastack_msgs/msg/EpisodeEvent', p.episode_topic, (m) => {
+      if (m.event === EpisodeEventKind.START) sum = 0;
+      if (m.event !== EpisodeEventKind.END) return;
+      endedThroughNs = timeToNs(m.header.stamp);
+      returns.push(sum);
+      if (judging) distances.push(distance);
+      const judged = judging
+        ? `, end effector ${(distance * 100).toFixed(2)} cm from the goal ${distance < p.success_tolerance_m ? '✓' : '✗'} (${successShare()})`
+        : '';
+      node.logger.info(`episode ${returns.length}: return ${sum.toFixed(1)} (best ${best().toFixed(1)})${judged}`);
+      if (p.episodes > 0 && returns.length >= p.episodes)
+        finish(
+          `${returns.length} episodes, best return ${best().toFixed(1)}, last ${sum.toFixed(1)}${judging ? `; ${successShare()}` : ''}`,
+        );
+      sum = 0;
+    });
     node.createSubscription('sensor_msgs/msg/JointState', p.state_topic, (m) => {
-      const t = timeToNs(m.header.stamp);
-      if (lastNs !== undefined && gapNs === 0n) gapNs = ((t - lastNs) * 3n) / 2n;
-      const newEpisode = lastNs !== undefined && t - lastNs > gapNs;
-      lastNs = t;
-      if (newEpisode) {
-        returns.push(sum);
-        if (judging) distances.push(distance);
-        const judged = judging
-          ? `, end effector ${(distance * 100).toFixed(2)} cm from the goal ${distance < p.success_tolerance_m ? '✓' : '✗'} (${successShare()})`
-          : '';
-        node.logger.info(`episode ${returns.length}: return ${sum.toFixed(1)} (best ${best().toFixed(1)})${judged}`);
-        if (p.episodes > 0 && returns.length >= p.episodes)
-          finish(
-            `${returns.length} episodes, best return ${best().toFixed(1)}, last ${sum.toFixed(1)}${judging ? `; ${successShare()}` : ''}`,
-          );
-        sum = 0;
-      }
+      // a state of an episode already summed (it came after the episode's END) is not counted twice
+      if (endedThroughNs !== undefined && timeToNs(m.header.stamp) <= endedThroughNs) return;
       const names = p.joints.length ? p.joints : m.name;
       const x = new Float64Array(2 * names.length);
       names.forEach((name, i) => {

@@ -3,7 +3,7 @@ import { defineParams, type ParamValues } from '../src/util/param_schema.js';
 import type { NodeHandle } from '../framework/transport/types.js';
 import { nsToTime, secondsToNs, timeToNs } from '../framework/time/time.js';
 import { QOS_LATCHED } from '../framework/transport/qos.js';
-import type { Point } from '../framework/msgs/types.js';
+import { EpisodeEventKind, type Point } from '../framework/msgs/types.js';
 import type { Timer } from '../framework/time/clock.js';
 import { packagePath } from '../src/util/paths.js';
 import { MujocoSim } from '../sim/mujoco/sim.js';
@@ -13,9 +13,9 @@ import { ArmTargetSampler } from '../src/tasks/arm_targets.js';
 // `hold_s` of the node's clock, and judges each by the end effector's distance to it at the end
 // of its hold. Done when the last target has been judged.
 // With random_targets > 0 (learning runs): one random reachable target per episode of the sim
-// bridge (episodes told apart by the gap in the ee_pose stamps that the bridge leaves between
-// them), drawn as the PETS arm harness draws them (src/tasks/arm_targets.ts), each judged by the
-// last end-effector pose of its episode.
+// bridge (the episodes it declares on episode_topic), drawn as the PETS arm harness draws them
+// (src/tasks/arm_targets.ts) at the episode's START, published with the episode's first pose, and
+// judged at its END by the last end-effector pose of the episode.
 
 const parameters = defineParams({
   targets: {
@@ -56,12 +56,12 @@ const parameters = defineParams({
     range: [0, 2 ** 31 - 1],
     description: 'random_targets: seed of the draws (the PETS arm harness uses 1000 + its seed)',
   },
-  episode_gap_s: {
-    type: 'double',
-    default: 0,
-    range: [0, 1e6],
+  episode_topic: {
+    type: 'string',
+    default: 'episode',
+    nonEmpty: true,
     description:
-      'random_targets: a gap in ee_pose stamps longer than this starts a new episode (0: 1.5 × the first interval)',
+      'random_targets: dynastack_msgs/EpisodeEvent, where episodes start and end (the sim bridge declares them)',
   },
 });
 
@@ -149,7 +149,11 @@ async function targetSampler(model: string, seed: number): Promise<ArmTargetSamp
   }
 }
 
-/** random_targets: a new target at each episode's first pose, judged by the episode's last. */
+/**
+ * random_targets: a new target drawn at each episode's START and published with the episode's first
+ * pose (after its first state: a controller takes a goal about the state it has), judged at END by
+ * the episode's last pose.
+ */
 function randomTargetsPerEpisode(
   node: NodeHandle<typeof parameters>,
   p: Params,
@@ -158,9 +162,9 @@ function randomTargetsPerEpisode(
   const goal = node.createPublisher('geometry_msgs/msg/PoseStamped', 'goal', QOS_LATCHED);
   const errors: number[] = [];
   let target: Point | undefined;
+  /** the stamp of the first state of the episode whose target is not published yet */
+  let publishAtNs: bigint | undefined;
   let ee: Point | undefined;
-  let lastNs: bigint | undefined;
-  let gapNs = secondsToNs(p.episode_gap_s);
   let done = false;
   let finish: (reason: string) => void = () => {};
   const finished = new Promise<string>((resolve) => (finish = resolve));
@@ -175,28 +179,34 @@ function randomTargetsPerEpisode(
       `episode ${errors.length}/${p.random_targets}, target (${t.x.toFixed(3)}, ${t.y.toFixed(3)}, ${t.z.toFixed(3)}): end effector ${(error * 100).toFixed(2)} cm away ${error <= p.tolerance_m ? '✓' : '✗'} (${reached()} of ${errors.length} so far)`,
     );
   };
-  const next = (): void => {
+  const draw = (startNs: bigint): void => {
     const [x, y, z] = sampler.next().position;
     target = { x, y, z };
+    publishAtNs = startNs;
+  };
+  const publish = (t: Point): void => {
     goal.publish({
       header: { stamp: nsToTime(node.clock.now()), frame_id: p.frame_id },
-      pose: { position: target, orientation: { x: 0, y: 0, z: 0, w: 1 } },
+      pose: { position: t, orientation: { x: 0, y: 0, z: 0, w: 1 } },
     });
   };
-  node.createSubscription('geometry_msgs/msg/PoseStamped', p.ee_pose_topic, (m) => {
+  node.createSubscription('dynastack_msgs/msg/EpisodeEvent', p.episode_topic, (m) => {
     if (done) return;
-    const t = timeToNs(m.header.stamp);
-    if (lastNs !== undefined && gapNs === 0n) gapNs = ((t - lastNs) * 3n) / 2n;
-    const newEpisode = lastNs === undefined || t - lastNs > gapNs;
-    lastNs = t;
-    if (newEpisode) {
-      if (target) judge();
-      if (errors.length >= p.random_targets) {
-        done = true;
-        finish(summary());
-        return;
-      }
-      next();
+    if (m.event === EpisodeEventKind.START) {
+      draw(timeToNs(m.header.stamp));
+      return;
+    }
+    if (m.event !== EpisodeEventKind.END || !target) return;
+    judge();
+    target = undefined;
+    if (errors.length < p.random_targets) return;
+    done = true;
+    finish(summary());
+  });
+  node.createSubscription('geometry_msgs/msg/PoseStamped', p.ee_pose_topic, (m) => {
+    if (target && publishAtNs !== undefined && timeToNs(m.header.stamp) >= publishAtNs) {
+      publishAtNs = undefined;
+      publish(target);
     }
     ee = m.pose.position;
   });

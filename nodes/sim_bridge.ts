@@ -1,18 +1,38 @@
 import { defineNode } from '../framework/runtime/node_definition.js';
-import { defineParams } from '../src/util/param_schema.js';
+import { defineParams, type ParamValues } from '../src/util/param_schema.js';
 import { QOS_CLOCK_PUBLISHER } from '../framework/transport/qos.js';
 import { nsToTime, periodNsFromHz, secondsToNs } from '../framework/time/time.js';
 import { packagePath } from '../src/util/paths.js';
 import { Throttle } from '../src/util/log.js';
 import type { Timer } from '../framework/time/clock.js';
-import { DiagnosticLevel } from '../framework/msgs/types.js';
+import { EpisodeEventKind, type EpisodeEvent, type JointState, type PoseStamped } from '../framework/msgs/types.js';
+import { diagnosticArray } from '../framework/msgs/diagnostics.js';
 import { MujocoSim } from '../sim/mujoco/sim.js';
-import { SimulatedRobot } from '../sim/robot/simulated_robot.js';
+import {
+  SimulatedRobot,
+  type EpisodeMark,
+  type PoseSample,
+  type SimulatedRobotConfig,
+} from '../sim/robot/simulated_robot.js';
+import type { JointSample } from '../sim/robot/sensor.js';
+import { Lockstep, realtimeTick, type SteppingHooks } from '../sim/robot/lockstep.js';
+import { SimRun } from '../sim/robot/sim_run.js';
+import {
+  simFigures,
+  simFinalSummary,
+  simHealth,
+  simMetrics,
+  simProgress,
+  simSummary,
+} from '../sim/robot/sim_report.js';
 import { rotationToQuaternion } from '../src/util/rotation.js';
 
 // The MuJoCo simulation as a robot on the graph: /joint_states and /clock out, ros2_control-style
 // commands in. Lockstep: publish the state of tick k, wait for that tick's command (or a
-// timeout), step — deterministic and as fast as the graph can go. Real time: step on a wall timer.
+// timeout), step — deterministic and as fast as the graph can go. Real time: step on a wall timer
+// (sim/robot/lockstep.ts). Episodes are declared on `episode` (dynastack_msgs/EpisodeEvent): START
+// of episode 0 at activation, END then START at every reset (by episode_length_s or ~/reset), each
+// before the new episode's first state, and END "shutdown" when the run reaches max_sim_time_s.
 
 const parameters = defineParams({
   model: {
@@ -83,7 +103,8 @@ const parameters = defineParams({
     type: 'double',
     default: 0,
     range: [0, 1e6],
-    description: 'episode length in sim time; at the end the sim resets (0: one endless episode)',
+    description:
+      'episode length in sim time; at the end the sim resets, and says so on `episode` (0: one endless episode)',
   },
   reset_keyframe: {
     type: 'string',
@@ -138,228 +159,162 @@ export default defineNode({
   parameters,
   async configure(node, p) {
     const sim = await MujocoSim.fromFile(packagePath(p.model));
-    const actuated = sim.info.actuators.flatMap((a) => (a.joint ? [a.joint] : []));
-    const joints = p.joints.length
-      ? p.joints
-      : sim.info.joints.filter((j) => j.type === 'hinge' || j.type === 'slide').map((j) => j.name);
-    const periodNs = periodNsFromHz(p.rate_hz);
-    const bridge = new SimulatedRobot(sim, {
-      joints,
-      commandJoints: p.command_joints.length ? p.command_joints : actuated,
-      commandInterface: p.command_interface as 'effort' | 'position',
-      controlPeriodNs: periodNs,
-      sensors: {
-        positionNoise: p.position_noise,
-        velocityNoise: p.velocity_noise,
-        latencySteps: p.latency_steps,
-        seed: p.seed,
-      },
-      pushes:
-        p.push_force > 0
-          ? {
-              body: p.push_body,
-              periodNs: secondsToNs(p.push_period_s),
-              durationNs: secondsToNs(p.push_duration_s),
-              force: p.push_force,
-              seed: p.seed + 1,
-            }
-          : undefined,
-      episodeLengthNs: secondsToNs(p.episode_length_s),
-      resetKeyframe: p.reset_keyframe,
-      initialOffsets: p.initial_offsets,
-      initialPositionNoise: p.initial_position_noise,
-      seed: p.seed + 2,
-    });
+    const robot = new SimulatedRobot(sim, robotConfig(sim, p));
+    const joints = robot.config.joints;
     const jointStates = node.createPublisher('sensor_msgs/msg/JointState', 'joint_states');
     const clock = node.createPublisher('rosgraph_msgs/msg/Clock', '/clock', QOS_CLOCK_PUBLISHER);
     const eePose = p.ee_site ? node.createPublisher('geometry_msgs/msg/PoseStamped', 'ee_pose') : undefined;
+    const episodes = node.createPublisher('dynastack_msgs/msg/EpisodeEvent', 'episode');
     const diagnostics = node.createPublisher('diagnostic_msgs/msg/DiagnosticArray', '/diagnostics');
     const throttle = new Throttle(2000);
-    const maxSimNs = secondsToNs(p.max_sim_time_s);
-    let rejected = 0;
-    let timeouts = 0;
-    let commandArrived: (() => void) | undefined;
+    const run = new SimRun({ maxSimNs: secondsToNs(p.max_sim_time_s), progressNs: secondsToNs(p.progress_period_s) });
+    let timer: Timer | undefined;
+    let diagTimer: Timer | undefined;
+    let startPublished = false;
+
+    function publishState(): void {
+      const now = robot.timeNs;
+      clock.publish({ clock: nsToTime(now) });
+      const sample = robot.sample();
+      if (sample) jointStates.publish(jointStateMessage(sample, joints));
+      if (eePose) eePose.publish(poseMessage(robot.sitePose(p.ee_site), now, p.frame_id));
+    }
+    function publishEpisode(mark: EpisodeMark, event: number): void {
+      episodes.publish(episodeEvent(mark, event));
+    }
+    function advance(): void {
+      const boundary = robot.advance();
+      if (!boundary) return;
+      publishEpisode(boundary.end, EpisodeEventKind.END);
+      publishEpisode(boundary.start, EpisodeEventKind.START);
+    }
+    function done(): boolean {
+      const { progress, finished } = run.afterTick(robot.timeNs);
+      if (progress) node.logger.info(simProgress(figures()));
+      if (!finished) return false;
+      timer?.cancel();
+      publishEpisode(robot.episodeEnd('shutdown'), EpisodeEventKind.END);
+      run.finish(() => simSummary(figures()));
+      return true;
+    }
+    const hooks: SteppingHooks = { publishState, advance, done };
+    const lockstep = new Lockstep(hooks, {
+      timeoutMs: p.lockstep_timeout_s * 1000,
+      onTimeout: (timeouts) => {
+        if (throttle.allow('timeout'))
+          node.logger.warn(
+            `no command within ${p.lockstep_timeout_s} s at sim time ${Number(robot.timeNs) / 1e9} s; stepping with the last one (${timeouts} timeouts)`,
+          );
+      },
+    });
+    const figures = () => simFigures(robot, run, lockstep.timeouts);
+    const publishDiagnostics = (): void => {
+      const about = { name: `${node.fullyQualifiedName}: simulation`, mode: p.mode, model: p.model };
+      diagnostics.publish(diagnosticArray(robot.timeNs, [simHealth(figures(), about)]));
+    };
 
     node.createSubscription('std_msgs/msg/Float64MultiArray', p.command_topic, (msg) => {
-      const problem = bridge.command(msg.data);
-      if (problem) {
-        rejected++;
-        // as ros2_control's forward controllers do, a bad command is dropped (here, with a throttled warning)
-        if (throttle.allow('command')) node.logger.warn(`command rejected (${rejected} so far): ${problem}`);
+      const problem = robot.command(msg.data);
+      if (!problem) {
+        lockstep.commandArrived();
         return;
       }
-      commandArrived?.();
+      // as ros2_control's forward controllers do, a bad command is dropped (here, with a throttled warning)
+      if (throttle.allow('command'))
+        node.logger.warn(`command rejected (${robot.commandsRejected} so far): ${problem}`);
     });
-    node.createSubscription('std_msgs/msg/Empty', '~/reset', () => bridge.reset());
+    node.createSubscription('std_msgs/msg/Empty', '~/reset', () => robot.requestReset());
 
-    const publishState = (): void => {
-      const now = bridge.timeNs;
-      clock.publish({ clock: nsToTime(now) });
-      const sample = bridge.sample();
-      if (sample) {
-        jointStates.publish({
-          header: { stamp: nsToTime(sample.stampNs), frame_id: '' },
-          name: [...joints],
-          position: sample.position,
-          velocity: sample.velocity,
-          effort: sample.effort,
-        });
-      }
-      if (eePose) {
-        const pose = bridge.sitePose(p.ee_site);
-        const [x, y, z] = pose.position;
-        eePose.publish({
-          header: { stamp: nsToTime(now), frame_id: p.frame_id },
-          pose: { position: { x: x!, y: y!, z: z! }, orientation: rotationToQuaternion(pose.rotation) },
-        });
-      }
-    };
-
-    let active = false;
-    let wallStart = 0;
-    let wallEnd: number | undefined;
-    const wallSeconds = (): number => ((wallEnd ?? performance.now()) - wallStart) / 1000;
-    let simStartNs = 0n;
-    let timer: Timer | undefined;
-    let finish: (reason: string) => void = () => {};
-    const finished = maxSimNs > 0n ? new Promise<string>((resolve) => (finish = resolve)) : undefined;
-    const summary = (): string => {
-      const simS = Number(bridge.timeNs - simStartNs) / 1e9;
-      const wallS = wallSeconds();
-      return `simulated ${simS.toFixed(2)} s in ${wallS.toFixed(2)} s of wall time (${(simS / wallS).toFixed(1)}× real time, ${bridge.steps} ticks, ${bridge.episode + 1} episode(s))`;
-    };
-    const progressNs = secondsToNs(p.progress_period_s);
-    let nextProgressNs = progressNs;
-    const progress = (): void => {
-      if (progressNs === 0n || bridge.timeNs - simStartNs < nextProgressNs) return;
-      nextProgressNs += progressNs;
-      node.logger.info(
-        `t = ${(Number(bridge.timeNs - simStartNs) / 1e9).toFixed(1)} s: ${summary()}${bridge.pushesSoFar() ? `, ${bridge.pushesSoFar()} pushes` : ''}`,
-      );
-    };
-    const done = (): boolean => {
-      progress();
-      if (maxSimNs === 0n || bridge.timeNs - simStartNs < maxSimNs) return false;
-      active = false;
-      wallEnd = performance.now();
-      timer?.cancel();
-      finish(summary());
-      return true;
-    };
-
-    // lockstep: publish the state of tick k, wait for its command, step; tick 0 has none (no timer fires at t = 0)
-    const lockstep = async (): Promise<void> => {
-      let first = true;
-      while (active) {
-        publishState();
-        if (!first) {
-          const arrived = await new Promise<boolean>((resolve) => {
-            const t = setTimeout(() => resolve(false), p.lockstep_timeout_s * 1000);
-            commandArrived = () => {
-              clearTimeout(t);
-              resolve(true);
-            };
-          });
-          commandArrived = undefined;
-          // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- deactivate clears it during the await above, which TypeScript's narrowing does not see
-          if (!active) break;
-          if (!arrived) {
-            timeouts++;
-            if (throttle.allow('timeout'))
-              node.logger.warn(
-                `no command within ${p.lockstep_timeout_s} s at sim time ${Number(bridge.timeNs) / 1e9} s; stepping with the last one (${timeouts} timeouts)`,
-              );
-          }
-        }
-        bridge.advance();
-        if (done()) break;
-        // after tick 0 no command is awaited: let the graph see t = 0 before t = 1 follows
-        if (first) await new Promise((r) => setImmediate(r));
-        first = false;
-      }
-    };
-
-    const fullSummary = (): string =>
-      `${summary()}${bridge.pushesSoFar() ? `, ${bridge.pushesSoFar()} pushes of ${p.push_force} N` : ''}${rejected ? `, ${rejected} commands rejected` : ''}${timeouts ? `, ${timeouts} command timeouts` : ''}`;
-    const metrics = () => {
-      const wallS = wallSeconds();
-      const simS = Number(bridge.timeNs - simStartNs) / 1e9;
-      return {
-        ticks: bridge.steps,
-        sim_time_s: simS,
-        wall_time_s: wallS,
-        real_time_factor: simS / wallS,
-        ticks_per_s: bridge.steps / wallS,
-        episodes: bridge.episode + 1,
-        pushes: bridge.pushesSoFar(),
-        commands_rejected: rejected,
-        command_timeouts: timeouts,
-      };
-    };
-    let final: { metrics: ReturnType<typeof metrics>; summary: string } | undefined;
-    let diagTimer: Timer | undefined;
+    let final: { metrics: ReturnType<typeof simMetrics>; summary: string } | undefined;
     return {
       activate: () => {
-        active = true;
-        wallStart = performance.now();
-        simStartNs = bridge.timeNs;
+        run.start(robot.timeNs);
+        // episode 0 is declared once, before its first state
+        if (!startPublished) publishEpisode(robot.episodeStart(), EpisodeEventKind.START);
+        startPublished = true;
         if (p.mode === 'lockstep')
-          void lockstep().catch((err: unknown) =>
-            node.logger.error(`lockstep loop failed: ${(err as Error).stack ?? String(err)}`),
-          );
+          void lockstep
+            .run()
+            .catch((err: unknown) => node.logger.error(`lockstep loop failed: ${(err as Error).stack ?? String(err)}`));
         else {
           publishState();
-          timer = node.createTimer(
-            periodNs,
-            () => {
-              bridge.advance();
-              publishState();
-              done();
-            },
-            node.steadyClock,
-          );
+          timer = node.createTimer(robot.config.controlPeriodNs, () => realtimeTick(hooks), node.steadyClock);
         }
-        diagTimer = node.createTimer(
-          1_000_000_000n,
-          () => {
-            const wallS = wallSeconds();
-            diagnostics.publish({
-              header: { stamp: nsToTime(bridge.timeNs), frame_id: '' },
-              status: [
-                {
-                  level: rejected || timeouts ? DiagnosticLevel.WARN : DiagnosticLevel.OK,
-                  name: `${node.fullyQualifiedName}: simulation`,
-                  message: `${p.mode}, ${(Number(bridge.timeNs - simStartNs) / 1e9 / wallS).toFixed(1)}× real time`,
-                  hardware_id: p.model,
-                  values: [
-                    { key: 'sim_time_s', value: (Number(bridge.timeNs) / 1e9).toFixed(3) },
-                    { key: 'ticks', value: String(bridge.steps) },
-                    { key: 'episode', value: String(bridge.episode) },
-                    { key: 'commands_rejected', value: String(rejected) },
-                    { key: 'command_timeouts', value: String(timeouts) },
-                  ],
-                },
-              ],
-            });
-          },
-          node.steadyClock,
-        );
+        diagTimer = node.createTimer(1_000_000_000n, publishDiagnostics, node.steadyClock);
       },
       deactivate: () => {
-        active = false;
-        wallEnd ??= performance.now();
-        commandArrived?.();
+        run.stop();
+        lockstep.stop();
         timer?.cancel();
         diagTimer?.cancel();
       },
       cleanup: () => {
         // the figures need the sim: take them before it goes
-        final = { metrics: metrics(), summary: fullSummary() };
+        const f = figures();
+        final = { metrics: simMetrics(f), summary: simFinalSummary(f, p.push_force) };
         sim.dispose();
       },
-      finished,
-      summary: () => final?.summary ?? fullSummary(),
-      metrics: () => final?.metrics ?? metrics(),
+      finished: run.finished,
+      summary: () => final?.summary ?? simFinalSummary(figures(), p.push_force),
+      metrics: () => final?.metrics ?? simMetrics(figures()),
     };
   },
 });
+
+type Params = ParamValues<typeof parameters>;
+
+function jointStateMessage(sample: JointSample, joints: readonly string[]): JointState {
+  return {
+    header: { stamp: nsToTime(sample.stampNs), frame_id: '' },
+    name: [...joints],
+    position: sample.position,
+    velocity: sample.velocity,
+    effort: sample.effort,
+  };
+}
+
+function poseMessage(pose: PoseSample, stampNs: bigint, frameId: string): PoseStamped {
+  const [x, y, z] = pose.position;
+  return {
+    header: { stamp: nsToTime(stampNs), frame_id: frameId },
+    pose: { position: { x: x!, y: y!, z: z! }, orientation: rotationToQuaternion(pose.rotation) },
+  };
+}
+
+function episodeEvent(mark: EpisodeMark, event: number): EpisodeEvent {
+  return { header: { stamp: nsToTime(mark.stampNs), frame_id: '' }, episode: mark.episode, event, reason: mark.reason };
+}
+
+/** The simulated robot from the parameters and the model: its joints default to the model's. */
+function robotConfig(sim: MujocoSim, p: Params): SimulatedRobotConfig {
+  const actuated = sim.info.actuators.flatMap((a) => (a.joint ? [a.joint] : []));
+  return {
+    joints: p.joints.length
+      ? p.joints
+      : sim.info.joints.filter((j) => j.type === 'hinge' || j.type === 'slide').map((j) => j.name),
+    commandJoints: p.command_joints.length ? p.command_joints : actuated,
+    commandInterface: p.command_interface as 'effort' | 'position',
+    controlPeriodNs: periodNsFromHz(p.rate_hz),
+    sensors: {
+      positionNoise: p.position_noise,
+      velocityNoise: p.velocity_noise,
+      latencySteps: p.latency_steps,
+      seed: p.seed,
+    },
+    pushes:
+      p.push_force > 0
+        ? {
+            body: p.push_body,
+            periodNs: secondsToNs(p.push_period_s),
+            durationNs: secondsToNs(p.push_duration_s),
+            force: p.push_force,
+            seed: p.seed + 1,
+          }
+        : undefined,
+    episodeLengthNs: secondsToNs(p.episode_length_s),
+    resetKeyframe: p.reset_keyframe,
+    initialOffsets: p.initial_offsets,
+    initialPositionNoise: p.initial_position_noise,
+    seed: p.seed + 2,
+  };
+}

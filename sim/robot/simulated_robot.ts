@@ -6,8 +6,16 @@ import { Rng } from '../../src/util/random.js';
 
 // The simulated robot behind the sim_bridge node: one control period at a time, it takes the newest
 // command (held between commands, as hardware does), steps the physics, applies scheduled
-// pushes, and reports joint state through the sensor model. Episodes end by length and reset to
-// a keyframe, with optional noise on the initial state.
+// pushes, and reports joint state through the sensor model. Episodes end by length or when a
+// reset is asked for, and restart from a keyframe, with optional noise on the initial state.
+//
+// The robot says where episodes begin and end (advance() returns the boundary it crossed, with the
+// stamps of the last state of the old episode and the first of the new); the node publishes that
+// as dynastack_msgs/EpisodeEvent, and consumers read episodes from it, never from time stamps.
+// Between episodes sim time still jumps by two control periods of dead time. They are kept because
+// they are harmless and keep runs repeatable: sim time must never go back under the nodes, and
+// removing them would shift every later tick, push and time limit of an existing run; but they are
+// not a signal, and nothing may infer an episode from them.
 
 export interface SimulatedRobotConfig {
   /** joints in /joint_states, in order */
@@ -27,6 +35,22 @@ export interface SimulatedRobotConfig {
   /** standard deviation of noise added to each joint position at reset (rad or m) */
   readonly initialPositionNoise: number;
   readonly seed: number;
+}
+
+/** One end of an episode, as the node publishes it (an EpisodeEvent's stamp, index and reason). */
+export interface EpisodeMark {
+  /** the episode's index, from 0 */
+  readonly episode: number;
+  /** START: the stamp of the episode's first state; END: that of its last published state */
+  readonly stampNs: bigint;
+  /** END: 'length', 'reset' or 'shutdown'; START: '' */
+  readonly reason: string;
+}
+
+/** What advance() crossed: the end of one episode and the start of the next, in that order. */
+export interface EpisodeBoundary {
+  readonly end: EpisodeMark;
+  readonly start: EpisodeMark;
 }
 
 export interface PoseSample {
@@ -50,7 +74,11 @@ export class SimulatedRobot {
   readonly #qvel: Float64Array;
   #episode = 0;
   #episodeStartNs = 0n;
+  /** the stamp of the newest state sample() reported in this episode (none yet: undefined) */
+  #lastStateNs: bigint | undefined;
+  #resetRequested = false;
   #steps = 0;
+  #rejected = 0;
 
   constructor(
     readonly sim: MujocoSim,
@@ -88,7 +116,7 @@ export class SimulatedRobot {
     this.#eff = new Float64Array(n);
     this.#qpos = new Float64Array(info.nq);
     this.#qvel = new Float64Array(info.nv);
-    this.reset();
+    this.#restart();
   }
 
   get timeNs(): bigint {
@@ -103,8 +131,31 @@ export class SimulatedRobot {
     return this.#steps;
   }
 
+  /** commands refused so far */
+  get commandsRejected(): number {
+    return this.#rejected;
+  }
+
+  /** The start of the episode under way (episode 0's, before the first tick: the node publishes it at activation). */
+  episodeStart(): EpisodeMark {
+    return { episode: this.#episode, stampNs: this.#episodeStartNs, reason: '' };
+  }
+
+  /**
+   * The end of the episode under way without a restart (the run is over): its last state's stamp,
+   * or its start's when it has published no state.
+   */
+  episodeEnd(reason: string): EpisodeMark {
+    return { episode: this.#episode, stampNs: this.#lastStateNs ?? this.#episodeStartNs, reason };
+  }
+
+  /** Ask for a new episode: it starts at the end of the control period under way, as a time limit does. */
+  requestReset(): void {
+    this.#resetRequested = true;
+  }
+
   /** Start an episode: the keyframe, plus seeded noise on the joint positions. */
-  reset(): void {
+  #restart(): void {
     const keep = this.sim.time;
     if (this.config.resetKeyframe) this.sim.resetToKeyframe(this.config.resetKeyframe);
     else this.sim.reset();
@@ -123,18 +174,26 @@ export class SimulatedRobot {
     this.sim.forward();
     this.#sensors.reset();
     this.#episodeStartNs = this.timeNs;
+    this.#lastStateNs = undefined;
   }
 
-  /** Take a command for the coming periods; returns why it was refused, or undefined. */
+  /** Take a command for the coming periods; returns why it was refused (counted), or undefined. */
   command(values: ArrayLike<number>): string | undefined {
     const problem = this.commands.problem(values);
-    if (problem) return problem;
+    if (problem) {
+      this.#rejected++;
+      return problem;
+    }
     this.commands.apply(values, this.#ctrl);
     return undefined;
   }
 
-  /** Step one control period; returns true when an episode ended and a new one began. */
-  advance(): boolean {
+  /**
+   * Step one control period. At an episode's end (its length reached, or a reset asked for) the
+   * robot restarts, and this returns the boundary, for the node to publish before the new
+   * episode's first state; otherwise undefined.
+   */
+  advance(): EpisodeBoundary | undefined {
     this.sim.setCtrl(this.#ctrl);
     for (let i = 0; i < this.substeps; i++) {
       if (this.#pushes) {
@@ -145,16 +204,17 @@ export class SimulatedRobot {
       this.sim.step();
     }
     this.#steps++;
-    if (this.config.episodeLengthNs > 0n && this.timeNs - this.#episodeStartNs >= this.config.episodeLengthNs) {
-      this.#episode++;
-      this.reset();
-      // two periods of dead time between episodes: time never goes back under the nodes, and the
-      // gap tells learners and monitors not to join the last state of one episode to the next
-      this.sim.time += (2 * Number(this.config.controlPeriodNs)) / 1e9;
-      this.#episodeStartNs = this.timeNs;
-      return true;
-    }
-    return false;
+    const timeUp =
+      this.config.episodeLengthNs > 0n && this.timeNs - this.#episodeStartNs >= this.config.episodeLengthNs;
+    if (!timeUp && !this.#resetRequested) return undefined;
+    const end = this.episodeEnd(this.#resetRequested ? 'reset' : 'length');
+    this.#resetRequested = false;
+    this.#episode++;
+    this.#restart();
+    // two periods of dead time between episodes (see the header: kept, but not a signal)
+    this.sim.time += (2 * Number(this.config.controlPeriodNs)) / 1e9;
+    this.#episodeStartNs = this.timeNs;
+    return { end, start: this.episodeStart() };
   }
 
   /** The joint state the sensors report now (after noise and latency). */
@@ -169,7 +229,9 @@ export class SimulatedRobot {
         this.config.commandInterface === 'effort' ? this.config.commandJoints.indexOf(this.config.joints[i]!) : -1;
       this.#eff[i] = c >= 0 ? this.#ctrl[this.commands.actuatorOf[c]!]! : 0;
     });
-    return this.#sensors.measure(this.timeNs, this.#pos, this.#vel, this.#eff);
+    const sample = this.#sensors.measure(this.timeNs, this.#pos, this.#vel, this.#eff);
+    if (sample) this.#lastStateNs = sample.stampNs;
+    return sample;
   }
 
   /** The pose of a site now (true, no noise). */

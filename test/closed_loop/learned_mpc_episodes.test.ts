@@ -6,6 +6,7 @@ import { EmbeddedTransport } from '../../framework/transport/embedded/transport.
 import { defineParams } from '../../src/util/param_schema.js';
 import { QOS_LATCHED } from '../../framework/transport/qos.js';
 import { timeToNs } from '../../framework/time/time.js';
+import { EpisodeEventKind } from '../../framework/msgs/types.js';
 import type { LaunchDescription, LaunchNode } from '../../framework/launch/types.js';
 import { codeNode } from './harness.js';
 
@@ -94,16 +95,22 @@ test(
     const probe = await transport.createNode({ name: 'probe', parameters: defineParams({}) });
     const events: Event[] = [];
     let nowNs = -1n;
-    // episodes from the state stamps: the bridge leaves two periods between them
+    // the stamps of the first states of the episodes after the first, as the bridge declares them
     const episodeStarts: bigint[] = [];
     const all = { qos: { history: 'keep_all' as const } };
+    probe.createSubscription(
+      'dynastack_msgs/msg/EpisodeEvent',
+      '/episode',
+      (m) => {
+        if (m.event === EpisodeEventKind.START && m.episode > 0) episodeStarts.push(timeToNs(m.header.stamp));
+      },
+      all,
+    );
     probe.createSubscription(
       'sensor_msgs/msg/JointState',
       '/joint_states',
       (m) => {
-        const t = timeToNs(m.header.stamp);
-        if (nowNs >= 0n && t - nowNs > PERIOD_NS) episodeStarts.push(t);
-        nowNs = t;
+        nowNs = timeToNs(m.header.stamp);
         events.push({ kind: 'state', tNs: nowNs });
       },
       all,

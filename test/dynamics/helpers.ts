@@ -1,8 +1,10 @@
 import { Rng } from '../../src/util/random.js';
 import { ProbabilisticEnsemble, type EnsembleConfig } from '../../src/dynamics/ensemble.js';
 import type { TransitionData } from '../../src/data/transition_data.js';
+import type { TrainingResult } from '../../src/dynamics/training_client.js';
 
-// Shared by the dynamics tests: data from a known linear system, and a model with fixed weights.
+// Shared by the dynamics tests: data from a known linear system, a model with fixed weights, and a
+// training result as the worker gives it.
 
 /** x' = A x + B u (+ Gaussian noise), states and actions uniform in [−1, 1] */
 export function linearData(n: number, A: number[][], B: number[][], noise: number, seed: number): TransitionData {
@@ -64,3 +66,22 @@ export function setWeight(
   }
   throw new Error(`no weight '${name}'`);
 }
+
+/** A training's result as the worker would give it, with figures easy to check (a 5-value state, 1 action). */
+export const RESULT: TrainingResult = {
+  report: {
+    epochs: 7,
+    updates: 70,
+    trainLoss: -1.5,
+    valLoss: 0.25,
+    valMsePerDim: [1e-3, 2e-3, 3e-3, 4e-3, 5e-3],
+    elites: [0, 2],
+    memberSamplesPerSecond: 1e5,
+  },
+  metadata: { format: 'dynastack.ProbabilisticEnsemble', config: { stateSize: 5, actionSize: 1 } },
+  data: Uint8Array.from([1, 2, 3]),
+  backend: 'native kernels',
+  backendWhy: 'fastest',
+  seconds: 1.25,
+  transitions: 397,
+};

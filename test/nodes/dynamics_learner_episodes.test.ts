@@ -11,11 +11,12 @@ import { nsToTime } from '../../framework/time/time.js';
 import { QOS_LATCHED } from '../../framework/transport/qos.js';
 import { ReplayBuffer } from '../../src/data/replay_buffer.js';
 import { modelLayout } from '../../src/control/planners/ensemble_mpc/planner.js';
-import type { ModelBlob } from '../../framework/msgs/types.js';
+import { EpisodeEventKind, type ModelBlob } from '../../framework/msgs/types.js';
 
 // The learner in PETS's loop: the hinge angle learned as (sin q, cos q), and a training at every
-// episode end (the first state after the gap the sim bridge leaves), on all data so far, with the
-// model's metadata saying its layout and the stamp of the last state it learned from.
+// episode end (an END on `episode`, as the sim bridge declares it), on all data so far, with the
+// model's metadata saying its layout and the stamp of the last state it learned from. The episodes
+// follow each other with no dead time: only the events tell them apart.
 
 const PERIOD = 10_000_000n;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -31,13 +32,22 @@ async function start(values: Record<string, unknown>) {
   const probe = await transport.createNode({ name: 'probe', parameters: defineParams({}) });
   const states = probe.createPublisher('dynastack_msgs/msg/JointStateEstimate', 'estimated_joint_states');
   const commands = probe.createPublisher('std_msgs/msg/Float64MultiArray', 'forward_command_controller/commands');
+  const events = probe.createPublisher('dynastack_msgs/msg/EpisodeEvent', 'episode');
   const models: ModelBlob[] = [];
   probe.createSubscription('dynastack_msgs/msg/ModelBlob', '/dynamics/model', (m) => models.push(m), {
     qos: QOS_LATCHED,
   });
   const lifecycle = await definition.configure(handle, handle.params);
-  /** ticks k0 … k0+n−1 of a pendulum swinging over the top (q̈ = u − 4 sin q), a state then its command each */
+  let index = 0;
+  /** the source's event of episode `index`: START or END at tick k */
+  const declare = async (event: number, k: number): Promise<void> => {
+    const reason = event === EpisodeEventKind.END ? 'length' : '';
+    events.publish({ header: { stamp: nsToTime(BigInt(k) * PERIOD), frame_id: '' }, episode: index, event, reason });
+    await transport.bus.idle();
+  };
+  /** an episode of ticks k0 … k0+n−1 of a pendulum swinging over the top (q̈ = u − 4 sin q), a state then its command each; declared START first */
   const episode = async (k0: number, n: number): Promise<void> => {
+    await declare(EpisodeEventKind.START, k0);
     let [q, qd] = [3, 4];
     for (let k = 0; k < n; k++) {
       const t = BigInt(k0 + k) * PERIOD;
@@ -60,6 +70,11 @@ async function start(values: Record<string, unknown>) {
       q += 0.01 * qd;
     }
   };
+  /** the END of the episode under way, its last state at tick k */
+  const end = async (k: number): Promise<void> => {
+    await declare(EpisodeEventKind.END, k);
+    index++;
+  };
   const waitForModels = async (count: number): Promise<void> => {
     for (let i = 0; i < 600 && models.length < count; i++) await sleep(50);
   };
@@ -68,7 +83,7 @@ async function start(values: Record<string, unknown>) {
     await lifecycle.cleanup?.();
     await transport.shutdown();
   };
-  return { lifecycle, episode, models, waitForModels, stop };
+  return { lifecycle, episode, end, models, waitForModels, stop };
 }
 
 const PETS_LIKE = {
@@ -90,16 +105,20 @@ test(
   async () => {
     const dir = mkdtempSync(join(tmpdir(), 'learner-episodes-'));
     const bufferFile = join(dir, 'transitions.bin');
-    const { lifecycle, episode, models, waitForModels, stop } = await start({ ...PETS_LIKE, buffer_file: bufferFile });
+    const { lifecycle, episode, end, models, waitForModels, stop } = await start({
+      ...PETS_LIKE,
+      buffer_file: bufferFile,
+    });
     try {
       await lifecycle.activate?.();
       await episode(0, 100); // ticks 0…99: 99 transitions, more than min_transitions, but the episode goes on
       await sleep(300);
       assert.equal(models.length, 0, 'no training before the episode ends');
-      await episode(102, 60); // two periods of dead time, then the next episode: the first ended at tick 99
+      await end(99);
       await waitForModels(1);
       assert.equal(models.length, 1, 'one model after the first episode');
-      await episode(164, 1); // the second ended at tick 161
+      await episode(100, 60); // right after the first: ticks 99 and 100 are one period apart, but do not pair
+      await end(159);
       await waitForModels(2);
       assert.equal(models.length, 2, 'one model after each episode');
 
@@ -116,14 +135,16 @@ test(
       assert.equal(first!.config.stateSize, 3);
       assert.equal(first!.training.transitions, 99);
       assert.equal(first!.training.data_end_ns, String(99n * PERIOD));
-      assert.equal(second!.training.transitions, 99 + 59, 'the second trained on both episodes');
-      assert.equal(second!.training.data_end_ns, String(161n * PERIOD));
+      assert.equal(second!.training.transitions, 99 + 59, 'the second trained on both episodes, nothing across them');
+      assert.equal(second!.training.data_end_ns, String(159n * PERIOD));
       // what the controller reads from it
       const layout = modelLayout(second!);
       assert.equal(layout.encoding.describe(), '[sin.hinge, cos.hinge, qd.hinge]');
-      assert.equal(layout.dataEndNs, 161n * PERIOD);
+      assert.equal(layout.dataEndNs, 159n * PERIOD);
       assert.equal(layout.periodNs, Number(PERIOD));
-      assert.equal(lifecycle.metrics!().models_published, 2);
+      const metrics = lifecycle.metrics!();
+      assert.equal(metrics.models_published, 2);
+      assert.deepEqual([metrics.episodes, metrics.missed_ticks, metrics.resets], [2, 0, 0]);
     } finally {
       await stop();
     }
