@@ -6,11 +6,8 @@ import { StateEncoding } from '../src/dynamics/state_encoding.js';
 import { swingupCostOver } from '../src/control/task_costs.js';
 import type { TrainOptions } from '../src/dynamics/ensemble.js';
 import type { Propagation } from '../src/control/planners/ensemble_mpc/trajectory_sampling.js';
-import type { ActionOptimizer } from '../src/control/planners/sampling/optimizer.js';
 import { swingupCostBatch, swingupReward } from '../src/tasks/cartpole_swingup.js';
-import { CemOptimizer, type CemSettings } from '../src/control/planners/cem/optimizer.js';
-import { IcemOptimizer, type IcemSettings } from '../src/control/planners/icem/optimizer.js';
-import { MppiOptimizer, type MppiSettings } from '../src/control/planners/mppi/optimizer.js';
+import { samplingOptimizer, type SamplingOptimizerConfig } from '../src/control/planners/registry.js';
 import { initTensorBackend } from '../src/tensor/backend.js';
 import { nativeKernels } from '../src/tensor/native_kernels.js';
 import { packagePath } from '../src/util/paths.js';
@@ -18,16 +15,11 @@ import { writeLinePlot } from '../src/data/svg_plot.js';
 import { median } from '../src/util/percentile.js';
 import type { Figures } from './report.js';
 
-// The direct PETS harness: the ensemble, trajectory sampling and CEM on the MuJoCo cart-pole
-// swing-up, without the node graph, for several seeds. Prints the return of every episode,
+// The direct PETS harness: the ensemble, trajectory sampling and a sampling optimiser (made by the
+// planner registry from the controller's parameters, as the controller makes it) on the MuJoCo
+// cart-pole swing-up, without the node graph, for several seeds. Prints the return of every episode,
 // writes the learning curves (CSV and SVG) and reports the median best return and the wall time
 // per seed.
-
-/** how the bench builds the action optimiser */
-export type PetsOptimizerConfig =
-  | ({ readonly kind: 'cem' } & Partial<Omit<CemSettings, 'seed'>>)
-  | ({ readonly kind: 'icem' } & Partial<Omit<IcemSettings, 'seed'>>)
-  | ({ readonly kind: 'mppi' } & Partial<Omit<MppiSettings, 'seed'>>);
 
 export interface PetsCartpoleConfig {
   readonly episodes: number;
@@ -44,7 +36,8 @@ export interface PetsCartpoleConfig {
   readonly propagation: Propagation;
   readonly ensemble: PetsConfig['ensemble'];
   readonly training: TrainOptions;
-  readonly optimizer: PetsOptimizerConfig;
+  /** the sampling planner, its iterations per plan and its parameters as the controller's (sampling.*, icem.*, …) */
+  readonly optimizer: SamplingOptimizerConfig;
 }
 
 export const PETS_CARTPOLE: PetsCartpoleConfig = {
@@ -60,14 +53,16 @@ export const PETS_CARTPOLE: PetsCartpoleConfig = {
   ensemble: { members: 5, elites: 5, hidden: [64, 64, 64], probabilistic: true, learningRate: 1e-3 },
   training: { epochs: 200, batchSize: 64, holdoutRatio: 0.1, patience: 10, maxUpdates: 1000 },
   optimizer: {
-    kind: 'icem',
-    populationSize: 100,
+    planner: 'icem',
     iterations: 3,
-    eliteRatio: 0.1,
-    populationDecay: 1.25,
-    keepEliteFraction: 0.3,
-    noiseExponent: 2,
-    alpha: 0.1,
+    values: {
+      'sampling.population': 100,
+      'sampling.elite_ratio': 0.1,
+      'sampling.alpha': 0.1,
+      'icem.population_decay': 1.25,
+      'icem.keep_elite_fraction': 0.3,
+      'icem.noise_exponent': 2,
+    },
   },
 };
 
@@ -76,18 +71,6 @@ const SINCOS = new StateEncoding(['cart_slide', 'pole_hinge'], ['pole_hinge']);
 
 /** the swing-up cost −r on encoded states [x, sin θ, cos θ, ẋ, θ̇] (B × 5): the tip from sin and cos */
 const sincosCostBatch = swingupCostOver(SINCOS);
-
-export function makeOptimizer(config: PetsOptimizerConfig, seed: number): ActionOptimizer {
-  const { kind, ...settings } = config;
-  switch (kind) {
-    case 'cem':
-      return new CemOptimizer({ ...(settings as Partial<CemSettings>), seed });
-    case 'icem':
-      return new IcemOptimizer({ ...(settings as Partial<IcemSettings>), seed });
-    case 'mppi':
-      return new MppiOptimizer({ ...(settings as Partial<MppiSettings>), seed });
-  }
-}
 
 export async function petsCartpole(
   seed: number,
@@ -108,7 +91,7 @@ export async function petsCartpole(
     return runPets(env, {
       ensemble: config.ensemble,
       training: config.training,
-      optimizer: () => makeOptimizer(config.optimizer, seed),
+      optimizer: () => samplingOptimizer(config.optimizer, seed),
       ...(config.modelState === 'sincos'
         ? { stateEncoder: SINCOS, cost: sincosCostBatch }
         : { cost: swingupCostBatch }),

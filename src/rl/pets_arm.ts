@@ -4,11 +4,7 @@ import { runPets, type EpisodeResult, type PetsConfig } from './pets.js';
 import type { TrainOptions } from '../dynamics/ensemble.js';
 import type { Propagation } from '../control/planners/ensemble_mpc/trajectory_sampling.js';
 import { float32Costs } from '../control/task_costs.js';
-import {
-  samplingOptimizer,
-  type SamplingOptimizerName,
-  type SamplingOptimizerSettings,
-} from '../control/sampling_optimizers.js';
+import { samplingOptimizer, type SamplingOptimizerConfig } from '../control/planners/registry.js';
 import {
   ARM_MODEL_FILES,
   SO_ARM_JOINTS,
@@ -23,7 +19,8 @@ import { packagePath } from '../util/paths.js';
 // every episode, learned from the arm's own transitions. The first episodes act at random; then
 // MPC through the ensemble, replanning every step; refit after every episode. An episode succeeds
 // when the end effector ends it within 2 cm of its target. The benchmark (bench/pets_arm.bench.ts)
-// and a test run it; the optimiser is built as the controller builds it, from the same settings.
+// and a test run it; the optimiser is made by the planner registry from the controller's
+// parameters, as the controller makes it.
 
 export interface PetsArmConfig {
   readonly episodes: number;
@@ -39,9 +36,8 @@ export interface PetsArmConfig {
   readonly propagation: Propagation;
   readonly ensemble: PetsConfig['ensemble'];
   readonly training: TrainOptions;
-  readonly planner: SamplingOptimizerName;
-  /** as the controller's sampling.*, icem.*, mppi.* parameters */
-  readonly optimizer: Omit<SamplingOptimizerSettings, 'seed'>;
+  /** the sampling planner, its iterations per plan and its parameters as the controller's (sampling.*, icem.*, mppi.*) */
+  readonly optimizer: SamplingOptimizerConfig;
   /** the arm reach cost's weights (position actuators), over the task's defaults */
   readonly weights?: Partial<ArmReachWeights>;
   /** where targets come from (seeded per run) */
@@ -67,20 +63,19 @@ export const PETS_ARM: PetsArmConfig = {
   ensemble: { members: 5, elites: 5, hidden: [64, 64, 64], probabilistic: true, learningRate: 1e-3 },
   // small data (60 rows an episode): epochs of a few steps, so patience is counted in many of them
   training: { epochs: 500, batchSize: 32, holdoutRatio: 0.2, patience: 50, maxUpdates: 4000 },
-  planner: 'icem',
   optimizer: {
-    population: 100,
+    planner: 'icem',
     iterations: 5,
-    eliteRatio: 0.1,
-    alpha: 0.1,
-    minStd: 0,
-    std: [0.2, 0.2, 0.2, 0.2, 0, 0],
-    temperature: 0.1,
-    noiseSmoothing: 0.9,
-    filterWindow: 1,
-    populationDecay: 1.25,
-    keepEliteFraction: 0.3,
-    noiseExponent: 2,
+    values: {
+      'sampling.population': 100,
+      'sampling.elite_ratio': 0.1,
+      'sampling.alpha': 0.1,
+      'sampling.min_std': 0,
+      'sampling.std': [0.2, 0.2, 0.2, 0.2, 0, 0],
+      'icem.population_decay': 1.25,
+      'icem.keep_elite_fraction': 0.3,
+      'icem.noise_exponent': 2,
+    },
   },
 };
 
@@ -119,7 +114,7 @@ export async function petsArm(
     runPets(env, {
       ensemble: config.ensemble,
       training: config.training,
-      optimizer: () => samplingOptimizer(config.planner, { ...config.optimizer, seed }),
+      optimizer: () => samplingOptimizer(config.optimizer, seed),
       cost: costs.cost,
       terminalCost: costs.terminalCost,
       horizon: config.horizon,

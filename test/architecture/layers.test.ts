@@ -144,6 +144,56 @@ export function violation(from: string, to: string): string | undefined {
   }), not ${fb}/`;
 }
 
+const PLANNERS_DIR = 'src/control/planners/';
+
+/**
+ * The planner folders' rule: a folder under src/control/planners/ imports no other planner's
+ * folder but the shared sampling/, and a sampling optimiser's entry (its index.ts) also
+ * ensemble_mpc/, which makes it a planner over the learned model. The files at the root of
+ * planners/ (the entry interface, the registry) are shared by all.
+ */
+export function plannerFolderViolation(from: string, to: string): string | undefined {
+  const folderOf = (path: string): string | undefined => {
+    if (!path.startsWith(PLANNERS_DIR)) return undefined;
+    const rest = path.slice(PLANNERS_DIR.length);
+    return rest.includes('/') ? rest.slice(0, rest.indexOf('/')) : undefined;
+  };
+  const a = folderOf(from);
+  const b = folderOf(to);
+  if (a === undefined || b === undefined || a === b || b === 'sampling') return undefined;
+  if (b === 'ensemble_mpc' && from === `${PLANNERS_DIR}${a}/index.ts`) return undefined;
+  return `planners: ${a}/ may import no other planner's folder but sampling/ (its index.ts also ensemble_mpc/), not ${b}/`;
+}
+
+test('planner folders stay apart: each imports only the shared sampling/ (and an entry ensemble_mpc/)', () => {
+  const root = packageRoot();
+  const problems: string[] = [];
+  let checked = 0;
+  for (const file of sourceFiles(PLANNERS_DIR.slice(0, -1))) {
+    const text = readFileSync(join(root, file), 'utf8');
+    for (const { specifier, line } of importsOf(text)) {
+      if (!specifier.startsWith('.')) continue;
+      checked++;
+      const why = plannerFolderViolation(file, normalize(join(dirname(file), specifier)));
+      if (why) problems.push(`${file}:${line} imports ${specifier}: ${why}`);
+    }
+  }
+  assert.ok(checked > 50, `only ${checked} imports under ${PLANNERS_DIR}: the scanner is broken`);
+  assert.deepEqual(problems, []);
+  // and the rule can fail
+  const p = PLANNERS_DIR;
+  assert.match(
+    plannerFolderViolation(`${p}cem/optimizer.ts`, `${p}mppi/optimizer.ts`) ?? '',
+    /cem\/ may import no other/,
+  );
+  assert.match(plannerFolderViolation(`${p}cem/optimizer.ts`, `${p}ensemble_mpc/spec.ts`) ?? '', /not ensemble_mpc\//);
+  assert.match(plannerFolderViolation(`${p}lqr/index.ts`, `${p}cem/index.ts`) ?? '', /not cem\//);
+  assert.equal(plannerFolderViolation(`${p}cem/index.ts`, `${p}ensemble_mpc/sampling_entry.ts`), undefined);
+  assert.equal(plannerFolderViolation(`${p}icem/optimizer.ts`, `${p}sampling/bounds.ts`), undefined);
+  assert.equal(plannerFolderViolation(`${p}ensemble_mpc/planning_worker.ts`, `${p}registry.ts`), undefined);
+  assert.equal(plannerFolderViolation(`${p}registry.ts`, `${p}cem/index.ts`), undefined);
+});
+
 test('imports run one way: every import of the source obeys the layer rule', () => {
   const root = packageRoot();
   const problems: string[] = [];

@@ -31,22 +31,7 @@ const launchNode = (exec: string, values: Record<string, unknown>): LaunchNode =
 /** the controller's planning workload below; the population is sized to this machine */
 const WORKLOAD: LearnedPlanningSpec = {
   modelPath: packagePath('sim/models/cartpole.xml'),
-  optimizer: 'icem',
-  optimizerSettings: {
-    population: 50,
-    iterations: 2,
-    eliteRatio: 0.1,
-    alpha: 0.1,
-    minStd: 0,
-    std: [],
-    temperature: 0.1,
-    noiseSmoothing: 0.9,
-    filterWindow: 1,
-    populationDecay: 1.25,
-    keepEliteFraction: 0.3,
-    noiseExponent: 2,
-    seed: 3,
-  },
+  optimizer: { planner: 'icem', iterations: 2, values: { 'sampling.population': 50 } },
   task: 'cartpole_swingup',
   taskTarget: [],
   actuation: 'torque',
@@ -108,7 +93,8 @@ test(
   async () => {
     const blob = await cartpoleModelBlob(BigInt(1e9 / RATE_HZ));
     // plans of about ten periods (200 ms; on a machine whose load changes, between half and twice that)
-    const population = (await specTakingAbout(WORKLOAD, blob, 10 * (1000 / RATE_HZ))).optimizerSettings.population;
+    const scaled = await specTakingAbout(WORKLOAD, blob, 10 * (1000 / RATE_HZ));
+    const population = Number(scaled.optimizer.values['sampling.population']);
     const transport = new EmbeddedTransport({ checkMessages: true });
     const launcher = new Launcher(graph(population), {
       transport,

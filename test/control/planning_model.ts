@@ -7,6 +7,7 @@ import {
   planningTask,
   type LearnedPlanningSpec,
 } from '../../src/control/planners/ensemble_mpc/spec.js';
+import { samplingOptimizer } from '../../src/control/planners/registry.js';
 
 // For planning tests: a cart-pole dynamics model blob as the dynamics learner publishes one (they
 // need a model, not a good one: a small ensemble over [x, sin θ, cos θ, ẋ, θ̇], fitted for two
@@ -64,7 +65,11 @@ export async function specTakingAbout(
   targetMs: number,
 ): Promise<LearnedPlanningSpec> {
   await initTensorBackend();
-  const planner = buildLearnedPlanner({ ...spec, explore: false }, planningTask(spec, undefined));
+  const planner = buildLearnedPlanner(
+    { ...spec, explore: false },
+    planningTask(spec, undefined),
+    samplingOptimizer(spec.optimizer, spec.seed),
+  );
   try {
     planner.setModel(blob.metadataJson, blob.data, 1);
     const state = new Float64Array(2 * spec.modelJoints.length);
@@ -76,11 +81,12 @@ export async function specTakingAbout(
     });
     const ms = times.sort((a, b) => a - b)[1]!;
     const scale = Math.min(40, Math.max(1, targetMs / ms));
+    const population = Number(spec.optimizer.values['sampling.population']);
     return {
       ...spec,
-      optimizerSettings: {
-        ...spec.optimizerSettings,
-        population: Math.round(spec.optimizerSettings.population * scale),
+      optimizer: {
+        ...spec.optimizer,
+        values: { ...spec.optimizer.values, 'sampling.population': Math.round(population * scale) },
       },
     };
   } finally {

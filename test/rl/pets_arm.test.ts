@@ -95,7 +95,11 @@ test('the arm PETS harness: a random episode, then a planned one toward a new ta
     horizon: 3,
     ensemble: { members: 2, elites: 2, hidden: [16], probabilistic: true },
     training: { epochs: 3, batchSize: 4, holdoutRatio: 0.2, patience: 3 },
-    optimizer: { ...PETS_ARM.optimizer, population: 12, iterations: 2 },
+    optimizer: {
+      ...PETS_ARM.optimizer,
+      iterations: 2,
+      values: { ...PETS_ARM.optimizer.values, 'sampling.population': 12 },
+    },
   };
   const lines: string[] = [];
   const episodes = await petsArm(3, tiny, (line) => lines.push(line));

@@ -4,7 +4,7 @@ import { TrajectorySamplingEvaluator, type Propagation } from './trajectory_samp
 import type { SequenceCosts, StatefulEvaluator } from '../sampling/evaluator.js';
 import type { ActionOptimizer, OptimizeBudget } from '../sampling/optimizer.js';
 import { SamplingPlanner } from '../sampling/planner.js';
-import type { Goal, Planner, PlanningInput } from '../../planner.js';
+import type { Goal, LearnedPlanning, PlanningInput } from '../../planner.js';
 import type { Policy } from '../../policy.js';
 import { UniformExploration } from './exploration.js';
 import { PlanningCounters } from './counters.js';
@@ -134,25 +134,6 @@ function gatherIndex(from: readonly string[], to: readonly string[], what: strin
     index[to.length + i] = from.length + k;
   });
   return index;
-}
-
-/** What the controller needs of a planner over the learned model, on its own thread or in a worker. */
-export interface LearnedPlanning extends Planner {
-  /** the version of the model in use (0: none yet) */
-  readonly modelVersion: number;
-  /** ticks commanded by exploration so far */
-  readonly explorationTicks: number;
-  readonly exploring: boolean;
-  /** does the task take position goals */
-  readonly takesGoals: boolean;
-  /** the stamp of the newest state the newest accepted model was trained on, when its learner said */
-  readonly modelDataEndNs: bigint | undefined;
-  /** Take a model blob; throws, keeping the model in use, when it does not fit the controller. */
-  setModel(metadataJson: string, data: Uint8Array, version: number): { layout: ModelLayout; repeated: boolean };
-  /** forget the warm start (a new episode) */
-  reset(): void;
-  /** figures for the launcher's report */
-  metrics(): Record<string, number>;
 }
 
 /** The evaluator the sampling planner holds: whichever model is newest, swapped between replans. */

@@ -4,15 +4,16 @@ import { setThreadNice } from '../../../util/thread_priority.js';
 import { MujocoSim } from '../../../../sim/mujoco/sim.js';
 import type { LearnedModelPlanner } from './planner.js';
 import { buildLearnedPlanner, planningTask } from './spec.js';
+import { samplingOptimizer } from '../registry.js';
 import type { FromPlanner, PlanningWorkerData, ToPlanner } from './worker_planner.js';
 import type { SequencePolicy } from '../../policy.js';
 
 // The worker thread behind WorkerPlanner: it starts its own tensor backend (tfjs state is per
 // thread), lowers its priority below the command loop's, builds the same planner over the learned
-// model as the controller would inline, and replans for as long as newer states arrive: each plan
-// starts from the newest state received (messages that queued up during a plan are taken first),
-// warm-started from the previous plan moved on to that state's time, and is posted back stamped
-// with that time.
+// model as the controller would inline (the optimiser made by the registry from its planner's name
+// and parameter values), and replans for as long as newer states arrive: each plan starts from the
+// newest state received (messages that queued up during a plan are taken first), warm-started from
+// the previous plan moved on to that state's time, and is posted back stamped with that time.
 
 const port = parentPort!;
 const settings = workerData as PlanningWorkerData;
@@ -110,7 +111,11 @@ async function start(): Promise<void> {
   try {
     if (spec.task === 'arm_reach') sim = await MujocoSim.fromFile(spec.modelPath);
     // exploration stays with the command loop: the worker only plans
-    planner = buildLearnedPlanner({ ...spec, explore: false }, planningTask(spec, sim));
+    planner = buildLearnedPlanner(
+      { ...spec, explore: false },
+      planningTask(spec, sim),
+      samplingOptimizer(spec.optimizer, spec.seed),
+    );
   } finally {
     sim?.dispose();
   }

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { TensorBackendKind } from '../../../tensor/backend.js';
-import { checkModelFits, type LearnedPlanning, type ModelLayout } from './planner.js';
-import type { Goal, PlanningInput } from '../../planner.js';
+import { checkModelFits, type ModelLayout } from './planner.js';
+import type { Goal, LearnedPlanning, PlanningInput } from '../../planner.js';
 import type { Policy, SequencePolicy } from '../../policy.js';
 import { UniformExploration } from './exploration.js';
 import type { LearnedPlanningSpec } from './spec.js';
@@ -100,7 +100,7 @@ export class WorkerPlanner implements LearnedPlanning {
     this.#exploration = spec.explore
       ? new UniformExploration(spec.actionLow, spec.actionHigh, spec.stepNs, spec.seed + 2)
       : undefined;
-    this.name = `${spec.optimizer} over the learned model (${task.name}), planning in a worker`;
+    this.name = `${spec.optimizer.planner} over the learned model (${task.name}), planning in a worker`;
   }
 
   /** the worker is running */

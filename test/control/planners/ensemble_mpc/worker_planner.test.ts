@@ -25,22 +25,7 @@ const now = (): bigint => process.hrtime.bigint();
 // well within the age limit even when a loaded machine makes it several times longer
 const BASE_SPEC: LearnedPlanningSpec = {
   modelPath: packagePath('sim/models/cartpole.xml'),
-  optimizer: 'icem',
-  optimizerSettings: {
-    population: 50,
-    iterations: 2,
-    eliteRatio: 0.1,
-    alpha: 0.1,
-    minStd: 0,
-    std: [],
-    temperature: 1,
-    noiseSmoothing: 0.9,
-    filterWindow: 1,
-    populationDecay: 1.25,
-    keepEliteFraction: 0.3,
-    noiseExponent: 2,
-    seed: 1,
-  },
+  optimizer: { planner: 'icem', iterations: 2, values: { 'sampling.population': 50 } },
   task: 'cartpole_swingup',
   taskTarget: [],
   actuation: 'torque',
@@ -139,7 +124,7 @@ test(
       const ticks = first.ticks;
       const fromPlans = ticks.filter((t) => t.planned !== undefined);
       console.log(
-        `planning worker: ${ticks.length} ticks in ${first.periods} periods, ${status.plans} plans (population ${SPEC.optimizerSettings.population}) of ${planMs.toFixed(0)} ms mean (max ${Number(status.plan_ms_max).toFixed(0)} ms), ` +
+        `planning worker: ${ticks.length} ticks in ${first.periods} periods, ${status.plans} plans (population ${String(SPEC.optimizer.values['sampling.population'])}) of ${planMs.toFixed(0)} ms mean (max ${Number(status.plan_ms_max).toFixed(0)} ms), ` +
           `${planner.explorationTicks} exploring ticks, ${fromPlans.length} ticks on a plan, ${loop.stalePolicies} stale`,
       );
       assert.deepEqual(
