@@ -4,9 +4,11 @@ import type { Planner } from './planner.js';
 // What the controller regulates to. At the first tick with a state it sets a state goal: a
 // keyframe of the model (goal_keyframe), or "hold here", the measured configuration at rest. Then
 // end-effector position goals may arrive (goal_topic): each is checked (the planner takes them,
-// the values are finite, a state has come) and handed to the planner. The tracking statistics
-// start over with each goal whose state is known: a state goal, or the state a position goal made
-// the planner regulate to (LQR's IK solution).
+// the values are finite) and handed to the planner. A position goal that comes before the first
+// state (a latched goal replayed to a controller that just started, a target published at an
+// episode's START) is kept and set at the first tick with a state, in place of the state goal.
+// The tracking statistics start over with each goal whose state is known: a state goal, or the
+// state a position goal made the planner regulate to (LQR's IK solution).
 
 /** Where a keyframe's configuration comes from (the controller's MJCF model). */
 export interface KeyframeSource {
@@ -30,14 +32,16 @@ export interface GoalOptions {
 /** What became of a position goal, and the line that says so. */
 export type GoalOutcome =
   | { readonly accepted: true; readonly message: string }
-  | { readonly accepted: false; readonly reason: 'refused' | 'not_finite' | 'no_state'; readonly message: string };
+  | { readonly accepted: false; readonly reason: 'refused' | 'not_finite'; readonly message: string };
+
+type Target = readonly [number, number, number];
 
 export class ControllerGoals {
   readonly #planner: Planner;
   readonly #tracking: { newGoal(goal: Float64Array, timeNs: bigint): void };
   readonly #options: GoalOptions;
-  /** the state goal still to set at the next tick with a state */
-  #pending: 'keyframe' | 'hold' | undefined;
+  /** the goal still to set at the next tick with a state: a state goal, or a position goal that came first */
+  #pending: 'keyframe' | 'hold' | Target | undefined;
 
   constructor(planner: Planner, tracking: { newGoal(goal: Float64Array, timeNs: bigint): void }, options: GoalOptions) {
     this.#planner = planner;
@@ -46,9 +50,13 @@ export class ControllerGoals {
     this.#pending = options.keyframe ? 'keyframe' : 'hold';
   }
 
-  /** At a tick: set the pending state goal (keyframe or hold here), once there is a state. */
+  /** At a tick: set the pending goal (keyframe, hold here, or a position goal that came first), once there is a state. */
   atTick(tickNs: bigint, state: StateSnapshot | undefined): void {
     if (!this.#pending || !state) return;
+    if (typeof this.#pending !== 'string') {
+      this.#setPosition(this.#pending, tickNs, state);
+      return;
+    }
     const nv = this.#options.nv;
     const goal =
       this.#pending === 'keyframe' ? this.#keyframeState() : Float64Array.from(state.x, (v, i) => (i < nv ? v : 0));
@@ -65,12 +73,20 @@ export class ControllerGoals {
     const { x, y, z } = target;
     if (![x, y, z].every(Number.isFinite))
       return { accepted: false, reason: 'not_finite', message: `goal (${x}, ${y}, ${z}) is not finite: ignored` };
-    if (!state) return { accepted: false, reason: 'no_state', message: 'goal ignored: no state yet' };
-    this.#planner.setGoal({ kind: 'position', position: [x, y, z] }, { timeNs: nowNs, state: state.x });
+    const text = `new target (${x.toFixed(3)}, ${y.toFixed(3)}, ${z.toFixed(3)}) m`;
+    if (!state) {
+      this.#pending = [x, y, z];
+      return { accepted: true, message: `${text}, set at the first state` };
+    }
+    this.#setPosition([x, y, z], nowNs, state);
+    return { accepted: true, message: text };
+  }
+
+  #setPosition(target: Target, timeNs: bigint, state: StateSnapshot): void {
+    this.#planner.setGoal({ kind: 'position', position: [...target] }, { timeNs, state: state.x });
     this.#pending = undefined;
     const goalState = this.#options.goalState?.();
-    if (goalState) this.#tracking.newGoal(goalState, nowNs);
-    return { accepted: true, message: `new target (${x.toFixed(3)}, ${y.toFixed(3)}, ${z.toFixed(3)}) m` };
+    if (goalState) this.#tracking.newGoal(goalState, timeNs);
   }
 
   /** x = [q of the keyframe, 0] */

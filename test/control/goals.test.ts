@@ -75,7 +75,7 @@ test('a keyframe goal: the keyframe configuration at rest', () => {
   assert.equal(planner.goals.length, 1);
 });
 
-test('position goals: refused, not finite and stateless ones are ignored with a reason; accepted ones replace the pending state goal', () => {
+test('position goals: refused and not finite ones are ignored with a reason; accepted ones replace the pending state goal', () => {
   let refusal: string | undefined = 'no ee_site to place';
   const solved = Float64Array.of(0.1, 0.2, 0, 0);
   const { planner, tracked, goals } = setup({ positionGoalRefusal: () => refusal, goalState: () => solved });
@@ -91,11 +91,6 @@ test('position goals: refused, not finite and stateless ones are ignored with a 
     reason: 'not_finite',
     message: 'goal (NaN, 0, 0.2) is not finite: ignored',
   });
-  assert.deepEqual(goals.position({ x: 0.1, y: 0, z: 0.2 }, 7n, undefined), {
-    accepted: false,
-    reason: 'no_state',
-    message: 'goal ignored: no state yet',
-  });
   assert.equal(planner.goals.length, 0);
   assert.deepEqual(goals.position({ x: 0.1, y: 0, z: 0.2 }, 7n, s), {
     accepted: true,
@@ -109,6 +104,24 @@ test('position goals: refused, not finite and stateless ones are ignored with a 
   // the hold-here goal no longer comes
   goals.atTick(20n, s);
   assert.equal(planner.goals.length, 1);
+});
+
+test('a position goal before the first state is kept and set at the first tick with a state, instead of the state goal', () => {
+  const solved = Float64Array.of(0.3, 0.4, 0, 0);
+  const { planner, tracked, goals } = setup({ positionGoalRefusal: () => undefined, goalState: () => solved });
+  assert.deepEqual(goals.position({ x: 0.1, y: 0, z: 0.2 }, 5n, undefined), {
+    accepted: true,
+    message: 'new target (0.100, 0.000, 0.200) m, set at the first state',
+  });
+  goals.atTick(10n, undefined);
+  assert.equal(planner.goals.length, 0, 'nothing is set without a state');
+  const s = state([1, 2], [0, 0]);
+  goals.atTick(20n, s);
+  goals.atTick(30n, s);
+  assert.deepEqual(planner.goals, [
+    { goal: { kind: 'position', position: [0.1, 0, 0.2] }, input: { timeNs: 20n, state: s.x } },
+  ]);
+  assert.deepEqual(tracked, [{ goal: [0.3, 0.4, 0, 0], timeNs: 20n }]);
 });
 
 test('a planner without a goal state (a task cost): the tracking statistics keep their goal', () => {
