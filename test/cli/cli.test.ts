@@ -13,30 +13,62 @@ import type { LaunchReport } from '../../framework/runtime/launcher.js';
 const root = packageRoot();
 const cli = join(root, 'dist/cli/main.js');
 
-/** Start a launch, wait until every node is active, send a signal, and return how it ended. */
-async function launchAndSignal(signal: NodeJS.Signals, extra: string[] = []) {
-  const dir = mkdtempSync(join(tmpdir(), 'dynastack-'));
-  const report = join(dir, 'report.json');
-  const child = spawn(
-    process.execPath,
-    [cli, 'launch', join(root, 'launch/talker_listener.launch.yaml'), 'rate_hz:=200.0', '--report', report, ...extra],
-    { cwd: root },
-  );
+/**
+ * A CLI process whose output the test watches: `waitFor` resolves once the output (stdout and
+ * stderr) matches, and fails if the process ends first or after a generous deadline (startup is
+ * slow on a loaded machine); `stop` signals it and resolves with its exit code.
+ */
+function startCli(args: string[]) {
+  // ROS_DISTRO unset: `run` takes the embedded transport, as on a machine without ROS 2
+  const child = spawn(process.execPath, [cli, ...args], { cwd: root, env: { ...process.env, ROS_DISTRO: '' } });
   let output = '';
+  // 'close', not 'exit': the output is complete only once the pipes are
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  let ended = false;
+  void exited.then(() => (ended = true));
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const timeout = setTimeout(() => reject(new Error(`launch did not become active:\n${output}`)), 20_000);
-    child.stdout.on('data', () => {
-      if (/received \d+ joint states/.test(output)) {
-        clearTimeout(timeout);
-        resolve();
+  return {
+    output: () => output,
+    async waitFor(pattern: RegExp, timeoutMs = 60_000): Promise<void> {
+      const end = performance.now() + timeoutMs;
+      while (!pattern.test(output)) {
+        if (ended) throw new Error(`the process ended before printing ${pattern}:\n${output}`);
+        if (performance.now() > end) throw new Error(`no ${pattern} within ${timeoutMs / 1000} s:\n${output}`);
+        await new Promise((r) => setTimeout(r, 20));
       }
-    });
-  });
-  child.kill(signal);
-  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-  return { code, output, report: JSON.parse(readFileSync(report, 'utf8')) as LaunchReport };
+    },
+    stop(signal: NodeJS.Signals): Promise<number | null> {
+      child.kill(signal);
+      return exited;
+    },
+    /** end it whatever state it is in (after a failed wait) */
+    kill(): void {
+      if (!ended) child.kill('SIGKILL');
+    },
+  };
+}
+
+/** Start a launch, wait until the listener has heard the talker, send a signal, and return how it ended. */
+async function launchAndSignal(signal: NodeJS.Signals) {
+  const dir = mkdtempSync(join(tmpdir(), 'dynastack-'));
+  const report = join(dir, 'report.json');
+  const proc = startCli([
+    'launch',
+    join(root, 'launch/talker_listener.launch.yaml'),
+    'rate_hz:=200.0',
+    '--report',
+    report,
+  ]);
+  try {
+    // the listener logs its count every second: wait for one that is not 0 (the talker, in its
+    // worker, may not have published yet when the first comes)
+    await proc.waitFor(/received [1-9]\d* joint states/);
+    const code = await proc.stop(signal);
+    return { code, output: proc.output(), report: JSON.parse(readFileSync(report, 'utf8')) as LaunchReport };
+  } finally {
+    proc.kill();
+  }
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -82,23 +114,38 @@ test('a bad parameter file stops the launch with a message naming file, node and
   );
 });
 
-test('dynastack run starts one node as ros2 run would, with --ros-args', () => {
-  const r = spawnSync(
+// `run` applies --ros-args to its one node: the __node remap names it, and a -p value is checked
+// against that node's declaration (an out-of-range one stops it, naming the node). How often the
+// listener logs is not checked here: a count in a fixed run time depends on the machine's load.
+test('dynastack run starts one node as ros2 run would, with --ros-args', async () => {
+  const proc = startCli(['run', 'demo_listener', '--ros-args', '-r', '__node:=ears', '-p', 'report_period_s:=0.1']);
+  try {
+    await proc.waitFor(/\[\/ears\] received 0 joint states/);
+    assert.equal(await proc.stop('SIGINT'), 0, proc.output());
+    assert.match(proc.output(), /\/ears: stopping \(SIGINT\)/);
+  } finally {
+    proc.kill();
+  }
+  // --duration only ends the run if the bad value were accepted (then the status would be 0)
+  const bad = spawnSync(
     process.execPath,
     [
       cli,
       'run',
       'demo_listener',
       '--duration',
-      '0.3',
+      '30',
       '--ros-args',
       '-r',
       '__node:=ears',
       '-p',
-      'report_period_s:=0.1',
+      'report_period_s:=0.001',
     ],
     { encoding: 'utf8', env: { ...process.env, ROS_DISTRO: '' } },
   );
-  assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /\[\/ears\] received 0 joint states/);
+  assert.equal(bad.status, 1, bad.stdout + bad.stderr);
+  assert.match(
+    bad.stdout + bad.stderr,
+    /node \/ears: parameter 'report_period_s': 0\.001 is outside the range \[0\.01, 3600\]/,
+  );
 });
