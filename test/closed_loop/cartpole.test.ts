@@ -3,10 +3,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runLaunch } from './harness.js';
+import { LAUNCH_WALL_LIMIT_MS, runLaunch } from './harness.js';
 
 // Closed loop on the simulated cart-pole: LQR must balance it through pushes; lockstep repeats
-// exactly; the sim runs the same in a worker; bad commands and the e-stop are survived.
+// exactly; the sim runs the same in a worker; bad commands and the e-stop are survived. Lockstep
+// runs repeat only when no tick steps without its command: config/cartpole_lqr.yaml gives the
+// bridge a long lockstep_timeout_s, so a loaded machine cannot make one, and every run here
+// checks that none did (command_timeouts = 0).
+
+/** a test that runs two launches: each may take the harness's wall limit */
+const TWO_RUNS = { timeout: 2 * LAUNCH_WALL_LIMIT_MS + 30_000 };
 
 const out = (): string => join(mkdtempSync(join(tmpdir(), 'dynastack-')), 'plot.svg');
 
@@ -26,15 +32,16 @@ test('LQR balances the cart-pole from 0.2 rad for 10 s of sim time, through push
   assert.equal(run.metrics('/controller').safety_stale_state, 0);
 });
 
-test('lockstep is deterministic: two runs with noise and pushes give identical trajectories', async () => {
+test('lockstep is deterministic: two runs with noise and pushes give identical trajectories', TWO_RUNS, async () => {
   const a = await runLaunch('cartpole_lqr.launch.yaml', { sim_time_s: '3.0', plot: out() });
   const b = await runLaunch('cartpole_lqr.launch.yaml', { sim_time_s: '3.0', plot: out() });
+  for (const run of [a, b]) assert.equal(run.metrics('/sim_bridge').command_timeouts, 0);
   assert.equal(a.samples.length, b.samples.length);
   assert.ok(a.samples.length >= 300);
   assert.deepEqual(b.samples, a.samples);
 });
 
-test('the simulation runs headless in a worker, with the same trajectory as on the main thread', async () => {
+test('the simulation runs headless in a worker, with the same trajectory as on the main thread', TWO_RUNS, async () => {
   const main = await runLaunch('cartpole_lqr.launch.yaml', { sim_time_s: '2.0', plot: out() });
   const worker = await runLaunch('cartpole_lqr.launch.yaml', {
     sim_time_s: '2.0',
@@ -42,6 +49,7 @@ test('the simulation runs headless in a worker, with the same trajectory as on t
     bridge_thread: 'worker',
   });
   assert.equal(worker.report.nodes.find((n) => n.node === '/sim_bridge')?.thread, 'worker');
+  for (const run of [main, worker]) assert.equal(run.metrics('/sim_bridge').command_timeouts, 0);
   assert.ok(main.samples.length >= 200);
   assert.deepEqual(worker.samples, main.samples);
 });
@@ -102,4 +110,5 @@ test('/emergency_stop latches: from then on every command is zero effort, and th
     'it was commanding before',
   );
   assert.ok(Number(run.metrics('/controller').safety_estop) > 50);
+  assert.equal(run.metrics('/sim_bridge').command_timeouts, 0);
 });

@@ -11,7 +11,12 @@ import type { NodeHandle } from '../../framework/transport/types.js';
 import type { LaunchNode } from '../../framework/launch/types.js';
 
 // Runs a launch file of the package in this process, as `dynastack launch` does, with a probe
-// node on the same bus that records every /joint_states sample, until the graph finishes.
+// node on the same bus that records every /joint_states sample, until the graph finishes; a graph
+// that has not finished within a generous wall limit (a hang, not a slow machine) is a failure that
+// says so.
+
+/** wall time a launch may take to finish before runLaunch fails */
+export const LAUNCH_WALL_LIMIT_MS = 60_000;
 
 export interface Sample {
   readonly tNs: bigint;
@@ -27,8 +32,14 @@ export interface Run {
 export async function runLaunch(
   file: string,
   args: Record<string, string>,
-  options: { jointStates?: string; during?: (probe: NodeHandle, transport: EmbeddedTransport) => void } = {},
+  options: {
+    jointStates?: string;
+    during?: (probe: NodeHandle, transport: EmbeddedTransport) => void;
+    /** default LAUNCH_WALL_LIMIT_MS */
+    wallLimitMs?: number;
+  } = {},
 ): Promise<Run> {
+  const wallLimitMs = options.wallLimitMs ?? LAUNCH_WALL_LIMIT_MS;
   const description = loadLaunchFile(join(packageRoot(), 'launch', file), args, { findPackageShare });
   const transport = new EmbeddedTransport({ checkMessages: true });
   const launcher = new Launcher(description, { transport, registry, logLevelSpec: 'error', checkMessages: true });
@@ -42,14 +53,25 @@ export async function runLaunch(
     },
     { qos: { history: 'keep_all' } },
   );
+  let limit: NodeJS.Timeout | undefined;
   try {
     await launcher.configure();
     await launcher.activate();
     options.during?.(probe, transport);
     const finished = launcher.allFinished();
     if (!finished) throw new Error(`${file} has no node whose work ends`);
-    await finished;
+    const inTime = await Promise.race([
+      finished.then(() => true),
+      new Promise<boolean>((resolve) => (limit = setTimeout(() => resolve(false), wallLimitMs))),
+    ]);
+    if (!inTime) {
+      const last = samples.at(-1);
+      throw new Error(
+        `${file} did not finish within ${wallLimitMs / 1000} s of wall time (${samples.length} joint states, the last at ${last ? Number(last.tNs) / 1e9 : '-'} s sim time)`,
+      );
+    }
   } finally {
+    clearTimeout(limit);
     await launcher.shutdown();
     probe.destroy();
   }

@@ -15,12 +15,13 @@ import type { DiagnosticStatus } from '../../framework/msgs/types.js';
 // with CEM over whatever model /dynamics/model last carried. Until the first model the
 // controller commands seeded uniform random actions for 250 ticks, then holds the lockstep graph
 // until the model trained on them arrives, and plans from then on. The graph is built in code (no
-// launch file has the learner yet); it runs until 1.5 s of sim time after the first model.
+// launch file has the learner yet); it runs until 1.5 s of sim time after the first model, and a
+// graph that does not get where a test needs it within a generous wall limit fails, saying so.
 
 const EXPLORE_TICKS = 250;
 const PLANNING_S = 1.5;
+/** wall time a graph may take to get where its test needs it (a hang, not a slow machine) */
 const WALL_LIMIT_MS = 90_000;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const launchNode = (exec: string, values: Record<string, unknown>): LaunchNode =>
   codeNode('learned_mpc.test.ts', exec, values);
@@ -86,17 +87,28 @@ interface Observed {
   readonly controllerStatus: DiagnosticStatus[];
 }
 
-/** Run the graph until `done` says so (checked every 50 ms of wall time) or the wall limit. */
-async function runGraph(description: LaunchDescription, done: (seen: Observed) => boolean) {
+/**
+ * Run the graph until `done` says so (checked at every message the probe gets); a graph that does
+ * not get there within the wall limit is a failure saying that `what` did not happen.
+ */
+async function runGraph(description: LaunchDescription, what: string, done: (seen: Observed) => boolean) {
   const transport = new EmbeddedTransport({ checkMessages: true });
   const launcher = new Launcher(description, { transport, registry, logLevelSpec: 'error', checkMessages: true });
   const probe = await transport.createNode({ name: 'probe', parameters: defineParams({}) });
   const seen: Observed = { nowNs: -1n, commands: [], models: [], controllerStatus: [] };
+  let reached: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => (reached = resolve));
+  const check = (): void => {
+    if (done(seen)) reached();
+  };
   const all = { qos: { history: 'keep_all' as const } };
   probe.createSubscription(
     'sensor_msgs/msg/JointState',
     '/joint_states',
-    (m) => (seen.nowNs = timeToNs(m.header.stamp)),
+    (m) => {
+      seen.nowNs = timeToNs(m.header.stamp);
+      check();
+    },
     all,
   );
   probe.createSubscription(
@@ -108,21 +120,37 @@ async function runGraph(description: LaunchDescription, done: (seen: Observed) =
   probe.createSubscription(
     'dynastack_msgs/msg/ModelBlob',
     '/dynamics/model',
-    (m) => seen.models.push({ version: m.version, atNs: seen.nowNs }),
+    (m) => {
+      seen.models.push({ version: m.version, atNs: seen.nowNs });
+      check();
+    },
     { qos: QOS_LATCHED },
   );
   probe.createSubscription(
     'diagnostic_msgs/msg/DiagnosticArray',
     '/diagnostics',
-    (m) => seen.controllerStatus.push(...m.status.filter((s) => s.name.includes('controller'))),
+    (m) => {
+      seen.controllerStatus.push(...m.status.filter((s) => s.name.includes('controller')));
+      check();
+    },
     all,
   );
   const started = performance.now();
+  let limit: NodeJS.Timeout | undefined;
   try {
     await launcher.configure();
     await launcher.activate();
-    while (performance.now() - started < WALL_LIMIT_MS && !done(seen)) await sleep(50);
+    const inTime = await Promise.race([
+      finished.then(() => true),
+      new Promise<boolean>((resolve) => (limit = setTimeout(() => resolve(false), WALL_LIMIT_MS))),
+    ]);
+    if (!inTime)
+      throw new Error(
+        `${what} did not happen within ${WALL_LIMIT_MS / 1000} s of wall time: at sim time ${Number(seen.nowNs) / 1e9} s, ` +
+          `${seen.commands.length} commands, models [${seen.models.map((m) => `v${m.version} at ${Number(m.atNs) / 1e9} s`).join(', ')}]`,
+      );
   } finally {
+    clearTimeout(limit);
     await launcher.shutdown();
     probe.destroy();
   }
@@ -133,19 +161,19 @@ async function runGraph(description: LaunchDescription, done: (seen: Observed) =
 
 test(
   'PETS in the graph: random actions until the first learned model, then CEM over it, swapping in each new version',
-  { timeout: 120_000 },
+  { timeout: WALL_LIMIT_MS + 30_000 },
   async () => {
     // 1.5 s of planning, and long enough to see the second model swapped in
     // (the controller's diagnostics come every wall second: wait for one with the planner planning)
     const { commands, models, controllerStatus, report, metrics, wallS } = await runGraph(
       graph(100),
+      '1.5 s of planning, the second model, and diagnostics of the planner planning',
       ({ models, nowNs, controllerStatus }) =>
         models.length >= 2 &&
         nowNs >= models[0]!.atNs + BigInt(PLANNING_S * 1e9) &&
         nowNs >= models[1]!.atNs + 200_000_000n &&
         controllerStatus.some((s) => s.values.some((v) => v.key === 'planner.mode' && v.value === 'planning')),
     );
-    assert.ok(models.length >= 1, `no model within ${wallS.toFixed(0)} s`);
     const firstAt = models[0]!.atNs;
     const before = commands.filter((c) => c.tNs < firstAt);
     const after = commands.filter((c) => c.tNs > firstAt);
@@ -208,13 +236,15 @@ test(
 
 test(
   'lockstep repeats exactly: the same random actions, the same first model, the same plans',
-  { timeout: 120_000 },
+  // two graphs, each allowed the wall limit
+  { timeout: 2 * WALL_LIMIT_MS + 30_000 },
   async () => {
     // stop half a second into planning, long before the second model (400 transitions) is due
     const until = ({ models, nowNs }: Observed): boolean =>
       models.length >= 1 && nowNs >= models[0]!.atNs + 500_000_000n;
-    const a = await runGraph(graph(200), until);
-    const b = await runGraph(graph(200), until);
+    const what = 'half a second of planning after the first model';
+    const a = await runGraph(graph(200), what, until);
+    const b = await runGraph(graph(200), what, until);
     const firstAt = a.models[0]!.atNs;
     assert.equal(b.models[0]!.atNs, firstAt, 'the model came at the same tick');
     const planned = (run: Observed) => run.commands.filter((c) => c.tNs <= firstAt + 450_000_000n);

@@ -14,15 +14,19 @@ import { packagePath } from '../../src/util/paths.js';
 import type { LearnedPlanningSpec } from '../../src/control/planners/ensemble_mpc/spec.js';
 
 // Learned-model MPC in real time: the cart-pole sim stepped on the wall clock at 50 Hz (its /clock
-// paces the other nodes, so a blocked thread would lose sim time and ticks) → state_estimator →
-// controller, which plans with iCEM over a learned model (published by the test, latched) in its
-// planning worker (the default without wait_for_state). Plans take several periods; the command
-// loop keeps its ticks, applies the plans, and reports no stale ones; deactivating the controller
-// ends its worker, activating it again starts one that gets the model again and plans on.
-// Counts are compared with generous bounds, never times against thresholds.
+// paces the other nodes) → state_estimator → controller, which plans with iCEM over a learned model
+// (published by the test, latched) in its planning worker (the default without wait_for_state).
+// What the design guarantees is checked, not rates a loaded machine may not reach: the loop never
+// waits for planning (it ticks more than twice per plan, where a loop that planned in its tick
+// would tick once per plan), every tick publishes a command and the probe receives each one, every
+// command is finite and within the box, and the only non-finite planner outputs were stale plans,
+// each replaced by the stop action. Deactivating the controller ends its worker; activating it again
+// starts one that gets the model again and plans on. Each step waits for what it checks, with a
+// generous deadline for a hang. (test/control/planners/ensemble_mpc/worker_planner.test.ts checks
+// tick by tick that a plan's action is sent while it is fresh and the stop action once it is not.)
 
 const RATE_HZ = 50;
-const WALL_LIMIT_MS = 60_000;
+const WALL_LIMIT_MS = 90_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const launchNode = (exec: string, values: Record<string, unknown>): LaunchNode =>
@@ -88,11 +92,11 @@ const graph = (population: number): LaunchDescription => ({
 });
 
 test(
-  'learned MPC in real time: planning in a worker keeps the command loop on rate; deactivate ends the worker',
-  { timeout: 120_000 },
+  'learned MPC in real time: planning in a worker never holds up the command loop; deactivate ends the worker',
+  { timeout: WALL_LIMIT_MS + 60_000 },
   async () => {
     const blob = await cartpoleModelBlob(BigInt(1e9 / RATE_HZ));
-    // plans of about ten periods (200 ms; on a machine whose load changes, between half and twice that)
+    // plans of about ten periods (200 ms) unloaded, longer under load
     const scaled = await specTakingAbout(WORKLOAD, blob, 10 * (1000 / RATE_HZ));
     const population = Number(scaled.optimizer.values['sampling.population']);
     const transport = new EmbeddedTransport({ checkMessages: true });
@@ -139,36 +143,41 @@ test(
       });
       await launcher.activate();
 
-      // plans from the worker, then a window of two seconds of planning to count ticks in
+      // plans from the worker, then until the loop has ticked more than twice per plan since then
       const started = await waitFor('the first plans', (m) => Number(m.planner_plans) >= 2);
-      const t0 = performance.now();
-      await sleep(2000);
-      const m = await metrics();
-      const wallS = (performance.now() - t0) / 1000;
-      const ticks = Number(m.ticks) - Number(started.ticks);
-      const plans = Number(m.planner_plans) - Number(started.planner_plans);
-      const planMs = Number(m.planner_plan_ms_mean);
+      const since = (m: Record<string, number | string>, key: string): number => Number(m[key]) - Number(started[key]);
+      const m = await waitFor(
+        'two more plans, and more than two ticks per plan since the first (a loop that waits for plans ticks once per plan)',
+        (x) => since(x, 'planner_plans') >= 2 && since(x, 'ticks') > 2 * since(x, 'planner_plans'),
+      );
       console.log(
-        `real-time learned MPC: ${ticks} ticks in ${wallS.toFixed(2)} s at ${RATE_HZ} Hz, ${plans} plans (population ${population}) of ${planMs.toFixed(0)} ms mean, ${m.stale_plans} stale ticks, ${m.deadline_misses} deadline misses`,
+        `real-time learned MPC: ${since(m, 'ticks')} ticks for ${since(m, 'planner_plans')} plans (population ${population}) of ${Number(m.planner_plan_ms_mean).toFixed(0)} ms mean, ` +
+          `${m.stale_plans} stale ticks, ${m.deadline_misses} deadline misses`,
       );
       assert.equal(m.planner_models_rejected, 0);
       assert.equal(m.planner_model_version, 1);
       assert.equal(m.planner_worker_running, 1);
-      // the premise: a plan spans several periods; the loop ticked on regardless
-      assert.ok(planMs > 2 * (1000 / RATE_HZ), `a plan took ${planMs.toFixed(1)} ms`);
-      assert.ok(plans >= 2 && ticks > 2 * plans, `${ticks} ticks, ${plans} plans`);
-      assert.ok(ticks >= 0.6 * wallS * RATE_HZ, `${ticks} ticks in ${wallS.toFixed(2)} s at ${RATE_HZ} Hz`);
-      assert.ok(Number(m.stale_plans) <= 0.05 * Number(m.ticks), `${m.stale_plans} stale ticks of ${m.ticks}`);
-      // every tick published a command within the box; the only stop actions were for stale plans
-      // (test/control/planners/ensemble_mpc/worker_planner.test.ts checks tick by tick that the plans' actions are sent)
-      assert.ok(commands.length >= Number(m.ticks) - 1);
-      assert.ok(commands.every((u) => Number.isFinite(u) && Math.abs(u) <= 20));
-      assert.equal(m.safety_nan, m.stale_plans);
 
       // deactivate: the worker ends; activate again: a new one plans with the model it is handed
       await controller.deactivate();
+      await transport.bus.idle();
       const inactive = await metrics();
       assert.equal(inactive.planner_worker_running, 0);
+      // every tick published a command, and the probe received each one, finite and within the box
+      assert.equal(inactive.commands_published, inactive.ticks);
+      assert.equal(commands.length, inactive.commands_published);
+      assert.ok(
+        commands.every((u) => Number.isFinite(u) && Math.abs(u) <= 20),
+        `a command outside ±20 N: ${commands.find((u) => !(Math.abs(u) <= 20))}`,
+      );
+      // a non-finite planner output came only from a stale plan, and each stale plan's tick sent
+      // the stop action: counted as the planner's NaN, or as a stale state when the state was stale too
+      const stopActions = Number(inactive.safety_nan) + Number(inactive.safety_stale_state);
+      assert.ok(
+        Number(inactive.safety_nan) <= Number(inactive.stale_plans) && Number(inactive.stale_plans) <= stopActions,
+        `${inactive.stale_plans} stale plans, ${inactive.safety_nan} NaN stop actions, ${inactive.safety_stale_state} stale states`,
+      );
+      // stopped means stopped: no plan comes from the ended worker (nothing could be in flight)
       const plansWhenStopped = Number(inactive.planner_plans);
       await sleep(300);
       assert.equal(Number((await metrics()).planner_plans), plansWhenStopped, 'no plans while inactive');

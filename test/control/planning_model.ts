@@ -12,7 +12,7 @@ import { samplingOptimizer } from '../../src/control/planners/registry.js';
 // For planning tests: a cart-pole dynamics model blob as the dynamics learner publishes one (they
 // need a model, not a good one: a small ensemble over [x, sin θ, cos θ, ẋ, θ̇], fitted for two
 // epochs to random states moved on by a crude integrator), and a planning workload sized to this
-// machine, so that "a plan spans many periods" holds on a fast one and a loaded one alike.
+// machine, so that a plan spans many periods on a fast one and a loaded one alike.
 
 export async function cartpoleModelBlob(periodNs: bigint): Promise<{ metadataJson: string; data: Uint8Array }> {
   await initTensorBackend();
@@ -55,9 +55,10 @@ export async function cartpoleModelBlob(periodNs: bigint): Promise<{ metadataJso
 }
 
 /**
- * A spec whose plans take about `targetMs` on this machine now: the median of three plans timed on
- * this thread (after a warm-up) and the population scaled to match, within [1, 40]× the spec's, so that a test
- * can count on plans spanning many control periods whichever ensemble engine runs them.
+ * A spec whose plans take about `targetMs` on this machine when it is not loaded: the fastest of five
+ * plans timed on this thread (after a warm-up; load only ever makes a plan slower, so the fastest is
+ * the one nearest the unloaded time) and the population scaled to match, within [1, 200]× the spec's,
+ * so that plans span many control periods whichever ensemble engine runs them, and more under load.
  */
 export async function specTakingAbout(
   spec: LearnedPlanningSpec,
@@ -74,13 +75,13 @@ export async function specTakingAbout(
     planner.setModel(blob.metadataJson, blob.data, 1);
     const state = new Float64Array(2 * spec.modelJoints.length);
     planner.optimize({ timeNs: 0n, state });
-    const times = [1, 2, 3].map((k) => {
+    const times = [1, 2, 3, 4, 5].map((k) => {
       const t0 = performance.now();
       planner.optimize({ timeNs: BigInt(k) * spec.stepNs, state });
       return performance.now() - t0;
     });
-    const ms = times.sort((a, b) => a - b)[1]!;
-    const scale = Math.min(40, Math.max(1, targetMs / ms));
+    const ms = Math.min(...times);
+    const scale = Math.min(200, Math.max(1, targetMs / ms));
     const population = Number(spec.optimizer.values['sampling.population']);
     return {
       ...spec,

@@ -13,14 +13,20 @@ import { ProbabilisticEnsemble } from '../../src/dynamics/ensemble.js';
 import { initTensorBackend } from '../../src/tensor/backend.js';
 import { Rng } from '../../src/util/random.js';
 import type { DiagnosticArray, ModelBlob } from '../../framework/msgs/types.js';
+import { until } from '../wait.js';
 
 // The learner on the embedded transport under sim time, fed a 1-D damped pendulum's states and
 // random commands at 100 Hz in lockstep order: after retrain_every transitions a model appears on
-// /dynamics/model (latched), and it predicts the system better than "nothing changes".
+// /dynamics/model (latched), and it predicts the system better than "nothing changes". Training
+// runs in a worker, so the test waits for its model and diagnostics (with a generous deadline);
+// that none came too early is read from the learner's own report, not from a wait.
 
 const DT = 0.01;
 const PERIOD = 10_000_000n;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** a diagnostics report's key/value pairs */
+const valuesOf = (d: DiagnosticArray): Record<string, string> =>
+  Object.fromEntries(d.status[0]!.values.map((v) => [v.key, v.value]));
 
 /** q̈ = u − 0.5 q̇ − 4 sin q, semi-implicit Euler */
 function step(q: number, qd: number, u: number): [number, number] {
@@ -101,7 +107,7 @@ const SMALL = {
 
 test(
   'learner: a model after retrain_every transitions, latched for a late subscriber, better than a zero-delta guess',
-  { timeout: 60_000 },
+  { timeout: 150_000 },
   async () => {
     const dir = mkdtempSync(join(tmpdir(), 'learner-'));
     const bufferFile = join(dir, 'transitions.bin');
@@ -113,12 +119,22 @@ test(
         qos: QOS_LATCHED,
       });
       await feed(600, 1); // 599 transitions: not yet
-      await sleep(200);
-      assert.equal(early.length, 0, 'no model before retrain_every transitions');
       assert.equal(lifecycle.metrics!().transitions, 599);
+      // a report taken after all 599: no model made and no training under way (a training started
+      // too early shows here however fast or slow it runs)
+      const beforeModel = (d: DiagnosticArray): boolean => valuesOf(d).transitions === '599';
+      await until('a diagnostics report after 599 transitions', () => diagnostics.some(beforeModel), {
+        seen: () => `${diagnostics.length} reports`,
+      });
+      const collecting = diagnostics.find(beforeModel)!;
+      assert.ok(
+        valuesOf(collecting).model_version === '0' && !/training/.test(collecting.status[0]!.message),
+        `no training before retrain_every transitions: ${collecting.status[0]!.message}`,
+      );
+      assert.equal(lifecycle.metrics!().models_published, 0);
+      assert.equal(early.length, 0, 'no model before retrain_every transitions');
       await feed(1, 2, 600); // continues the stream at tick 600: the 600th transition
-      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the subscription fills early while this sleeps; the assertion above narrowed its length to 0
-      for (let i = 0; i < 400 && !early.length; i++) await sleep(50);
+      await until('the first model on /dynamics/model', () => early.length > 0);
       assert.equal(early.length, 1, 'one model published');
 
       // a subscriber that comes later gets the newest model (transient local)
@@ -167,17 +183,12 @@ test(
         model.dispose();
       }
 
-      for (
-        let i = 0;
-        i < 40 &&
-        !diagnostics.some((d) => d.status[0]!.values.some((v) => v.key === 'model_version' && v.value === '1'));
-        i++
-      )
-        await sleep(50);
-      const status = diagnostics.findLast((d) =>
-        d.status[0]!.values.some((v) => v.key === 'model_version' && v.value === '1'),
-      )!.status[0]!;
-      const values = Object.fromEntries(status.values.map((v) => [v.key, v.value]));
+      const withModel = (d: DiagnosticArray): boolean => valuesOf(d).model_version === '1';
+      await until('a diagnostics report with model_version 1', () => diagnostics.some(withModel), {
+        seen: () => diagnostics.map((d) => d.status[0]!.message).join(' | '),
+      });
+      const status = diagnostics.findLast(withModel)!.status[0]!;
+      const values = valuesOf(diagnostics.findLast(withModel)!);
       assert.equal(status.name, 'dynamics_learner: dynamics learning');
       assert.equal(values.data_size, '600');
       for (const key of ['train_nll', 'val_mse_normalised', 'val_mse.q.hinge', 'val_mse.qd.hinge', 'training_time_s'])

@@ -11,15 +11,17 @@ import { nsToTime } from '../../framework/time/time.js';
 import { QOS_LATCHED } from '../../framework/transport/qos.js';
 import { ReplayBuffer } from '../../src/data/replay_buffer.js';
 import { modelLayout } from '../../src/control/planners/ensemble_mpc/planner.js';
-import { EpisodeEventKind, type ModelBlob } from '../../framework/msgs/types.js';
+import { EpisodeEventKind, type DiagnosticArray, type ModelBlob } from '../../framework/msgs/types.js';
+import { until } from '../wait.js';
 
 // The learner in PETS's loop: the hinge angle learned as (sin q, cos q), and a training at every
 // episode end (an END on `episode`, as the sim bridge declares it), on all data so far, with the
 // model's metadata saying its layout and the stamp of the last state it learned from. The episodes
-// follow each other with no dead time: only the events tell them apart.
+// follow each other with no dead time: only the events tell them apart. Training runs in a worker:
+// the test waits for each model (a generous deadline ends a hang), and reads from the learner's own
+// diagnostics that no training started before the episode ended.
 
 const PERIOD = 10_000_000n;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function start(values: Record<string, unknown>) {
   const clock = new SteppedClock('ros', true);
@@ -36,6 +38,10 @@ async function start(values: Record<string, unknown>) {
   const models: ModelBlob[] = [];
   probe.createSubscription('dynastack_msgs/msg/ModelBlob', '/dynamics/model', (m) => models.push(m), {
     qos: QOS_LATCHED,
+  });
+  const diagnostics: DiagnosticArray[] = [];
+  probe.createSubscription('diagnostic_msgs/msg/DiagnosticArray', '/diagnostics', (m) => diagnostics.push(m), {
+    qos: { history: 'keep_all' },
   });
   const lifecycle = await definition.configure(handle, handle.params);
   let index = 0;
@@ -75,15 +81,16 @@ async function start(values: Record<string, unknown>) {
     await declare(EpisodeEventKind.END, k);
     index++;
   };
-  const waitForModels = async (count: number): Promise<void> => {
-    for (let i = 0; i < 600 && models.length < count; i++) await sleep(50);
-  };
+  const waitForModels = (count: number): Promise<void> =>
+    until(`model ${count} on /dynamics/model`, () => models.length >= count, {
+      seen: () => `${models.length} models`,
+    });
   const stop = async (): Promise<void> => {
     await lifecycle.deactivate?.();
     await lifecycle.cleanup?.();
     await transport.shutdown();
   };
-  return { lifecycle, episode, end, models, waitForModels, stop };
+  return { lifecycle, episode, end, models, diagnostics, waitForModels, stop };
 }
 
 const PETS_LIKE = {
@@ -97,23 +104,33 @@ const PETS_LIKE = {
   'ensemble.hidden': [16, 16],
   'training.epochs': 5,
   'training.batch_size': 32,
+  diagnostics_period_s: 0.2,
 };
 
 test(
   'learner: angle joints as (sin, cos), a training at every episode end on all data, the layout and data end in the metadata',
-  { timeout: 90_000 },
+  { timeout: 150_000 },
   async () => {
     const dir = mkdtempSync(join(tmpdir(), 'learner-episodes-'));
     const bufferFile = join(dir, 'transitions.bin');
-    const { lifecycle, episode, end, models, waitForModels, stop } = await start({
+    const { lifecycle, episode, end, models, diagnostics, waitForModels, stop } = await start({
       ...PETS_LIKE,
       buffer_file: bufferFile,
     });
     try {
       await lifecycle.activate?.();
       await episode(0, 100); // ticks 0…99: 99 transitions, more than min_transitions, but the episode goes on
-      await sleep(300);
-      assert.equal(models.length, 0, 'no training before the episode ends');
+      // a report taken after all 99: no model made and no training under way (a training started
+      // before the episode's end shows here however fast or slow it runs)
+      const after99 = (d: DiagnosticArray): boolean =>
+        d.status[0]!.values.some((v) => v.key === 'transitions' && v.value === '99');
+      await until('a diagnostics report after 99 transitions', () => diagnostics.some(after99));
+      const report = diagnostics.find(after99)!.status[0]!;
+      assert.ok(
+        report.values.some((v) => v.key === 'model_version' && v.value === '0') && !/training/.test(report.message),
+        `no training before the episode ends: ${report.message}`,
+      );
+      assert.equal(models.length, 0, 'no model before the episode ends');
       await end(99);
       await waitForModels(1);
       assert.equal(models.length, 1, 'one model after the first episode');

@@ -8,6 +8,8 @@ import { wasmMemoryBytes } from '../../sim/mujoco/module.js';
 // Nothing in the wasm heap is garbage-collected and the heap never shrinks, so a leak per step or
 // per simulation shows as growth. After a warm-up (the allocator's first high-water mark), a
 // million control-loop steps and repeated create/clone/dispose cycles must not grow it at all.
+// How fast it steps is not checked here (a test does not time anything): `npm run bench -- --only
+// sim` measures steps/s.
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const model = (name: string): string => join(root, 'sim/models', name);
@@ -51,13 +53,9 @@ test('no wasm memory growth over a million steps and create/dispose cycles', asy
   for (let i = 0; i < 3; i++) await cycle();
   const before = wasmMemoryBytes();
   assert.ok(before > 0);
-  const t0 = performance.now();
   work(1_000_000);
-  const seconds = (performance.now() - t0) / 1000;
   for (let i = 0; i < 5; i++) await cycle();
   const after = wasmMemoryBytes();
   assert.equal(after, before, `wasm memory grew from ${before} to ${after} bytes`);
   assert.ok(Number.isFinite(sim.jointQpos('pole_hinge')));
-  // a generous floor, so a pathological slowdown (e.g. the solver busy on every step) fails loudly
-  assert.ok(1e6 / seconds > 50_000, `${(1e6 / seconds).toFixed(0)} steps/s`);
 });
