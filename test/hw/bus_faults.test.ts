@@ -274,16 +274,19 @@ test('fragmented, garbled and echoed input (serialport mock binding): replies re
   /** answer the next write with these byte strings, emitted piece by piece */
   const answer = async (...parts: Uint8Array[]) => {
     const before = port!.port!.lastWrite;
-    await until('the request', () => port!.port!.lastWrite !== before && port!.port!.lastWrite !== null, 1000);
+    await until('the request', () => port!.port!.lastWrite !== before && port!.port!.lastWrite !== null, 30_000);
     for (const part of parts) {
       port!.port!.emitData(Buffer.from(part));
       await sleep(1);
     }
   };
 
+  // the test hands the replies over itself, so no attempt may time out while it does: a margin no
+  // stall of a loaded machine reaches (this test is about reassembly, not timing)
+  const marginMs = 60_000;
   // Feetech: the echo of PING id 1 is a valid-looking status with the voltage bit; it must not be taken for the reply
   const sts = protocolByName('feetech_sts');
-  const queue = new TransactionQueue(sts, link, { ...DEFAULT_TIMING, baudRate: 1_000_000, marginMs: 200 });
+  const queue = new TransactionQueue(sts, link, { ...DEFAULT_TIMING, baudRate: 1_000_000, marginMs });
   const ping = queue.request({ kind: 'ping', id: 1 });
   await answer(Uint8Array.of(0x00, 0x13), Uint8Array.of(0xff, 0xff, 0x01, 0x02), Uint8Array.of(0x00, 0xfc));
   const pinged = await ping;
@@ -315,7 +318,7 @@ test('fragmented, garbled and echoed input (serialport mock binding): replies re
   const dxl = new TransactionQueue(protocolByName('dynamixel2'), link, {
     ...DEFAULT_TIMING,
     baudRate: 1_000_000,
-    marginMs: 200,
+    marginMs,
   });
   const stuffedRead = dxl.request({ kind: 'read', id: 3, address: 0, length: 4 });
   const stuffed = Uint8Array.of(
@@ -366,7 +369,7 @@ test('echo auto-detection: on an adapter that does not echo, a reply equal to it
   t.after(() => queue.close());
   const answerWith = async (bytes: Uint8Array) => {
     const before = port!.port!.lastWrite;
-    await until('the request', () => port!.port!.lastWrite !== before && port!.port!.lastWrite !== null, 1000);
+    await until('the request', () => port!.port!.lastWrite !== before && port!.port!.lastWrite !== null, 30_000);
     port!.port!.emitData(Buffer.from(bytes));
   };
   const first = queue.request({ kind: 'ping', id: 2 });
