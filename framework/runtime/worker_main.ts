@@ -7,7 +7,7 @@ import { LocalNode } from './managed_node.js';
 import type { NodeDefinition } from './node_definition.js';
 import type { WorkerNodeData } from './worker_node.js';
 
-// The entry of a worker thread that runs one node: an embedded transport whose bus is the bridge
+// The entry of a worker thread that runs one node: an embedded transport whose bus is the remote bus
 // to the main thread, and the node's lifecycle driven by calls from there.
 
 const data = workerData as WorkerNodeData;

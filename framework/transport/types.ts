@@ -62,7 +62,7 @@ export interface NodeHandle<S extends ParamSchema = ParamSchema> {
     callback: MessageCallback<MessageOf<K>>,
     options?: SubscriptionOptions,
   ): Subscription;
-  /** a subscription that receives CDR bytes, undecoded (recorders, bridges) */
+  /** a subscription that receives CDR bytes, undecoded (recorders, relays) */
   createRawSubscription(
     type: MessageTypeName,
     topic: string,

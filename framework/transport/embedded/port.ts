@@ -2,7 +2,7 @@ import type { QoS } from '../qos.js';
 import type { Envelope } from './envelope.js';
 
 // What an embedded node needs from the bus it sits on: the in-process bus on the main thread,
-// or, inside a worker, the bridge that carries CDR bytes to the main thread's bus.
+// or, inside a worker, the remote bus that carries CDR bytes to the main thread's bus.
 
 export interface PublisherHandle {
   readonly topic: string;

@@ -22,7 +22,7 @@ import type { BusPort, PublisherHandle, SubscriptionHandle } from './port.js';
 // in-process bus with ROS 2 semantics, each node with its clocks, timers, parameters and logger.
 
 export interface EmbeddedTransportOptions {
-  /** the bus nodes sit on: default a new in-process bus; inside a worker, the bridge to the main thread */
+  /** the bus nodes sit on: default a new in-process bus; inside a worker, the remote bus to the main thread */
   port?: BusPort;
   /** one clock for every node's ROS time (a test's steppable clock); default: system or /clock */
   rosClock?: Clock;
@@ -56,10 +56,10 @@ export class EmbeddedTransport implements Transport {
       });
   }
 
-  /** the in-process bus (on the main thread; a worker's transport has a bridge instead) */
+  /** the in-process bus (on the main thread; a worker's transport has a remote bus instead) */
   get bus(): EmbeddedBus {
     if (!(this.port instanceof EmbeddedBus))
-      throw new Error('this transport runs on a bridge to another thread, not on its own bus');
+      throw new Error('this transport runs on a remote bus to another thread, not on its own bus');
     return this.port;
   }
 
