@@ -21,6 +21,13 @@ export interface NodeLifecycle {
    * sentence saying what was done. A launch ends when every node that has one has finished.
    */
   finished?: Promise<string>;
+  /**
+   * Resolves with one sentence when the node has failed for good: it went to an error state it
+   * cannot leave by itself (it keeps its safe behaviour, e.g. a controller sends its stop action).
+   * The launch then ends, with a non-zero exit status and a summary naming the node and the reason.
+   * Never rejects.
+   */
+  failed?: Promise<string>;
   /** one sentence for the end-of-run summary (read after cleanup) */
   summary?(): string;
   /** figures for the launcher's report (read while running, and once more after cleanup) */
