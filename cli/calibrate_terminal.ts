@@ -1,6 +1,6 @@
 import type { CalibrationUi } from '../hw/calibration/procedure.js';
 
-// The calibration prompts in a terminal: text on stdout, Enter read from stdin. In a terminal
+// The calibration (and servo setup) prompts in a terminal: text on stdout, Enter read from stdin. In a terminal
 // (also inside tmux) the live range table is redrawn in place; when stdout is a pipe it is
 // printed at most every `pipeTableMs`, so a log stays readable. An Enter typed before its prompt
 // is shown is dropped when stdin is a terminal (a double press must not skip the range sweep),
@@ -11,12 +11,15 @@ export interface TerminalOptions {
   readonly output: NodeJS.WritableStream & { isTTY?: boolean };
   /** period of the table when output is not a terminal */
   readonly pipeTableMs?: number;
+  /** the error a prompt rejects with once stdin has ended (default: the calibration's) */
+  readonly endMessage?: string;
 }
 
 export class TerminalUi implements CalibrationUi {
   readonly #in: TerminalOptions['input'];
   readonly #out: TerminalOptions['output'];
   readonly #pipeTableMs: number;
+  readonly #endMessage: string;
   #pendingEnters = 0;
   #waiter: { resolve: () => void; reject: (err: Error) => void } | undefined;
   #ended: Error | undefined;
@@ -27,7 +30,7 @@ export class TerminalUi implements CalibrationUi {
     for (const ch of text) if (ch === '\n' || ch === '\r') this.#enter();
   };
   readonly #onEnd = (): void => {
-    this.#ended = new Error('input ended before the calibration was done (stdin closed)');
+    this.#ended = new Error(this.#endMessage);
     this.#waiter?.reject(this.#ended);
     this.#waiter = undefined;
   };
@@ -36,6 +39,7 @@ export class TerminalUi implements CalibrationUi {
     this.#in = options.input;
     this.#out = options.output;
     this.#pipeTableMs = options.pipeTableMs ?? 1000;
+    this.#endMessage = options.endMessage ?? 'input ended before the calibration was done (stdin closed)';
     this.#in.on('data', this.#onData);
     this.#in.on('end', this.#onEnd);
   }

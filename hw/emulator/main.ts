@@ -17,6 +17,15 @@ import type { FaultSpec, ScheduleOptions } from './faults.js';
 
 export const EMULATE_USAGE = 'dynastack emulate --config <robot.yaml> [--link PATH] [--duration S] [--log-level SPEC]';
 
+const HELP = `usage: ${EMULATE_USAGE}
+  Emulate the servo bus of robot.yaml behind a pseudo-terminal, until Ctrl-C: point the bridge
+  (or calibrate, or servo setup) at the device path it prints.
+
+  --config FILE      the robot: protocol, baud rate, servos, emulator settings (config/robots/*.yaml)
+  --link PATH        where to make the device (a symlink to the pty; default: the config's port)
+  --duration S       stop after S seconds
+  --log-level SPEC   e.g. debug, or emulator=debug`;
+
 /** Messages a parent process exchanges with a forked emulator. */
 export type EmulatorRequest =
   { readonly type: 'fault'; readonly spec: FaultSpec; readonly schedule?: ScheduleOptions } | { readonly type: 'stop' };
@@ -33,8 +42,13 @@ export async function emulateMain(argv: string[]): Promise<number> {
       link: { type: 'string' },
       duration: { type: 'string' },
       'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (values.help) {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
   if (!values.config) throw new Error(`emulate needs --config <robot.yaml>\nusage: ${EMULATE_USAGE}`);
   if (values['log-level']) setLogLevelSpec(values['log-level']);
   let durationS: number | undefined;

@@ -44,7 +44,7 @@ export const LAYERS: readonly Layer[] = [
     name: 'hw',
     folders: ['hw/'],
     imports: ['util'],
-    order: [['arm', 'emulator'], ['calibration'], ['.'], ['bus'], ['servos'], ['protocol']],
+    order: [['arm', 'emulator', 'setup'], ['calibration'], ['.'], ['bus'], ['servos'], ['protocol']],
   },
   { name: 'util', folders: ['src/util/'], imports: [] },
 ];

@@ -68,7 +68,7 @@ test('hw_emulated.launch.yaml: the controller brings the emulated arm to its tar
   const port = join(mkdtempSync(join(tmpdir(), 'dynastack-hwl-')), 'tty');
   const description = loadLaunchFile(
     join(packageRoot(), 'launch', 'hw_emulated.launch.yaml'),
-    { port },
+    { emulator_link: port },
     { findPackageShare },
   );
   const transport = new EmbeddedTransport({ checkMessages: true });
