@@ -1,9 +1,12 @@
 import {
+  isScalar as isYamlScalar,
+  isSeq,
   parseDocument,
   type Document,
   type DocumentOptions,
   type ParseOptions,
   type SchemaOptions,
+  type Node as YamlNode,
   type Tags,
   type YAMLError,
 } from 'yaml';
@@ -97,16 +100,39 @@ export function parameterValueProblem(value: unknown, allowEmptyList = true): st
   return undefined;
 }
 
+/** PyYAML's int resolver (YAML 1.1): what a plain number that is not an int is a float. */
+const PY_INT = /^[-+]?(?:0b[0-1_]+|0[0-7_]+|0|[1-9][0-9_]*|0x[0-9a-fA-F_]+|[1-9][0-9_]*(?::[0-5]?[0-9])+)$/;
+
+/**
+ * Whether a YAML node read with PYYAML is a float, as Python sees it: JavaScript numbers cannot
+ * tell 6.0 from 6, and launch_ros passes a float on as a double parameter, which an integer
+ * parameter refuses.
+ */
+export function isPyFloat(node: YamlNode | null | undefined): boolean {
+  if (!isYamlScalar(node) || typeof node.value !== 'number') return false;
+  if (node.tag === 'tag:yaml.org,2002:float') return true;
+  if (node.tag === 'tag:yaml.org,2002:int') return false;
+  return !PY_INT.test(node.source ?? String(node.value));
+}
+
+/** A parameter value, and whether it is a float (or a list with floats, which launch_ros makes all floats). */
+export interface TypedValue {
+  readonly value: unknown;
+  readonly double: boolean;
+}
+
 /** A substitution result typed by YAML rules, as launch_ros does for parameter values. */
-export function yamlValue(text: string, allowEmptyList = true): unknown {
-  if (text === '') return '';
+export function yamlValue(text: string, allowEmptyList = true): TypedValue {
+  if (text === '') return { value: '', double: false };
   const doc = parseDocument(text, PYYAML);
   const invalid = yamlProblem(doc);
   if (invalid) throw new LaunchError(`'${text}' is not valid YAML: ${yamlMessage(invalid)}`);
   const value: unknown = doc.toJS();
   const problem = parameterValueProblem(value, allowEmptyList);
   if (problem) throw new LaunchError(`'${text}' read as YAML: ${problem}`);
-  return value;
+  const root = doc.contents;
+  const double = isSeq(root) ? root.items.some((i) => isPyFloat(i)) : isPyFloat(root);
+  return { value, double };
 }
 
 /** The `type` attribute of a node's `param` (launch.frontend.type_utils). */
@@ -140,18 +166,23 @@ export function hasParamType(value: unknown, type: ParamType): boolean {
 }
 
 /** A substitution result coerced to a declared type (launch's coerce_to_type). */
-export function coerceToType(text: string, type: ParamType | undefined): unknown {
+export function coerceToType(text: string, type: ParamType | undefined): TypedValue {
   if (type === undefined || type === 'yaml') return yamlValue(text);
   if (type.startsWith('list_of_')) {
     const list = yamlValue(text);
-    if (!Array.isArray(list) || !list.every((x) => ofType(x, type.slice(8))))
+    const itemType = type.slice(8);
+    if (
+      !Array.isArray(list.value) ||
+      !list.value.every((x) => ofType(x, itemType)) ||
+      (itemType === 'int' && list.double)
+    )
       throw new LaunchError(`cannot convert '${text}' to ${type}`);
-    return list;
+    return { value: list.value, double: itemType === 'float' };
   }
   const value =
     type === 'str' ? text : type === 'int' ? pyInt(text) : type === 'float' ? pyFloat(text) : toBoolOrUndefined(text);
   if (value === undefined) throw new LaunchError(`cannot convert '${text}' to ${type}`);
-  return value;
+  return { value, double: type === 'float' };
 }
 
 function toBoolOrUndefined(text: string): boolean | undefined {

@@ -16,6 +16,7 @@ import {
   coerceToType,
   conditionValue,
   hasParamType,
+  isPyFloat,
   parameterValueProblem,
   PARAM_TYPES,
   PYYAML,
@@ -24,6 +25,7 @@ import {
   yamlProblem,
   yamlValue,
   type ParamType,
+  type TypedValue,
 } from './coercion.js';
 import { resolveCommandLine } from './command_line.js';
 import { LaunchError, type LaunchContext, type LaunchDescription, type LaunchNode, type LaunchParam } from './types.js';
@@ -217,7 +219,9 @@ class Entity {
 type Condition = { readonly unless: boolean; readonly expr: Template } | undefined;
 type Pair = readonly [Template, Template];
 type ParamValue =
-  { readonly plain: unknown } | { readonly template: Template } | { readonly list: readonly ParamValue[] };
+  | { readonly plain: unknown; readonly double?: boolean }
+  | { readonly template: Template }
+  | { readonly list: readonly ParamValue[] };
 interface ParamEntry {
   readonly where: string;
   readonly path: readonly Template[]; // nested params: a.b.c
@@ -456,7 +460,8 @@ function paramValue(p: Entity, node: YamlNode | null, inList = false): ParamValu
     const plain = plainText(t);
     return plain === undefined ? { template: t } : { plain };
   }
-  if (typeof v === 'number' || typeof v === 'boolean') return { plain: v };
+  if (typeof v === 'number') return { plain: v, double: isPyFloat(node) };
+  if (typeof v === 'boolean') return { plain: v };
   fail(
     p.at(node),
     `param: ${describe(v)} is not a parameter value${isMap(v) ? " (nest mappings with 'param' entries)" : ''}`,
@@ -556,8 +561,8 @@ class Run {
     const src: Source = { path, display: this.display(path), doc, lines };
     const error = yamlProblem(doc);
     if (error) {
-      const line = error.linePos?.[0].line ?? 1;
-      fail(`${src.display}:${line}`, `not valid YAML: ${yamlMessage(error)}`);
+      const pos = error.linePos?.[0] ?? { line: 1, col: 1 };
+      fail(`${src.display}:${pos.line}:${pos.col}`, `not valid YAML: ${yamlMessage(error)}`);
     }
     const root = doc.contents;
     const file = new Entity('file', root, src, `${src.display}:1`);
@@ -643,12 +648,11 @@ class Run {
         return;
       }
       case 'set_parameter': {
+        // launch_ros gives these to every node in scope as a '/**' parameter file: a node that
+        // does not declare the parameter ignores it
         const name = this.#r(a.name);
-        f.params.push({
-          kind: 'value',
-          name,
-          value: locate(a.where, `${a.type} '${name}'`, () => yamlValue(this.#r(a.value), false)),
-        });
+        const { value, double } = locate(a.where, `${a.type} '${name}'`, () => yamlValue(this.#r(a.value), false));
+        f.params.push({ kind: 'value', name, value, ...(double ? { double } : {}), global: true });
         return;
       }
       case 'set_parameters_from_file': {
@@ -781,7 +785,10 @@ class Run {
     if (p.kind === 'values') {
       return p.entries.map((e) => {
         const name = e.path.map((t) => this.#r(t)).join('.');
-        return locate(e.where, `param '${name}'`, () => ({ kind: 'value', name, value: this.#value(e.value, e.type) }));
+        return locate(e.where, `param '${name}'`, (): LaunchParam => {
+          const { value, double } = this.#value(e.value, e.type);
+          return { kind: 'value', name, value, ...(double ? { double } : {}) };
+        });
       });
     }
     const path = resolvePath(this.cwd, this.#r(p.from));
@@ -795,24 +802,28 @@ class Run {
     return [{ kind: 'file', path }];
   }
 
-  #value(v: ParamValue, type: ParamType | undefined): unknown {
+  /** A parameter's value, and whether it is a double (a float, or a list with floats, as launch_ros makes them). */
+  #value(v: ParamValue, type: ParamType | undefined): TypedValue {
     if ('plain' in v) {
-      if (type && !hasParamType(v.plain, type)) {
+      const double = v.double === true;
+      if (type && (!hasParamType(v.plain, type) || (type === 'int' && double))) {
         const hint =
           typeof v.plain === 'string'
             ? '; ros2 launch converts a quoted value only when it holds a substitution, so write it unquoted'
             : '';
-        throw new LaunchError(`${JSON.stringify(v.plain)} is not of type ${type}${hint}`);
+        const shown = double && Number.isInteger(v.plain) ? (v.plain as number).toFixed(1) : JSON.stringify(v.plain);
+        throw new LaunchError(`${shown} is not of type ${type}${hint}`);
       }
-      return v.plain;
+      return { value: v.plain, double: double || type === 'float' };
     }
     if ('template' in v) return coerceToType(this.#r(v.template), type);
     if (type && type !== 'yaml' && !type.startsWith('list_of_')) throw new LaunchError(`a list is not of type ${type}`);
     const itemType = type?.startsWith('list_of_') ? (type.slice(8) as ParamType) : undefined;
     const items = v.list.map((i) => this.#value(i, itemType));
-    const problem = parameterValueProblem(items);
+    const values = items.map((i) => i.value);
+    const problem = parameterValueProblem(values);
     if (problem) throw new LaunchError(problem);
-    return items;
+    return { value: values, double: items.some((i) => i.double) };
   }
 }
 

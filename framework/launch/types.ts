@@ -5,7 +5,16 @@ import type { RemapRule } from '../transport/names.js';
 
 export type LaunchParam =
   | { kind: 'file'; path: string } // a ROS 2 parameter file (node_name: ros__parameters: …), absolute
-  | { kind: 'value'; name: string; value: unknown }; // inline, already typed as launch_ros types it
+  | {
+      kind: 'value';
+      name: string;
+      /** already typed as launch_ros types it */
+      value: unknown;
+      /** a float (or a list of floats), which JavaScript numbers cannot tell from an integer when integral */
+      double?: boolean;
+      /** from set_parameter: given to every node in scope, ignored by a node that does not declare it */
+      global?: boolean;
+    };
 
 export interface LaunchNode {
   pkg: string;

@@ -36,7 +36,7 @@ export function resolveParams<S extends ParamSchema>(
           );
         continue;
       }
-      const checked = checkParam(spec, raw);
+      const checked = checkParam(spec, raw, source.doubles?.includes(name) ?? false);
       if (typeof checked === 'string')
         throw new ParamError(`${source.origin}: node ${nodeName}: parameter '${name}': ${checked}`);
       values[name] = checked.value;

@@ -12,7 +12,9 @@ import { WorkerNode } from './worker_node.js';
 
 // The embedded launcher: every node of a launch description in this process, each on the main
 // thread or in its own worker, taken through configure → activate together and back through
-// deactivate → cleanup together, so no node publishes before every subscription exists.
+// deactivate → cleanup together, so no node publishes before every subscription exists. A node
+// that fails for good (its lifecycle's `failed`) ends the launch: anyFailed() resolves, the caller
+// shuts everything down, and the report records which node failed and why.
 
 export interface LauncherOptions {
   readonly transport: EmbeddedTransport;
@@ -22,13 +24,22 @@ export interface LauncherOptions {
   readonly checkMessages?: boolean;
 }
 
+export interface NodeFailure {
+  readonly node: string;
+  readonly reason: string;
+}
+
 export interface LaunchReport {
   readonly launch: string;
   readonly args: Record<string, string>;
   readonly transport: 'embedded';
   readonly wall_time_s: number;
+  /** the nodes that failed for good, in the order they failed; absent when none did */
+  readonly failed?: NodeFailure[];
   readonly nodes: Array<
     Omit<NodeReport, 'stats'> & {
+      /** why the node failed for good, when it did */
+      failed?: string;
       topics: Array<{
         topic: string;
         type: string;
@@ -46,10 +57,25 @@ function parameterSources(node: LaunchNode, fullyQualifiedName: string): ParamSo
   const sources: ParamSource[] = [];
   for (const p of node.parameters) {
     if (p.kind === 'file') sources.push(...sourcesForNode(loadParamFile(p.path), fullyQualifiedName, p.path));
-    else sources.push({ origin: node.origin, values: { [p.name]: p.value }, strict: true });
+    else
+      sources.push({
+        origin: node.origin,
+        values: { [p.name]: p.value },
+        // set_parameter's values reach every node in scope as a '/**' section: a node that does not declare one ignores it
+        strict: !p.global,
+        doubles: p.double ? [p.name] : [],
+      });
   }
   // ros_args come last on the node's command line, so they win
   return [...sources, ...rosParamSources(parseRosArgs(['--ros-args', ...node.rosArgs], true), fullyQualifiedName)];
+}
+
+/** An error about a launched node, starting with where the launch file declares it. */
+function atNode(launchNode: LaunchNode, err: unknown): Error {
+  const message = (err as Partial<Error> | null | undefined)?.message ?? String(err);
+  return message.startsWith(launchNode.origin) && err instanceof Error
+    ? err
+    : new Error(`${launchNode.origin}: ${message}`, { cause: err });
 }
 
 export class Launcher {
@@ -57,60 +83,96 @@ export class Launcher {
   readonly #log = createLogger('launcher');
   #activatedAt = 0;
   #stoppedAt = 0;
+  readonly #failures: NodeFailure[] = [];
+  #onFailure: (why: string) => void = () => {};
+  readonly #anyFailed = new Promise<string>((resolve) => (this.#onFailure = resolve));
 
   constructor(
     readonly description: LaunchDescription,
     private readonly options: LauncherOptions,
   ) {}
 
-  /** Create and configure every node; on any failure, clean up what started and throw. */
+  /**
+   * Create and configure every node; on any failure, clean up what started and throw an error
+   * that starts with where the launch file declares the node.
+   */
   async configure(): Promise<void> {
+    const launched = new Map<string, string>(); // fully qualified name → origin
     try {
       for (const launchNode of this.description.nodes) {
-        if (launchNode.pkg !== this.options.registry.pkg)
-          throw new Error(
-            `${launchNode.origin}: package '${launchNode.pkg}' is not available in the embedded launcher (only '${this.options.registry.pkg}')`,
-          );
-        const { definition, moduleUrl } = await loadDefinition(this.options.registry, launchNode.exec);
-        if (launchNode.args.length)
-          this.#log.warn(
-            `${launchNode.origin}: args ${JSON.stringify(launchNode.args)} are ignored: dynastack nodes take parameters, not arguments`,
-          );
-        const remaps = [
-          ...launchNode.remaps,
-          ...remapsForNode(
-            parseRosArgs(['--ros-args', ...launchNode.rosArgs], true),
-            launchNode.name ?? definition.name,
-          ),
-        ];
-        const base = {
-          name: launchNode.name ?? definition.name,
-          namespace: launchNode.namespace,
-          parameters: definition.parameters,
-          remaps,
-        };
-        const fqn = nodeIdentity({ ...base, parameterSources: [] }).fullyQualifiedName;
-        const options: NodeOptions<ParamSchema> = { ...base, parameterSources: parameterSources(launchNode, fqn) };
-        const params = nodeIdentity(options).params; // validate here: a bad value stops the launch before anything runs
-        const thread = params.embedded_thread || definition.thread || 'main';
-        const node: ManagedNode =
-          thread === 'worker'
-            ? new WorkerNode(this.options.transport.bus, {
-                moduleUrl,
-                options,
-                fullyQualifiedName: fqn,
-                logLevelSpec: this.options.logLevelSpec,
-                checkMessages: this.options.checkMessages ?? false,
-              })
-            : new LocalNode(this.options.transport, definition, options, fqn);
-        this.nodes.push(node);
-        this.#log.debug(`configuring ${fqn} (${launchNode.exec}, ${thread} thread)`);
-        await node.configure();
+        try {
+          await this.#start(launchNode, launched);
+        } catch (err) {
+          throw atNode(launchNode, err);
+        }
       }
     } catch (err) {
       await this.shutdown();
       throw err;
     }
+  }
+
+  async #start(launchNode: LaunchNode, launched: Map<string, string>): Promise<void> {
+    if (launchNode.pkg !== this.options.registry.pkg)
+      throw new Error(
+        `${launchNode.origin}: package '${launchNode.pkg}' is not available in the embedded launcher (only '${this.options.registry.pkg}')`,
+      );
+    const { definition, moduleUrl } = await loadDefinition(this.options.registry, launchNode.exec);
+    if (launchNode.args.length)
+      this.#log.warn(
+        `${launchNode.origin}: args ${JSON.stringify(launchNode.args)} are ignored: dynastack nodes take parameters, not arguments`,
+      );
+    const remaps = [
+      ...launchNode.remaps,
+      ...remapsForNode(parseRosArgs(['--ros-args', ...launchNode.rosArgs], true), launchNode.name ?? definition.name),
+    ];
+    const base = {
+      name: launchNode.name ?? definition.name,
+      namespace: launchNode.namespace,
+      parameters: definition.parameters,
+      remaps,
+    };
+    const fqn = nodeIdentity({ ...base, parameterSources: [] }).fullyQualifiedName;
+    // each transport sees only its own thread's nodes: a name taken on another thread is caught here
+    const taken = launched.get(fqn);
+    if (taken) throw new Error(`a node named ${fqn} is already launched by ${taken}`);
+    launched.set(fqn, launchNode.origin);
+    const options: NodeOptions<ParamSchema> = { ...base, parameterSources: parameterSources(launchNode, fqn) };
+    const params = nodeIdentity(options).params; // validate here: a bad value stops the launch before anything runs
+    const thread = params.embedded_thread || definition.thread || 'main';
+    const node: ManagedNode =
+      thread === 'worker'
+        ? new WorkerNode(this.options.transport.bus, {
+            moduleUrl,
+            options,
+            fullyQualifiedName: fqn,
+            logLevelSpec: this.options.logLevelSpec,
+            checkMessages: this.options.checkMessages ?? false,
+          })
+        : new LocalNode(this.options.transport, definition, options, fqn);
+    this.nodes.push(node);
+    this.#log.debug(`configuring ${fqn} (${launchNode.exec}, ${thread} thread)`);
+    await node.configure();
+    node.failed()?.then(
+      (reason) => this.#failed(node, reason),
+      // it should never reject (NodeLifecycle.failed); if it does, the node has failed all the same
+      (err: unknown) => this.#failed(node, (err as Partial<Error> | null | undefined)?.message ?? String(err)),
+    );
+  }
+
+  #failed(node: ManagedNode, reason: string): void {
+    this.#failures.push({ node: node.fullyQualifiedName, reason });
+    const why = `${node.fullyQualifiedName} failed: ${reason}`;
+    this.#log.error(why);
+    this.#onFailure(why);
+  }
+
+  /**
+   * Resolves with '<node> failed: <reason>' when the first node fails for good, after configure or
+   * later; never resolves when no node fails. The launch should then shut down.
+   */
+  anyFailed(): Promise<string> {
+    return this.#anyFailed;
   }
 
   async activate(): Promise<void> {
@@ -156,13 +218,15 @@ export class Launcher {
     for (const node of this.nodes) {
       const { stats, ...rest } = await node.report();
       const topics = stats.map((s) => ({ ...s, rate_hz: activeS > 0 ? s.count / activeS : 0 }));
-      nodes.push({ ...rest, topics });
+      const failure = this.#failures.find((f) => f.node === node.fullyQualifiedName);
+      nodes.push({ ...rest, ...(failure ? { failed: failure.reason } : {}), topics });
     }
     return {
       launch: this.description.file,
       args: this.description.args,
       transport: 'embedded',
       wall_time_s: activeS,
+      ...(this.#failures.length ? { failed: [...this.#failures] } : {}),
       nodes,
     };
   }

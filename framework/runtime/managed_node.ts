@@ -27,6 +27,8 @@ export interface ManagedNode {
   report(): Promise<NodeReport>;
   /** when the node's work is done, for nodes whose work has an end (after configure) */
   finished(): Promise<string> | undefined;
+  /** when the node has failed for good, with the reason, for nodes that can say so (after configure) */
+  failed(): Promise<string> | undefined;
 }
 
 /** A node running on this thread. */
@@ -88,6 +90,10 @@ export class LocalNode implements ManagedNode {
 
   finished(): Promise<string> | undefined {
     return this.#lifecycle.finished;
+  }
+
+  failed(): Promise<string> | undefined {
+    return this.#lifecycle.failed;
   }
 
   report(): Promise<NodeReport> {

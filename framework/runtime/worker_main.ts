@@ -31,7 +31,17 @@ async function call(method: string): Promise<unknown> {
       (err: unknown) =>
         log.error(`finished failed: ${(err as Partial<Error> | null | undefined)?.message ?? String(err)}`),
     );
-    return { hasFinished: finished !== undefined };
+    const failed = node.failed();
+    failed?.then(
+      (reason) => bus.post({ op: 'failed', reason } satisfies ToMain),
+      // it should never reject (NodeLifecycle.failed); if it does, the node has failed all the same
+      (err: unknown) =>
+        bus.post({
+          op: 'failed',
+          reason: (err as Partial<Error> | null | undefined)?.message ?? String(err),
+        } satisfies ToMain),
+    );
+    return { hasFinished: finished !== undefined, hasFailed: failed !== undefined };
   }
   if (!node) throw new Error(`${method} before configure`);
   switch (method) {

@@ -23,6 +23,7 @@ export class WorkerNode implements ManagedNode {
   readonly #host: WorkerHost;
   #last: NodeReport | undefined;
   #finished: Promise<string> | undefined;
+  #failed: Promise<string> | undefined;
 
   readonly fullyQualifiedName: string;
 
@@ -50,9 +51,15 @@ export class WorkerNode implements ManagedNode {
     let resolveFinished: (reason: string) => void = () => {};
     const finished = new Promise<string>((resolve) => (resolveFinished = resolve));
     this.#host.onFinished = resolveFinished;
+    let resolveFailed: (reason: string) => void = () => {};
+    const failed = new Promise<string>((resolve) => (resolveFailed = resolve));
+    this.#host.onFailed = resolveFailed;
     try {
-      const { hasFinished } = await this.#host.call<{ hasFinished: boolean }>('configure');
+      const { hasFinished, hasFailed } = await this.#host.call<{ hasFinished: boolean; hasFailed: boolean }>(
+        'configure',
+      );
       if (hasFinished) this.#finished = finished;
+      if (hasFailed) this.#failed = failed;
       this.state = 'inactive';
     } catch (err) {
       throw new Error(`${this.fullyQualifiedName} (worker): configure failed: ${(err as Error).message}`, {
@@ -63,6 +70,10 @@ export class WorkerNode implements ManagedNode {
 
   finished(): Promise<string> | undefined {
     return this.#finished;
+  }
+
+  failed(): Promise<string> | undefined {
+    return this.#failed;
   }
 
   activate(): Promise<void> {

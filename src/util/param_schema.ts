@@ -69,10 +69,19 @@ export function defineParams<const S extends ParamSchema>(schema: S): S {
   return schema;
 }
 
-function describe(value: unknown): string {
-  if (Array.isArray(value)) return `array ${JSON.stringify(value)}`;
+/** A double as written: 6.0, not 6. */
+function doubleText(x: unknown): string {
+  return typeof x === 'number' && Number.isInteger(x) ? x.toFixed(1) : String(x);
+}
+
+function describe(value: unknown, writtenAsDouble: boolean): string {
+  if (Array.isArray(value))
+    return writtenAsDouble
+      ? `double array [${(value as unknown[]).map(doubleText).join(', ')}]`
+      : `array ${JSON.stringify(value)}`;
   if (typeof value === 'string') return `string '${value}'`;
-  if (typeof value === 'number') return `${Number.isInteger(value) ? 'integer' : 'double'} ${value}`;
+  if (typeof value === 'number')
+    return writtenAsDouble || !Number.isInteger(value) ? `double ${doubleText(value)}` : `integer ${value}`;
   return `${value === null ? 'null' : typeof value} ${JSON.stringify(value)}`;
 }
 
@@ -83,11 +92,14 @@ function inRange(x: number, range: readonly [number, number] | undefined): boole
 /**
  * Check a value against its declaration. Returns the value (integers given for a double are
  * accepted, as a YAML file writes `1` for 1.0) or a sentence saying what is wrong.
+ * `writtenAsDouble` says the number (or every number of the array) was written as a double,
+ * which JavaScript numbers cannot tell when it is integral (6.0): a double is refused for an
+ * integer parameter, as rclcpp refuses to set an integer parameter to a double.
  */
-export function checkParam(spec: ParamSpec, value: unknown): { value: unknown } | string {
+export function checkParam(spec: ParamSpec, value: unknown, writtenAsDouble = false): { value: unknown } | string {
   const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
-  const isInt = (x: unknown): x is number => isNum(x) && Number.isSafeInteger(x);
-  const expect = `expected ${spec.type.replace('_', ' ')}, got ${describe(value)}`;
+  const isInt = (x: unknown): x is number => !writtenAsDouble && isNum(x) && Number.isSafeInteger(x);
+  const expect = `expected ${spec.type.replace('_', ' ')}, got ${describe(value, writtenAsDouble)}`;
   switch (spec.type) {
     case 'bool':
       return typeof value === 'boolean' ? { value } : expect;

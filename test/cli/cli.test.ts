@@ -8,10 +8,12 @@ import { join } from 'node:path';
 import type { LaunchReport } from '../../framework/runtime/launcher.js';
 
 // The dynastack command as a user runs it: clean shutdown on signals, `params`, a bad parameter
-// file, `run` with --ros-args.
+// file, `run` with --ros-args, a node that fails (non-zero status), --duration's own message.
 
 const root = packageRoot();
 const cli = join(root, 'dist/cli/main.js');
+/** the same command with the test fixture nodes among its executables */
+const cliWithFixtures = join(root, 'dist/test/cli/with_fixture_nodes.js');
 
 /**
  * A CLI process whose output the test watches: `waitFor` resolves once the output (stdout and
@@ -148,4 +150,58 @@ test('dynastack run starts one node as ros2 run would, with --ros-args', async (
     bad.stdout + bad.stderr,
     /node \/ears: parameter 'report_period_s': 0\.001 is outside the range \[0\.01, 3600\]/,
   );
+});
+
+// --duration only ends these runs if the failure did not (then the status would be 0)
+test('a node that fails ends `dynastack launch` with status 1; the summary and the report name it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dynastack-'));
+  const report = join(dir, 'report.json');
+  writeFileSync(
+    join(dir, 'fails.launch.yaml'),
+    [
+      'launch:',
+      '- node: {pkg: dynastack, exec: failing_node, name: fails, param: [{name: embedded_thread, value: worker}]}',
+      '- node: {pkg: dynastack, exec: demo_listener, name: listener}',
+      '',
+    ].join('\n'),
+  );
+  const r = spawnSync(
+    process.execPath,
+    [cliWithFixtures, 'launch', join(dir, 'fails.launch.yaml'), '--duration', '30', '--report', report],
+    { encoding: 'utf8', cwd: root },
+  );
+  const output = r.stdout + r.stderr;
+  assert.equal(r.status, 1, output);
+  assert.match(output, /stopping \(\/fails failed: tick 3 threw: simulated fault\)/);
+  assert.match(r.stdout, /\n {2}\/fails +FAILED: tick 3 threw: simulated fault\n/);
+  const written = JSON.parse(readFileSync(report, 'utf8')) as LaunchReport;
+  assert.deepEqual(written.failed, [{ node: '/fails', reason: 'tick 3 threw: simulated fault' }]);
+  assert.equal(written.nodes.find((n) => n.node === '/fails')?.thread, 'worker');
+});
+
+test('a node that fails ends `dynastack run` with status 1, naming it and why', () => {
+  const r = spawnSync(process.execPath, [cliWithFixtures, 'run', 'failing_node', '--duration', '30'], {
+    encoding: 'utf8',
+    cwd: root,
+    env: { ...process.env, ROS_DISTRO: '' },
+  });
+  const output = r.stdout + r.stderr;
+  assert.equal(r.status, 1, output);
+  assert.match(output, /\/failing_node: stopping \(\/failing_node failed: tick 3 threw: simulated fault\)/);
+});
+
+test("--duration -1 gets dynastack's message, not the argument parser's", () => {
+  for (const args of [
+    ['launch', join(root, 'launch/talker_listener.launch.yaml'), '--duration', '-1'],
+    ['run', 'demo_talker', '--duration', '-1'],
+  ]) {
+    const r = spawnSync(process.execPath, [cli, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, ROS_DISTRO: '' },
+    });
+    const output = r.stdout + r.stderr;
+    assert.equal(r.status, 1, output);
+    assert.match(output, /--duration '-1' is not a positive number of seconds/);
+    assert.equal(output.trim().split('\n').length, 1, output);
+  }
 });

@@ -20,6 +20,8 @@ export class WorkerHost {
   #exited: Error | undefined;
   /** called when the worker's node says its work is done */
   onFinished: ((reason: string) => void) | undefined;
+  /** called when the worker's node says it has failed for good */
+  onFailed: ((reason: string) => void) | undefined;
 
   constructor(
     private readonly bus: EmbeddedBus,
@@ -78,6 +80,9 @@ export class WorkerHost {
           break;
         case 'finished':
           this.onFinished?.(m.reason);
+          break;
+        case 'failed':
+          this.onFailed?.(m.reason);
           break;
         case 'reply': {
           const pending = this.#pending.get(m.seq);

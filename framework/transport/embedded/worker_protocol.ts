@@ -9,6 +9,7 @@ export type ToMain =
   | { op: 'remove'; id: number }
   | { op: 'data'; batch: ArrayBuffer }
   | { op: 'finished'; reason: string }
+  | { op: 'failed'; reason: string }
   | { op: 'reply'; seq: number; ok: true; result?: unknown }
   | { op: 'reply'; seq: number; ok: false; error: string };
 

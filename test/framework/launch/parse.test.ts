@@ -419,8 +419,10 @@ test("remaps, set_remap and set_parameter: scoped, and ahead of the node's own",
     { from: 'cmd_vel', to: '/cmd_vel' },
     { from: 'odom', to: '/robot/odom' },
   ]);
+  // set_parameter gives every node in scope the value, as launch_ros's global parameters (a '/**'
+  // section): a node that does not declare it ignores it
   assert.deepEqual(d.nodes[0]!.parameters, [
-    { kind: 'value', name: 'use_sim_time', value: true },
+    { kind: 'value', name: 'use_sim_time', value: true, global: true },
     { kind: 'file', path: join(FIXTURES, 'config/controller.yaml') },
     { kind: 'value', name: 'use_sim_time', value: false },
   ]);
@@ -466,22 +468,23 @@ test('parameters: YAML typing of plain values and of substitution results, nesti
   `);
   assert.deepEqual(d.nodes[0]!.parameters, [
     { kind: 'value', name: 'int', value: 1 },
-    { kind: 'value', name: 'float', value: 1 },
+    // a double JavaScript cannot tell from an integer (1.0) says so, as launch_ros passes it on
+    { kind: 'value', name: 'float', value: 1, double: true },
     { kind: 'value', name: 'bool', value: true },
     { kind: 'value', name: 'yes_is_bool', value: true },
     { kind: 'value', name: 'quoted_stays_string', value: '1.5' },
-    { kind: 'value', name: 'sub_is_typed', value: 1.5 },
+    { kind: 'value', name: 'sub_is_typed', value: 1.5, double: true },
     { kind: 'value', name: 'sub_list', value: [1, 2, 3] },
     { kind: 'value', name: 'sub_word', value: 'hello' },
     { kind: 'value', name: 'sub_bool', value: true },
     { kind: 'value', name: 'typed_str', value: '1.5' },
-    { kind: 'value', name: 'typed_float', value: 2 },
-    { kind: 'value', name: 'list', value: [0.5, 1.5] },
-    { kind: 'value', name: 'list_of_subs', value: [1.5, 2.5] },
+    { kind: 'value', name: 'typed_float', value: 2, double: true },
+    { kind: 'value', name: 'list', value: [0.5, 1.5], double: true },
+    { kind: 'value', name: 'list_of_subs', value: [1.5, 2.5], double: true },
     { kind: 'value', name: 'empty', value: '' },
     { kind: 'value', name: 'empty_sub', value: '' },
-    { kind: 'value', name: 'gains.kp', value: [1, 2] },
-    { kind: 'value', name: 'gains.inner.ki', value: 0.1 },
+    { kind: 'value', name: 'gains.kp', value: [1, 2], double: true },
+    { kind: 'value', name: 'gains.inner.ki', value: 0.1, double: true },
     { kind: 'file', path: join(FIXTURES, 'config/controller.yaml') },
     { kind: 'file', path: join(FIXTURES, 'config/controller.yaml') },
   ]);
@@ -511,6 +514,19 @@ test('parameters: YAML typing of plain values and of substitution results, nesti
         - {name: n, value: "5", type: int}
   `),
     /^inline\.launch\.yaml:6: param 'n': "5" is not of type int; ros2 launch converts a quoted value only when it holds a substitution/,
+  );
+  // a double is not an int, whatever its value
+  throwsLaunchError(
+    () =>
+      launch(`
+    launch:
+    - node:
+        pkg: dynastack
+        exec: x
+        param:
+        - {name: n, value: 6.0, type: int}
+  `),
+    /^inline\.launch\.yaml:6: param 'n': 6\.0 is not of type int$/,
   );
   throwsLaunchError(
     () =>
@@ -651,7 +667,7 @@ test('unknown entities and attributes are errors, even under a false condition; 
 test('malformed YAML and a file that is not a launch file: errors with the file and line', () => {
   throwsLaunchError(
     () => loadLaunchFile('malformed.launch.yaml', {}, context),
-    /^malformed\.launch\.yaml:8: not valid YAML: All mapping items must start at the same column$/,
+    /^malformed\.launch\.yaml:8:1: not valid YAML: All mapping items must start at the same column$/,
   );
   throwsLaunchError(
     () => launch('nodes:\n- node: {pkg: a, exec: b}\n'),

@@ -2,7 +2,13 @@ import { join } from 'node:path';
 import { packageRoot } from '../../../src/util/paths.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadParamFile, parseOverride, patternMatches, sourcesForNode } from '../../../framework/params/file.js';
+import {
+  loadParamFile,
+  parseOverride,
+  parseParamFile,
+  patternMatches,
+  sourcesForNode,
+} from '../../../framework/params/file.js';
 import { resolveParams } from '../../../framework/params/resolve.js';
 import { defineParams } from '../../../src/util/param_schema.js';
 import { nonRosArgs, parseRosArgs, remapsForNode, rosParamSources } from '../../../framework/transport/ros_args.js';
@@ -46,7 +52,17 @@ test('bad files and values stop with a message naming file, node and parameter',
       return true;
     },
   );
-  assert.throws(() => loadParamFile(fixture('bad_yaml.yaml')), /bad_yaml\.yaml: not valid YAML at line \d+/);
+  // one line: the file, line and column, then the first line of the YAML parser's message (no code frame)
+  assert.throws(
+    () => loadParamFile(fixture('bad_yaml.yaml')),
+    (e: Error) => {
+      assert.equal(
+        e.message,
+        `${fixture('bad_yaml.yaml')}:4:5: not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]`,
+      );
+      return true;
+    },
+  );
   assert.throws(
     () => resolveFrom('typo.yaml', '/controller'),
     /typo\.yaml \(\/controller\): node \/controller has no parameter 'rate_hzz' \(did you mean 'rate_hz'\?\)/,
@@ -152,4 +168,109 @@ test('--ros-args: -p, --params-file, -r and --log-level, as ros2 launch passes t
   assert.equal(mine.steps, 3);
   assert.deepEqual(remapsForNode(targeted, 'controller'), []);
   assert.deepEqual(remapsForNode(targeted, 'other'), [{ from: 'a', to: 'b' }]);
+});
+
+test('parameter files type plain scalars as rcl_yaml_param_parser does; quoted ones stay strings', () => {
+  const [section, ...rest] = loadParamFile(fixture('rcl_typing.yaml'));
+  assert.equal(rest.length, 0);
+  assert.equal(section!.pattern, '/typed');
+  assert.deepEqual(section!.values, {
+    trues: Array(11).fill(true),
+    falses: Array(11).fill(false),
+    mixed_case: 'yEs',
+    octal: 8,
+    hex: 31,
+    negative_hex: -16,
+    plus: 42,
+    not_octal: 9,
+    written_double: 6,
+    exponent: 1000,
+    hex_float: 8,
+    dot_inf: Infinity,
+    minus_inf: -Infinity,
+    plain_inf: Infinity,
+    dot_nan: NaN,
+    double_quoted: '5',
+    single_quoted: 'yes',
+    null_word: 'null',
+    tilde: '~',
+    date: '2024-01-01',
+    underscores: '1_000',
+    yaml12_octal: '0o10',
+    too_big: '1e400',
+    block: '5\n',
+    doubles: [1, 2],
+    integers: [8, 16, 3],
+  });
+  // which numbers were written as doubles: JavaScript numbers cannot tell 6.0 from 6
+  assert.deepEqual(section!.doubles, [
+    'not_octal',
+    'written_double',
+    'exponent',
+    'hex_float',
+    'dot_inf',
+    'minus_inf',
+    'plain_inf',
+    'dot_nan',
+    'doubles',
+  ]);
+  // rcl refuses a sequence whose items have different types, and a parameter without a value
+  assert.throws(
+    () => parseParamFile('n:\n  ros__parameters:\n    x: [1, 2.5]\n', 'mixed.yaml'),
+    /mixed\.yaml:3:\d+: parameter 'x': the items of a sequence must have one type \('2\.5' is a double, '1' an integer\)/,
+  );
+  assert.throws(
+    () => parseParamFile('n:\n  ros__parameters:\n    x:\n', 'empty.yaml'),
+    /empty\.yaml:3:\d+: parameter 'x' has no value/,
+  );
+  // -p values are typed the same way (rcl_parse_yaml_value)
+  const p = (text: string) => parseOverride(text, 'command line');
+  assert.deepEqual(p('flag:=yes').values, { flag: true });
+  assert.deepEqual(p('flag:=Off').values, { flag: false });
+  assert.deepEqual(p('n:=010').values, { n: 8 });
+  assert.deepEqual(p('s:="010"').values, { s: '010' });
+  assert.deepEqual(p('x:=6.0').doubles, ['x']);
+  assert.deepEqual(p('x:=6').doubles, []);
+  assert.deepEqual(p('l:=[1.0, 2.0]').doubles, ['l']);
+});
+
+test('a double for an integer parameter is refused (file, -p), as rclcpp refuses it; an integer for a double is not', () => {
+  const numbers = defineParams({
+    steps: { type: 'integer', default: 1, description: 'an integer' },
+    counts: { type: 'integer_array', default: [], description: 'integers' },
+    rate_hz: { type: 'double', default: 1, description: 'a double' },
+    gains: { type: 'double_array', default: [], description: 'doubles' },
+  });
+  const fromFile = (text: string) =>
+    resolveParams(numbers, sourcesForNode(parseParamFile(text, 'f.yaml'), '/n', 'f.yaml'), '/n');
+  assert.throws(
+    () => fromFile('n:\n  ros__parameters:\n    steps: 6.0\n'),
+    /f\.yaml \(\/n\): node \/n: parameter 'steps': expected integer, got double 6\.0$/,
+  );
+  assert.throws(
+    () => fromFile('n:\n  ros__parameters:\n    counts: [1.0, 2.0]\n'),
+    /parameter 'counts': expected integer array, got double array \[1\.0, 2\.0\]$/,
+  );
+  assert.deepEqual(fromFile('n:\n  ros__parameters:\n    {steps: 6, counts: [1, 2], rate_hz: 6, gains: [1, 2]}\n'), {
+    use_sim_time: false,
+    embedded_thread: '',
+    steps: 6,
+    counts: [1, 2],
+    rate_hz: 6,
+    gains: [1, 2],
+  });
+  const fromCommandLine = (...assignments: string[]) =>
+    resolveParams(
+      numbers,
+      rosParamSources(parseRosArgs(['--ros-args', ...assignments.flatMap((a) => ['-p', a])]), '/n'),
+      '/n',
+    );
+  assert.throws(
+    () => fromCommandLine('steps:=6.0'),
+    /command line \(--ros-args -p steps:=6\.0\): node \/n: parameter 'steps': expected integer, got double 6\.0$/,
+  );
+  assert.throws(() => fromCommandLine('counts:=[3.0]'), /'counts': expected integer array, got double array \[3\.0\]/);
+  const ok = fromCommandLine('steps:=6', 'counts:=[1]', 'rate_hz:=6', 'gains:=[2]');
+  assert.equal(ok.steps, 6);
+  assert.equal(ok.rate_hz, 6);
 });

@@ -1,14 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { Launcher } from '../../../framework/runtime/launcher.js';
+import { summaryText } from '../../../framework/runtime/summary.js';
+import { parseLaunchText } from '../../../framework/launch/parse.js';
+import { packageRoot } from '../../../src/util/paths.js';
 import type { NodeRegistry } from '../../../framework/runtime/registry.js';
 import type { LaunchDescription, LaunchNode } from '../../../framework/launch/types.js';
 import { EmbeddedTransport } from '../../../framework/transport/embedded/transport.js';
 import { defineParams } from '../../../src/util/param_schema.js';
 import { periodNsFromHz } from '../../../framework/time/time.js';
 
-// The embedded launcher: nodes on the main thread and in workers, the report, and launches that
-// fail cleanly before anything runs.
+// The embedded launcher: nodes on the main thread and in workers, the report, launches that fail
+// cleanly before anything runs (naming the launch file and line), parameters as ROS 2 types and
+// scopes them, and a node that fails for good ending the launch.
 
 const registry: NodeRegistry = {
   pkg: 'dynastack',
@@ -17,6 +22,7 @@ const registry: NodeRegistry = {
     demo_listener: new URL('../../../nodes/demo_listener.js', import.meta.url).href,
     latched_source: new URL('../../fixtures/nodes/latched_source.js', import.meta.url).href,
     latched_sink: new URL('../../fixtures/nodes/latched_sink.js', import.meta.url).href,
+    failing_node: new URL('../../fixtures/nodes/failing_node.js', import.meta.url).href,
   },
 };
 
@@ -39,6 +45,21 @@ function launcher(nodes: LaunchNode[]) {
     transport,
     launcher: new Launcher(description, { transport, registry, logLevelSpec: 'warn', checkMessages: true }),
   };
+}
+
+/** A launcher for a launch file's text, as if read from test/fixtures/launch/inline.launch.yaml. */
+function launcherFor(text: string) {
+  const cwd = join(packageRoot(), 'test/fixtures/launch');
+  const description = parseLaunchText(
+    text,
+    join(cwd, 'inline.launch.yaml'),
+    {},
+    {
+      findPackageShare: () => packageRoot(),
+      cwd,
+    },
+  );
+  return launcher(description.nodes);
 }
 
 /** Resolve once `ok()` holds, polling every 10 ms; reject after a generous deadline (a loaded machine is slow, not wrong). */
@@ -181,6 +202,119 @@ test('an unknown executable names what the package has', async () => {
   const { launcher: l } = launcher([node('no_such_node')]);
   await assert.rejects(
     l.configure(),
-    /package 'dynastack' has no executable 'no_such_node' \(it has: demo_listener, demo_talker, latched_sink, latched_source\)/,
+    /package 'dynastack' has no executable 'no_such_node' \(it has: demo_listener, demo_talker, failing_node, latched_sink, latched_source\)/,
   );
+});
+
+test('errors for an unknown executable, a duplicate node name, a failed worker configure name the launch file and line', async () => {
+  const unknown = launcherFor('launch:\n- node: {pkg: dynastack, exec: no_such_node}\n').launcher;
+  await assert.rejects(
+    unknown.configure(),
+    /^Error: inline\.launch\.yaml:2: node #1 \(no_such_node\): package 'dynastack' has no executable 'no_such_node'/,
+  );
+  // one on the main thread, one in a worker: each transport alone would not see the clash
+  const twins = launcherFor(
+    'launch:\n- node: {pkg: dynastack, exec: latched_source, name: twin}\n- node: {pkg: dynastack, exec: latched_sink, name: twin}\n',
+  ).launcher;
+  await assert.rejects(
+    twins.configure(),
+    /^Error: inline\.launch\.yaml:3: node #2 \(twin\): a node named \/twin is already launched by inline\.launch\.yaml:2: node #1 \(twin\)$/,
+  );
+  assert.deepEqual(
+    twins.nodes.map((n) => n.state),
+    ['finalized'],
+  );
+  const wrong = launcherFor(
+    'launch:\n- node: {pkg: dynastack, exec: latched_source}\n- node:\n    pkg: dynastack\n    exec: latched_sink\n    param: [{name: wrong_type, value: true}]\n',
+  ).launcher;
+  await assert.rejects(
+    wrong.configure(),
+    /^Error: inline\.launch\.yaml:3: node #2 \(latched_sink\): \/latched_sink \(worker\): configure failed: topic \/latched carries/,
+  );
+});
+
+test('a double for an integer parameter is refused in a launch file: param, typed param, substitution, set_parameter', async () => {
+  const refused = [
+    '- node: {pkg: dynastack, exec: demo_listener, param: [{name: expected_joints, value: 6.0}]}',
+    '- node: {pkg: dynastack, exec: demo_listener, param: [{name: expected_joints, value: 6, type: float}]}',
+    "- arg: {name: n, default: '6.0'}\n- node: {pkg: dynastack, exec: demo_listener, param: [{name: expected_joints, value: $(var n)}]}",
+    "- set_parameter: {name: expected_joints, value: '6.0'}\n- node: {pkg: dynastack, exec: demo_listener}",
+  ];
+  for (const actions of refused) {
+    const { launcher: l } = launcherFor(`launch:\n${actions}\n`);
+    await assert.rejects(
+      l.configure(),
+      /node \/demo_listener: parameter 'expected_joints': expected integer, got double 6\.0$/,
+      actions,
+    );
+  }
+  // an integer, and an integer for a double, are accepted
+  const { launcher: ok } = launcherFor(
+    'launch:\n- node: {pkg: dynastack, exec: demo_listener, param: [{name: expected_joints, value: 6}, {name: report_period_s, value: 2}]}\n',
+  );
+  await ok.configure();
+  await ok.shutdown();
+});
+
+test('set_parameter goes to every node in scope that declares the parameter; the others ignore it', async () => {
+  // latched_source declares 'text', latched_sink (in a worker) does not
+  const { launcher: l } = launcherFor(
+    'launch:\n- set_parameter: {name: text, value: from-set-parameter}\n- node: {pkg: dynastack, exec: latched_source}\n- node: {pkg: dynastack, exec: latched_sink}\n',
+  );
+  await l.configure();
+  await l.activate();
+  const sink = l.nodes.find((n) => n.fullyQualifiedName === '/latched_sink')!;
+  await until('the latched text at the sink', async () => (await sink.report()).metrics.heard === 'from-set-parameter');
+  await l.shutdown();
+  // a node that declares it still has the value checked
+  const { launcher: bad } = launcherFor(
+    "launch:\n- set_parameter: {name: text, value: '5'}\n- node: {pkg: dynastack, exec: latched_source}\n",
+  );
+  await assert.rejects(bad.configure(), /node \/latched_source: parameter 'text': expected string, got integer 5/);
+});
+
+for (const thread of ['main', 'worker'] as const) {
+  test(`a node that fails after activation (${thread} thread) ends the launch: all shut down, the failure reported`, async () => {
+    const { launcher: l } = launcher([
+      node('failing_node', { parameters: [{ kind: 'value', name: 'embedded_thread', value: thread }] }),
+      node('latched_sink'),
+    ]);
+    await l.configure();
+    await l.activate();
+    // resolves when the first node fails; the launch then shuts down
+    assert.equal(await l.anyFailed(), '/failing_node failed: tick 3 threw: simulated fault');
+    await l.shutdown();
+    assert.deepEqual(
+      l.nodes.map((n) => n.state),
+      ['finalized', 'finalized'],
+    );
+    const report = await l.report();
+    assert.deepEqual(report.failed, [{ node: '/failing_node', reason: 'tick 3 threw: simulated fault' }]);
+    const failing = report.nodes.find((n) => n.node === '/failing_node')!;
+    assert.equal(failing.thread, thread);
+    assert.equal(failing.failed, 'tick 3 threw: simulated fault');
+    assert.equal(failing.metrics.ticks, 3);
+    const sink = report.nodes.find((n) => n.node === '/latched_sink')!;
+    assert.equal(sink.failed, undefined);
+    assert.equal(sink.metrics.cleaned, 'true');
+    // the end-of-run summary says which node failed and why
+    const summary = summaryText(report);
+    assert.match(summary, /\/failing_node +ticked 3 times\n/);
+    assert.match(summary, /\/failing_node +FAILED: tick 3 threw: simulated fault\n/);
+  });
+}
+
+test('a launch whose nodes do not fail: no failure in the report, anyFailed never resolves', async () => {
+  const { launcher: l } = launcher([node('latched_source')]);
+  await l.configure();
+  await l.activate();
+  let failed = false;
+  void l.anyFailed().then(() => (failed = true));
+  await l.shutdown();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(failed, false);
+  const report = await l.report();
+  assert.equal(report.failed, undefined);
+  assert.equal(report.nodes[0]!.failed, undefined);
+  assert.equal(summaryText(report), '');
 });
