@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SerialPort } from 'serialport';
@@ -10,6 +10,7 @@ import { protocolByName } from '../hw/protocol/index.js';
 import type { Operation, ProtocolName } from '../hw/protocol/types.js';
 import { servoModel } from '../hw/servos/index.js';
 import { encodeRegister, registerOf } from '../hw/servos/registers.js';
+import { writeFileAtomic } from '../src/util/atomic_file.js';
 import { createLogger } from '../src/util/log.js';
 import { compiledPath } from '../src/util/paths.js';
 import { Figures, percentile, sortNumbers } from './report.js';
@@ -187,7 +188,7 @@ export async function hwBusBenchmarks(figures: Figures): Promise<void> {
   try {
     for (const arm of ARMS) {
       const configPath = join(dir, `${arm.protocol}.yaml`);
-      writeFileSync(configPath, robotYaml(arm, join(dir, `${arm.protocol}-tty`)));
+      writeFileAtomic(configPath, robotYaml(arm, join(dir, `${arm.protocol}-tty`)));
       const { child, devicePath } = await startEmulator(configPath);
       try {
         const joints: JointConfig[] = arm.models.map((model, i) => ({ id: i + 1, name: NAMES[i]!, model }));

@@ -1,4 +1,4 @@
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { MujocoSim } from '../sim/mujoco/sim.js';
 import { MujocoEnv } from '../src/rl/env.js';
 import { runPets, type EpisodeResult, type PetsConfig } from '../src/rl/pets.js';
@@ -12,6 +12,7 @@ import { initTensorBackend } from '../src/tensor/backend.js';
 import { nativeKernels } from '../src/tensor/native_kernels.js';
 import { packagePath } from '../src/util/paths.js';
 import { writeLinePlot } from '../src/data/svg_plot.js';
+import { writeFileAtomic } from '../src/util/atomic_file.js';
 import { median } from '../src/util/percentile.js';
 import type { Figures } from './report.js';
 
@@ -168,7 +169,7 @@ export async function petsBenchmarks(figures: Figures): Promise<void> {
       lines.push(`${seeds[i]},${e.episode + 1},${e.return},${e.trainingSeconds},${e.planningMs},${e.seconds}`),
     ),
   );
-  writeFileSync('out/pets_cartpole.csv', lines.join('\n') + '\n');
+  writeFileAtomic('out/pets_cartpole.csv', lines.join('\n') + '\n');
   await writeLinePlot(
     'out/pets_cartpole.svg',
     [

@@ -1,7 +1,8 @@
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { PETS_ARM, petsArm, successAfter, type ArmEpisode, type PetsArmConfig } from '../src/rl/pets_arm.js';
 import { initTensorBackend } from '../src/tensor/backend.js';
 import { writeLinePlot } from '../src/data/svg_plot.js';
+import { writeFileAtomic } from '../src/util/atomic_file.js';
 import { median } from '../src/util/percentile.js';
 import type { Figures } from './report.js';
 
@@ -81,7 +82,7 @@ export async function petsArmBenchmarks(
       ),
     ),
   );
-  writeFileSync('out/pets_arm.csv', lines.join('\n') + '\n');
+  writeFileAtomic('out/pets_arm.csv', lines.join('\n') + '\n');
   await writeLinePlot(
     'out/pets_arm.svg',
     [

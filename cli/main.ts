@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { registry } from '../nodes/index.js';
 import { loadLaunchFile } from '../framework/launch/parse.js';
 import { Launcher } from '../framework/runtime/launcher.js';
+import { summaryText } from '../framework/runtime/summary.js';
 import { LocalNode } from '../framework/runtime/managed_node.js';
 import { loadDefinition } from '../framework/runtime/registry.js';
 import { EmbeddedTransport } from '../framework/transport/embedded/transport.js';
@@ -12,13 +12,15 @@ import { nodeIdentity } from '../framework/transport/node_base.js';
 import type { NodeOptions, Transport } from '../framework/transport/types.js';
 import type { ParamSchema } from '../src/util/param_schema.js';
 import { createLogger, setLogLevelSpec } from '../src/util/log.js';
+import { writeFileAtomic } from '../src/util/atomic_file.js';
 import { findPackageShare } from './find_package.js';
 import { paramsTable, paramsYaml } from './params_doc.js';
 import { nonRosArgs, parseRosArgs, remapsForNode, rosParamSources } from '../framework/transport/ros_args.js';
 
 // The dynastack command: launch a graph from a launch file, run one node as `ros2 run` would,
-// print a node's parameters, list the executables, emulate a servo bus, calibrate an arm. Each
-// subcommand parses its arguments here and hands the work to the framework, the nodes or hw/.
+// print a node's parameters, list the executables, emulate a servo bus, calibrate an arm, set up
+// new servos. Each subcommand parses its arguments here and hands the work to the framework, the
+// nodes or hw/.
 
 const USAGE = `usage:
   dynastack launch <file.launch.yaml> [name:=value …] [--duration S] [--report FILE] [--log-level SPEC] [--check-messages]
@@ -26,12 +28,38 @@ const USAGE = `usage:
   dynastack params <exec> [--yaml]
   dynastack nodes
   dynastack emulate --config <robot.yaml> [--link PATH] [--duration S] [--log-level SPEC]
-  dynastack calibrate --config <robot.yaml> [--port PATH] [--out FILE] [--import-lerobot FILE] [--full-turn NAME,…] [--reverse NAME,…]`;
+  dynastack calibrate --config <robot.yaml> [--port PATH] [--out FILE] [--import-lerobot FILE] [--full-turn NAME,…] [--reverse NAME,…]
+  dynastack servo setup --config <robot.yaml> [--port PATH] [--only NAME,…]
+every command takes --help`;
+
+/** `--help` or `-h` among a command's own arguments (not inside --ros-args, nor after --). */
+function wantsHelp(argv: readonly string[]): boolean {
+  for (const a of argv) {
+    if (a === '--ros-args' || a === '--') return false;
+    if (a === '--help' || a === '-h') return true;
+  }
+  return false;
+}
+
+/** The usage line of one command. */
+function usageOf(command: string): string {
+  const line = USAGE.split('\n').find(
+    (l) => l.trim() === `dynastack ${command}` || l.trim().startsWith(`dynastack ${command} `),
+  );
+  return `usage: ${line?.trim() ?? USAGE}\n`;
+}
 
 const log = createLogger('dynastack');
 
-/** Resolve when SIGINT or SIGTERM arrives (ros2 launch sends SIGINT, then SIGTERM), or after `seconds`. */
-function untilStopped(seconds: number | undefined, finished?: Promise<string>): Promise<string> {
+/**
+ * Resolve when SIGINT or SIGTERM arrives (ros2 launch sends SIGINT, then SIGTERM), after `seconds`,
+ * when the work is `finished`, or when something `failed` (resolving with the reason).
+ */
+function untilStopped(
+  seconds: number | undefined,
+  finished?: Promise<string>,
+  failed?: Promise<string>,
+): Promise<string> {
   return new Promise((done) => {
     const stop = (why: string) => () => {
       process.removeAllListeners('SIGINT');
@@ -49,7 +77,22 @@ function untilStopped(seconds: number | undefined, finished?: Promise<string>): 
       (err: unknown) =>
         stop(`finished with an error: ${(err as Partial<Error> | null | undefined)?.message ?? String(err)}`)(),
     );
+    void failed?.then((why) => stop(why)());
   });
+}
+
+/**
+ * `--duration -1` as `--duration=-1`: parseArgs takes a value starting with '-' for an option and
+ * refuses it, so the option's own check (and message) would never be reached.
+ */
+function dashValuesAttached(argv: readonly string[], options: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (options.includes(argv[i]!) && next !== undefined && /^-[\d.]/.test(next)) out.push(`${argv[i]}=${argv[++i]}`);
+    else out.push(argv[i]!);
+  }
+  return out;
 }
 
 function parseDuration(text: string | undefined): number | undefined {
@@ -61,7 +104,7 @@ function parseDuration(text: string | undefined): number | undefined {
 
 async function launch(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: argv,
+    args: dashValuesAttached(argv, ['--duration']),
     allowPositionals: true,
     options: {
       duration: { type: 'string' },
@@ -93,29 +136,24 @@ async function launch(argv: string[]): Promise<number> {
   });
   await launcher.configure();
   await launcher.activate();
-  const why = await untilStopped(duration, launcher.allFinished());
+  // a node that fails for good ends the launch, with a non-zero status
+  const why = await untilStopped(duration, launcher.allFinished(), launcher.anyFailed());
   log.info(`stopping (${why})`);
   await launcher.shutdown();
   const report = await launcher.report();
-  const summaries = report.nodes.filter((n) => n.summary);
-  if (summaries.length) {
-    process.stdout.write(`\nsummary (${report.wall_time_s.toFixed(1)} s of wall time)\n`);
-    for (const n of summaries) process.stdout.write(`  ${n.node.padEnd(28)} ${n.summary}\n`);
-    process.stdout.write('\n');
-  }
+  process.stdout.write(summaryText(report));
   if (values.report) {
-    mkdirSync(dirname(resolve(values.report)), { recursive: true });
-    writeFileSync(values.report, JSON.stringify(report, null, 2) + '\n');
+    writeFileAtomic(resolve(values.report), JSON.stringify(report, null, 2) + '\n');
     log.info(`report written to ${values.report}`);
   }
   await transport.shutdown();
-  return 0;
+  return report.failed ? 1 : 0;
 }
 
 async function run(argv: string[]): Promise<number> {
   const ros = parseRosArgs(argv, true);
   const { values, positionals } = parseArgs({
-    args: nonRosArgs(argv),
+    args: dashValuesAttached(nonRosArgs(argv), ['--duration']),
     allowPositionals: true,
     options: { transport: { type: 'string' }, duration: { type: 'string' } },
   });
@@ -139,16 +177,20 @@ async function run(argv: string[]): Promise<number> {
   }
   const fqn = nodeIdentity(options).fullyQualifiedName;
   const node = new LocalNode(transport, definition, options, fqn);
+  let failure: string | undefined;
   try {
     await node.configure();
     await node.activate();
-    const why = await untilStopped(parseDuration(values.duration), node.finished());
-    log.info(`${fqn}: stopping (${why})`);
+    // a node that fails for good ends the run, with a non-zero status
+    const failed = node.failed()?.then((reason) => (failure = `${fqn} failed: ${reason}`));
+    const why = await untilStopped(parseDuration(values.duration), node.finished(), failed);
+    if (failure) log.error(`${fqn}: stopping (${why})`);
+    else log.info(`${fqn}: stopping (${why})`);
   } finally {
     await node.cleanup();
     await transport.shutdown();
   }
-  return 0;
+  return failure === undefined ? 0 : 1;
 }
 
 async function params(argv: string[]): Promise<number> {
@@ -171,6 +213,11 @@ async function params(argv: string[]): Promise<number> {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // emulate, calibrate and servo print their own, longer help
+  if ((command === 'launch' || command === 'run' || command === 'params' || command === 'nodes') && wantsHelp(rest)) {
+    process.stdout.write(usageOf(command));
+    return 0;
+  }
   switch (command) {
     case 'launch':
       return launch(rest);
@@ -182,6 +229,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./emulate.js')).emulate(rest);
     case 'calibrate':
       return (await import('./calibrate.js')).calibrateMain(rest);
+    case 'servo':
+      return (await import('./servo_setup.js')).servoMain(rest);
     case 'nodes':
       for (const exec of Object.keys(registry.modules).sort()) {
         const { definition } = await loadDefinition(registry, exec);

@@ -10,7 +10,8 @@ import type { ReplayBuffer } from '../src/data/replay_buffer.js';
 import type { NodeHandle } from '../framework/transport/types.js';
 import { TransitionCollector } from '../src/dynamics/transition_collector.js';
 import { RetrainingSchedule } from '../src/dynamics/retraining.js';
-import { dynamicsModel, type DynamicsModel } from '../src/dynamics/model_blob.js';
+import { dynamicsModel, resumedModel, type DynamicsModel } from '../src/dynamics/model_blob.js';
+import { LearnerFiles, loadModelDir, type LoadedModel } from '../src/dynamics/learner_files.js';
 import {
   learnerFigures,
   learnerHealth,
@@ -38,6 +39,12 @@ import type { Timer } from '../framework/time/clock.js';
 // state layout (training.joints, angle_joints, state) and the stamp of the newest state it was
 // trained on (training.data_end_ns, src/dynamics/model_blob.ts), so a controller can wait for the
 // model of the last episode.
+// What survives a kill (src/dynamics/learner_files.ts, every write atomic): the buffer is saved to
+// buffer_file at every episode end (before the training on it starts, so a published model's data
+// is on disk) and every save_period_s, the newest model to model_dir after each training (a TF.js
+// model folder with the metadata). With resume a run starts from them: the buffer's transitions,
+// and the model, published at activation (as trained on none of this run's states: its clock starts
+// anew), trained on from and numbered on from; without, the earlier run's files are removed.
 
 const parameters = defineParams({
   joints: {
@@ -162,7 +169,26 @@ const parameters = defineParams({
     type: 'string',
     default: '',
     description:
-      "'' : keep transitions in memory only; else loaded at configure when it exists, saved at cleanup (absolute, or relative to the package root)",
+      "'' : keep transitions in memory only; else loaded at configure when it exists (with resume), saved at every episode end, every save_period_s and at cleanup, atomically (absolute, or relative to the package root)",
+  },
+  model_dir: {
+    type: 'string',
+    default: '',
+    description:
+      "'' : models are only published; else the newest is saved in this folder after each training, atomically (TF.js model.json + weights.bin, the metadata included), and loaded at configure with resume and published at activation (absolute, or relative to the package root)",
+  },
+  save_period_s: {
+    type: 'double',
+    default: 30,
+    range: [0, 86_400],
+    description:
+      'with buffer_file: also save the buffer this often (steady clock) while it has new transitions; 0: at episode ends and cleanup only',
+  },
+  resume: {
+    type: 'bool',
+    default: true,
+    description:
+      "start from buffer_file and model_dir when they exist; false: start empty, and the earlier run's files there are removed at configure",
   },
   seed: {
     type: 'integer',
@@ -189,16 +215,31 @@ export default defineNode({
   description:
     'learns a probabilistic ensemble dynamics model from state and command streams and publishes each version on /dynamics/model',
   parameters,
-  configure(node, p) {
+  async configure(node, p) {
     checkParameters(p);
     const periodNs = periodNsFromHz(p.rate_hz);
-    const bufferFile = p.buffer_file ? packagePath(p.buffer_file) : '';
+    const files = new LearnerFiles({
+      bufferFile: p.buffer_file ? packagePath(p.buffer_file) : '',
+      modelDir: p.model_dir ? packagePath(p.model_dir) : '',
+      saved: (what) => node.logger.debug(`saved ${what}`),
+    });
+    const stale = files.removeStale();
+    if (stale.length) node.logger.info(`removed what killed saves left: ${stale.join(', ')}`);
+    if (!p.resume) {
+      const earlier = files.removeEarlier();
+      if (earlier.length) node.logger.warn(`resume is false: removed the earlier run's ${earlier.join(', ')}`);
+    }
     // transitions of an earlier run, when there are any: they fix the joints and the action size
-    const loaded = bufferFile ? loadEarlierRun(node, p, bufferFile, periodNs) : undefined;
+    const loaded = files.bufferFile && p.resume ? loadEarlierRun(node, p, files.bufferFile, periodNs) : undefined;
+    if (loaded) files.loadedBuffer(loaded.buffer);
+    // the model of an earlier run, to publish at activation and train on from
+    const loadedModel =
+      files.modelDir && p.resume ? await loadEarlierModel(node, p, files.modelDir, periodNs, loaded) : undefined;
+    const resumed = loadedModel?.usable ? loadedModel.model : undefined;
     const collector = new TransitionCollector({
       periodNs,
       capacity: p.buffer_capacity,
-      joints: p.joints,
+      joints: p.joints.length ? p.joints : (loadedModel?.encoding.joints ?? []),
       angleJoints: p.angle_joints,
       loaded,
     });
@@ -216,18 +257,37 @@ export default defineNode({
       { on: p.retrain_on as 'transitions' | 'episode', every: p.retrain_every, minTransitions: p.min_transitions },
       {
         size: () => collector.buffer?.size ?? 0,
-        train: () => client.train(trainingRequest(p, collector.buffer!)),
-        model: (result, version, dataEndNs) =>
-          dynamicsModel(result, version, { encoding: collector.encoding!, periodNs }, dataEndNs),
+        train: async () => {
+          // the data of this training (taken now), and the loaded model to go on from until this run has one
+          const request = trainingRequest(p, collector.buffer!, schedule.made === 0 ? resumed : undefined);
+          // the buffer saved at the episode's end is on disk before a model of it can be published
+          await files.idle();
+          return client.train(request);
+        },
+        model: (result, version, dataEndNs) => {
+          const model = dynamicsModel(result, version, { encoding: collector.encoding!, periodNs }, dataEndNs);
+          files.saveModel(model).catch(saveFailed);
+          return model;
+        },
         publish: publishModel,
         failed: (message) => {
           node.logger.error(message);
           publishDiagnostics();
         },
+        episodeEnded: saveBuffer,
       },
       loaded?.buffer.size ?? 0,
+      resumed?.version ?? 0,
     );
-    const figures = () => learnerFigures(collector, schedule, client.busy);
+    const figures = () => learnerFigures(collector, schedule, client.busy, resumed?.version ?? 0);
+    let resumedPublished = false;
+
+    function saveFailed(err: unknown): void {
+      node.logger.error(err instanceof Error ? err.message : String(err));
+    }
+    function saveBuffer(): void {
+      if (collector.buffer) files.saveBuffer(collector.buffer).catch(saveFailed);
+    }
 
     function publishModel(model: DynamicsModel): void {
       models.publish(modelBlob(model, node.clock.now()));
@@ -278,25 +338,35 @@ export default defineNode({
     node.createSubscription('dynastack_msgs/msg/EpisodeEvent', p.episode_topic, onEpisode);
 
     let timer: Timer | undefined;
+    let saveTimer: Timer | undefined;
     return {
       activate: () => {
         active = true;
+        if (resumed && !resumedPublished && schedule.made === 0) {
+          models.publish(modelBlob(resumedModel(resumed, files.modelDir), node.clock.now()));
+          resumedPublished = true;
+          node.logger.info(`dynamics model v${resumed.version} loaded from ${files.modelDir}: published`);
+        }
         schedule.activate();
         timer = node.createTimer(periodNsFromHz(1 / p.diagnostics_period_s), publishDiagnostics, node.steadyClock);
+        if (files.bufferFile && p.save_period_s > 0)
+          saveTimer = node.createTimer(periodNsFromHz(1 / p.save_period_s), saveBuffer, node.steadyClock);
       },
       deactivate: () => {
         active = false;
         schedule.deactivate();
         timer?.cancel();
+        saveTimer?.cancel();
       },
       cleanup: async () => {
         schedule.dispose();
         await client.dispose();
         const buffer = collector.buffer;
-        if (bufferFile && buffer?.size) {
-          buffer.save(bufferFile);
-          node.logger.info(`saved ${buffer.size} transitions to ${bufferFile}`);
+        if (files.bufferFile && buffer?.size) {
+          await files.saveBuffer(buffer);
+          node.logger.info(`saved ${buffer.size} transitions to ${files.bufferFile}`);
         }
+        await files.idle();
       },
       summary: () => learnerSummary(figures()),
       metrics: () => learnerMetrics(figures()),
@@ -336,6 +406,24 @@ function loadEarlierRun(
   return loaded;
 }
 
+/** The model of an earlier run in model_dir (checked against the parameters and the loaded buffer), when there is one. */
+async function loadEarlierModel(
+  node: NodeHandle<typeof parameters>,
+  p: Params,
+  dir: string,
+  periodNs: bigint,
+  buffer: LoadedBufferFile | undefined,
+): Promise<LoadedModel | undefined> {
+  const loaded = await loadModelDir(dir, {
+    joints: p.joints,
+    angleJoints: p.angle_joints,
+    periodNs,
+    ...(buffer ? { buffer: { path: packagePath(p.buffer_file), encoding: buffer.encoding } } : {}),
+  });
+  if (loaded?.warning) node.logger.warn(loaded.warning);
+  return loaded;
+}
+
 /** The worker that trains, logging each epoch at debug level. */
 function trainingClient(node: NodeHandle<typeof parameters>, p: Params): TrainingClient {
   return new TrainingClient({
@@ -347,8 +435,8 @@ function trainingClient(node: NodeHandle<typeof parameters>, p: Params): Trainin
   });
 }
 
-/** A training of the ensemble the parameters describe on everything in `buffer`. */
-function trainingRequest(p: Params, buffer: ReplayBuffer): TrainingRequest {
+/** A training of the ensemble the parameters describe on everything in `buffer` (going on from `initial`, if given and of that ensemble). */
+function trainingRequest(p: Params, buffer: ReplayBuffer, initial?: DynamicsModel): TrainingRequest {
   const config: EnsembleConfig = {
     stateSize: buffer.stateSize,
     actionSize: buffer.actionSize,
@@ -366,7 +454,14 @@ function trainingRequest(p: Params, buffer: ReplayBuffer): TrainingRequest {
     holdoutRatio: p['training.holdout_ratio'],
     ...(p['training.max_updates'] > 0 ? { maxUpdates: p['training.max_updates'] } : {}),
   };
-  return { config, data: buffer.toTransitionData(), options };
+  return {
+    config,
+    data: buffer.toTransitionData(),
+    options,
+    ...(initial
+      ? { initial: { metadata: JSON.parse(initial.metadataJson) as Record<string, unknown>, data: initial.data } }
+      : {}),
+  };
 }
 
 /** A model as the message that carries it, stamped `stampNs`. */

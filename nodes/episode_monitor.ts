@@ -1,10 +1,10 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { defineNode } from '../framework/runtime/node_definition.js';
 import { defineParams } from '../src/util/param_schema.js';
 import { timeToNs } from '../framework/time/time.js';
 import { EpisodeEventKind } from '../framework/msgs/types.js';
 import { writeLinePlot } from '../src/data/svg_plot.js';
+import { writeFileAtomicAsync } from '../src/util/atomic_file.js';
 import { REWARD_TASKS, rewardFor, type RewardTask } from '../src/tasks/episode_reward.js';
 import { loadArmReachTask, type ArmActuation } from '../src/tasks/arm_reach.js';
 import { reachOutcome } from '../src/tasks/arm_targets.js';
@@ -12,7 +12,9 @@ import { reachOutcome } from '../src/tasks/arm_targets.js';
 // Judges a learning run from outside the controller: the task's reward of every tick (state and
 // the command in force), summed per episode (the episodes the sim bridge declares on episode_topic:
 // a sum starts at START and is taken at END), logged as each episode ends, and written as a
-// learning curve (CSV and SVG) at the end. Done after `episodes`.
+// learning curve (SVG, then CSV, each replaced atomically) after every episode, so a killed run
+// keeps it. Done after `episodes`. With resume it reads the CSV of an earlier run back and goes on
+// from it: those episodes count toward `episodes` and number the next.
 // Arm reach with a goal per episode (goal_topic, e.g. the goal sequencer's random targets): the
 // reward follows the goal in force, and with success_tolerance_m each episode is also judged by
 // the end effector's distance to its goal at the episode's last state, the share of successes
@@ -91,6 +93,12 @@ const parameters = defineParams({
     range: [0, 1_000_000],
     description: 'with success_tolerance_m: the success share counts the episodes after this many',
   },
+  resume: {
+    type: 'bool',
+    default: false,
+    description:
+      'go on from the learning curve CSV beside `output` of an earlier run, when there is one: its episodes count toward `episodes` and number the next; false: a new curve',
+  },
 });
 
 export default defineNode({
@@ -127,7 +135,18 @@ export default defineNode({
         ? `${successes(p.judge_after)} of ${judged} episodes after ${p.judge_after} within ${(p.success_tolerance_m * 100).toFixed(1)} cm`
         : `no episode after ${p.judge_after} yet`;
     };
+    const csv = p.output.replace(/\.svg$/i, '') + '.csv';
     const returns: number[] = [];
+    if (p.resume) {
+      const earlier = readCurve(csv, judging);
+      returns.push(...earlier.returns);
+      distances.push(...earlier.distances);
+      node.logger.info(
+        earlier.returns.length
+          ? `resuming after the ${earlier.returns.length} episodes of ${csv}`
+          : `resume: no learning curve at ${csv} yet, starting at episode 1`,
+      );
+    }
     let u: ArrayLike<number> = [];
     /** the stamp of the last state of the newest episode that ended: states up to it are counted */
     let endedThroughNs: bigint | undefined;
@@ -135,6 +154,52 @@ export default defineNode({
     let finish: (reason: string) => void = () => {};
     const finished = p.episodes > 0 ? new Promise<string>((resolve) => (finish = resolve)) : undefined;
     const best = (): number => (returns.length ? Math.max(...returns) : Number.NaN);
+    const done = (): string =>
+      `${returns.length} episodes, best return ${best().toFixed(1)}, last ${(returns.at(-1) ?? Number.NaN).toFixed(1)}${judging ? `; ${successShare()}` : ''}`;
+
+    /** the curve of the episodes so far: the SVG, then the CSV (each whole, or the one before) */
+    async function writeCurve(): Promise<void> {
+      const rows = judging
+        ? [
+            'episode,return,final_distance_m,success',
+            ...returns.map((r, i) => `${i + 1},${r},${distances[i]},${distances[i]! < p.success_tolerance_m ? 1 : 0}`),
+          ]
+        : ['episode,return', ...returns.map((r, i) => `${i + 1},${r}`)];
+      const episodesAxis = returns.map((_, i) => i + 1);
+      const plotted = [...returns];
+      const distancesCm = distances.map((d) => d * 100);
+      await writeLinePlot(
+        p.output,
+        [
+          { title: 'episode return', series: [{ name: p.task, t: episodesAxis, y: plotted }] },
+          ...(judging
+            ? [
+                {
+                  title: 'final distance to the goal (cm)',
+                  series: [{ name: p.task, t: episodesAxis, y: distancesCm }],
+                },
+              ]
+            : []),
+        ],
+        { title: p.title, xTitle: 'episode' },
+      );
+      await writeFileAtomicAsync(csv, rows.join('\n') + '\n');
+    }
+    // one write at a time; episodes that end meanwhile go into one write after it
+    let writing: Promise<void> = Promise.resolve();
+    let writeWanted = false;
+    const curveChanged = (): void => {
+      if (writeWanted) return;
+      writeWanted = true;
+      writing = writing
+        .then(() => {
+          writeWanted = false;
+          return writeCurve();
+        })
+        .catch((err: unknown) =>
+          node.logger.error(`learning curve not written: ${err instanceof Error ? err.message : String(err)}`),
+        );
+    };
     node.createSubscription('std_msgs/msg/Float64MultiArray', p.command_topic, (m) => (u = Float64Array.from(m.data)));
     node.createSubscription('dynastack_msgs/msg/EpisodeEvent', p.episode_topic, (m) => {
       if (m.event === EpisodeEventKind.START) sum = 0;
@@ -146,12 +211,11 @@ export default defineNode({
         ? `, end effector ${(distance * 100).toFixed(2)} cm from the goal ${distance < p.success_tolerance_m ? '✓' : '✗'} (${successShare()})`
         : '';
       node.logger.info(`episode ${returns.length}: return ${sum.toFixed(1)} (best ${best().toFixed(1)})${judged}`);
-      if (p.episodes > 0 && returns.length >= p.episodes)
-        finish(
-          `${returns.length} episodes, best return ${best().toFixed(1)}, last ${sum.toFixed(1)}${judging ? `; ${successShare()}` : ''}`,
-        );
+      curveChanged();
+      if (p.episodes > 0 && returns.length >= p.episodes) finish(done());
       sum = 0;
     });
+    if (p.episodes > 0 && returns.length >= p.episodes) finish(`already ${done()}`);
     node.createSubscription('sensor_msgs/msg/JointState', p.state_topic, (m) => {
       // a state of an episode already summed (it came after the episode's END) is not counted twice
       if (endedThroughNs !== undefined && timeToNs(m.header.stamp) <= endedThroughNs) return;
@@ -173,35 +237,8 @@ export default defineNode({
     return {
       finished,
       cleanup: async () => {
-        if (!returns.length) return;
-        const csv = p.output.replace(/\.svg$/i, '') + '.csv';
-        mkdirSync(dirname(csv), { recursive: true });
-        const rows = judging
-          ? [
-              'episode,return,final_distance_m,success',
-              ...returns.map(
-                (r, i) => `${i + 1},${r},${distances[i]},${distances[i]! < p.success_tolerance_m ? 1 : 0}`,
-              ),
-            ]
-          : ['episode,return', ...returns.map((r, i) => `${i + 1},${r}`)];
-        writeFileSync(csv, rows.join('\n') + '\n');
-        const episodesAxis = returns.map((_, i) => i + 1);
-        await writeLinePlot(
-          p.output,
-          [
-            { title: 'episode return', series: [{ name: p.task, t: episodesAxis, y: returns }] },
-            ...(judging
-              ? [
-                  {
-                    title: 'final distance to the goal (cm)',
-                    series: [{ name: p.task, t: episodesAxis, y: distances.map((d) => d * 100) }],
-                  },
-                ]
-              : []),
-          ],
-          { title: p.title, xTitle: 'episode' },
-        );
-        node.logger.info(`learning curve written to ${p.output} (and ${csv})`);
+        await writing;
+        if (returns.length) node.logger.info(`learning curve written to ${p.output} (and ${csv})`);
       },
       summary: () =>
         `${returns.length} episodes: returns ${returns.map((r) => r.toFixed(0)).join(', ')}${judging ? `; ${successShare()}` : ''}`,
@@ -221,3 +258,25 @@ export default defineNode({
     };
   },
 });
+
+/**
+ * The returns (and, when judging, the final distances) of the learning curve CSV at `path`, as
+ * this node writes it; none when there is no file. A file of another layout is refused, naming it.
+ */
+function readCurve(path: string, judging: boolean): { returns: number[]; distances: number[] } {
+  if (!existsSync(path)) return { returns: [], distances: [] };
+  const [header, ...rows] = readFileSync(path, 'utf8').trim().split('\n');
+  const expected = judging ? 'episode,return,final_distance_m,success' : 'episode,return';
+  if (header !== expected)
+    throw new Error(`parameter 'resume': learning curve ${path} has the columns '${header}', expected '${expected}'`);
+  const returns: number[] = [];
+  const distances: number[] = [];
+  rows.forEach((row, i) => {
+    const cells = row.split(',');
+    if (Number(cells[0]) !== i + 1 || cells[1] === undefined || !Number.isFinite(Number(cells[1])))
+      throw new Error(`parameter 'resume': learning curve ${path}, line ${i + 2} ('${row}') is not episode ${i + 1}'s`);
+    returns.push(Number(cells[1]));
+    if (judging) distances.push(Number(cells[2]));
+  });
+  return { returns, distances };
+}

@@ -1,5 +1,3 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { defineNode } from '../framework/runtime/node_definition.js';
 import { defineParams } from '../src/util/param_schema.js';
 import { nsToSeconds, timeToNs } from '../framework/time/time.js';
@@ -7,7 +5,8 @@ import { SeriesRecorder } from '../src/data/series_recorder.js';
 import { writeLinePlot, type Panel } from '../src/data/svg_plot.js';
 
 // Records a run for people to look at: joint trajectories, commands, end-effector position and
-// targets, written at shutdown as an SVG plot and a CSV of every sample.
+// targets, written at shutdown as an SVG plot and a CSV of every sample (each file replaced
+// atomically, src/util/atomic_file.ts).
 
 const parameters = defineParams({
   output: {
@@ -119,8 +118,7 @@ export default defineNode({
         }
         await writeLinePlot(p.output, panels, { title: p.title, xTitle: 'time (s)' });
         const csv = p.output.replace(/\.svg$/i, '') + '.csv';
-        mkdirSync(dirname(csv), { recursive: true });
-        writeFileSync(csv, rec.csv());
+        await rec.writeCsv(csv);
         written = p.output;
         node.logger.info(`plot written to ${p.output} (samples in ${csv})`);
       },

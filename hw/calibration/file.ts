@@ -1,7 +1,8 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import YAML from 'yaml';
+import { writeFileAtomic } from '../../src/util/atomic_file.js';
 import type { ProtocolName } from '../protocol/types.js';
 import type { ServoModel } from '../servos/control_table.js';
 import { servoModel } from '../servos/index.js';
@@ -9,8 +10,9 @@ import type { RobotConfig } from '../robot_config.js';
 import { calibrationProblems, type DriveMode, type JointCalibration, type RobotCalibration } from './calibration.js';
 
 // Calibration files: one YAML file per robot, by default
-// $XDG_CONFIG_HOME/dynastack/calibration/<robot>.yaml (~/.config/…), written atomically (a
-// temporary file renamed over the old one, so a crash never leaves half a calibration) and read
+// $XDG_CONFIG_HOME/dynastack/calibration/<robot>.yaml (~/.config/…), written atomically
+// (src/util/atomic_file.ts: a flushed temporary file renamed over the old one, so a crash never
+// leaves half a calibration) and read
 // back with every field checked. A LeRobot calibration JSON ({motor: {id, drive_mode,
 // homing_offset, range_min, range_max}}) can be imported, so the poses a user calibrated with
 // LeRobot carry over: the numbers mean the same on the servo.
@@ -64,18 +66,13 @@ export function calibrationYaml(cal: RobotCalibration, comment?: string): string
 /** Write atomically: a crash or a full disk leaves the previous file as it was. */
 export function writeCalibrationFile(path: string, cal: RobotCalibration, comment?: string): void {
   const target = resolve(path);
-  const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.tmp`);
   try {
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(tmp, calibrationYaml(cal, comment), { flush: true });
-    renameSync(tmp, target);
+    writeFileAtomic(target, calibrationYaml(cal, comment));
   } catch (err) {
-    try {
-      rmSync(tmp, { force: true });
-    } catch {
-      // nothing was written there either
-    }
-    throw new Error(`cannot write calibration file ${target}: ${(err as Error).message}`, { cause: err });
+    // the helper's error says 'cannot write <path>: <why>'; this one says what the file is
+    const why =
+      (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message;
+    throw new Error(`cannot write calibration file ${target}: ${why}`, { cause: err });
   }
 }
 

@@ -1,12 +1,12 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { threadId } from 'node:worker_threads';
 import type { TransitionData } from './transition_data.js';
 import type { Rng } from '../util/random.js';
+import { writeFileAtomic, writeFileAtomicAsync } from '../util/atomic_file.js';
 
 // A bounded FIFO of transitions (s, a, s′) in flat Float32Arrays, the form the ensemble trains on;
-// the oldest is dropped when full. It is saved as a small binary file, written atomically so that a
-// crash mid-save leaves the previous file whole:
+// the oldest is dropped when full. It is saved as a small binary file, written atomically
+// (src/util/atomic_file.ts) so that a crash mid-save leaves the previous file whole:
 //
 //   'DSRB' | uint32 LE header length | header JSON (space-padded to 4 bytes) | float32 LE data
 //
@@ -113,22 +113,15 @@ export class ReplayBuffer {
 
   /** Write the buffer to `path` atomically (a temporary file beside it, then a rename). */
   save(path: string): void {
-    const data = this.toTransitionData();
-    const header: Header = {
-      format: FORMAT,
-      stateSize: this.stateSize,
-      actionSize: this.actionSize,
-      capacity: this.capacity,
-      count: data.n,
-      meta: { ...this.meta },
-    };
-    let json = JSON.stringify(header);
-    json += ' '.repeat((4 - ((8 + Buffer.byteLength(json)) % 4)) % 4);
-    const prefix = Buffer.alloc(8);
-    prefix.write(MAGIC, 0, 'latin1');
-    prefix.writeUInt32LE(Buffer.byteLength(json), 4);
-    const bytes = (a: Float32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-    writeFileAtomic(path, [prefix, Buffer.from(json), bytes(data.states), bytes(data.actions), bytes(data.nextStates)]);
+    writeFileAtomic(path, this.#fileChunks());
+  }
+
+  /**
+   * `save` without blocking the thread while the data goes to disk: what is saved is the buffer as
+   * it is at the call (transitions added meanwhile are not in this save).
+   */
+  saveAsync(path: string): Promise<void> {
+    return writeFileAtomicAsync(path, this.#fileChunks());
   }
 
   /**
@@ -193,6 +186,26 @@ export class ReplayBuffer {
     return buffer;
   }
 
+  /** the file's bytes, from a copy of the buffer as it is now */
+  #fileChunks(): Uint8Array[] {
+    const data = this.toTransitionData();
+    const header: Header = {
+      format: FORMAT,
+      stateSize: this.stateSize,
+      actionSize: this.actionSize,
+      capacity: this.capacity,
+      count: data.n,
+      meta: { ...this.meta },
+    };
+    let json = JSON.stringify(header);
+    json += ' '.repeat((4 - ((8 + Buffer.byteLength(json)) % 4)) % 4);
+    const prefix = Buffer.alloc(8);
+    prefix.write(MAGIC, 0, 'latin1');
+    prefix.writeUInt32LE(Buffer.byteLength(json), 4);
+    const bytes = (a: Float32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    return [prefix, Buffer.from(json), bytes(data.states), bytes(data.actions), bytes(data.nextStates)];
+  }
+
   #allocate(n: number): TransitionData {
     return {
       states: new Float32Array(n * this.stateSize),
@@ -209,34 +222,5 @@ export class ReplayBuffer {
     out.states.set(this.#states.subarray(slot * S, (slot + 1) * S), row * S);
     out.actions.set(this.#actions.subarray(slot * A, (slot + 1) * A), row * A);
     out.nextStates.set(this.#nextStates.subarray(slot * S, (slot + 1) * S), row * S);
-  }
-}
-
-/**
- * Write `chunks` to `path` so that readers see the old file or the whole new one, never a part:
- * a temporary file in the same folder, flushed to disk, then renamed over `path`. If anything
- * fails, the temporary file is removed and `path` is untouched.
- */
-export function writeFileAtomic(path: string, chunks: Iterable<Uint8Array>): void {
-  const temp = `${path}.${process.pid}.${threadId}.tmp`;
-  let fd: number | undefined;
-  try {
-    fd = openSync(temp, 'w');
-    for (const chunk of chunks) {
-      for (let written = 0; written < chunk.byteLength;)
-        written += writeSync(fd, chunk, written, chunk.byteLength - written);
-    }
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(temp, path);
-  } catch (err) {
-    if (fd !== undefined) closeSync(fd);
-    try {
-      unlinkSync(temp);
-    } catch {
-      // never created, or already gone
-    }
-    throw new Error(`cannot write ${path}: ${(err as Error).message}`, { cause: err });
   }
 }

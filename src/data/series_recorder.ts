@@ -1,5 +1,8 @@
+import { writeFileAtomicAsync } from '../util/atomic_file.js';
+
 // Time series kept in memory for a plot or CSV: named series of (t, y), each thinned to at most
-// `maxPoints` by keeping every k-th sample when written.
+// `maxPoints` by keeping every k-th sample when written. The CSV file is replaced atomically
+// (src/util/atomic_file.ts).
 
 export class SeriesRecorder {
   readonly #series = new Map<string, { t: number[]; y: number[] }>();
@@ -30,5 +33,10 @@ export class SeriesRecorder {
     for (const [name, s] of this.#series)
       for (let i = 0; i < s.t.length; i++) lines.push(`${name},${s.t[i]},${s.y[i]}`);
     return lines.join('\n') + '\n';
+  }
+
+  /** Write csv() to `path` (folders made as needed, the file replaced atomically). */
+  writeCsv(path: string): Promise<void> {
+    return writeFileAtomicAsync(path, this.csv());
   }
 }

@@ -1,10 +1,10 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { writeFileAtomicAsync } from '../util/atomic_file.js';
 
 // Line plots as SVG files, through Vega-Lite (rendered headless, no browser or canvas): one panel
-// per quantity, one line per series, a shared time axis.
+// per quantity, one line per series, a shared time axis; the file is replaced atomically
+// (src/util/atomic_file.ts), so a reader never finds half a plot.
 
 export interface Series {
   readonly name: string;
@@ -62,9 +62,8 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-/** Render the panels and write the SVG file (folders made as needed). */
+/** Render the panels and write the SVG file (folders made as needed, the file replaced atomically). */
 export async function writeLinePlot(path: string, panels: readonly Panel[], options: PlotOptions): Promise<void> {
   const svg = await renderSvg(linePlotSpec(panels, options));
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, svg);
+  await writeFileAtomicAsync(path, svg);
 }

@@ -83,7 +83,8 @@ const DEFAULTS = {
   seed: 0,
 };
 
-function resolveConfig(config: EnsembleConfig): Required<EnsembleConfig> {
+/** `config` with every default filled in (as an ensemble's `config` holds it); throws when it is not valid. */
+export function resolveConfig(config: EnsembleConfig): Required<EnsembleConfig> {
   const hidden = [...(config.hidden ?? DEFAULTS.hidden)];
   const r: Required<EnsembleConfig> = {
     stateSize: config.stateSize,
@@ -557,8 +558,14 @@ export class ProbabilisticEnsemble {
     await fileHandler(dir).save(await this.artifacts());
   }
 
+  /** The model saved in `dir`; a folder that holds no such model is refused naming it. */
   static async load(dir: string, runtime: EnsembleRuntimeOptions = {}): Promise<ProbabilisticEnsemble> {
-    return ProbabilisticEnsemble.fromArtifacts(await fileHandler(dir).load(), runtime);
+    const artifacts = await fileHandler(dir).load();
+    try {
+      return ProbabilisticEnsemble.fromArtifacts(artifacts, runtime);
+    } catch (err) {
+      throw new Error(`model folder ${dir}: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   dispose(): void {

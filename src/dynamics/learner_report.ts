@@ -13,10 +13,14 @@ import type { RetrainingSchedule } from './retraining.js';
 export interface LearnerFigures {
   readonly counts: Readonly<TransitionCounts>;
   readonly bufferSize: number;
-  /** models made (the newest one's version) */
+  /** the newest model's version (a model loaded from an earlier run counts) */
   readonly version: number;
-  /** models published (one may wait for activation) */
+  /** models made in this run */
+  readonly made: number;
+  /** models made in this run and published (one may wait for activation) */
   readonly published: number;
+  /** the version of the model loaded from an earlier run (0: none) */
+  readonly loadedVersion: number;
   readonly failures: number;
   /** why the newest training failed, '' when it did not */
   readonly lastError: string;
@@ -34,12 +38,15 @@ export function learnerFigures(
   collector: TransitionCollector,
   schedule: RetrainingSchedule<TrainingResult, unknown>,
   training: boolean,
+  loadedVersion = 0,
 ): LearnerFigures {
   return {
     counts: collector.counts,
     bufferSize: collector.buffer?.size ?? 0,
     version: schedule.version,
+    made: schedule.made,
     published: schedule.published,
+    loadedVersion,
     failures: schedule.failures,
     lastError: schedule.lastError,
     last: schedule.last,
@@ -116,7 +123,8 @@ export function learnerSummary(f: LearnerFigures): string {
   const model = f.last
     ? `, the last validated at mse ${f.last.report.valLoss.toFixed(4)} (normalised) on ${f.last.transitions} transitions`
     : '';
-  return `${c.transitions} transitions in ${c.episodes} episodes${c.missedTicks ? ` (${c.missedTicks} missed ticks)` : ''}, ${f.version} dynamics models published${model}${f.failures ? `, ${f.failures} trainings failed` : ''}`;
+  const loaded = f.loadedVersion ? ` after v${f.loadedVersion} loaded` : '';
+  return `${c.transitions} transitions in ${c.episodes} episodes${c.missedTicks ? ` (${c.missedTicks} missed ticks)` : ''}, ${f.made} dynamics models published${loaded}${model}${f.failures ? `, ${f.failures} trainings failed` : ''}`;
 }
 
 /** The figures of the launcher's report. */
@@ -134,6 +142,7 @@ export function learnerMetrics(f: LearnerFigures): Record<string, number | strin
     unpaired: c.unpaired,
     bad_commands: c.badCommands,
     models_published: f.published,
+    ...(f.loadedVersion ? { model_loaded_version: f.loadedVersion } : {}),
     trainings_coalesced: f.merged,
     training_failures: f.failures,
     ...(f.last

@@ -4,7 +4,9 @@
 // time, so that each result is known to cover the data up to the moment it started (its data end:
 // the stamp of the newest state it learned from); a training due while one runs is merged into
 // one that starts when it ends, on the newest data. Each result becomes a numbered model, published
-// at once while the learner is active, or held (the newest) until it is.
+// at once while the learner is active, or held (the newest) until it is; after a model loaded from
+// an earlier run the numbers go on from its version. Each episode end is announced (once its states
+// are in, before any training it starts), active or not, so that the learner can save its data then.
 // The trainer and what a model is are the caller's (hooks), so the schedule is tested on a fake.
 
 export interface RetrainingPolicy {
@@ -26,6 +28,8 @@ export interface RetrainingHooks<R, M> {
   publish(model: M): void;
   /** a training failed (not called after dispose) */
   failed(message: string): void;
+  /** an episode ended and the states through its end (`endNs`) are in; called before a training it starts */
+  episodeEnded?(endNs: bigint): void;
 }
 
 export class RetrainingSchedule<R, M> {
@@ -46,27 +50,38 @@ export class RetrainingSchedule<R, M> {
   #newestStateNs: bigint | undefined;
   /** episode ends whose last state has not come yet, ascending */
   #pendingEnds: bigint[] = [];
-  #version = 0;
+  #version: number;
+  /** models made in this run */
+  #made = 0;
   #last: R | undefined;
   #failures = 0;
   #lastError = '';
   #unpublished: M | undefined;
 
-  /** `loaded`: transitions held from an earlier run (they count as new for the first training) */
-  constructor(policy: RetrainingPolicy, hooks: RetrainingHooks<R, M>, loaded = 0) {
+  /**
+   * `loaded`: transitions held from an earlier run (they count as new for the first training);
+   * `loadedVersion`: the version of a model loaded from an earlier run (0: none), the next is one more.
+   */
+  constructor(policy: RetrainingPolicy, hooks: RetrainingHooks<R, M>, loaded = 0, loadedVersion = 0) {
     this.#policy = policy;
     this.#hooks = hooks;
     this.#sinceTraining = loaded;
+    this.#version = loadedVersion;
   }
 
-  /** models made so far (the newest one's version) */
+  /** the newest model's version (a loaded one's until this run makes one; 0: none) */
   get version(): number {
     return this.#version;
   }
 
-  /** models published (one may be held until activation) */
+  /** models made in this run */
+  get made(): number {
+    return this.#made;
+  }
+
+  /** models made in this run and published (one may be held until activation) */
   get published(): number {
-    return this.#version - (this.#unpublished ? 1 : 0);
+    return this.#made - (this.#unpublished ? 1 : 0);
   }
 
   /** the newest training's result */
@@ -115,23 +130,22 @@ export class RetrainingSchedule<R, M> {
   /** A state came, stamped `stampNs` (used or not): the data through that stamp is in. */
   stateSeen(stampNs: bigint): void {
     if (this.#newestStateNs === undefined || stampNs > this.#newestStateNs) this.#newestStateNs = stampNs;
-    while (this.#pendingEnds.length && this.#pendingEnds[0]! <= this.#newestStateNs) {
-      this.#pendingEnds.shift();
-      this.#episodeEnded();
-    }
+    while (this.#pendingEnds.length && this.#pendingEnds[0]! <= this.#newestStateNs)
+      this.#episodeEnded(this.#pendingEnds.shift()!);
   }
 
   /** An episode ended with its state stamped `stampNs`: it counts once the states through that stamp are in. */
   episodeEnded(stampNs: bigint): void {
     if (this.#newestStateNs !== undefined && stampNs <= this.#newestStateNs) {
-      this.#episodeEnded();
+      this.#episodeEnded(stampNs);
       return;
     }
     const at = this.#pendingEnds.findIndex((t) => t > stampNs);
     this.#pendingEnds.splice(at < 0 ? this.#pendingEnds.length : at, 0, stampNs);
   }
 
-  #episodeEnded(): void {
+  #episodeEnded(endNs: bigint): void {
+    if (!this.#disposed) this.#hooks.episodeEnded?.(endNs);
     if (this.#sinceTraining === 0) return;
     this.#episodesSinceTraining++;
     this.#maybeTrain();
@@ -178,6 +192,7 @@ export class RetrainingSchedule<R, M> {
     this.#last = result;
     this.#lastError = '';
     this.#version++;
+    this.#made++;
     const model = this.#hooks.model(result, this.#version, dataEndNs);
     if (this.#active) this.#publish(model);
     else this.#unpublished = model;

@@ -6,7 +6,8 @@ import type { TransitionData } from '../data/transition_data.js';
 // Ensemble training in a worker thread (training_worker.ts), so that the thread running the
 // command loop keeps its rate. One training runs at a time; requests made meanwhile are coalesced
 // into one that runs next, with the newest data (every caller of the coalesced request gets its
-// result). The worker keeps its ensemble between requests and continues training it (warm start).
+// result). The worker keeps its ensemble between requests and continues training it (warm start);
+// the first request may hand it a serialised ensemble to continue from (a model of an earlier run).
 
 export interface TrainingRequest {
   readonly config: EnsembleConfig;
@@ -15,6 +16,11 @@ export interface TrainingRequest {
   readonly options?: Omit<TrainOptions, 'onEpoch'>;
   /** continue training the worker's ensemble when its config is the same (default true); false: start anew */
   readonly warmStart?: boolean;
+  /**
+   * with warmStart, when the worker has no ensemble of this config yet: continue from this one (a
+   * serialised ensemble, e.g. the model of an earlier run) if its config is the request's
+   */
+  readonly initial?: { readonly metadata: Record<string, unknown>; readonly data: Uint8Array };
 }
 
 export interface TrainingResult {
@@ -58,6 +64,7 @@ export interface TrainCall {
   readonly data: TransitionData;
   readonly options: Omit<TrainOptions, 'onEpoch'>;
   readonly warmStart: boolean;
+  readonly initial?: TrainingRequest['initial'];
 }
 
 export type FromTrainer =
@@ -137,6 +144,7 @@ export class TrainingClient {
       data: { states, actions, nextStates, n },
       options: request.options ?? {},
       warmStart: request.warmStart ?? true,
+      ...(request.initial ? { initial: request.initial } : {}),
     };
     // each buffer once: views of one buffer would make the transfer list repeat it
     const buffers = [...new Set([states.buffer, actions.buffer, nextStates.buffer])].filter(

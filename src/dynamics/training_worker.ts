@@ -1,12 +1,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { initTensorBackend, type TensorBackendChoice } from '../tensor/backend.js';
 import { setThreadNice } from '../util/thread_priority.js';
-import { ProbabilisticEnsemble } from './ensemble.js';
+import { ProbabilisticEnsemble, resolveConfig } from './ensemble.js';
 import type { FromTrainer, TrainCall, TrainerWorkerData } from './training_client.js';
 
 // The worker thread behind TrainingClient: it starts its own tensor backend (tfjs state is per
 // thread), lowers its priority below the command loop's, and trains one request at a time,
-// keeping the ensemble between requests so that each continues from the previous weights.
+// keeping the ensemble between requests so that each continues from the previous weights (the
+// first from the request's initial ensemble, when it has one of the same config).
 
 const port = parentPort!;
 const settings = workerData as TrainerWorkerData;
@@ -26,7 +27,7 @@ async function train(call: TrainCall): Promise<void> {
   if (!ensemble || !call.warmStart || config !== ensembleConfig) {
     ensemble?.dispose();
     ensemble = undefined;
-    ensemble = ProbabilisticEnsemble.create(call.config);
+    ensemble = (call.warmStart ? initialEnsemble(call) : undefined) ?? ProbabilisticEnsemble.create(call.config);
     ensembleConfig = config;
   }
   const t0 = performance.now();
@@ -55,6 +56,20 @@ async function train(call: TrainCall): Promise<void> {
     },
     [data.buffer as ArrayBuffer],
   );
+}
+
+/** the call's initial ensemble when it has a readable one of the call's config, else undefined (start anew) */
+function initialEnsemble(call: TrainCall): ProbabilisticEnsemble | undefined {
+  if (!call.initial) return undefined;
+  let initial: ProbabilisticEnsemble;
+  try {
+    initial = ProbabilisticEnsemble.deserialize(call.initial.metadata, call.initial.data);
+  } catch {
+    return undefined;
+  }
+  if (JSON.stringify(initial.config) === JSON.stringify(resolveConfig(call.config))) return initial;
+  initial.dispose();
+  return undefined;
 }
 
 port.on('message', (call: TrainCall) => {

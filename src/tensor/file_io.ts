@@ -1,14 +1,18 @@
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { removeStaleTemps, syncDirAsync, tempPathFor, writeFileDurablyAsync } from '../util/atomic_file.js';
 
 // TF.js artifacts on disk (model.json + weights.bin, the layout tfjs-node writes) without
 // tfjs-node, whose file:// handler (tfjs-node/src/io/file_system.ts) is the only built-in one for
 // Node: without it, tfjs-core finds no save handler for a file:// URL.
-// Saving is atomic with respect to a kill: everything goes to a sibling temp directory, flushed,
-// and only then renamed into place. A directory cannot be renamed over a non-empty one, so the
-// old model steps aside to `<dir>.old` first; a kill between the two renames leaves it there, and
-// load() falls back to it.
+// Saving is atomic with respect to a kill: everything goes to a sibling temporary folder, named
+// and written (each file flushed) through the atomic-file helper (src/util/atomic_file.ts), the
+// folder flushed, and only then renamed into place. A folder cannot be renamed over a non-empty
+// one, so the old model steps aside to `<dir>.old` first; a kill between the two renames leaves
+// it there, and load() falls back to it. The temporary folders of saves whose process is gone are
+// removed at the next save (removeStaleTemps). A folder that is missing or not a whole model is
+// refused in one line naming it and what is wrong.
 
 const MODEL = 'model.json';
 const WEIGHTS = 'weights.bin';
@@ -23,7 +27,7 @@ export function fileHandler(
   dir: string,
   options: FileHandlerOptions = {},
 ): Required<Pick<tf.io.IOHandler, 'save' | 'load'>> {
-  const writeFile = options.writeFile ?? writeDurably;
+  const write = options.writeFile ?? writeFileDurablyAsync;
   return {
     async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
       const weights = new Uint8Array(
@@ -39,13 +43,13 @@ export function fileHandler(
         ...(artifacts.userDefinedMetadata ? { userDefinedMetadata: artifacts.userDefinedMetadata } : {}),
       };
       await mkdir(dirname(dir), { recursive: true });
-      await removeStaleTemps(dir);
-      const temp = `${dir}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+      removeStaleTemps(dir);
+      const temp = tempPathFor(dir);
       try {
         await mkdir(temp);
-        await writeFile(join(temp, WEIGHTS), weights);
-        await writeFile(join(temp, MODEL), new TextEncoder().encode(JSON.stringify(json)));
-        await syncDir(temp);
+        await write(join(temp, WEIGHTS), weights);
+        await write(join(temp, MODEL), new TextEncoder().encode(JSON.stringify(json)));
+        await syncDirAsync(temp);
       } catch (e) {
         await rm(temp, { recursive: true, force: true });
         throw e;
@@ -56,49 +60,84 @@ export function fileHandler(
         await rename(dir, old);
       }
       await rename(temp, dir);
-      await syncDir(dirname(dir));
+      await syncDirAsync(dirname(dir));
       await rm(old, { recursive: true, force: true });
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     },
 
     async load(): Promise<tf.io.ModelArtifacts> {
+      const fail = (what: string): Error => new Error(`model folder ${dir}: ${what}`);
       // the old model, if a save was killed between its two renames
       const from = (await exists(join(dir, MODEL))) || !(await exists(join(`${dir}.old`, MODEL))) ? dir : `${dir}.old`;
-      const json = JSON.parse(await readFile(join(from, MODEL), 'utf8')) as tf.io.ModelJSON;
-      return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
-        const specs = manifest.flatMap((group) => group.weights);
-        const buffers = await Promise.all(
-          manifest
-            .flatMap((group) => group.paths)
-            .map(async (p) => {
-              const bytes = await readFile(join(from, p));
-              return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-            }),
+      const info = await stat(from).catch(() => undefined);
+      if (!info) throw fail('does not exist');
+      if (!info.isDirectory()) throw fail('not a folder (a model is a folder of model.json and weights.bin)');
+      let text: string;
+      try {
+        text = await readFile(join(from, MODEL), 'utf8');
+      } catch (e) {
+        throw fail(`no ${MODEL} in it (${oneLine(e)})`);
+      }
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch (e) {
+        throw fail(`${MODEL} is not valid JSON (${oneLine(e)})`);
+      }
+      if (!isModelJson(parsed)) throw fail(`${MODEL} has no weightsManifest: not a TF.js model`);
+      const json = parsed;
+      const specs = json.weightsManifest.flatMap((group) => group.weights);
+      const needed = specs.reduce((sum, spec) => sum + weightBytes(spec), 0);
+      const buffers: ArrayBuffer[] = [];
+      for (const path of json.weightsManifest.flatMap((group) => group.paths)) {
+        let bytes: Buffer;
+        try {
+          bytes = await readFile(join(from, path));
+        } catch (e) {
+          throw fail(`cannot read ${path} (${oneLine(e)})`);
+        }
+        buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+      }
+      const held = buffers.reduce((sum, b) => sum + b.byteLength, 0);
+      if (Number.isFinite(needed) && held !== needed)
+        throw fail(
+          `${json.weightsManifest.flatMap((group) => group.paths).join(', ')} holds ${held} bytes, the manifest's weights take ${needed} (truncated or corrupt)`,
         );
-        return [specs, tf.io.CompositeArrayBuffer.join(buffers)];
-      });
+      try {
+        return await tf.io.getModelArtifactsForJSON(json, () =>
+          Promise.resolve([specs, tf.io.CompositeArrayBuffer.join(buffers)]),
+        );
+      } catch (e) {
+        throw fail(oneLine(e));
+      }
     },
   };
 }
 
-async function writeDurably(path: string, data: Uint8Array): Promise<void> {
-  const file = await open(path, 'w');
-  try {
-    await file.writeFile(data);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
+/** a parsed model.json, as far as load() relies on it */
+function isModelJson(x: unknown): x is tf.io.ModelJSON {
+  return typeof x === 'object' && x !== null && Array.isArray((x as { weightsManifest?: unknown }).weightsManifest);
 }
 
-/** flush a directory's entries (the renames), so a power cut after save keeps them */
-async function syncDir(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+const DTYPE_BYTES: Readonly<Record<string, number>> = {
+  float32: 4,
+  int32: 4,
+  bool: 1,
+  uint8: 1,
+  uint16: 2,
+  float16: 2,
+};
+
+/** bytes a weight takes in weights.bin (Infinity: not known, e.g. strings) */
+function weightBytes(spec: tf.io.WeightsManifestEntry): number {
+  const count = spec.shape.reduce((p, d) => p * d, 1);
+  const dtype = spec.quantization?.dtype ?? spec.dtype;
+  return count * (DTYPE_BYTES[dtype] ?? Number.POSITIVE_INFINITY);
+}
+
+/** an error's message on one line */
+function oneLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
 }
 
 const exists = (path: string): Promise<boolean> =>
@@ -106,23 +145,3 @@ const exists = (path: string): Promise<boolean> =>
     () => true,
     () => false,
   );
-
-/** temp directories left by killed saves: their process is gone */
-async function removeStaleTemps(dir: string): Promise<void> {
-  const prefix = `${basename(dir)}.tmp-`;
-  for (const name of await readdir(dirname(dir))) {
-    if (!name.startsWith(prefix)) continue;
-    const pid = Number(name.slice(prefix.length).split('-')[0]);
-    if (Number.isInteger(pid) && pid !== process.pid && !alive(pid))
-      await rm(join(dirname(dir), name), { recursive: true, force: true });
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as { code?: unknown }).code === 'EPERM';
-  }
-}

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ReplayBuffer, writeFileAtomic } from '../../src/data/replay_buffer.js';
+import { ReplayBuffer } from '../../src/data/replay_buffer.js';
+import { writeFileAtomic } from '../../src/util/atomic_file.js';
 import { Rng } from '../../src/util/random.js';
 
 // The replay buffer: a bounded FIFO of (s, a, s′) in Float32Arrays, uniform sampling, and its file:
@@ -89,6 +90,24 @@ test('replay buffer: save and load round trip, with meta; a smaller capacity kee
     new ReplayBuffer({ capacity: 4, stateSize: 3, actionSize: 2 }).save(path);
     assert.equal(ReplayBuffer.load(path).size, 0);
   });
+});
+
+test('replay buffer: saved without blocking (saveAsync), the same file; the save of a snapshot taken when called', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'replay-'));
+  try {
+    const path = join(dir, 'buffer.bin');
+    const b = filled(10, 13);
+    const saving = b.saveAsync(path);
+    b.add({ state: [1, 2], action: [3], nextState: [4, 5] }); // after the call: not in this save
+    await saving;
+    assert.deepEqual(ReplayBuffer.load(path).toTransitionData(), filled(10, 13).toTransitionData());
+    b.save(join(dir, 'sync.bin'));
+    await b.saveAsync(path);
+    assert.deepEqual(readFileSync(path), readFileSync(join(dir, 'sync.bin')));
+    assert.deepEqual(readdirSync(dir).sort(), ['buffer.bin', 'sync.bin'], 'no temporary file left');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('replay buffer: an atomic write that fails leaves the old file as it was, and no temporary file', () => {

@@ -18,7 +18,9 @@ const COLLECTING: LearnerFigures = {
   counts: COUNTS,
   bufferSize: 596,
   version: 0,
+  made: 0,
   published: 0,
+  loadedVersion: 0,
   failures: 0,
   lastError: '',
   last: undefined,
@@ -30,6 +32,7 @@ const SETTINGS = { probabilistic: true, firstModelAfter: 1000 };
 const TRAINED: LearnerFigures = {
   ...COLLECTING,
   version: 2,
+  made: 2,
   published: 2,
   last: RESULT,
   training: true,
@@ -73,6 +76,11 @@ test('learner: the model line, the summary and the report figures', () => {
     learnerSummary({ ...TRAINED, counts: { ...COUNTS, missedTicks: 2 }, failures: 1 }),
     '596 transitions in 4 episodes (2 missed ticks), 2 dynamics models published, the last validated at mse 0.2500 (normalised) on 397 transitions, 1 trainings failed',
   );
+  assert.equal(
+    learnerSummary({ ...TRAINED, version: 7, made: 2, loadedVersion: 5 }),
+    '596 transitions in 4 episodes, 2 dynamics models published after v5 loaded, the last validated at mse 0.2500 (normalised) on 397 transitions',
+  );
+  assert.equal(learnerMetrics({ ...TRAINED, loadedVersion: 5 }).model_loaded_version, 5);
   assert.deepEqual(learnerMetrics({ ...TRAINED, published: 1, merged: 3 }), {
     transitions: 596,
     buffer_size: 596,

@@ -13,11 +13,13 @@ interface Training {
   reject(error: Error): void;
 }
 
-function setup(policy: Partial<RetrainingPolicy> = {}, loaded = 0) {
+function setup(policy: Partial<RetrainingPolicy> = {}, loaded = 0, loadedVersion = 0) {
   let size = loaded;
   const trainings: Training[] = [];
   const published: { model: string; version: number; dataEndNs: bigint }[] = [];
   const failures: string[] = [];
+  /** the episode ends announced (once the states through them were in), with the size and the trainings started then */
+  const ended: [bigint, number, number][] = [];
   const schedule = new RetrainingSchedule<string, { model: string; version: number; dataEndNs: bigint }>(
     { on: 'transitions', every: 3, minTransitions: 2, ...policy },
     {
@@ -26,8 +28,10 @@ function setup(policy: Partial<RetrainingPolicy> = {}, loaded = 0) {
       model: (result, version, dataEndNs) => ({ model: result, version, dataEndNs }),
       publish: (model) => published.push(model),
       failed: (message) => failures.push(message),
+      episodeEnded: (endNs) => ended.push([endNs, size, trainings.length]),
     },
     loaded,
+    loadedVersion,
   );
   /** a transition whose newest state is tick k, then that state seen */
   const transition = (k: number): void => {
@@ -37,7 +41,7 @@ function setup(policy: Partial<RetrainingPolicy> = {}, loaded = 0) {
   };
   /** let the promise callbacks of a settled training run */
   const settle = () => new Promise((r) => setImmediate(r));
-  return { schedule, trainings, published, failures, transition, settle };
+  return { schedule, trainings, published, failures, ended, transition, settle };
 }
 
 test('retraining: every K new transitions, one training at a time, a request meanwhile merged into one after', async () => {
@@ -170,4 +174,39 @@ test('retraining: inactive, nothing starts and a finished model is held for acti
   trainings[3]!.reject(new Error('worker ended'));
   await settle();
   assert.equal(schedule.failures, 1, 'after dispose a failure is not one');
+});
+
+test('retraining: an episode end is announced once the states through it are in, before its training, whatever the data', async () => {
+  const { schedule, trainings, ended, transition, settle } = setup({ on: 'episode', minTransitions: 2 });
+  schedule.activate();
+  for (const k of [1, 2, 3]) transition(k);
+  schedule.episodeEnded(5n); // END before the episode's last states
+  transition(4);
+  assert.deepEqual(ended, [], 'not before the states through END are in');
+  transition(5);
+  assert.deepEqual(ended, [[5n, 5, 0]], 'announced before its training started');
+  assert.equal(trainings.length, 1);
+  trainings[0]!.resolve('a');
+  await settle();
+  schedule.episodeEnded(5n); // again, nothing new: announced all the same, no training
+  assert.equal(ended.length, 2);
+  schedule.deactivate();
+  transition(8);
+  schedule.episodeEnded(8n); // inactive: announced all the same (the learner saves its buffer then)
+  assert.deepEqual(ended[2], [8n, 6, 1]);
+  assert.equal(trainings.length, 1);
+});
+
+test('retraining: after a model loaded from an earlier run (v5), the numbering goes on from it', async () => {
+  const { schedule, trainings, published, transition, settle } = setup({ every: 3 }, 0, 5);
+  assert.deepEqual([schedule.version, schedule.published, schedule.made], [5, 0, 0]);
+  schedule.activate();
+  for (const k of [1, 2, 3]) transition(k);
+  trainings[0]!.resolve('a');
+  await settle();
+  assert.deepEqual(
+    published.map((m) => [m.model, m.version]),
+    [['a', 6]],
+  );
+  assert.deepEqual([schedule.version, schedule.published, schedule.made], [6, 1, 1]);
 });

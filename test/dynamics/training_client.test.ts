@@ -86,3 +86,52 @@ test('training client: dispose rejects what is running and waiting, and later re
   await Promise.all(rejected);
   await assert.rejects(client.train(request(data(10))), /disposed/);
 });
+
+test(
+  "training client: a first request may start from a given ensemble (an earlier run's model) of its config",
+  { timeout: 60_000 },
+  async () => {
+    await initTensorBackend({ force: 'cpu' });
+    const config = { stateSize: 1, actionSize: 1, members: 2, elites: 1, hidden: [8], learningRate: 1e-2 };
+    /** what a serialised ensemble predicts for x = u = 0.5 */
+    const probe = (blob: { metadata: Record<string, unknown>; data: Uint8Array }): number => {
+      const m = ProbabilisticEnsemble.deserialize(blob.metadata, blob.data);
+      const out = m.predictNext(Float32Array.from([0.5]), Float32Array.from([0.5]), 1, Int32Array.from([0]), false)[0]!;
+      m.dispose();
+      return out;
+    };
+    // an ensemble trained away from its initial weights, as an earlier run's model is
+    const earlier = ProbabilisticEnsemble.create(config);
+    earlier.train(data(300), { epochs: 30, batchSize: 32 });
+    const blob = earlier.serialize();
+    earlier.dispose();
+    const fresh = ProbabilisticEnsemble.create(config);
+    const untrained = probe(fresh.serialize());
+    fresh.dispose();
+    const trained = probe(blob);
+    assert.ok(Math.abs(trained - untrained) > 0.05, `the earlier model predicts ${trained}, a new one ${untrained}`);
+    // one step from it: it predicts as the earlier model, not as a new one; another config starts anew
+    const one = { epochs: 1, batchSize: 32, maxUpdates: 1 };
+    const client = new TrainingClient({ backend: 'cpu' });
+    try {
+      const r = probe(await client.train({ config, data: data(100), options: one, initial: blob }));
+      assert.ok(
+        Math.abs(r - trained) < Math.abs(r - untrained) / 4,
+        `continued from the given ensemble: ${r} (it predicted ${trained}, a new one ${untrained})`,
+      );
+      const other = await client.train({
+        config: { ...config, hidden: [4] },
+        data: data(100),
+        options: one,
+        initial: blob,
+      });
+      assert.deepEqual(
+        (other.metadata.config as { hidden: number[] }).hidden,
+        [4],
+        'a model of another config is not used',
+      );
+    } finally {
+      await client.dispose();
+    }
+  },
+);

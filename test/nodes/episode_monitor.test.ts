@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import definition from '../../nodes/episode_monitor.js';
@@ -9,10 +9,13 @@ import { defineParams } from '../../src/util/param_schema.js';
 import { nsToTime } from '../../framework/time/time.js';
 import { EpisodeEventKind } from '../../framework/msgs/types.js';
 import { swingupReward } from '../../src/tasks/cartpole_swingup.js';
+import { until } from '../wait.js';
 
 // The episode monitor reads episodes from the source's EpisodeEvents, not from the stamps: the
 // episodes here follow each other with no dead time, a sum starts at START and is taken at END,
 // and a state that comes after its episode's END is not counted again. Done after `episodes`.
+// The learning curve (CSV and SVG) is written after every episode, so a killed run keeps it; a
+// resumed run reads it back and goes on counting.
 
 const PERIOD = 10_000_000n;
 
@@ -90,6 +93,112 @@ test('episode monitor: returns per declared episode, one period apart; done afte
     assert.equal(readFileSync(join(dir, 'curve.csv'), 'utf8'), `episode,return\n1,${expected[0]}\n2,${expected[1]}\n`);
   } finally {
     await transport.shutdown();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** a monitor of cartpole_swingup writing its curve to `output`, and a probe that declares episodes */
+async function monitor(values: Record<string, unknown>) {
+  const transport = new EmbeddedTransport({ checkMessages: true });
+  const handle = await transport.createNode({
+    name: 'episode_monitor',
+    parameters: definition.parameters,
+    parameterSources: [{ origin: 'test', values: { task: 'cartpole_swingup', ...values }, strict: true }],
+  });
+  const probe = await transport.createNode({ name: 'probe', parameters: defineParams({}) });
+  const states = probe.createPublisher('sensor_msgs/msg/JointState', 'joint_states');
+  const events = probe.createPublisher('dynastack_msgs/msg/EpisodeEvent', 'episode');
+  const lifecycle = await definition.configure(handle, handle.params);
+  await lifecycle.activate?.();
+  let done = '';
+  void lifecycle.finished?.then((s) => (done = s));
+  /** an episode of two states at ticks k, k+1, the pole at θ */
+  const episode = async (k: number, theta: number): Promise<void> => {
+    const event = (kind: number, at: number): void =>
+      events.publish({
+        header: { stamp: nsToTime(BigInt(at) * PERIOD), frame_id: '' },
+        episode: 0,
+        event: kind,
+        reason: kind === EpisodeEventKind.END ? 'length' : '',
+      });
+    event(EpisodeEventKind.START, k);
+    await transport.bus.idle();
+    for (const at of [k, k + 1]) {
+      states.publish({
+        header: { stamp: nsToTime(BigInt(at) * PERIOD), frame_id: '' },
+        name: ['cart_slide', 'pole_hinge'],
+        position: [0, theta],
+        velocity: [0, 0],
+        effort: [],
+      });
+      await transport.bus.idle();
+    }
+    event(EpisodeEventKind.END, k + 1);
+    await transport.bus.idle();
+  };
+  const stop = async (): Promise<void> => {
+    await lifecycle.deactivate?.();
+    await lifecycle.cleanup?.();
+    await transport.shutdown();
+  };
+  return { transport, lifecycle, episode, done: () => done, stop };
+}
+
+test('episode monitor: the learning curve after every episode, CSV and SVG; resume goes on counting from it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'episode-monitor-'));
+  const output = join(dir, 'curve.svg');
+  const csv = join(dir, 'curve.csv');
+  const rows = (): string[] => (existsSync(csv) ? readFileSync(csv, 'utf8').trim().split('\n').slice(1) : []);
+  try {
+    const first = await monitor({ episodes: 10, output });
+    let firstReturns: string[] = [];
+    try {
+      await first.episode(0, Math.PI);
+      await until('the curve after episode 1', () => rows().length === 1 && existsSync(output));
+      await first.episode(2, 0);
+      await until('the curve after episode 2', () => rows().length === 2);
+      assert.match(readFileSync(output, 'utf8'), /^<svg/);
+      firstReturns = rows().map((r) => r.split(',')[1]!);
+      // killed here: no cleanup; the files are whole and hold both episodes
+    } finally {
+      await first.lifecycle.deactivate?.();
+      await first.transport.shutdown();
+    }
+    assert.deepEqual(readdirSync(dir).sort(), ['curve.csv', 'curve.svg'], 'no temporary left');
+
+    const again = await monitor({ episodes: 3, output, resume: true });
+    try {
+      assert.equal(again.lifecycle.metrics!().episodes, 2, 'the two episodes of the earlier run');
+      await again.episode(0, 0.5);
+      await until('the third episode counted', () => again.done() !== '');
+      assert.match(again.done(), /^3 episodes/);
+      const m = again.lifecycle.metrics!();
+      assert.equal(m.episodes, 3);
+      assert.equal(String(m.returns).split(' ').length, 3);
+    } finally {
+      await again.stop();
+    }
+    const after = rows();
+    assert.deepEqual(
+      after.map((r) => r.split(',')[0]),
+      ['1', '2', '3'],
+    );
+    assert.deepEqual(
+      after.slice(0, 2).map((r) => r.split(',')[1]),
+      firstReturns,
+      'the earlier returns kept as they were',
+    );
+
+    // not resuming: a new curve
+    const fresh = await monitor({ episodes: 1, output });
+    try {
+      assert.equal(fresh.lifecycle.metrics!().episodes, 0);
+      await fresh.episode(0, 1);
+      await until('the new curve', () => rows().length === 1);
+    } finally {
+      await fresh.stop();
+    }
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
