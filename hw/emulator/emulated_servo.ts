@@ -1,4 +1,5 @@
-import { errorNumber } from '../protocol/dynamixel/index.js';
+import { CLEAR_MULTI_TURN, errorNumber, FACTORY_RESET_OPTION } from '../protocol/dynamixel/index.js';
+import type { OperationKind } from '../protocol/types.js';
 import type { RegisterName, Register, ServoModel } from '../servos/control_table.js';
 import { decodeRegister, encodeRegister, representableRange, toSI, writableRange } from '../servos/registers.js';
 import type { HardwareFault } from './faults.js';
@@ -23,9 +24,14 @@ import { motorParameters, type MotorParameters } from '../servos/motor_figures.j
 // REBOOT restores the RAM area, clears hardware errors and leaves torque off; the servo is deaf
 // while it boots. Torque Enable 0 → 1 makes the goal the present position (the servo holds where
 // it is instead of jumping to an old goal) unless the same write sets the goal.
+// Status replies follow Status Return Level (DYNAMIXEL 68: 0 PING only, 1 PING and READ, 2 all) and
+// Response Status Level (Feetech 8: 0 READ and PING only, 1 all); Registered Instruction (69) is 1
+// while a REG_WRITE waits. DYNAMIXEL CLEAR 0x01 and FACTORY RESET (0xFF / 0x01 / 0x02) act as the
+// e-manual's Protocol 2.0 page describes them. A Feetech goal stays inside Min/Max Angle Limit and
+// in the single-turn frame of the reading (a goal of −100 stops at 0, it does not wrap to 3996).
 
 export type InstructionErrorName =
-  'instruction_error' | 'data_range_error' | 'data_length_error' | 'data_limit_error' | 'access_error';
+  'result_fail' | 'instruction_error' | 'data_range_error' | 'data_length_error' | 'data_limit_error' | 'access_error';
 
 export interface AccessResult {
   /** status error byte to send */
@@ -41,7 +47,10 @@ export interface EmulatedServoOptions {
   /** power-on register values besides the table's (raw), e.g. { return_delay_time: 0 } */
   readonly registers?: Partial<Record<RegisterName, number>>;
   readonly motor?: Partial<MotorParameters>;
-  /** reported by PING and at the firmware version address (Dynamixel fast sync read needs ≥ 45/46) */
+  /**
+   * at the firmware version address and (DYNAMIXEL) in PING replies; default the table's value
+   * (STS3215: 3, with minor 10 at address 1), else 46 (DYNAMIXEL fast sync read needs ≥ 45/46)
+   */
   readonly firmwareVersion?: number;
   /** how long REBOOT leaves the servo deaf, ms */
   readonly bootMs?: number;
@@ -51,6 +60,16 @@ export interface EmulatedServoOptions {
 type ModeMeaning = keyof ServoModel['operatingModes'];
 
 const NO_DATA = new Uint8Array(0);
+/** DYNAMIXEL firmware reported when neither the options nor the table give one */
+const DEFAULT_DYNAMIXEL_FIRMWARE = 46;
+/** The servo moves (Moving = 1) above this shaft speed, rad/s. */
+const MOVING_SPEED = 0.01;
+/** What each FACTORY RESET option leaves as it was (e-manual, Protocol 2.0, Factory Reset). */
+const FACTORY_RESET_KEEPS: ReadonlyMap<number, readonly RegisterName[]> = new Map([
+  [FACTORY_RESET_OPTION.all, []],
+  [FACTORY_RESET_OPTION.all_but_id, ['id']],
+  [FACTORY_RESET_OPTION.all_but_id_and_baud_rate, ['id', 'baud_rate']],
+]);
 
 export class EmulatedServo {
   readonly model: ServoModel;
@@ -81,7 +100,9 @@ export class EmulatedServo {
     for (const register of this.#registers) {
       if (register.initial !== undefined) this.#set(register.name, register.initial);
     }
-    if (model.registers.firmware_version) this.#set('firmware_version', options.firmwareVersion ?? 46);
+    const firmware = model.registers.firmware_version;
+    if (firmware && (options.firmwareVersion !== undefined || firmware.initial === undefined))
+      this.#set('firmware_version', options.firmwareVersion ?? DEFAULT_DYNAMIXEL_FIRMWARE);
     for (const [name, value] of Object.entries(options.registers ?? {}) as [RegisterName, number][]) {
       if (!model.registers[name])
         throw new Error(`emulated ${model.name} id ${options.id}: no register '${name}' to set`);
@@ -183,15 +204,78 @@ export class EmulatedServo {
   regWrite(address: number, data: Uint8Array): AccessResult {
     const refused = this.#check(address, data);
     if (refused.instruction && this.#dxl) return { error: this.errorByte(refused.instruction), data: NO_DATA };
-    this.#pending = { address, data: data.slice() };
+    this.#setPending({ address, data: data.slice() });
     return { error: this.errorByte(), data: NO_DATA };
   }
 
   action(): AccessResult {
     const pending = this.#pending;
     if (!pending) return { error: this.errorByte(this.#dxl ? 'instruction_error' : undefined), data: NO_DATA };
-    this.#pending = undefined;
+    this.#setPending(undefined);
     return this.write(pending.address, pending.data);
+  }
+
+  /**
+   * Whether this servo sends a status packet for an instruction of this kind addressed to it
+   * (undefined: an instruction it does not know). DYNAMIXEL Status Return Level (68): 0 PING only,
+   * 1 PING and READ, 2 every instruction; Feetech Response Status Level (8): 0 READ and PING only,
+   * 1 every instruction. Sync and bulk reads count as reads. What broadcasts get is the protocol's
+   * rule (expectedReplies), not this one. The level is the one in effect when the status would go
+   * out: after a WRITE that changes it (the e-manual does not say otherwise).
+   */
+  answers(kind: OperationKind | undefined): boolean {
+    if (kind === 'ping' || !this.model.registers.status_return_level) return true;
+    const level = this.#get('status_return_level');
+    const read = kind === 'read' || kind === 'sync_read' || kind === 'bulk_read';
+    if (this.#dxl) return level >= 2 || (level === 1 && read);
+    return level >= 1 || read;
+  }
+
+  /**
+   * CLEAR (DYNAMIXEL Protocol 2.0, 0x10), option 0x01: the multi-turn count is dropped, so Present
+   * Position comes back within one turn of the encoder (plus Homing Offset). Only a servo at rest
+   * does it — a moving one answers Result Fail; with torque on the goal moves along, so the servo
+   * stays where it is. The other options are reserved: Data Range Error.
+   */
+  clear(option: number): AccessResult {
+    if (!this.#dxl) throw new Error(`${this.model.name} has no CLEAR instruction`);
+    if (option !== CLEAR_MULTI_TURN) return { error: this.errorByte('data_range_error'), data: NO_DATA };
+    if (Math.abs(this.#state.velocity) > MOVING_SPEED) return { error: this.errorByte('result_fail'), data: NO_DATA };
+    const n = this.model.resolution;
+    const ticks = this.#state.position * this.#ticksPerRad;
+    this.#state.position = (ticks - n * Math.floor(ticks / n)) / this.#ticksPerRad;
+    if (this.torqueEnabled) this.#holdHere();
+    else this.refresh();
+    return { error: this.errorByte(), data: NO_DATA };
+  }
+
+  /**
+   * FACTORY RESET (DYNAMIXEL Protocol 2.0, 0x06): every register back to the control table's factory
+   * value — 0xFF all of them (ID 1, 57600 baud), 0x01 all but the ID, 0x02 all but the ID and the
+   * baud rate — then the servo restarts (deaf while it boots, as after REBOOT). A broadcast Reset
+   * All is not carried out (X-series firmware ≥ 42). Returns the status, which goes out before the
+   * reset (`factoryResetStatus`): an option the e-manual does not list gets Data Range Error and
+   * resets nothing.
+   */
+  factoryReset(option: number, nowMs: number, broadcast = false): AccessResult {
+    const status = this.factoryResetStatus(option);
+    const kept = FACTORY_RESET_KEEPS.get(option);
+    if (!kept || (broadcast && option === FACTORY_RESET_OPTION.all)) return status;
+    for (const register of this.#registers) {
+      if (register.initial === undefined || kept.includes(register.name)) continue;
+      const bytes = encodeRegister(this.model, register.name, register.initial);
+      this.#memory.set(bytes, register.address);
+      // what the servo now powers up with: the factory values, no longer the configured ones
+      this.#powerOn.set(bytes, register.address);
+    }
+    this.reboot(nowMs);
+    return status;
+  }
+
+  /** The status FACTORY RESET answers with, before it resets anything (its ID and baud rate may change). */
+  factoryResetStatus(option: number): AccessResult {
+    if (!this.#dxl) throw new Error(`${this.model.name} has no FACTORY RESET instruction`);
+    return { error: this.errorByte(FACTORY_RESET_KEEPS.has(option) ? undefined : 'data_range_error'), data: NO_DATA };
   }
 
   /** REBOOT: RAM back to power-on values, hardware errors cleared, torque off, deaf for a while. */
@@ -201,7 +285,7 @@ export class EmulatedServo {
       this.#memory.set(this.#powerOn.subarray(register.address, register.address + register.size), register.address);
     }
     this.#faults.clear();
-    this.#pending = undefined;
+    this.#setPending(undefined);
     this.#set('torque_enable', 0);
     this.#holdHere();
     this.#bootUntil = nowMs + this.#bootMs;
@@ -239,7 +323,7 @@ export class EmulatedServo {
       ? toSI(m, 'max_temperature_limit', this.#get('max_temperature_limit'))
       : Infinity;
     this.#setSI('present_temperature', this.#faults.has('overheat') ? maxTemp + 3 : s.temperature);
-    if (m.registers.moving) this.#setClamped('moving', Math.abs(s.velocity) > 0.01 ? 1 : 0);
+    if (m.registers.moving) this.#setClamped('moving', Math.abs(s.velocity) > MOVING_SPEED ? 1 : 0);
     const bits = this.#hardwareBits();
     if (m.registers.hardware_error_status) this.#set('hardware_error_status', bits);
     if (m.registers.status) this.#set('status', bits);
@@ -286,10 +370,12 @@ export class EmulatedServo {
         refuse(register, 'data_range_error');
         continue;
       }
-      if (register.name === 'goal_position' && this.#modeMeaning() === 'position') {
+      // DYNAMIXEL: the position limits bound the goal in (single-turn) Position Control Mode only;
+      // the multi-turn modes (extended, current-based position) take ±256 turns
+      if (this.#dxl && register.name === 'goal_position' && this.#singleTurnPositionMode()) {
         const min = this.#get('min_position_limit');
         const max = this.#get('max_position_limit');
-        if (this.#dxl && (value < min || value > max)) refuse(register, 'data_limit_error');
+        if (value < min || value > max) refuse(register, 'data_limit_error');
       }
     }
     return { instruction, skip };
@@ -350,7 +436,7 @@ export class EmulatedServo {
     switch (this.#modeMeaning()) {
       case 'position': {
         const goal = this.#get('goal_position');
-        const target = this.#actualFromPresent(goal) / this.#ticksPerRad;
+        const target = (this.#dxl ? this.#actualFromPresent(goal) : this.#feetechGoal(goal)) / this.#ticksPerRad;
         return { mode: 'position', target, maxSpeed: this.#speedLimit() };
       }
       case 'velocity': {
@@ -368,6 +454,29 @@ export class EmulatedServo {
         // PWM is not modelled: the motor gives no torque
         return { mode: 'off' };
     }
+  }
+
+  /**
+   * The encoder count a Feetech goal takes the shaft to. The servo positions within the single-turn
+   * frame of its reading (Present = actual − offset, 0–4095) and stops at Min/Max Angle Limit(9/11):
+   * a goal below the minimum (−100 written sign-magnitude) stops at the minimum, one above the
+   * maximum at the maximum, nothing wraps modulo a turn. Both limits 0 is multi-turn mode (STS
+   * memory table): the goal counts whole turns from the offset's zero, unlimited.
+   */
+  #feetechGoal(goal: number): number {
+    const offset = this.model.registers.homing_offset ? this.#get('homing_offset') : 0;
+    const min = this.#get('min_position_limit');
+    const max = this.#get('max_position_limit');
+    if (min === 0 && max === 0) return goal + offset;
+    const n = this.model.resolution;
+    const turn = Math.floor((Math.round(this.#state.position * this.#ticksPerRad) - offset) / n);
+    return turn * n + Math.max(min, Math.min(max, goal)) + offset;
+  }
+
+  /** Operating Mode is plain position control (not extended or current-based position). */
+  #singleTurnPositionMode(): boolean {
+    const value = this.model.registers.operating_mode ? this.#get('operating_mode') : undefined;
+    return value === undefined || value === this.model.operatingModes.position;
   }
 
   /** What the Operating Mode register's value means, folded into the drive the emulator models. */
@@ -439,6 +548,12 @@ export class EmulatedServo {
 
   #applyShutdown(): void {
     if (this.#shutdownActive()) this.#set('torque_enable', 0);
+  }
+
+  /** The REG_WRITE waiting for ACTION, mirrored in Registered Instruction (DYNAMIXEL 69). */
+  #setPending(pending: { address: number; data: Uint8Array } | undefined): void {
+    this.#pending = pending;
+    if (this.model.registers.registered_instruction) this.#set('registered_instruction', pending ? 1 : 0);
   }
 
   #get(name: RegisterName): number {

@@ -54,7 +54,9 @@ export class Emulator {
         ...(s.position !== undefined ? { position: s.position } : {}),
         registers: { ...this.#baudRegister(s.id, model, s.registers.baud_rate), ...s.registers },
         motor: s.motor,
-        firmwareVersion: config.emulator.firmwareVersion,
+        // robot.yaml's firmware_version is the DYNAMIXEL one (PING, address 6); a Feetech servo
+        // reports its own table's (STS3215 3.10), or what `registers` sets at addresses 0/1
+        ...(model.vendor === 'robotis' ? { firmwareVersion: config.emulator.firmwareVersion } : {}),
         bootMs: config.emulator.bootMs,
       });
     });

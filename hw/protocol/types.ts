@@ -43,6 +43,10 @@ export type Operation =
   | { readonly kind: 'reg_write'; readonly id: number; readonly address: number; readonly data: Uint8Array }
   | { readonly kind: 'action'; readonly id: number }
   | { readonly kind: 'reboot'; readonly id: number }
+  /** DYNAMIXEL only: control table back to factory values; `option` 0xFF all, 0x01 all but the ID, 0x02 all but the ID and baud rate */
+  | { readonly kind: 'factory_reset'; readonly id: number; readonly option: number }
+  /** DYNAMIXEL only: reset some information; `option` 0x01 = Present Position back within one turn (the others are reserved) */
+  | { readonly kind: 'clear'; readonly id: number; readonly option: number }
   /** sync read of the same registers from several servos; `fast` = Dynamixel FAST_SYNC_READ (one combined reply) */
   | {
       readonly kind: 'sync_read';

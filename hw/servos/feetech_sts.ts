@@ -35,6 +35,12 @@ const RESOLUTION = 4096;
 /** First RAM address (Torque_Enable); 0–39 is EEPROM. */
 const EEPROM_END = 40;
 const MODEL_NUMBER = 777;
+/**
+ * Firmware an STS3215 reports at addresses 0/1 (Firmware_Major/Minor_Version in LeRobot's table):
+ * 3.10, the version LeRobot's SO-101 setup expects of all six servos (its firmware check reports a
+ * mixed arm as e.g. {1: '3.10', 3: '3.9'}; huggingface/lerobot issues #532, #1010).
+ */
+const FIRMWARE = { major: 3, minor: 10 } as const;
 
 const UNSIGNED: Encoding = { kind: 'unsigned' };
 /** the sign bits of STS_SMS_SERIES_ENCODINGS_TABLE */
@@ -71,7 +77,17 @@ const SPECS: Partial<Record<RegisterName, Spec>> = {
     access: 'r',
     encoding: UNSIGNED,
     unit: UNIT.none,
+    initial: FIRMWARE.major,
     description: 'Firmware major version (minor at 1)',
+  },
+  firmware_minor_version: {
+    address: 1,
+    size: 1,
+    access: 'r',
+    encoding: UNSIGNED,
+    unit: UNIT.none,
+    initial: FIRMWARE.minor,
+    description: 'Firmware minor version',
   },
   model_number: {
     address: 3,
@@ -110,6 +126,16 @@ const SPECS: Partial<Record<RegisterName, Spec>> = {
     unit: UNIT.returnDelay,
     description:
       "Return_Delay_Time per LeRobot (which writes 0); Feetech's STS table marks it reserved, without effect on STS",
+  },
+  status_return_level: {
+    address: 8,
+    size: 1,
+    access: 'rw',
+    encoding: UNSIGNED,
+    unit: UNIT.none,
+    range: [0, 1],
+    initial: 1,
+    description: 'Response Status Level: 0 a status packet only for READ and PING, 1 for every instruction',
   },
   min_position_limit: {
     address: 9,

@@ -147,19 +147,22 @@ const INSTRUCTION_VECTORS: InstructionVector[] = [
   },
 ].map((v) => ({ ...v, packet: fromOp(v.op as Operation) }) as InstructionVector);
 
-// instructions outside Operation, given as packets
+// FACTORY_RESET and CLEAR, given as packets as the e-manual prints them (instructionFor is checked
+// against them below)
 INSTRUCTION_VECTORS.push(
   {
     n: 11,
     what: 'FACTORY_RESET ID 1, option 0x01',
     bytes: 'FF FF FD 00 01 04 00 06 01 A1 E6',
     packet: { id: 1, instruction: INSTRUCTION.factory_reset, params: Uint8Array.of(0x01) },
+    op: { kind: 'factory_reset', id: 1, option: 0x01 },
   },
   {
     n: 13,
     what: 'CLEAR ID 1 (multi-turn)',
     bytes: 'FF FF FD 00 01 08 00 10 01 44 58 4C 22 B1 DC',
     packet: { id: 1, instruction: INSTRUCTION.clear, params: Uint8Array.of(0x01, 0x44, 0x58, 0x4c, 0x22) },
+    op: { kind: 'clear', id: 1, option: 0x01 },
   },
 );
 
@@ -615,6 +618,55 @@ test('expectedReplies: nothing for broadcast writes and sync/bulk writes, each i
   assert.throws(() => dynamixel2.expectedReplies({ kind: 'ping', id: BROADCAST_ID }), /broadcast ping/);
 });
 
+test('FACTORY_RESET and CLEAR: the e-manual packets from instructionFor, answered like a write, bad parameters refused', () => {
+  for (const n of [11, 13]) {
+    const v = INSTRUCTION_VECTORS.find((x) => x.n === n)!;
+    assert.equal(toHex(dynamixel2.encodeInstruction(dynamixel2.instructionFor(v.op!))), toHex(hex(v.bytes)), v.what);
+  }
+  // the three reset options of the e-manual
+  for (const option of [0xff, 0x01, 0x02])
+    assert.deepEqual(dynamixel2.operationOf(dynamixel2.instructionFor({ kind: 'factory_reset', id: 3, option })), {
+      kind: 'factory_reset',
+      id: 3,
+      option,
+    });
+  assert.throws(
+    () => dynamixel2.instructionFor({ kind: 'factory_reset', id: 1, option: 0x03 }),
+    /factory_reset: option must be 0xFF \(all\), 0x01 \(all but the ID\) or 0x02 \(all but the ID and baud rate\), got 3/,
+  );
+  assert.throws(
+    () => dynamixel2.instructionFor({ kind: 'clear', id: 1, option: 0x02 }),
+    /clear: option 0x02 is reserved/,
+  );
+  // a status from the one servo addressed, none for a broadcast
+  for (const op of [
+    { kind: 'factory_reset', id: 4, option: 0x02 },
+    { kind: 'clear', id: 4, option: 0x01 },
+  ] as const) {
+    assert.deepEqual(dynamixel2.expectedReplies(op), { kind: 'each', ids: [4] }, op.kind);
+    assert.deepEqual(dynamixel2.expectedReplies({ ...op, id: BROADCAST_ID }), { kind: 'none' }, op.kind);
+  }
+  // CLEAR 0x01 carries its fixed key; a servo reading other bytes finds the packet malformed
+  for (const params of ['01', '01 44 58 4C 21', '01 44 58 4C 22 00', ''])
+    assert.throws(
+      () => dynamixel2.operationOf({ id: 1, instruction: INSTRUCTION.clear, params: hex(params) }),
+      MalformedInstructionError,
+      params,
+    );
+  // reserved CLEAR options still parse: the servo answers them
+  assert.deepEqual(dynamixel2.operationOf({ id: 1, instruction: INSTRUCTION.clear, params: hex('07') }), {
+    kind: 'clear',
+    id: 1,
+    option: 7,
+  });
+  for (const params of ['', '01 02'])
+    assert.throws(
+      () => dynamixel2.operationOf({ id: 1, instruction: INSTRUCTION.factory_reset, params: hex(params) }),
+      MalformedInstructionError,
+      params,
+    );
+});
+
 test('supports: bulk read/write and fast sync read, plus every basic operation', () => {
   for (const kind of [
     'ping',
@@ -628,6 +680,8 @@ test('supports: bulk read/write and fast sync read, plus every basic operation',
     'bulk_read',
     'bulk_write',
     'fast_sync_read',
+    'factory_reset',
+    'clear',
   ] as const) {
     assert.ok(dynamixel2.supports.has(kind), kind);
   }

@@ -318,6 +318,16 @@ test('each dialect refuses, by name, the operations it lacks', () => {
     /no bulk write/,
   );
   assert.throws(() => feetechSts.splitCombined({ id: 1, error: 0, params: bytes() }, [1], [2]), /no combined/);
+  // DYNAMIXEL's FACTORY_RESET and CLEAR are not Feetech instructions (its 0x06 RESTORE and 0x0A RESET
+  // have other parameters), and a Feetech servo does not read them as such
+  for (const op of [
+    { kind: 'factory_reset', id: 1, option: 0x02 },
+    { kind: 'clear', id: 1, option: 0x01 },
+  ] as const) {
+    assert.throws(() => feetechSts.instructionFor(op), new RegExp(`Feetech STS has no ${op.kind.replace('_', ' ')}`));
+    assert.throws(() => feetechSts.expectedReplies(op), new RegExp(`Feetech STS has no ${op.kind.replace('_', ' ')}`));
+  }
+  assert.equal(feetechSts.operationOf({ id: 1, instruction: INSTRUCTION.restore, params: bytes() }), undefined);
   assert.deepEqual([...feetechSts.supports].sort(), [
     'action',
     'ping',

@@ -69,6 +69,9 @@ const KNOWN: readonly [ServoModel, RegisterName, number, number][] = [
     [m, 'homing_offset', 20, 4],
     [m, 'shutdown', 63, 1],
     [m, 'torque_enable', 64, 1],
+    [m, 'led', 65, 1],
+    [m, 'status_return_level', 68, 1],
+    [m, 'registered_instruction', 69, 1],
     [m, 'hardware_error_status', 70, 1],
     [m, 'bus_watchdog', 98, 1],
     [m, 'goal_velocity', 104, 4],
@@ -86,10 +89,13 @@ const KNOWN: readonly [ServoModel, RegisterName, number, number][] = [
     [m, 'present_current', 126, 2],
   ]),
   [xl430W250, 'present_load', 126, 2],
+  [sts3215, 'firmware_version', 0, 1],
+  [sts3215, 'firmware_minor_version', 1, 1],
   [sts3215, 'model_number', 3, 2],
   [sts3215, 'id', 5, 1],
   [sts3215, 'baud_rate', 6, 1],
   [sts3215, 'return_delay_time', 7, 1],
+  [sts3215, 'status_return_level', 8, 1],
   [sts3215, 'min_position_limit', 9, 2],
   [sts3215, 'max_position_limit', 11, 2],
   [sts3215, 'max_temperature_limit', 13, 1],
@@ -174,12 +180,40 @@ test('EEPROM is below address 64 on the X series and below 40 on the STS3215', (
   assert.equal(sts3215.registers.lock!.initial, 1);
 });
 
+test('status replies, LED and the firmware a real servo reports: the factory values of the vendor tables', () => {
+  for (const model of [xl330M288, xl430W250, xm430W350]) {
+    // X-series control table: Status Return Level(68) 0–2, factory 2 (every instruction answered);
+    // Registered Instruction(69) 0 until a REG_WRITE waits; LED(65) 0 off, 1 on
+    const level = model.registers.status_return_level!;
+    assert.deepEqual([level.range, level.initial, level.memory], [[0, 2], 2, 'ram'], model.name);
+    assert.equal(model.registers.registered_instruction!.initial, 0, model.name);
+    assert.deepEqual(model.registers.led!.range, [0, 1], model.name);
+    assert.equal(model.registers.led!.initial, 0, model.name);
+  }
+  // STS memory table: Response Status Level(8) 0–1, factory 1 (reply to every instruction), EEPROM;
+  // firmware 3.10 (major at 0, minor at 1), what SO-101 STS3215 servos report to LeRobot
+  const response = sts3215.registers.status_return_level!;
+  assert.deepEqual([response.range, response.initial, response.memory], [[0, 1], 1, 'eeprom']);
+  assert.deepEqual(
+    [sts3215.registers.firmware_version!.initial, sts3215.registers.firmware_minor_version!.initial],
+    [3, 10],
+  );
+});
+
 test('read-only registers are the present values, model, firmware and error registers', () => {
   for (const model of SERVO_MODELS) {
     for (const r of registersOf(model)) {
       const readOnly =
         r.name.startsWith('present_') ||
-        ['model_number', 'firmware_version', 'hardware_error_status', 'status', 'moving'].includes(r.name);
+        [
+          'model_number',
+          'firmware_version',
+          'firmware_minor_version',
+          'registered_instruction',
+          'hardware_error_status',
+          'status',
+          'moving',
+        ].includes(r.name);
       assert.equal(r.access, readOnly ? 'r' : 'rw', `${model.name} ${r.name}`);
       if (r.access === 'r')
         assert.equal(r.range, undefined, `${model.name} ${r.name}: a write range on a read-only register`);

@@ -19,6 +19,9 @@ export {
   instructionName,
   describeInstruction,
   errorNumber,
+  FACTORY_RESET_OPTION,
+  CLEAR_MULTI_TURN,
+  CLEAR_KEY,
 } from './instructions.js';
 export { MAX_PACKET_BYTES, encodeInstructionPacket, encodeStatusPacket } from './packet.js';
 export { createStatusDecoder, createInstructionDecoder } from './decoder.js';
@@ -37,6 +40,8 @@ const SUPPORTED: ReadonlySet<OperationKind | 'fast_sync_read'> = new Set<Operati
   'bulk_read',
   'bulk_write',
   'fast_sync_read',
+  'factory_reset',
+  'clear',
 ]);
 
 /** What a status error byte says: the alert bit (a hardware fault, details in Hardware Error Status) and the error number. */

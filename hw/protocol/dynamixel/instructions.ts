@@ -26,6 +26,19 @@ export const INSTRUCTION = {
 
 export type InstructionName = keyof typeof INSTRUCTION;
 
+/** FACTORY_RESET's parameter (e-manual, Factory Reset): what survives the reset. */
+export const FACTORY_RESET_OPTION = {
+  /** everything to factory values, the ID (1) and baud rate (57600) included */
+  all: 0xff,
+  all_but_id: 0x01,
+  all_but_id_and_baud_rate: 0x02,
+} as const;
+
+/** CLEAR's first parameter for the one option the e-manual defines: Present Position back within one turn. */
+export const CLEAR_MULTI_TURN = 0x01;
+/** The fixed bytes that follow CLEAR_MULTI_TURN ('DXL"'). */
+export const CLEAR_KEY: readonly number[] = [0x44, 0x58, 0x4c, 0x22];
+
 /** `instructionName(0x03)` is 'write'; `describeInstruction(0x03)` is `write (0x03)`, of an unknown code `0x7E (undefined)`. */
 export const { name: instructionName, describe: describeInstruction } = instructionNames(INSTRUCTION);
 

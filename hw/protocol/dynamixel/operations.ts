@@ -16,8 +16,9 @@ import {
   unknownOperation,
   writeParams,
 } from '../operation_params.js';
-import { describeInstruction, INSTRUCTION } from './instructions.js';
+import { CLEAR_KEY, CLEAR_MULTI_TURN, describeInstruction, FACTORY_RESET_OPTION, INSTRUCTION } from './instructions.js';
 import { checkPacketId, MAX_ID } from './packet.js';
+import { hexByte } from '../bytes.js';
 
 // Protocol-neutral operations as DYNAMIXEL Protocol 2.0 instruction packets and back (ROBOTIS
 // e-manual "DYNAMIXEL Protocol 2.0", one page per instruction: Read, Write, Sync Read, Fast Sync
@@ -27,7 +28,8 @@ import { checkPacketId, MAX_ID } from './packet.js';
 //   READ                     addr len            WRITE / REG_WRITE   addr data…
 //   SYNC_READ / FAST_…       addr len id…        SYNC_WRITE          addr len (id data×len)…
 //   BULK_READ / FAST_…       (id addr len)…      BULK_WRITE          (id addr len data×len)…
-//   PING, ACTION, REBOOT     none
+//   PING, ACTION, REBOOT     none                FACTORY_RESET       option (0xFF, 0x01, 0x02)
+//   CLEAR                    option (0x01) 44 58 4C 22
 
 /** DYNAMIXEL addresses and lengths are little-endian 16-bit words. */
 const FIELD = 2;
@@ -43,6 +45,21 @@ export function instructionFor(op: Operation): InstructionPacket {
     case 'reboot':
       checkPacketId(op.id, what);
       return { id: op.id, instruction: INSTRUCTION[op.kind], params: new Uint8Array(0) };
+    case 'factory_reset': {
+      checkPacketId(op.id, what);
+      if (!(Object.values(FACTORY_RESET_OPTION) as number[]).includes(op.option))
+        throw new Error(
+          `${what}: option must be 0xFF (all), 0x01 (all but the ID) or 0x02 (all but the ID and baud rate), got ${op.option}`,
+        );
+      return { id: op.id, instruction: INSTRUCTION.factory_reset, params: Uint8Array.of(op.option) };
+    }
+    case 'clear':
+      checkPacketId(op.id, what);
+      if (op.option !== CLEAR_MULTI_TURN)
+        throw new Error(
+          `${what}: option ${hexByte(op.option)} is reserved (0x01 = Present Position back within one turn)`,
+        );
+      return { id: op.id, instruction: INSTRUCTION.clear, params: Uint8Array.of(op.option, ...CLEAR_KEY) };
     case 'read':
       checkPacketId(op.id, what);
       checkWord(op.address, `${what}: address`, 0);
@@ -122,8 +139,9 @@ const word = (p: Uint8Array, at: number): number => readField(p, at, FIELD);
 
 /**
  * The operation an instruction packet carries, as a servo reads it; undefined for instructions
- * outside `Operation` (factory reset, clear, backup…). Throws MalformedInstructionError when a
- * known instruction's parameters do not parse.
+ * outside `Operation` (control table backup, …). Throws MalformedInstructionError when a known
+ * instruction's parameters do not parse. FACTORY_RESET and CLEAR options the e-manual does not
+ * define still parse: the servo decides what to answer.
  */
 export function operationOf(packet: InstructionPacket): Operation | undefined {
   const p = packet.params;
@@ -135,6 +153,19 @@ export function operationOf(packet: InstructionPacket): Operation | undefined {
   const unicast = parseUnicastOperation(packet, INSTRUCTION, FIELD, malformed);
   if (unicast) return unicast;
   switch (packet.instruction) {
+    case INSTRUCTION.factory_reset:
+      if (p.length !== 1) malformed('the reset option (1)');
+      return { kind: 'factory_reset', id: packet.id, option: p[0]! };
+    case INSTRUCTION.clear: {
+      if (p.length === 0) malformed('an option (≥ 1)');
+      const option = p[0]!;
+      if (
+        option === CLEAR_MULTI_TURN &&
+        !(p.length === 1 + CLEAR_KEY.length && CLEAR_KEY.every((b, i) => p[1 + i] === b))
+      )
+        malformed(`0x01 and the fixed bytes 44 58 4C 22 (5)`);
+      return { kind: 'clear', id: packet.id, option };
+    }
     case INSTRUCTION.sync_read:
     case INSTRUCTION.fast_sync_read: {
       if (p.length < 5) malformed('address, length and at least one id (≥ 5)');
@@ -191,6 +222,8 @@ export function expectedReplies(op: Operation): ExpectedReplies {
     case 'reg_write':
     case 'action':
     case 'reboot':
+    case 'factory_reset':
+    case 'clear':
       return op.id === BROADCAST_ID ? { kind: 'none' } : { kind: 'each', ids: [op.id] };
     case 'sync_read':
       return op.fast

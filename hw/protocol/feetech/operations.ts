@@ -121,6 +121,8 @@ export function instructionFor(dialect: Dialect, op: Operation): InstructionPack
     }
     case 'bulk_read':
     case 'bulk_write':
+    case 'factory_reset':
+    case 'clear':
       throw unsupported(dialect, op);
     default:
       return unknownOperation(dialect.label, op);
@@ -182,6 +184,8 @@ export function expectedReplies(dialect: Dialect, op: Operation): ExpectedReplie
       return { kind: 'none' };
     case 'bulk_read':
     case 'bulk_write':
+    case 'factory_reset':
+    case 'clear':
       throw unsupported(dialect, op);
     default:
       return unknownOperation(dialect.label, op);
