@@ -7,6 +7,10 @@ import type { Mujoco } from './module.js';
 
 export type JointType = 'free' | 'ball' | 'slide' | 'hinge';
 export type ActuatorKind = 'motor' | 'position' | 'velocity' | 'general';
+/** the model's integrator (opt.integrator, mjtIntegrator without its mjINT_ prefix) */
+export type Integrator = 'euler' | 'rk4' | 'implicit' | 'implicitfast' | 'discrete';
+/** what the MJCF's angles were written in (<compiler angle>; MJCF's default is degree) */
+export type AngleUnit = 'degree' | 'radian';
 
 export interface JointInfo {
   readonly name: string;
@@ -48,6 +52,12 @@ export interface ModelInfo {
   /** length of getState()'s vector (mjSTATE_INTEGRATION) */
   readonly stateSize: number;
   readonly timestep: number;
+  readonly integrator: Integrator;
+  /**
+   * The unit the MJCF's angles (hinge ranges, euler, axisangle) were written in, when the loader
+   * could read its <compiler> (compiled values are always radians)
+   */
+  readonly angleUnit?: AngleUnit;
   readonly joints: readonly JointInfo[];
   readonly actuators: readonly ActuatorInfo[];
   readonly bodies: readonly string[];
@@ -74,7 +84,11 @@ export function idOf(ids: ReadonlyMap<string, number>, kind: string, name: strin
   throw new Error(`the model has no ${kind} '${name}' (${kind}s: ${known.length ? known.join(', ') : 'none'})`);
 }
 
-export function readModel(mj: Mujoco, m: MjModel): { info: ModelInfo; ids: ModelIds } {
+export function readModel(
+  mj: Mujoco,
+  m: MjModel,
+  angleUnit: AngleUnit | undefined,
+): { info: ModelInfo; ids: ModelIds } {
   // First everything that allocates on the wasm heap (the accessors, m.opt), so the views read
   // below cannot be detached by a heap growth half-way.
   const flags = <T>(count: number, read: (i: number) => T): T[] => Array.from({ length: count }, (_, i) => read(i));
@@ -100,6 +114,7 @@ export function readModel(mj: Mujoco, m: MjModel): { info: ModelInfo; ids: Model
     }
   });
   const timestep = m.opt.timestep;
+  const integrator = integratorOf(mj, m.opt.integrator);
   const stateSize = mj.mj_stateSize(m, mj.mjtState.mjSTATE_INTEGRATION.value);
 
   // Names come from m.names: mj_id2name returns garbage for unnamed elements in this binding.
@@ -202,6 +217,8 @@ export function readModel(mj: Mujoco, m: MjModel): { info: ModelInfo; ids: Model
     nsensordata: m.nsensordata,
     stateSize,
     timestep,
+    integrator,
+    ...(angleUnit ? { angleUnit } : {}),
     joints,
     actuators,
     bodies,
@@ -218,6 +235,31 @@ export function readModel(mj: Mujoco, m: MjModel): { info: ModelInfo; ids: Model
     keyframe: byName(keyframes),
   };
   return { info: deepFreeze(info), ids };
+}
+
+/** Each integrator's mjtIntegrator value. */
+function integratorValues(mj: Mujoco): Record<Integrator, number> {
+  const e = mj.mjtIntegrator;
+  return {
+    euler: e.mjINT_EULER.value,
+    rk4: e.mjINT_RK4.value,
+    implicit: e.mjINT_IMPLICIT.value,
+    implicitfast: e.mjINT_IMPLICITFAST.value,
+    discrete: e.mjINT_DISCRETE.value,
+  };
+}
+
+/** An mjtIntegrator value as its name. */
+export function integratorOf(mj: Mujoco, value: number): Integrator {
+  const values = integratorValues(mj);
+  const name = (Object.keys(values) as Integrator[]).find((k) => values[k] === value);
+  if (!name) throw new Error(`MuJoCo binding: unknown integrator ${value}`);
+  return name;
+}
+
+/** An integrator's mjtIntegrator value. */
+export function integratorValue(mj: Mujoco, name: Integrator): number {
+  return integratorValues(mj)[name];
 }
 
 function deepFreeze<T>(value: T): T {

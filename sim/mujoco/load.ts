@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize } from 'node:path';
-import type { MjModel } from '@mujoco/mujoco';
+import type { MjModel, MjVFS } from '@mujoco/mujoco';
+import type { AngleUnit } from './info.js';
 import { errorMessage, type Mujoco } from './module.js';
 
 // Compiling MJCF text into a model. Files the XML refers to (<include>, meshes, textures) reach
@@ -12,20 +13,50 @@ export type Assets = Record<string, string | Uint8Array>;
 
 const encoder = new TextEncoder();
 
-/** Compile MJCF text; on failure, an Error carrying MuJoCo's own message after `origin`. */
-export function compileModel(mj: Mujoco, xml: string, assets: Assets | undefined, origin: string): MjModel {
+/** Run `use` with a virtual file system holding the assets, deleted afterwards. */
+function withFiles<T>(mj: Mujoco, assets: Assets | undefined, use: (vfs: MjVFS) => T): T {
   const vfs = new mj.MjVFS();
   try {
     for (const [name, content] of Object.entries(assets ?? {})) {
       vfs.addBuffer(name, typeof content === 'string' ? encoder.encode(content) : content);
     }
-    const model: unknown = mj.MjModel.from_xml_string(xml, vfs);
-    if (!model) throw new Error('MuJoCo returned no model');
-    return model as MjModel;
-  } catch (err) {
-    throw new Error(`cannot load MJCF ${origin}: ${errorMessage(err)}`, { cause: err });
+    return use(vfs);
   } finally {
     vfs.delete();
+  }
+}
+
+/** Compile MJCF text; on failure, an Error carrying MuJoCo's own message after `origin`. */
+export function compileModel(mj: Mujoco, xml: string, assets: Assets | undefined, origin: string): MjModel {
+  try {
+    return withFiles(mj, assets, (vfs) => {
+      const model: unknown = mj.MjModel.from_xml_string(xml, vfs);
+      if (!model) throw new Error('MuJoCo returned no model');
+      return model as MjModel;
+    });
+  } catch (err) {
+    throw new Error(`cannot load MJCF ${origin}: ${errorMessage(err)}`, { cause: err });
+  }
+}
+
+/**
+ * The unit the MJCF's angles are written in, from its <compiler angle> as MuJoCo's parser reads it
+ * (includes and defaults resolved; degree when nothing says, MJCF's default): the compiled model
+ * keeps only radians, so this is the one place that can still tell. Undefined when the text cannot
+ * be parsed to a spec (it compiled already, so that is the binding's doing, not the model's).
+ */
+export function readAngleUnit(mj: Mujoco, xml: string, assets: Assets | undefined): AngleUnit | undefined {
+  try {
+    return withFiles(mj, assets, (vfs) => {
+      const spec = mj.parseXMLString(xml, vfs);
+      try {
+        return spec.compiler.degree ? 'degree' : 'radian';
+      } finally {
+        spec.delete();
+      }
+    });
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,8 +1,18 @@
 import type { DoubleBuffer, MjData, MjModel } from '@mujoco/mujoco';
 import { checkFinite, copyOut, f64 } from './arrays.js';
-import { idOf, readModel, type JointInfo, type JointType, type ModelIds, type ModelInfo } from './info.js';
+import {
+  idOf,
+  integratorValue,
+  readModel,
+  type AngleUnit,
+  type Integrator,
+  type JointInfo,
+  type JointType,
+  type ModelIds,
+  type ModelInfo,
+} from './info.js';
 import { readKinematicChain, type KinematicChain } from './kinematics.js';
-import { compileModel, readModelFiles, type Assets } from './load.js';
+import { compileModel, readAngleUnit, readModelFiles, type Assets } from './load.js';
 import { mujoco, type Mujoco } from './module.js';
 
 // One MuJoCo model and its data behind a typed API that keeps the binding's traps inside (the
@@ -20,6 +30,11 @@ import { mujoco, type Mujoco } from './module.js';
 // Derived quantities (sensordata, site poses, Jacobians) always describe the current state: a method
 // that reads them runs mj_forward first when the state changed since the last one. (Raw mj_step
 // leaves them describing the state at the start of the step.)
+//
+// Linearisation is MuJoCo's mjd_transitionFD, which supports every integrator but RK4 (MuJoCo API
+// reference, mjd_transitionFD; src/engine/engine_derivative_fd.c refuses mjINT_RK4 with "RK4
+// integrator is not supported"). An RK4 model is linearised as the same model with implicitfast,
+// and only that call sees the other integrator: stepping stays RK4.
 
 export interface SimOptions {
   /** files the XML refers to (<include file>, meshes), by the name it uses */
@@ -71,11 +86,22 @@ interface Views {
  */
 type Buffers = Readonly<Record<'state' | 'jacp' | 'jacr' | 'A' | 'B', DoubleBuffer>>;
 
+/**
+ * The integrator an RK4 model is linearised with: implicitfast, which MuJoCo recommends for new
+ * models (changelog of 2.3.3, where it was added; Computation chapter, "Numerical integration").
+ */
+const RK4_LINEARIZED_WITH: Integrator = 'implicitfast';
+
 /** mj_setState as the binding runs it: it copies any array-like input (the d.ts says number[]). */
 type SetState = (m: MjModel, d: MjData, state: ArrayLike<number>, signature: number) => void;
 
 export class MujocoSim implements Disposable {
   readonly info: ModelInfo;
+  /**
+   * The integrator linearize() runs mjd_transitionFD with when it is not the model's own (which
+   * mjd_transitionFD does not support): set for RK4 models; stepping keeps the model's.
+   */
+  readonly linearizationIntegrator: Integrator | undefined;
   private readonly ids: ModelIds;
   private readonly model: MjModel;
   private readonly data: MjData;
@@ -93,22 +119,24 @@ export class MujocoSim implements Disposable {
   /** Compile MJCF text. On bad XML, throws an Error with MuJoCo's message. */
   static async fromXml(xml: string, options: SimOptions = {}): Promise<MujocoSim> {
     const mj = await mujoco();
-    return MujocoSim.adopt(mj, compileModel(mj, xml, options.assets, '(from a string)'));
+    const model = compileModel(mj, xml, options.assets, '(from a string)');
+    return MujocoSim.adopt(mj, model, readAngleUnit(mj, xml, options.assets));
   }
 
   /** Load an MJCF file and the files it includes. Errors name the file and carry MuJoCo's message. */
   static async fromFile(path: string): Promise<MujocoSim> {
     const mj = await mujoco();
     const { xml, assets } = readModelFiles(path);
-    return MujocoSim.adopt(mj, compileModel(mj, xml, assets, path));
+    const model = compileModel(mj, xml, assets, path);
+    return MujocoSim.adopt(mj, model, readAngleUnit(mj, xml, assets));
   }
 
   /** Build a simulation around a model it then owns (deleting it if set-up fails). */
-  private static adopt(mj: Mujoco, model: MjModel, copyFrom?: MjData): MujocoSim {
+  private static adopt(mj: Mujoco, model: MjModel, angleUnit: AngleUnit | undefined, copyFrom?: MjData): MujocoSim {
     let data: MjData | undefined;
     try {
       data = copyFrom ? new mj.MjData(model, copyFrom) : new mj.MjData(model);
-      return new MujocoSim(mj, model, data);
+      return new MujocoSim(mj, model, data, angleUnit);
     } catch (err) {
       data?.delete();
       model.delete();
@@ -120,10 +148,12 @@ export class MujocoSim implements Disposable {
     private readonly mj: Mujoco,
     model: MjModel,
     data: MjData,
+    angleUnit: AngleUnit | undefined,
   ) {
     this.model = model;
     this.data = data;
-    ({ info: this.info, ids: this.ids } = readModel(mj, model));
+    ({ info: this.info, ids: this.ids } = readModel(mj, model, angleUnit));
+    this.linearizationIntegrator = this.info.integrator === 'rk4' ? RK4_LINEARIZED_WITH : undefined;
     const { nv, nu, nx, stateSize } = this.info;
     this.stateSignature = mj.mjtState.mjSTATE_INTEGRATION.value;
     const perEntry = (count: number, adr: (j: JointInfo) => number, size: Record<JointType, number>): string[] => {
@@ -399,6 +429,7 @@ export class MujocoSim implements Disposable {
    * Discrete-time linearisation about the current state and control by finite differences
    * (mjd_transitionFD): see Linearization for the state order. The simulation's state is left as it
    * was. eps is the perturbation; centered differences cost twice the steps and are more accurate.
+   * An RK4 model is linearised with linearizationIntegrator (see the top of this file).
    */
   linearize(
     { eps = 1e-6, centered = true }: { eps?: number; centered?: boolean } = {},
@@ -407,16 +438,25 @@ export class MujocoSim implements Disposable {
     const v = this.v();
     const { nx, nu } = this.info;
     if (!(eps > 0)) throw new Error(`linearize: eps must be positive, got ${eps}`);
-    this.mj.mjd_transitionFD(
-      this.model,
-      this.data,
-      eps,
-      centered,
-      this.buffers.A,
-      nu > 0 ? this.buffers.B : null,
-      null,
-      null,
-    );
+    // MuJoCo reads opt.integrator at every step, so the model with another integrator for this one
+    // call is the same model compiled with it (test/sim/own_model.test.ts compares the two)
+    const other = this.linearizationIntegrator;
+    const opt = other === undefined ? undefined : this.model.opt;
+    if (opt && other) opt.integrator = integratorValue(this.mj, other);
+    try {
+      this.mj.mjd_transitionFD(
+        this.model,
+        this.data,
+        eps,
+        centered,
+        this.buffers.A,
+        nu > 0 ? this.buffers.B : null,
+        null,
+        null,
+      );
+    } finally {
+      if (opt) opt.integrator = integratorValue(this.mj, this.info.integrator);
+    }
     this.stale = true;
     return {
       A: copyOut(v.A, out?.A, 'linearize A', 0, nx * nx),
@@ -475,7 +515,7 @@ export class MujocoSim implements Disposable {
   clone(): MujocoSim {
     this.v();
     const model = new this.mj.MjModel(this.model);
-    const copy = MujocoSim.adopt(this.mj, model, this.data);
+    const copy = MujocoSim.adopt(this.mj, model, this.info.angleUnit, this.data);
     copy.stale = this.stale;
     return copy;
   }

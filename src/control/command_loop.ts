@@ -8,6 +8,12 @@ import { LoopStats } from './loop_stats.js';
 // commanding stay apart: a slow planner delays its next policy, never a tick. A planner that plans
 // elsewhere (a worker) hands back policies planned from older states: with maxPolicyAgeNs, one
 // planned from a state older than that is stale, and the tick sends the stop action instead.
+//
+// A planner throws while it has no policy yet (no goal, no model, no plan from its worker): the
+// stop action until it has one. Once it has handed out a policy, a throw is a fault, and so is any
+// exception the controller meets in a tick (fail()): the loop has then failed for good. It sends
+// the stop action at every tick from then on without asking the planner again, says why once
+// (onFailure), and resolves `failed` with the reason.
 
 export interface StateSnapshot {
   readonly stampNs: bigint;
@@ -21,6 +27,8 @@ export interface StateSnapshot {
 export interface CommandLoopOptions {
   /** a policy whose start (the state time it was planned from) is older than this is stale; absent: no check */
   readonly maxPolicyAgeNs?: bigint;
+  /** called once when the loop fails, with the reason (one line) and what was thrown */
+  readonly onFailure?: (reason: string, error: unknown) => void;
 }
 
 export interface TickResult {
@@ -43,6 +51,13 @@ export class CommandLoop {
   plannerError: string | undefined;
   /** ticks that found the policy stale (sent the stop action) */
   stalePolicies = 0;
+  /** resolves with the reason when the loop has failed for good; never rejects */
+  readonly failed: Promise<string>;
+  readonly #resolveFailed: (reason: string) => void;
+  readonly #onFailure: ((reason: string, error: unknown) => void) | undefined;
+  #failure: string | undefined;
+  /** the planner has handed out a policy: from then on a throw is a fault */
+  #hadPolicy = false;
 
   constructor(
     private readonly planner: Planner,
@@ -54,32 +69,55 @@ export class CommandLoop {
     if (options.maxPolicyAgeNs !== undefined && options.maxPolicyAgeNs <= 0n)
       throw new Error(`command loop: the largest policy age must be positive, got ${options.maxPolicyAgeNs} ns`);
     this.#maxPolicyAgeNs = options.maxPolicyAgeNs;
+    this.#onFailure = options.onFailure;
+    let resolve: (reason: string) => void = () => undefined;
+    this.failed = new Promise<string>((r) => (resolve = r));
+    this.#resolveFailed = resolve;
     this.stats = new LoopStats(periodNs);
     this.#raw = new Float64Array(nu);
     this.#out = new Float64Array(nu);
   }
 
+  /** why the loop failed, once it has */
+  get failure(): string | undefined {
+    return this.#failure;
+  }
+
+  /**
+   * Fail for good: an exception `error` in the tick at `timeNs`. Only the first failure counts;
+   * returns whether this was it.
+   */
+  fail(timeNs: bigint, error: unknown): boolean {
+    if (this.#failure !== undefined) return false;
+    this.#failure = `a control tick at ${(Number(timeNs) / 1e9).toFixed(3)} s failed: ${oneLine(error)}`;
+    this.#resolveFailed(this.#failure);
+    this.#onFailure?.(this.#failure, error);
+    return true;
+  }
+
   /** The command for time t (controller clock) from the state given (undefined: none yet). */
   tick(timeNs: bigint, state: StateSnapshot | undefined): TickResult {
-    if (state) {
+    if (state && this.#failure === undefined) {
       this.#input.timeNs = timeNs;
       this.#input.state = state.x;
       this.#input.stateStampNs = state.stampNs;
       try {
         const policy = this.planner.optimize(this.#input);
+        this.#hadPolicy = true;
         const age = timeNs - policy.startNs;
         if (this.#maxPolicyAgeNs !== undefined && age > this.#maxPolicyAgeNs) {
           this.stalePolicies++;
-          throw new Error(
-            `stale plan: planned from the state of ${(Number(age) / 1e6).toFixed(0)} ms ago (the limit is ${Number(this.#maxPolicyAgeNs) / 1e6} ms)`,
-          );
+          this.plannerError = `stale plan: planned from the state of ${(Number(age) / 1e6).toFixed(0)} ms ago (the limit is ${Number(this.#maxPolicyAgeNs) / 1e6} ms)`;
+          this.#raw.fill(Number.NaN);
+        } else {
+          evaluatePolicy(policy, timeNs, state.x, this.#raw);
+          this.plannerError = undefined;
         }
-        evaluatePolicy(policy, timeNs, state.x, this.#raw);
-        this.plannerError = undefined;
       } catch (err) {
-        // no policy yet, or a planner fault: the safety layer turns NaN into the stop action
-        this.plannerError = (err as Error).message;
+        // no policy yet (the safety layer turns NaN into the stop action), or a planner fault
+        this.plannerError = oneLine(err);
         this.#raw.fill(Number.NaN);
+        if (this.#hadPolicy) this.fail(timeNs, err);
       }
     } else this.#raw.fill(Number.NaN);
     const verdict = this.safety.filter(
@@ -90,4 +128,10 @@ export class CommandLoop {
     );
     return { command: this.#out, verdict };
   }
+}
+
+/** An exception's message as one line (messages of native errors and of some libraries run over several). */
+function oneLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.trim().replace(/\s*\n\s*/g, '; ');
 }

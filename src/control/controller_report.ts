@@ -5,8 +5,9 @@ import type { SafetyCounters } from './safety.js';
 import type { TrackingStats } from './tracking_stats.js';
 
 // What the controller says about itself: its health for /diagnostics (the command loop's rate,
-// the safety layer's counts and the planner's figures), the sentence of the end-of-run summary,
-// and the figures of the launcher's report. All three read one ControllerFigures, taken when asked.
+// the safety layer's counts and the planner's figures; ERROR with the reason once it has failed
+// for good), the sentence of the end-of-run summary, and the figures of the launcher's report. All
+// three read one ControllerFigures, taken when asked.
 
 export interface ControllerFigures {
   readonly rateHz: number;
@@ -19,13 +20,16 @@ export interface ControllerFigures {
   readonly worker: { readonly stalePlans: number } | undefined;
   readonly tracking: Pick<TrackingStats, 'summary' | 'metrics'>;
   readonly commandsPublished: number;
+  /** why the controller failed for good (it sends its stop action), once it has */
+  readonly failure?: string;
 }
 
-/** The command loop's health: an e-stop is an error, deadline misses or stale states a warning. */
+/** The command loop's health: a failure or an e-stop is an error, deadline misses or stale states a warning. */
 export function controllerHealth(name: string, f: ControllerFigures): HealthReport {
   const { loop: s, safety, learned } = f;
   const counters = safety.counters;
-  const level: HealthLevel = safety.estopped ? 'error' : s.deadlineMisses || counters.stale_state ? 'warn' : 'ok';
+  const level: HealthLevel =
+    f.failure !== undefined || safety.estopped ? 'error' : s.deadlineMisses || counters.stale_state ? 'warn' : 'ok';
   const model = learned
     ? learned.modelVersion
       ? `, model v${learned.modelVersion}`
@@ -46,7 +50,12 @@ export function controllerHealth(name: string, f: ControllerFigures): HealthRepo
   return {
     level,
     name,
-    message: safety.estopped ? `EMERGENCY STOP: ${safety.estopReason}` : `${f.rateHz} Hz, ${f.planner.name}${model}`,
+    message:
+      f.failure !== undefined
+        ? `FAILED, sending the stop action: ${f.failure}`
+        : safety.estopped
+          ? `EMERGENCY STOP: ${safety.estopReason}`
+          : `${f.rateHz} Hz, ${f.planner.name}${model}`,
     hardwareId: '',
     values,
   };
@@ -61,7 +70,8 @@ export function controllerSummary(f: ControllerFigures): string {
   const planning = m
     ? `; ${m['exploration_ticks']} exploration ticks, ${m['plans']} plans${worker ? ' in a worker' : ''} (mean ${(m['plan_ms_mean'] ?? 0).toFixed(1)} ms), ${m['models_received']} models received${m['model_version'] ? `, v${m['model_version']} in use` : ''}${worker ? `, ${worker.stalePlans} ticks with a stale plan` : ''}`
     : '';
-  return `${s.ticks} ticks at ${f.rateHz} Hz, ${s.deadlineMisses} deadline misses${planning}; ${f.tracking.summary()}; safety: ${c.effort_limit + c.position_limit + c.velocity_limit + c.rate_limit} limited, ${interventions} stop actions`;
+  const failure = f.failure !== undefined ? `; failed: ${f.failure}` : '';
+  return `${s.ticks} ticks at ${f.rateHz} Hz, ${s.deadlineMisses} deadline misses${planning}; ${f.tracking.summary()}; safety: ${c.effort_limit + c.position_limit + c.velocity_limit + c.rate_limit} limited, ${interventions} stop actions${failure}`;
 }
 
 /** Figures for the launcher's report. */

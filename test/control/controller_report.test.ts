@@ -117,3 +117,13 @@ test('summary and metrics: the keys the launcher report carries', () => {
     [],
   );
 });
+
+test('a failed controller: ERROR on /diagnostics with the reason, and the summary says it failed', () => {
+  const failure = 'a control tick failed at 0.010 s: injected fault';
+  const report = controllerHealth('/controller: command loop', figures({ failure }));
+  assert.equal(report.level, 'error');
+  assert.equal(report.message, `FAILED, sending the stop action: ${failure}`);
+  assert.match(controllerSummary(figures({ failure })), /; failed: a control tick failed at 0\.010 s: injected fault$/);
+  // not failed: nothing about it
+  assert.doesNotMatch(controllerSummary(figures()), /failed/);
+});

@@ -4,7 +4,9 @@ import { LqrPlanner } from './planner.js';
 
 // The registry entry of LQR: regulation about the goal on the controller's MJCF model, with its
 // lqr.* weights. Position goals need the end-effector site (the controller's ee_site), which
-// inverse kinematics places; the IK solution is the state the tracking statistics then follow.
+// inverse kinematics places; the IK solution is the state the tracking statistics then follow. A
+// model whose integrator mjd_transitionFD does not support (RK4) is linearised with another, and
+// the log says so once, here.
 
 export const LQR_PARAMETERS = defineParams({
   'lqr.q_diag': {
@@ -57,7 +59,12 @@ export const lqr = definePlanner({
   parameters: LQR_PARAMETERS,
   plansWith: 'mjcf_model',
   create: (context, values) => {
-    const { nv, nu } = context.sim.info;
+    const { nv, nu, integrator } = context.sim.info;
+    const other = context.sim.linearizationIntegrator;
+    if (other)
+      context.logger.info(
+        `the model's ${integrator.toUpperCase()} integrator is not supported by MuJoCo's linearisation (mjd_transitionFD): LQR linearises the same model with ${other} instead, for that call only`,
+      );
     const q = values['lqr.q_diag'].length
       ? values['lqr.q_diag']
       : [

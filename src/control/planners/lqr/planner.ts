@@ -6,12 +6,15 @@ import type { FeedbackPolicy } from '../../policy.js';
 import { equilibriumControl } from './equilibrium.js';
 import { Matrix } from 'ml-matrix';
 import { fromMatrix, toMatrix } from './linalg.js';
+import { GoalRefusal, holdControlRefusal, type HoldCheck } from '../../goal_checks.js';
 
 // LQR about a goal: linearise the model (MuJoCo's finite-difference transition Jacobians) at the
 // goal state with the control that holds it there, solve the Riccati recursion for Q, R, and
 // regulate with u = û + K (x − x̂). Finite horizon (gains per step from when the goal was set,
 // the last one held after) or infinite horizon (iterated to convergence). Work happens when the
-// goal changes; between goals `optimize` returns the same policy.
+// goal changes; between goals `optimize` returns the same policy. A goal whose hold control û is
+// outside an actuator's ctrlrange is refused (a GoalRefusal, the previous goal kept): MuJoCo
+// would clamp û, and the model would sag away from the goal under a policy that believes it holds.
 
 export interface LqrSettings {
   /** diagonal of Q over x = [q, q̇] (2·nv values) */
@@ -30,7 +33,7 @@ export interface LqrSettings {
   readonly ikJoints?: readonly string[];
 }
 
-export class LqrPlanner implements Planner {
+export class LqrPlanner implements Planner, HoldCheck {
   readonly name = 'lqr';
   #policy: FeedbackPolicy | undefined;
   #goalState: Float64Array | undefined;
@@ -82,6 +85,8 @@ export class LqrPlanner implements Planner {
     }
     const t0 = performance.now();
     const uEq = equilibriumControl(this.sim, xGoal.subarray(0, nv));
+    const refusal = holdControlRefusal(this.sim.info.actuators, uEq);
+    if (refusal) throw new GoalRefusal(refusal);
     // linearise about (x̂, û) over one control period: physics steps chained, A = Π A_i, B = Σ …
     const { A, B } = this.#linearizeOverPeriod(xGoal, uEq);
     const nx = 2 * nv;
@@ -110,6 +115,16 @@ export class LqrPlanner implements Planner {
     this.#status = { ...this.#status, goals: this.#goals, solve_ms: performance.now() - t0 };
     this.#goalState = xGoal;
     this.#policy = policy;
+  }
+
+  /** Could the model be held at the state x (its configuration at rest)? Worked out on a copy of the model. */
+  holdRefusal(x: Float64Array): string | undefined {
+    const copy = this.sim.clone();
+    try {
+      return holdControlRefusal(copy.info.actuators, equilibriumControl(copy, x.subarray(0, copy.info.nv)));
+    } finally {
+      copy.dispose();
+    }
   }
 
   optimize(input: PlanningInput): FeedbackPolicy {
