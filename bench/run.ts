@@ -1,10 +1,11 @@
-import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { writeFileAtomic } from '../src/util/atomic_file.js';
 import { setLogLevelSpec } from '../src/util/log.js';
 import { Figures } from './report.js';
 import { runtimeBenchmarks } from './runtime.bench.js';
 import { simBenchmarks } from './sim.bench.js';
 import { simLoopBenchmarks } from './sim_loop.bench.js';
+import { realtimeBenchmarks } from './realtime.bench.js';
 import { dynamicsBenchmarks } from './dynamics.bench.js';
 import { hwCodecBenchmarks } from './hw_codec.bench.js';
 import { hwBusBenchmarks } from './hw_bus.bench.js';
@@ -17,6 +18,7 @@ const suites: Record<string, (f: Figures) => void | Promise<void>> = {
   runtime: runtimeBenchmarks,
   sim: simBenchmarks,
   sim_loop: simLoopBenchmarks,
+  realtime: realtimeBenchmarks,
   dynamics: dynamicsBenchmarks,
   hw_codec: hwCodecBenchmarks,
   hw_bus: hwBusBenchmarks,
@@ -42,6 +44,6 @@ for (const [name, suite] of Object.entries({ ...suites, ...(values.only ? experi
   await suite(figures);
 }
 if (values.json) {
-  writeFileSync(values.json, JSON.stringify(figures.all, null, 2) + '\n');
+  writeFileAtomic(values.json, JSON.stringify(figures.all, null, 2) + '\n');
   process.stdout.write(`\nwrote ${figures.all.length} figures to ${values.json}\n`);
 }

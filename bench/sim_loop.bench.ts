@@ -12,12 +12,24 @@ import type { Figures } from './report.js';
 // sim_bridge, cart-pole, LQR): lockstep ticks per second, and in real time the command loop's
 // period error at 100 and 500 Hz while two workers keep both cores busy.
 
-async function runCartpole(args: Record<string, string>, seconds?: number) {
+/**
+ * Run launch/cartpole_lqr.launch.yaml with these arguments, for `seconds` of wall time or until it
+ * ends by itself, with `controllerParams` set on the controller last (so they win); returns the
+ * metrics of a node by name.
+ */
+export async function runCartpole(
+  args: Record<string, string>,
+  seconds?: number,
+  controllerParams: Record<string, unknown> = {},
+) {
   const description = loadLaunchFile(
     join(packageRoot(), 'launch/cartpole_lqr.launch.yaml'),
     { record: 'false', ...args },
     { findPackageShare },
   );
+  const controller = description.nodes.find((n) => n.exec === 'controller')!;
+  for (const [name, value] of Object.entries(controllerParams))
+    controller.parameters.push({ kind: 'value', name, value });
   const transport = new EmbeddedTransport();
   const launcher = new Launcher(description, { transport, registry, logLevelSpec: 'error' });
   await launcher.configure();

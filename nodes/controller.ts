@@ -27,6 +27,7 @@ import type { LearnedPlanning } from '../src/control/planner.js';
 import { StateInput } from '../src/control/state_input.js';
 import { TickGate, type GateHold } from '../src/control/tick_gate.js';
 import { ControllerGoals } from '../src/control/goals.js';
+import { checksHold, degreeRangeWarning } from '../src/control/goal_checks.js';
 import { offerModel } from '../src/control/model_input.js';
 import {
   controllerHealth,
@@ -35,6 +36,13 @@ import {
   type ControllerFigures,
 } from '../src/control/controller_report.js';
 import type { TensorBackendKind } from '../src/tensor/backend.js';
+import {
+  REALTIME_PARAMETERS,
+  applyRealtime,
+  realtimeMetrics,
+  realtimeValues,
+  type RealtimeOutcome,
+} from '../src/util/realtime.js';
 
 // The controller: a fixed-rate command loop on the node's clock, a planner that supplies the
 // policy, and the safety layer around every output. Commands go out as ros2_control forward
@@ -49,7 +57,11 @@ import type { TensorBackendKind } from '../src/tensor/backend.js';
 // src/control and wires them to topics: the tick gate says when a tick's command is computed (in
 // lockstep from the state of that tick, held where a learned model must arrive first), episodes
 // come from EpisodeEvents on episode_topic (a START drops the plan's warm start; with
-// await_episode_model an END's stamp is what the next model must be trained through).
+// await_episode_model an END's stamp is what the next model must be trained through). At
+// configure, a model whose goal_keyframe is outside its joint ranges or cannot be held within its
+// ctrlrange is refused, and hinge ranges that look like radians compiled as degrees are warned
+// about (src/control/goal_checks.ts). An exception in a tick fails the controller for good: one
+// error line, ERROR on /diagnostics, the stop action at every tick after, and `failed` resolved.
 
 const parameters = defineParams({
   rate_hz: {
@@ -214,6 +226,8 @@ const parameters = defineParams({
   // every planner's parameters (lqr.*, sampling.*, icem.*, mppi.*), and the safety layer's
   ...PLANNER_PARAMETERS,
   ...SAFETY_PARAMETERS,
+  // realtime.*: the command loop's thread SCHED_FIFO (opt-in), as ros2_control's controller_manager
+  ...REALTIME_PARAMETERS,
 });
 
 type ControllerParams = ParamValues<typeof parameters & typeof COMMON_PARAMS>;
@@ -308,6 +322,8 @@ export default defineNode({
   async configure(node, p) {
     const sim = await MujocoSim.fromFile(packagePath(p.model));
     const { nv, nu, joints } = sim.info;
+    const rangeWarning = degreeRangeWarning(sim.info);
+    if (rangeWarning) node.logger.warn(rangeWarning);
     const periodNs = periodNsFromHz(p.rate_hz);
     const commandInterface = p.command_interface as CommandInterface;
     const watchdogTimeoutNs = secondsToNs(p['safety.watchdog_timeout_s']);
@@ -315,17 +331,34 @@ export default defineNode({
     const safety = new SafetyLayer(limits);
     const instance = await createPlanner(p.planner, plannerContext(p, sim, limits, node.logger), p);
     const { planner, learned, thread, maxPolicyAgeNs } = instance;
-    const loop = new CommandLoop(planner, safety, nu, periodNs, maxPolicyAgeNs ? { maxPolicyAgeNs } : {});
+    // an exception in a tick fails the controller for good: said once, then the stop action at every tick
+    const loop = new CommandLoop(planner, safety, nu, periodNs, {
+      ...(maxPolicyAgeNs ? { maxPolicyAgeNs } : {}),
+      onFailure: (reason, error) => {
+        node.logger.error(`${reason}; the controller sends its stop action from now on`);
+        if (error instanceof Error && error.stack) node.logger.debug(error.stack);
+        publishHealth();
+      },
+    });
     const jointNames = joints.map((j) => j.name);
     const tracking = new TrackingStats(jointNames, secondsToNs(p.settle_s));
-    const goals = new ControllerGoals(planner, tracking, {
-      keyframe: p.goal_keyframe,
-      model: sim,
-      nv,
-      topic: p.goal_topic,
-      positionGoalRefusal: () => instance.positionGoalRefusal(),
-      goalState: () => instance.goalState?.(),
-    });
+    let goals: ControllerGoals;
+    try {
+      // a keyframe outside the joint ranges, or that the planner cannot hold, is refused here
+      goals = new ControllerGoals(planner, tracking, {
+        keyframe: p.goal_keyframe,
+        model: sim,
+        nv,
+        topic: p.goal_topic,
+        positionGoalRefusal: () => instance.positionGoalRefusal(),
+        goalState: () => instance.goalState?.(),
+        joints,
+        ...(checksHold(planner) ? { holdRefusal: (x: Float64Array) => planner.holdRefusal(x) } : {}),
+      });
+    } catch (err) {
+      planner.dispose();
+      throw err;
+    }
     const commandDofs = actuatedJoints(sim.info).map((j) => j.dofAdr);
     const input = new StateInput(joints, commandDofs, nv);
     const gate = new TickGate({
@@ -378,17 +411,28 @@ export default defineNode({
     function commandTick(tickNs: bigint): void {
       const t0 = node.steadyClock.now();
       const startedNs = loopClock.now();
-      goals.atTick(tickNs, state);
+      if (loop.failure === undefined) {
+        try {
+          const refused = goals.atTick(tickNs, state);
+          if (refused) node.logger.warn(refused.message);
+        } catch (err) {
+          loop.fail(tickNs, err);
+        }
+      }
+      // failed: the stop action, without the planner
       const { command: u, verdict } = loop.tick(tickNs, state);
-      if (state) tracking.add(tickNs, state.x);
-      if (!verdict.ok && throttle.allow('verdict'))
-        node.logger.warn(`safety: ${verdict.detail}${loop.plannerError ? ` (planner: ${loop.plannerError})` : ''}`);
+      if (loop.failure === undefined) {
+        if (state) tracking.add(tickNs, state.x);
+        if (!verdict.ok && throttle.allow('verdict'))
+          node.logger.warn(`safety: ${verdict.detail}${loop.plannerError ? ` (planner: ${loop.plannerError})` : ''}`);
+      }
       if (verdict.publish) {
         commands.publish({ layout, data: Float64Array.from(u) });
         published++;
       }
       loop.stats.tick(startedNs, node.steadyClock.now() - t0);
     }
+    let realtime: RealtimeOutcome | undefined;
     const figures = (): ControllerFigures => ({
       rateHz: p.rate_hz,
       loop: loop.stats.summary(),
@@ -398,17 +442,22 @@ export default defineNode({
       worker: thread && { stalePlans: loop.stalePolicies },
       tracking,
       commandsPublished: published,
+      failure: loop.failure,
     });
-    const publishHealth = (): void =>
-      diagnostics.publish(
-        diagnosticArray(node.clock.now(), [controllerHealth(`${node.fullyQualifiedName}: command loop`, figures())]),
-      );
+    const publishHealth = (): void => {
+      const health = controllerHealth(`${node.fullyQualifiedName}: command loop`, figures());
+      const values = { ...health.values, ...realtimeValues(realtime) };
+      diagnostics.publish(diagnosticArray(node.clock.now(), [{ ...health, values }]));
+    };
 
     let timer: Timer | undefined;
     let diagTimer: Timer | undefined;
     return {
       activate: () => {
         thread?.start();
+        // the loop's timer runs on this thread: realtime.* applies to this thread alone
+        realtime = applyRealtime(p, { loop: 'command loop' });
+        node.logger[realtime.level](realtime.line);
         timer = node.createTimer(periodNs, (info) => gate.tickDue(info.expectedNs));
         // activated after sim time began (a bridge in a worker starts first): the tick it waits on is now
         if (p.wait_for_state && node.clock.isSimTime && node.clock.now() > 0n) gate.tickDue(node.clock.now());
@@ -418,14 +467,16 @@ export default defineNode({
         timer?.cancel();
         diagTimer?.cancel();
         loop.stats.pause();
+        realtime?.restore();
         await thread?.stop();
       },
       cleanup: async () => {
         await thread?.stop();
         planner.dispose();
       },
+      failed: loop.failed,
       summary: () => controllerSummary(figures()),
-      metrics: () => controllerMetrics(figures()),
+      metrics: () => ({ ...controllerMetrics(figures()), ...realtimeMetrics(realtime) }),
     };
   },
 });

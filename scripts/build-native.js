@@ -1,13 +1,16 @@
-// Builds the two native addons of native/ (C++ Node-API, native/binding.gyp) with node-gyp:
-// dynastack_native, the ensemble kernels, and dynastack_pty, the servo emulator's pseudo-terminals.
+// Builds the three native addons of native/ (C++ Node-API, native/binding.gyp) with node-gyp:
+// dynastack_native, the ensemble kernels; dynastack_pty, the servo emulator's pseudo-terminals; and
+// dynastack_rt, real-time scheduling for the command loops (SCHED_FIFO, mlock).
 // `npm ci` and `npm install` run it (package.json "install"); `npm run build:native` runs it by hand.
 //
 // It never fails the install: without a compiler, make, Python or Node's headers the ensemble runs
-// on TF.js instead, and the servo emulator (dynastack emulate, the serial-hardware tests) says it
-// cannot open a pty and how to build it. make runs with -k, so one addon failing to compile does not
-// keep the other from being built. The reason of a failure goes to native/build-failure.txt, whose
-// first line the loaders (src/tensor/native_kernels.ts, hw/emulator/pty_addon.ts) quote when they
-// report why their addon is missing. DYNASTACK_SKIP_NATIVE=1 skips the build.
+// on TF.js instead, the servo emulator (dynastack emulate, the serial-hardware tests) says it
+// cannot open a pty and how to build it, and a loop asked to run real time (realtime.enabled) says
+// it cannot and runs at a lowered nice value. make runs with -k, so one addon failing to compile
+// does not keep the others from being built. The reason of a failure goes to
+// native/build-failure.txt, whose first line the loaders (src/tensor/native_kernels.ts,
+// hw/emulator/pty_addon.ts, src/util/thread_priority.ts) quote when they report why their addon is
+// missing. DYNASTACK_SKIP_NATIVE=1 skips the build.
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -19,6 +22,7 @@ const release = join(nativeDir, 'build', 'Release');
 const ADDONS = [
   { file: 'dynastack_native.node', without: 'the ensemble will run on TF.js' },
   { file: 'dynastack_pty.node', without: 'the servo emulator cannot open a pty' },
+  { file: 'dynastack_rt.node', without: 'real-time loops (realtime.enabled) fall back to nice' },
 ];
 
 function failed(reason, log = '', missing = ADDONS) {
@@ -41,7 +45,7 @@ const run = spawnSync(command, args, {
   encoding: 'utf8',
   stdio: ['ignore', 'pipe', 'pipe'],
   maxBuffer: 64 * 1024 * 1024,
-  // keep going past a target that fails to compile: the other may still build
+  // keep going past a target that fails to compile: the others may still build
   env: { ...process.env, MAKEFLAGS: `${process.env.MAKEFLAGS ?? ''} -k`.trim() },
 });
 if (run.error) failed(`could not run node-gyp: ${run.error.message}`);
