@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { PROTOCOL_NAMES } from './protocol/index.js';
-import type { ProtocolName } from './protocol/types.js';
+import { BROADCAST_ID, type ProtocolName } from './protocol/types.js';
 import { servoModel } from './servos/index.js';
 import type { RegisterName } from './servos/control_table.js';
 import { writableRange } from './servos/registers.js';
@@ -25,6 +25,7 @@ import { MOTOR_PARAMETERS, type MotorParameters } from './servos/motor_figures.j
 //     firmware_version: 46
 //     faults:                         # scheduled fault injection (hw/emulator/faults.ts)
 //       - { kind: late_reply, id: 3, delay_ms: 30, at_s: 5, for_s: 2 }
+//       - { kind: shifted_ids, shift: 1, at_s: 10 }   # also: answer_as { id, as }, out_of_order
 //
 // Per servo, for the emulator: `position` (raw Present_Position at power-on), `registers`
 // (power-on register values, raw, e.g. { return_delay_time: 0 }) and `motor` (motor figure
@@ -57,10 +58,31 @@ export type FaultSpec =
       readonly byteFromEnd?: number;
       readonly bit?: number;
     }
+  /**
+   * every servo answers under the id of the servo `shift` places after it in id order (default 1,
+   * wrapping round the chain), as a chain whose ids were set one off would
+   */
+  | { readonly kind: 'shifted_ids'; readonly shift?: number; readonly count?: number }
+  /** servo `id` answers under id `as` (another servo's, or one nobody has) */
+  | { readonly kind: 'answer_as'; readonly id: number; readonly as: number; readonly count?: number }
+  /** the replies to a request several servos answer (sync/bulk read) go out in reverse order; `count`: requests */
+  | { readonly kind: 'out_of_order'; readonly count?: number }
   /** a hardware error in servo `id`, latched until REBOOT */
   | { readonly kind: 'hardware_error'; readonly id: number; readonly error: HardwareFault }
   /** the pty goes away (the emulator closes it); back after `durationMs` when given, else when cleared */
   | { readonly kind: 'disconnect'; readonly durationMs?: number; readonly signal?: 'SIGTERM' | 'SIGKILL' };
+
+/** Every fault kind, for messages. */
+export const FAULT_KINDS: readonly FaultSpec['kind'][] = [
+  'no_reply',
+  'late_reply',
+  'corrupt_byte',
+  'shifted_ids',
+  'answer_as',
+  'out_of_order',
+  'hardware_error',
+  'disconnect',
+];
 
 export interface ScheduledFault {
   readonly spec: FaultSpec;
@@ -287,6 +309,31 @@ function parseFault(
       };
       break;
     }
+    case 'shifted_ids': {
+      allowOnly(f, [...common, 'shift', 'count'], at, fail);
+      const shift = num('shift');
+      if (shift !== undefined && !(Number.isInteger(shift) && shift !== 0))
+        fail(`${at}.shift`, `${shift} is not a whole number other than 0`);
+      spec = {
+        kind,
+        ...(shift !== undefined ? { shift } : {}),
+        ...(count !== undefined ? { count } : {}),
+      };
+      break;
+    }
+    case 'answer_as': {
+      allowOnly(f, [...common, 'id', 'as', 'count'], at, fail);
+      if (id === undefined) fail(`${at}.id`, 'answer_as needs the id of the servo that answers under another');
+      const as = num('as');
+      if (as === undefined || !(Number.isInteger(as) && as >= 0 && as < BROADCAST_ID) || as === id)
+        fail(`${at}.as`, `needs the id (0–${BROADCAST_ID - 1}, not the servo's own) to answer under`);
+      spec = { kind, id, as, ...(count !== undefined ? { count } : {}) };
+      break;
+    }
+    case 'out_of_order':
+      allowOnly(f, [...common, 'count'], at, fail);
+      spec = { kind, ...(count !== undefined ? { count } : {}) };
+      break;
     case 'hardware_error': {
       allowOnly(f, [...common, 'id', 'error'], at, fail);
       if (id === undefined) fail(`${at}.id`, 'a hardware error needs the id of a servo');
@@ -305,10 +352,7 @@ function parseFault(
       break;
     }
     default:
-      return fail(
-        `${at}.kind`,
-        `'${kind}' is not one of no_reply, late_reply, corrupt_byte, hardware_error, disconnect`,
-      );
+      return fail(`${at}.kind`, `'${kind}' is not one of ${FAULT_KINDS.join(', ')}`);
   }
   return { spec, atMs: atS * 1000, durationMs: forS === undefined ? undefined : forS * 1000 };
 }

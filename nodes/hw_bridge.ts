@@ -19,7 +19,10 @@ import type { CommandInterface } from '../hw/arm/joint_mapping.js';
 // commands in, /diagnostics per servo and for the bus. Each tick of the fixed-rate loop is one
 // sync write of the newest command and one sync read of the state (hw/arm). A vanished device
 // stops commanding and reports ERROR; the bus reopens it, and the bridge takes the arm back
-// (holding where it is) before it accepts commands again. Torque goes off on deactivate. Main
+// (holding where it is, from verified positions only) before it accepts commands again. A state is
+// published only when every joint answered under its own id and none moved further than its motor
+// can; while none is, /diagnostics is ERROR and says why. Torque goes off on deactivate, on every
+// servo; the ones it could not be confirmed on are logged and reported on /diagnostics. Main
 // thread only: serialport's native poller aborts the process when used from a worker (measured).
 
 const parameters = defineParams({
@@ -255,6 +258,8 @@ export default defineNode({
         await arm
           .disable()
           .catch((err: unknown) => node.logger.error(`torque off at deactivate failed: ${(err as Error).message}`));
+        // what torque off reached, and what it could not be confirmed on, is on /diagnostics at once
+        publishDiagnostics();
       },
       cleanup: async () => {
         final = armSummary(armSnapshot(arm));

@@ -4,12 +4,18 @@ import type { BusDiagnostics, JointStateSample, JointStatus, ServoBusApi, ServoF
 import type { RegisterName } from '../servos/control_table.js';
 import { CycleStats } from './cycle_stats.js';
 import { JointMapping, type CommandInterface } from './joint_mapping.js';
+import { describeJump, MotionGuard, type Jump } from './motion_guard.js';
 
 // The serial arm behind the hw_bridge node, without ROS: set up (calibration on the servos,
 // operating mode, torque), then one bus cycle per tick — one sync write of the newest command,
 // then one sync read of the state — and the bookkeeping around it: rejected and clamped commands,
 // stale commands, latched servo faults, and a vanished device (no commands while it is gone, then
-// hold where the arm is and go on once the bus is back).
+// hold where the arm is and go on once the bus is back). A state is published only when every
+// joint answered and none moved further than its motor can (motion_guard.ts); why there is none
+// is kept for the reports. A hold goal (at enable, after a loss, after clearing faults) comes only
+// from verified data: two complete reads that agree within what the motors can move between them,
+// and with the last reading accepted. Torque on is all or nothing: if it cannot be confirmed on
+// every servo, torque goes off on all of them again.
 
 export interface ServoArmOptions {
   readonly commandInterface: CommandInterface;
@@ -42,6 +48,16 @@ export interface ArmCounters {
   /** cycles whose read lacked a joint (nothing published) */
   incomplete: number;
   restores: number;
+  /** cycles whose state was published */
+  published: number;
+  /** cycles whose read had a joint move further than its motor can (nothing published) */
+  implausible: number;
+}
+
+/** A joint's readings refused as impossible: how many, and the last one described. */
+export interface JointImplausible {
+  readonly count: number;
+  readonly last: string | undefined;
 }
 
 /** How often taking the arm back after a loss is retried while it fails. */
@@ -58,6 +74,8 @@ export class ServoArm {
     droppedWhileLost: 0,
     incomplete: 0,
     restores: 0,
+    published: 0,
+    implausible: 0,
   };
   readonly #bus: ServoBusApi;
   readonly #options: ServoArmOptions;
@@ -75,6 +93,14 @@ export class ServoArm {
   #statusDue = false;
   #nextRestoreAt = 0;
   #restoreFailures = 0;
+  readonly #guard: MotionGuard;
+  readonly #implausible: { count: number; last: string | undefined }[];
+  /** performance.now() of the first cycle since enable/disable, and of the last state published */
+  #cyclingSince: number | undefined;
+  #lastStateAt: number | undefined;
+  #noStateReason: string | undefined;
+  /** the previous cycle had a joint move further than possible (logged once per run of them) */
+  #jumping = false;
   readonly #unsubscribe: (() => void)[] = [];
 
   constructor(bus: ServoBusApi, calibration: RobotCalibration, options: ServoArmOptions) {
@@ -91,6 +117,8 @@ export class ServoArm {
       return c;
     });
     this.mapping = new JointMapping(bus.joints, ordered, options.commandInterface, options.torqueConstants);
+    this.#guard = new MotionGuard(bus.joints.map((j) => j.model));
+    this.#implausible = bus.joints.map(() => ({ count: 0, last: undefined }));
     const n = bus.joints.length;
     this.#goals = new Float64Array(n);
     this.#state = {
@@ -135,6 +163,25 @@ export class ServoArm {
 
   get names(): readonly string[] {
     return this.mapping.names;
+  }
+
+  /**
+   * ms since a state was last published — or since cycling began, if none has been since; undefined
+   * while not cycling (before the first cycle, after disable).
+   */
+  stateAgeMs(nowMs = performance.now()): number | undefined {
+    const since = this.#lastStateAt ?? this.#cyclingSince;
+    return since === undefined ? undefined : nowMs - since;
+  }
+
+  /** Why the last cycle published no state (undefined when it did). */
+  get noStateReason(): string | undefined {
+    return this.#noStateReason;
+  }
+
+  /** Per joint, in joint order: readings refused for moving further than the motor can. */
+  implausible(): readonly JointImplausible[] {
+    return this.#implausible.map((x) => ({ ...x }));
   }
 
   /**
@@ -200,17 +247,31 @@ export class ServoArm {
     }
   }
 
-  /** Torque on, holding where the arm is (goal = present first, so nothing jumps). */
+  /**
+   * Torque on, holding where the arm is (goal = present first, so nothing jumps). All or nothing:
+   * when torque on cannot be confirmed on every servo, it is turned off on all of them again.
+   */
   async enable(): Promise<void> {
     await this.#holdHere();
-    await this.#bus.setTorque(true);
+    try {
+      await this.#bus.setTorque(true);
+    } catch (err) {
+      await this.#bus
+        .setTorque(false)
+        .catch((off: unknown) => this.#log.error(`torque off after a failed torque on: ${(off as Error).message}`));
+      throw err;
+    }
     this.#torqueOn = true;
   }
 
+  /** Torque off on every servo; rejects naming those it could not be confirmed on (a lost bus: all). */
   async disable(): Promise<void> {
     this.#torqueOn = false;
     this.#command = undefined;
-    if (this.#bus.state === 'open') await this.#bus.setTorque(false);
+    this.#cyclingSince = undefined;
+    this.#lastStateAt = undefined;
+    this.#noStateReason = undefined;
+    if (this.#bus.state !== 'closed') await this.#bus.setTorque(false);
   }
 
   /** Take a command; returns why it was refused, or undefined. */
@@ -246,6 +307,7 @@ export class ServoArm {
     if (this.#bus.state !== 'open') return undefined;
     this.#busy = true;
     try {
+      this.#cyclingSince ??= performance.now();
       if (this.#lostReason !== undefined) {
         // taking the arm back can fail while the servos are still waking up: retry, a few times a second
         if (performance.now() >= this.#nextRestoreAt) await this.#restore();
@@ -255,13 +317,14 @@ export class ServoArm {
       let state: ArmState | undefined;
       try {
         await this.#writeCommand(start);
-        state = this.#convert(await this.#bus.readState());
+        const sentAt = performance.now();
+        state = this.#accept(await this.#bus.readState(), sentAt);
       } catch (err) {
         this.stats.fail();
+        this.#noStateReason = `the bus cycle failed: ${(err as Error).message}`;
         throw err;
       }
       this.stats.done(start, performance.now());
-      if (!state) this.counters.incomplete++;
       if (this.#statusDue) {
         this.#statusDue = false;
         this.#status = await this.#bus.readStatus();
@@ -328,10 +391,42 @@ export class ServoArm {
     await this.#bus.writeGoals(this.#goals, this.#options.commandInterface === 'position' ? 'position' : 'current');
   }
 
-  #convert(sample: JointStateSample): ArmState | undefined {
+  /** The state to publish from a sample, or undefined (saying why) when a joint is missing or implausible. */
+  #accept(sample: JointStateSample, sentAt: number): ArmState | undefined {
+    const joint = (i: number) => `'${this.mapping.names[i]}' (id ${this.#bus.joints[i]!.id})`;
+    const missing = this.#bus.joints.filter((_, i) => !sample.valid[i]).map((j) => joint(j.index));
+    const jumps = this.#guard.check(sample, sentAt);
+    for (const jump of jumps) {
+      const record = this.#implausible[jump.index]!;
+      record.count++;
+      record.last = describeJump(jump);
+    }
+    if (jumps.length) {
+      this.counters.implausible++;
+      if (!this.#jumping)
+        this.#log.warn(
+          `joint state not published: ${jumps.map((j) => `${joint(j.index)}: ${describeJump(j)}`).join('; ')}`,
+        );
+    }
+    this.#jumping = jumps.length > 0;
+    if (missing.length) this.counters.incomplete++;
+    if (missing.length || jumps.length) {
+      this.#noStateReason = [
+        ...(missing.length ? [`no reply from ${missing.join(', ')}`] : []),
+        ...jumps.map((j) => `${joint(j.index)}: ${describeJump(j)}`),
+      ].join('; ');
+      return undefined;
+    }
+    const state = this.#convert(sample);
+    this.counters.published++;
+    this.#lastStateAt = performance.now();
+    this.#noStateReason = undefined;
+    return state;
+  }
+
+  #convert(sample: JointStateSample): ArmState {
     const s = this.#state as { stampMs: number } & ArmState;
     for (let i = 0; i < this.mapping.length; i++) {
-      if (!sample.valid[i]) return undefined;
       s.position[i] = this.mapping.position(i, sample.rawPosition[i]!);
       s.velocity[i] = this.mapping.directed(i, sample.velocity[i]!);
       s.effort[i] = this.mapping.directed(i, sample.effort[i]!);
@@ -340,19 +435,35 @@ export class ServoArm {
     return s;
   }
 
-  /** Goal := present for every joint (position interface), so torque-on or a restore moves nothing. */
+  /**
+   * Goal := present for every joint (position interface), so torque-on or a restore moves nothing.
+   * The present positions must be verified: two complete reads (each checked by the bus for ids
+   * and order) that agree within what the motors can move between them, and agree likewise with
+   * the last reading of each joint accepted before. Otherwise nothing is written.
+   */
   async #holdHere(): Promise<void> {
     if (this.#options.commandInterface !== 'position') {
       this.#goals.fill(0);
       await this.#bus.writeGoals(this.#goals, 'current');
       return;
     }
+    const firstSentAt = performance.now();
+    const first = await this.#bus.readState();
+    const sentAt = performance.now();
     const sample = await this.#bus.readState();
     for (let i = 0; i < this.mapping.length; i++) {
-      if (!sample.valid[i])
+      if (!first.valid[i] || !sample.valid[i])
         throw new Error(`joint '${this.mapping.names[i]}' did not answer: cannot hold it where it is`);
-      this.#goals[i] = sample.position[i]!;
     }
+    const refuse = (jumps: readonly Jump[], why: string, verb: string): void => {
+      if (jumps.length === 0) return;
+      throw new Error(
+        `cannot hold the arm where it is: ${why}: ${jumps.map((j) => `'${this.mapping.names[j.index]}' ${describeJump(j, verb)}`).join('; ')}`,
+      );
+    };
+    refuse(this.#guard.compare(first, firstSentAt, sample), 'two reads disagree', 'changed by');
+    refuse(this.#guard.check(sample, sentAt), 'the read disagrees with the last reading accepted', 'moved');
+    for (let i = 0; i < this.mapping.length; i++) this.#goals[i] = sample.position[i]!;
     await this.#bus.writeGoals(this.#goals, 'position');
   }
 

@@ -11,7 +11,11 @@ import type { ProtocolName } from '../protocol/types.js';
 //  - Return Delay Time is 500 µs from the factory on X-series servos (ROBOTIS e-manual, each model's
 //    control table) and LeRobot writes 0 on every servo (configure_motors in lerobot/motors/);
 //  - factory baud rates: 57600 bps on X-series servos (e-manual control table, Baud Rate), 1 Mbps on
-//    STS servos (Feetech's STS memory table).
+//    STS servos (Feetech's STS memory table);
+//  - the two protocols ignore each other's packets: a DYNAMIXEL 2.0 packet starts FF FF FD 00
+//    (e-manual "DYNAMIXEL Protocol 2.0", Packet), a Feetech one FF FF then the id (Feetech's
+//    scservo_sdk protocol_packet_handler.py; the same framing as DYNAMIXEL Protocol 1.0) — so a
+//    bus configured for the other protocol hears silence, or bytes that never form a packet.
 // docs/servo-protocols.md ("When the bus misbehaves") collects them with their sources.
 
 /** Factory baud rate per protocol, the usual cause of "no reply" on a fresh servo. */
@@ -56,12 +60,22 @@ export interface HintContext {
   /** Return Delay Time per servo id, µs, where it was read */
   readonly returnDelayUs?: ReadonlyMap<number, number>;
   readonly sysRoot?: string;
+  /** bytes received on the bus and status packets of `protocol` decoded from them, so far */
+  readonly traffic?: { readonly receivedBytes: number; readonly packets: number };
+  /** a servo answered a PING in this other protocol (asked when none answered in `protocol`) */
+  readonly otherProtocol?: { readonly protocol: ProtocolName; readonly id: number };
 }
 
 export interface Hint {
-  readonly key: 'latency_timer' | 'return_delay' | 'baud_rate';
+  readonly key: 'latency_timer' | 'return_delay' | 'baud_rate' | 'protocol' | 'other_protocol';
   readonly text: string;
 }
+
+const PROTOCOL_LABEL: Record<ProtocolName, string> = {
+  dynamixel2: 'DYNAMIXEL Protocol 2.0',
+  feetech_sts: 'Feetech SCS/STS',
+  feetech_scs: 'Feetech SCS/STS',
+};
 
 /** Every hint that applies to this bus now. */
 export function busHints(ctx: HintContext): Hint[] {
@@ -81,6 +95,24 @@ export function busHints(ctx: HintContext): Hint[] {
     hints.push({
       key: 'return_delay',
       text: `servos ${slow.map(([id, us]) => `${id} (${us} µs)`).join(', ')} wait before each reply; write Return Delay Time = 0 (as LeRobot does) to cut every read`,
+    });
+  }
+  const other = ctx.otherProtocol;
+  if (other) {
+    const set = other.protocol === 'dynamixel2' ? 'dynamixel2' : 'feetech_sts (or feetech_scs)';
+    hints.push({
+      key: 'other_protocol',
+      text:
+        `servo ${other.id} answers a ${PROTOCOL_LABEL[other.protocol]} PING` +
+        `${other.protocol === 'dynamixel2' ? '' : ' (the framing DYNAMIXEL Protocol 1.0 shares)'}: ` +
+        `the bus is configured for ${ctx.protocol} — set protocol: ${set} in robot.yaml`,
+    });
+  } else if (ctx.traffic && ctx.traffic.receivedBytes > 0 && ctx.traffic.packets === 0) {
+    hints.push({
+      key: 'protocol',
+      text:
+        `${ctx.traffic.receivedBytes} bytes arrived but none formed a ${ctx.protocol} packet: the servos may speak ` +
+        `another protocol (a DYNAMIXEL config on a Feetech chain, or the reverse) or run at another baud rate`,
     });
   }
   const factory = FACTORY_BAUD[ctx.protocol];

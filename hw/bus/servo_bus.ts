@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, type Logger } from '../../src/util/log.js';
 import { protocolByName } from '../protocol/index.js';
-import type { Operation, ReadResult, ServoProtocol } from '../protocol/types.js';
+import type { Operation, ProtocolName, ReadResult, ServoProtocol } from '../protocol/types.js';
 import type { Register, RegisterName } from '../servos/control_table.js';
 import { servoModel } from '../servos/index.js';
 import {
@@ -53,7 +53,14 @@ export { BusError } from './transaction.js';
 //    servo does not cost every cycle its timeouts) and pinged now and then until it is back;
 //  - a vanished device rejects every request at once (nothing is written), emits 'lost', reopens
 //    in the background and emits 'restored' when commands work again;
-//  - the first timeouts print hints (latency timer, return delay, baud rate), once.
+//  - replies under an id or in an order the request does not allow fail the transaction
+//    (transaction.ts): they are counted, reported, and never state;
+//  - torque on/off (and so every stop) is attempted on every servo: one SYNC_WRITE, a read-back of
+//    Torque Enable, then per-servo writes and read-backs of the servos it did not take on; the ones
+//    still not confirmed are named in a TorqueError and in each servo's diagnostics;
+//  - the first timeouts print hints (latency timer, return delay, baud rate, protocol), once; a bus
+//    on which no servo answers at open is pinged once in the other protocol, to say so if they
+//    speak it.
 
 /** A servo refused an instruction (Dynamixel error number: access, range, limit…). */
 export class ServoError extends Error {
@@ -68,6 +75,23 @@ export class ServoError extends Error {
   }
 }
 
+/** Torque on/off that could not be confirmed on every servo asked (the others did confirm it). */
+export class TorqueError extends Error {
+  override readonly name = 'TorqueError';
+  constructor(
+    message: string,
+    readonly enabled: boolean,
+    readonly unconfirmed: readonly {
+      readonly index: number;
+      readonly id: number;
+      readonly joint: string;
+      readonly reason: string;
+    }[],
+  ) {
+    super(message);
+  }
+}
+
 interface JointRuntime {
   misses: number;
   responsive: boolean;
@@ -75,7 +99,14 @@ interface JointRuntime {
   fault: ServoFault | undefined;
   handlingFault: boolean;
   status: JointStatus | undefined;
+  /** Torque Enable as last confirmed (read back, or acknowledged), 'unknown' when it could not be */
+  torque: ServoDiagnostics['torque'];
+  torqueProblem: string | undefined;
+  lastFailure: ServoDiagnostics['lastFailure'];
 }
+
+/** Rounds of per-servo write + read-back after the sync write, for servos torque did not take on. */
+const TORQUE_RETRY_ROUNDS = 2;
 
 /** A sync read covering the same bytes on every joint of a group. */
 interface ReadGroup {
@@ -101,6 +132,8 @@ export class ServoBus implements ServoBusApi {
   readonly #returnDelayUs = new Map<number, number>();
   readonly #effortName: readonly RegisterName[];
   #state: BusState = 'open';
+  /** a protocol the servos answered a PING in, when they answered none in the configured one */
+  #otherProtocol: HintContext['otherProtocol'];
 
   private constructor(
     options: ServoBusOptions,
@@ -122,6 +155,9 @@ export class ServoBus implements ServoBusApi {
       fault: undefined,
       handlingFault: false,
       status: undefined,
+      torque: 'unknown',
+      torqueProblem: undefined,
+      lastFailure: undefined,
     }));
     this.#effortName = joints.map((j) => (j.model.registers.present_current ? 'present_current' : 'present_load'));
     this.#hints = new HintPrinter(log, () => this.#hintContext());
@@ -380,11 +416,52 @@ export class ServoBus implements ServoBusApi {
         );
       }
     }
-    for (const j of joints) {
-      await this.writeRegister(j.index, 'torque_enable', enabled ? 1 : 0);
-      // Feetech: the EEPROM lock follows the torque, as LeRobot does it
-      if (j.model.registers.lock) await this.writeRegister(j.index, 'lock', enabled ? 1 : 0);
+    if (joints.length === 0) return;
+    const value = enabled ? 1 : 0;
+    const what = `torque ${enabled ? 'on' : 'off'}`;
+    // joint index → why it is not confirmed yet
+    let pending = new Map<number, string>(joints.map((j) => [j.index, 'not sent']));
+    try {
+      // every servo at once, so that one that does not answer delays none of the others; Feetech:
+      // the EEPROM lock follows the torque, as LeRobot does it
+      await this.#writeAll(joints, 'torque_enable', value);
+      await this.#writeAll(
+        joints.filter((j) => j.model.registers.lock),
+        'lock',
+        value,
+      );
+      pending = new Map(joints.map((j) => [j.index, 'sent, not read back']));
+      pending = await this.#readBackTorque(joints, value, true);
+      // the ones it did not take on (or that did not say): each on its own, read back each time
+      for (let round = 0; round < TORQUE_RETRY_ROUNDS && pending.size > 0; round++) {
+        const again = [...pending.keys()].map((i) => this.joints[i]!);
+        for (const j of again) {
+          await this.#writeOnce(j, 'torque_enable', value);
+          if (j.model.registers.lock) await this.#writeOnce(j, 'lock', value);
+        }
+        pending = await this.#readBackTorque(again, value, false);
+      }
+    } catch (err) {
+      if (!(err instanceof BusError) || (err.kind !== 'lost' && err.kind !== 'closed')) throw err;
+      for (const [index, why] of pending) pending.set(index, `${why}: ${err.message}`);
     }
+    for (const j of joints) {
+      const runtime = this.#runtime[j.index]!;
+      const why = pending.get(j.index);
+      runtime.torque = why === undefined ? (enabled ? 'on' : 'off') : 'unknown';
+      runtime.torqueProblem = why === undefined ? undefined : `${what} not confirmed: ${why}`;
+    }
+    if (pending.size === 0) return;
+    const unconfirmed = [...pending].map(([index, reason]) => {
+      const j = this.joints[index]!;
+      return { index, id: j.id, joint: j.name, reason };
+    });
+    const others = joints.length - unconfirmed.length;
+    throw new TorqueError(
+      `${what} not confirmed on ${unconfirmed.map((u) => `'${u.joint}' (id ${u.id}): ${u.reason}`).join('; ')}${others ? `; confirmed on the other ${others}` : ''}`,
+      enabled,
+      unconfirmed,
+    );
   }
 
   async reboot(ref: JointRef, bootTimeoutMs = 2000): Promise<void> {
@@ -407,6 +484,9 @@ export class ServoBus implements ServoBusApi {
     const runtime = this.#runtime[j.index]!;
     runtime.misses = 0;
     runtime.responsive = true;
+    // a rebooted servo starts with torque off
+    runtime.torque = 'off';
+    runtime.torqueProblem = undefined;
   }
 
   async clearFault(ref: JointRef): Promise<void> {
@@ -431,9 +511,12 @@ export class ServoBus implements ServoBusApi {
         joint: j.name,
         model: j.model.name,
         responsive: r.responsive,
+        lastFailure: r.lastFailure,
         fault: r.fault,
         counters: { ...this.#queue.servoCounters(j.id) },
         status: r.status,
+        torque: r.torque,
+        torqueProblem: r.torqueProblem,
       };
     });
     return {
@@ -450,7 +533,7 @@ export class ServoBus implements ServoBusApi {
     if (this.#state === 'closed') return;
     if (options.torqueOff && this.#state === 'open') {
       await this.setTorque(false).catch((err: unknown) =>
-        this.#log.warn(`torque off at close failed: ${(err as Error).message}`),
+        this.#log.error(`torque off at close failed: ${(err as Error).message}`),
       );
     }
     this.#state = 'closed';
@@ -468,10 +551,10 @@ export class ServoBus implements ServoBusApi {
       result = await this.#queue.request(op, retries === undefined ? {} : { retries });
     } catch (err) {
       if (err instanceof BusError) {
-        if (err.kind === 'timeout' || err.kind === 'corrupt') {
-          this.#hints.onTimeout();
-          for (const id of err.missing) this.#missed(id);
-        }
+        if (err.kind === 'timeout' || err.kind === 'corrupt') this.#hints.onTimeout();
+        // a mismatched transaction hands nothing on: every servo it addressed missed it
+        if (err.kind === 'timeout' || err.kind === 'corrupt' || err.kind === 'mismatch')
+          for (const id of err.missing) this.#missed(id, err.kind);
         await this.#checkReplies(err.received);
       }
       throw err;
@@ -495,17 +578,18 @@ export class ServoBus implements ServoBusApi {
     }
   }
 
-  #missed(id: number): void {
+  #missed(id: number, kind: 'timeout' | 'corrupt' | 'mismatch'): void {
     const index = this.joints.findIndex((j) => j.id === id);
     if (index < 0) return;
     const runtime = this.#runtime[index]!;
     runtime.misses++;
+    runtime.lastFailure = kind;
     if (runtime.responsive && runtime.misses >= (this.#options.unresponsiveAfter ?? 3)) {
       runtime.responsive = false;
       runtime.lastProbe = performance.now();
       const j = this.joints[index]!;
       this.#log.warn(
-        `joint '${j.name}' (id ${j.id}) missed ${runtime.misses} replies in a row: left out of cycles, pinged until it answers`,
+        `joint '${j.name}' (id ${j.id}) ${kind === 'mismatch' ? 'was in' : 'missed'} ${runtime.misses} ${kind === 'mismatch' ? 'transactions refused for replies under a wrong id or out of order' : 'replies'} in a row: left out of cycles, pinged until it answers`,
       );
     }
   }
@@ -551,6 +635,7 @@ export class ServoBus implements ServoBusApi {
       try {
         if (policy === 'reboot') await this.reboot(index);
         else await this.writeRegister(index, 'torque_enable', 0);
+        runtime.torque = 'off';
         action = policy;
       } catch (err) {
         this.#log.error(
@@ -566,6 +651,101 @@ export class ServoBus implements ServoBusApi {
     } finally {
       runtime.handlingFault = false;
     }
+  }
+
+  /** One register of every listed joint, in one SYNC_WRITE per register layout (per servo without one). */
+  async #writeAll(joints: readonly JointInfo[], name: RegisterName, value: number): Promise<void> {
+    const groups = new Map<string, { address: number; size: number; entries: { id: number; data: Uint8Array }[] }>();
+    for (const j of joints) {
+      const register = this.#register(j, name);
+      const key = `${register.address}:${register.size}`;
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = { address: register.address, size: register.size, entries: [] }));
+      group.entries.push({ id: j.id, data: encodeRegister(j.model, name, value) });
+    }
+    for (const g of groups.values()) {
+      if (this.#protocol.supports.has('sync_write'))
+        await this.#request({ kind: 'sync_write', address: g.address, length: g.size, entries: g.entries });
+      else for (const e of g.entries) await this.#writeOnce(this.#jointById(e.id), name, value);
+    }
+  }
+
+  /** One WRITE, one attempt; whether it took is for a read-back to say (only a lost bus throws). */
+  async #writeOnce(j: JointInfo, name: RegisterName, value: number): Promise<void> {
+    const register = this.#register(j, name);
+    try {
+      await this.#request(
+        { kind: 'write', id: j.id, address: register.address, data: encodeRegister(j.model, name, value) },
+        0,
+      );
+    } catch (err) {
+      if (!(err instanceof BusError) || err.kind === 'lost' || err.kind === 'closed') throw err;
+    }
+  }
+
+  /**
+   * Read Torque Enable (and Feetech's Lock, which follows it) back from each joint, one attempt per
+   * read: the joints whose registers do not read `value`, or that gave no usable reply, with why.
+   * `sync`: one sync read per register layout where the protocol has it, else one read per joint.
+   */
+  async #readBackTorque(joints: readonly JointInfo[], value: number, sync: boolean): Promise<Map<number, string>> {
+    const names = (j: JointInfo): RegisterName[] =>
+      j.model.registers.lock ? ['torque_enable', 'lock'] : ['torque_enable'];
+    const pending = new Map<number, string>();
+    const groups = new Map<string, { address: number; length: number; joints: JointInfo[] }>();
+    for (const j of joints) {
+      const [start, end] = this.#span(j, names(j));
+      const key = `${start}:${end}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { address: start, length: end - start, joints: [] }));
+      g.joints.push(j);
+    }
+    const canSync = sync && this.#protocol.supports.has('sync_read');
+    for (const g of groups.values()) {
+      const ids = g.joints.map((j) => j.id);
+      const ops: Operation[] =
+        canSync && ids.length > 1
+          ? [{ kind: 'sync_read', address: g.address, length: g.length, ids }]
+          : ids.map((id) => ({ kind: 'read', id, address: g.address, length: g.length }));
+      for (const op of ops) {
+        let replies: readonly ReadResult[];
+        let why = 'no reply to the read-back';
+        try {
+          replies = (await this.#request(op, 0)).replies;
+        } catch (err) {
+          if (!(err instanceof BusError) || err.kind === 'lost' || err.kind === 'closed') throw err;
+          replies = err.received;
+          if (err.kind === 'mismatch') why = 'the read-back came under a wrong id or out of order';
+          else if (err.kind === 'corrupt') why = 'the read-back came corrupt';
+        }
+        const asked = op.kind === 'sync_read' ? op.ids : op.kind === 'read' ? [op.id] : [];
+        for (const id of asked) {
+          const j = this.#jointById(id);
+          const reply = replies.find((r) => r.id === id);
+          if (!reply || reply.data.length !== g.length || this.#protocol.describeError(reply.error).instruction) {
+            pending.set(j.index, reply ? 'the read-back was refused' : why);
+            continue;
+          }
+          const wrong = names(j).flatMap((name) => {
+            const r = this.#register(j, name);
+            const have = decodeRegister(
+              j.model,
+              name,
+              reply.data.subarray(r.address - g.address, r.address - g.address + r.size),
+            );
+            return have === value ? [] : [`${name} reads ${have}`];
+          });
+          if (wrong.length) pending.set(j.index, wrong.join(', '));
+        }
+      }
+    }
+    return pending;
+  }
+
+  #jointById(id: number): JointInfo {
+    const j = this.joints.find((x) => x.id === id);
+    if (!j) throw new Error(`servo bus: no joint with id ${id}`);
+    return j;
   }
 
   /**
@@ -697,6 +877,7 @@ export class ServoBus implements ServoBusApi {
   async #verify(): Promise<void> {
     const problems: string[] = [];
     let silent = false;
+    let answered = 0;
     for (const j of this.joints) {
       try {
         const modelNumber =
@@ -712,10 +893,16 @@ export class ServoBus implements ServoBusApi {
             j.id,
             toSI(j.model, 'return_delay_time', await this.readRegister(j.index, 'return_delay_time')) * 1e6,
           );
+        answered++;
       } catch (err) {
         if (err instanceof BusError && err.kind !== 'lost') silent = true;
+        else if (!(err instanceof BusError)) answered++;
         problems.push(`'${j.name}' (id ${j.id}): ${(err as Error).message}`);
       }
+    }
+    if (answered === 0 && silent && this.#queue.counters.packets === 0) {
+      await this.#probeOtherProtocol();
+      this.#hints.onTimeout();
     }
     if (problems.length) {
       const hints = silent ? busHints(this.#hintContext()).map((h) => `  hint: ${h.text}`) : [];
@@ -725,12 +912,35 @@ export class ServoBus implements ServoBusApi {
     }
   }
 
+  /**
+   * No servo answered anything: PING the first joint's id in the other protocol family (a
+   * PING changes nothing on a servo; a servo ignores the other protocol's packets, whose headers
+   * differ: FF FF FD 00 for DYNAMIXEL 2.0, FF FF for Feetech), so the hint can say which it speaks.
+   */
+  async #probeOtherProtocol(): Promise<void> {
+    const other: ProtocolName = this.#options.protocol === 'dynamixel2' ? 'feetech_sts' : 'dynamixel2';
+    const id = this.joints[0]!.id;
+    const probe = new TransactionQueue(protocolByName(other), this.#link, this.#queue.timing);
+    try {
+      // the bus's retries: a host too busy to catch one reply in time must not lose the hint
+      await probe.request({ kind: 'ping', id });
+      this.#otherProtocol = { protocol: other, id };
+    } catch {
+      // silent in that one too: the other hints stand
+    } finally {
+      probe.close();
+    }
+  }
+
   #hintContext(): HintContext {
+    const c = this.#queue.counters;
     return {
       devicePath: this.#options.port,
       baudRate: this.#options.baudRate,
       protocol: this.#options.protocol,
       returnDelayUs: this.#returnDelayUs,
+      traffic: { receivedBytes: c.receivedBytes, packets: c.packets },
+      ...(this.#otherProtocol ? { otherProtocol: this.#otherProtocol } : {}),
     };
   }
 

@@ -114,10 +114,16 @@ export interface ServoDiagnostics {
   readonly model: string;
   /** answering; false once left out of cycles for missing replies */
   readonly responsive: boolean;
+  /** how its last failed transaction failed: no reply, corrupt, or a reply under a wrong id / out of order */
+  readonly lastFailure: 'timeout' | 'corrupt' | 'mismatch' | undefined;
   readonly fault: ServoFault | undefined;
   readonly counters: ServoCounters;
   /** from the last readStatus() */
   readonly status: JointStatus | undefined;
+  /** Torque Enable as last confirmed by a read-back (or a REBOOT); 'unknown' before any, or when it could not be */
+  readonly torque: 'on' | 'off' | 'unknown';
+  /** why the last torque change could not be confirmed on this servo, e.g. "torque off not confirmed: no reply to the read-back" */
+  readonly torqueProblem: string | undefined;
 }
 
 export interface BusDiagnostics {
@@ -158,13 +164,22 @@ export interface ServoBusApi {
   syncRead(name: RegisterName): Promise<number[]>;
   /** Present_Position of every joint, raw, joint order (one sync read); rejects if any joint is missing. */
   readPositions(): Promise<number[]>;
-  /** Position, velocity and effort of every joint in one sync read of their contiguous block. */
+  /**
+   * Position, velocity and effort of every joint in one sync read of their contiguous block. A
+   * joint whose reply is missing is invalid in the sample; replies under a wrong id or out of order
+   * make the whole read fail (BusError 'mismatch') rather than be used.
+   */
   readState(): Promise<JointStateSample>;
   /** Temperature, voltage and hardware error bits of every joint. */
   readStatus(): Promise<JointStatus[]>;
   /** Goals for every joint in one sync write, SI, joint order; faulted and unresponsive joints are skipped. */
   writeGoals(values: ArrayLike<number>, kind?: GoalKind): Promise<void>;
-  /** Torque on/off for the given joints (default all). Feetech: EEPROM lock follows, as in LeRobot. */
+  /**
+   * Torque on/off for the given joints (default all), attempted on every one of them: one sync
+   * write, a read-back of Torque Enable, then per-servo writes and read-backs of those it did not
+   * take on. Rejects with a TorqueError naming the joints it could not be confirmed on (their
+   * diagnostics say so too). Feetech: EEPROM lock follows, as in LeRobot.
+   */
   setTorque(enabled: boolean, joints?: readonly JointRef[]): Promise<void>;
   /** REBOOT a joint and wait until it answers again (torque is off afterwards). */
   reboot(joint: JointRef): Promise<void>;

@@ -10,7 +10,7 @@ import type {
 
 // The half-duplex bus allows one request in flight: requests queue here and run one at a time.
 // Each attempt writes the whole packet in one write, collects the replies the protocol says to
-// expect (matched on id, and on data length where the operation fixes it), and ends at a deadline
+// expect (checked on id and order, and on data length where the operation fixes it), and ends at a deadline
 // computed from the byte counts, the adapter latency and the servos' return delay. A failed
 // attempt (timeout, corrupt reply) is retried a bounded number of times; before the next write the
 // line must have been quiet for a while, so a late reply to the failed attempt is dropped as stale
@@ -19,9 +19,20 @@ import type {
 // request are tolerated: the exact bytes just sent, arriving first, are dropped (by default until a
 // reply shows the adapter does not echo).
 //
+// Replies must come under the ids the request addressed, in the request's order: both protocols fix
+// it (ROBOTIS e-manual "DYNAMIXEL Protocol 2.0", Sync Read / Bulk Read: the servos answer one after
+// another in the order of the instruction's ids; Feetech's SYNC READ likewise). A reply under an id
+// the request did not address, a second reply under one id, or a reply from a servo listed before
+// one that has answered already means a servo answered under another's id or a reply is a late
+// one: the attempt fails at once ('mismatch', counted), is retried like a timeout, and nothing of it
+// is handed on — its replies are never state. A servo that does not answer leaves a gap, which the
+// order allows (the later servos still answer).
+//
 // Limit (inherent to both protocols, which have no sequence numbers): a reply that arrives later
-// than the quiet time, during a later request to the same id with the same data length, cannot be
-// told apart from that request's answer.
+// than the quiet time, during a later request to the same id with the same data length, in the
+// place of that id's own answer, cannot be told apart from it; nor can a servo answering under the
+// id of the servo listed just after it when that one is silent (the arm above checks positions for
+// what no motor could do, and computes hold goals only from two reads that agree).
 
 /** The byte pipe the queue drives (SerialLink in production). */
 export interface ByteLink {
@@ -77,6 +88,11 @@ export interface BusCounters {
   garbageBytes: number;
   /** request echoes dropped */
   echoes: number;
+  /** attempts refused for a reply under an id, or in an order, the request does not allow */
+  mismatched: number;
+  /** bytes received, and status packets decoded from them (a protocol mismatch shows as bytes without packets) */
+  receivedBytes: number;
+  packets: number;
 }
 
 export interface ServoCounters {
@@ -85,9 +101,12 @@ export interface ServoCounters {
   corrupt: number;
   /** replies carrying a non-zero error byte */
   errorReplies: number;
+  /** attempts addressed to this servo that were refused for a reply under a wrong id or out of order */
+  mismatched: number;
 }
 
-export type BusErrorKind = 'timeout' | 'corrupt' | 'lost' | 'closed';
+/** 'mismatch': replies came under ids, or in an order, the request does not allow (none of them is used). */
+export type BusErrorKind = 'timeout' | 'corrupt' | 'mismatch' | 'lost' | 'closed';
 
 /** A transaction that did not complete. `received` holds the replies of the last attempt. */
 export class BusError extends Error {
@@ -128,6 +147,11 @@ interface Attempt {
   echoMatched: number;
   /** the whole request came back before any reply */
   echoSeen: boolean;
+  /** 'each' replies: the ids in the order they must come, and the place after the last one taken */
+  readonly order: readonly number[];
+  next: number;
+  /** why the replies cannot be trusted (an id or an order the request does not allow) */
+  mismatch: string | undefined;
   /** end the attempt now: with what it has, or because the link went away */
   finish: ((lost?: boolean) => void) | undefined;
 }
@@ -142,6 +166,9 @@ export class TransactionQueue {
     stale: 0,
     garbageBytes: 0,
     echoes: 0,
+    mismatched: 0,
+    receivedBytes: 0,
+    packets: 0,
   };
   readonly #servoCounters = new Map<number, ServoCounters>();
   readonly #protocol: ServoProtocol;
@@ -177,7 +204,7 @@ export class TransactionQueue {
   /** Per-servo counts (created on first use). */
   servoCounters(id: number): ServoCounters {
     let c = this.#servoCounters.get(id);
-    if (!c) this.#servoCounters.set(id, (c = { timeouts: 0, corrupt: 0, errorReplies: 0 }));
+    if (!c) this.#servoCounters.set(id, (c = { timeouts: 0, corrupt: 0, errorReplies: 0, mismatched: 0 }));
     return c;
   }
 
@@ -251,21 +278,37 @@ export class TransactionQueue {
         );
       if (this.#isClosed()) throw new BusError('closed', 'the bus was closed', op);
       last = outcome;
-      if (outcome.waiting.size === 0) {
+      if (outcome.mismatch === undefined && outcome.waiting.size === 0) {
         if (this.#timing.echo === 'auto' && expected.kind !== 'none') this.#adapterEchoes ??= outcome.echoSeen;
         return { replies: orderedReplies(outcome, expected), attempts: attempt + 1 };
       }
       // failed attempt: count it, and make the next write wait until late replies have passed
-      this.counters.timeouts++;
-      for (const id of outcome.waiting) {
-        const c = this.servoCounters(id);
-        c.timeouts++;
-        if (outcome.corruptSeen) c.corrupt++;
+      if (outcome.mismatch !== undefined) {
+        this.counters.mismatched++;
+        for (const id of outcome.order) this.servoCounters(id).mismatched++;
+      } else {
+        this.counters.timeouts++;
+        for (const id of outcome.waiting) {
+          const c = this.servoCounters(id);
+          c.timeouts++;
+          if (outcome.corruptSeen) c.corrupt++;
+        }
       }
       this.#quietNeededMs = this.#timing.quietMs ?? timeoutMs;
       this.#quietFrom = performance.now();
     }
     this.counters.failures++;
+    if (last!.mismatch !== undefined) {
+      // nothing of it is handed on: every id it addressed is missing
+      throw new BusError(
+        'mismatch',
+        `${describe(op)}: ${last!.mismatch} after ${retries + 1} attempts: not used`,
+        op,
+        last!.order,
+        [],
+        retries + 1,
+      );
+    }
     const missing = [...last!.waiting];
     const kind: BusErrorKind = last!.corruptSeen ? 'corrupt' : 'timeout';
     const what = kind === 'corrupt' ? 'corrupt or missing replies' : 'no reply';
@@ -296,6 +339,9 @@ export class TransactionQueue {
       echo: this.#stripsEcho() ? packet : undefined,
       echoMatched: 0,
       echoSeen: false,
+      order: ids,
+      next: 0,
+      mismatch: undefined,
       finish: undefined,
     };
     this.#decoder.reset();
@@ -326,6 +372,7 @@ export class TransactionQueue {
 
   #onData(bytes: Uint8Array): void {
     this.#lastRxAt = performance.now();
+    this.counters.receivedBytes += bytes.length;
     const attempt = this.#attempt;
     if (!attempt) {
       // between transactions: whatever this is answers nothing we are waiting for
@@ -340,9 +387,12 @@ export class TransactionQueue {
       else if (event.kind === 'corrupt') {
         this.counters.corrupt++;
         attempt.corruptSeen = true;
-      } else this.#accept(attempt, event.packet);
+      } else {
+        this.counters.packets++;
+        this.#accept(attempt, event.packet);
+      }
     }
-    if (attempt.waiting.size === 0) attempt.finish?.();
+    if (attempt.waiting.size === 0 || attempt.mismatch !== undefined) attempt.finish?.();
   }
 
   /** Drop the request's own bytes if they come back first; give back whatever does not match. */
@@ -392,7 +442,8 @@ export class TransactionQueue {
       }
       return;
     }
-    if (!attempt.waiting.has(packet.id)) {
+    if (attempt.mismatch !== undefined || attempt.waiting.size === 0) {
+      // the attempt is over: whatever follows is not looked at
       this.counters.stale++;
       return;
     }
@@ -403,6 +454,18 @@ export class TransactionQueue {
       this.counters.stale++;
       return;
     }
+    // the id must be one the request addressed, each once, in the request's order (gaps allowed)
+    const at = attempt.order.indexOf(packet.id);
+    if (at < 0 || at < attempt.next) {
+      attempt.mismatch =
+        at < 0
+          ? `a reply under id ${packet.id}, which the request did not address (ids ${attempt.order.join(', ')})`
+          : attempt.replies.has(packet.id)
+            ? `a second reply under id ${packet.id} (a servo answering under another's id)`
+            : `a reply from id ${packet.id} after id ${attempt.order[attempt.next - 1]} (the request's order is ${attempt.order.join(', ')})`;
+      return;
+    }
+    attempt.next = at + 1;
     attempt.waiting.delete(packet.id);
     attempt.replies.set(packet.id, { id: packet.id, error: packet.error, data: packet.params });
     if (packet.error) this.servoCounters(packet.id).errorReplies++;

@@ -1,14 +1,19 @@
-import { HARDWARE_FAULTS, type FaultSpec, type HardwareFault } from '../robot_config.js';
+import { BROADCAST_ID } from '../protocol/types.js';
+import { FAULT_KINDS, HARDWARE_FAULTS, type FaultSpec, type HardwareFault } from '../robot_config.js';
 
 // Fault injection for the emulated bus: the failures a real servo chain shows (missing, late and
 // corrupt status packets; the hardware errors of the ROBOTIS e-manual's Hardware Error Status and
-// of Feetech's status byte; the adapter unplugged), on demand. Reply faults act on status packets as the chain sends them,
-// for one servo or the whole bus, for a number of replies or until cleared: no reply, a late reply,
-// a corrupt byte. Hardware errors (overload, overheat, voltage) go into the servo itself and stay
-// latched until it is rebooted, as on the real servo. A disconnect closes the pty, so the host sees
-// its port vanish (SIGTERM: unplugged, the link removed; SIGKILL: as if the emulator died, the link
-// left dangling), and optionally brings it back. Any fault can start now, after a delay, and end
-// by itself after a duration.
+// of Feetech's status byte; the adapter unplugged), on demand. Reply faults act on status packets as
+// the chain sends them, for one servo or the whole bus, for a number of replies or until cleared: no
+// reply, a late reply, a corrupt byte; a reply under the wrong id (every servo under its neighbour's,
+// as a chain whose ids were set one off; one servo under another's), the replies to a sync read in
+// the wrong order — what a host must never take for state, since both protocols fix the id and the
+// order of the replies (ROBOTIS e-manual "DYNAMIXEL Protocol 2.0", Sync Read: the servos answer in
+// the order of the request; Feetech's SYNC READ likewise). Hardware errors (overload, overheat,
+// voltage) go into the servo itself and stay latched until it is rebooted, as on the real servo. A
+// disconnect closes the pty, so the host sees its port vanish (SIGTERM: unplugged, the link
+// removed; SIGKILL: as if the emulator died, the link left dangling), and optionally brings it
+// back. Any fault can start now, after a delay, and end by itself after a duration.
 
 export type { FaultSpec, HardwareFault };
 
@@ -26,6 +31,8 @@ export interface FaultTarget {
 /** How one outgoing reply is treated. */
 export interface ReplyFate {
   readonly drop: boolean;
+  /** the id the reply goes out under, when a shifted_ids / answer_as fault changes it */
+  readonly id: number | undefined;
   readonly delayMs: number;
   /** flip `bit` of the byte `byteFromEnd` from the end */
   readonly corrupt: { readonly byteFromEnd: number | undefined; readonly bit: number } | undefined;
@@ -45,7 +52,7 @@ export interface ScheduleOptions {
   readonly durationMs?: number;
 }
 
-const CLEAN: ReplyFate = { drop: false, delayMs: 0, corrupt: undefined };
+const CLEAN: ReplyFate = { drop: false, id: undefined, delayMs: 0, corrupt: undefined };
 
 export class FaultInjector {
   readonly #target: FaultTarget;
@@ -105,9 +112,11 @@ export class FaultInjector {
 
   /**
    * The fate of the next reply from `ids` (one servo, or the servos of a combined reply); consumes
-   * the counts of the faults that apply.
+   * the counts of the faults that apply. `chain`: every servo id on the bus, which a shifted_ids
+   * fault needs to find a servo's neighbour (without it, ids are left alone). A combined reply's
+   * segments get their ids from `answerId`.
    */
-  replyFate(ids: readonly number[]): ReplyFate {
+  replyFate(ids: readonly number[], chain: readonly number[] = []): ReplyFate {
     if (this.#active.size === 0) return CLEAN;
     let drop = false;
     let delayMs = 0;
@@ -119,9 +128,50 @@ export class FaultInjector {
       if (spec.kind === 'no_reply') drop = true;
       else if (spec.kind === 'late_reply') delayMs = Math.max(delayMs, spec.delayMs);
       else corrupt = { byteFromEnd: spec.byteFromEnd, bit: spec.bit ?? 0 };
-      if (fault.remaining !== undefined && --fault.remaining <= 0) this.#active.delete(fault.handle);
+      this.#consume(fault);
     }
-    return { drop, delayMs, corrupt };
+    const id = ids.length === 1 && !drop ? this.answerId(ids[0]!, chain) : ids[0];
+    return { drop, id: id === ids[0] ? undefined : id, delayMs, corrupt };
+  }
+
+  /**
+   * The id servo `id` answers under now: another servo's (shifted_ids: the one `shift` places on in
+   * `chain`'s id order, wrapping round), a stray one (answer_as), or its own. Consumes the counts of
+   * the faults that apply.
+   */
+  answerId(id: number, chain: readonly number[]): number {
+    if (this.#active.size === 0) return id;
+    let out = id;
+    for (const fault of this.#active.values()) {
+      const spec = fault.spec;
+      if (spec.kind === 'answer_as') {
+        if (spec.id !== id) continue;
+        out = spec.as;
+      } else if (spec.kind === 'shifted_ids') {
+        const order = [...chain].sort((a, b) => a - b);
+        const at = order.indexOf(id);
+        if (at < 0) continue;
+        const n = order.length;
+        out = order[(((at + (spec.shift ?? 1)) % n) + n) % n]!;
+      } else continue;
+      this.#consume(fault);
+    }
+    return out;
+  }
+
+  /** Whether the replies to the next request that several servos answer go out in reverse order. */
+  reorder(): boolean {
+    let reverse = false;
+    for (const fault of this.#active.values()) {
+      if (fault.spec.kind !== 'out_of_order') continue;
+      reverse = true;
+      this.#consume(fault);
+    }
+    return reverse;
+  }
+
+  #consume(fault: ActiveFault): void {
+    if (fault.remaining !== undefined && --fault.remaining <= 0) this.#active.delete(fault.handle);
   }
 
   #start(handle: number, spec: FaultSpec): void {
@@ -193,6 +243,20 @@ function validateFault(spec: FaultSpec, target: FaultTarget): void {
       if (spec.byteFromEnd !== undefined && !(Number.isInteger(spec.byteFromEnd) && spec.byteFromEnd >= 1))
         throw new Error(`${where}: byteFromEnd must be ≥ 1`);
       return;
+    case 'shifted_ids':
+      checkCount(spec.count);
+      if (spec.shift !== undefined && !(Number.isInteger(spec.shift) && spec.shift !== 0))
+        throw new Error(`${where}: shift must be a whole number other than 0`);
+      return;
+    case 'answer_as':
+      checkId(spec.id, true);
+      checkCount(spec.count);
+      if (!(Number.isInteger(spec.as) && spec.as >= 0 && spec.as < BROADCAST_ID) || spec.as === spec.id)
+        throw new Error(`${where}: as must be an id 0–${BROADCAST_ID - 1} other than the servo's own`);
+      return;
+    case 'out_of_order':
+      checkCount(spec.count);
+      return;
     case 'hardware_error':
       checkId(spec.id, true);
       if (!HARDWARE_FAULTS.includes(spec.error))
@@ -208,9 +272,7 @@ function validateFault(spec: FaultSpec, target: FaultTarget): void {
     }
     default: {
       const unknown: never = spec;
-      throw new Error(
-        `unknown fault ${JSON.stringify(unknown)} (kinds: no_reply, late_reply, corrupt_byte, hardware_error, disconnect)`,
-      );
+      throw new Error(`unknown fault ${JSON.stringify(unknown)} (kinds: ${FAULT_KINDS.join(', ')})`);
     }
   }
 }

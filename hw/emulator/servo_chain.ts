@@ -17,7 +17,9 @@ import { corruptReply, type FaultInjector, type ReplyFate } from './faults.js';
 // PING is answered by every servo in id order; a sync/bulk read is answered servo by servo in
 // request order (Dynamixel FAST variants: one combined packet, sent only if every servo listed is
 // there). Dynamixel servos wait their Return Delay Time before answering, each after the one
-// before it (Feetech STS ignores that register). Reply faults are applied last, per reply.
+// before it (Feetech STS ignores that register). Reply faults are applied last, per reply: dropped,
+// late, corrupted, sent under another id (a shifted_ids or answer_as fault), or — for the replies
+// to one request several servos answer — sent in reverse order (out_of_order).
 
 export interface ChainReply {
   /** when to send it, ms after the request was handled */
@@ -193,14 +195,16 @@ export class ServoChain {
     }
     // combined (fast) reply: the chain builds it together, so one missing servo breaks it
     if (!expected.ids.every((id) => results.has(id))) return [];
-    const parts: ReadResult[] = expected.ids.map((id) => ({
-      id,
+    const chain = this.#ids();
+    const order = this.faults?.reorder() ? [...expected.ids].reverse() : expected.ids;
+    const parts: ReadResult[] = order.map((id) => ({
+      id: this.faults?.answerId(id, chain) ?? id,
       error: results.get(id)!.error,
       data: results.get(id)!.data,
     }));
     let delay = this.#extraDelayMs;
     for (const id of expected.ids) delay += this.#returnDelayMs(this.servo(id)!);
-    const reply = this.#withFaults(expected.ids, this.protocol.encodeCombined(parts), delay);
+    const reply = this.#withFaults(expected.ids, () => this.protocol.encodeCombined(parts), delay);
     return reply ? [reply] : [];
   }
 
@@ -208,13 +212,22 @@ export class ServoChain {
   #replies(answers: readonly (readonly [EmulatedServo, AccessResult])[]): ChainReply[] {
     const out: ChainReply[] = [];
     let delay = this.#extraDelayMs;
-    for (const [servo, result] of answers) {
+    const ordered = answers.length > 1 && this.faults?.reorder() ? [...answers].reverse() : answers;
+    for (const [servo, result] of ordered) {
       delay += this.#returnDelayMs(servo);
-      const bytes = this.protocol.encodeStatus({ id: servo.id, error: result.error, params: result.data });
-      const reply = this.#withFaults([servo.id], bytes, delay);
+      const reply = this.#withFaults(
+        [servo.id],
+        (id = servo.id) => this.protocol.encodeStatus({ id, error: result.error, params: result.data }),
+        delay,
+      );
       if (reply) out.push(reply);
     }
     return out;
+  }
+
+  /** Every servo id on the bus (a shifted_ids fault answers under a neighbour's). */
+  #ids(): number[] {
+    return this.servos.map((s) => s.id);
   }
 
   #unicastError(id: number, now: number, error: 'data_length_error' | 'instruction_error'): ChainReply[] {
@@ -231,14 +244,15 @@ export class ServoChain {
     return this.#baudRate === undefined || rate === undefined || rate === this.#baudRate;
   }
 
-  #withFaults(ids: readonly number[], bytes: Uint8Array, delayMs: number): ChainReply | undefined {
-    const fate: ReplyFate | undefined = this.faults?.replyFate(ids);
+  /** One reply through the faults: `encode` builds it, under the id a fault gives when there is one. */
+  #withFaults(ids: readonly number[], encode: (id?: number) => Uint8Array, delayMs: number): ChainReply | undefined {
+    const fate: ReplyFate | undefined = this.faults?.replyFate(ids, this.#ids());
     if (fate?.drop) {
       this.counters.dropped++;
       return undefined;
     }
-    let out = bytes;
-    if (fate?.corrupt) out = corruptReply(bytes, fate.corrupt.byteFromEnd ?? (this.#dxl ? 3 : 2), fate.corrupt.bit);
+    let out = encode(fate?.id);
+    if (fate?.corrupt) out = corruptReply(out, fate.corrupt.byteFromEnd ?? (this.#dxl ? 3 : 2), fate.corrupt.bit);
     this.counters.replies++;
     return { delayMs: delayMs + (fate?.delayMs ?? 0), bytes: out, ids };
   }

@@ -5,6 +5,7 @@ import {
   armMetrics,
   armSummary,
   busHealth,
+  noStateAfterMs,
   servoHealth,
   type ArmSnapshot,
 } from '../../hw/arm/arm_report.js';
@@ -14,8 +15,10 @@ import type { ArmCounters } from '../../hw/arm/servo_arm.js';
 
 // The serial arm's reports (hw_bridge's /diagnostics, summary line and launch figures) on
 // snapshots built by hand: ERROR everywhere while the device is lost, WARN for failed cycles and
-// error replies only when they are new since the previous report, servo faults and silent servos,
-// and the figures' keys and formats that tests and users read.
+// error replies only when they are new since the previous report, servo faults and silent servos;
+// ERROR whenever no joint state is published (naming why), for a torque state that could not be
+// confirmed, for replies under a wrong id and for positions that jumped more than the motor can
+// move; and the figures' keys and formats that tests and users read.
 
 const PORT = '/dev/ttyACM0';
 const PREFIX = '/hw_bridge';
@@ -28,6 +31,10 @@ interface ServoSpec {
   readonly responsive?: boolean;
   readonly fault?: ServoFault;
   readonly status?: ServoDiagnostics['status'];
+  readonly mismatched?: number;
+  readonly torque?: ServoDiagnostics['torque'];
+  readonly torqueProblem?: string;
+  readonly lastFailure?: ServoDiagnostics['lastFailure'];
 }
 
 function servo(index: number, s: ServoSpec): ServoDiagnostics {
@@ -37,9 +44,17 @@ function servo(index: number, s: ServoSpec): ServoDiagnostics {
     joint: s.joint,
     model: 'STS3215',
     responsive: s.responsive ?? true,
+    lastFailure: s.lastFailure,
     fault: s.fault,
-    counters: { timeouts: s.timeouts ?? 0, corrupt: s.corrupt ?? 0, errorReplies: s.errorReplies ?? 0 },
+    counters: {
+      timeouts: s.timeouts ?? 0,
+      corrupt: s.corrupt ?? 0,
+      errorReplies: s.errorReplies ?? 0,
+      mismatched: s.mismatched ?? 0,
+    },
     status: s.status,
+    torque: s.torque ?? 'on',
+    torqueProblem: s.torqueProblem,
   };
 }
 
@@ -50,6 +65,9 @@ interface SnapshotSpec {
   readonly faults?: readonly ServoFault[];
   readonly lostReason?: string;
   readonly state?: BusDiagnostics['state'];
+  readonly stateAgeMs?: number;
+  readonly noStateReason?: string;
+  readonly implausible?: ArmSnapshot['implausible'];
 }
 
 function snapshot(spec: SnapshotSpec = {}): ArmSnapshot {
@@ -70,6 +88,9 @@ function snapshot(spec: SnapshotSpec = {}): ArmSnapshot {
         stale: 0,
         garbageBytes: 0,
         echoes: 0,
+        mismatched: 0,
+        receivedBytes: 6000,
+        packets: 500,
         losses: lost ? 1 : 0,
         reconnects: 0,
       },
@@ -93,11 +114,16 @@ function snapshot(spec: SnapshotSpec = {}): ArmSnapshot {
       droppedWhileLost: 0,
       incomplete: 0,
       restores: 0,
+      published: 250,
+      implausible: 0,
       ...spec.counters,
     },
     faults: spec.faults ?? [],
     connected: !lost,
     lostReason: spec.lostReason,
+    stateAgeMs: 'stateAgeMs' in spec ? spec.stateAgeMs : 4,
+    noStateReason: spec.noStateReason,
+    implausible: spec.implausible ?? servos.map(() => ({ count: 0, last: undefined })),
   };
 }
 
@@ -142,12 +168,17 @@ test('arm report: a healthy arm is OK, the bus with its rate and cycle times, ea
     corrupt: 1,
     retries: 4,
     failures: 0,
+    mismatched: 0,
     commands: 120,
     commands_rejected: 1,
     commands_clamped: 2,
     commands_dropped_while_lost: 0,
     command_timeouts: 0,
     incomplete_reads: 0,
+    states: 250,
+    state_age_ms: 4,
+    implausible_samples: 0,
+    torque_unconfirmed: 0,
   });
   assert.deepEqual(
     [pan!.level, pan!.name, pan!.message, pan!.hardwareId],
@@ -162,6 +193,9 @@ test('arm report: a healthy arm is OK, the bus with its rate and cycle times, ea
     timeouts: 0,
     corrupt: 0,
     error_replies: 0,
+    mismatched: 0,
+    implausible: 0,
+    torque: 'on',
   });
   assert.deepEqual([gripper!.level, gripper!.message], ['ok', 'ok'], 'no status read yet');
   assert.deepEqual([gripper!.values.temperature_c, gripper!.values.voltage_v], ['', '']);
@@ -273,15 +307,141 @@ test('arm report: a faulted or silent servo is ERROR, with what to do about it',
     newFailures: 0,
     newErrors: 0,
     newErrorReplies: 0,
+    newMismatched: 0,
+    newImplausible: 0,
+    lastJump: undefined,
+    noState: undefined,
   });
   assert.equal(bare.message, 'fault: hardware error (reboot); not commanded until ~/clear_faults');
   const unknown = servoHealth(
     'x',
     PORT,
     servo(0, { joint: 'x', status: { temperatureC: undefined, voltageV: undefined, errorFlags: [] } }),
-    { lost: false, newFailures: 0, newErrors: 0, newErrorReplies: 0 },
+    {
+      lost: false,
+      newFailures: 0,
+      newErrors: 0,
+      newErrorReplies: 0,
+      newMismatched: 0,
+      newImplausible: 0,
+      lastJump: undefined,
+      noState: undefined,
+    },
   );
   assert.equal(unknown.message, '? °C, ? V');
+});
+
+test('arm report: no joint state published for a while — the bus and every joint are ERROR, saying why', () => {
+  const start = snapshot();
+  const reporter = new ArmReporter(PREFIX, 100, start.bus);
+  const reason = "no reply from 'gripper' (id 2)";
+  const [bus, pan, gripper] = reporter.reports(
+    snapshot({
+      servos: [{ joint: 'shoulder_pan' }, { joint: 'gripper', responsive: false }],
+      stateAgeMs: 2500,
+      noStateReason: reason,
+      cycles: { rateHz: 0 },
+    }),
+  );
+  assert.equal(bus!.level, 'error');
+  assert.equal(bus!.message, `no joint state published for 2.5 s: ${reason}`);
+  assert.equal(bus!.values.state_age_ms, 2500);
+  assert.deepEqual([pan!.level, pan!.message], ['error', `no joint state published (${reason})`]);
+  assert.deepEqual(
+    [gripper!.level, gripper!.message],
+    ['error', 'not answering: left out of cycles, pinged until it is back'],
+    'the joint to blame says so itself',
+  );
+  // a gap shorter than the limit (five loop periods, at least half a second) is not one
+  assert.equal(noStateAfterMs(100), 500);
+  assert.equal(noStateAfterMs(2), 2500);
+  assert.equal(reporter.reports(snapshot({ stateAgeMs: 499, noStateReason: reason }))[0]!.level, 'ok');
+  // not cycling (before the first cycle, after deactivate): nothing is expected
+  const idle = reporter.reports(snapshot({ stateAgeMs: undefined }));
+  assert.ok(idle.every((r) => r.level === 'ok'));
+  assert.equal(idle[0]!.values.state_age_ms, '');
+  // the device lost says so first
+  assert.match(reporter.reports(snapshot({ lostReason: 'gone', stateAgeMs: 5000 }))[0]!.message, /^device lost/);
+});
+
+test('arm report: torque not confirmed, replies under a wrong id and impossible jumps are ERROR on the servo', () => {
+  const start = snapshot();
+  const reporter = new ArmReporter(PREFIX, 100, start.bus);
+  const problem = 'torque off not confirmed: no reply to the read-back';
+  const [bus, pan] = reporter.reports(
+    snapshot({ servos: [{ joint: 'shoulder_pan', torque: 'unknown', torqueProblem: problem }, { joint: 'gripper' }] }),
+  );
+  assert.equal(bus!.level, 'error');
+  assert.equal(bus!.message, "torque off not confirmed on 'shoulder_pan' (id 1)");
+  assert.equal(bus!.values.torque_unconfirmed, 1);
+  assert.deepEqual([pan!.level, pan!.message, pan!.values.torque], ['error', problem, 'unknown']);
+
+  // replies under a wrong id: WARN on a servo whose replies were refused in the period, ERROR once it is left out
+  const wrong = reporter.reports(
+    snapshot({
+      servos: [
+        { joint: 'shoulder_pan', mismatched: 3 },
+        { joint: 'gripper', mismatched: 3, responsive: false, lastFailure: 'mismatch' },
+      ],
+      counters: {},
+    }),
+  );
+  assert.equal(wrong[0]!.level, 'ok', 'states still come');
+  assert.deepEqual(
+    [wrong[1]!.level, wrong[1]!.message, wrong[1]!.values.mismatched],
+    ['warn', '3 replies under a wrong id or out of order (not used)', 3],
+  );
+  assert.deepEqual(
+    [wrong[2]!.level, wrong[2]!.message],
+    ['error', 'answering under a wrong id or out of order: left out of cycles, pinged until it answers as itself'],
+  );
+  assert.equal(
+    reporter.reports(
+      snapshot({
+        servos: [
+          { joint: 'shoulder_pan', mismatched: 3 },
+          { joint: 'gripper', mismatched: 3 },
+        ],
+      }),
+    )[1]!.level,
+    'ok',
+    'not new',
+  );
+
+  // on the bus: WARN for transactions refused in the period
+  const plain = snapshot();
+  const refused = reporter.reports({
+    ...plain,
+    bus: { ...plain.bus, counters: { ...plain.bus.counters, mismatched: 2 } },
+  });
+  assert.equal(refused[0]!.level, 'warn');
+  assert.match(refused[0]!.message, /ms, 2 transactions refused \(replies under a wrong id or out of order\)$/);
+  assert.equal(refused[0]!.values.mismatched, 2);
+
+  // a position that jumped further than the motor can move: the sample was not published
+  const jump = 'position jumped 0.310 rad in 12 ms (at most 0.115 rad possible)';
+  const jumped = reporter.reports(
+    snapshot({
+      counters: { implausible: 1 },
+      implausible: [
+        { count: 1, last: jump },
+        { count: 0, last: undefined },
+      ],
+    }),
+  );
+  assert.equal(jumped[0]!.values.implausible_samples, 1);
+  assert.deepEqual([jumped[1]!.level, jumped[1]!.message], ['error', `${jump}: samples not published`]);
+  assert.equal(jumped[1]!.values.implausible, 1);
+  const later = reporter.reports(
+    snapshot({
+      counters: { implausible: 1 },
+      implausible: [
+        { count: 1, last: jump },
+        { count: 0, last: undefined },
+      ],
+    }),
+  );
+  assert.equal(later[1]!.level, 'ok', 'not new');
 });
 
 test('arm summary and metrics: the end-of-run line and the launch report figures', () => {
@@ -306,6 +466,8 @@ test('arm summary and metrics: the end-of-run line and the launch report figures
     commands_clamped: 2,
     commands_dropped_while_lost: 5,
     incomplete_reads: 6,
+    implausible_samples: 0,
+    mismatched: 0,
     reconnects: 0,
     losses: 0,
     faults: 1,

@@ -4,13 +4,15 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SerialPortMock } from 'serialport';
-import { BusError, type ServoBus } from '../../hw/bus/servo_bus.js';
+import { BusError, ServoBus } from '../../hw/bus/servo_bus.js';
 import type { ServoFault } from '../../hw/bus/servo_bus_api.js';
 import { busHints } from '../../hw/bus/hints.js';
 import { SerialLink } from '../../hw/bus/serial_link.js';
 import { DEFAULT_TIMING, TransactionQueue } from '../../hw/bus/transaction.js';
 import { protocolByName } from '../../hw/protocol/index.js';
-import { emulatedArm, quietLogger, tempDir, until, watchForCrashes, type ArmKind } from './bus_harness.js';
+import { Emulator } from '../../hw/emulator/emulator.js';
+import { parseRobotConfig } from '../../hw/robot_config.js';
+import { armYaml, emulatedArm, quietLogger, tempDir, until, watchForCrashes, type ArmKind } from './bus_harness.js';
 
 // Every fault the emulator injects, ending in the behaviour the driver documents
 // (hw/bus/servo_bus.ts, hw/bus/transaction.ts):
@@ -23,7 +25,7 @@ import { emulatedArm, quietLogger, tempDir, until, watchForCrashes, type ArmKind
 //   disconnect    → reported, commands refused without touching the port, reopened when the pty
 //                   comes back;
 // and nothing escapes an event handler. Fragmented and echoed input is covered with serialport's
-// mock binding.
+// mock binding. A bus configured for the other protocol than its servos speak gets a hint saying so.
 
 const ARMS: readonly ArmKind[] = ['so101', 'koch'];
 
@@ -422,4 +424,55 @@ test('hints: the FTDI latency timer is found behind by-id links and suggested wh
     busHints({ ...context, devicePath: join(dir, 'dev/ttyUSB9-missing') }).find((h) => h.key === 'latency_timer'),
     undefined,
   );
+});
+
+for (const [chain, configured, answers] of [
+  ['so101', 'dynamixel2', /hint: servo 1 answers a Feetech SCS\/STS PING .*: the bus is configured for dynamixel2/],
+  [
+    'koch',
+    'feetech_sts',
+    /hint: servo 1 answers a DYNAMIXEL Protocol 2\.0 PING: the bus is configured for feetech_sts/,
+  ],
+] as const) {
+  test(`wrong protocol: a ${configured} bus on a ${chain} chain is told the protocol may be wrong, once`, async (t) => {
+    const dir = tempDir(t);
+    const port = join(dir, 'tty');
+    const emulator = await Emulator.start({
+      config: parseRobotConfig(armYaml(chain, port), chain),
+      logger: quietLogger,
+    });
+    t.after(() => emulator.stop());
+    const warnings: string[] = [];
+    const logger = { ...quietLogger, warn: (m: string) => void warnings.push(m) };
+    await assert.rejects(
+      ServoBus.open({
+        port,
+        baudRate: 1_000_000,
+        protocol: configured,
+        joints: [
+          { id: 1, name: 'shoulder_pan', model: configured === 'dynamixel2' ? 'XL430-W250' : 'STS3215' },
+          { id: 2, name: 'shoulder_lift', model: configured === 'dynamixel2' ? 'XL430-W250' : 'STS3215' },
+        ],
+        timing: { marginMs: 50, retries: 0, adapterLatencyMs: 1, returnDelayUs: 0 },
+        logger,
+      }),
+      (err: Error) => {
+        assert.match(err.message, answers);
+        return true;
+      },
+    );
+    assert.equal(warnings.filter((w) => /^hint: .*PING/.test(w)).length, 1, warnings.join('\n'));
+  });
+}
+
+test('hints: bytes that never form a packet of the configured protocol suggest another protocol (or baud rate)', () => {
+  const context = { devicePath: '/dev/ttyACM-missing', baudRate: 1_000_000, protocol: 'dynamixel2' as const };
+  const protocol = (traffic: { receivedBytes: number; packets: number }) =>
+    busHints({ ...context, traffic }).find((h) => h.key === 'protocol');
+  assert.match(
+    protocol({ receivedBytes: 120, packets: 0 })?.text ?? '',
+    /120 bytes arrived but none formed a dynamixel2 packet: the servos may speak another protocol \(a DYNAMIXEL config on a Feetech chain, or the reverse\) or run at another baud rate/,
+  );
+  assert.equal(protocol({ receivedBytes: 120, packets: 3 }), undefined, 'packets came: the protocol is right');
+  assert.equal(protocol({ receivedBytes: 0, packets: 0 }), undefined, 'silence says nothing about the protocol');
 });
