@@ -17,9 +17,11 @@ import { corruptReply, type FaultInjector, type ReplyFate } from './faults.js';
 // PING is answered by every servo in id order; a sync/bulk read is answered servo by servo in
 // request order (Dynamixel FAST variants: one combined packet, sent only if every servo listed is
 // there). Dynamixel servos wait their Return Delay Time before answering, each after the one
-// before it (Feetech STS ignores that register). Reply faults are applied last, per reply: dropped,
-// late, corrupted, sent under another id (a shifted_ids or answer_as fault), or — for the replies
-// to one request several servos answer — sent in reverse order (out_of_order).
+// before it (Feetech STS ignores that register). A servo whose Status Return Level (Feetech:
+// Response Status Level) leaves the instruction out sends nothing for it. Reply faults are applied
+// last, per reply: dropped, late, corrupted, sent under another id (a shifted_ids or answer_as
+// fault), or — for the replies to one request several servos answer — sent in reverse order
+// (out_of_order).
 
 export interface ChainReply {
   /** when to send it, ms after the request was handled */
@@ -167,6 +169,22 @@ export class ServoChain {
           s.reboot(now);
         }
         break;
+      case 'clear':
+        for (const s of op.id === BROADCAST_ID ? everyone() : [awake(op.id)])
+          if (s) results.set(s.id, s.clear(op.option));
+        break;
+      case 'factory_reset': {
+        // the status goes out under the ID the servo had, before the reset (which may change it)
+        const broadcast = op.id === BROADCAST_ID;
+        const targets = (broadcast ? everyone() : [awake(op.id)]).filter((s) => s !== undefined);
+        const replies = broadcast
+          ? []
+          : this.#replies(
+              targets.filter((s) => s.answers(op.kind)).map((s) => [s, s.factoryResetStatus(op.option)] as const),
+            );
+        for (const s of targets) s.factoryReset(op.option, now, broadcast);
+        return replies;
+      }
       case 'sync_read':
         for (const id of op.ids) {
           const s = awake(id);
@@ -186,6 +204,8 @@ export class ServoChain {
         for (const e of op.entries) awake(e.id)?.write(e.address, e.data);
         break;
     }
+    // Status Return Level (Feetech: Response Status Level): a servo set to answer less keeps its status
+    for (const id of [...results.keys()]) if (!this.servo(id)?.answers(op.kind)) results.delete(id);
     const expected = this.protocol.expectedReplies(op);
     if (expected.kind === 'none') return [];
     if (expected.kind === 'each') {
@@ -233,7 +253,8 @@ export class ServoChain {
   #unicastError(id: number, now: number, error: 'data_length_error' | 'instruction_error'): ChainReply[] {
     if (id === BROADCAST_ID) return [];
     const s = this.servo(id);
-    if (!s || !this.#hears(s, now)) return [];
+    // only a servo that answers every instruction (Status Return Level 2) reports one it cannot take
+    if (!s || !this.#hears(s, now) || !s.answers(undefined)) return [];
     return this.#replies([[s, { error: s.errorByte(error), data: new Uint8Array(0) }]]);
   }
 
