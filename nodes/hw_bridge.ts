@@ -13,6 +13,7 @@ import { calibrationTarget, defaultCalibrationPath, readCalibrationFile } from '
 import { ServoArm, type ArmState } from '../hw/arm/servo_arm.js';
 import { ArmReporter, armMetrics, armSnapshot, armSummary } from '../hw/arm/arm_report.js';
 import type { CommandInterface } from '../hw/arm/joint_mapping.js';
+import { REALTIME_PARAMETERS, applyRealtime, realtimeMetrics, type RealtimeOutcome } from '../src/util/realtime.js';
 
 // A serial-servo arm as a robot on the graph, with the sim bridge's topics: /joint_states
 // (stamped, SI, calibrated joint angles) at the loop rate, ros2_control-style Float64MultiArray
@@ -124,6 +125,8 @@ const parameters = defineParams({
     range: [0.05, 3600],
     description: 'servo status read (temperature, voltage, error bits) and /diagnostics period',
   },
+  // realtime.*: the bus loop's thread (the main thread) SCHED_FIFO, opt-in, as for the controller
+  ...REALTIME_PARAMETERS,
 });
 
 type Params = ParamValues<typeof parameters>;
@@ -222,6 +225,7 @@ export default defineNode({
 
     let timer: Timer | undefined;
     let diagTimer: Timer | undefined;
+    let realtime: RealtimeOutcome | undefined;
     let active = false;
     function tick(): void {
       arm.cycle().then(
@@ -239,6 +243,9 @@ export default defineNode({
       activate: async () => {
         if (p.torque_on_activate) await arm.enable();
         active = true;
+        // the bus loop's timer runs on this thread: realtime.* applies to it (and all else on it)
+        realtime = applyRealtime(p, { loop: 'bus loop' });
+        node.logger[realtime.level](realtime.line);
         timer = node.createTimer(periodNsFromHz(p.rate_hz), tick, node.steadyClock);
         diagTimer = node.createTimer(
           BigInt(Math.round(p.diagnostics_period_s * 1e9)),
@@ -253,6 +260,7 @@ export default defineNode({
         active = false;
         timer?.cancel();
         diagTimer?.cancel();
+        realtime?.restore();
         // let a cycle on the bus finish before torque goes off
         for (let i = 0; i < 100 && arm.busy; i++) await new Promise((r) => setTimeout(r, 5));
         await arm
@@ -268,7 +276,7 @@ export default defineNode({
         await bus.close({ torqueOff: true });
       },
       summary: () => final ?? armSummary(armSnapshot(arm)),
-      metrics: () => armMetrics(armSnapshot(arm)),
+      metrics: () => ({ ...armMetrics(armSnapshot(arm)), ...realtimeMetrics(realtime) }),
     };
   },
 });
