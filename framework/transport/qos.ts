@@ -65,17 +65,52 @@ export function queueCapacity(q: QoS): number {
   return q.history === 'keep_all' ? KEEP_ALL_CAP : q.depth;
 }
 
+/** The policy that keeps a publisher and a subscription apart, named as rmw_qos_policy_kind_to_str names it. */
+export interface QoSIncompatibility {
+  readonly policy: 'RELIABILITY' | 'DURABILITY';
+  /** what the publisher offers */
+  readonly offered: string;
+  /** what the subscription requests */
+  readonly requested: string;
+}
+
 /**
- * Why a publisher and a subscription do not match under DDS request/offered rules, or undefined
- * when they do: a reliable reader needs a reliable writer; a transient-local reader needs a
- * transient-local writer.
+ * Why a publisher and a subscription do not match under the DDS requested/offered (RxO) rules, or
+ * undefined when they do (DDS 1.4, 2.2.3 "Supported QoS", the RxO column; ROS 2 docs, "Quality of
+ * Service settings", QoS compatibilities). Of the RxO policies ROS 2 exposes:
+ *  - reliability: a RELIABLE subscription needs a RELIABLE publisher; a BEST_EFFORT subscription
+ *    takes either;
+ *  - durability: a TRANSIENT_LOCAL subscription needs a TRANSIENT_LOCAL publisher; a VOLATILE
+ *    subscription takes either (from a TRANSIENT_LOCAL one it gets what is published after it
+ *    joined, no history: compatible, not an incompatibility);
+ *  - deadline and liveliness (kind, lease duration): this QoS carries neither, so every endpoint
+ *    has rmw's defaults (no deadline, AUTOMATIC liveliness, infinite lease), which always match.
+ * History and depth are not RxO: they never keep endpoints apart.
  */
-export function incompatibility(pub: QoS, sub: QoS): string | undefined {
-  if (sub.reliability === 'reliable' && pub.reliability === 'best_effort') {
-    return 'the subscription requests RELIABLE but the publisher offers BEST_EFFORT';
-  }
-  if (sub.durability === 'transient_local' && pub.durability === 'volatile') {
-    return 'the subscription requests TRANSIENT_LOCAL but the publisher offers VOLATILE';
-  }
+export function incompatibility(pub: QoS, sub: QoS): QoSIncompatibility | undefined {
+  if (sub.reliability === 'reliable' && pub.reliability === 'best_effort')
+    return { policy: 'RELIABILITY', offered: 'BEST_EFFORT', requested: 'RELIABLE' };
+  if (sub.durability === 'transient_local' && pub.durability === 'volatile')
+    return { policy: 'DURABILITY', offered: 'VOLATILE', requested: 'TRANSIENT_LOCAL' };
   return undefined;
+}
+
+/**
+ * The one line said about an incompatible pair, worded as rclcpp's default incompatible-QoS
+ * callback of a subscription words it in Jazzy (rclcpp/src/rclcpp/subscription_base.cpp,
+ * default_incompatible_qos_callback, the policy named by rmw_qos_policy_kind_to_str: "New publisher
+ * discovered on topic '%s', offering incompatible QoS. No messages will be sent to it. Last
+ * incompatible policy: %s"), plus both nodes and what each side has.
+ */
+export function incompatibilityLine(
+  topic: string,
+  publisherNode: string,
+  subscriberNode: string,
+  why: QoSIncompatibility,
+): string {
+  return (
+    `New publisher discovered on topic '${topic}', offering incompatible QoS. No messages will be sent to it. ` +
+    `Last incompatible policy: ${why.policy} (publisher of ${publisherNode} offers ${why.offered}, ` +
+    `subscription of ${subscriberNode} requests ${why.requested})`
+  );
 }

@@ -25,6 +25,11 @@ export interface Subscription {
   readonly topic: string;
   readonly type: string;
   readonly qos: QoS;
+  /**
+   * publishers matched to this subscription now (compatible QoS only), as rcl's
+   * rcl_subscription_get_publisher_count: a node waits with it for the source of its input
+   */
+  publisherCount(): number;
   destroy(): void;
 }
 

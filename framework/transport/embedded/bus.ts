@@ -1,5 +1,5 @@
 import { codecFor } from '../../msgs/codec.js';
-import { incompatibility, type QoS } from '../qos.js';
+import { incompatibility, type QoS, type QoSIncompatibility } from '../qos.js';
 import { Ring } from '../../../src/util/ring.js';
 import { Envelope } from './envelope.js';
 import { Executor, SubscriptionQueue } from './executor.js';
@@ -13,8 +13,11 @@ import type { BusPort } from './port.js';
 export { Envelope };
 
 export interface BusEvents {
-  /** a publisher and a subscription on one topic cannot talk (DDS request/offered rules) */
-  incompatibleQoS(topic: string, publisherOwner: string, subscriberOwner: string, reason: string): void;
+  /**
+   * a publisher and a subscription on one topic cannot talk (DDS requested/offered rules): said
+   * once per pair, when the second of the two appears; nothing is delivered between them
+   */
+  incompatibleQoS(topic: string, publisherOwner: string, subscriberOwner: string, why: QoSIncompatibility): void;
   /** a subscription callback threw; the bus goes on */
   callbackError(topic: string, owner: string, error: unknown): void;
 }
@@ -101,12 +104,12 @@ export class EmbeddedBus implements BusPort {
   }
 
   #compatible(pub: PublisherEndpoint, sub: SubscriptionEndpoint): boolean {
-    const reason = incompatibility(pub.qos, sub.qos);
-    if (reason === undefined) return true;
-    const key = `${pub.topic}|${pub.owner}|${sub.owner}`;
+    const why = incompatibility(pub.qos, sub.qos);
+    if (why === undefined) return true;
+    const key = `${pub.topic}|${pub.owner}|${sub.owner}|${why.policy}`;
     if (!this.#warned.has(key)) {
       this.#warned.add(key);
-      this.#events.incompatibleQoS?.(pub.topic, pub.owner, sub.owner, reason);
+      this.#events.incompatibleQoS?.(pub.topic, pub.owner, sub.owner, why);
     }
     return false;
   }
@@ -165,6 +168,12 @@ export class EmbeddedBus implements BusPort {
   subscriptionCount(pub: PublisherEndpoint): number {
     let n = 0;
     for (const sub of pub.topicState.subscriptions) if (incompatibility(pub.qos, sub.qos) === undefined) n++;
+    return n;
+  }
+
+  publisherCount(sub: SubscriptionEndpoint): number {
+    let n = 0;
+    for (const pub of sub.topicState.publishers) if (incompatibility(pub.qos, sub.qos) === undefined) n++;
     return n;
   }
 

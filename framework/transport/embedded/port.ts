@@ -25,6 +25,9 @@ export interface BusPort {
     deliver: (envelope: Envelope) => void,
   ): SubscriptionHandle;
   publish(publisher: PublisherHandle, envelope: Envelope): void;
+  /** subscriptions a publisher is matched with (compatible QoS) */
   subscriptionCount(publisher: PublisherHandle): number;
+  /** publishers a subscription is matched with (compatible QoS) */
+  publisherCount(subscription: SubscriptionHandle): number;
   remove(endpoint: PublisherHandle | SubscriptionHandle): void;
 }

@@ -18,6 +18,7 @@ interface RemotePublisher extends PublisherHandle {
 }
 
 class RemoteSubscription extends SubscriptionQueue implements SubscriptionHandle {
+  matched = 0;
   constructor(
     readonly id: number,
     readonly type: string,
@@ -81,6 +82,10 @@ export class RemoteBus implements BusPort {
     return (publisher as RemotePublisher).matched;
   }
 
+  publisherCount(subscription: SubscriptionHandle): number {
+    return subscription instanceof RemoteSubscription ? subscription.matched : 0;
+  }
+
   remove(endpoint: PublisherHandle | SubscriptionHandle): void {
     const id = (endpoint as RemotePublisher | RemoteSubscription).id;
     if (endpoint instanceof RemoteSubscription) {
@@ -94,8 +99,9 @@ export class RemoteBus implements BusPort {
   /** Take data and graph news from the main thread. */
   receive(message: Extract<ToWorker, { op: 'data' | 'matched' }>): void {
     if (message.op === 'matched') {
-      const pub = this.#publishers.get(message.id);
-      if (pub) pub.matched = message.count;
+      // publishers and subscriptions share one id space
+      const endpoint = this.#publishers.get(message.id) ?? this.#subscriptions.get(message.id);
+      if (endpoint) endpoint.matched = message.count;
       return;
     }
     for (const [id, bytes] of unpackBatch(message.batch)) {

@@ -3,7 +3,7 @@ import type { ParamSchema } from '../../../src/util/param_schema.js';
 import { SteppedClock, WallClock, type Clock } from '../../time/clock.js';
 import { timeToNs } from '../../time/time.js';
 import { createLogger, type ClosableLogger } from '../../../src/util/log.js';
-import { QOS_CLOCK_SUBSCRIBER, resolveQoS, type QoS } from '../qos.js';
+import { QOS_CLOCK_SUBSCRIBER, incompatibilityLine, resolveQoS, type QoS } from '../qos.js';
 import { nodeIdentity, EndpointCounter, NodeBase } from '../node_base.js';
 import type {
   MessageCallback,
@@ -44,8 +44,8 @@ export class EmbeddedTransport implements Transport {
       new EmbeddedBus({
         checkMessages: options.checkMessages,
         events: {
-          incompatibleQoS: (topic, pubOwner, subOwner, reason) =>
-            this.#log.warn(`${subOwner} will not receive ${topic} from ${pubOwner}: ${reason}`),
+          incompatibleQoS: (topic, pubOwner, subOwner, why) =>
+            this.#log.warn(incompatibilityLine(topic, pubOwner, subOwner, why)),
           callbackError: (topic, owner, error) =>
             this.#nodes
               .get(owner)
@@ -162,6 +162,7 @@ class EmbeddedNode<S extends ParamSchema> extends NodeBase<S> implements NodeHan
       topic: name,
       type,
       qos,
+      publisherCount: () => this.bus.publisherCount(endpoint),
       destroy: () => {
         this.bus.remove(endpoint);
         this.#endpoints.delete(endpoint);

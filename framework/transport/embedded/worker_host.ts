@@ -56,12 +56,15 @@ export class WorkerHost {
       switch (m.op) {
         case 'advertise':
           this.#publishers.set(m.id, this.bus.advertise(m.topic, m.type, m.qos, m.owner));
+          // the bus told its listeners before the endpoint was in the map: its own count goes now
+          this.#updateMatches();
           break;
         case 'subscribe':
           this.#subscriptions.set(
             m.id,
             this.bus.subscribe(m.topic, m.type, m.qos, m.owner, (env) => this.#outbox.push(m.id, env.bytes)),
           );
+          this.#updateMatches();
           break;
         case 'remove': {
           const endpoint = this.#publishers.get(m.id) ?? this.#subscriptions.get(m.id);
@@ -101,14 +104,15 @@ export class WorkerHost {
   }
 
   #updateMatches(): void {
-    for (const [id, pub] of this.#publishers) {
-      const count = this.bus.subscriptionCount(pub);
-      if (this.#matched.get(id) !== count) {
-        this.#matched.set(id, count);
-        this.#outbox.flush();
-        this.worker.postMessage({ op: 'matched', id, count } satisfies ToWorker);
-      }
-    }
+    for (const [id, pub] of this.#publishers) this.#tellMatched(id, this.bus.subscriptionCount(pub));
+    for (const [id, sub] of this.#subscriptions) this.#tellMatched(id, this.bus.publisherCount(sub));
+  }
+
+  #tellMatched(id: number, count: number): void {
+    if (this.#matched.get(id) === count) return;
+    this.#matched.set(id, count);
+    this.#outbox.flush();
+    this.worker.postMessage({ op: 'matched', id, count } satisfies ToWorker);
   }
 
   #release(): void {

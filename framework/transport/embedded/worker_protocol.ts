@@ -15,5 +15,6 @@ export type ToMain =
 
 export type ToWorker =
   | { op: 'data'; batch: ArrayBuffer }
+  /** the number of endpoints a worker's publisher (subscriptions) or subscription (publishers) is matched with */
   | { op: 'matched'; id: number; count: number }
   | { op: 'call'; seq: number; method: string; args: unknown[] };
