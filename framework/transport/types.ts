@@ -49,6 +49,38 @@ export interface EndpointStats {
   readonly dropped: number;
 }
 
+/** A managed-node transition, by its rcl_lifecycle label (lifecycle_msgs/msg/Transition). */
+export type LifecycleTransition = 'configure' | 'activate' | 'deactivate' | 'cleanup' | 'shutdown';
+
+/** What a transition's work came to: done, or refused saying why (the node stays where it was). */
+export type TransitionOutcome = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+/** The runtime's side of a node's lifecycle: the work of each transition (framework/runtime/managed_node.ts). */
+export interface LifecycleDriver {
+  /** do a transition's work; rejects when the work failed (the state machine then processes the error) */
+  perform(transition: LifecycleTransition): Promise<TransitionOutcome>;
+  /**
+   * After a failed transition (ErrorProcessing): leave the node safe and release what it holds.
+   * Resolves true when it can be configured again (→ unconfigured), false (→ finalized).
+   */
+  recover(failed: LifecycleTransition, error: unknown): Promise<boolean>;
+}
+
+/**
+ * What a node handle offers when its transport exposes the node's lifecycle outside the process
+ * (the ROS 2 transport: rcl_lifecycle's state machine and services, ./ros2/lifecycle.ts). The
+ * runtime serves it the driver and takes every transition of its own through it, so requests from
+ * outside and from the runtime take one path and the two never disagree on the state.
+ */
+export interface LifecycleEndpoint {
+  serve(driver: LifecycleDriver): void;
+  /**
+   * Take the node through `transition` (after any transition under way), unless it is already in
+   * the state that transition leads to; rejects saying why when it is not available, refused or failed.
+   */
+  transition(transition: LifecycleTransition): Promise<void>;
+}
+
 export interface NodeHandle<S extends ParamSchema = ParamSchema> {
   readonly name: string;
   readonly namespace: string;
@@ -78,6 +110,8 @@ export interface NodeHandle<S extends ParamSchema = ParamSchema> {
   createTimer(periodNs: bigint, callback: TimerCallback, clock?: Clock): Timer;
   /** the fully qualified name a topic resolves to for this node, after namespace and remaps */
   resolveTopicName(topic: string): string;
+  /** present when the transport exposes the node's lifecycle outside the process (ROS 2) */
+  readonly lifecycle?: LifecycleEndpoint | undefined;
   stats(): EndpointStats[];
   destroy(): void;
 }
