@@ -21,6 +21,8 @@ export type RosArg =
 
 // options of rcl's argument parser that take a value we do not use
 const VALUE_OPTIONS = new Set(['-e', '--enclave', '--log-config-file', '--log-file-name']);
+// options that take a value and that dynastack reads
+const REMAP_OR_LEVEL = new Set(['-r', '--remap', '--log-level']);
 // flags of rcl's argument parser that dynastack does not use
 const FLAGS = new Set([
   '--enable-stdout-logs',
@@ -146,4 +148,49 @@ export function nonRosArgs(argv: readonly string[]): string[] {
     else if (!inRos) out.push(arg);
   }
   return out;
+}
+
+/**
+ * The argv to hand rcl_init (through rclnodejs's init): `argv` without the parameter options of its
+ * --ros-args sections (-p/--param and --params-file, each with its value); remaps, log options,
+ * enclave and the rest stay. dynastack resolves parameters itself (rosParamSources), and rclnodejs
+ * 2.2.0 must not see them: each of its nodes turns every section of the process's overrides, other
+ * nodes' included, into a Parameter (lib/node.js _getNativeParameterOverrides), whose validation
+ * (lib/parameter.js) refuses an integer array ("Type mismatch for parameter 'ids': expected 7, got
+ * object"), so one integer array anywhere would stop every node of the process.
+ */
+export function rclArgv(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  let inRos = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--ros-args') inRos = true;
+    else if (inRos && arg === '--') inRos = false;
+    else if (inRos && (arg === '-p' || arg === '--param' || arg === '--params-file')) {
+      i++; // and its value
+      continue;
+    } else if (inRos && (VALUE_OPTIONS.has(arg) || REMAP_OR_LEVEL.has(arg)) && i + 1 < argv.length) {
+      out.push(arg, argv[++i]!); // a value is never taken for an option
+      continue;
+    }
+    out.push(arg);
+  }
+  return out;
+}
+
+/**
+ * Whether rcl would publish the process's log lines on /rosout: yes unless its --ros-args say
+ * --disable-rosout-logs (the last of --enable-rosout-logs/--disable-rosout-logs wins), as
+ * rcl_parse_arguments reads them (rcl/src/rcl/arguments.c, RCL_LOG_ROSOUT_FLAG_SUFFIX).
+ */
+export function rosoutLogsEnabled(argv: readonly string[]): boolean {
+  let enabled = true;
+  let inRos = false;
+  for (const arg of argv) {
+    if (arg === '--ros-args') inRos = true;
+    else if (inRos && arg === '--') inRos = false;
+    else if (inRos && arg === '--enable-rosout-logs') enabled = true;
+    else if (inRos && arg === '--disable-rosout-logs') enabled = false;
+  }
+  return enabled;
 }

@@ -75,15 +75,20 @@ export interface RclTimer {
 export interface RclPublisher {
   readonly topic: string;
   readonly subscriptionCount: number;
-  publish(message: Buffer): void;
+  /** a Buffer is sent as a serialized message; a plain object is converted by the type's generated code */
+  publish(message: Buffer | object): void;
 }
 
+/** lib/subscription.js: publisherCount is a getter (rcl_subscription_get_publisher_count). */
 export interface RclSubscription {
   readonly topic: string;
+  readonly publisherCount: number;
 }
 
 /** lib/logging.js: each call goes to rcutils (console, /rosout, log file). */
 export interface RclLogger {
+  /** the rcutils logger name: the node's namespace and name joined with dots ('arm.controller') */
+  readonly name: string;
   debug(message: string): boolean;
   info(message: string): boolean;
   warn(message: string): boolean;
@@ -136,12 +141,15 @@ export interface RclNode {
   getLogger(): RclLogger;
   getClock(): RclRosClock;
   createPublisher(type: string, topic: string, options: RclPubSubOptions): RclPublisher;
-  /** the callback must declare one parameter: with two, rclnodejs also takes MessageInfo */
+  /**
+   * the callback must declare one parameter: with two, rclnodejs also takes MessageInfo; it gets a
+   * Buffer when isRaw, else the message as rclnodejs's generated code decodes it
+   */
   createSubscription(
     type: string,
     topic: string,
     options: RclPubSubOptions,
-    callback: (message: Buffer) => void,
+    callback: (message: never) => void, // never: any callback fits; the caller knows what isRaw gives
   ): RclSubscription;
   /** clock: an instance of rclnodejs's Clock; default the node's ROS clock */
   createTimer(periodNs: bigint, callback: (info?: RclTimerInfo) => void, clock?: RclClock): RclTimer;
@@ -156,10 +164,18 @@ export interface RclNode {
   hasParameter(name: string): boolean;
   getParameter(name: string): RclParameter;
   setParameter(parameter: RclParameter): RclSetParametersResult;
+  /** setParameter, setParameters and the parameter service all call it (on the instance) */
+  setParametersAtomically(parameters?: RclParameter[]): RclSetParametersResult;
   addOnSetParametersCallback(callback: (parameters: RclParameter[]) => RclSetParametersResult): void;
   /** start the node's event loop (wait set on a native thread, callbacks on the JS thread); timeout in ms */
   spin(timeoutMs?: number): void;
   destroy(): void;
+}
+
+/** lib/node_options.js NodeOptions, as the plain object lib/node.js _normalizeOptions accepts. */
+export interface RclNodeOptions {
+  /** rcl's own /rosout publisher for the node (created only if rcl's rosout logging is enabled) */
+  enableRosout?: boolean;
 }
 
 /** lib/context.js Context: one rcl init/shutdown scope. */
@@ -175,7 +191,15 @@ export interface Rclnodejs {
   /** index.js installs process.on('SIGINT', shutdownAll) at import; this removes it */
   removeSignalHandlers(): void;
   readonly Context: new () => RclContext;
-  readonly Node: new (name: string, namespace?: string, context?: RclContext) => RclNode;
+  /** args: node-local --ros-args (rcl_node_options_t.arguments), applied before the global ones */
+  readonly Node: new (
+    name: string,
+    namespace?: string,
+    context?: RclContext,
+    options?: RclNodeOptions,
+    args?: string[],
+    useGlobalArguments?: boolean,
+  ) => RclNode;
   readonly Clock: new (clockType?: number) => RclClock;
   readonly ClockType: ClockTypes;
   readonly Time: new (seconds?: bigint, nanoseconds?: bigint, clockType?: number) => RclTime;

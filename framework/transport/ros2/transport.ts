@@ -3,7 +3,7 @@ import type { MessageOf, MessageTypeName } from '../../msgs/types.js';
 import { ParamError } from '../../params/resolve.js';
 import type { ParamSchema } from '../../../src/util/param_schema.js';
 import type { Clock, ClockType, Timer, TimerCallback } from '../../time/clock.js';
-import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../../../src/util/log.js';
+import { createLogger, type Logger } from '../../../src/util/log.js';
 import { resolveQoS, type QoS } from '../qos.js';
 import { describeError, EndpointCounter, NodeBase, nodeIdentity, type NodeIdentity } from '../node_base.js';
 import type {
@@ -17,12 +17,14 @@ import type {
 } from '../types.js';
 import { firstLine, loadRclnodejs } from './load.js';
 import { paramDeclaration, qosArguments, rclTimeToNs, timerInfoFrom } from './mapping.js';
-import { parseRosArgs, remapsForNode, rosParamSources, type RosArg } from '../ros_args.js';
+import { parseRosArgs, rclArgv, remapsForNode, rosoutLogsEnabled, rosParamSources, type RosArg } from '../ros_args.js';
+import { hearClockBestEffort } from './clock_source.js';
+import { QOS_ROSOUT, rosoutLog, teeLogger } from './rosout.js';
+import { PARAMETER_EVENTS_REMAP, refuseUndeclaredAsRclcpp } from './workarounds.js';
 import type {
   RclClock,
   RclContext,
   Rclnodejs,
-  RclLogger,
   RclNode,
   RclParameter,
   RclQoS,
@@ -56,11 +58,14 @@ import type {
 // each type's generated code for its type support.
 
 export interface Ros2TransportOptions {
-  /** what rcl parses for --ros-args (remaps, -p, --params-file, log options); default process.argv */
+  /**
+   * the process's --ros-args (remaps, -p, --params-file, log options); default process.argv. rcl
+   * gets them without -p/--param/--params-file (see rclArgv in ../ros_args.ts)
+   */
   argv?: readonly string[];
   /**
-   * Also hand every log line to the node's rclnodejs logger, so it reaches /rosout (rqt_console).
-   * rcutils prints it to the console too unless the process runs with --ros-args --disable-stdout-logs.
+   * Also publish every log line on /rosout (rqt_console), as rclcpp does (./rosout.ts). Default:
+   * on, unless argv's --ros-args say --disable-rosout-logs.
    */
   rosout?: boolean;
 }
@@ -92,11 +97,11 @@ export class Ros2Transport implements Transport {
     const rosArgs = parseRosArgs(argv);
     const context = new rcl.Context();
     try {
-      await rcl.init(context, argv);
+      await rcl.init(context, rclArgv(argv));
     } catch (err) {
       throw new Error(`cannot initialise ROS 2 (rclnodejs init): ${firstLine(err)}`, { cause: err });
     }
-    return new Ros2Transport(rcl, context, rosArgs, options.rosout ?? false);
+    return new Ros2Transport(rcl, context, rosArgs, options.rosout ?? rosoutLogsEnabled(argv));
   }
 
   createNode<S extends ParamSchema>(options: NodeOptions<S>): Promise<NodeHandle<S>> {
@@ -185,41 +190,6 @@ class Ros2Clock implements Clock {
   }
 }
 
-/** Winston for the console, as on the embedded transport; optionally rcutils (/rosout) as well. */
-function nodeLogger(name: string, ros: RclLogger | undefined): Logger {
-  const base = createLogger(name);
-  if (!ros) return base;
-  const forward = (level: LogLevel, message: string, meta?: Record<string, unknown>): void => {
-    if (LOG_LEVELS.indexOf(level) > LOG_LEVELS.indexOf(base.level as LogLevel)) return;
-    const text = meta && Object.keys(meta).length ? `${message} ${JSON.stringify(meta)}` : message;
-    ros[level](text);
-  };
-  return {
-    error: (m, meta) => {
-      base.error(m, meta);
-      forward('error', m, meta);
-    },
-    warn: (m, meta) => {
-      base.warn(m, meta);
-      forward('warn', m, meta);
-    },
-    info: (m, meta) => {
-      base.info(m, meta);
-      forward('info', m, meta);
-    },
-    debug: (m, meta) => {
-      base.debug(m, meta);
-      forward('debug', m, meta);
-    },
-    get level() {
-      return base.level;
-    },
-    set level(level: string) {
-      base.level = level;
-    },
-  };
-}
-
 class Ros2Node<S extends ParamSchema> extends NodeBase<S> implements NodeHandle<S> {
   readonly logger: Logger;
   readonly clock: Clock;
@@ -241,8 +211,10 @@ class Ros2Node<S extends ParamSchema> extends NodeBase<S> implements NodeHandle<
     this.#rcl = rcl;
     this.#onDestroy = onDestroy;
     try {
-      // rcl applies the global --ros-args remaps again; they are already in id, so the name is unchanged
-      this.#node = new rcl.Node(id.name, id.namespace, context);
+      // rcl applies the global --ros-args remaps again; they are already in id, so the name is unchanged.
+      // No rcl /rosout publisher: the transport publishes the node's lines itself (./rosout.ts);
+      // parameter events on /parameter_events, as rclcpp (./workarounds.ts)
+      this.#node = new rcl.Node(id.name, id.namespace, context, { enableRosout: false }, [...PARAMETER_EVENTS_REMAP]);
     } catch (err) {
       throw new Error(`cannot create ROS 2 node ${id.fullyQualifiedName}: ${firstLine(err)}`, { cause: err });
     }
@@ -253,8 +225,10 @@ class Ros2Node<S extends ParamSchema> extends NodeBase<S> implements NodeHandle<
           `rcl named the node ${actual} but dynastack resolved ${id.fullyQualifiedName}; check the __node/__ns remaps`,
         );
       }
+      hearClockBestEffort(rcl, this.#node); // before use_sim_time is set, in #declareParameters
+      refuseUndeclaredAsRclcpp(this.#node);
       this.#declareParameters(schema);
-      this.logger = nodeLogger(this.fullyQualifiedName, rosout ? this.#node.getLogger() : undefined);
+      this.logger = this.#logger(rosout);
       this.clock = new Ros2Clock('ros', this.#node.getClock(), this.#node);
       this.steadyClock = new Ros2Clock('steady', steady, this.#node);
       this.#node.spin();
@@ -287,11 +261,10 @@ class Ros2Node<S extends ParamSchema> extends NodeBase<S> implements NodeHandle<
         throw new ParamError(`node ${fqn}: parameter '${name}': rclnodejs refused its declaration: ${firstLine(err)}`);
       }
     }
-    // rclnodejs's TimeSource declared use_sim_time from the overrides it matched (lib/time_source.js);
-    // make it ours, which also switches the ROS clock to /clock (or back). Its /clock subscription
-    // uses rclnodejs's default QoS, RELIABLE, so it never matches a best-effort /clock publisher
-    // (rclcpp's ClockQoS): dynastack's sim publishes /clock reliable (QOS_CLOCK_PUBLISHER in
-    // ../qos.ts says why).
+    // rclnodejs's TimeSource declared use_sim_time false (rcl gets no parameter overrides, see
+    // rclArgv); make it ours, which also switches the ROS clock to /clock (or back). Its /clock
+    // subscription is best-effort (./clock_source.ts), so it hears rclcpp's best-effort /clock as
+    // well as dynastack's reliable one (QOS_CLOCK_PUBLISHER in ../qos.ts).
     const useSimTime = this.params.use_sim_time;
     if (node.getParameter('use_sim_time').value !== useSimTime) {
       const result = node.setParameter(new rcl.Parameter('use_sim_time', rcl.ParameterType.PARAMETER_BOOL, useSimTime));
@@ -309,6 +282,19 @@ class Ros2Node<S extends ParamSchema> extends NodeBase<S> implements NodeHandle<
             reason: `${fqn} reads '${refused.name}' once, at start-up: change it in its parameter file or launch file and restart the node`,
           }
         : { successful: true, reason: '' };
+    });
+  }
+
+  /** The console logger, and /rosout too when `rosout`, under rcl's logger name for the node. */
+  #logger(rosout: boolean): Logger {
+    const base = createLogger(this.fullyQualifiedName);
+    if (!rosout) return base;
+    const pub = this.#entity('publish on', 'rcl_interfaces/msg/Log', '/rosout', () =>
+      this.#node.createPublisher('rcl_interfaces/msg/Log', '/rosout', { qos: this.#qos(QOS_ROSOUT) }),
+    );
+    const name = this.#node.getLogger().name; // 'arm.controller' for /arm/controller, as rcl names it
+    return teeLogger(base, (level, text) => {
+      if (!this.destroyed) pub.publish(rosoutLog(level, name, text, BigInt(Date.now()) * 1_000_000n));
     });
   }
 
@@ -355,7 +341,8 @@ class Ros2Node<S extends ParamSchema> extends NodeBase<S> implements NodeHandle<
       qos,
       publish: (message) => send(codec.encode(message)),
       publishRaw: (cdr) => send(cdr),
-      subscriptionCount: () => pub.subscriptionCount,
+      // matched subscriptions (rcl_publisher_get_subscription_count), QoS-compatible ones only
+      subscriptionCount: () => (destroyed || this.destroyed ? 0 : pub.subscriptionCount),
       destroy: () => {
         if (destroyed || this.destroyed) return;
         destroyed = true;
@@ -395,6 +382,8 @@ class Ros2Node<S extends ParamSchema> extends NodeBase<S> implements NodeHandle<
       topic: name,
       type,
       qos,
+      // matched publishers (rcl_subscription_get_publisher_count), QoS-compatible ones only
+      publisherCount: () => (destroyed || this.destroyed ? 0 : sub.publisherCount),
       destroy: () => {
         if (destroyed || this.destroyed) return;
         destroyed = true;
