@@ -14,7 +14,7 @@ import {
 } from '../framework/msgs/types.js';
 import { diagnosticArray } from '../framework/msgs/diagnostics.js';
 import type { Timer } from '../framework/time/clock.js';
-import { QOS_LATCHED } from '../framework/transport/qos.js';
+import { QOS_EPISODE_EVENTS, QOS_LATCHED } from '../framework/transport/qos.js';
 import { MujocoSim } from '../sim/mujoco/sim.js';
 import { SafetyLayer, type CommandInterface, type SafetyConfig } from '../src/control/safety.js';
 import { SAFETY_PARAMETERS, actionBox, actuatedJoints, safetyLimits } from '../src/control/safety_limits.js';
@@ -271,7 +271,11 @@ function holdMessage(hold: GateHold, modelTopic: string): string {
     : `episode ended at ${(Number(hold.endNs) / 1e9).toFixed(2)} s: holding the next tick until a model trained through it arrives on ${modelTopic}`;
 }
 
-/** The e-stop topic latches the safety layer's e-stop; ~/reset_estop releases it. */
+/**
+ * The e-stop topic latches the safety layer's e-stop; ~/reset_estop releases it. Subscribed volatile
+ * on purpose: a volatile subscription matches publishers of either durability (`ros2 topic pub`
+ * offers VOLATILE), where a transient-local one would refuse a volatile e-stop publisher outright.
+ */
 function subscribeEstop(node: NodeHandle, safety: SafetyLayer, topic: string): void {
   node.createSubscription('std_msgs/msg/Bool', topic, (m) => {
     if (!m.data || safety.estopped) return;
@@ -311,7 +315,7 @@ function subscribeLearnedModel(
     else if (m.event === EpisodeEventKind.END) gate.episodeEnded(timeToNs(m.header.stamp));
   };
   node.createSubscription('dynastack_msgs/msg/ModelBlob', p.model_topic, onModel, { qos: QOS_LATCHED });
-  node.createSubscription('dynastack_msgs/msg/EpisodeEvent', p.episode_topic, onEpisode);
+  node.createSubscription('dynastack_msgs/msg/EpisodeEvent', p.episode_topic, onEpisode, { qos: QOS_EPISODE_EVENTS });
 }
 
 export default defineNode({
@@ -380,7 +384,9 @@ export default defineNode({
     node.createSubscription('dynastack_msgs/msg/JointStateEstimate', p.state_topic, onState);
     const commands = node.createPublisher('std_msgs/msg/Float64MultiArray', p.command_topic);
     const diagnostics = node.createPublisher('diagnostic_msgs/msg/DiagnosticArray', '/diagnostics');
-    node.createSubscription('geometry_msgs/msg/PoseStamped', p.goal_topic, onGoal);
+    // transient local as the goal_sequencer publishes them: a goal published before this process
+    // was discovered still arrives (its publishers must offer TRANSIENT_LOCAL: a volatile one does not match)
+    node.createSubscription('geometry_msgs/msg/PoseStamped', p.goal_topic, onGoal, { qos: QOS_LATCHED });
     if (learned) subscribeLearnedModel(node, p, learned, gate, { inWorker: thread !== undefined, throttle });
     subscribeEstop(node, safety, p.estop_topic);
 

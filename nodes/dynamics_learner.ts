@@ -22,7 +22,7 @@ import {
 import type { EnsembleConfig } from '../src/dynamics/ensemble.js';
 import type { TensorBackendKind } from '../src/tensor/backend.js';
 import { nsToTime, periodNsFromHz, timeToNs } from '../framework/time/time.js';
-import { QOS_LATCHED } from '../framework/transport/qos.js';
+import { QOS_EPISODE_EVENTS, QOS_LATCHED } from '../framework/transport/qos.js';
 import { packagePath } from '../src/util/paths.js';
 import { Throttle } from '../src/util/log.js';
 import type { Timer } from '../framework/time/clock.js';
@@ -335,7 +335,8 @@ export default defineNode({
         onState(jointStateFields(m)),
       );
     node.createSubscription('std_msgs/msg/Float64MultiArray', p.command_topic, (m) => onCommand(m.data));
-    node.createSubscription('dynastack_msgs/msg/EpisodeEvent', p.episode_topic, onEpisode);
+    // transient local as the sim bridge declares them: the START under way comes to a learner that starts late
+    node.createSubscription('dynastack_msgs/msg/EpisodeEvent', p.episode_topic, onEpisode, { qos: QOS_EPISODE_EVENTS });
 
     let timer: Timer | undefined;
     let saveTimer: Timer | undefined;

@@ -3,6 +3,7 @@ import { defineNode } from '../framework/runtime/node_definition.js';
 import { defineParams } from '../src/util/param_schema.js';
 import { timeToNs } from '../framework/time/time.js';
 import { EpisodeEventKind } from '../framework/msgs/types.js';
+import { QOS_EPISODE_EVENTS, QOS_LATCHED } from '../framework/transport/qos.js';
 import { writeLinePlot } from '../src/data/svg_plot.js';
 import { writeFileAtomicAsync } from '../src/util/atomic_file.js';
 import { REWARD_TASKS, rewardFor, type RewardTask } from '../src/tasks/episode_reward.js';
@@ -119,10 +120,16 @@ export default defineNode({
       : await rewardFor(p.task as RewardTask, p.goal);
     if (p.goal_topic) {
       if (!arm) throw new Error(`parameter 'goal_topic': only task arm_reach takes goals, not ${p.task}`);
-      node.createSubscription('geometry_msgs/msg/PoseStamped', p.goal_topic, (m) => {
-        const { x, y, z } = m.pose.position;
-        if ([x, y, z].every(Number.isFinite)) goal!.set([x, y, z]);
-      });
+      // transient local as goals are published: the goal in force reaches a monitor that starts late
+      node.createSubscription(
+        'geometry_msgs/msg/PoseStamped',
+        p.goal_topic,
+        (m) => {
+          const { x, y, z } = m.pose.position;
+          if ([x, y, z].every(Number.isFinite)) goal!.set([x, y, z]);
+        },
+        { qos: QOS_LATCHED },
+      );
     }
     const judging = arm !== undefined && p.success_tolerance_m > 0;
     /** the distance of the newest state's end effector to the goal then in force (m) */
@@ -201,20 +208,26 @@ export default defineNode({
         );
     };
     node.createSubscription('std_msgs/msg/Float64MultiArray', p.command_topic, (m) => (u = Float64Array.from(m.data)));
-    node.createSubscription('dynastack_msgs/msg/EpisodeEvent', p.episode_topic, (m) => {
-      if (m.event === EpisodeEventKind.START) sum = 0;
-      if (m.event !== EpisodeEventKind.END) return;
-      endedThroughNs = timeToNs(m.header.stamp);
-      returns.push(sum);
-      if (judging) distances.push(distance);
-      const judged = judging
-        ? `, end effector ${(distance * 100).toFixed(2)} cm from the goal ${distance < p.success_tolerance_m ? '✓' : '✗'} (${successShare()})`
-        : '';
-      node.logger.info(`episode ${returns.length}: return ${sum.toFixed(1)} (best ${best().toFixed(1)})${judged}`);
-      curveChanged();
-      if (p.episodes > 0 && returns.length >= p.episodes) finish(done());
-      sum = 0;
-    });
+    // transient local as the sim bridge declares them (a monitor that starts late still gets the START under way)
+    node.createSubscription(
+      'dynastack_msgs/msg/EpisodeEvent',
+      p.episode_topic,
+      (m) => {
+        if (m.event === EpisodeEventKind.START) sum = 0;
+        if (m.event !== EpisodeEventKind.END) return;
+        endedThroughNs = timeToNs(m.header.stamp);
+        returns.push(sum);
+        if (judging) distances.push(distance);
+        const judged = judging
+          ? `, end effector ${(distance * 100).toFixed(2)} cm from the goal ${distance < p.success_tolerance_m ? '✓' : '✗'} (${successShare()})`
+          : '';
+        node.logger.info(`episode ${returns.length}: return ${sum.toFixed(1)} (best ${best().toFixed(1)})${judged}`);
+        curveChanged();
+        if (p.episodes > 0 && returns.length >= p.episodes) finish(done());
+        sum = 0;
+      },
+      { qos: QOS_EPISODE_EVENTS },
+    );
     if (p.episodes > 0 && returns.length >= p.episodes) finish(`already ${done()}`);
     node.createSubscription('sensor_msgs/msg/JointState', p.state_topic, (m) => {
       // a state of an episode already summed (it came after the episode's END) is not counted twice

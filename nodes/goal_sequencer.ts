@@ -2,7 +2,7 @@ import { defineNode, type NodeLifecycle } from '../framework/runtime/node_defini
 import { defineParams, type ParamValues } from '../src/util/param_schema.js';
 import type { NodeHandle } from '../framework/transport/types.js';
 import { nsToTime, secondsToNs, timeToNs } from '../framework/time/time.js';
-import { QOS_LATCHED } from '../framework/transport/qos.js';
+import { QOS_EPISODE_EVENTS, QOS_LATCHED } from '../framework/transport/qos.js';
 import { EpisodeEventKind, type Point } from '../framework/msgs/types.js';
 import type { Timer } from '../framework/time/clock.js';
 import { packagePath } from '../src/util/paths.js';
@@ -190,19 +190,25 @@ function randomTargetsPerEpisode(
       pose: { position: t, orientation: { x: 0, y: 0, z: 0, w: 1 } },
     });
   };
-  node.createSubscription('dynastack_msgs/msg/EpisodeEvent', p.episode_topic, (m) => {
-    if (done) return;
-    if (m.event === EpisodeEventKind.START) {
-      draw(timeToNs(m.header.stamp));
-      return;
-    }
-    if (m.event !== EpisodeEventKind.END || !target) return;
-    judge();
-    target = undefined;
-    if (errors.length < p.random_targets) return;
-    done = true;
-    finish(summary());
-  });
+  // transient local: the START of the episode under way comes even when the bridge declared it before this process was up
+  node.createSubscription(
+    'dynastack_msgs/msg/EpisodeEvent',
+    p.episode_topic,
+    (m) => {
+      if (done) return;
+      if (m.event === EpisodeEventKind.START) {
+        draw(timeToNs(m.header.stamp));
+        return;
+      }
+      if (m.event !== EpisodeEventKind.END || !target) return;
+      judge();
+      target = undefined;
+      if (errors.length < p.random_targets) return;
+      done = true;
+      finish(summary());
+    },
+    { qos: QOS_EPISODE_EVENTS },
+  );
   node.createSubscription('geometry_msgs/msg/PoseStamped', p.ee_pose_topic, (m) => {
     if (target && publishAtNs !== undefined && timeToNs(m.header.stamp) >= publishAtNs) {
       publishAtNs = undefined;

@@ -1,5 +1,6 @@
 import { defineNode } from '../framework/runtime/node_definition.js';
 import { defineParams } from '../src/util/param_schema.js';
+import { QOS_LATCHED } from '../framework/transport/qos.js';
 import { nsToSeconds, timeToNs } from '../framework/time/time.js';
 import { SeriesRecorder } from '../src/data/series_recorder.js';
 import { writeLinePlot, type Panel } from '../src/data/svg_plot.js';
@@ -82,10 +83,16 @@ export default defineNode({
     // a target holds until the next: record it again at each end-effector sample so it draws as steps
     let goal: { x: number; y: number; z: number } | undefined;
     if (p.goal_topic)
-      node.createSubscription('geometry_msgs/msg/PoseStamped', p.goal_topic, (m) => {
-        goal = m.pose.position;
-        pose('target')(m);
-      });
+      // transient local as goals are published: the first target is recorded however late this node starts
+      node.createSubscription(
+        'geometry_msgs/msg/PoseStamped',
+        p.goal_topic,
+        (m) => {
+          goal = m.pose.position;
+          pose('target')(m);
+        },
+        { qos: QOS_LATCHED },
+      );
     if (p.ee_pose_topic && p.goal_topic)
       node.createSubscription('geometry_msgs/msg/PoseStamped', p.ee_pose_topic, (m) => {
         if (goal) pose('target')({ header: m.header, pose: { position: goal } });

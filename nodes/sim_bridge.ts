@@ -1,6 +1,6 @@
 import { defineNode } from '../framework/runtime/node_definition.js';
 import { defineParams, type ParamValues } from '../src/util/param_schema.js';
-import { QOS_CLOCK_PUBLISHER } from '../framework/transport/qos.js';
+import { QOS_CLOCK_PUBLISHER, QOS_EPISODE_EVENTS } from '../framework/transport/qos.js';
 import { nsToTime, periodNsFromHz, secondsToNs } from '../framework/time/time.js';
 import { packagePath } from '../src/util/paths.js';
 import { Throttle } from '../src/util/log.js';
@@ -164,7 +164,8 @@ export default defineNode({
     const jointStates = node.createPublisher('sensor_msgs/msg/JointState', 'joint_states');
     const clock = node.createPublisher('rosgraph_msgs/msg/Clock', '/clock', QOS_CLOCK_PUBLISHER);
     const eePose = p.ee_site ? node.createPublisher('geometry_msgs/msg/PoseStamped', 'ee_pose') : undefined;
-    const episodes = node.createPublisher('dynastack_msgs/msg/EpisodeEvent', 'episode');
+    // transient local: a node that starts after this one still gets the START of the episode under way
+    const episodes = node.createPublisher('dynastack_msgs/msg/EpisodeEvent', 'episode', QOS_EPISODE_EVENTS);
     const diagnostics = node.createPublisher('diagnostic_msgs/msg/DiagnosticArray', '/diagnostics');
     const throttle = new Throttle(2000);
     const run = new SimRun({ maxSimNs: secondsToNs(p.max_sim_time_s), progressNs: secondsToNs(p.progress_period_s) });

@@ -29,6 +29,20 @@ export const QOS_LATCHED: QoS = {
   depth: 1,
 };
 /**
+ * Episode events (dynastack_msgs/EpisodeEvent): transient local on both sides, so that a node whose
+ * process starts after the sim bridge's (separate processes under `ros2 launch`) still gets the
+ * START of the episode under way, which it acts on (a goal drawn, a learner's episode begun). The
+ * publisher keeps 10: an END and the next START go out back to back, and a keep-last writer may
+ * replace a sample no reader has acknowledged yet (DDS 1.4, 2.2.3, HISTORY), so 1 could lose an
+ * END; a late joiner gets at most the 10 newest events.
+ */
+export const QOS_EPISODE_EVENTS: QoS = {
+  reliability: 'reliable',
+  durability: 'transient_local',
+  history: 'keep_last',
+  depth: 10,
+};
+/**
  * /clock is published reliable so that both reliable (rclnodejs TimeSource) and best-effort
  * (rclcpp ClockQoS) subscribers match. rclnodejs's lib/time_source.js subscribes to /clock with the
  * default QoS, which is reliable; rclcpp's ClockQoS (declared in rclcpp/include/rclcpp/qos.hpp,

@@ -7,6 +7,7 @@ import { LOG_LEVELS, type LogLevel } from '../../src/util/log.js';
 import type { NodeLifecycle } from '../../framework/runtime/node_definition.js';
 import type { NodeHandle } from '../../framework/transport/types.js';
 import type { DiagnosticStatus } from '../../framework/msgs/types.js';
+import { QOS_LATCHED } from '../../framework/transport/qos.js';
 
 // The controller node on its own, driven by a test: a shared stepped clock (each tick is the
 // clock set to the tick's time), a probe that publishes the state estimate and goals and records
@@ -72,7 +73,7 @@ export async function startController(
   }
   const probe = await transport.createNode({ name: 'probe', parameters: defineParams({}) });
   const states = probe.createPublisher('dynastack_msgs/msg/JointStateEstimate', 'estimated_joint_states');
-  const goals = probe.createPublisher('geometry_msgs/msg/PoseStamped', 'goal');
+  const goals = probe.createPublisher('geometry_msgs/msg/PoseStamped', 'goal', QOS_LATCHED);
   const commands: number[][] = [];
   const diagnostics: DiagnosticStatus[] = [];
   const all = { qos: { history: 'keep_all' as const } };

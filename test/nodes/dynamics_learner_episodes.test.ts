@@ -8,7 +8,7 @@ import { EmbeddedTransport } from '../../framework/transport/embedded/transport.
 import { defineParams } from '../../src/util/param_schema.js';
 import { SteppedClock } from '../../framework/time/clock.js';
 import { nsToTime } from '../../framework/time/time.js';
-import { QOS_LATCHED } from '../../framework/transport/qos.js';
+import { QOS_EPISODE_EVENTS, QOS_LATCHED } from '../../framework/transport/qos.js';
 import { ReplayBuffer } from '../../src/data/replay_buffer.js';
 import { modelLayout } from '../../src/control/planners/ensemble_mpc/planner.js';
 import { EpisodeEventKind, type DiagnosticArray, type ModelBlob } from '../../framework/msgs/types.js';
@@ -34,7 +34,7 @@ async function start(values: Record<string, unknown>) {
   const probe = await transport.createNode({ name: 'probe', parameters: defineParams({}) });
   const states = probe.createPublisher('dynastack_msgs/msg/JointStateEstimate', 'estimated_joint_states');
   const commands = probe.createPublisher('std_msgs/msg/Float64MultiArray', 'forward_command_controller/commands');
-  const events = probe.createPublisher('dynastack_msgs/msg/EpisodeEvent', 'episode');
+  const events = probe.createPublisher('dynastack_msgs/msg/EpisodeEvent', 'episode', QOS_EPISODE_EVENTS);
   const models: ModelBlob[] = [];
   probe.createSubscription('dynastack_msgs/msg/ModelBlob', '/dynamics/model', (m) => models.push(m), {
     qos: QOS_LATCHED,

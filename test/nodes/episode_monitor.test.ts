@@ -10,6 +10,7 @@ import { nsToTime } from '../../framework/time/time.js';
 import { EpisodeEventKind } from '../../framework/msgs/types.js';
 import { swingupReward } from '../../src/tasks/cartpole_swingup.js';
 import { until } from '../wait.js';
+import { QOS_EPISODE_EVENTS } from '../../framework/transport/qos.js';
 
 // The episode monitor reads episodes from the source's EpisodeEvents, not from the stamps: the
 // episodes here follow each other with no dead time, a sum starts at START and is taken at END,
@@ -37,7 +38,7 @@ test('episode monitor: returns per declared episode, one period apart; done afte
     const probe = await transport.createNode({ name: 'probe', parameters: defineParams({}) });
     const states = probe.createPublisher('sensor_msgs/msg/JointState', 'joint_states');
     const commands = probe.createPublisher('std_msgs/msg/Float64MultiArray', 'forward_command_controller/commands');
-    const events = probe.createPublisher('dynastack_msgs/msg/EpisodeEvent', 'episode');
+    const events = probe.createPublisher('dynastack_msgs/msg/EpisodeEvent', 'episode', QOS_EPISODE_EVENTS);
     const lifecycle = await definition.configure(handle, handle.params);
     await lifecycle.activate?.();
     let done = '';
@@ -107,7 +108,7 @@ async function monitor(values: Record<string, unknown>) {
   });
   const probe = await transport.createNode({ name: 'probe', parameters: defineParams({}) });
   const states = probe.createPublisher('sensor_msgs/msg/JointState', 'joint_states');
-  const events = probe.createPublisher('dynastack_msgs/msg/EpisodeEvent', 'episode');
+  const events = probe.createPublisher('dynastack_msgs/msg/EpisodeEvent', 'episode', QOS_EPISODE_EVENTS);
   const lifecycle = await definition.configure(handle, handle.params);
   await lifecycle.activate?.();
   let done = '';

@@ -4,7 +4,7 @@ import definition from '../../nodes/goal_sequencer.js';
 import { EmbeddedTransport } from '../../framework/transport/embedded/transport.js';
 import { defineParams } from '../../src/util/param_schema.js';
 import { nsToTime } from '../../framework/time/time.js';
-import { QOS_LATCHED } from '../../framework/transport/qos.js';
+import { QOS_EPISODE_EVENTS, QOS_LATCHED } from '../../framework/transport/qos.js';
 import { EpisodeEventKind, type Point } from '../../framework/msgs/types.js';
 import { MujocoSim } from '../../sim/mujoco/sim.js';
 import { ArmTargetSampler } from '../../src/tasks/arm_targets.js';
@@ -29,7 +29,7 @@ test('goal sequencer: a random target per declared episode, published with its f
     });
     const probe = await transport.createNode({ name: 'probe', parameters: defineParams({}) });
     const poses = probe.createPublisher('geometry_msgs/msg/PoseStamped', 'ee_pose');
-    const events = probe.createPublisher('dynastack_msgs/msg/EpisodeEvent', 'episode');
+    const events = probe.createPublisher('dynastack_msgs/msg/EpisodeEvent', 'episode', QOS_EPISODE_EVENTS);
     const goals: Point[] = [];
     probe.createSubscription('geometry_msgs/msg/PoseStamped', 'goal', (m) => goals.push(m.pose.position), {
       qos: { ...QOS_LATCHED, history: 'keep_all' },
