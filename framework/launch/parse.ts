@@ -243,6 +243,7 @@ interface NodeAction {
   readonly rosArgs?: Template;
   readonly params: readonly ParamAction[];
   readonly remaps: readonly Pair[];
+  readonly onExit?: 'shutdown';
   readonly ignored: readonly string[];
 }
 
@@ -290,7 +291,6 @@ const IGNORED_NODE_ATTRS = [
   'launch-prefix',
   'cwd',
   'shell',
-  'on_exit',
   'sigterm_timeout',
   'sigkill_timeout',
 ];
@@ -406,6 +406,7 @@ function parseNode(e: Entity, index: number): NodeAction {
     rosArgs: e.template('ros_args'),
     params: (e.list('param') ?? []).map(parseParam),
     remaps: pairs(e.list('remap'), 'from', 'to'),
+    ...onExit(e),
     ignored: IGNORED_NODE_ATTRS.filter((a) => e.raw(a) !== undefined),
   };
   for (const a of SILENT_NODE_ATTRS) e.raw(a);
@@ -416,6 +417,22 @@ function parseNode(e: Entity, index: number): NodeAction {
     v.done();
   }
   return env ? { ...node, ignored: [...node.ignored, 'env'] } : node;
+}
+
+/**
+ * A node's `on_exit`: what happens when its process exits. launch (Jazzy) takes the attribute as a
+ * plain string, with no substitutions, and only `shutdown` (launch/actions/execute_process.py,
+ * ExecuteProcess.parse: "Other on_exit actions not yet supported"): the whole launch shuts down.
+ */
+function onExit(e: Entity): { onExit?: 'shutdown' } {
+  const value = e.string('on_exit');
+  if (value === undefined) return {};
+  if (value !== 'shutdown')
+    fail(
+      e.where,
+      `node: on_exit must be 'shutdown' (the only action ros2 launch takes there, ending the launch when the node exits), got '${value}'`,
+    );
+  return { onExit: value };
 }
 
 function parseParam(p: Entity): ParamAction {
@@ -777,6 +794,7 @@ class Run {
       remaps: [...this.frame.remaps, ...a.remaps.map(([from, to]) => ({ from: this.#r(from), to: this.#r(to) }))],
       args: a.args ? resolveCommandLine(a.args, scope) : [],
       rosArgs: a.rosArgs ? resolveCommandLine(a.rosArgs, scope) : [],
+      ...(a.onExit ? { onExit: a.onExit } : {}),
       origin: `${a.where}: node #${a.index} (${label})`,
     };
   }

@@ -31,6 +31,11 @@ export interface LaunchNode {
   args: string[];
   /** `ros_args`, as written after --ros-args */
   rosArgs: string[];
+  /**
+   * `on_exit: shutdown`: when this node ends (its work finished, or it failed), the whole launch
+   * shuts down, as ros2 launch does when the node's process exits
+   */
+  onExit?: 'shutdown';
   /** where the node was declared, e.g. 'launch/demo.launch.yaml:14: node #2 (controller)' */
   origin: string;
 }

@@ -14,7 +14,8 @@ import { WorkerNode } from './worker_node.js';
 // thread or in its own worker, taken through configure → activate together and back through
 // deactivate → cleanup together, so no node publishes before every subscription exists. A node
 // that fails for good (its lifecycle's `failed`) ends the launch: anyFailed() resolves, the caller
-// shuts everything down, and the report records which node failed and why.
+// shuts everything down, and the report records which node failed and why. A launch ends by itself
+// (ended()) when a node declared with `on_exit: shutdown` has finished, as under ros2 launch.
 
 export interface LauncherOptions {
   readonly transport: EmbeddedTransport;
@@ -84,6 +85,8 @@ export class Launcher {
   #activatedAt = 0;
   #stoppedAt = 0;
   readonly #failures: NodeFailure[] = [];
+  /** the nodes declared with `on_exit: shutdown` */
+  readonly #shutdownOnExit: ManagedNode[] = [];
   #onFailure: (why: string) => void = () => {};
   readonly #anyFailed = new Promise<string>((resolve) => (this.#onFailure = resolve));
 
@@ -151,6 +154,7 @@ export class Launcher {
           })
         : new LocalNode(this.options.transport, definition, options, fqn);
     this.nodes.push(node);
+    if (launchNode.onExit === 'shutdown') this.#shutdownOnExit.push(node);
     this.#log.debug(`configuring ${fqn} (${launchNode.exec}, ${thread} thread)`);
     await node.configure();
     node.failed()?.then(
@@ -191,6 +195,23 @@ export class Launcher {
     });
     if (finite.length === 0) return undefined;
     return Promise.all(finite).then((reasons) => reasons.join('; '));
+  }
+
+  /**
+   * Resolves when the launch is over by itself, saying why: when the first node declared with
+   * `on_exit: shutdown` has finished its work (ros2 launch shuts the launch down when that node's
+   * process exits, and a node's process exits when its work has finished), or when every node
+   * whose work has an end has finished (allFinished); undefined when neither can happen. A node
+   * that fails ends the launch through anyFailed().
+   */
+  ended(): Promise<string> | undefined {
+    const ends = this.#shutdownOnExit.flatMap((n) => {
+      const f = n.finished();
+      return f ? [f.then((reason) => `${n.fullyQualifiedName}: ${reason} (on_exit: shutdown)`)] : [];
+    });
+    const all = this.allFinished();
+    if (all) ends.push(all);
+    return ends.length ? Promise.race(ends) : undefined;
   }
 
   /** Deactivate and clean up every node, in reverse order; errors are logged, never stop the others. */

@@ -844,3 +844,39 @@ test('YAML as PyYAML reads it: anchors and merge keys, YAML 1.1 scalars, launch 
     /^inline\.launch\.yaml:2: set_parameter: 'name' must be a string, got a boolean \(true\); ros2 launch wants a string here, so quote it: 'on'$/,
   );
 });
+
+test("a node's on_exit: 'shutdown' as launch (Jazzy) takes it, anything else refused", () => {
+  const d = launch(`
+    launch:
+    - node: {pkg: dynastack, exec: talker, on_exit: shutdown}
+    - node: {pkg: dynastack, exec: listener}
+  `);
+  assert.equal(d.nodes[0]!.onExit, 'shutdown');
+  assert.equal(d.nodes[1]!.onExit, undefined);
+  assert.deepEqual(d.warnings, []);
+  // launch compares the attribute with 'shutdown' as written: no substitutions, no other action
+  const refused: [string, string][] = [
+    ['restart', 'restart'],
+    ['"$(var end)"', '$(var end)'],
+  ];
+  for (const [value, shown] of refused)
+    throwsLaunchError(
+      () =>
+        launch(`
+    launch:
+    - arg: {name: end, default: shutdown}
+    - node: {pkg: dynastack, exec: talker, on_exit: ${value}}
+  `),
+      new RegExp(
+        `^inline\\.launch\\.yaml:3: node: on_exit must be 'shutdown' .*, got '${shown.replace(/[$()]/g, '\\$&')}'$`,
+      ),
+    );
+  throwsLaunchError(
+    () =>
+      launch(`
+    launch:
+    - node: {pkg: dynastack, exec: talker, on_exit: true}
+  `),
+    /^inline\.launch\.yaml:2: node: 'on_exit' must be a string, got a boolean \(true\)/,
+  );
+});
