@@ -51,33 +51,76 @@ function usageOf(command: string): string {
 
 const log = createLogger('dynastack');
 
+// ─── signals and shutdown ────────────────────────────────────────────────────────────────────────
+// Ctrl-C in a terminal sends SIGINT to every process of the foreground group: under ros2 launch a
+// node's process gets it from the terminal and again from ros2 launch a few milliseconds later,
+// then SIGTERM after sigterm_timeout and SIGKILL after sigkill_timeout (5 s each by default:
+// launch/actions/execute_local.py, _shutdown_process). The first SIGINT or SIGTERM starts the
+// shutdown; a later one must not cut short its stop actions (a controller's stop command,
+// hw_bridge's torque-off): it gets one line saying the shutdown is under way, nothing more. A
+// signal during start-up is kept and ends the run as soon as the nodes are up. The shutdown is
+// bounded: if it has not ended SHUTDOWN_LIMIT_S after it began, the process exits saying so.
+
+/** How long the shutdown may take before the process gives up on it. */
+const SHUTDOWN_LIMIT_S = 30;
+
+let firstSignal: NodeJS.Signals | undefined;
+let onFirstSignal: (signal: NodeJS.Signals) => void = () => {};
+const signalled = new Promise<NodeJS.Signals>((resolve) => (onFirstSignal = resolve));
+let toldShutdownUnderWay = false;
+let shutdownWatchdog: NodeJS.Timeout | undefined;
+
+function onSignal(signal: NodeJS.Signals): void {
+  if (firstSignal === undefined) {
+    firstSignal = signal;
+    onFirstSignal(signal);
+    return;
+  }
+  if (toldShutdownUnderWay) return;
+  toldShutdownUnderWay = true;
+  log.warn(
+    `${signal} again: the shutdown (${firstSignal}) is under way and runs its stop actions to the end (at most ${SHUTDOWN_LIMIT_S} s; SIGKILL ends the process at once, without them)`,
+  );
+}
+
+/** From now on SIGINT and SIGTERM stop the run (launch and run only: the other commands handle their own). */
+function watchSignals(): void {
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+/** Start the bound on the shutdown (once): past it, the process exits with status 1, saying so. */
+function boundShutdown(): void {
+  if (shutdownWatchdog) return;
+  shutdownWatchdog = setTimeout(() => {
+    log.error(`the shutdown has not ended within ${SHUTDOWN_LIMIT_S} s: exiting without waiting for it`);
+    process.exit(1);
+  }, SHUTDOWN_LIMIT_S * 1000);
+  shutdownWatchdog.unref();
+}
+
 /**
- * Resolve when SIGINT or SIGTERM arrives (ros2 launch sends SIGINT, then SIGTERM), after `seconds`,
- * when the work is `finished`, or when something `failed` (resolving with the reason).
+ * Resolve when SIGINT or SIGTERM arrives (or has arrived already), after `seconds`, when the work
+ * is `finished`, or when something `failed` (resolving with the reason). The shutdown's bound
+ * starts then.
  */
 function untilStopped(
   seconds: number | undefined,
   finished?: Promise<string>,
   failed?: Promise<string>,
 ): Promise<string> {
-  return new Promise((done) => {
-    const stop = (why: string) => () => {
-      process.removeAllListeners('SIGINT');
-      process.removeAllListeners('SIGTERM');
-      // a second signal while shutting down ends the process at once
-      process.once('SIGINT', () => process.exit(130));
-      process.once('SIGTERM', () => process.exit(143));
-      done(why);
-    };
-    process.once('SIGINT', stop('SIGINT'));
-    process.once('SIGTERM', stop('SIGTERM'));
-    if (seconds !== undefined) setTimeout(stop(`--duration ${seconds} s`), seconds * 1000).unref();
+  return new Promise<string>((done) => {
+    void signalled.then((signal) => done(signal));
+    if (seconds !== undefined) setTimeout(() => done(`--duration ${seconds} s`), seconds * 1000).unref();
     finished?.then(
-      (reason) => stop(`finished: ${reason}`)(),
+      (reason) => done(`finished: ${reason}`),
       (err: unknown) =>
-        stop(`finished with an error: ${(err as Partial<Error> | null | undefined)?.message ?? String(err)}`)(),
+        done(`finished with an error: ${(err as Partial<Error> | null | undefined)?.message ?? String(err)}`),
     );
-    void failed?.then((why) => stop(why)());
+    void failed?.then((why) => done(why));
+  }).then((why) => {
+    boundShutdown();
+    return why;
   });
 }
 
@@ -103,6 +146,7 @@ function parseDuration(text: string | undefined): number | undefined {
 }
 
 async function launch(argv: string[]): Promise<number> {
+  watchSignals();
   const { values, positionals } = parseArgs({
     args: dashValuesAttached(argv, ['--duration']),
     allowPositionals: true,
@@ -136,8 +180,9 @@ async function launch(argv: string[]): Promise<number> {
   });
   await launcher.configure();
   await launcher.activate();
-  // a node that fails for good ends the launch, with a non-zero status
-  const why = await untilStopped(duration, launcher.allFinished(), launcher.anyFailed());
+  // a node that fails for good ends the launch, with a non-zero status; a node with on_exit: shutdown
+  // that has finished ends it, as every node with an end having finished does
+  const why = await untilStopped(duration, launcher.ended(), launcher.anyFailed());
   log.info(`stopping (${why})`);
   await launcher.shutdown();
   const report = await launcher.report();
@@ -151,6 +196,7 @@ async function launch(argv: string[]): Promise<number> {
 }
 
 async function run(argv: string[]): Promise<number> {
+  watchSignals();
   const ros = parseRosArgs(argv, true);
   const { values, positionals } = parseArgs({
     args: dashValuesAttached(nonRosArgs(argv), ['--duration']),
