@@ -15,14 +15,12 @@ import {
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { registry } from '../../../nodes/index.js';
-import { codecFor } from '../../../framework/msgs/codec.js';
-import type { StringMsg } from '../../../framework/msgs/types.js';
 import { parseParamFile } from '../../../framework/params/file.js';
 import { resolveParams } from '../../../framework/params/resolve.js';
 import { defineParams } from '../../../src/util/param_schema.js';
 import type { TimerInfo } from '../../../framework/time/clock.js';
 import { QOS_DEFAULT, QOS_LATCHED, QOS_SENSOR_DATA, type QoS } from '../../../framework/transport/qos.js';
-import { loadRclnodejs, ros2Available } from '../../../framework/transport/ros2/load.js';
+import { importRclnodejs } from '../../../framework/transport/ros2/load.js';
 import {
   fromRosParamValue,
   paramDeclaration,
@@ -33,13 +31,21 @@ import {
   timerInfoFrom,
   toRosParamValue,
 } from '../../../framework/transport/ros2/mapping.js';
-import { parseRosArgs, remapsForNode, rosParamSources } from '../../../framework/transport/ros_args.js';
+import {
+  parseRosArgs,
+  rclArgv,
+  remapsForNode,
+  rosoutLogsEnabled,
+  rosParamSources,
+} from '../../../framework/transport/ros_args.js';
+import { QOS_ROSOUT, rosoutLog, teeLogger } from '../../../framework/transport/ros2/rosout.js';
+import type { Logger } from '../../../src/util/log.js';
 import type { QoSPolicies } from '../../../framework/transport/ros2/rclnodejs_types.js';
-import type { Transport } from '../../../framework/transport/types.js';
 import { packageRoot } from '../../../src/util/paths.js';
 
-// (a) the pure mapping to rclnodejs's shapes, (b) the loader's message without ROS 2, (c) the
-// transport against a real rcl — only where ROS 2 is sourced — and the ament executable wrappers.
+// (a) the pure mapping to rclnodejs's shapes and of the process's --ros-args, (b) the loader
+// (what it refuses to import and its messages), and the ament executable wrappers. The transport
+// against a real rcl is tested in test/ros2/transport.test.ts (npm run test:ros2).
 
 // ---- (a) mapping -----------------------------------------------------------------------------
 
@@ -274,24 +280,178 @@ test('--ros-args parameter sources resolve with our validation: file sections, w
   );
 });
 
+test('rcl gets the --ros-args without -p/--param/--params-file (dynastack resolves parameters); the rest stays', () => {
+  const argv = [
+    'node',
+    'main.js',
+    'run',
+    'demo_talker',
+    '-p',
+    'outside:=1', // not in a --ros-args section: not rcl's, kept
+    '--ros-args',
+    '-r',
+    '__ns:=/arm',
+    '--params-file',
+    '/tmp/a.yaml',
+    '-p',
+    'ids:=[1, 2]',
+    '--param',
+    'talker:rate_hz:=5.0',
+    '--log-level',
+    'debug',
+    '-e',
+    '/enclave',
+    '-r',
+    '-p:=x', // a remap's value is never taken for an option
+    '--disable-rosout-logs',
+    '--',
+    '--params-file',
+    'not_ros.yaml',
+    '--ros-args',
+    '-p',
+    'again:=1',
+    '--enable-stdout-logs',
+  ];
+  assert.deepEqual(rclArgv(argv), [
+    'node',
+    'main.js',
+    'run',
+    'demo_talker',
+    '-p',
+    'outside:=1',
+    '--ros-args',
+    '-r',
+    '__ns:=/arm',
+    '--log-level',
+    'debug',
+    '-e',
+    '/enclave',
+    '-r',
+    '-p:=x',
+    '--disable-rosout-logs',
+    '--',
+    '--params-file',
+    'not_ros.yaml',
+    '--ros-args',
+    '--enable-stdout-logs',
+  ]);
+  assert.deepEqual(rclArgv(['node', 'x']), ['node', 'x']);
+});
+
+test('/rosout logging: on by default, --disable-rosout-logs turns it off, the last flag wins', () => {
+  assert.equal(rosoutLogsEnabled(['node', 'x']), true);
+  assert.equal(rosoutLogsEnabled(['node', 'x', '--ros-args', '--disable-rosout-logs']), false);
+  assert.equal(rosoutLogsEnabled(['--ros-args', '--disable-rosout-logs', '--enable-rosout-logs']), true);
+  assert.equal(rosoutLogsEnabled(['--disable-rosout-logs']), true, "outside --ros-args it is not rcl's");
+  assert.equal(rosoutLogsEnabled(['--ros-args', '--', '--disable-rosout-logs']), true);
+});
+
+test('/rosout messages: rcl_interfaces/msg/Log fields, rcl QoS, and only the lines the console logger lets through', () => {
+  assert.deepEqual(QOS_ROSOUT, {
+    reliability: 'reliable',
+    durability: 'transient_local',
+    history: 'keep_last',
+    depth: 1000,
+  });
+  assert.deepEqual(rosoutLog('warn', 'arm.controller', 'hot', 1_700_000_000_123_456_789n), {
+    stamp: { sec: 1_700_000_000, nanosec: 123_456_789 },
+    level: 30,
+    name: 'arm.controller',
+    msg: 'hot',
+    file: '',
+    function: '',
+    line: 0,
+  });
+  assert.deepEqual(
+    (['debug', 'info', 'warn', 'error'] as const).map((l) => rosoutLog(l, 'n', '', 0n).level),
+    [10, 20, 30, 40],
+  );
+  const console: string[] = [];
+  const base: Logger = {
+    level: 'info',
+    error: (m) => console.push(`error ${m}`),
+    warn: (m) => console.push(`warn ${m}`),
+    info: (m) => console.push(`info ${m}`),
+    debug: (m) => console.push(`debug ${m}`),
+  };
+  const published: string[] = [];
+  let fail = false;
+  const log = teeLogger(base, (level, text) => {
+    if (fail) throw new Error('publisher gone');
+    published.push(`${level} ${text}`);
+  });
+  log.info('started', { rate_hz: 5 });
+  log.debug('hidden');
+  log.error('bad');
+  assert.deepEqual(published, ['info started {"rate_hz":5}', 'error bad']);
+  log.level = 'debug';
+  assert.equal(base.level, 'debug');
+  log.debug('shown');
+  assert.equal(published.at(-1), 'debug shown');
+  // a failing publish is said once on the console, never thrown at the caller
+  fail = true;
+  log.info('a');
+  log.info('b');
+  assert.equal(console.filter((l) => l.includes('cannot publish log lines on /rosout: publisher gone')).length, 1);
+  // the console logger gets every call and filters by its own level (the mock keeps them all)
+  assert.deepEqual(console.slice(0, 4), ['info started', 'debug hidden', 'error bad', 'debug shown']);
+});
+
 // ---- (b) the loader --------------------------------------------------------------------------
 
-test(
-  'loadRclnodejs without ROS 2 rejects with one line naming what to source and install',
-  { skip: ros2Available() && 'ROS 2 is sourced here' },
-  async () => {
-    await assert.rejects(loadRclnodejs(), (e: Error) => {
+// a module that says when it is imported: rclnodejs must not be imported where it cannot load
+const probeKey = '__dynastack_rclnodejs_probe_imported';
+const probe = `data:text/javascript,globalThis.${probeKey}=true;export default {}`;
+const probeImported = (): boolean => (globalThis as Record<string, unknown>)[probeKey] === true;
+
+test('without ROS 2 rclnodejs is not imported (it would rebuild itself and delete its build); one line names what to source and install', async () => {
+  await assert.rejects(importRclnodejs({ env: {}, specifier: probe }), (e: Error) => {
+    assert.equal(e.message.includes('\n'), false, 'one line');
+    assert.match(
+      e.message,
+      /^ROS 2 transport needs rclnodejs: source \/opt\/ros\/<distro>\/setup\.bash, then npm install rclnodejs/,
+    );
+    assert.match(e.message, /docs\/on-a-robot\.md/);
+    assert.match(e.message, /cause \(ROS_DISTRO unset\): rclnodejs is not loaded without ROS 2 sourced/);
+    return true;
+  });
+  assert.equal(probeImported(), false, 'the module was imported without ROS 2');
+});
+
+test('ROS 2 sourced but rclnodejs missing (npm dropped it when its build failed): the error says so and what to run', async () => {
+  await assert.rejects(
+    importRclnodejs({ env: { ROS_DISTRO: 'jazzy' }, specifier: 'rclnodejs-not-installed-here' }),
+    (e: Error) => {
       assert.equal(e.message.includes('\n'), false, 'one line');
       assert.match(
         e.message,
-        /^ROS 2 transport needs rclnodejs: source \/opt\/ros\/<distro>\/setup\.bash, then npm install rclnodejs/,
+        /^rclnodejs is not installed: npm drops it silently when its build fails during npm ci with ROS 2 sourced; run `npm ci` again with ROS 2 sourced and read its output, or npm install rclnodejs --foreground-scripts; cause \(ROS_DISTRO=jazzy\): Cannot find package 'rclnodejs-not-installed-here'/,
       );
-      assert.match(e.message, /docs\/on-a-robot\.md/);
-      assert.match(e.message, /cause \(ROS_DISTRO unset\): .*rclnodejs/);
       return true;
-    });
-  },
-);
+    },
+  );
+});
+
+test('ROS 2 sourced but the built addon does not load: reported, and rclnodejs is not imported (no rebuild over the build)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dynastack-rclnodejs-'));
+  try {
+    mkdirSync(join(dir, 'build', 'Release'), { recursive: true });
+    writeFileSync(join(dir, 'build', 'Release', 'rclnodejs.node'), 'not a shared object');
+    await assert.rejects(
+      importRclnodejs({ env: { ROS_DISTRO: 'jazzy' }, specifier: probe, packageDir: dir }),
+      (e: Error) => {
+        assert.match(
+          e.message,
+          /^rclnodejs's native addon does not load with the ROS 2 sourced here \(ROS_DISTRO=jazzy\): .*npm rebuild rclnodejs --foreground-scripts$/,
+        );
+        return true;
+      },
+    );
+    assert.equal(probeImported(), false, 'the module was imported although its addon does not load');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 // ---- ament executable wrappers ---------------------------------------------------------------
 
@@ -334,166 +494,3 @@ test('each wrapper is an executable (0755) sh script that runs `dynastack run <e
     rmSync(root, { recursive: true, force: true });
   }
 });
-
-// ---- (c) integration with rcl (ROS 2 sourced only) -------------------------------------------
-
-const NOT_SOURCED = 'ROS 2 is not sourced (ROS_DISTRO unset); rclnodejs cannot be installed without it';
-
-/** A test that needs a sourced ROS 2; elsewhere it is registered as skipped, saying why. */
-function rosTest(name: string, fn: () => Promise<void>): void {
-  if (ros2Available()) test(name, { timeout: 120_000 }, fn);
-  else test(`${name} — skipped: ${NOT_SOURCED}`, { skip: true }, fn);
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Resolve once `ok()` holds; reject after a generous deadline (discovery and delivery are slow under load). */
-async function until(what: string, ok: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-async function withTransport(argv: string[], fn: (t: Transport) => Promise<void>): Promise<void> {
-  const { Ros2Transport } = await import('../../../framework/transport/ros2/transport.js');
-  const transport = await Ros2Transport.create({ argv: ['node', 'ros2.test.js', ...argv] });
-  try {
-    await fn(transport);
-  } finally {
-    await transport.shutdown();
-  }
-}
-
-// one namespace per run, so parallel runs on one ROS domain do not hear each other
-const ns = `/dynastack_test_${process.pid}`;
-
-rosTest('pub/sub round trip over rcl with QoS; raw subscription gets the CDR bytes', async () => {
-  await withTransport([], async (t) => {
-    const talker = await t.createNode({ name: 'talker', namespace: ns, parameters: {} });
-    const listener = await t.createNode({ name: 'listener', namespace: ns, parameters: {} });
-    const got: string[] = [];
-    const raw: Uint8Array[] = [];
-    listener.createSubscription('std_msgs/msg/String', 'chatter', (m) => got.push(m.data), { qos: QOS_DEFAULT });
-    listener.createRawSubscription('std_msgs/msg/String', 'chatter', (b) => raw.push(b));
-    // a reliable reader does not match a best-effort writer (DDS request/offered)
-    const mismatched: string[] = [];
-    listener.createSubscription('std_msgs/msg/String', 'lossy', (m) => mismatched.push(m.data), {
-      qos: { reliability: 'reliable' },
-    });
-    const pub = talker.createPublisher('std_msgs/msg/String', 'chatter', QOS_DEFAULT);
-    const lossy = talker.createPublisher('std_msgs/msg/String', 'lossy', QOS_SENSOR_DATA);
-    assert.equal(pub.topic, `${ns}/chatter`);
-    await until('discovery', () => pub.subscriptionCount() >= 2);
-    // publish until both readers have heard: a reader matched on the writer's side may not yet be
-    // ready on its own, so the first samples can miss it
-    let i = 0;
-    await until('three messages and a raw one', () => {
-      if (got.length >= 3 && raw.length >= 1) return true;
-      pub.publish({ data: `hello ${i}` });
-      lossy.publish({ data: `lossy ${i++}` });
-      return false;
-    });
-    assert.match(got[0]!, /^hello \d+$/);
-    assert.equal(codecFor('std_msgs/msg/String').decode(raw[0]!).data.startsWith('hello'), true);
-    assert.deepEqual(mismatched, []);
-    const stats = talker.stats().find((s) => s.topic === `${ns}/chatter`);
-    assert.ok(stats && stats.count >= 3 && stats.direction === 'publish');
-    // publishRaw sends our codec's bytes as they are
-    const before = got.length;
-    pub.publishRaw(codecFor('std_msgs/msg/String').encode({ data: 'raw' } satisfies StringMsg));
-    await until('the raw message', () => got.length > before);
-    assert.equal(got.at(-1), 'raw');
-  });
-});
-
-rosTest('a transient-local subscriber that joins late gets the latched message', async () => {
-  await withTransport([], async (t) => {
-    const a = await t.createNode({ name: 'latcher', namespace: ns, parameters: {} });
-    const pub = a.createPublisher('std_msgs/msg/String', 'model', QOS_LATCHED);
-    pub.publish({ data: 'v1' });
-    pub.publish({ data: 'v2' });
-    await sleep(500);
-    const b = await t.createNode({ name: 'late', namespace: ns, parameters: {} });
-    const got: string[] = [];
-    b.createSubscription('std_msgs/msg/String', 'model', (m) => got.push(m.data), { qos: QOS_LATCHED });
-    await until('the latched message', () => got.length > 0);
-    assert.deepEqual(got, ['v2']); // depth 1 keeps the newest
-  });
-});
-
-rosTest('parameters from --params-file and -p are validated, declared, and bad ones stop the node', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dynastack-params-'));
-  try {
-    const good = join(dir, 'good.yaml');
-    writeFileSync(
-      good,
-      `/**:\n  ros__parameters:\n    rate_hz: 250\n${ns}/tuned:\n  ros__parameters:\n    steps: 100\n    gains: [0.5, 0.5, 0.5]\n`,
-    );
-    await withTransport(['--ros-args', '--params-file', good, '-p', 'mode:=realtime'], async (t) => {
-      const node = await t.createNode({ name: 'tuned', namespace: ns, parameters: schema });
-      assert.equal(node.params.rate_hz, 250);
-      assert.equal(node.params.steps, 100);
-      assert.deepEqual(node.params.gains, [0.5, 0.5, 0.5]);
-      assert.equal(node.params.mode, 'realtime');
-      assert.equal(node.params.use_sim_time, false);
-      assert.equal(node.clock.isSimTime, false);
-    });
-    const bad = join(dir, 'bad.yaml');
-    writeFileSync(bad, `${ns}/tuned:\n  ros__parameters:\n    steps: 1000\n`);
-    await withTransport(['--ros-args', '--params-file', bad], async (t) => {
-      await assert.rejects(
-        t.createNode({ name: 'tuned', namespace: ns, parameters: schema }),
-        /bad\.yaml .*node .*\/tuned: parameter 'steps': 1000 is outside the range \[1, 100\]/,
-      );
-    });
-    // use_sim_time from a file switches the ROS clock to /clock (0 until a /clock message arrives)
-    await withTransport(['--ros-args', '-p', 'use_sim_time:=true'], async (t) => {
-      const node = await t.createNode({ name: 'simmed', namespace: ns, parameters: {} });
-      assert.equal(node.params.use_sim_time, true);
-      assert.equal(node.clock.isSimTime, true);
-      assert.equal(node.clock.now(), 0n);
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-// What rcl's timer guarantees on a loaded machine, not a rate or a lateness: it keeps firing, at most
-// once per period (rcl skips missed periods rather than bunching them), never before it is due, and
-// not after cancel.
-rosTest(
-  'a 100 Hz timer on the steady clock: at most once per period, never early, none after cancel; the ROS clock reads system time',
-  async () => {
-    await withTransport([], async (t) => {
-      const node = await t.createNode({ name: 'ticker', namespace: ns, parameters: {} });
-      const periodNs = 10_000_000n;
-      const infos: TimerInfo[] = [];
-      const start = node.steadyClock.now();
-      const timer = node.createTimer(periodNs, (info) => infos.push(info), node.steadyClock);
-      await until('30 timer calls', () => infos.length >= 30);
-      timer.cancel();
-      const canceledNs = node.steadyClock.now();
-      const count = infos.length;
-      assert.ok(
-        BigInt(count) <= (canceledNs - start) / periodNs + 1n,
-        `${count} calls in ${Number(canceledNs - start) / 1e6} ms: more than one per 10 ms period`,
-      );
-      // (on Humble the expected time is derived from the next deadline, so it is not compared across calls)
-      for (const [i, info] of infos.entries())
-        assert.ok(info.expectedNs <= info.actualNs, `call ${i} ran before it was due`);
-      // a call left armed would be due within a period: three periods on another timer come after it
-      let probe = 0;
-      const probeTimer = node.createTimer(periodNs, () => probe++, node.steadyClock);
-      await until('three periods after cancel', () => probe >= 3);
-      probeTimer.cancel();
-      assert.equal(infos.length, count, 'no call after cancel');
-      // the ROS clock (no use_sim_time) is the system clock: bracketed by two reads of it
-      const before = BigInt(Date.now()) * 1_000_000n;
-      const ros = node.clock.now();
-      const after = BigInt(Date.now() + 1) * 1_000_000n;
-      assert.ok(ros >= before - 1_000_000_000n && ros <= after + 1_000_000_000n, `ROS time ${ros}, system ${before}`);
-    });
-  },
-);
