@@ -7,6 +7,7 @@ import { createLogger, type Logger } from '../../../src/util/log.js';
 import { resolveQoS, type QoS } from '../qos.js';
 import { describeError, EndpointCounter, NodeBase, nodeIdentity, type NodeIdentity } from '../node_base.js';
 import type {
+  LifecycleEndpoint,
   MessageCallback,
   NodeHandle,
   NodeOptions,
@@ -20,6 +21,7 @@ import { paramDeclaration, qosArguments, rclTimeToNs, timerInfoFrom } from './ma
 import { parseRosArgs, rclArgv, remapsForNode, rosoutLogsEnabled, rosParamSources, type RosArg } from '../ros_args.js';
 import { hearClockBestEffort } from './clock_source.js';
 import { QOS_ROSOUT, rosoutLog, teeLogger } from './rosout.js';
+import { manageNode } from './lifecycle.js';
 import { PARAMETER_EVENTS_REMAP, refuseUndeclaredAsRclcpp } from './workarounds.js';
 import type {
   RclClock,
@@ -194,6 +196,8 @@ class Ros2Node<S extends ParamSchema> extends NodeBase<S> implements NodeHandle<
   readonly logger: Logger;
   readonly clock: Clock;
   readonly steadyClock: Clock;
+  /** the node as a ROS 2 managed node (`ros2 lifecycle`), ./lifecycle.ts */
+  readonly lifecycle: LifecycleEndpoint | undefined;
   readonly #rcl: Rclnodejs;
   readonly #node: RclNode;
   readonly #onDestroy: () => void;
@@ -231,6 +235,7 @@ class Ros2Node<S extends ParamSchema> extends NodeBase<S> implements NodeHandle<
       this.logger = this.#logger(rosout);
       this.clock = new Ros2Clock('ros', this.#node.getClock(), this.#node);
       this.steadyClock = new Ros2Clock('steady', steady, this.#node);
+      this.lifecycle = manageNode(rcl, this.#node, this.logger);
       this.#node.spin();
     } catch (err) {
       this.#node.destroy();
