@@ -221,7 +221,7 @@ async function run(argv: string[]): Promise<number> {
     options = { ...options, remaps: remapsForNode(ros, definition.name) };
     options = { ...options, parameterSources: rosParamSources(ros, nodeIdentity(options).fullyQualifiedName) };
   }
-  const fqn = nodeIdentity(options).fullyQualifiedName;
+  const fqn = nodeIdentity({ ...options, remaps: remapsForNode(ros, definition.name) }).fullyQualifiedName; // __ns/__node remaps on both transports
   const node = new LocalNode(transport, definition, options, fqn);
   let failure: string | undefined;
   try {

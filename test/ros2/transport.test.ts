@@ -3,7 +3,8 @@
 // (read by the node and by `ros2 param get`), /clock from a best-effort and a reliable rclpy
 // publisher driving a use_sim_time node's ROS timer, log lines on /rosout (and not with
 // --disable-rosout-logs), parameter events on /parameter_events, rclcpp's refusal for undeclared
-// parameters, and matched publisher/subscription counts. Every ROS 2 process here runs in
+// parameters, matched publisher/subscription counts, and `dynastack run`'s node name under a
+// namespace remap. Every ROS 2 process here runs in
 // ROS_DOMAIN_ID 51 (this file's own), with the loopback-only DDS settings of the sourced env.sh;
 // the transports of this process too.
 
@@ -18,7 +19,7 @@ import { QOS_DEFAULT, QOS_LATCHED, QOS_SENSOR_DATA } from '../../framework/trans
 import type { Transport } from '../../framework/transport/types.js';
 import { defineParams } from '../../src/util/param_schema.js';
 import { until } from '../wait.js';
-import { ros2, rosEnv, rosTest, run, startPython, stopDaemon, type Child } from './ros_env.js';
+import { ros2, rosEnv, rosTest, run, startDynastack, startPython, stopDaemon, type Child } from './ros_env.js';
 
 const DOMAIN = 51;
 const env = rosEnv(DOMAIN);
@@ -504,3 +505,20 @@ rosTest(
     });
   },
 );
+// ---- dynastack run under a namespace remap -------------------------------------------------------
+
+rosTest('`dynastack run --transport ros2` with -r __ns:=/x logs the node’s remapped name', async () => {
+  const child = startDynastack(
+    ['run', 'demo_talker', '--transport', 'ros2', '--duration', '1', '--ros-args', '-r', `__ns:=${ns}/remapped`],
+    env,
+  );
+  try {
+    const code = await child.exited;
+    const out = child.output();
+    assert.equal(code, 0, out);
+    assert.match(out, new RegExp(`${ns}/remapped/demo_talker: stopping`));
+    assert.doesNotMatch(out, /\] \/demo_talker/, 'a line names the node without its namespace');
+  } finally {
+    await child.stop();
+  }
+});
