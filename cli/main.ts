@@ -234,6 +234,10 @@ async function run(argv: string[]): Promise<number> {
     else log.info(`${fqn}: stopping (${why})`);
   } finally {
     await node.cleanup();
+    // the node's line of `dynastack launch`'s summary, so that a run under ros2 launch says what
+    // each process achieved as the embedded launcher's summary does
+    const { summary } = await node.report();
+    if (summary) log.info(`${fqn}: summary: ${summary}`);
     await transport.shutdown();
   }
   return failure === undefined ? 0 : 1;

@@ -63,6 +63,8 @@ test('dynastack run: SIGINT twice and SIGTERM during the shutdown do not cut the
     assert.equal(readFileSync(file, 'utf8'), '/slow_stop_node deactivated\n/slow_stop_node cleaned up\n', output);
     assert.equal(output.match(/the shutdown \(SIGINT\) is under way/g)?.length, 1, output);
     assert.match(output, /\/slow_stop_node: stopping \(SIGINT\)/);
+    // its line of the summary, as dynastack launch prints it, at the end
+    assert.match(output, /\/slow_stop_node: summary: ticked \d+ times\n$/);
   } finally {
     proc.kill();
   }
