@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { codecFor } from '../../framework/msgs/codec.js';
 import type { StringMsg } from '../../framework/msgs/types.js';
 import type { TimerInfo } from '../../framework/time/clock.js';
@@ -299,24 +300,27 @@ rosTest(
             strings: ['a', 'b c'],
           },
         );
-        // as ROS 2's own tool reads them from the node's parameter services
-        const expected: Record<string, string> = {
-          an_int: 'Integer value is: 7',
-          a_double: 'Double value is: 2.5',
-          a_bool: 'Boolean value is: True',
-          a_string: 'String value is: hello',
-          ints: 'Integer values are: [4, 5]',
-          doubles: 'Double values are: [0.5, -1.5]',
-          bools: 'Boolean values are: [True, False, True]',
-          strings: "String values are: ['a', 'b c']",
-        };
-        const got = await Promise.all(
-          Object.keys(expected).map(async (name) => [
-            name,
-            (await ros2(['param', 'get', '--no-daemon', `${ns}/typed`, name], env)).trim(),
-          ]),
-        );
-        assert.deepEqual(Object.fromEntries(got), expected);
+        // as ROS 2's own tools read them from the node's parameter services: every value with
+        // `ros2 param dump`, and `ros2 param get` of the arrays (one process each: a few seconds)
+        const me = `${ns}/typed`;
+        const [dump, ints, doubles, bools, strings] = await Promise.all([
+          ros2(['param', 'dump', '--no-daemon', me], env),
+          ...['ints', 'doubles', 'bools', 'strings'].map((name) =>
+            ros2(['param', 'get', '--no-daemon', me, name], env),
+          ),
+        ]);
+        const dumped = (parseYaml(dump) as Record<string, { ros__parameters: Record<string, unknown> }>)[me];
+        for (const name of Object.keys(everyType))
+          assert.deepEqual(
+            dumped?.ros__parameters[name],
+            (node.params as Record<string, unknown>)[name],
+            `ros2 param dump: ${name}`,
+          );
+        assert.equal(dumped?.ros__parameters.use_sim_time, false);
+        assert.equal(ints!.trim(), 'Integer values are: [4, 5]');
+        assert.equal(doubles!.trim(), 'Double values are: [0.5, -1.5]');
+        assert.equal(bools!.trim(), 'Boolean values are: [True, False, True]');
+        assert.equal(strings!.trim(), "String values are: ['a', 'b c']");
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -341,12 +345,14 @@ rosTest(
         assert.ok(graph.get('/parameter_events')?.includes(me), `not a /parameter_events publisher: ${peer.output()}`);
         assert.ok(!graph.get(`${ns}/parameter_events`)?.includes(me), `${me} publishes on ${ns}/parameter_events`);
         // ros2 param set prints a refusal on stderr
-        const refused = await run('ros2', ['param', 'set', '--no-daemon', me, 'not_declared', '1'], env);
+        const [refused, ours] = await Promise.all([
+          run('ros2', ['param', 'set', '--no-daemon', me, 'not_declared', '1'], env),
+          run('ros2', ['param', 'set', '--no-daemon', me, 'an_int', '3'], env),
+        ]);
         assert.equal(
           (refused.stdout + refused.stderr).trim(),
           "Setting parameter failed: parameter 'not_declared' cannot be set because it was not declared",
         );
-        const ours = await run('ros2', ['param', 'set', '--no-daemon', me, 'an_int', '3'], env);
         assert.match(ours.stdout + ours.stderr, /Setting parameter failed: .*evented reads 'an_int' once, at start-up/);
       });
     } finally {
