@@ -233,3 +233,88 @@ rosTest(
     );
   },
 );
+
+/**
+ * rclpy peer for the arm: `msg <source timestamp ns>` per message on /lch/joint_states, for each
+ * /diagnostics array with servo statuses `torque <source ns> <each servo's torque value>`, and
+ * hw_bridge's transition events as PEER prints them.
+ */
+const ARM_PEER = `
+import rclpy
+from rclpy.node import Node
+from rclpy.executors import ExternalShutdownException
+from sensor_msgs.msg import JointState
+from diagnostic_msgs.msg import DiagnosticArray
+from lifecycle_msgs.msg import TransitionEvent
+rclpy.init()
+node = Node('lifecycle_arm_peer')
+def on_state(msg, info):
+    print(f"msg {info['source_timestamp']}", flush=True)
+def on_diag(msg, info):
+    torque = [kv.value for s in msg.status for kv in s.values if kv.key == 'torque']
+    if torque:
+        print(f"torque {info['source_timestamp']} {' '.join(torque)}", flush=True)
+node.create_subscription(JointState, '/lch/joint_states', on_state, 10)
+node.create_subscription(DiagnosticArray, '/diagnostics', on_diag, 10)
+def on_event(e):
+    print(f"event {e.start_state.label} {e.goal_state.label}", flush=True)
+node.create_subscription(TransitionEvent, '/lch/hw_bridge/transition_event', on_event, 10)
+print('ready', flush=True)
+try:
+    rclpy.spin(node)
+except (KeyboardInterrupt, ExternalShutdownException):
+    pass
+`;
+
+/** the servos' torque values of the newest /diagnostics array published after `afterNs` */
+function torqueAfter(peer: Child, afterNs: bigint): string[] | undefined {
+  const arrays = [...peer.output().matchAll(/^torque (\d+) (.+)$/gm)].filter((m) => BigInt(m[1]!) > afterNs);
+  return arrays.at(-1)?.[2]!.split(' ');
+}
+
+rosTest(
+  'ros2 lifecycle set deactivate on hw_bridge turns torque off on every servo and stops its states; activate holds again',
+  async (t) => {
+    const env = rosEnv(DOMAIN);
+    const node = '/lch/hw_bridge';
+    const config = join(packageRoot(), 'config', 'hw_emulated.yaml');
+    const link = `/tmp/dynastack-lifecycle-${process.pid}`;
+    const ros = (...args: string[]) => [
+      '--transport',
+      'ros2',
+      '--ros-args',
+      '--params-file',
+      config,
+      '-r',
+      '__ns:=/lch',
+      ...args,
+    ];
+    const emulator = startDynastack(['run', 'servo_emulator', ...ros('-p', `link:=${link}`)], env);
+    const peer = startPython(ARM_PEER, [], env);
+    const children = [emulator, peer];
+    cleanupAfter(t, env, children);
+    await waitForState('/lch/servo_emulator', 'active [3]', env, emulator);
+    const bridge = startDynastack(['run', 'hw_bridge', ...ros('-p', `port:=${link}`)], env);
+    children.unshift(bridge); // stopped first, while the emulator still answers its torque-off
+    await waitForState(node, 'active [3]', env, bridge);
+    await until('torque on at every servo', () => torqueAfter(peer, 0n)?.every((v) => v === 'on') === true, {
+      seen: () => `${peer.output().slice(-500)}; bridge: ${bridge.output().slice(-1000)}`,
+    });
+
+    await deactivateAndResume(node, env, bridge, peer, async () => {
+      // deactivate's torque-off, on /diagnostics at once (nodes/hw_bridge.ts), six servos confirmed off
+      await until('torque off at every servo', () => torqueAfter(peer, 0n)?.join(' ') === 'off off off off off off', {
+        seen: () => peer.output().slice(-500),
+      });
+    });
+    const activatedAt = nowNs();
+    await until(
+      'torque on again after activate',
+      () => torqueAfter(peer, activatedAt)?.every((v) => v === 'on') === true,
+      {
+        seen: () => peer.output().slice(-500),
+      },
+    );
+    assert.equal(await bridge.stop(), 0, bridge.output());
+  },
+);
