@@ -11,6 +11,7 @@ import { hwCodecBenchmarks } from './hw_codec.bench.js';
 import { hwBusBenchmarks } from './hw_bus.bench.js';
 import { petsBenchmarks } from './pets.bench.js';
 import { petsArmBenchmarks } from './pets_arm.bench.js';
+import { ros2Benchmarks } from './ros2.bench.js';
 
 // `npm run bench [-- --json FILE] [-- --only NAME]`: every benchmark, one table.
 
@@ -22,6 +23,8 @@ const suites: Record<string, (f: Figures) => void | Promise<void>> = {
   dynamics: dynamicsBenchmarks,
   hw_codec: hwCodecBenchmarks,
   hw_bus: hwBusBenchmarks,
+  // skipped, saying why, where ROS 2 is not sourced
+  ros2: ros2Benchmarks,
 };
 
 // long experiments, run only when named with --only
