@@ -3,7 +3,7 @@ import { defineNode } from '../framework/runtime/node_definition.js';
 import { defineParams } from '../src/util/param_schema.js';
 import { packagePath } from '../src/util/paths.js';
 import { loadRobotConfig } from '../hw/robot_config.js';
-import { Emulator } from '../hw/emulator/emulator.js';
+import { DEFAULT_QUIET_MS, Emulator, type StopOutcome } from '../hw/emulator/emulator.js';
 
 // The servo emulator (hw/emulator) as a node, so a launch file can put an emulated arm on the
 // graph and it stops with the graph: the servo bus of robot.yaml behind a pseudo-terminal (opened
@@ -11,6 +11,9 @@ import { Emulator } from '../hw/emulator/emulator.js';
 // hw_bridge looks. It publishes nothing — it is the hardware. It is kept on the main thread, as
 // when its end of the bus was a serialport port (serialport's native poller aborts the process on a
 // worker thread, measured); the pty end itself has run on a worker thread in a trial.
+// On stop it keeps answering until the host has closed the bus (host_close_timeout_s): Ctrl-C and
+// ros2 launch stop the emulator and hw_bridge at the same moment, and the bridge's torque off at
+// deactivate needs the servos to answer.
 
 const parameters = defineParams({
   robot_config: {
@@ -30,6 +33,12 @@ const parameters = defineParams({
     default: [],
     range: [0, 65535],
     description: "raw Present_Position of each servo at start, in robot config order; empty: the config's",
+  },
+  host_close_timeout_s: {
+    type: 'double',
+    default: 3,
+    range: [0, 60],
+    description: `on stop, keep answering until the host (hw_bridge) has closed the bus or sent nothing for ${DEFAULT_QUIET_MS / 1000} s, at most this long, so its stop actions (torque off) are answered; 0: close at once. Under ros2 launch, below its 5 s before SIGTERM`,
   },
 });
 
@@ -62,11 +71,18 @@ export default defineNode({
       `emulating ${config.robot}: ${config.servos.length} servos (${config.protocol}, ${config.baudRate} baud) on ${emulator.devicePath}`,
     );
     const counts = emulator.chain.counters;
+    let stopped: StopOutcome | undefined;
     return {
-      cleanup: () => emulator.stop(),
+      cleanup: async () => {
+        stopped = await emulator.stop({ waitForHostMs: p.host_close_timeout_s * 1000 });
+      },
       summary: () =>
-        `emulated ${config.servos.length} servos on ${emulator.devicePath}: ${counts.packets} requests, ${counts.replies} replies, ${counts.corrupt} corrupt requests`,
-      metrics: () => ({ ...counts }),
+        `emulated ${config.servos.length} servos on ${emulator.devicePath}: ${counts.packets} requests, ${counts.replies} replies, ${counts.corrupt} corrupt requests${
+          stopped
+            ? `; at the end torque ${stopped.torqueOn.length ? `still on: ${stopped.torqueOn.join(', ')}` : `off on all ${config.servos.length}`}`
+            : ''
+        }`,
+      metrics: () => ({ ...counts, ...(stopped ? { torque_on_at_stop: stopped.torqueOn.length } : {}) }),
     };
   },
 });

@@ -13,6 +13,14 @@ import { ServoChain, type ChainReply } from './servo_chain.js';
 // on a timer and before every request, and the fault injector wired to the servos and to the pty
 // (a disconnect closes the pty and removes the link, as an unplugged adapter vanishes; a new pty
 // comes back at the same path when it ends).
+//
+// Stopping can wait for the host (`stop({ waitForHostMs })`): a stop that reaches the emulator and
+// the host together — Ctrl-C in a terminal sends SIGINT to every process of the group, and ros2
+// launch stops all its processes at once — must not pull the bus from under the host's own stop
+// actions (hw_bridge turns torque off on every servo and reads it back as it deactivates). The
+// emulator then keeps answering, as a powered arm would, until the host has closed the device, or
+// has sent nothing for a while (quietMs), but no longer than waitForHostMs; one line says it waits
+// and one why it closes, with the servos whose torque is still on.
 
 export interface EmulatorOptions {
   readonly config: RobotConfig;
@@ -23,6 +31,26 @@ export interface EmulatorOptions {
   readonly ptyBuildFailurePath?: string;
   readonly logger?: Logger;
 }
+
+/** How `stop` waits for the host. */
+export interface StopOptions {
+  /** keep answering a host that still has the device open for at most this long (default 0: close at once) */
+  readonly waitForHostMs?: number;
+  /** …and stop waiting once the host has sent nothing for this long (default DEFAULT_QUIET_MS) */
+  readonly quietMs?: number;
+}
+
+/** What a stop waited for. */
+export interface StopOutcome {
+  /** host-closed: the host closed the device; quiet: it sent nothing for quietMs; cap: waitForHostMs ran out; at-once: nothing to wait for */
+  readonly reason: 'host-closed' | 'quiet' | 'cap' | 'at-once';
+  readonly waitedMs: number;
+  /** the joints (robot config names) whose servo had torque on when the bus closed */
+  readonly torqueOn: readonly string[];
+}
+
+/** A host silent this long after a stop has finished its stop actions (hw_bridge's torque off follows its last cycle within milliseconds). */
+export const DEFAULT_QUIET_MS = 1000;
 
 export class Emulator {
   readonly config: RobotConfig;
@@ -37,6 +65,9 @@ export class Emulator {
   #pty: PseudoTerminal | undefined;
   #stepTimer: NodeJS.Timeout | undefined;
   #stopped = false;
+  #stopping: Promise<StopOutcome> | undefined;
+  /** performance.now() of the host's last bytes */
+  #lastRequestAt = -Infinity;
 
   private constructor(options: EmulatorOptions) {
     const { config } = options;
@@ -133,10 +164,73 @@ export class Emulator {
     return this.#pty?.connected ?? false;
   }
 
-  /** Stop answering, close the pty and remove the link. */
-  stop(): Promise<void> {
+  /**
+   * Stop answering, close the pty and remove the link — after waiting for the host when
+   * `waitForHostMs` is given (see StopOptions). A second call returns the first one's outcome.
+   */
+  stop(options: StopOptions = {}): Promise<StopOutcome> {
+    this.#stopping ??= this.#stop(options);
+    return this.#stopping;
+  }
+
+  async #stop(options: StopOptions): Promise<StopOutcome> {
+    const capMs = options.waitForHostMs ?? 0;
+    const quietMs = options.quietMs ?? DEFAULT_QUIET_MS;
+    const started = performance.now();
+    let reason: StopOutcome['reason'] = 'at-once';
+    if (capMs > 0 && this.#pty?.connected && !this.#stopped) {
+      this.#log.info(
+        `stopping: answering on ${this.devicePath} until the host closes it (or sends nothing for ${seconds(quietMs)}), at most ${seconds(capMs)}`,
+      );
+      reason = await this.#waitForHost(this.#pty, started, capMs, quietMs);
+    }
+    const torqueOn = this.config.servos.filter((s) => this.chain.servo(s.id)?.torqueEnabled).map((s) => s.name);
+    const waitedMs = performance.now() - started;
     this.#halt();
-    return Promise.resolve();
+    if (capMs > 0) {
+      const why = {
+        'host-closed': `the host closed it after ${seconds(waitedMs)}`,
+        quiet: `the host sent nothing for ${seconds(quietMs)}`,
+        cap: `the host still had it open after ${seconds(capMs)}`,
+        'at-once': 'nothing to wait for',
+      }[reason];
+      const torque = torqueOn.length
+        ? `torque still on: ${torqueOn.join(', ')}`
+        : `torque off on all ${this.config.servos.length} servos`;
+      this.#log[reason === 'host-closed' || reason === 'at-once' ? 'info' : 'warn'](
+        `closing ${this.devicePath}: ${why}; ${torque}`,
+      );
+    }
+    return { reason, waitedMs, torqueOn };
+  }
+
+  #waitForHost(pty: PseudoTerminal, started: number, capMs: number, quietMs: number): Promise<StopOutcome['reason']> {
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      let done = false;
+      const finish = (reason: StopOutcome['reason']) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        resolve(reason);
+      };
+      const check = () => {
+        const now = performance.now();
+        if (now - started >= capMs) {
+          finish('cap');
+          return;
+        }
+        // quiet since the stop at least: a host silent before it gets quietMs to begin its stop actions
+        const quietSince = Math.max(started, this.#lastRequestAt);
+        if (now - quietSince >= quietMs) {
+          finish('quiet');
+          return;
+        }
+        timer = setTimeout(check, Math.max(1, Math.min(started + capMs, quietSince + quietMs) - now));
+      };
+      pty.releaseSlave(() => finish('host-closed'));
+      check();
+    });
   }
 
   #halt(): void {
@@ -155,7 +249,10 @@ export class Emulator {
       baudRate: this.config.baudRate,
       ...(this.#ptyAddonPath !== undefined ? { addonPath: this.#ptyAddonPath } : {}),
       ...(this.#ptyBuildFailurePath !== undefined ? { buildFailurePath: this.#ptyBuildFailurePath } : {}),
-      onData: (bytes) => this.#send(this.chain.receive(bytes)),
+      onData: (bytes) => {
+        this.#lastRequestAt = performance.now();
+        this.#send(this.chain.receive(bytes));
+      },
       onError: (err) => this.#log.warn(`pty ${this.devicePath}: ${err.message}`),
     });
     const stepMs = this.config.emulator.stepMs;
@@ -204,7 +301,8 @@ export class Emulator {
   }
 
   #reconnect(): Promise<void> {
-    if (this.#stopped || !this.#pty || this.#pty.connected) return Promise.resolve();
+    // stopping: the device stays gone
+    if (this.#stopped || this.#stopping || !this.#pty || this.#pty.connected) return Promise.resolve();
     this.#log.info(`fault ended: ${this.devicePath} is back`);
     try {
       this.#pty.reconnect();
@@ -214,5 +312,7 @@ export class Emulator {
     }
   }
 }
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));

@@ -4,18 +4,23 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createLogger, setLogLevelSpec } from '../../src/util/log.js';
 import { loadRobotConfig } from '../robot_config.js';
-import { Emulator } from './emulator.js';
+import { DEFAULT_QUIET_MS, Emulator } from './emulator.js';
 import type { FaultSpec, ScheduleOptions } from './faults.js';
 
 // `dynastack emulate --config robot.yaml [--link /tmp/dynastack-tty]`: the servo bus of robot.yaml,
-// emulated behind a pty, until Ctrl-C. Also the entry point of a forked emulator process (the bus
+// emulated behind a pty, until Ctrl-C — then it answers until the host has closed the device (at
+// most --stop-wait seconds), so a bridge stopped by the same Ctrl-C gets its torque off answered. Also the entry point of a forked emulator process (the bus
 // bench, tests): with an IPC channel it reports { type: 'ready', devicePath } and takes
 // { type: 'fault', spec, schedule? } and { type: 'stop' } messages, and it exits when that channel
 // closes (the parent exited or was killed), so a forked emulator never outlives its parent. It
 // starts no process of its own: killed outright, it leaves at most a dangling link, which the next
 // emulator on that path removes.
 
-export const EMULATE_USAGE = 'dynastack emulate --config <robot.yaml> [--link PATH] [--duration S] [--log-level SPEC]';
+/** --stop-wait's default: as the servo_emulator node's host_close_timeout_s */
+const DEFAULT_STOP_WAIT_S = 3;
+
+export const EMULATE_USAGE =
+  'dynastack emulate --config <robot.yaml> [--link PATH] [--duration S] [--stop-wait S] [--log-level SPEC]';
 
 const HELP = `usage: ${EMULATE_USAGE}
   Emulate the servo bus of robot.yaml behind a pseudo-terminal, until Ctrl-C: point the bridge
@@ -24,6 +29,8 @@ const HELP = `usage: ${EMULATE_USAGE}
   --config FILE      the robot: protocol, baud rate, servos, emulator settings (config/robots/*.yaml)
   --link PATH        where to make the device (a symlink to the pty; default: the config's port)
   --duration S       stop after S seconds
+  --stop-wait S      on stop, answer until the host closes the device (or sends nothing for
+                     ${DEFAULT_QUIET_MS / 1000} s), at most S seconds (default ${DEFAULT_STOP_WAIT_S}; 0: close at once)
   --log-level SPEC   e.g. debug, or emulator=debug`;
 
 /** Messages a parent process exchanges with a forked emulator. */
@@ -41,6 +48,7 @@ export async function emulateMain(argv: string[]): Promise<number> {
       config: { type: 'string' },
       link: { type: 'string' },
       duration: { type: 'string' },
+      'stop-wait': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -56,6 +64,9 @@ export async function emulateMain(argv: string[]): Promise<number> {
     durationS = Number(values.duration);
     if (!(durationS > 0)) throw new Error(`--duration '${values.duration}' is not a positive number of seconds`);
   }
+  const stopWaitS = values['stop-wait'] === undefined ? DEFAULT_STOP_WAIT_S : Number(values['stop-wait']);
+  if (!(stopWaitS >= 0 && stopWaitS <= 3600))
+    throw new Error(`--stop-wait '${values['stop-wait']}' is not a number of seconds from 0 to 3600`);
   const log = createLogger('emulator');
   // listen before anything slow: a parent that goes away (or a Ctrl-C) during the start still stops us
   let requestStop: (why: string) => void = () => undefined;
@@ -105,7 +116,7 @@ export async function emulateMain(argv: string[]): Promise<number> {
     }
     const why = await stopped;
     log.info(`stopping (${why})`);
-    await emulator.stop();
+    await emulator.stop({ waitForHostMs: stopWaitS * 1000 });
     return 0;
   } finally {
     // whatever ended the run, the pty and its link go (stop is idempotent)

@@ -14,6 +14,12 @@ import { loadPtyAddon, type PtyAddonLocation } from './pty_addon.js';
 // `disconnect` makes the host's port vanish the way an unplugged USB adapter does: the master and
 // our slave descriptor close, so the host's descriptor hangs up (reads and writes fail with EIO) and
 // the link goes; `reconnect` brings a new pty back at the same path. Stopping removes the link.
+//
+// `releaseSlave` lets go of our own slave descriptor, so the master tells when the host has closed
+// the device too: the next read of the master fails with EIO once no descriptor of the slave is
+// open (pty(7); measured on Linux: a host's close then surfaces as an EIO 'error' on the stream, at
+// once when no host had it open). The emulator uses it on stop, to keep answering until the host
+// has closed its end.
 
 /** unplug: the link goes first, then the device (udev removing the node); crash: the device closes and the link dangles until `reconnect` or `close` */
 export type DisconnectStyle = 'unplug' | 'crash';
@@ -31,8 +37,11 @@ export interface PseudoTerminalOptions extends PtyAddonLocation {
 
 interface OpenEnds {
   readonly master: ReadStream;
-  readonly slave: number;
+  /** our descriptor of the slave; undefined once released */
+  slave: number | undefined;
   readonly path: string;
+  /** called once when no descriptor of the slave is left open after `releaseSlave` (or the ends close) */
+  onSlaveClosed?: () => void;
 }
 
 export class PseudoTerminal {
@@ -82,6 +91,30 @@ export class PseudoTerminal {
     return true;
   }
 
+  /**
+   * Close our own descriptor of the slave and call `onClosed` once no host has it open either (the
+   * master reads EIO) — at once when none had it open — or when the device goes for another reason
+   * (disconnect, close). Writing and reading go on meanwhile. When disconnected, `onClosed` is
+   * called at once.
+   */
+  releaseSlave(onClosed: () => void): void {
+    const ends = this.#ends;
+    if (!ends) {
+      onClosed();
+      return;
+    }
+    let called = false;
+    ends.onSlaveClosed = () => {
+      if (called) return;
+      called = true;
+      onClosed();
+    };
+    if (ends.slave !== undefined) {
+      closeQuietly(ends.slave);
+      ends.slave = undefined;
+    }
+  }
+
   /** Make the device vanish under the host (see DisconnectStyle). */
   disconnect(style: DisconnectStyle = 'unplug'): void {
     const ends = this.#ends;
@@ -126,9 +159,16 @@ export class PseudoTerminal {
     master.on('data', (chunk: Buffer) => {
       if (this.#ends === ends) this.#onData(chunk);
     });
-    master.on('error', (err: Error) => {
+    master.on('error', (err: NodeJS.ErrnoException) => {
+      // with our slave descriptor released, EIO is the host closing the last one: expected
+      if (ends.onSlaveClosed && err.code === 'EIO') {
+        ends.onSlaveClosed();
+        return;
+      }
       if (this.#ends === ends) this.#onError(err);
     });
+    // the stream closes after that EIO (or once destroyed): nothing of the slave is reachable any more
+    master.on('close', () => ends.onSlaveClosed?.());
     try {
       symlinkSync(opened.path, this.link);
     } catch (err) {
@@ -149,7 +189,9 @@ export class PseudoTerminal {
     if (this.#ends === ends) this.#ends = undefined;
     // destroying the stream closes the master at once (libuv closes a stream's fd in uv_close)
     ends.master.destroy();
-    closeQuietly(ends.slave);
+    if (ends.slave !== undefined) closeQuietly(ends.slave);
+    ends.slave = undefined;
+    ends.onSlaveClosed?.();
   }
 
   /** Remove the link when it is still the one we made (pointing at the pty we linked). */
