@@ -3,10 +3,20 @@
 // one), step; deterministic, and as fast as the graph answers. Real time: the state at start, then
 // on every tick of a wall timer a step and the new state. The node supplies what publishing,
 // stepping and "is the run over" mean, so both are tested without a node or a simulation.
+//
+// Start-up across processes (ros2 launch): tick 0 waits for the command source (a subscriber of
+// the state and a publisher of the command, sim/robot/command_source.ts), and until the graph has
+// answered a first time, a tick whose command does not come is published again (the same state and
+// /clock) every resendMs: DDS may deliver nothing to a reader its writer has not yet discovered, so
+// a first state or a first command can be lost however long one waits. After the first answer every
+// link has carried a message; a tick unanswered then is held on purpose (a learner's training) and
+// is not published twice.
 
 export interface SteppingHooks {
   /** publish the state (and the clock) of the tick the simulation stands at */
   publishState(): void;
+  /** publish again the messages publishState() last published, unchanged (no new sensor draw) */
+  republishState(): void;
   /** step one control period, publishing any episode boundary it crosses */
   advance(): void;
   /** after a step: true when the run is over */
@@ -28,6 +38,19 @@ export interface LockstepOptions {
   readonly onTimeout?: (timeouts: number) => void;
   /** the timeout's timer (default: setTimeout) */
   readonly startTimeout?: StartTimeout;
+  /** before tick 0, wait until this says the command source is there */
+  readonly source?: SourceGate;
+  /** until the first command of the run, publish a waiting tick's state again every this many ms (0: never) */
+  readonly resendMs?: number;
+  /** a waiting tick's state was published again (called with the number of times so far) */
+  readonly onResend?: (resends: number) => void;
+}
+
+/** The command source's wait, as the loop uses it (sim/robot/command_source.ts: CommandSourceWait). */
+export interface SourceGate {
+  present(): boolean;
+  wait(): Promise<unknown>;
+  stop(): void;
 }
 
 export class Lockstep {
@@ -36,6 +59,9 @@ export class Lockstep {
   #active = false;
   #arrived: (() => void) | undefined;
   #timeouts = 0;
+  #resends = 0;
+  /** a command has come in this run: every link of the graph has carried a message */
+  #answered = false;
 
   constructor(hooks: SteppingHooks, options: LockstepOptions) {
     this.#hooks = hooks;
@@ -51,6 +77,11 @@ export class Lockstep {
     return this.#timeouts;
   }
 
+  /** states published again while the first command was awaited */
+  get resends(): number {
+    return this.#resends;
+  }
+
   /** The command of the tick being waited for has come (a command at any other time changes nothing here). */
   commandArrived(): void {
     this.#arrived?.();
@@ -63,13 +94,23 @@ export class Lockstep {
    */
   async run(): Promise<void> {
     this.#active = true;
+    // synchronous when the source is already there (one process: the same ticks as ever)
+    const source = this.#options.source;
+    if (source && !source.present()) {
+      await source.wait();
+      if (this.#stopped()) return;
+    }
     let first = true;
     while (!this.#stopped()) {
       this.#hooks.publishState();
       if (!first) {
         const arrived = await this.#waitForCommand();
         if (this.#stopped()) break;
-        if (!arrived) this.#options.onTimeout?.(++this.#timeouts);
+        if (!arrived) {
+          // counted whether or not anyone is told (an optional call would skip the increment)
+          this.#timeouts++;
+          this.#options.onTimeout?.(this.#timeouts);
+        }
       }
       this.#hooks.advance();
       if (this.#hooks.done()) {
@@ -84,6 +125,7 @@ export class Lockstep {
   /** Stop the loop (it ends at once if it is waiting for a command). */
   stop(): void {
     this.#active = false;
+    this.#options.source?.stop();
     this.#arrived?.();
   }
 
@@ -94,14 +136,25 @@ export class Lockstep {
 
   #waitForCommand(): Promise<boolean> {
     const startTimeout = this.#options.startTimeout ?? wallTimeout;
+    const resendMs = this.#answered ? 0 : (this.#options.resendMs ?? 0);
     return new Promise<boolean>((resolve) => {
+      let cancelResend: (() => void) | undefined;
+      const resend = (): void => {
+        this.#hooks.republishState();
+        this.#options.onResend?.(++this.#resends);
+        cancelResend = startTimeout(resendMs, resend);
+      };
+      if (resendMs > 0) cancelResend = startTimeout(resendMs, resend);
       const cancel = startTimeout(this.#options.timeoutMs, () => {
         this.#arrived = undefined;
+        cancelResend?.();
         resolve(false);
       });
       this.#arrived = () => {
         this.#arrived = undefined;
+        this.#answered = true;
         cancel();
+        cancelResend?.();
         resolve(true);
       };
     });

@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lockstep, realtimeTick, type StartTimeout, type SteppingHooks } from '../../../sim/robot/lockstep.js';
+import {
+  Lockstep,
+  realtimeTick,
+  type SourceGate,
+  type StartTimeout,
+  type SteppingHooks,
+} from '../../../sim/robot/lockstep.js';
 
 // The sim bridge's stepping without a node or a simulation: hooks that record what happens, a
 // "controller" that answers each published state, and a timeout timer the test fires itself.
@@ -19,6 +25,7 @@ function recorder(ticks: number, onPublish: (tick: number) => void = () => {}): 
       r.log.push(`state ${r.tick}`);
       onPublish(r.tick);
     },
+    republishState: () => r.log.push(`again ${r.tick}`),
     advance: () => {
       r.log.push(`step ${r.tick}`);
       r.tick++;
@@ -28,21 +35,50 @@ function recorder(ticks: number, onPublish: (tick: number) => void = () => {}): 
   return r;
 }
 
-/** A timer that fires only when the test says. */
-function manualTimeouts(): { startTimeout: StartTimeout; fire(): void; pending(): number } {
-  let armed: (() => void)[] = [];
+/** Timers that fire only when the test says: all of them, or those armed for `ms`. */
+function manualTimeouts(): {
+  startTimeout: StartTimeout;
+  fire(ms?: number): void;
+  pending(ms?: number): number;
+} {
+  let armed: { ms: number; callback: () => void }[] = [];
   return {
-    startTimeout: (_ms, callback) => {
-      armed.push(callback);
-      return () => (armed = armed.filter((c) => c !== callback));
+    startTimeout: (ms, callback) => {
+      const entry = { ms, callback };
+      armed.push(entry);
+      return () => (armed = armed.filter((e) => e !== entry));
     },
-    fire: () => {
-      const now = armed;
-      armed = [];
-      now.forEach((c) => c());
+    fire: (ms) => {
+      const now = armed.filter((e) => ms === undefined || e.ms === ms);
+      armed = armed.filter((e) => !now.includes(e));
+      now.forEach((e) => e.callback());
     },
-    pending: () => armed.length,
+    pending: (ms) => armed.filter((e) => ms === undefined || e.ms === ms).length,
   };
+}
+
+/** A command source that is there once the test says so. */
+function gate(): SourceGate & { open(): void; there: boolean; waits: number; stopped: boolean } {
+  let release: (() => void) | undefined;
+  const g = {
+    there: false,
+    waits: 0,
+    stopped: false,
+    present: () => g.there,
+    wait: () => {
+      g.waits++;
+      return new Promise<void>((resolve) => (release = resolve));
+    },
+    stop: () => {
+      g.stopped = true;
+      release?.();
+    },
+    open: () => {
+      g.there = true;
+      release?.();
+    },
+  };
+  return g;
 }
 
 test('lockstep: publish tick k, wait for its command, step; tick 0 waits for none; done ends the loop', async () => {
@@ -96,4 +132,79 @@ test('real time: each timer tick steps, then publishes the new state, then asks 
   assert.equal(realtimeTick(hooks), false);
   assert.equal(realtimeTick(hooks), true);
   assert.deepEqual(hooks.log, ['step 0', 'state 1', 'step 1', 'state 2']);
+});
+
+test('lockstep across processes: tick 0 is not published until the command source is there', async () => {
+  const timers = manualTimeouts();
+  const source = gate();
+  const hooks = recorder(2, (k) => {
+    if (k > 0) setImmediate(() => loop.commandArrived());
+  });
+  const loop = new Lockstep(hooks, { timeoutMs: 1000, startTimeout: timers.startTimeout, source });
+  const running = loop.run();
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(hooks.log, [], 'nothing published while the source is missing');
+  assert.equal(source.waits, 1);
+  source.open();
+  await running;
+  assert.deepEqual(hooks.log, ['state 0', 'step 0', 'state 1', 'step 1']);
+});
+
+test('lockstep: a source already there is not waited for (the run starts synchronously, as in one process)', () => {
+  const timers = manualTimeouts();
+  const source = gate();
+  source.there = true;
+  const hooks = recorder(5);
+  const loop = new Lockstep(hooks, { timeoutMs: 1000, startTimeout: timers.startTimeout, source });
+  void loop.run();
+  assert.deepEqual(hooks.log, ['state 0', 'step 0'], 'tick 0 went out before run() returned');
+  assert.equal(source.waits, 0);
+  loop.stop();
+});
+
+test('lockstep: stop() while waiting for the source ends the run without publishing', async () => {
+  const timers = manualTimeouts();
+  const source = gate();
+  const hooks = recorder(5);
+  const loop = new Lockstep(hooks, { timeoutMs: 1000, startTimeout: timers.startTimeout, source });
+  const running = loop.run();
+  loop.stop();
+  await running;
+  assert.deepEqual(hooks.log, []);
+  assert.equal(source.stopped, true);
+});
+
+test('lockstep: until the first command, an unanswered tick is published again every resendMs; after it, never', async () => {
+  const timers = manualTimeouts();
+  const resends: number[] = [];
+  let answer: (() => void) | undefined;
+  const hooks = recorder(3, (k) => {
+    // tick 1: answered only when the test says (after two re-sends); tick 2: held past its timeout
+    if (k === 1) answer = () => loop.commandArrived();
+  });
+  const loop = new Lockstep(hooks, {
+    timeoutMs: 60_000,
+    resendMs: 1000,
+    startTimeout: timers.startTimeout,
+    onResend: (n) => resends.push(n),
+  });
+  const running = loop.run();
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(hooks.log, ['state 0', 'step 0', 'state 1']);
+  timers.fire(1000);
+  timers.fire(1000);
+  assert.deepEqual(hooks.log, ['state 0', 'step 0', 'state 1', 'again 1', 'again 1']);
+  assert.deepEqual(resends, [1, 2]);
+  answer!();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(timers.pending(1000), 0, 'the first command ended the re-sends');
+  assert.deepEqual(hooks.log.slice(-2), ['step 1', 'state 2']);
+  // tick 2 is not answered: after the first answer nothing is published twice, the timeout steps it
+  assert.equal(timers.pending(1000), 0);
+  timers.fire(60_000);
+  await running;
+  assert.deepEqual(hooks.log, ['state 0', 'step 0', 'state 1', 'again 1', 'again 1', 'step 1', 'state 2', 'step 2']);
+  assert.equal(loop.resends, 2);
+  assert.equal(loop.timeouts, 1);
 });
