@@ -14,6 +14,7 @@ import { ServoArm, type ArmState } from '../hw/arm/servo_arm.js';
 import { ArmReporter, armMetrics, armSnapshot, armSummary } from '../hw/arm/arm_report.js';
 import type { CommandInterface } from '../hw/arm/joint_mapping.js';
 import { REALTIME_PARAMETERS, applyRealtime, realtimeMetrics, type RealtimeOutcome } from '../src/util/realtime.js';
+import { CommandSourceWait } from '../sim/robot/command_source.js';
 
 // A serial-servo arm as a robot on the graph, with the sim bridge's topics: /joint_states
 // (stamped, SI, calibrated joint angles) at the loop rate, ros2_control-style Float64MultiArray
@@ -23,7 +24,10 @@ import { REALTIME_PARAMETERS, applyRealtime, realtimeMetrics, type RealtimeOutco
 // (holding where it is, from verified positions only) before it accepts commands again. A state is
 // published only when every joint answered under its own id and none moved further than its motor
 // can; while none is, /diagnostics is ERROR and says why. Torque goes off on deactivate, on every
-// servo; the ones it could not be confirmed on are logged and reported on /diagnostics. Main
+// servo; the ones it could not be confirmed on are logged and reported on /diagnostics. Until a
+// command source is matched (a controller's process may start later, under ros2 launch) the arm
+// holds where it was enabled, as it does between commands; the bridge says once that it waits,
+// again every 10 s, and once when the source is there. Main
 // thread only: serialport's native poller aborts the process when used from a worker (measured).
 
 const parameters = defineParams({
@@ -200,7 +204,23 @@ export default defineNode({
         (err: unknown) => node.logger.error(`clearing faults failed: ${(err as Error).message}`),
       );
     }
-    node.createSubscription('std_msgs/msg/Float64MultiArray', p.command_topic, onCommand);
+    const commands = node.createSubscription('std_msgs/msg/Float64MultiArray', p.command_topic, onCommand);
+    // the arm holds by itself (goal = where it is, at enable); this only says so while no controller is there
+    const source = new CommandSourceWait(
+      {
+        stateTopic: jointStates.topic,
+        commandTopic: commands.topic,
+        stateSubscribers: () => jointStates.subscriptionCount(),
+        commandPublishers: () => commands.publisherCount(),
+      },
+      {
+        pollMs: 50,
+        reportMs: 10_000,
+        limitMs: 0,
+        holding: p.torque_on_activate ? 'the arm where it is' : 'the arm (torque off)',
+        log: (level, line) => node.logger[level](line),
+      },
+    );
     node.createSubscription('std_msgs/msg/Empty', '~/clear_faults', onClearFaults);
 
     const names = [...arm.names];
@@ -247,6 +267,7 @@ export default defineNode({
         realtime = applyRealtime(p, { loop: 'bus loop' });
         node.logger[realtime.level](realtime.line);
         timer = node.createTimer(periodNsFromHz(p.rate_hz), tick, node.steadyClock);
+        if (!source.present()) void source.wait();
         diagTimer = node.createTimer(
           BigInt(Math.round(p.diagnostics_period_s * 1e9)),
           () => {
@@ -258,6 +279,7 @@ export default defineNode({
       },
       deactivate: async () => {
         active = false;
+        source.stop();
         timer?.cancel();
         diagTimer?.cancel();
         realtime?.restore();

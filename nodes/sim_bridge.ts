@@ -16,6 +16,7 @@ import {
 } from '../sim/robot/simulated_robot.js';
 import type { JointSample } from '../sim/robot/sensor.js';
 import { Lockstep, realtimeTick, type SteppingHooks } from '../sim/robot/lockstep.js';
+import { CommandSourceWait } from '../sim/robot/command_source.js';
 import { SimRun } from '../sim/robot/sim_run.js';
 import {
   simFigures,
@@ -33,6 +34,12 @@ import { rotationToQuaternion } from '../src/util/rotation.js';
 // (sim/robot/lockstep.ts). Episodes are declared on `episode` (dynastack_msgs/EpisodeEvent): START
 // of episode 0 at activation, END then START at every reset (by episode_length_s or ~/reset), each
 // before the new episode's first state, and END "shutdown" when the run reaches max_sim_time_s.
+// Start-up across processes (ros2 launch): in both modes the sim is held at activation until its
+// command source is there (a subscriber of joint_states and a publisher on command_topic,
+// sim/robot/command_source.ts), said once when it waits and once when it starts; in lockstep a tick
+// not answered before the first command is published again (the same messages) every
+// resend_period_s, as DDS may drop what goes out before both ends have discovered each other; in
+// real time the robot is then held (its clock runs, its physics does not) until the first command.
 
 const parameters = defineParams({
   model: {
@@ -149,6 +156,26 @@ const parameters = defineParams({
     range: [0.001, 3600],
     description: "lockstep: wall time to wait for a tick's command before stepping with the last one",
   },
+  wait_for_command_source: {
+    type: 'bool',
+    default: true,
+    description:
+      'hold the sim at activation until a subscriber of joint_states and a publisher on command_topic are matched (false: start at once, e.g. with no controller)',
+  },
+  command_source_timeout_s: {
+    type: 'double',
+    default: 0,
+    range: [0, 1e6],
+    description:
+      'wall time to hold for the command source before starting without it (0: hold until it comes, saying so every 10 s)',
+  },
+  resend_period_s: {
+    type: 'double',
+    default: 1,
+    range: [0, 3600],
+    description:
+      "lockstep, until the first command of the run: publish a waiting tick's state and /clock again this often (0: never)",
+  },
   ee_site: { type: 'string', default: '', description: 'site whose pose is published on ee_pose (empty: none)' },
   frame_id: { type: 'string', default: 'world', description: 'frame of published poses' },
 });
@@ -173,12 +200,23 @@ export default defineNode({
     let diagTimer: Timer | undefined;
     let startPublished = false;
 
+    // the messages of the newest tick, kept so that lockstep can publish them again unchanged
+    let last: { clock: { clock: ReturnType<typeof nsToTime> }; state?: JointState; pose?: PoseStamped } | undefined;
     function publishState(): void {
       const now = robot.timeNs;
-      clock.publish({ clock: nsToTime(now) });
       const sample = robot.sample();
-      if (sample) jointStates.publish(jointStateMessage(sample, joints));
-      if (eePose) eePose.publish(poseMessage(robot.sitePose(p.ee_site), now, p.frame_id));
+      last = {
+        clock: { clock: nsToTime(now) },
+        ...(sample ? { state: jointStateMessage(sample, joints) } : {}),
+        ...(eePose ? { pose: poseMessage(robot.sitePose(p.ee_site), now, p.frame_id) } : {}),
+      };
+      republishState();
+    }
+    function republishState(): void {
+      if (!last) return;
+      clock.publish(last.clock);
+      if (last.state) jointStates.publish(last.state);
+      if (last.pose) eePose?.publish(last.pose);
     }
     function publishEpisode(mark: EpisodeMark, event: number): void {
       episodes.publish(episodeEvent(mark, event));
@@ -198,8 +236,50 @@ export default defineNode({
       run.finish(() => simSummary(figures()));
       return true;
     }
-    const hooks: SteppingHooks = { publishState, advance, done };
+    const hooks: SteppingHooks = { publishState, republishState, advance, done };
+    // real time: held (time runs, the physics does not) from the start until the first command
+    let holding = p.mode === 'realtime' && p.wait_for_command_source;
+    const commands = node.createSubscription('std_msgs/msg/Float64MultiArray', p.command_topic, (msg) => {
+      const problem = robot.command(msg.data);
+      if (!problem) {
+        if (holding) {
+          holding = false;
+          run.start(robot.timeNs);
+          node.logger.info(`first command at sim time ${Number(robot.timeNs) / 1e9} s: the sim runs`);
+        }
+        lockstep.commandArrived();
+        return;
+      }
+      // as ros2_control's forward controllers do, a bad command is dropped (here, with a throttled warning)
+      if (throttle.allow('command'))
+        node.logger.warn(`command rejected (${robot.commandsRejected} so far): ${problem}`);
+    });
+    const source = p.wait_for_command_source
+      ? new CommandSourceWait(
+          {
+            stateTopic: jointStates.topic,
+            commandTopic: commands.topic,
+            stateSubscribers: () => jointStates.subscriptionCount(),
+            commandPublishers: () => commands.publisherCount(),
+          },
+          {
+            pollMs: 20,
+            reportMs: 10_000,
+            limitMs: p.command_source_timeout_s * 1000,
+            holding: 'the sim paused',
+            log: (level, line) => node.logger[level](line),
+          },
+        )
+      : undefined;
     const lockstep = new Lockstep(hooks, {
+      source,
+      resendMs: p.resend_period_s * 1000,
+      onResend: (resends) => {
+        if (resends === 1)
+          node.logger.warn(
+            `no command yet for the tick at sim time ${Number(robot.timeNs) / 1e9} s: publishing its state and /clock again every ${p.resend_period_s} s until the first command comes (said once)`,
+          );
+      },
       timeoutMs: p.lockstep_timeout_s * 1000,
       onTimeout: (timeouts) => {
         if (throttle.allow('timeout'))
@@ -214,16 +294,6 @@ export default defineNode({
       diagnostics.publish(diagnosticArray(robot.timeNs, [simHealth(figures(), about)]));
     };
 
-    node.createSubscription('std_msgs/msg/Float64MultiArray', p.command_topic, (msg) => {
-      const problem = robot.command(msg.data);
-      if (!problem) {
-        lockstep.commandArrived();
-        return;
-      }
-      // as ros2_control's forward controllers do, a bad command is dropped (here, with a throttled warning)
-      if (throttle.allow('command'))
-        node.logger.warn(`command rejected (${robot.commandsRejected} so far): ${problem}`);
-    });
     node.createSubscription('std_msgs/msg/Empty', '~/reset', () => robot.requestReset());
 
     let final: { metrics: ReturnType<typeof simMetrics>; summary: string } | undefined;
@@ -238,14 +308,33 @@ export default defineNode({
             .run()
             .catch((err: unknown) => node.logger.error(`lockstep loop failed: ${(err as Error).stack ?? String(err)}`));
         else {
-          publishState();
-          timer = node.createTimer(robot.config.controlPeriodNs, () => realtimeTick(hooks), node.steadyClock);
+          // until the first command the robot is held: its clock runs (a controller on /clock ticks)
+          // and its state is published at the rate, but the physics stands still, so nothing falls
+          // while the controller's process finds its state
+          const tick = (): void => {
+            if (!holding) realtimeTick(hooks);
+            else {
+              robot.hold();
+              publishState();
+            }
+          };
+          const start = (): void => {
+            publishState();
+            timer = node.createTimer(robot.config.controlPeriodNs, tick, node.steadyClock);
+          };
+          // real time: the sim stays paused until the controller is there (it would fall meanwhile)
+          if (!source || source.present()) start();
+          else
+            void source.wait().then((outcome) => {
+              if (outcome !== 'stopped') start();
+            });
         }
         diagTimer = node.createTimer(1_000_000_000n, publishDiagnostics, node.steadyClock);
       },
       deactivate: () => {
         run.stop();
         lockstep.stop();
+        source?.stop();
         timer?.cancel();
         diagTimer?.cancel();
       },

@@ -217,6 +217,16 @@ export class SimulatedRobot {
     return { end, start: this.episodeStart() };
   }
 
+  /**
+   * Hold the robot one control period: time passes, the physics does not move (a real-time bridge
+   * whose controller has not commanded yet: its clock must run for the controller's timer, and the
+   * robot must not fall meanwhile). Held time is not part of the episode's length.
+   */
+  hold(): void {
+    this.sim.time += Number(this.config.controlPeriodNs) / 1e9;
+    this.#episodeStartNs += this.config.controlPeriodNs;
+  }
+
   /** The joint state the sensors report now (after noise and latency). */
   sample(): JointSample | undefined {
     const qpos = this.sim.getQpos(this.#qpos);
