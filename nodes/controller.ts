@@ -380,6 +380,8 @@ export default defineNode({
     const throttle = new Throttle(2000);
     let state: StateSnapshot | undefined;
     let published = 0;
+    /** lockstep: the newest command sent, and the stamp of the state it was computed from */
+    let answered: { stampNs: bigint; command: { layout: typeof layout; data: Float64Array } } | undefined;
 
     node.createSubscription('dynastack_msgs/msg/JointStateEstimate', p.state_topic, onState);
     const commands = node.createPublisher('std_msgs/msg/Float64MultiArray', p.command_topic);
@@ -398,6 +400,18 @@ export default defineNode({
           node.logger.error(
             `state on ${p.state_topic} lacks joints ${reading.missing.join(', ')}: no command until it has every model joint`,
           );
+        return;
+      }
+      // lockstep: the state this controller last answered, again (a bridge publishes an unanswered
+      // tick again until its first command comes: this command may be what was lost) gets the same
+      // command again; nothing is computed twice
+      if (
+        p.wait_for_state &&
+        answered &&
+        gate.pendingTick === undefined &&
+        reading.state.stampNs === answered.stampNs
+      ) {
+        commands.publish(answered.command);
         return;
       }
       state = reading.state;
@@ -433,8 +447,10 @@ export default defineNode({
           node.logger.warn(`safety: ${verdict.detail}${loop.plannerError ? ` (planner: ${loop.plannerError})` : ''}`);
       }
       if (verdict.publish) {
-        commands.publish({ layout, data: Float64Array.from(u) });
+        const command = { layout, data: Float64Array.from(u) };
+        commands.publish(command);
         published++;
+        if (state) answered = { stampNs: state.stampNs, command };
       }
       loop.stats.tick(startedNs, node.steadyClock.now() - t0);
     }

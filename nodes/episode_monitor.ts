@@ -157,6 +157,8 @@ export default defineNode({
     let u: ArrayLike<number> = [];
     /** the stamp of the last state of the newest episode that ended: states up to it are counted */
     let endedThroughNs: bigint | undefined;
+    /** the stamp of the newest state counted */
+    let countedThroughNs: bigint | undefined;
     let sum = 0;
     let finish: (reason: string) => void = () => {};
     const finished = p.episodes > 0 ? new Promise<string>((resolve) => (finish = resolve)) : undefined;
@@ -230,8 +232,12 @@ export default defineNode({
     );
     if (p.episodes > 0 && returns.length >= p.episodes) finish(`already ${done()}`);
     node.createSubscription('sensor_msgs/msg/JointState', p.state_topic, (m) => {
-      // a state of an episode already summed (it came after the episode's END) is not counted twice
-      if (endedThroughNs !== undefined && timeToNs(m.header.stamp) <= endedThroughNs) return;
+      // a state of an episode already summed (it came after the episode's END) is not counted twice,
+      // nor one counted already (a lockstep bridge publishes a tick again until its first command)
+      const stampNs = timeToNs(m.header.stamp);
+      if (endedThroughNs !== undefined && stampNs <= endedThroughNs) return;
+      if (countedThroughNs !== undefined && stampNs <= countedThroughNs) return;
+      countedThroughNs = stampNs;
       const names = p.joints.length ? p.joints : m.name;
       const x = new Float64Array(2 * names.length);
       names.forEach((name, i) => {

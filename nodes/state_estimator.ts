@@ -6,7 +6,7 @@ import { HeldEffortCommand, checkEffortModelParams, effortInput } from '../src/e
 import type { JointState, JointStateEstimate } from '../framework/msgs/types.js';
 import { jointStateFields } from '../framework/msgs/joint_state.js';
 import { diagnosticArray } from '../framework/msgs/diagnostics.js';
-import { periodNsFromHz, secondsToNs } from '../framework/time/time.js';
+import { periodNsFromHz, secondsToNs, timeToNs } from '../framework/time/time.js';
 import { QOS_DEFAULT, QOS_SENSOR_DATA } from '../framework/transport/qos.js';
 import { Throttle } from '../src/util/log.js';
 import type { Timer } from '../framework/time/clock.js';
@@ -200,11 +200,28 @@ export default defineNode({
 
     // the filter runs from configure on, so that a state published before this node was activated
     // (a bridge in a worker starts stepping at once) still counts; only publishing waits
+    // the newest estimate published, with the stamp and positions of its joint state
+    let lastEstimate: { stampNs: bigint; position: readonly number[]; message: JointStateEstimate } | undefined;
+    const repeats = (msg: JointState): boolean =>
+      lastEstimate !== undefined &&
+      lastEstimate.stampNs === timeToNs(msg.header.stamp) &&
+      lastEstimate.position.length === msg.position.length &&
+      lastEstimate.position.every((x, i) => Object.is(x, msg.position[i]));
     function onJointState(msg: JointState): void {
       const rejectedBefore = estimator.counts.inputRejected;
       const result = estimator.step(jointStateFields(msg), effortInput(params.use_effort_input, command));
+      // a sim bridge in lockstep publishes a tick again, unchanged, while its first command has not
+      // come (a downstream node may have missed it): the estimate of that state goes out again
+      if (result.status === 'duplicate' && active && lastEstimate && repeats(msg)) {
+        estimates.publish(lastEstimate.message);
+        return;
+      }
       logStep(result, estimator.counts.inputRejected > rejectedBefore);
-      if ('estimate' in result && active) estimates.publish(estimateMessage(result.estimate, msg));
+      if ('estimate' in result && active) {
+        const message = estimateMessage(result.estimate, msg);
+        lastEstimate = { stampNs: timeToNs(msg.header.stamp), position: Array.from(msg.position), message };
+        estimates.publish(message);
+      }
     }
     node.createSubscription('sensor_msgs/msg/JointState', 'joint_states', onJointState, {
       qos: params.joint_states_qos === 'sensor_data' ? QOS_SENSOR_DATA : QOS_DEFAULT,

@@ -243,3 +243,22 @@ test('node: inconsistent parameters stop it with the parameter named', async () 
     await transport.shutdown();
   }
 });
+
+test('node: a joint state published again unchanged (a lockstep bridge re-sending a tick) gets its estimate again', async () => {
+  const { lifecycle, estimates, send, stop } = await start();
+  try {
+    await lifecycle.activate?.();
+    await send(1_000_000_000n, [0.1, 0.2]);
+    await send(1_010_000_000n, [0.11, 0.21]);
+    assert.equal(estimates.length, 2);
+    await send(1_010_000_000n, [0.11, 0.21]); // the same message again
+    assert.equal(estimates.length, 3, 'the estimate of the repeated state went out again');
+    assert.deepEqual(estimates[2], estimates[1]);
+    await send(1_010_000_000n, [0.5, 0.5]); // the same stamp with other values: a duplicate, rejected
+    assert.equal(estimates.length, 3);
+    const m = lifecycle.metrics!();
+    assert.equal(m.accepted, 2, 'nothing filtered twice');
+  } finally {
+    await stop();
+  }
+});
