@@ -31,6 +31,9 @@ export interface References {
 /** The package's own folders: a path starting with one of them is meant to be in the package. */
 const PACKAGE_DIRS = ['config/', 'dist/', 'interfaces/', 'launch/', 'lib/', 'native/', 'sim/'];
 
+/** Where runs write their plots, reports and run directories (gitignored): output, never installed. */
+const OUTPUT_DIRS = ['out/'];
+
 /**
  * Relative paths inside a text: `a/b.yaml`, `$(find-pkg-share dynastack)/config/x.yaml`, a quoted
  * path inside $(eval …). A path continuing another ('/tmp/x', '$(var out)/a.svg', '~/.config/…')
@@ -63,7 +66,7 @@ export async function referencedPaths(root: string): Promise<References> {
   const broken: Reference[] = [];
   const consider = (text: string, where: string): void => {
     for (const path of pathsIn(text)) {
-      if (files.has(path)) continue;
+      if (files.has(path) || OUTPUT_DIRS.some((d) => path.startsWith(d))) continue;
       if (existsSync(join(root, path))) files.set(path, { path, where });
       else if (PACKAGE_DIRS.some((d) => path.startsWith(d))) broken.push({ path, where });
     }
