@@ -62,6 +62,11 @@ import {
 // ctrlrange is refused, and hinge ranges that look like radians compiled as degrees are warned
 // about (src/control/goal_checks.ts). An exception in a tick fails the controller for good: one
 // error line, ERROR on /diagnostics, the stop action at every tick after, and `failed` resolved.
+// Deactivated (the runtime's shutdown, Ctrl-C, `ros2 lifecycle set <node> deactivate`), it publishes
+// the stop action once, from the safety layer's stop path, before its timers stop: what receives
+// forward commands keeps the last one (ros2_control's forward_command_controller holds it), and an
+// effort held keeps pushing. Inactive, it publishes nothing more (a lockstep tick re-sent or released
+// then is not answered) until it is activated again.
 
 const parameters = defineParams({
   rate_hz: {
@@ -380,6 +385,8 @@ export default defineNode({
     const throttle = new Throttle(2000);
     let state: StateSnapshot | undefined;
     let published = 0;
+    /** between activate and deactivate: only then does a command go out */
+    let active = false;
     /** lockstep: the newest command sent, and the stamp of the state it was computed from */
     let answered: { stampNs: bigint; command: { layout: typeof layout; data: Float64Array } } | undefined;
 
@@ -407,6 +414,7 @@ export default defineNode({
       // command again; nothing is computed twice
       if (
         p.wait_for_state &&
+        active &&
         answered &&
         gate.pendingTick === undefined &&
         reading.state.stampNs === answered.stampNs
@@ -429,6 +437,8 @@ export default defineNode({
     // work is always timed on the steady clock
     const loopClock = p.wait_for_state ? node.clock : node.steadyClock;
     function commandTick(tickNs: bigint): void {
+      // a lockstep tick released after deactivate (its state came late): an inactive node sends nothing
+      if (!active) return;
       const t0 = node.steadyClock.now();
       const startedNs = loopClock.now();
       if (loop.failure === undefined) {
@@ -454,6 +464,22 @@ export default defineNode({
       }
       loop.stats.tick(startedNs, node.steadyClock.now() - t0);
     }
+    /** Deactivated: the stop action, once, through the safety layer's stop path; said in one line. */
+    function publishStop(): void {
+      const { command: u, publish } = loop.stop(node.clock.now());
+      if (!publish) {
+        node.logger.warn(
+          'deactivated without a stop action: position commands hold a measured position, and no position has been measured yet',
+        );
+        return;
+      }
+      commands.publish({ layout, data: Float64Array.from(u) });
+      node.logger.info(
+        commandInterface === 'position'
+          ? `deactivated: sent the stop action (hold the measured position on all ${nu} actuators)`
+          : `deactivated: sent the stop action (zero ${commandInterface} on all ${nu} actuators)`,
+      );
+    }
     let realtime: RealtimeOutcome | undefined;
     const figures = (): ControllerFigures => ({
       rateHz: p.rate_hz,
@@ -476,6 +502,7 @@ export default defineNode({
     let diagTimer: Timer | undefined;
     return {
       activate: () => {
+        active = true;
         thread?.start();
         // the loop's timer runs on this thread: realtime.* applies to this thread alone
         realtime = applyRealtime(p, { loop: 'command loop' });
@@ -486,6 +513,10 @@ export default defineNode({
         diagTimer = node.createTimer(1_000_000_000n, publishHealth, node.steadyClock);
       },
       deactivate: async () => {
+        // the stop goes out before the timers stop, and nothing after it: all in this one turn
+        if (active) publishStop();
+        active = false;
+        answered = undefined;
         timer?.cancel();
         diagTimer?.cancel();
         loop.stats.pause();

@@ -14,6 +14,9 @@ import { LoopStats } from './loop_stats.js';
 // exception the controller meets in a tick (fail()): the loop has then failed for good. It sends
 // the stop action at every tick from then on without asking the planner again, says why once
 // (onFailure), and resolves `failed` with the reason.
+//
+// stop() is the loop's last output when it stops (the controller deactivated): the safety layer's
+// stop action, with no planner asked.
 
 export interface StateSnapshot {
   readonly stampNs: bigint;
@@ -93,6 +96,16 @@ export class CommandLoop {
     this.#resolveFailed(this.#failure);
     this.#onFailure?.(this.#failure, error);
     return true;
+  }
+
+  /**
+   * The stop action at time t (controller clock), from the safety layer's stop path: zero effort or
+   * velocity, or the position held, nu finite values; publish is false when a position must be held
+   * and none was ever measured. The command buffer is the one tick() returns (valid until the next call).
+   */
+  stop(timeNs: bigint): { readonly command: Float64Array; readonly publish: boolean } {
+    const publish = this.safety.stop(timeNs, this.#out);
+    return { command: this.#out, publish };
   }
 
   /** The command for time t (controller clock) from the state given (undefined: none yet). */

@@ -21,7 +21,10 @@
 // latest measurement for the watchdog and a NaN element, the one at the moment of the e-stop for the
 // e-stop), clamped into the position limits. It is applied at once, not rate-limited: a stop that
 // ramps is not a stop. If a position must be held before any position has been measured, there is
-// nothing safe to send: the verdict says publish = false.
+// nothing safe to send: the verdict says publish = false. stop() gives the same stop action on
+// request, with no command and no new state: the controller's last output when it is deactivated
+// (whatever receives forward commands keeps the last one, as ros2_control's
+// forward_command_controller does, so an effort left there keeps pushing).
 //
 // filter() does not allocate (the verdict object and its reasons arrays are reused), except for the
 // message of a wrong-length command and the short-lived bigints of the time arithmetic.
@@ -312,6 +315,27 @@ export class SafetyLayer {
     v.reasons = this.#reasons(this.#mask);
     v.detail = detail;
     return v;
+  }
+
+  /**
+   * The stop action on request (the controller deactivated), into `out` (length = joints): zero
+   * effort or velocity, or a position held (the e-stop's while it is latched, else the latest
+   * measured), clamped into the position limits, finite, never rate-limited. Returns false when a
+   * position must be held and none was ever measured: nothing is safe to send. What it writes is the
+   * previous output the rate limit starts from, as any output's is. Not counted as a filter call.
+   */
+  stop(nowNs: bigint, out: Float64Array): boolean {
+    const n = this.joints;
+    if (out.length !== n) throw new RangeError(`safety: the output buffer has ${out.length} values, expected ${n}`);
+    const publish = this.#estopped
+      ? this.#stop(out, this.#hasEstopHold ? this.#estopHold : this.#measured, this.#hasEstopHold || this.#hasMeasured)
+      : this.#stop(out, this.#measured, this.#hasMeasured);
+    if (publish) {
+      this.#previous.set(out);
+      this.#hasPrevious = true;
+      this.#lastCallNs = nowNs;
+    }
+    return publish;
   }
 
   /** Remember a valid measurement; return 0, STALE_STATE or BAD_STATE. */

@@ -163,9 +163,11 @@ test(
       await transport.bus.idle();
       const inactive = await metrics();
       assert.equal(inactive.planner_worker_running, 0);
-      // every tick published a command, and the probe received each one, finite and within the box
+      // every tick published a command, and the probe received each one, finite and within the box,
+      // then deactivate's stop action (zero effort, nodes/controller.ts) after them
       assert.equal(inactive.commands_published, inactive.ticks);
-      assert.equal(commands.length, inactive.commands_published);
+      assert.equal(commands.length, Number(inactive.commands_published) + 1);
+      assert.equal(commands.at(-1), 0, 'the stop action is the last command');
       assert.ok(
         commands.every((u) => Number.isFinite(u) && Math.abs(u) <= 20),
         `a command outside ±20 N: ${commands.find((u) => !(Math.abs(u) <= 20))}`,

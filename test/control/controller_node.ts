@@ -32,8 +32,17 @@ export interface ControllerUnderTest {
   readonly joints: readonly string[];
   /** Tick k: the state x = [q, q̇] stamped k periods, then the clock set to that time. */
   tick(k: number, x: readonly number[]): Promise<void>;
+  /** The state x stamped k periods alone, the clock left as it is (a lockstep bridge re-sending a tick). */
+  state(k: number, x: readonly number[]): Promise<void>;
   /** An end-effector goal (m) on the goal topic. */
   goal(x: number, y: number, z: number): Promise<void>;
+  /** true on /emergency_stop, delivered. */
+  estop(): Promise<void>;
+  /** The lifecycle's deactivate (as the runtime runs it), then every message it sent delivered. */
+  deactivate(): Promise<void>;
+  /** The lifecycle's activate again, then every message it sent delivered. */
+  activate(): Promise<void>;
+  /** Deactivate (when active) and clean up, then release the nodes. */
   close(): Promise<void>;
 }
 
@@ -74,6 +83,7 @@ export async function startController(
   const probe = await transport.createNode({ name: 'probe', parameters: defineParams({}) });
   const states = probe.createPublisher('dynastack_msgs/msg/JointStateEstimate', 'estimated_joint_states');
   const goals = probe.createPublisher('geometry_msgs/msg/PoseStamped', 'goal', QOS_LATCHED);
+  const estop = probe.createPublisher('std_msgs/msg/Bool', '/emergency_stop');
   const commands: number[][] = [];
   const diagnostics: DiagnosticStatus[] = [];
   const all = { qos: { history: 'keep_all' as const } };
@@ -90,7 +100,23 @@ export async function startController(
     all,
   );
   await lifecycle.activate?.();
+  let active = true;
   const n = joints.length;
+  /** The state x = [q, q̇] stamped k periods on the state topic, delivered. */
+  async function publishState(k: number, x: readonly number[]): Promise<void> {
+    const stamp = nsToTime(BigInt(k) * PERIOD_NS);
+    states.publish({
+      state: {
+        header: { stamp, frame_id: '' },
+        name: [...joints],
+        position: Float64Array.from(x.slice(0, n)),
+        velocity: Float64Array.from(x.slice(n, 2 * n)),
+        effort: new Float64Array(n),
+      },
+      covariance: new Float64Array(0),
+    });
+    await transport.bus.idle();
+  }
   return {
     lifecycle,
     logs,
@@ -98,21 +124,11 @@ export async function startController(
     diagnostics,
     joints,
     async tick(k, x) {
-      const stamp = nsToTime(BigInt(k) * PERIOD_NS);
-      states.publish({
-        state: {
-          header: { stamp, frame_id: '' },
-          name: [...joints],
-          position: Float64Array.from(x.slice(0, n)),
-          velocity: Float64Array.from(x.slice(n, 2 * n)),
-          effort: new Float64Array(n),
-        },
-        covariance: new Float64Array(0),
-      });
-      await transport.bus.idle();
+      await publishState(k, x);
       clock.set(BigInt(k) * PERIOD_NS);
       await transport.bus.idle();
     },
+    state: publishState,
     async goal(x, y, z) {
       goals.publish({
         header: { stamp: nsToTime(clock.now()), frame_id: 'world' },
@@ -120,8 +136,22 @@ export async function startController(
       });
       await transport.bus.idle();
     },
-    async close() {
+    async estop() {
+      estop.publish({ data: true });
+      await transport.bus.idle();
+    },
+    async deactivate() {
       await lifecycle.deactivate?.();
+      active = false;
+      await transport.bus.idle();
+    },
+    async activate() {
+      await lifecycle.activate?.();
+      active = true;
+      await transport.bus.idle();
+    },
+    async close() {
+      if (active) await lifecycle.deactivate?.();
       await lifecycle.cleanup?.();
       probe.destroy();
       handle.destroy();

@@ -440,3 +440,43 @@ test('e-stop latches through any later sequence of commands and states until res
     { seed: 42, numRuns: 500 },
   );
 });
+
+test('stop(): the stop action on request — zero effort or velocity, the measured position held and clamped, e-stop hold while latched', () => {
+  for (const ci of ['effort', 'velocity'] as const) {
+    const s = layer({ commandInterface: ci });
+    const out = new Float64Array(2).fill(Number.NaN);
+    // with nothing measured too: zero needs no measurement
+    assert.equal(s.stop(0n, out), true);
+    assert.deepEqual([...out], [0, 0]);
+    s.filter([1, -1], fresh(0n, [0.2, 0.3]), 0n, out);
+    assert.equal(s.stop(PERIOD, out), true);
+    assert.deepEqual([...out], [0, 0]);
+    assert.equal(s.counters().calls, 1, 'a stop is not a filter call');
+  }
+  const s = layer({ commandInterface: 'position' });
+  const out = new Float64Array(2);
+  assert.equal(s.stop(0n, out), false, 'no position measured: nothing is safe to send');
+  // measured past the upper limit: held at the limit
+  s.filter([0.5, 0.5], fresh(0n, [1.2, -0.4]), 0n, out);
+  assert.equal(s.stop(PERIOD, out), true);
+  assert.deepEqual([...out], [1, -0.4]);
+  // e-stopped: the position of the moment of the e-stop, not a later measurement
+  s.filter([0, 0], fresh(2n * PERIOD, [0.1, 0.1]), 2n * PERIOD, out);
+  s.estop('test');
+  s.filter([0, 0], fresh(3n * PERIOD, [0.5, 0.5]), 3n * PERIOD, out);
+  assert.equal(s.stop(4n * PERIOD, out), true);
+  assert.deepEqual([...out], [0.1, 0.1]);
+  assert.throws(() => s.stop(0n, new Float64Array(3)), /output buffer has 3 values/);
+});
+
+test('stop(): the rate limit after a stop starts from the stop', () => {
+  const s = layer({ rateLimit: [10, 10] });
+  const out = new Float64Array(2);
+  s.filter([0.1, 0], fresh(0n, [0, 0]), 0n, out);
+  s.filter([0.2, 0], fresh(PERIOD, [0, 0]), PERIOD, out);
+  assert.deepEqual([...out], [0.2, 0]);
+  s.stop(2n * PERIOD, out);
+  // 10 per s over one period: 0.1 from the stop's 0, not from the 0.2 before it
+  s.filter([5, 0], fresh(3n * PERIOD, [0, 0]), 3n * PERIOD, out);
+  assert.ok(Math.abs(out[0]! - 0.1) < 1e-12, `after the stop: ${out[0]}`);
+});
