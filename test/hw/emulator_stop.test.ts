@@ -164,3 +164,12 @@ test('a second stop returns the first one’s outcome; a stop during a disconnec
   assert.equal(emulator.connected, false);
   await bus.close();
 });
+
+test('dynastack emulate --stop-wait: a number of seconds from 0, refused otherwise', async () => {
+  const { emulateMain } = await import('../../hw/emulator/main.js');
+  for (const bad of ['abc', '-1'])
+    await assert.rejects(
+      emulateMain(['--config', 'config/robots/so101_emulated.yaml', `--stop-wait=${bad}`]),
+      new RegExp(`--stop-wait '${bad}' is not a number of seconds`),
+    );
+});
