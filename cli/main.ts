@@ -27,7 +27,7 @@ const USAGE = `usage:
   dynastack run <exec> [--transport embedded|ros2] [--duration S] [--ros-args -p name:=value --params-file FILE -r from:=to …]
   dynastack params <exec> [--yaml]
   dynastack nodes
-  dynastack emulate --config <robot.yaml> [--link PATH] [--duration S] [--log-level SPEC]
+  dynastack emulate --config <robot.yaml> [--link PATH] [--duration S] [--stop-wait S] [--log-level SPEC]
   dynastack calibrate --config <robot.yaml> [--port PATH] [--out FILE] [--import-lerobot FILE] [--full-turn NAME,…] [--reverse NAME,…]
   dynastack servo setup --config <robot.yaml> [--port PATH] [--only NAME,…]
 every command takes --help`;
