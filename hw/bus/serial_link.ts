@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SerialPort } from 'serialport';
 import type { SerialPortStream } from '@serialport/stream';
 import { createLogger, type Logger } from '../../src/util/log.js';
@@ -231,6 +233,29 @@ export class SerialLink {
       }
     }
   }
+}
+
+/** how often a port that is not there yet is looked for */
+const PORT_POLL_MS = 50;
+
+/**
+ * Resolve once `path` exists, looking every 50 ms for at most `limitMs` (saying once that it waits);
+ * resolves false if it never appeared. A device node, a pty's link or a udev symlink appears as a
+ * path, so its existence is what opening needs first.
+ */
+export async function waitForPort(path: string, limitMs: number, log: Logger): Promise<boolean> {
+  if (existsSync(path)) return true;
+  if (!(limitMs > 0)) return false;
+  log.info(`waiting up to ${limitMs / 1000} s for ${path} to appear`);
+  const end = performance.now() + limitMs;
+  while (performance.now() < end) {
+    await sleep(PORT_POLL_MS);
+    if (existsSync(path)) {
+      log.info(`${path} is there`);
+      return true;
+    }
+  }
+  return false;
 }
 
 function describeOpenError(path: string, err: Error): string {

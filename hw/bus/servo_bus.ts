@@ -13,7 +13,7 @@ import {
   writableRange,
 } from '../servos/registers.js';
 import { busHints, HintPrinter, readLatencyTimer, type HintContext } from './hints.js';
-import { SerialLink } from './serial_link.js';
+import { SerialLink, waitForPort } from './serial_link.js';
 import type {
   BusDiagnostics,
   BusState,
@@ -178,6 +178,11 @@ export class ServoBus implements ServoBusApi {
   static async open(options: ServoBusOptions): Promise<ServoBus> {
     const log = options.logger ?? createLogger('servo_bus');
     const joints = resolveJoints(options);
+    const waitMs = options.waitForPortMs ?? 0;
+    if (!options.openPort && waitMs > 0 && !(await waitForPort(options.port, waitMs, log)))
+      throw new Error(
+        `cannot open ${options.port}: no such device after waiting ${waitMs / 1000} s (unplugged, or a different name such as /dev/ttyACM0; prefer /dev/serial/by-id/…)`,
+      );
     // an FTDI adapter's latency timer holds every reply that long: budget for it unless told otherwise
     const latency = readLatencyTimer(options.port);
     const adapterLatencyMs =

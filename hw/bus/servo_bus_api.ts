@@ -49,6 +49,11 @@ export interface ServoBusOptions {
   readonly onHardwareError?: HardwareErrorPolicy;
   /** background reopen after the device vanishes (default serial_link.ts DEFAULT_REOPEN) */
   readonly reopen?: ReopenPolicy | false;
+  /**
+   * a port that does not exist yet at open is waited for this long (a launch starts the device's
+   * maker, an emulator or a udev rule, in no fixed order); default 0: fail at once
+   */
+  readonly waitForPortMs?: number;
   /** Dynamixel: read the state with FAST_SYNC_READ (one combined reply; firmware ≥ v45/v46) */
   readonly fastSyncRead?: boolean;
   /** consecutive failed transactions after which a servo is left out of cycles and only probed (default 3) */
