@@ -24,7 +24,9 @@ import { CommandSourceWait } from '../sim/robot/command_source.js';
 // (holding where it is, from verified positions only) before it accepts commands again. A state is
 // published only when every joint answered under its own id and none moved further than its motor
 // can; while none is, /diagnostics is ERROR and says why. Torque goes off on deactivate, on every
-// servo; the ones it could not be confirmed on are logged and reported on /diagnostics. Until a
+// servo, and the bridge says in one line how that went: an info line when every servo read torque
+// off back, else an error line naming the ones it could not be confirmed on (also on /diagnostics).
+// Cleanup turns torque off again, saying so the same way, unless deactivate confirmed it. Until a
 // command source is matched (a controller's process may start later, under ros2 launch) the arm
 // holds where it was enabled, as it does between commands; the bridge says once that it waits,
 // again every 10 s, and once when the source is there. Main
@@ -247,6 +249,19 @@ export default defineNode({
     let diagTimer: Timer | undefined;
     let realtime: RealtimeOutcome | undefined;
     let active = false;
+    /** every servo read torque off back at the last torque off, and nothing has turned it on since */
+    let confirmedOff = false;
+    /** Torque off on every servo, said in one line: info when all read it back, else the error naming the others. */
+    async function torqueOff(when: 'deactivate' | 'cleanup'): Promise<void> {
+      try {
+        await arm.disable();
+        confirmedOff = true;
+        node.logger.info(`torque off on every servo (all ${names.length} confirmed by read-back) at ${when}`);
+      } catch (err) {
+        confirmedOff = false;
+        node.logger.error(`torque off at ${when} failed: ${(err as Error).message}`);
+      }
+    }
     function tick(): void {
       arm.cycle().then(
         (state) => {
@@ -261,7 +276,10 @@ export default defineNode({
     let final: string | undefined;
     return {
       activate: async () => {
-        if (p.torque_on_activate) await arm.enable();
+        if (p.torque_on_activate) {
+          confirmedOff = false;
+          await arm.enable();
+        }
         active = true;
         // the bus loop's timer runs on this thread: realtime.* applies to it (and all else on it)
         realtime = applyRealtime(p, { loop: 'bus loop' });
@@ -285,17 +303,17 @@ export default defineNode({
         realtime?.restore();
         // let a cycle on the bus finish before torque goes off
         for (let i = 0; i < 100 && arm.busy; i++) await new Promise((r) => setTimeout(r, 5));
-        await arm
-          .disable()
-          .catch((err: unknown) => node.logger.error(`torque off at deactivate failed: ${(err as Error).message}`));
+        await torqueOff('deactivate');
         // what torque off reached, and what it could not be confirmed on, is on /diagnostics at once
         publishDiagnostics();
       },
       cleanup: async () => {
         final = armSummary(armSnapshot(arm));
         for (const off of unsubscribe) off();
+        // never activated, or deactivate could not confirm it: torque off (again) before the bus closes
+        if (!confirmedOff) await torqueOff('cleanup');
         arm.dispose();
-        await bus.close({ torqueOff: true });
+        await bus.close();
       },
       summary: () => final ?? armSummary(armSnapshot(arm)),
       metrics: () => ({ ...armMetrics(armSnapshot(arm)), ...realtimeMetrics(realtime) }),

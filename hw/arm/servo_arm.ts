@@ -264,14 +264,19 @@ export class ServoArm {
     this.#torqueOn = true;
   }
 
-  /** Torque off on every servo; rejects naming those it could not be confirmed on (a lost bus: all). */
+  /**
+   * Torque off on every servo. Resolves only when every servo read torque off back; rejects naming
+   * those it could not be confirmed on (a lost bus: all), and on a closed bus, where nothing can be
+   * sent (so a caller never takes a closed bus for a confirmed torque off).
+   */
   async disable(): Promise<void> {
     this.#torqueOn = false;
     this.#command = undefined;
     this.#cyclingSince = undefined;
     this.#lastStateAt = undefined;
     this.#noStateReason = undefined;
-    if (this.#bus.state !== 'closed') await this.#bus.setTorque(false);
+    if (this.#bus.state === 'closed') throw new Error('torque off not sent: the bus is closed');
+    await this.#bus.setTorque(false);
   }
 
   /** Take a command; returns why it was refused, or undefined. */
