@@ -87,6 +87,13 @@ const parameters = defineParams({
     range: [0, 100],
     description: 'effort interface: N·m per A per joint (datasheet stall torque / stall current)',
   },
+  port_wait_s: {
+    type: 'double',
+    default: 10,
+    range: [0, 600],
+    description:
+      'a port not there yet at configure is waited for this long (an emulator, a udev link or a launch starting in another order); 0: fail at once',
+  },
   command_timeout_s: {
     type: 'double',
     default: 0.5,
@@ -153,6 +160,7 @@ async function openArm(p: Params, logger: Logger): Promise<{ bus: ServoBus; arm:
     timing: { marginMs: p.timeout_margin_ms, adapterLatencyMs: p.adapter_latency_ms, retries: p.retries },
     onHardwareError: p.on_fault as 'torque_off' | 'reboot',
     fastSyncRead: p.fast_sync_read,
+    waitForPortMs: p.port_wait_s * 1000,
     logger,
   });
   let arm: ServoArm;
