@@ -11,12 +11,16 @@ import { rosEnv, rosTest, ros2, run, start, startDynastack, startPython, stopDae
 // message published after the request has been answered) and `set activate` resumes it, `list`
 // shows the transitions with their states, cleanup is refused and shutdown finalizes, and a
 // transition whose work throws goes through errorprocessing to finalized, as rcl_lifecycle has it.
+// A controller deactivated this way sends its stop action (0 N) once, as its last command, so the
+// robot is not left with the last effort (nodes/controller.ts).
 
 const DOMAIN = 52;
 
 /**
  * rclpy peer: prints `msg <source timestamp ns>` for each message on argv[1] (argv[2]: joint_state or
- * commands) and `event <start> <goal>` for each transition_event of node argv[3].
+ * commands; a command's values follow, comma-separated) and `event <start> <goal>` for each
+ * transition_event of node argv[3]. With argv[4], it publishes a cart-pole state estimate there at
+ * 100 Hz, stamped now, the pole 0.1 rad from upright (a controller then commands far from 0 N).
  */
 const PEER = `
 import sys, rclpy
@@ -29,11 +33,23 @@ topic, kind, node_name = sys.argv[1:4]
 rclpy.init()
 node = Node('lifecycle_peer')
 def on_msg(msg, info):
-    print(f"msg {info['source_timestamp']}", flush=True)
+    values = ' ' + ','.join(repr(float(v)) for v in msg.data) if kind == 'commands' else ''
+    print(f"msg {info['source_timestamp']}{values}", flush=True)
 node.create_subscription({'joint_state': JointState, 'commands': Float64MultiArray}[kind], topic, on_msg, 10)
 def on_event(e):
     print(f"event {e.start_state.label} {e.goal_state.label}", flush=True)
 node.create_subscription(TransitionEvent, node_name + '/transition_event', on_event, 10)
+if len(sys.argv) > 4:
+    from dynastack_msgs.msg import JointStateEstimate
+    states = node.create_publisher(JointStateEstimate, sys.argv[4], 10)
+    def tilted():
+        m = JointStateEstimate()
+        m.state.header.stamp = node.get_clock().now().to_msg()
+        m.state.name = ['cart_slide', 'pole_hinge']
+        m.state.position = [0.0, 0.1]
+        m.state.velocity = [0.0, 0.0]
+        states.publish(m)
+    node.create_timer(0.01, tilted)
 print('ready', flush=True)
 try:
     rclpy.spin(node)
@@ -43,7 +59,12 @@ except (KeyboardInterrupt, ExternalShutdownException):
 
 /** source timestamps (ns, system clock) of the messages the peer heard */
 function stamps(peer: Child): bigint[] {
-  return [...peer.output().matchAll(/^msg (\d+)$/gm)].map((m) => BigInt(m[1]!));
+  return [...peer.output().matchAll(/^msg (\d+)(?: \S+)?$/gm)].map((m) => BigInt(m[1]!));
+}
+
+/** the commands the peer heard, in order */
+function commands(peer: Child): number[][] {
+  return [...peer.output().matchAll(/^msg \d+ (\S+)$/gm)].map((m) => m[1]!.split(',').map(Number));
 }
 
 /** the transition events the peer heard, as 'start goal' */
@@ -172,18 +193,55 @@ rosTest(
 );
 
 rosTest(
-  'ros2 lifecycle set deactivate on a dynastack controller stops its commands; activate resumes them',
+  'ros2 lifecycle set deactivate on a dynastack controller: its stop action (0 N) once, as its last command, then nothing; activate resumes them',
   async (t) => {
     const env = rosEnv(DOMAIN);
     const node = '/lcc/controller';
     const controller = startDynastack(
-      ['run', 'controller', '--transport', 'ros2', '--ros-args', '-r', '__ns:=/lcc'],
+      [
+        'run',
+        'controller',
+        '--transport',
+        'ros2',
+        '--ros-args',
+        '-r',
+        '__ns:=/lcc',
+        '-p',
+        'goal_keyframe:=upright',
+        // the peer's states come at 100 Hz from another process: a busy machine must not make them stale
+        '-p',
+        'safety.watchdog_timeout_s:=2.0',
+      ],
       env,
     );
-    const peer = startPython(PEER, ['/lcc/forward_command_controller/commands', 'commands', node], env);
+    const peer = startPython(
+      PEER,
+      ['/lcc/forward_command_controller/commands', 'commands', node, '/lcc/estimated_joint_states'],
+      env,
+    );
     cleanupAfter(t, env, [controller, peer]);
     await waitForState(node, 'active [3]', env, controller);
-    await deactivateAndResume(node, env, controller, peer);
+    const pushing = (u: readonly number[] | undefined): boolean => u !== undefined && Math.abs(u[0]!) > 0.1;
+    await until('LQR pushing the tilted pole', () => pushing(commands(peer).at(-1)), {
+      seen: () => `${peer.output().slice(-500)}; controller: ${controller.output().slice(-1000)}`,
+    });
+    await deactivateAndResume(node, env, controller, peer, async () => {
+      // published before deactivate was answered (nothing after it, as deactivateAndResume checks):
+      // the stop action, 0 N on the one actuator, right after a regular command
+      await until('the stop action as the last command heard', () => commands(peer).at(-1)?.join() === '0', {
+        seen: () => JSON.stringify(commands(peer).slice(-5)),
+      });
+      const heard = commands(peer).length;
+      assert.ok(pushing(commands(peer).at(-2)), `before the stop: ${JSON.stringify(commands(peer).slice(-5))}`);
+      assert.match(controller.output(), /deactivated: sent the stop action \(zero effort on all 1 actuators\)/);
+      // inactive while ros2 lifecycle get runs (a second or more): still nothing after the stop
+      assert.equal(await lifecycleState(node, env), 'inactive [2]');
+      assert.equal(commands(peer).length, heard, `after the stop: ${JSON.stringify(commands(peer).slice(heard))}`);
+    });
+    // activated again, it commands the tilted pole again
+    await until('regular commands after activate', () => pushing(commands(peer).at(-1)), {
+      seen: () => JSON.stringify(commands(peer).slice(-5)),
+    });
     assert.equal(await controller.stop(), 0, controller.output());
   },
 );
@@ -306,6 +364,9 @@ rosTest(
       await until('torque off at every servo', () => torqueAfter(peer, 0n)?.join(' ') === 'off off off off off off', {
         seen: () => peer.output().slice(-500),
       });
+      // and said in the bridge's log, once
+      const said = bridge.output().match(/torque off on every servo \(all 6 confirmed by read-back\) at deactivate/g);
+      assert.equal(said?.length, 1, bridge.output().slice(-2000));
     });
     const activatedAt = nowNs();
     await until(
