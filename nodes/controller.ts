@@ -8,6 +8,7 @@ import { Throttle } from '../src/util/log.js';
 import {
   EpisodeEventKind,
   type EpisodeEvent,
+  type JointState,
   type JointStateEstimate,
   type ModelBlob,
   type PoseStamped,
@@ -15,6 +16,7 @@ import {
 import { diagnosticArray } from '../framework/msgs/diagnostics.js';
 import type { Timer } from '../framework/time/clock.js';
 import { QOS_EPISODE_EVENTS, QOS_LATCHED } from '../framework/transport/qos.js';
+import { stampedCommand } from '../framework/msgs/stamped_command.js';
 import { MujocoSim } from '../sim/mujoco/sim.js';
 import { SafetyLayer, type CommandInterface, type SafetyConfig } from '../src/control/safety.js';
 import { SAFETY_PARAMETERS, actionBox, actuatedJoints, safetyLimits } from '../src/control/safety_limits.js';
@@ -46,7 +48,10 @@ import {
 
 // The controller: a fixed-rate command loop on the node's clock, a planner that supplies the
 // policy, and the safety layer around every output. Commands go out as ros2_control forward
-// commands (std_msgs/Float64MultiArray, one value per actuator in the model's actuator order).
+// commands (std_msgs/Float64MultiArray, one value per actuator in the model's actuator order);
+// with stamped_command_topic each also goes out as a sensor_msgs/JointState stamped with the tick
+// it takes effect at (framework/msgs/stamped_command.ts), for a learner or a monitor in another
+// process, which cannot tell a Float64MultiArray's tick from when it arrives.
 // The planner is the `planner` parameter's entry of the planner registry
 // (src/control/planners/registry.ts: LQR on the MJCF model, or a sampling optimiser over the
 // learned dynamics model from model_topic, exploring until the first arrives); the registry also
@@ -94,6 +99,12 @@ const parameters = defineParams({
     default: 'forward_command_controller/commands',
     nonEmpty: true,
     description: 'std_msgs/Float64MultiArray output, one value per actuator',
+  },
+  stamped_command_topic: {
+    type: 'string',
+    default: '',
+    description:
+      "also publish each command as sensor_msgs/JointState stamped with its tick's time (the actuated joints, the values in the command_interface field), for consumers in other processes that must know a command's tick (a dynamics learner, an episode monitor); '': none",
   },
   command_interface: {
     type: 'string',
@@ -387,11 +398,19 @@ export default defineNode({
     let published = 0;
     /** between activate and deactivate: only then does a command go out */
     let active = false;
-    /** lockstep: the newest command sent, and the stamp of the state it was computed from */
-    let answered: { stampNs: bigint; command: { layout: typeof layout; data: Float64Array } } | undefined;
+    /** lockstep: the newest command sent (and its stamped copy), and the stamp of the state it was computed from */
+    let answered:
+      { stampNs: bigint; command: { layout: typeof layout; data: Float64Array }; stamped?: JointState } | undefined;
 
     node.createSubscription('dynastack_msgs/msg/JointStateEstimate', p.state_topic, onState);
     const commands = node.createPublisher('std_msgs/msg/Float64MultiArray', p.command_topic);
+    // the same commands stamped with their tick (framework/msgs/stamped_command.ts)
+    const stampedCommands = p.stamped_command_topic
+      ? node.createPublisher('sensor_msgs/msg/JointState', p.stamped_command_topic)
+      : undefined;
+    const commandJoints = actuatedJoints(sim.info).map((j) => j.name);
+    const stamp = (tickNs: bigint, u: ArrayLike<number>): JointState | undefined =>
+      stampedCommands && stampedCommand(tickNs, commandJoints, commandInterface, u);
     const diagnostics = node.createPublisher('diagnostic_msgs/msg/DiagnosticArray', '/diagnostics');
     // transient local as the goal_sequencer publishes them: a goal published before this process
     // was discovered still arrives (its publishers must offer TRANSIENT_LOCAL: a volatile one does not match)
@@ -420,6 +439,7 @@ export default defineNode({
         reading.state.stampNs === answered.stampNs
       ) {
         commands.publish(answered.command);
+        if (answered.stamped) stampedCommands?.publish(answered.stamped);
         return;
       }
       state = reading.state;
@@ -459,8 +479,12 @@ export default defineNode({
       if (verdict.publish) {
         const command = { layout, data: Float64Array.from(u) };
         commands.publish(command);
+        // stamped when it takes effect: its tick, or the newer state it answers (lockstep: the first
+        // tick of an episode is answered from the episode's first state, stamped after the tick)
+        const stamped = stamp(state && state.stampNs > tickNs ? state.stampNs : tickNs, command.data);
+        if (stamped) stampedCommands?.publish(stamped);
         published++;
-        if (state) answered = { stampNs: state.stampNs, command };
+        if (state) answered = { stampNs: state.stampNs, command, ...(stamped ? { stamped } : {}) };
       }
       loop.stats.tick(startedNs, node.steadyClock.now() - t0);
     }
@@ -474,6 +498,8 @@ export default defineNode({
         return;
       }
       commands.publish({ layout, data: Float64Array.from(u) });
+      const stamped = stamp(node.clock.now(), u);
+      if (stamped) stampedCommands?.publish(stamped);
       node.logger.info(
         commandInterface === 'position'
           ? `deactivated: sent the stop action (hold the measured position on all ${nu} actuators)`
