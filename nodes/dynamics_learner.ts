@@ -23,6 +23,8 @@ import type { EnsembleConfig } from '../src/dynamics/ensemble.js';
 import type { TensorBackendKind } from '../src/tensor/backend.js';
 import { nsToTime, periodNsFromHz, timeToNs } from '../framework/time/time.js';
 import { QOS_EPISODE_EVENTS, QOS_LATCHED } from '../framework/transport/qos.js';
+import { commandOf } from '../framework/msgs/stamped_command.js';
+import { StateHold } from '../src/data/state_hold.js';
 import { packagePath } from '../src/util/paths.js';
 import { Throttle } from '../src/util/log.js';
 import type { Timer } from '../framework/time/clock.js';
@@ -34,6 +36,12 @@ import type { Timer } from '../framework/time/clock.js';
 // probabilistic ensemble is (re)trained on all of it in a worker thread
 // (src/dynamics/retraining.ts), and each new version is published on /dynamics/model, latched
 // (transient local), so that a controller started later gets the newest.
+// A command's tick is its stamp: set by its source with command_type JointState, else this node's
+// clock when it is handled. A state is used once a command stamped at or after it has come
+// (src/data/state_hold.ts): across processes the command of tick k can be handled after the state
+// of tick k+1, and neither the order of arrival nor the clock says which tick a command was for.
+// The state and command subscriptions keep DATA_DEPTH messages, so a learner that falls behind
+// (a save, a model published, a loaded machine) loses none of a lockstep run's ticks.
 // s = [q, q̇] in `joints` order with each of `angle_joints` as (sin q, cos q)
 // (src/dynamics/state_encoding.ts), a = the command values as sent. A model's metadata says its
 // state layout (training.joints, angle_joints, state) and the stamp of the newest state it was
@@ -75,7 +83,14 @@ const parameters = defineParams({
     type: 'string',
     default: 'forward_command_controller/commands',
     nonEmpty: true,
-    description: "std_msgs/Float64MultiArray commands, stamped on arrival with this node's clock",
+    description: 'the command stream (of command_type)',
+  },
+  command_type: {
+    type: 'string',
+    default: 'std_msgs/msg/Float64MultiArray',
+    choices: ['std_msgs/msg/Float64MultiArray', 'sensor_msgs/msg/JointState'],
+    description:
+      "Float64MultiArray: stamped on arrival with this node's clock (exact only where messages are handled in the order they were sent: one process); JointState: stamped by its source (a controller's stamped_command_topic), the values in its effort, position or velocity",
   },
   episode_topic: {
     type: 'string',
@@ -210,6 +225,9 @@ const parameters = defineParams({
   },
 });
 
+/** messages the state and command subscriptions keep while the learner is busy (at 1 kHz, 1 s) */
+const DATA_DEPTH = 1000;
+
 export default defineNode({
   name: 'dynamics_learner',
   description:
@@ -299,7 +317,12 @@ export default defineNode({
       const report = learnerHealth(`${node.name}: dynamics learning`, figures(), settings);
       diagnostics.publish(diagnosticArray(node.clock.now(), [report]));
     }
+    // states wait for the command in force over them (a command stamped at or after them)
+    const hold = new StateHold<StateInput>(DATA_DEPTH);
     function onState(input: StateInput): void {
+      for (const s of hold.state(input.stampNs, input)) useState(s);
+    }
+    function useState(input: StateInput): void {
       const { outcome, started } = collector.addState(input);
       if (started) node.logger.info(collector.describe());
       if (outcome.status === 'transition') schedule.transitionAdded(input.stampNs);
@@ -319,22 +342,43 @@ export default defineNode({
         schedule.episodeEnded(stampNs);
       }
     }
-    function onCommand(values: ArrayLike<number>): void {
-      if (collector.addCommand(node.clock.now(), values) || !warnings.allow('command')) return;
-      node.logger.warn(
-        `command on ${p.command_topic} not used: expected ${collector.actionSize} finite values, got [${Array.from(values).join(', ')}]`,
-      );
+    function onCommand(stampNs: bigint, values: ArrayLike<number>): void {
+      if (!collector.addCommand(stampNs, values) && warnings.allow('command'))
+        node.logger.warn(
+          `command on ${p.command_topic} not used: expected ${collector.actionSize} finite values, got [${Array.from(values).join(', ')}]`,
+        );
+      for (const s of hold.command(stampNs)) useState(s);
     }
 
     // transitions are collected from configure on (a bridge in a worker starts at once); training
     // and publishing wait for activation
+    const data = { qos: { depth: DATA_DEPTH } };
     if (p.state_type === 'sensor_msgs/msg/JointState')
-      node.createSubscription('sensor_msgs/msg/JointState', p.state_topic, (m) => onState(jointStateFields(m)));
+      node.createSubscription('sensor_msgs/msg/JointState', p.state_topic, (m) => onState(jointStateFields(m)), data);
     else
-      node.createSubscription('dynastack_msgs/msg/JointStateEstimate', p.state_topic, (m) =>
-        onState(jointStateFields(m)),
+      node.createSubscription(
+        'dynastack_msgs/msg/JointStateEstimate',
+        p.state_topic,
+        (m) => onState(jointStateFields(m)),
+        data,
       );
-    node.createSubscription('std_msgs/msg/Float64MultiArray', p.command_topic, (m) => onCommand(m.data));
+    if (p.command_type === 'sensor_msgs/msg/JointState')
+      node.createSubscription(
+        'sensor_msgs/msg/JointState',
+        p.command_topic,
+        (m) => {
+          const { stampNs, values } = commandOf(m);
+          onCommand(stampNs, values);
+        },
+        data,
+      );
+    else
+      node.createSubscription(
+        'std_msgs/msg/Float64MultiArray',
+        p.command_topic,
+        (m) => onCommand(node.clock.now(), m.data),
+        data,
+      );
     // transient local as the sim bridge declares them: the START under way comes to a learner that starts late
     node.createSubscription('dynastack_msgs/msg/EpisodeEvent', p.episode_topic, onEpisode, { qos: QOS_EPISODE_EVENTS });
 
@@ -360,6 +404,8 @@ export default defineNode({
         saveTimer?.cancel();
       },
       cleanup: async () => {
+        // the states still waiting for a command go in as they are (the run is over)
+        for (const s of hold.flush()) useState(s);
         schedule.dispose();
         await client.dispose();
         const buffer = collector.buffer;
