@@ -2,7 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { defineNode } from '../framework/runtime/node_definition.js';
 import { defineParams } from '../src/util/param_schema.js';
 import { timeToNs } from '../framework/time/time.js';
-import { EpisodeEventKind } from '../framework/msgs/types.js';
+import { EpisodeEventKind, type JointState } from '../framework/msgs/types.js';
+import { commandOf } from '../framework/msgs/stamped_command.js';
+import { StateHold } from '../src/data/state_hold.js';
 import { QOS_EPISODE_EVENTS, QOS_LATCHED } from '../framework/transport/qos.js';
 import { writeLinePlot } from '../src/data/svg_plot.js';
 import { writeFileAtomicAsync } from '../src/util/atomic_file.js';
@@ -16,6 +18,10 @@ import { reachOutcome } from '../src/tasks/arm_targets.js';
 // learning curve (SVG, then CSV, each replaced atomically) after every episode, so a killed run
 // keeps it. Done after `episodes`. With resume it reads the CSV of an earlier run back and goes on
 // from it: those episodes count toward `episodes` and number the next.
+// Across processes the state, command and episode topics come in no set order (src/data/state_hold.ts):
+// an episode's states are those stamped up to its END's stamp, summed once they are all in; with
+// command_type JointState (stamped by the controller) a state waits for the command in force over
+// the step that led to it (the newest stamped before it), so the sums are those of one process.
 // Arm reach with a goal per episode (goal_topic, e.g. the goal sequencer's random targets): the
 // reward follows the goal in force, and with success_tolerance_m each episode is also judged by
 // the end effector's distance to its goal at the episode's last state, the share of successes
@@ -48,7 +54,14 @@ const parameters = defineParams({
     type: 'string',
     default: 'forward_command_controller/commands',
     nonEmpty: true,
-    description: 'std_msgs/Float64MultiArray commands',
+    description: 'the command stream (of command_type)',
+  },
+  command_type: {
+    type: 'string',
+    default: 'std_msgs/msg/Float64MultiArray',
+    choices: ['std_msgs/msg/Float64MultiArray', 'sensor_msgs/msg/JointState'],
+    description:
+      "Float64MultiArray: the newest command when a state is handled (exact only where messages are handled in the order they were sent: one process); JointState: stamped by its source (a controller's stamped_command_topic), each state's reward takes the command stamped before it",
   },
   episode_topic: {
     type: 'string',
@@ -132,8 +145,6 @@ export default defineNode({
       );
     }
     const judging = arm !== undefined && p.success_tolerance_m > 0;
-    /** the distance of the newest state's end effector to the goal then in force (m) */
-    let distance = Number.NaN;
     const distances: number[] = [];
     const successes = (from: number): number => distances.slice(from).filter((d) => d < p.success_tolerance_m).length;
     const successShare = (): string => {
@@ -154,12 +165,21 @@ export default defineNode({
           : `resume: no learning curve at ${csv} yet, starting at episode 1`,
       );
     }
+    /** Float64MultiArray commands: the newest, in force when a state is handled */
     let u: ArrayLike<number> = [];
+    /** stamped commands, oldest first: a state's reward takes the newest stamped before it */
+    let stampedCommands: { stampNs: bigint; values: ArrayLike<number> }[] = [];
+    const stamped = p.command_type === 'sensor_msgs/msg/JointState';
+    /** stamped commands: states wait for the command in force over them (src/data/state_hold.ts) */
+    const hold = new StateHold<JointState>(1000);
     /** the stamp of the last state of the newest episode that ended: states up to it are counted */
     let endedThroughNs: bigint | undefined;
     /** the stamp of the newest state counted */
     let countedThroughNs: bigint | undefined;
-    let sum = 0;
+    /** the counted states of episodes not ended yet, oldest first: an END takes those through its stamp */
+    let counted: { stampNs: bigint; reward: number; distance: number }[] = [];
+    /** END stamps whose last state has not been counted yet, in order */
+    const endsDue: bigint[] = [];
     let finish: (reason: string) => void = () => {};
     const finished = p.episodes > 0 ? new Promise<string>((resolve) => (finish = resolve)) : undefined;
     const best = (): number => (returns.length ? Math.max(...returns) : Number.NaN);
@@ -209,31 +229,68 @@ export default defineNode({
           node.logger.error(`learning curve not written: ${err instanceof Error ? err.message : String(err)}`),
         );
     };
-    node.createSubscription('std_msgs/msg/Float64MultiArray', p.command_topic, (m) => (u = Float64Array.from(m.data)));
+    /** An episode ended with its state stamped `endNs`, and the states through it are counted: its return. */
+    function episodeEnded(endNs: bigint): void {
+      endedThroughNs = endNs;
+      const n = counted.findIndex((c) => c.stampNs > endNs);
+      const mine = counted.splice(0, n < 0 ? counted.length : n);
+      const sum = mine.reduce((a, c) => a + c.reward, 0);
+      returns.push(sum);
+      if (judging) distances.push(mine.at(-1)?.distance ?? Number.NaN);
+      const judged = judging
+        ? `, end effector ${(distances.at(-1)! * 100).toFixed(2)} cm from the goal ${distances.at(-1)! < p.success_tolerance_m ? '✓' : '✗'} (${successShare()})`
+        : '';
+      node.logger.info(`episode ${returns.length}: return ${sum.toFixed(1)} (best ${best().toFixed(1)})${judged}`);
+      curveChanged();
+      if (p.episodes > 0 && returns.length >= p.episodes) finish(done());
+    }
+    /** The ENDs whose last state is counted now, in order. */
+    function endsReached(): void {
+      while (endsDue.length && countedThroughNs !== undefined && endsDue[0]! <= countedThroughNs)
+        episodeEnded(endsDue.shift()!);
+    }
+    if (stamped)
+      node.createSubscription('sensor_msgs/msg/JointState', p.command_topic, (m) => {
+        const { stampNs, values } = commandOf(m);
+        // a stamp that went back: the source restarted, its old commands are of another time line
+        if (stampedCommands.length && stampNs < stampedCommands.at(-1)!.stampNs) stampedCommands = [];
+        stampedCommands.push({ stampNs, values: Float64Array.from(values) });
+        for (const state of hold.command(stampNs)) countState(state);
+      });
+    else
+      node.createSubscription(
+        'std_msgs/msg/Float64MultiArray',
+        p.command_topic,
+        (m) => (u = Float64Array.from(m.data)),
+      );
+    /** the command in force over the step that led to a state stamped `stampNs` */
+    function commandBefore(stampNs: bigint): ArrayLike<number> {
+      if (!stamped) return u;
+      const i = stampedCommands.findLastIndex((c) => c.stampNs < stampNs);
+      if (i < 0) return [];
+      // the older ones can no longer be in force for a later state
+      if (i > 0) stampedCommands = stampedCommands.slice(i);
+      return stampedCommands[0]!.values;
+    }
     // transient local as the sim bridge declares them (a monitor that starts late still gets the START under way)
     node.createSubscription(
       'dynastack_msgs/msg/EpisodeEvent',
       p.episode_topic,
       (m) => {
-        if (m.event === EpisodeEventKind.START) sum = 0;
+        const stampNs = timeToNs(m.header.stamp);
+        // the states before an episode's first belong to no episode (counted ones went to the END before it)
+        if (m.event === EpisodeEventKind.START) counted = counted.filter((c) => c.stampNs >= stampNs);
         if (m.event !== EpisodeEventKind.END) return;
-        endedThroughNs = timeToNs(m.header.stamp);
-        returns.push(sum);
-        if (judging) distances.push(distance);
-        const judged = judging
-          ? `, end effector ${(distance * 100).toFixed(2)} cm from the goal ${distance < p.success_tolerance_m ? '✓' : '✗'} (${successShare()})`
-          : '';
-        node.logger.info(`episode ${returns.length}: return ${sum.toFixed(1)} (best ${best().toFixed(1)})${judged}`);
-        curveChanged();
-        if (p.episodes > 0 && returns.length >= p.episodes) finish(done());
-        sum = 0;
+        // the END comes on its own topic: it may come before its episode's last states have been counted
+        endsDue.push(stampNs);
+        endsReached();
       },
       { qos: QOS_EPISODE_EVENTS },
     );
     if (p.episodes > 0 && returns.length >= p.episodes) finish(`already ${done()}`);
-    node.createSubscription('sensor_msgs/msg/JointState', p.state_topic, (m) => {
-      // a state of an episode already summed (it came after the episode's END) is not counted twice,
-      // nor one counted already (a lockstep bridge publishes a tick again until its first command)
+    function countState(m: JointState): void {
+      // a state of an episode already summed is not counted twice, nor one counted already (a
+      // lockstep bridge publishes a tick again until its first command)
       const stampNs = timeToNs(m.header.stamp);
       if (endedThroughNs !== undefined && stampNs <= endedThroughNs) return;
       if (countedThroughNs !== undefined && stampNs <= countedThroughNs) return;
@@ -245,13 +302,18 @@ export default defineNode({
         x[i] = m.position[k] ?? Number.NaN;
         x[names.length + i] = m.velocity[k] ?? Number.NaN;
       });
-      const r = reward(x, u);
-      if (Number.isFinite(r)) sum += r;
+      const r = reward(x, commandBefore(stampNs));
       // a state missing a joint leaves the distance unknown (NaN), judged a failure
-      if (judging)
-        distance = x.every(Number.isFinite)
+      const distance =
+        judging && x.every(Number.isFinite)
           ? reachOutcome(arm.endEffector(x), goal!, p.success_tolerance_m).finalDistance
           : Number.NaN;
+      counted.push({ stampNs, reward: Number.isFinite(r) ? r : 0, distance });
+      endsReached();
+    }
+    node.createSubscription('sensor_msgs/msg/JointState', p.state_topic, (m) => {
+      if (!stamped) countState(m);
+      else for (const state of hold.state(timeToNs(m.header.stamp), m)) countState(state);
     });
     return {
       finished,
