@@ -456,9 +456,19 @@ export default defineNode({
     // lockstep (where ticks come as fast as the graph goes, and a miss is a skipped tick); its
     // work is always timed on the steady clock
     const loopClock = p.wait_for_state ? node.clock : node.steadyClock;
+    let saidNoState = false;
     function commandTick(tickNs: bigint): void {
       // a lockstep tick released after deactivate (its state came late): an inactive node sends nothing
       if (!active) return;
+      // nothing measured yet: nothing to hold and nothing to stop. A bridge holds its robot until the
+      // first command comes (the sim paused, hw_bridge where it was enabled); a stop action sent now
+      // would release it while the state estimator's process may still be starting (ros2 launch
+      // starts processes in no fixed order), so the first command goes out with the first state
+      if (state === undefined) {
+        if (!saidNoState) node.logger.info(`no state on ${p.state_topic} yet: no command until the first one`);
+        saidNoState = true;
+        return;
+      }
       const t0 = node.steadyClock.now();
       const startedNs = loopClock.now();
       if (loop.failure === undefined) {
@@ -472,7 +482,7 @@ export default defineNode({
       // failed: the stop action, without the planner
       const { command: u, verdict } = loop.tick(tickNs, state);
       if (loop.failure === undefined) {
-        if (state) tracking.add(tickNs, state.x);
+        tracking.add(tickNs, state.x);
         if (!verdict.ok && throttle.allow('verdict'))
           node.logger.warn(`safety: ${verdict.detail}${loop.plannerError ? ` (planner: ${loop.plannerError})` : ''}`);
       }
@@ -481,10 +491,10 @@ export default defineNode({
         commands.publish(command);
         // stamped when it takes effect: its tick, or the newer state it answers (lockstep: the first
         // tick of an episode is answered from the episode's first state, stamped after the tick)
-        const stamped = stamp(state && state.stampNs > tickNs ? state.stampNs : tickNs, command.data);
+        const stamped = stamp(state.stampNs > tickNs ? state.stampNs : tickNs, command.data);
         if (stamped) stampedCommands?.publish(stamped);
         published++;
-        if (state) answered = { stampNs: state.stampNs, command, ...(stamped ? { stamped } : {}) };
+        answered = { stampNs: state.stampNs, command, ...(stamped ? { stamped } : {}) };
       }
       loop.stats.tick(startedNs, node.steadyClock.now() - t0);
     }
@@ -500,10 +510,11 @@ export default defineNode({
       commands.publish({ layout, data: Float64Array.from(u) });
       const stamped = stamp(node.clock.now(), u);
       if (stamped) stampedCommands?.publish(stamped);
+      const actuators = nu === 1 ? 'its actuator' : `all ${nu} actuators`;
       node.logger.info(
         commandInterface === 'position'
-          ? `deactivated: sent the stop action (hold the measured position on all ${nu} actuators)`
-          : `deactivated: sent the stop action (zero ${commandInterface} on all ${nu} actuators)`,
+          ? `deactivated: sent the stop action (hold the measured position on ${actuators})`
+          : `deactivated: sent the stop action (zero ${commandInterface} on ${actuators})`,
       );
     }
     let realtime: RealtimeOutcome | undefined;

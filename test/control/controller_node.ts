@@ -34,6 +34,8 @@ export interface ControllerUnderTest {
   tick(k: number, x: readonly number[]): Promise<void>;
   /** The state x stamped k periods alone, the clock left as it is (a lockstep bridge re-sending a tick). */
   state(k: number, x: readonly number[]): Promise<void>;
+  /** The clock set to k periods alone, no state (a robot whose state has not come yet). */
+  advance(k: number): Promise<void>;
   /** An end-effector goal (m) on the goal topic. */
   goal(x: number, y: number, z: number): Promise<void>;
   /** true on /emergency_stop, delivered. */
@@ -129,6 +131,10 @@ export async function startController(
       await transport.bus.idle();
     },
     state: publishState,
+    async advance(k) {
+      clock.set(BigInt(k) * PERIOD_NS);
+      await transport.bus.idle();
+    },
     async goal(x, y, z) {
       goals.publish({
         header: { stamp: nsToTime(clock.now()), frame_id: 'world' },

@@ -233,7 +233,7 @@ rosTest(
       });
       const heard = commands(peer).length;
       assert.ok(pushing(commands(peer).at(-2)), `before the stop: ${JSON.stringify(commands(peer).slice(-5))}`);
-      assert.match(controller.output(), /deactivated: sent the stop action \(zero effort on all 1 actuators\)/);
+      assert.match(controller.output(), /deactivated: sent the stop action \(zero effort on its actuator\)/);
       // inactive while ros2 lifecycle get runs (a second or more): still nothing after the stop
       assert.equal(await lifecycleState(node, env), 'inactive [2]');
       assert.equal(commands(peer).length, heard, `after the stop: ${JSON.stringify(commands(peer).slice(heard))}`);
