@@ -38,7 +38,9 @@ import { rotationToQuaternion } from '../src/util/rotation.js';
 // command source is there (a subscriber of joint_states and a publisher on command_topic,
 // sim/robot/command_source.ts), said once when it waits and once when it starts; in lockstep a tick
 // not answered before the first command is published again (the same messages) every
-// resend_period_s, as DDS may drop what goes out before both ends have discovered each other; in
+// resend_period_s under ROS 2, as DDS may drop what goes out before both ends have discovered each
+// other (the embedded transport loses nothing, and a re-sent state answered twice would shift every
+// later command by one tick, so it never re-sends there); in
 // real time the robot is then held (its clock runs, its physics does not) until the first command.
 
 const parameters = defineParams({
@@ -174,7 +176,7 @@ const parameters = defineParams({
     default: 1,
     range: [0, 3600],
     description:
-      "lockstep, until the first command of the run: publish a waiting tick's state and /clock again this often (0: never)",
+      "lockstep under ROS 2, until the first command of the run: publish a waiting tick's state and /clock again this often, as DDS may lose what goes out during discovery (0: never; the embedded transport never needs it)",
   },
   ee_site: { type: 'string', default: '', description: 'site whose pose is published on ee_pose (empty: none)' },
   frame_id: { type: 'string', default: 'world', description: 'frame of published poses' },
@@ -273,7 +275,8 @@ export default defineNode({
       : undefined;
     const lockstep = new Lockstep(hooks, {
       source,
-      resendMs: p.resend_period_s * 1000,
+      // nothing sent to a matched endpoint is lost on the embedded transport: re-sending is for DDS
+      resendMs: node.transportKind === 'ros2' ? p.resend_period_s * 1000 : 0,
       onResend: (resends) => {
         if (resends === 1)
           node.logger.warn(

@@ -112,6 +112,12 @@ export interface NodeHandle<S extends ParamSchema = ParamSchema> {
   resolveTopicName(topic: string): string;
   /** present when the transport exposes the node's lifecycle outside the process (ROS 2) */
   readonly lifecycle?: LifecycleEndpoint | undefined;
+  /**
+   * The transport the node is on (absent: embedded). The embedded transport matches endpoints at
+   * once and never loses a message to a matched one; over DDS a message can be lost while the two
+   * sides are still discovering each other, which only a ROS 2 node has to allow for.
+   */
+  readonly transportKind?: 'embedded' | 'ros2';
   stats(): EndpointStats[];
   destroy(): void;
 }

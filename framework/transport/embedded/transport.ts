@@ -87,6 +87,7 @@ export class EmbeddedTransport implements Transport {
 }
 
 class EmbeddedNode<S extends ParamSchema> extends NodeBase<S> implements NodeHandle<S> {
+  readonly transportKind = 'embedded' as const;
   readonly logger: ClosableLogger;
   readonly clock: Clock;
   readonly steadyClock: Clock = new WallClock('steady');

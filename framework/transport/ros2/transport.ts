@@ -193,6 +193,7 @@ class Ros2Clock implements Clock {
 }
 
 class Ros2Node<S extends ParamSchema> extends NodeBase<S> implements NodeHandle<S> {
+  readonly transportKind = 'ros2' as const;
   readonly logger: Logger;
   readonly clock: Clock;
   readonly steadyClock: Clock;
