@@ -121,19 +121,28 @@ function settledError(output: string, controller: string, joint: string): number
   return Number(m[1]);
 }
 
-/** The cart-pole graph balanced: the pole within 0.3 rad after settling and no stop action, per the controller's summary. */
-function assertBalanced(output: string, controller: string, label: string): void {
+/**
+ * The cart-pole graph balanced: the pole within 0.3 rad after settling, per the controller's summary,
+ * and stop actions on no more than `maxStopShare` of its ticks. In lockstep there are none; in real
+ * time on a machine shared by nine node processes, a state can come later than the 50 ms watchdog
+ * and the safety layer rightly sends the stop action for that tick — what must hold then is the task.
+ */
+function assertBalanced(output: string, controller: string, label: string, maxStopShare = 0): void {
   const pole = settledError(output, controller, 'pole_hinge');
   assert.ok(pole < 0.3, `${label}: the pole strayed ${pole} rad after settling`);
-  assert.match(
-    output.split('\n').find((l) => l.includes(controller) && /stop actions/.test(l)) ?? '',
-    / 0 stop actions/,
-    `${label}: ${controller} took stop actions`,
+  const line = output.split('\n').find((l) => l.includes(controller) && /stop actions/.test(l)) ?? '';
+  const m = / (\d+) ticks at .* (\d+) stop actions/.exec(line);
+  assert.ok(m, `${label}: no stop-action count in ${controller}'s summary: ${line}`);
+  const [ticks, stops] = [Number(m[1]), Number(m[2])];
+  if (stops > 0) console.log(`${label}: ${controller} sent ${stops} stop actions in ${ticks} ticks`);
+  assert.ok(
+    stops <= maxStopShare * ticks,
+    `${label}: ${controller} took ${stops} stop actions in ${ticks} ticks: ${line}`,
   );
 }
 
 /** Both launchers: the arm reached its four targets, the cart-pole balanced, the run ended by the arm's goal sequencer. */
-async function demoLike(file: string, args: readonly string[]): Promise<void> {
+async function demoLike(file: string, args: readonly string[], maxStopShare = 0): Promise<void> {
   const { embedded, ros2 } = await bothRuns(file, args);
   assert.match(
     embedded.output,
@@ -142,8 +151,8 @@ async function demoLike(file: string, args: readonly string[]): Promise<void> {
   assert.match(ros2.output, /\/arm\/goal_sequencer: stopping \(finished: reached 4 of 4 targets within 1\.0 cm\)/);
   // the launch ended because that process exited (its on_exit), not otherwise
   assert.match(ros2.output, /process\[goal_sequencer-\d+\] was required: shutting down launched system/);
-  assertBalanced(embedded.output, '/cartpole/controller', 'embedded');
-  assertBalanced(ros2.output, '/cartpole/controller', 'ros2 launch');
+  assertBalanced(embedded.output, '/cartpole/controller', 'embedded', maxStopShare);
+  assertBalanced(ros2.output, '/cartpole/controller', 'ros2 launch', maxStopShare);
   // every process ended within ros2 launch's SIGINT → SIGTERM → SIGKILL escalation without SIGKILL
   // (the plot recorders write their plots as they clean up)
   assert.doesNotMatch(ros2.output, /escalating to 'SIGKILL'/);
@@ -159,7 +168,8 @@ rosTest(
 
 rosTest(
   'ros2 launch dynastack sim_realtime.launch.yaml (real time): the same, on the wall clock, each node its own process',
-  () => demoLike('sim_realtime.launch.yaml', []),
+  // a stop action on at most 2 % of the ticks (a state later than the watchdog on a loaded machine)
+  () => demoLike('sim_realtime.launch.yaml', [], 0.02),
   2 * LAUNCH_LIMIT_MS + 60_000,
 );
 

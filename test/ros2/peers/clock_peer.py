@@ -99,18 +99,25 @@ def drive(node: Node) -> None:
                 return False
         return True
 
-    # discovery: the controller's state and e-stop subscriptions and its command publisher matched
+    # discovery: the controller's state and e-stop subscriptions and its command publisher matched;
+    # the state at time 0 is published all along (a controller sends nothing before its first state,
+    # and would otherwise tick at 0.01 s on a clock that came before the state of that step)
     ready = spin_until(
         "the controller's subscriptions and command publisher",
         lambda: state_pub.get_subscription_count() >= 1
         and estop_pub.get_subscription_count() >= 1
         and node.count_publishers(COMMANDS) >= 1
         and node.count_subscribers("/clock") >= 1,
+        republish=True,
     )
     # a best-effort /clock matches only a best-effort subscription (a reliable one requests more)
     clock_matched = ready and spin_until(
         "a /clock subscription that matches best effort", lambda: clock_pub.get_subscription_count() >= 1, 10.0
     )
+    # the state of time 0 delivered (reliable, matched) before the clock moves on
+    for _ in range(5):
+        publish(0)
+        rclpy.spin_once(node, timeout_sec=0.02)
     say("discovered", ready=ready, clock_matched=clock_matched)
     result: dict[str, object] = {"ready": ready, "clock_matched": clock_matched}
 
