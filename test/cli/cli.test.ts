@@ -1,10 +1,11 @@
 import { packageRoot } from '../../src/util/paths.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startCli as startCliProcess, type CliProcess } from './cli_process.js';
 import type { LaunchReport } from '../../framework/runtime/launcher.js';
 
 // The dynastack command as a user runs it: clean shutdown on signals, `params`, a bad parameter
@@ -15,41 +16,8 @@ const cli = join(root, 'dist/cli/main.js');
 /** the same command with the test fixture nodes among its executables */
 const cliWithFixtures = join(root, 'dist/test/cli/with_fixture_nodes.js');
 
-/**
- * A CLI process whose output the test watches: `waitFor` resolves once the output (stdout and
- * stderr) matches, and fails if the process ends first or after a generous deadline (startup is
- * slow on a loaded machine); `stop` signals it and resolves with its exit code.
- */
-function startCli(args: string[]) {
-  // ROS_DISTRO unset: `run` takes the embedded transport, as on a machine without ROS 2
-  const child = spawn(process.execPath, [cli, ...args], { cwd: root, env: { ...process.env, ROS_DISTRO: '' } });
-  let output = '';
-  // 'close', not 'exit': the output is complete only once the pipes are
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  let ended = false;
-  void exited.then(() => (ended = true));
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  return {
-    output: () => output,
-    async waitFor(pattern: RegExp, timeoutMs = 60_000): Promise<void> {
-      const end = performance.now() + timeoutMs;
-      while (!pattern.test(output)) {
-        if (ended) throw new Error(`the process ended before printing ${pattern}:\n${output}`);
-        if (performance.now() > end) throw new Error(`no ${pattern} within ${timeoutMs / 1000} s:\n${output}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
-    stop(signal: NodeJS.Signals): Promise<number | null> {
-      child.kill(signal);
-      return exited;
-    },
-    /** end it whatever state it is in (after a failed wait) */
-    kill(): void {
-      if (!ended) child.kill('SIGKILL');
-    },
-  };
-}
+/** The CLI as a child process whose output the test watches (./cli_process.ts). */
+const startCli = (args: string[]): CliProcess => startCliProcess(cli, args, root);
 
 /** Start a launch, wait until the listener has heard the talker, send a signal, and return how it ended. */
 async function launchAndSignal(signal: NodeJS.Signals) {

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startCli as startCliProcess, type CliProcess } from './cli_process.js';
 import { packageRoot } from '../../src/util/paths.js';
 
 // How `dynastack run` and `dynastack launch` end. Ctrl-C under ros2 launch reaches a node's process
@@ -16,31 +17,7 @@ const root = packageRoot();
 const cli = join(root, 'dist/test/cli/with_fixture_nodes.js');
 
 /** The CLI (with the fixture nodes) as a child process whose output the test can wait on. */
-function startCli(args: string[]) {
-  const child = spawn(process.execPath, [cli, ...args], { cwd: root, env: { ...process.env, ROS_DISTRO: '' } });
-  let output = '';
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  let ended = false;
-  void exited.then(() => (ended = true));
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  return {
-    child,
-    output: () => output,
-    exited,
-    async waitFor(pattern: RegExp, timeoutMs = 60_000): Promise<void> {
-      const end = performance.now() + timeoutMs;
-      while (!pattern.test(output)) {
-        if (ended) throw new Error(`the process ended before printing ${pattern}:\n${output}`);
-        if (performance.now() > end) throw new Error(`no ${pattern} within ${timeoutMs / 1000} s:\n${output}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
-    kill(): void {
-      if (!ended) child.kill('SIGKILL');
-    },
-  };
-}
+const startCli = (args: string[]): CliProcess => startCliProcess(cli, args, root);
 
 /** SIGINT, SIGINT, SIGTERM in quick succession once the node deactivates, as Ctrl-C under ros2 launch delivers them. */
 async function ctrlCAsRos2LaunchDoes(proc: ReturnType<typeof startCli>): Promise<number | null> {
