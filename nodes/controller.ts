@@ -17,6 +17,7 @@ import { diagnosticArray } from '../framework/msgs/diagnostics.js';
 import type { Timer } from '../framework/time/clock.js';
 import { QOS_EPISODE_EVENTS, QOS_LATCHED } from '../framework/transport/qos.js';
 import { stampedCommand } from '../framework/msgs/stamped_command.js';
+import { planMessage } from '../framework/msgs/plan.js';
 import { MujocoSim } from '../sim/mujoco/sim.js';
 import { SafetyLayer, type CommandInterface, type SafetyConfig } from '../src/control/safety.js';
 import { SAFETY_PARAMETERS, actionBox, actuatedJoints, safetyLimits } from '../src/control/safety_limits.js';
@@ -31,6 +32,7 @@ import { TickGate, type GateHold } from '../src/control/tick_gate.js';
 import { ControllerGoals } from '../src/control/goals.js';
 import { checksHold, degreeRangeWarning } from '../src/control/goal_checks.js';
 import { offerModel } from '../src/control/model_input.js';
+import { PlanSource, stateNames } from '../src/control/plan_message.js';
 import {
   controllerHealth,
   controllerMetrics,
@@ -52,6 +54,9 @@ import {
 // with stamped_command_topic each also goes out as a sensor_msgs/JointState stamped with the tick
 // it takes effect at (framework/msgs/stamped_command.ts), for a learner or a monitor in another
 // process, which cannot tell a Float64MultiArray's tick from when it arrives.
+// With plan_topic (default ~/plan) it also sends the newest policy its loop evaluates, as a
+// latched dynastack_msgs/Plan (src/control/plan_message.ts: nominal states and actions, the
+// planner's figures) from a timer of its own, when it changed, at most plan_rate_hz: off the tick.
 // The planner is the `planner` parameter's entry of the planner registry
 // (src/control/planners/registry.ts: LQR on the MJCF model, or a sampling optimiser over the
 // learned dynamics model from model_topic, exploring until the first arrives); the registry also
@@ -226,6 +231,18 @@ const parameters = defineParams({
     choices: ['', 'wasm', 'cpu'],
     description:
       "sampling planners: tensor backend for the model, '' the fastest that starts, or force 'wasm' or 'cpu'",
+  },
+  plan_topic: {
+    type: 'string',
+    default: '~/plan',
+    description:
+      "dynastack_msgs/Plan: the newest policy the command loop evaluates (nominal states and actions, the planner's figures), latched, sent when it changes at most at plan_rate_hz; '': none",
+  },
+  plan_rate_hz: {
+    type: 'double',
+    default: 10,
+    range: [0.01, 1000],
+    description: "plan_topic: the most plans a second (the node's clock: sim time in simulation)",
   },
   estop_topic: {
     type: 'string',
@@ -412,6 +429,19 @@ export default defineNode({
     const stamp = (tickNs: bigint, u: ArrayLike<number>): JointState | undefined =>
       stampedCommands && stampedCommand(tickNs, commandJoints, commandInterface, u);
     const diagnostics = node.createPublisher('diagnostic_msgs/msg/DiagnosticArray', '/diagnostics');
+    // the plan, off the tick: a timer of its own sends the loop's newest policy when it changed
+    const plans = p.plan_topic ? node.createPublisher('dynastack_msgs/msg/Plan', p.plan_topic, QOS_LATCHED) : undefined;
+    const planSource = new PlanSource({
+      planner: planner.name,
+      stateNames: stateNames(joints, nv),
+      actionNames: sim.info.actuators.map((a) => a.name),
+    });
+    const publishPlan = (): void => {
+      const outcome = planSource.next(loop.policy, () => planner.status());
+      if (outcome?.ok) plans?.publish(planMessage(outcome.plan));
+      else if (outcome && throttle.allow('plan'))
+        node.logger.warn(`plan not sent on ${p.plan_topic}: ${outcome.problem}`);
+    };
     // transient local as the goal_sequencer publishes them: a goal published before this process
     // was discovered still arrives (its publishers must offer TRANSIENT_LOCAL: a volatile one does not match)
     node.createSubscription('geometry_msgs/msg/PoseStamped', p.goal_topic, onGoal, { qos: QOS_LATCHED });
@@ -537,6 +567,7 @@ export default defineNode({
 
     let timer: Timer | undefined;
     let diagTimer: Timer | undefined;
+    let planTimer: Timer | undefined;
     return {
       activate: () => {
         active = true;
@@ -548,6 +579,7 @@ export default defineNode({
         // activated after sim time began (a bridge in a worker starts first): the tick it waits on is now
         if (p.wait_for_state && node.clock.isSimTime && node.clock.now() > 0n) gate.tickDue(node.clock.now());
         diagTimer = node.createTimer(1_000_000_000n, publishHealth, node.steadyClock);
+        if (plans) planTimer = node.createTimer(periodNsFromHz(p.plan_rate_hz), publishPlan);
       },
       deactivate: async () => {
         // the stop goes out before the timers stop, and nothing after it: all in this one turn
@@ -556,6 +588,7 @@ export default defineNode({
         answered = undefined;
         timer?.cancel();
         diagTimer?.cancel();
+        planTimer?.cancel();
         loop.stats.pause();
         realtime?.restore();
         await thread?.stop();

@@ -143,6 +143,30 @@ export interface EpisodeEvent {
   reason: string;
 }
 
+export const PlanKind = { SEQUENCE: 0, FEEDBACK: 1 } as const;
+export const PlanInterpolation = { ZERO_ORDER_HOLD: 0, LINEAR: 1 } as const;
+
+/** The controller's current plan (interfaces/dynastack_msgs/msg/Plan.msg says what each field is). */
+export interface Plan {
+  header: Header;
+  planner: string;
+  /** PlanKind.SEQUENCE or .FEEDBACK */
+  kind: number;
+  /** PlanInterpolation.ZERO_ORDER_HOLD or .LINEAR */
+  interpolation: number;
+  step: Duration;
+  state_names: string[];
+  action_names: string[];
+  steps: number;
+  /** steps × state_names.length, row-major */
+  states: Float64Seq;
+  /** steps × action_names.length, row-major */
+  actions: Float64Seq;
+  cost: number;
+  iterations: number;
+  status: KeyValue[];
+}
+
 /** Every message type the stack can carry, by its full ROS 2 name. */
 export interface MessageTypes {
   'builtin_interfaces/msg/Time': Time;
@@ -161,6 +185,7 @@ export interface MessageTypes {
   'dynastack_msgs/msg/Transition': Transition;
   'dynastack_msgs/msg/JointStateEstimate': JointStateEstimate;
   'dynastack_msgs/msg/EpisodeEvent': EpisodeEvent;
+  'dynastack_msgs/msg/Plan': Plan;
 }
 
 export type MessageTypeName = keyof MessageTypes;

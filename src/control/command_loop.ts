@@ -1,5 +1,5 @@
 import type { Planner } from './planner.js';
-import { evaluatePolicy } from './policy.js';
+import { evaluatePolicy, type Policy } from './policy.js';
 import type { SafetyLayer, SafetyVerdict } from './safety.js';
 import { LoopStats } from './loop_stats.js';
 
@@ -14,6 +14,9 @@ import { LoopStats } from './loop_stats.js';
 // exception the controller meets in a tick (fail()): the loop has then failed for good. It sends
 // the stop action at every tick from then on without asking the planner again, says why once
 // (onFailure), and resolves `failed` with the reason.
+//
+// policy is the newest policy a tick evaluated (not one found stale), for the controller's plan
+// topic: a new object whenever the planner handed out a new plan.
 //
 // stop() is the loop's last output when it stops (the controller deactivated): the safety layer's
 // stop action, with no planner asked.
@@ -61,6 +64,7 @@ export class CommandLoop {
   #failure: string | undefined;
   /** the planner has handed out a policy: from then on a throw is a fault */
   #hadPolicy = false;
+  #policy: Policy | undefined;
 
   constructor(
     private readonly planner: Planner,
@@ -79,6 +83,11 @@ export class CommandLoop {
     this.stats = new LoopStats(periodNs);
     this.#raw = new Float64Array(nu);
     this.#out = new Float64Array(nu);
+  }
+
+  /** the newest policy a tick evaluated (undefined until one has) */
+  get policy(): Policy | undefined {
+    return this.#policy;
   }
 
   /** why the loop failed, once it has */
@@ -124,6 +133,7 @@ export class CommandLoop {
           this.#raw.fill(Number.NaN);
         } else {
           evaluatePolicy(policy, timeNs, state.x, this.#raw);
+          this.#policy = policy;
           this.plannerError = undefined;
         }
       } catch (err) {
