@@ -116,6 +116,33 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
 }
 
 /**
+ * forwardJacobian(widths, params, members, memberList, input, rows, stateSize, outputs, jacobians,
+ * threads): the `rows` inputs through each member in memberList; outputs [count, rows, stateSize]
+ * (the first stateSize raw outputs), jacobians [count, rows, stateSize, in] (∂ output / ∂ input)
+ */
+Napi::Value ForwardJacobian(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 10) fail(env, "forwardJacobian: expected (widths, params, members, memberList, input, rows, stateSize, outputs, jacobians, threads)");
+  const dyn::NetShape shape = shapeOf(env, info[0]);
+  const int members = integer(env, info[2], "members", 1, MAX_MEMBERS);
+  Napi::Float32Array params = float32(env, info[1], "params", (size_t)members * shape.memberParams);
+  Napi::Int32Array list = int32(env, info[3], "memberList", 0);
+  const int count = (int)list.ElementLength();
+  const int* m = list.Data();
+  for (int i = 0; i < count; ++i)
+    if (m[i] < 0 || m[i] >= members) fail(env, "memberList[" + std::to_string(i) + "] is " + std::to_string(m[i]) + ", not a member in 0…" + std::to_string(members - 1));
+  const int in = shape.widths.front(), out = shape.widths.back();
+  const int rows = integer(env, info[5], "rows", 0, 1 << 24);
+  const int nx = integer(env, info[6], "stateSize", 1, out);
+  const int threads = integer(env, info[9], "threads", 1, MAX_THREADS);
+  Napi::Float32Array input = float32(env, info[4], "input", (size_t)rows * in);
+  Napi::Float32Array outputs = float32(env, info[7], "outputs", (size_t)count * rows * nx);
+  Napi::Float32Array jacobians = float32(env, info[8], "jacobians", (size_t)count * rows * nx * in);
+  dyn::forwardJacobian(kernels(), shape, params.Data(), m, count, input.Data(), rows, nx, outputs.Data(), jacobians.Data(), threads);
+  return env.Undefined();
+}
+
+/**
  * trainStep({ widths, probabilistic, members, stateSize, params, adamM, adamV, bounds, boundsM,
  * boundsV, x, y, rows, decays, boundPenalty, adam: Float64Array[lr, β₁, β₂, 1−β₁, 1−β₂, ε, c₁, c₂],
  * apply, grads?, boundGrads?, threads }) → { dataLoss, totalLoss }
@@ -175,6 +202,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("useKernels", Napi::Function::New(env, UseKernels, "useKernels"));
   exports.Set("forward", Napi::Function::New(env, Forward, "forward"));
   exports.Set("trainStep", Napi::Function::New(env, TrainStep, "trainStep"));
+  exports.Set("forwardJacobian", Napi::Function::New(env, ForwardJacobian, "forwardJacobian"));
   return exports;
 }
 

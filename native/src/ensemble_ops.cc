@@ -21,6 +21,9 @@ struct ThreadScratch {
   AlignedBuffer packedWeights, act0, act1;
   // training
   AlignedBuffer saved, out, delta0, delta1, grads;
+  // Jacobians: the pre-activation of the current layer, the tangents (two layers' worth) and the
+  // output layer's tangents before they are transposed into place
+  AlignedBuffer z, tangent0, tangent1, tangentOut;
 };
 
 ThreadScratch& scratch() {
@@ -221,6 +224,106 @@ MemberResult memberStep(const KernelTable& kt, const TrainArgs& a, int m, double
   return result;
 }
 
+/** input rows × directions per Jacobian chunk: a chunk's tangents (≈ this × width floats) stay in L2 */
+constexpr int JACOBIAN_TANGENT_ROWS = 576;
+/** below this many rows a member's Jacobians are not split over threads */
+constexpr int MIN_JACOBIAN_SPLIT_ROWS = 16;
+
+/**
+ * One member's outputs (first nx) and their Jacobians for rows of input, forward mode. The
+ * tangent of input direction k at layer l is the n × width_l matrix T_l^k = ∂H_l/∂x_k (rows of the
+ * chunk); T_0^k is the constant one-hot row e_k (a GEMM operand with lda 0). With Z_l = H_l·W_l + b_l
+ * and H_{l+1} = silu(Z_l):  T_{l+1}^k = (T_l^k·W_l) ∘ silu'(Z_l), one GEMM per direction over the
+ * chunk's rows with SiLU' as its epilogue; the linear output layer maps every direction's tangent
+ * in one GEMM, T_L = T_{L−1}·W_{L−1}[:, :nx], whose rows (k, r) are transposed into [r, j, k].
+ */
+void jacobianRows(const KernelTable& kt, const NetShape& sh, const float* p, const float* x, int rows, int nx, float* out, float* jac, ThreadScratch& s) {
+  const int L = sh.layers, in = sh.widths[0], outWidth = sh.widths[L];
+  // weights packed once for all the rows: hidden layers whole, the output layer's first nx columns
+  std::vector<long> packedOffset(L + 1, 0);
+  for (int l = 0; l < L; ++l) packedOffset[l + 1] = packedOffset[l] + kt.packedSize(sh.widths[l], l + 1 == L ? nx : sh.widths[l + 1]);
+  float* packed = s.packedWeights.get(packedOffset[L]);
+  for (int l = 0; l < L; ++l)
+    kt.packB(p + sh.kernelOffset[l], sh.widths[l + 1], false, sh.widths[l], l + 1 == L ? nx : sh.widths[l + 1], packed + packedOffset[l]);
+  std::vector<float> identity((size_t)in * in, 0.0f);
+  for (int k = 0; k < in; ++k) identity[(size_t)k * in + k] = 1.0f;
+
+  const int chunk = JACOBIAN_TANGENT_ROWS / in > 1 ? JACOBIAN_TANGENT_ROWS / in : 1;
+  const long chunkRows = rows < chunk ? rows : chunk;
+  float* H[2] = {s.act0.get(chunkRows * sh.maxWidth), s.act1.get(chunkRows * sh.maxWidth)};
+  float* Z = s.z.get(chunkRows * sh.maxWidth);
+  float* T[2] = {s.tangent0.get(chunkRows * in * sh.maxWidth), s.tangent1.get(chunkRows * in * sh.maxWidth)};
+  float* TO = s.tangentOut.get(chunkRows * in * nx);
+  for (int r0 = 0; r0 < rows; r0 += chunk) {
+    const int n = rows - r0 < chunk ? rows - r0 : chunk;
+    const float* h = x + (long)r0 * in;
+    int ld = in;
+    const float* t = nullptr;  // null: still the identity (before the first layer)
+    for (int l = 0; l < L; ++l) {
+      const int K = sh.widths[l];
+      GemmArgs g;
+      g.M = n;
+      g.K = K;
+      g.A = h;
+      g.lda = ld;
+      g.packedB = packed + packedOffset[l];
+      g.bias = p + sh.biasOffset[l];
+      if (l + 1 == L) {
+        g.N = nx;
+        g.C = out + (long)r0 * nx;
+        g.ldc = nx;
+        kt.gemm(g, s.gemm);
+        if (t) {
+          GemmArgs gt;
+          gt.M = in * n;
+          gt.N = nx;
+          gt.K = K;
+          gt.A = t;
+          gt.lda = K;
+          gt.packedB = g.packedB;
+          gt.C = TO;
+          gt.ldc = nx;
+          kt.gemm(gt, s.gemm);
+        }
+        const float* w = p + sh.kernelOffset[l];
+        for (int r = 0; r < n; ++r) {
+          float* J = jac + (long)(r0 + r) * nx * in;
+          for (int j = 0; j < nx; ++j)
+            for (int k = 0; k < in; ++k) J[j * in + k] = t ? TO[((long)k * n + r) * nx + j] : w[(long)k * outWidth + j];
+        }
+        break;
+      }
+      const int N = sh.widths[l + 1];
+      g.N = N;
+      g.C = H[l % 2];
+      g.ldc = N;
+      g.epilogue = EPILOGUE_SILU_KEEP;
+      g.Z = Z;
+      g.ldz = N;
+      kt.gemm(g, s.gemm);
+      float* next = T[l % 2];
+      for (int k = 0; k < in; ++k) {
+        GemmArgs gt;
+        gt.M = n;
+        gt.N = N;
+        gt.K = K;
+        gt.A = t ? t + (long)k * n * K : identity.data() + (long)k * in;
+        gt.lda = t ? K : 0;
+        gt.packedB = g.packedB;
+        gt.C = next + (long)k * n * N;
+        gt.ldc = N;
+        gt.epilogue = EPILOGUE_SILU_GRAD;
+        gt.aux = Z;
+        gt.ldaux = N;
+        kt.gemm(gt, s.gemm);
+      }
+      h = g.C;
+      ld = N;
+      t = next;
+    }
+  }
+}
+
 }  // namespace
 
 NetShape::NetShape(std::vector<int> w) : widths(std::move(w)) {
@@ -264,6 +367,30 @@ void forwardEnsemble(const KernelTable& kt, const NetShape& sh, const float* par
     const Task& t = tasks[i];
     const long outRow = offsets ? t.row0 : (long)t.member * sharedRows + t.row0;
     forwardRows(kt, sh, params + (long)t.member * sh.memberParams, input + (long)t.row0 * in, t.rows, output + outRow * out, scratch());
+  });
+}
+
+void forwardJacobian(const KernelTable& kt, const NetShape& sh, const float* params, const int* memberList, int count, const float* input, int rows, int nx,
+                     float* outputs, float* jacobians, int threads) {
+  struct Task {
+    int entry, row0, rows;
+  };
+  const int in = sh.widths[0];
+  if ((double)rows * count * (in + 1) * sh.memberParams < MIN_PARALLEL_WORK) threads = 1;
+  std::vector<Task> tasks;
+  for (int i = 0; i < count; ++i) {
+    // split over threads even when small: each row costs in + 1 forward passes
+    const int pieces = threads > 1 && rows >= MIN_JACOBIAN_SPLIT_ROWS ? threads : 1;
+    for (int piece = 0; piece < pieces; ++piece) {
+      const int a = (int)((long)rows * piece / pieces), b = (int)((long)rows * (piece + 1) / pieces);
+      if (b > a) tasks.push_back({i, a, b - a});
+    }
+  }
+  ThreadPool::instance().run((int)tasks.size(), threads, [&](int i) {
+    const Task& t = tasks[i];
+    const long row = (long)t.entry * rows + t.row0;
+    jacobianRows(kt, sh, params + (long)memberList[t.entry] * sh.memberParams, input + (long)t.row0 * in, t.rows, nx, outputs + row * nx,
+                 jacobians + row * nx * in, scratch());
   });
 }
 

@@ -33,6 +33,18 @@ struct NetShape {
 void forwardEnsemble(const KernelTable& kt, const NetShape& shape, const float* params, int members, const float* input, const int* offsets, int sharedRows,
                      float* output, int threads);
 
+/**
+ * Forward-mode Jacobians: the same `rows` inputs [rows × in] through each member listed in
+ * memberList (count entries, each a valid member index, repeats allowed). For list entry i and row r:
+ *   outputs[(i·rows + r)·nx + j]          = raw output j (j < nx: the normalised delta mean),
+ *   jacobians[((i·rows + r)·nx + j)·in + k] = ∂ output j / ∂ input k.
+ * Per hidden layer the tangent of every input direction goes through the layer as one GEMM
+ * (T_{l+1} = (T_l·W_l)∘silu'(Z_l), the SiLU' fused into the GEMM's epilogue); the linear output
+ * layer maps all directions at once.
+ */
+void forwardJacobian(const KernelTable& kt, const NetShape& shape, const float* params, const int* memberList, int count, const float* input,
+                     int rows, int nx, float* outputs, float* jacobians, int threads);
+
 struct TrainArgs {
   const NetShape* shape = nullptr;
   bool probabilistic = true;

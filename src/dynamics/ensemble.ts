@@ -144,6 +144,16 @@ function initialWeights(config: Required<EnsembleConfig>): NamedArray[] {
   return arrays;
 }
 
+/** a mean prediction and its Jacobians, row-major (ProbabilisticEnsemble.meanJacobians) */
+export interface MeanJacobians {
+  /** [n, nx] */
+  readonly next: Float64Array;
+  /** [n, nx, nx]: ∂next_i/∂state_k at [r, i, k] */
+  readonly dState: Float64Array;
+  /** [n, nx, nu]: ∂next_i/∂action_k at [r, i, k] */
+  readonly dAction: Float64Array;
+}
+
 interface State {
   readonly input: Normaliser;
   readonly output: Normaliser;
@@ -166,6 +176,9 @@ export class ProbabilisticEnsemble {
   #output: Normaliser;
   readonly #sampling: Rng;
   #scratch = new Float32Array(0);
+  /** meanNext's grouped inputs and the normalised rows of meanNext / meanJacobians */
+  #meanScratch = new Float32Array(0);
+  #jacobianScratch = new Float32Array(0);
   #disposed = false;
 
   private constructor(
@@ -288,6 +301,153 @@ export class ProbabilisticEnsemble {
       }
     }
     return next;
+  }
+
+  /**
+   * The mean over `members` of each member's mean next state (as predictNext with sample = false
+   * computes it per member: state + delta·outStd + outMean), for n (state, action) rows, in float64:
+   * [n, nx] row-major. Each listed member runs on its own copy of the rows (forwardGrouped), so
+   * members not listed cost nothing. For rollouts through the elites (pass `elites`).
+   */
+  meanNext(
+    states: ArrayLike<number>,
+    actions: ArrayLike<number>,
+    n: number,
+    members: readonly number[],
+    out?: Float64Array,
+  ): Float64Array {
+    this.#checkLive();
+    const list = this.#meanArgs('meanNext', states, actions, n, members);
+    const { stateSize: nx, actionSize: nu, members: count, probabilistic } = this.config;
+    if (out && out.length < n * nx) throw new Error(`meanNext: out has ${out.length} values, needs ${n * nx}`);
+    const next = out ?? new Float64Array(n * nx);
+    const width = nx + nu;
+    const normalised = this.#normalisedInputs(states, actions, n);
+    const offsets = new Int32Array(count + 1);
+    for (const m of list) offsets[m + 1]! += n;
+    for (let m = 0; m < count; m++) offsets[m + 1]! += offsets[m]!;
+    if (this.#meanScratch.length < list.length * n * width)
+      this.#meanScratch = new Float32Array(list.length * n * width);
+    const inputs = this.#meanScratch;
+    const fill = offsets.slice(0, count);
+    for (const m of list) {
+      inputs.set(normalised.subarray(0, n * width), fill[m]! * width);
+      fill[m]! += n;
+    }
+    const raw = this.#engine.forwardGrouped(inputs, offsets);
+    const outWidth = probabilistic ? 2 * nx : nx;
+    next.fill(0, 0, n * nx);
+    // every listed member's block is n rows; their order does not matter for the sum
+    for (let b = 0; b < list.length; b++)
+      for (let r = 0; r < n; r++) for (let j = 0; j < nx; j++) next[r * nx + j]! += raw[(b * n + r) * outWidth + j]!;
+    const { mean: outMean, std: outStd } = this.#output;
+    const inv = 1 / list.length;
+    for (let r = 0; r < n; r++)
+      for (let j = 0; j < nx; j++)
+        next[r * nx + j] = states[r * nx + j]! + next[r * nx + j]! * inv * outStd[j]! + outMean[j]!;
+    return next;
+  }
+
+  /**
+   * meanNext and its Jacobians with respect to the raw state and action, analytic (the engine's
+   * forward mode through every listed member), averaged over `members`. Per member, by the chain
+   * rule through the normalisers (input x̂ = (x − inMean)/inStd, next = x + outStd·δ̂ + outMean):
+   *   ∂next/∂x = I + diag(outStd)·∂δ̂/∂x̂_x·diag(1/inStd_x),  ∂next/∂u = diag(outStd)·∂δ̂/∂x̂_u·diag(1/inStd_u).
+   * Row-major: next [n, nx], dState [n, nx, nx] (dState[r, i, k] = ∂next_i/∂x_k), dAction
+   * [n, nx, nu]. With `out`, its arrays (each at least that long) are filled and returned.
+   */
+  meanJacobians(
+    states: ArrayLike<number>,
+    actions: ArrayLike<number>,
+    n: number,
+    members: readonly number[],
+    out?: MeanJacobians,
+  ): MeanJacobians {
+    this.#checkLive();
+    const list = this.#meanArgs('meanJacobians', states, actions, n, members);
+    const { stateSize: nx, actionSize: nu } = this.config;
+    const width = nx + nu;
+    if (out) {
+      for (const [name, size] of [
+        ['next', n * nx],
+        ['dState', n * nx * nx],
+        ['dAction', n * nx * nu],
+      ] as const)
+        if (out[name].length < size)
+          throw new Error(`meanJacobians: out.${name} has ${out[name].length} values, needs ${size}`);
+    }
+    const result: MeanJacobians = out ?? {
+      next: new Float64Array(n * nx),
+      dState: new Float64Array(n * nx * nx),
+      dAction: new Float64Array(n * nx * nu),
+    };
+    const { next, dState, dAction } = result;
+    const inputs = this.#normalisedInputs(states, actions, n);
+    const { outputs, jacobians } = this.#engine.forwardJacobian(inputs, n, list);
+    next.fill(0, 0, n * nx);
+    dState.fill(0, 0, n * nx * nx);
+    dAction.fill(0, 0, n * nx * nu);
+    // sums over the members' blocks ([member, row, …]), then one pass of scaling
+    for (let b = 0; b < list.length; b++) {
+      for (let r = 0; r < n; r++) {
+        const row = b * n + r;
+        for (let i = 0; i < nx; i++) {
+          next[r * nx + i]! += outputs[row * nx + i]!;
+          const src = (row * nx + i) * width;
+          const xs = (r * nx + i) * nx;
+          const us = (r * nx + i) * nu;
+          for (let k = 0; k < nx; k++) dState[xs + k]! += jacobians[src + k]!;
+          for (let k = 0; k < nu; k++) dAction[us + k]! += jacobians[src + nx + k]!;
+        }
+      }
+    }
+    const { mean: outMean, std: outStd } = this.#output;
+    const inStd = this.#input.std;
+    const inv = 1 / list.length;
+    for (let r = 0; r < n; r++) {
+      for (let i = 0; i < nx; i++) {
+        const scale = outStd[i]! * inv;
+        next[r * nx + i] = states[r * nx + i]! + next[r * nx + i]! * scale + outMean[i]!;
+        const xs = (r * nx + i) * nx;
+        const us = (r * nx + i) * nu;
+        for (let k = 0; k < nx; k++) dState[xs + k] = (i === k ? 1 : 0) + (dState[xs + k]! * scale) / inStd[k]!;
+        for (let k = 0; k < nu; k++) dAction[us + k] = (dAction[us + k]! * scale) / inStd[nx + k]!;
+      }
+    }
+    return result;
+  }
+
+  /** checks the sizes and members of a mean prediction (one line naming what is wrong); the members as an Int32Array */
+  #meanArgs(
+    what: string,
+    states: ArrayLike<number>,
+    actions: ArrayLike<number>,
+    n: number,
+    members: readonly number[],
+  ): Int32Array {
+    const { stateSize: nx, actionSize: nu, members: count } = this.config;
+    if (!Number.isInteger(n) || n < 0) throw new Error(`${what}: n must be a non-negative integer, not ${n}`);
+    if (states.length < n * nx) throw new Error(`${what}: states has ${states.length} values, needs ${n}×${nx}`);
+    if (actions.length < n * nu) throw new Error(`${what}: actions has ${actions.length} values, needs ${n}×${nu}`);
+    if (members.length === 0) throw new Error(`${what}: no members given`);
+    for (const m of members)
+      if (!Number.isInteger(m) || m < 0 || m >= count) throw new Error(`${what}: member ${m} is not in 0…${count - 1}`);
+    return Int32Array.from(members);
+  }
+
+  /** n rows of [normalised state, normalised action], in a reused buffer */
+  #normalisedInputs(states: ArrayLike<number>, actions: ArrayLike<number>, n: number): Float32Array {
+    const { stateSize: nx, actionSize: nu } = this.config;
+    const width = nx + nu;
+    if (this.#jacobianScratch.length < n * width) this.#jacobianScratch = new Float32Array(n * width);
+    const inputs = this.#jacobianScratch;
+    const { mean: inMean, std: inStd } = this.#input;
+    for (let r = 0; r < n; r++) {
+      for (let j = 0; j < nx; j++) inputs[r * width + j] = (states[r * nx + j]! - inMean[j]!) / inStd[j]!;
+      for (let j = 0; j < nu; j++)
+        inputs[r * width + nx + j] = (actions[r * nu + j]! - inMean[nx + j]!) / inStd[nx + j]!;
+    }
+    return inputs;
   }
 
   // ---------------------------------------------------------------------------------------------

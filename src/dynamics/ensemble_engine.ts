@@ -38,6 +38,18 @@ export interface EnsembleEngine {
   forwardGrouped(inputs: Float32Array, offsets: Int32Array): Float32Array;
   /** the same `rows` inputs through every member: [members, rows, out]. The array may be reused by the next call. */
   forwardShared(inputs: Float32Array, rows: number): Float32Array;
+  /**
+   * The same `rows` (normalised) inputs through each member listed (repeats allowed), with the
+   * derivatives: outputs [members.length, rows, nx], the first nx raw outputs (the normalised delta
+   * means); jacobians [members.length, rows, nx, nx + nu], ∂ output / ∂ normalised input, row-major.
+   * Analytic (forward mode through the MLP), not finite differences. The arrays may be reused by
+   * the next call.
+   */
+  forwardJacobian(
+    inputs: Float32Array,
+    rows: number,
+    members: Int32Array,
+  ): { outputs: Float32Array; jacobians: Float32Array };
   /** one Adam step on every member (member m on rows m·rows …); returns the summed data loss before the step */
   trainStep(x: Float32Array, y: Float32Array, rows: number): number;
   /** the objective and its gradients at the current weights, changing nothing (checks and tests) */

@@ -39,6 +39,8 @@ export class NativeEngine implements EnsembleEngine {
   #accBeta2 = Math.fround(ADAM.beta2);
   readonly #remembered = new Map<number, Float32Array>();
   #output = new Float32Array(0);
+  #jacobianOutputs = new Float32Array(0);
+  #jacobians = new Float32Array(0);
 
   constructor(spec: EngineSpec, weights: ReadonlyMap<string, NamedArray>, kernels: NativeKernels, threads: number) {
     if (!Number.isInteger(threads) || threads < 1 || threads > 64)
@@ -94,6 +96,36 @@ export class NativeEngine implements EnsembleEngine {
     const out = this.#outputBuffer(this.#spec.members * rows * this.#outputWidth());
     this.#kernels.forward(this.#widths, this.#params, this.#spec.members, inputs, null, rows, out, this.#threads);
     return out;
+  }
+
+  forwardJacobian(
+    inputs: Float32Array,
+    rows: number,
+    members: Int32Array,
+  ): { outputs: Float32Array; jacobians: Float32Array } {
+    if (typeof this.#kernels.forwardJacobian !== 'function')
+      throw new Error(
+        'native engine: this build of the addon has no forwardJacobian; rebuild it with `npm run build:native`',
+      );
+    const { stateSize: nx, actionSize: nu } = this.#spec;
+    const values = members.length * rows * nx;
+    if (this.#jacobianOutputs.length < values) this.#jacobianOutputs = new Float32Array(values);
+    if (this.#jacobians.length < values * (nx + nu)) this.#jacobians = new Float32Array(values * (nx + nu));
+    const outputs = this.#jacobianOutputs.subarray(0, values);
+    const jacobians = this.#jacobians.subarray(0, values * (nx + nu));
+    this.#kernels.forwardJacobian(
+      this.#widths,
+      this.#params,
+      this.#spec.members,
+      members,
+      inputs,
+      rows,
+      nx,
+      outputs,
+      jacobians,
+      this.#threads,
+    );
+    return { outputs, jacobians };
   }
 
   #args(x: Float32Array, y: Float32Array, rows: number) {

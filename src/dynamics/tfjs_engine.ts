@@ -100,6 +100,69 @@ export class TfjsEngine implements EnsembleEngine {
     });
   }
 
+  /**
+   * Forward mode through one member: with Z_l = H_l·W_l + b_l and H_{l+1} = silu(Z_l), the tangent
+   * of input direction k, T_l^k = ∂H_l/∂x_k, goes T_{l+1}^k = (T_l^k·W_l) ∘ silu'(Z_l), where
+   * silu'(z) = σ(z)·(1 + z·(1 − σ(z))). All directions are stacked as [in, rows, width] (T_0 is the
+   * identity, so T_1 = W_0[k] ∘ silu'(Z_0)), multiplied as one 2-D matMul [in·rows, width]·W_l (the
+   * wasm backend's fast path, see the header), and the output layer's first nx columns give
+   * [in, rows, nx], transposed to [rows, nx, in]. Returns [rows, nx] and [rows, nx, in].
+   */
+  #forwardJacobian(m: number, x: tf.Tensor2D): [tf.Tensor2D, tf.Tensor3D] {
+    const layers = this.#layers[m]!;
+    const { stateSize: nx, actionSize: nu } = this.#spec;
+    const width = nx + nu;
+    const rows = x.shape[0];
+    let h = x;
+    let t: tf.Tensor3D | undefined; // undefined: the identity
+    for (let i = 0; i < layers.length; i += 2) {
+      const w = layers[i] as tf.Tensor2D;
+      const b = layers[i + 1] as tf.Tensor1D;
+      const [fanIn, fanOut] = w.shape;
+      if (i + 2 === layers.length) {
+        const wMean = fanOut === nx ? w : tf.slice(w, [0, 0], [fanIn, nx]);
+        const out = dense(h, wMean, fanOut === nx ? b : tf.slice(b, [0], [nx]));
+        const jac = t
+          ? tf.transpose(
+              tf.reshape(tf.matMul(tf.reshape(t, [width * rows, fanIn]), wMean), [width, rows, nx]),
+              [1, 2, 0],
+            )
+          : tf.tile(tf.reshape(tf.transpose(wMean), [1, nx, width]), [rows, 1, 1]);
+        return [out, jac as tf.Tensor3D];
+      }
+      const z = dense(h, w, b);
+      const s = tf.sigmoid(z);
+      const dsilu = tf.reshape(tf.mul(s, tf.add(1, tf.mul(z, tf.sub(1, s)))), [1, rows, fanOut]);
+      const linear = t
+        ? tf.reshape(tf.matMul(tf.reshape(t, [width * rows, fanIn]), w), [width, rows, fanOut])
+        : tf.reshape(w, [width, 1, fanOut]);
+      t = tf.mul(linear, dsilu);
+      h = tf.mul(z, s);
+    }
+    throw new Error('tfjs engine: a network without layers');
+  }
+
+  forwardJacobian(
+    inputs: Float32Array,
+    rows: number,
+    members: Int32Array,
+  ): { outputs: Float32Array; jacobians: Float32Array } {
+    const width = this.#spec.stateSize + this.#spec.actionSize;
+    const count = this.#spec.members;
+    for (const m of members)
+      if (!(m >= 0 && m < count)) throw new Error(`tfjs engine: member ${m} is not in 0…${count - 1}`);
+    if (members.length === 0 || rows === 0) return { outputs: new Float32Array(0), jacobians: new Float32Array(0) };
+    return tf.tidy(() => {
+      const x = tf.tensor2d(inputs.subarray(0, rows * width), [rows, width]);
+      const parts = Array.from(members, (m) => this.#forwardJacobian(m, x));
+      const one = <T extends tf.Tensor>(ts: T[]): T => (ts.length === 1 ? ts[0]! : tf.concat(ts, 0));
+      return {
+        outputs: one(parts.map((p) => p[0])).dataSync() as Float32Array,
+        jacobians: one(parts.map((p) => p[1])).dataSync() as Float32Array,
+      };
+    });
+  }
+
   /** the objective over all members; `dataLoss` receives the kept data-loss scalar */
   #objective(x: Float32Array, y: Float32Array, rows: number, dataLoss: (t: tf.Scalar) => void): () => tf.Scalar {
     const { stateSize: nx, actionSize: nu, members } = this.#spec;

@@ -61,6 +61,23 @@ export interface NativeKernels {
     threads: number,
   ): void;
   trainStep(args: NativeTrainStepArgs): { dataLoss: number; totalLoss: number };
+  /**
+   * the same `rows` inputs through each member in memberList, forward mode: outputs
+   * [count, rows, stateSize] (the first stateSize raw outputs) and jacobians
+   * [count, rows, stateSize, in] (∂ output / ∂ input), row-major
+   */
+  forwardJacobian(
+    widths: Int32Array,
+    params: Float32Array,
+    members: number,
+    memberList: Int32Array,
+    input: Float32Array,
+    rows: number,
+    stateSize: number,
+    outputs: Float32Array,
+    jacobians: Float32Array,
+    threads: number,
+  ): void;
 }
 
 export type NativeKernelsStatus =
