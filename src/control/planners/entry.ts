@@ -14,8 +14,11 @@ import type { ActionOptimizer } from './sampling/optimizer.js';
 // what the controller knows (a PlannerContext) and the parameter values. Each folder's index.ts
 // exports its entry; planners/registry.ts lists them all, and the controller knows no planner by name.
 
-/** What a planner plans with: the controller's MJCF model, or the learned model the controller receives. */
-export type PlansWith = 'mjcf_model' | 'learned_model';
+/**
+ * What a planner plans with: the controller's MJCF model, the learned model the controller receives,
+ * or either, as a parameter of its own chooses (iLQR's ilqr.dynamics).
+ */
+export type PlansWith = 'mjcf_model' | 'learned_model' | 'mjcf_or_learned_model';
 
 /** The box actions are sampled in, or the first actuator that has no ctrlrange to make one from. */
 export type ActionBox = { readonly low: Float32Array; readonly high: Float32Array } | { readonly missingRange: string };

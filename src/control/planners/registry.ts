@@ -15,6 +15,8 @@ import type {
 } from './entry.js';
 import type { ActionOptimizer } from './sampling/optimizer.js';
 import { lqr } from './lqr/index.js';
+import { ilqr } from './ilqr/index.js';
+import { gradient } from './gradient/index.js';
 import { cem } from './cem/index.js';
 import { icem } from './icem/index.js';
 import { mppi } from './mppi/index.js';
@@ -28,7 +30,7 @@ import { randomShooting } from './random_shooting/index.js';
 // benchmarks use, so an optimiser is made from its parameters in one place.
 
 /** The planners; the first is the controller's default. */
-export const PLANNERS = [lqr, cem, icem, mppi, randomShooting] as const;
+export const PLANNERS = [lqr, ilqr, gradient, cem, icem, mppi, randomShooting] as const;
 
 type Entries = (typeof PLANNERS)[number];
 type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
@@ -106,7 +108,10 @@ export async function createPlanner(
 ): Promise<PlannerInstance> {
   const entry = entryNamed(name);
   const instance = await entry.create(context, values);
-  if ((entry.plansWith === 'learned_model') !== (instance.learned !== undefined))
+  if (
+    entry.plansWith !== 'mjcf_or_learned_model' &&
+    (entry.plansWith === 'learned_model') !== (instance.learned !== undefined)
+  )
     throw new Error(`planner ${name} says it plans with the ${entry.plansWith.replace('_', ' ')}, and made another`);
   return instance;
 }
