@@ -89,7 +89,7 @@ export async function realtimeBenchmarks(figures: Figures): Promise<void> {
         const off = await run(false);
         const on = await run(true);
         const label = (policy: string): string => `${hz} Hz, ${policy}, ${BURNERS} burners${graph.suffix}`;
-        const report = (policy: string, c: Record<string, number | string>): void => {
+        const report = (policy: string, c: Record<string, number | string | boolean>): void => {
           figures.add(`command loop period error p50 (${label(policy)})`, Number(c['period_error_p50_us']), 'µs');
           figures.add(`command loop period error p99 (${label(policy)})`, Number(c['period_error_p99_us']), 'µs');
           figures.add(

@@ -23,6 +23,7 @@ import { SafetyLayer, type CommandInterface, type SafetyConfig } from '../src/co
 import { SAFETY_PARAMETERS, actionBox, actuatedJoints, safetyLimits } from '../src/control/safety_limits.js';
 import { CommandLoop, type StateSnapshot } from '../src/control/command_loop.js';
 import { TrackingStats } from '../src/control/tracking_stats.js';
+import { JOINT_JUDGE_PARAMETERS, jointJudgeFromParams } from '../src/tasks/task_judge.js';
 import { PLANNING_TASKS, type PlanningTask } from '../src/control/task_costs.js';
 import { PLANNER_CHOICE, PLANNER_PARAMETERS, createPlanner } from '../src/control/planners/registry.js';
 import type { PlannerContext } from '../src/control/planners/entry.js';
@@ -259,6 +260,8 @@ const parameters = defineParams({
   // every planner's parameters (lqr.*, sampling.*, icem.*, mppi.*), and the safety layer's
   ...PLANNER_PARAMETERS,
   ...SAFETY_PARAMETERS,
+  // judge.*: whether the task was achieved (selected joints reach the goal and hold it: src/tasks/task_judge.ts)
+  ...JOINT_JUDGE_PARAMETERS,
   // realtime.*: the command loop's thread SCHED_FIFO (opt-in), as ros2_control's controller_manager
   ...REALTIME_PARAMETERS,
 });
@@ -378,7 +381,12 @@ export default defineNode({
       },
     });
     const jointNames = joints.map((j) => j.name);
-    const tracking = new TrackingStats(jointNames, secondsToNs(p.settle_s));
+    // an unlimited hinge's angle goes round: its error against the goal is wrapped
+    const judge = jointJudgeFromParams(
+      p,
+      joints.map((j) => ({ name: j.name, wraps: j.type === 'hinge' && !j.limited })),
+    );
+    const tracking = new TrackingStats(jointNames, secondsToNs(p.settle_s), judge);
     let goals: ControllerGoals;
     try {
       // a keyframe outside the joint ranges, or that the planner cannot hold, is refused here

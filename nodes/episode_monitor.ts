@@ -11,6 +11,7 @@ import { writeFileAtomicAsync } from '../src/util/atomic_file.js';
 import { REWARD_TASKS, rewardFor, type RewardTask } from '../src/tasks/episode_reward.js';
 import { loadArmReachTask, type ArmActuation } from '../src/tasks/arm_reach.js';
 import { reachOutcome } from '../src/tasks/arm_targets.js';
+import { shareVerdict, verdictLine, type TaskVerdict } from '../src/tasks/task_judge.js';
 
 // Judges a learning run from outside the controller: the task's reward of every tick (state and
 // the command in force), summed per episode (the episodes the sim bridge declares on episode_topic:
@@ -26,6 +27,10 @@ import { reachOutcome } from '../src/tasks/arm_targets.js';
 // reward follows the goal in force, and with success_tolerance_m each episode is also judged by
 // the end effector's distance to its goal at the episode's last state, the share of successes
 // counted over the episodes after judge_after.
+// It says whether the task was achieved (src/tasks/task_judge.ts: its summary's second line,
+// task_achieved in the report) when it has a criterion: an episode succeeds when its return is at
+// least success_return (judge_return) and, with success_tolerance_m, it ends that close; the task
+// is achieved when all `episodes` ran and at least success_share of those after judge_after succeeded.
 
 const parameters = defineParams({
   task: {
@@ -105,7 +110,27 @@ const parameters = defineParams({
     type: 'integer',
     default: 0,
     range: [0, 1_000_000],
-    description: 'with success_tolerance_m: the success share counts the episodes after this many',
+    description:
+      'with success_tolerance_m or judge_return: the success share (and the task verdict) counts the episodes after this many',
+  },
+  judge_return: {
+    type: 'bool',
+    default: false,
+    description:
+      "say whether the task was achieved by the episodes' returns: an episode succeeds when its return is at least success_return (the summary's 'task achieved' line, task_achieved in the report; success_tolerance_m > 0 judges too)",
+  },
+  success_return: {
+    type: 'double',
+    default: 0,
+    range: [-1e12, 1e12],
+    description: 'judge_return: the least return of a successful episode',
+  },
+  success_share: {
+    type: 'double',
+    default: 1,
+    range: [0, 1],
+    description:
+      'with judge_return or success_tolerance_m: the task is achieved when at least this share of the episodes after judge_after succeed (and all `episodes` ran)',
   },
   resume: {
     type: 'bool',
@@ -155,6 +180,26 @@ export default defineNode({
     };
     const csv = p.output.replace(/\.svg$/i, '') + '.csv';
     const returns: number[] = [];
+    // the task: each episode by its return and its final distance, as configured
+    const judgesTask = judging || p.judge_return;
+    const verdict = (): TaskVerdict => {
+      const criteria = [
+        ...(p.judge_return ? [`with a return of at least ${p.success_return}`] : []),
+        ...(judging ? [`within ${(p.success_tolerance_m * 100).toFixed(1)} cm at the end`] : []),
+      ];
+      return shareVerdict(
+        returns.map(
+          (r, i) => (!p.judge_return || r >= p.success_return) && (!judging || distances[i]! < p.success_tolerance_m),
+        ),
+        {
+          noun: 'episodes',
+          criterion: criteria.join(' and '),
+          skip: p.judge_after,
+          share: p.success_share,
+          ...(p.episodes > 0 ? { expected: p.episodes } : {}),
+        },
+      );
+    };
     if (p.resume) {
       const earlier = readCurve(csv, judging);
       returns.push(...earlier.returns);
@@ -322,8 +367,9 @@ export default defineNode({
         if (returns.length) node.logger.info(`learning curve written to ${p.output} (and ${csv})`);
       },
       summary: () =>
-        `${returns.length} episodes: returns ${returns.map((r) => r.toFixed(0)).join(', ')}${judging ? `; ${successShare()}` : ''}`,
+        `${returns.length} episodes: returns ${returns.map((r) => r.toFixed(0)).join(', ')}${judging ? `; ${successShare()}` : ''}${judgesTask ? `\n${verdictLine(verdict())}` : ''}`,
       metrics: () => ({
+        ...(judgesTask ? { task_achieved: verdict().achieved } : {}),
         episodes: returns.length,
         best_return: best(),
         last_return: returns.at(-1) ?? Number.NaN,

@@ -8,6 +8,7 @@ import type { Timer } from '../framework/time/clock.js';
 import { packagePath } from '../src/util/paths.js';
 import { MujocoSim } from '../sim/mujoco/sim.js';
 import { ArmTargetSampler } from '../src/tasks/arm_targets.js';
+import { ReachHoldJudge, shareVerdict, verdictLine, type TaskVerdict } from '../src/tasks/task_judge.js';
 
 // A reaching task for the graph: publishes a sequence of end-effector targets, one every
 // `hold_s` of the node's clock, and judges each by the end effector's distance to it at the end
@@ -16,6 +17,11 @@ import { ArmTargetSampler } from '../src/tasks/arm_targets.js';
 // bridge (the episodes it declares on episode_topic), drawn as the PETS arm harness draws them
 // (src/tasks/arm_targets.ts) at the episode's START, published with the episode's first pose, and
 // judged at its END by the last end-effector pose of the episode.
+// With judge_task it says whether the task was achieved (src/tasks/task_judge.ts: its summary's
+// second line, task_achieved in the report): every target within tolerance_m at its judging (with
+// random targets: at least success_share of those after judge_after), all of them judged; with
+// reach_within_s > 0 each fixed target must also be reached within that of its publication and
+// held until the next.
 
 const parameters = defineParams({
   targets: {
@@ -63,6 +69,31 @@ const parameters = defineParams({
     description:
       'random_targets: dynastack_msgs/EpisodeEvent, where episodes start and end (the sim bridge declares them)',
   },
+  judge_task: {
+    type: 'bool',
+    default: true,
+    description:
+      "say whether the task was achieved (the summary's 'task achieved' line, task_achieved in the report): every target judged within tolerance_m (random targets: success_share of those after judge_after)",
+  },
+  reach_within_s: {
+    type: 'double',
+    default: 0,
+    range: [0, 3600],
+    description:
+      'judge_task, fixed targets: each target must also be within tolerance_m this long after it is published, and stay within it until the next (0: only the end of each hold is judged)',
+  },
+  judge_after: {
+    type: 'integer',
+    default: 0,
+    range: [0, 1_000_000],
+    description: 'judge_task, random targets: the first this many targets (learning episodes) do not count',
+  },
+  success_share: {
+    type: 'double',
+    default: 1,
+    range: [0, 1],
+    description: 'judge_task, random targets: the share of the targets after judge_after that must be reached',
+  },
 });
 
 export default defineNode({
@@ -79,13 +110,42 @@ export default defineNode({
     // latched, so a controller that starts late still gets the current target
     const goal = node.createPublisher('geometry_msgs/msg/PoseStamped', 'goal', QOS_LATCHED);
     let ee: Point | undefined;
-    node.createSubscription('geometry_msgs/msg/PoseStamped', p.ee_pose_topic, (m) => (ee = m.pose.position));
+    // reach and hold: each target from its publication until the next
+    const holding =
+      p.judge_task && p.reach_within_s > 0
+        ? new ReachHoldJudge({
+            reachWithinNs: secondsToNs(p.reach_within_s),
+            what: 'the end effector',
+            tolerance: `${(p.tolerance_m * 100).toFixed(1)} cm`,
+          })
+        : undefined;
+    node.createSubscription('geometry_msgs/msg/PoseStamped', p.ee_pose_topic, (m) => {
+      ee = m.pose.position;
+      const t = targets[current];
+      if (!holding || !t) return;
+      const d = Math.hypot(ee.x - t.x, ee.y - t.y, ee.z - t.z);
+      holding.sample(timeToNs(m.header.stamp), { ratio: d / p.tolerance_m, text: `${(d * 100).toFixed(2)} cm away` });
+    });
     const errors: number[] = [];
     let current = -1;
     let timer: Timer | undefined;
     let finish: (reason: string) => void = () => {};
     const finished = new Promise<string>((resolve) => (finish = resolve));
     const reached = (): number => errors.filter((e) => e <= p.tolerance_m).length;
+    /** every target judged within tolerance at the end of its hold and, with reach_within_s, reached in time and held */
+    const verdict = (): TaskVerdict => {
+      const final = shareVerdict(
+        errors.map((e) => e <= p.tolerance_m),
+        {
+          noun: 'targets',
+          criterion: `within ${(p.tolerance_m * 100).toFixed(1)} cm at the end of their hold`,
+          expected: targets.length,
+        },
+      );
+      if (!final.achieved || !holding) return final;
+      const held = holding.verdict();
+      return held.achieved ? { achieved: true, detail: `${final.detail}; ${held.detail}` } : held;
+    };
 
     const next = (): void => {
       if (current >= 0) {
@@ -97,6 +157,7 @@ export default defineNode({
         );
       }
       current++;
+      if (current < targets.length) holding?.goal(node.clock.now(), `target ${current + 1}`);
       if (current === targets.length) {
         timer?.cancel();
         finish(`reached ${reached()} of ${targets.length} targets within ${(p.tolerance_m * 100).toFixed(1)} cm`);
@@ -125,8 +186,9 @@ export default defineNode({
       deactivate: () => timer?.cancel(),
       finished,
       summary: () =>
-        `reached ${reached()} of ${targets.length} targets within ${(p.tolerance_m * 100).toFixed(1)} cm (errors ${errors.map((e) => (e * 100).toFixed(2)).join(', ')} cm)`,
+        `reached ${reached()} of ${targets.length} targets within ${(p.tolerance_m * 100).toFixed(1)} cm (errors ${errors.map((e) => (e * 100).toFixed(2)).join(', ')} cm)${p.judge_task ? `\n${verdictLine(verdict())}` : ''}`,
       metrics: () => ({
+        ...(p.judge_task ? { task_achieved: verdict().achieved } : {}),
         targets: targets.length,
         judged: errors.length,
         reached: reached(),
@@ -216,10 +278,23 @@ function randomTargetsPerEpisode(
     }
     ee = m.pose.position;
   });
+  const verdict = (): TaskVerdict =>
+    shareVerdict(
+      errors.map((e) => e <= p.tolerance_m),
+      {
+        noun: 'random targets',
+        criterion: `within ${(p.tolerance_m * 100).toFixed(1)} cm at their episode's end`,
+        skip: p.judge_after,
+        share: p.success_share,
+        expected: p.random_targets,
+      },
+    );
   return {
     finished,
-    summary: () => `${summary()} (errors ${errors.map((e) => (e * 100).toFixed(2)).join(', ')} cm)`,
+    summary: () =>
+      `${summary()} (errors ${errors.map((e) => (e * 100).toFixed(2)).join(', ')} cm)${p.judge_task ? `\n${verdictLine(verdict())}` : ''}`,
     metrics: () => ({
+      ...(p.judge_task ? { task_achieved: verdict().achieved } : {}),
       targets: p.random_targets,
       judged: errors.length,
       reached: reached(),

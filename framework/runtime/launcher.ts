@@ -9,6 +9,7 @@ import { createLogger } from '../../src/util/log.js';
 import { LocalNode, type ManagedNode, type NodeReport } from './managed_node.js';
 import { loadDefinition, type NodeRegistry } from './registry.js';
 import { WorkerNode } from './worker_node.js';
+import { taskVerdict } from './summary.js';
 
 // The embedded launcher: every node of a launch description in this process, each on the main
 // thread or in its own worker, taken through configure → activate together and back through
@@ -37,6 +38,11 @@ export interface LaunchReport {
   readonly wall_time_s: number;
   /** the nodes that failed for good, in the order they failed; absent when none did */
   readonly failed?: NodeFailure[];
+  /**
+   * whether the launch achieved its task: every node that judges one (metrics.task_achieved) said
+   * true and no node failed; absent when no node judges a task
+   */
+  readonly task_achieved?: boolean;
   readonly nodes: Array<
     Omit<NodeReport, 'stats'> & {
       /** why the node failed for good, when it did */
@@ -242,12 +248,14 @@ export class Launcher {
       const failure = this.#failures.find((f) => f.node === node.fullyQualifiedName);
       nodes.push({ ...rest, ...(failure ? { failed: failure.reason } : {}), topics });
     }
+    const verdict = taskVerdict(nodes);
     return {
       launch: this.description.file,
       args: this.description.args,
       transport: 'embedded',
       wall_time_s: activeS,
       ...(this.#failures.length ? { failed: [...this.#failures] } : {}),
+      ...(verdict ? { task_achieved: verdict.achieved } : {}),
       nodes,
     };
   }

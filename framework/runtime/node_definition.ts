@@ -6,7 +6,11 @@ import type { NodeHandle } from '../transport/types.js';
 // pieces to topics and returns the lifecycle hooks. The same definition runs embedded (main
 // thread or worker) and under ROS 2 as its own process.
 
-export type Metrics = Record<string, number | string>;
+/**
+ * A node's figures for the launcher's report. A boolean is a verdict: `task_achieved` is the one
+ * the launcher reads (a node that judges its task says whether it was achieved; others omit it).
+ */
+export type Metrics = Record<string, number | string | boolean>;
 
 /** What configure returns: the managed-node transitions after configure, and the node's figures. */
 export interface NodeLifecycle {
@@ -28,7 +32,10 @@ export interface NodeLifecycle {
    * Never rejects.
    */
   failed?: Promise<string>;
-  /** one sentence for the end-of-run summary (read after cleanup) */
+  /**
+   * one sentence for the end-of-run summary (read after cleanup); a node that judges its task adds
+   * a second line, 'task achieved: yes — …' or 'task NOT achieved: …' (src/tasks/task_judge.ts)
+   */
   summary?(): string;
   /** figures for the launcher's report (read while running, and once more after cleanup) */
   metrics?(): Metrics;

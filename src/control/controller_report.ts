@@ -3,11 +3,13 @@ import type { LoopSummary } from './loop_stats.js';
 import type { LearnedPlanning, Planner } from './planner.js';
 import type { SafetyCounters } from './safety.js';
 import type { TrackingStats } from './tracking_stats.js';
+import { verdictLine } from '../tasks/task_judge.js';
 
 // What the controller says about itself: its health for /diagnostics (the command loop's rate,
 // the safety layer's counts and the planner's figures; ERROR with the reason once it has failed
 // for good), the sentence of the end-of-run summary, and the figures of the launcher's report. All
-// three read one ControllerFigures, taken when asked.
+// three read one ControllerFigures, taken when asked. With a judge (judge.*), the summary gains a
+// second line saying whether the task was achieved, and the figures `task_achieved`.
 
 export interface ControllerFigures {
   readonly rateHz: number;
@@ -18,7 +20,7 @@ export interface ControllerFigures {
   readonly learned: Pick<LearnedPlanning, 'modelVersion' | 'exploring' | 'metrics'> | undefined;
   /** it plans in a worker thread: how many ticks found its newest plan stale */
   readonly worker: { readonly stalePlans: number } | undefined;
-  readonly tracking: Pick<TrackingStats, 'summary' | 'metrics'>;
+  readonly tracking: Pick<TrackingStats, 'summary' | 'metrics' | 'verdict'>;
   readonly commandsPublished: number;
   /** why the controller failed for good (it sends its stop action), once it has */
   readonly failure?: string;
@@ -61,7 +63,7 @@ export function controllerHealth(name: string, f: ControllerFigures): HealthRepo
   };
 }
 
-/** One sentence for the end-of-run summary. */
+/** One sentence for the end-of-run summary, and with a judge a second line: 'task achieved: yes — …'. */
 export function controllerSummary(f: ControllerFigures): string {
   const { loop: s, worker } = f;
   const c = f.safety.counters;
@@ -71,13 +73,16 @@ export function controllerSummary(f: ControllerFigures): string {
     ? `; ${m['exploration_ticks']} exploration ticks, ${m['plans']} plans${worker ? ' in a worker' : ''} (mean ${(m['plan_ms_mean'] ?? 0).toFixed(1)} ms), ${m['models_received']} models received${m['model_version'] ? `, v${m['model_version']} in use` : ''}${worker ? `, ${worker.stalePlans} ticks with a stale plan` : ''}`
     : '';
   const failure = f.failure !== undefined ? `; failed: ${f.failure}` : '';
-  return `${s.ticks} ticks at ${f.rateHz} Hz, ${s.deadlineMisses} deadline misses${planning}; ${f.tracking.summary()}; safety: ${c.effort_limit + c.position_limit + c.velocity_limit + c.rate_limit} limited, ${interventions} stop actions${failure}`;
+  const verdict = f.tracking.verdict(f.failure);
+  return `${s.ticks} ticks at ${f.rateHz} Hz, ${s.deadlineMisses} deadline misses${planning}; ${f.tracking.summary()}; safety: ${c.effort_limit + c.position_limit + c.velocity_limit + c.rate_limit} limited, ${interventions} stop actions${failure}${verdict ? `\n${verdictLine(verdict)}` : ''}`;
 }
 
-/** Figures for the launcher's report. */
-export function controllerMetrics(f: ControllerFigures): Record<string, number> {
+/** Figures for the launcher's report; with a judge, task_achieved. */
+export function controllerMetrics(f: ControllerFigures): Record<string, number | boolean> {
   const s = f.loop;
+  const verdict = f.tracking.verdict(f.failure);
   return {
+    ...(verdict ? { task_achieved: verdict.achieved } : {}),
     commands_published: f.commandsPublished,
     ticks: s.ticks,
     deadline_misses: s.deadlineMisses,

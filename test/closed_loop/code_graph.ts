@@ -18,7 +18,7 @@ export interface CodeGraphRun {
   /** each command, with the sim time of the newest joint state when it came */
   readonly commands: { readonly tNs: bigint; readonly u: number[] }[];
   readonly controllerStatus: DiagnosticStatus[];
-  metrics(node: string): Record<string, number | string>;
+  metrics(node: string): Record<string, number | string | boolean>;
 }
 
 /** The nodes (exec and parameter values), in launch order. */

@@ -26,7 +26,7 @@ export interface Sample {
 export interface Run {
   readonly report: LaunchReport;
   readonly samples: Sample[];
-  metrics(node: string): Record<string, number | string>;
+  metrics(node: string): Record<string, number | string | boolean>;
 }
 
 export async function runLaunch(

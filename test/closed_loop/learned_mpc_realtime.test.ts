@@ -117,11 +117,12 @@ test(
     const models = probe.createPublisher('dynastack_msgs/msg/ModelBlob', '/dynamics/model', QOS_LATCHED);
     const deadline = performance.now() + WALL_LIMIT_MS;
     let controller: ManagedNode | undefined;
-    const metrics = async (): Promise<Record<string, number | string>> => (await controller!.report()).metrics;
+    const metrics = async (): Promise<Record<string, number | string | boolean>> =>
+      (await controller!.report()).metrics;
     const waitFor = async (
       what: string,
-      ok: (m: Record<string, number | string>) => boolean,
-    ): Promise<Record<string, number | string>> => {
+      ok: (m: Record<string, number | string | boolean>) => boolean,
+    ): Promise<Record<string, number | string | boolean>> => {
       for (;;) {
         const m = await metrics();
         if (ok(m)) return m;
@@ -145,7 +146,8 @@ test(
 
       // plans from the worker, then until the loop has ticked more than twice per plan since then
       const started = await waitFor('the first plans', (m) => Number(m.planner_plans) >= 2);
-      const since = (m: Record<string, number | string>, key: string): number => Number(m[key]) - Number(started[key]);
+      const since = (m: Record<string, number | string | boolean>, key: string): number =>
+        Number(m[key]) - Number(started[key]);
       const m = await waitFor(
         'two more plans, and more than two ticks per plan since the first (a loop that waits for plans ticks once per plan)',
         (x) => since(x, 'planner_plans') >= 2 && since(x, 'ticks') > 2 * since(x, 'planner_plans'),

@@ -8,6 +8,7 @@ import {
 } from '../../src/control/controller_report.js';
 import { SAFETY_REASONS } from '../../src/control/safety.js';
 import { TrackingStats } from '../../src/control/tracking_stats.js';
+import { JointGoalJudge } from '../../src/tasks/task_judge.js';
 
 // The controller's health report, summary sentence and report figures from one set of figures:
 // the keys tests and the demo report read, the level rules, and the planner's part.
@@ -126,4 +127,21 @@ test('a failed controller: ERROR on /diagnostics with the reason, and the summar
   assert.match(controllerSummary(figures({ failure })), /; failed: a control tick failed at 0\.010 s: injected fault$/);
   // not failed: nothing about it
   assert.doesNotMatch(controllerSummary(figures()), /failed/);
+});
+
+test('with a judge: the summary gains the task verdict line, the figures task_achieved; a failure is not achieved', () => {
+  const judged = (failure?: string) => {
+    const judge = new JointGoalJudge([{ name: 'pole', index: 1, tolerance: 0.1, wrap: true }], {});
+    const tracking = new TrackingStats(['cart', 'pole'], 0n, judge);
+    tracking.newGoal(Float64Array.of(0, 0, 0, 0), 0n);
+    tracking.add(1n, Float64Array.of(0.1, 2 * Math.PI - 0.05, 0, 0));
+    return figures({ tracking, ...(failure !== undefined ? { failure } : {}) });
+  };
+  assert.match(controllerSummary(judged()), /stop actions\ntask achieved: yes — pole within 0\.100 of the goal/);
+  assert.equal(controllerMetrics(judged()).task_achieved, true);
+  assert.match(controllerSummary(judged('tick threw')), /\ntask NOT achieved: the controller failed: tick threw$/);
+  assert.equal(controllerMetrics(judged('tick threw')).task_achieved, false);
+  // without a judge: no line, no figure
+  assert.doesNotMatch(controllerSummary(figures()), /task/);
+  assert.equal('task_achieved' in controllerMetrics(figures()), false);
 });

@@ -90,6 +90,9 @@ test('episode monitor: returns per declared episode, one period apart; done afte
     const metrics = lifecycle.metrics!();
     assert.equal(metrics.episodes, 2);
     assert.equal(metrics.returns, expected.map((r) => r.toFixed(2)).join(' '));
+    // no criterion configured: no verdict
+    assert.equal(metrics.task_achieved, undefined);
+    assert.doesNotMatch(lifecycle.summary!(), /task/);
     assert.match(done, /^2 episodes, best return/);
     await lifecycle.deactivate?.();
     await lifecycle.cleanup?.();

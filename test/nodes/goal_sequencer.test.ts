@@ -77,6 +77,12 @@ test('goal sequencer: a random target per declared episode, published with its f
     const metrics = lifecycle.metrics!();
     assert.equal(metrics.judged, 2);
     assert.equal(metrics.errors_cm, '1.00 5.00');
+    // judge_task (default): every target must be reached, and one was not
+    assert.equal(metrics.task_achieved, false);
+    assert.match(
+      lifecycle.summary!(),
+      /\ntask NOT achieved: 1 of 2 random targets within 2\.0 cm at their episode's end \(needed: all 2\)$/,
+    );
   } finally {
     await transport.shutdown();
   }
