@@ -91,7 +91,7 @@ export class LearnedIlqrPlanner implements LearnedPlanning {
       if (this.#planner) this.#planner.solver.dynamics = dynamics;
       else {
         this.#planner = new IlqrPlanner(dynamics, this.#kinematics.clone(), s);
-        if (this.#goal) this.#planner.setGoal(this.#goal, { timeNs: 0n, state: new Float64Array(0) });
+        if (this.#goal) this.#planner.setGoal(this.#goal);
       }
       this.#ensemble?.dispose();
       this.#ensemble = ensemble;
@@ -104,8 +104,8 @@ export class LearnedIlqrPlanner implements LearnedPlanning {
     }
   }
 
-  setGoal(goal: Goal, input: PlanningInput): void {
-    this.#planner?.setGoal(goal, input);
+  setGoal(goal: Goal): void {
+    this.#planner?.setGoal(goal);
     this.#goal = goal;
   }
 

@@ -35,7 +35,7 @@ function apply(m: ToIlqrWorker, p: IlqrPlanner): void {
       return;
     case 'goal':
       try {
-        p.setGoal(m.goal, { timeNs: latest?.stampNs ?? 0n, state: latest?.state ?? new Float64Array(0) });
+        p.setGoal(m.goal);
         refinements = 0;
         plannedNs = undefined;
       } catch (err) {
