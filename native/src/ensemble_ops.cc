@@ -248,7 +248,8 @@ void jacobianRows(const KernelTable& kt, const NetShape& sh, const float* p, con
   std::vector<float> identity((size_t)in * in, 0.0f);
   for (int k = 0; k < in; ++k) identity[(size_t)k * in + k] = 1.0f;
 
-  const int chunk = JACOBIAN_TANGENT_ROWS / in > 1 ? JACOBIAN_TANGENT_ROWS / in : 1;
+  // whole micro-tiles of rows per chunk (a GEMM's last tile is padded), at least one
+  const int chunk = JACOBIAN_TANGENT_ROWS / in / kt.tileRows > 1 ? JACOBIAN_TANGENT_ROWS / in / kt.tileRows * kt.tileRows : kt.tileRows;
   const long chunkRows = rows < chunk ? rows : chunk;
   float* H[2] = {s.act0.get(chunkRows * sh.maxWidth), s.act1.get(chunkRows * sh.maxWidth)};
   float* Z = s.z.get(chunkRows * sh.maxWidth);

@@ -104,9 +104,11 @@ export class TfjsEngine implements EnsembleEngine {
    * Forward mode through one member: with Z_l = H_l·W_l + b_l and H_{l+1} = silu(Z_l), the tangent
    * of input direction k, T_l^k = ∂H_l/∂x_k, goes T_{l+1}^k = (T_l^k·W_l) ∘ silu'(Z_l), where
    * silu'(z) = σ(z)·(1 + z·(1 − σ(z))). All directions are stacked as [in, rows, width] (T_0 is the
-   * identity, so T_1 = W_0[k] ∘ silu'(Z_0)), multiplied as one 2-D matMul [in·rows, width]·W_l (the
-   * wasm backend's fast path, see the header), and the output layer's first nx columns give
-   * [in, rows, nx], transposed to [rows, nx, in]. Returns [rows, nx] and [rows, nx, in].
+   * identity, so T_1 = W_0[k] ∘ silu'(Z_0)), multiplied as one plain 2-D matMul [in·rows, width]·W_l
+   * (the wasm backend's fast path, see the header) and scaled by silu'(Z) broadcast over the
+   * directions (measured on wasm: faster than repeating silu'(Z) by concat for a same-shape
+   * multiply). The output layer's first nx columns give [in, rows, nx], transposed to
+   * [rows, nx, in]. Returns [rows, nx] and [rows, nx, in].
    */
   #forwardJacobian(m: number, x: tf.Tensor2D): [tf.Tensor2D, tf.Tensor3D] {
     const layers = this.#layers[m]!;
