@@ -14,7 +14,8 @@ import { PlanKind, type Plan } from '../../framework/msgs/types.js';
 // plan_rate_hz on the node's clock. A lockstep LQR cart-pole sends its one feedback law once
 // (nominal state and action named, no gains), latched for a late subscriber; a sampling planner
 // exploring hands the loop a new sequence every tick, and the topic carries at most plan_rate_hz of
-// them; plan_topic '' has no publisher. The controller runs alone on the embedded transport with a
+// them; iLQR's feedback plans carry steps × nx nominal states, its cost and iterations;
+// plan_topic '' has no publisher. The controller runs alone on the embedded transport with a
 // stepped clock (each tick: the state stamped k periods, then the clock set to that time).
 
 const PERIOD_NS = 10_000_000n;
@@ -132,6 +133,32 @@ test('a sampling planner exploring: a new sequence each tick, at most plan_rate_
         p.status.some((kv) => kv.key === 'mode' && kv.value === 'exploring'),
         JSON.stringify(p.status),
       );
+    }
+  } finally {
+    await c.close();
+  }
+});
+
+test('lockstep iLQR cart-pole swing-up: a new feedback plan each tick, steps × nx states, its cost and iterations', async () => {
+  const c = await controller({
+    planner: 'ilqr',
+    wait_for_state: true,
+    task: 'cartpole_swingup',
+    iterations_per_tick: 1,
+    'ilqr.cost': 'task',
+    'ilqr.horizon_s': 0.2,
+  });
+  try {
+    for (let k = 0; k <= 30; k++) await c.tick(k, [0, Math.PI - 0.1, 0, 0]);
+    assert.ok(c.plans.length >= 2 && c.plans.length <= 3, `plans: ${c.plans.length}`);
+    for (const p of c.plans) {
+      assert.equal(p.kind, PlanKind.FEEDBACK);
+      assert.deepEqual(p.state_names, ['q.cart_slide', 'q.pole_hinge', 'qd.cart_slide', 'qd.pole_hinge']);
+      assert.ok(p.steps >= 2, `steps: ${p.steps}`);
+      assert.equal(p.states.length, p.steps * 4);
+      assert.equal(p.actions.length, p.steps);
+      assert.ok(Number.isFinite(p.cost), `cost: ${p.cost}`);
+      assert.ok(p.iterations >= 1, `iterations: ${p.iterations}`);
     }
   } finally {
     await c.close();
