@@ -21,3 +21,16 @@ test('iLQR swings the cart-pole up from hanging within 3 s and holds it upright'
   assert.equal(run.metrics('/sim_bridge').command_timeouts, 0);
   assert.equal(run.metrics('/controller').safety_stale_state, 0);
 });
+
+test(
+  'iLQR on the end-effector residual brings the arm within 1 cm of each of 4 targets',
+  { timeout: 150_000 },
+  async () => {
+    const run = await runLaunch('ilqr_arm.launch.yaml', { mode: 'lockstep', plot: out() }, { wallLimitMs: 120_000 });
+    const judged = run.metrics('/goal_sequencer');
+    assert.equal(judged.reached, 4, `reached ${judged.reached} of 4 (errors ${judged.errors_cm} cm)`);
+    assert.ok(Number(judged.max_error_cm) <= 1, `largest final error ${judged.max_error_cm} cm`);
+    assert.equal(judged.task_achieved, true);
+    assert.equal(run.metrics('/sim_bridge').command_timeouts, 0);
+  },
+);
