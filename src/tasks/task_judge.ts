@@ -53,8 +53,14 @@ interface Segment {
   readonly goalNs: bigint;
   samples: number;
   lastNs: bigint;
-  reachedNs?: bigint;
+  /** the first sample within tolerance */
+  firstWithinNs?: bigint;
+  /** the first sample outside it after that */
   lost?: { readonly ns: bigint; readonly text: string };
+  /** where it has been within tolerance since (the first sample of the latest run within); undefined when outside now */
+  reachedNs?: bigint;
+  /** the latest sample outside tolerance */
+  lastOut?: GoalError;
   closest?: GoalError;
 }
 
@@ -64,7 +70,8 @@ const at = (ns: bigint, startNs: bigint): string => `t=${seconds(ns - startNs)}`
 
 /**
  * Reach and hold, goal by goal: every goal must be reached (an error within tolerance) by its
- * deadline, and held from then until the next goal or the end of the run. A goal with no sample
+ * deadline, and held from then until the next goal or the end of the run: the sample from which
+ * every later one is within (where it settled) is at or before the deadline. A goal with no sample
  * after it, a run with no goal, or a failure reported by the caller is not achieved.
  */
 export class ReachHoldJudge {
@@ -97,9 +104,14 @@ export class ReachHoldJudge {
     const within = error.ratio <= 1; // NaN is not within
     if (!s.closest || error.ratio < s.closest.ratio || (Number.isNaN(s.closest.ratio) && !Number.isNaN(error.ratio)))
       s.closest = error;
-    if (s.reachedNs === undefined) {
-      if (within) s.reachedNs = timeNs;
-    } else if (!within && !s.lost) s.lost = { ns: timeNs, text: error.text };
+    if (within) {
+      s.firstWithinNs ??= timeNs;
+      s.reachedNs ??= timeNs;
+    } else {
+      if (s.firstWithinNs !== undefined && !s.lost) s.lost = { ns: timeNs, text: error.text };
+      s.reachedNs = undefined;
+      s.lastOut = error;
+    }
   }
 
   /** The task failed whatever the samples say (a controller that failed for good). */
@@ -151,14 +163,18 @@ export class ReachHoldJudge {
     if (s.samples === 0) return `had no sample after its goal at ${at(s.goalNs, startNs)}`;
     const closest = s.closest ? ` (closest: ${s.closest.text})` : '';
     const dueNs = this.#dueNs(s, startNs);
-    if (s.reachedNs === undefined)
+    const lost = s.lost ? `, lost at ${at(s.lost.ns, startNs)} (${s.lost.text})` : '';
+    if (s.reachedNs === undefined) {
+      if (s.firstWithinNs !== undefined)
+        return `within ${tolerance} at ${at(s.firstWithinNs, startNs)}${lost}, and not at the end at ${at(s.lastNs, startNs)} (${s.lastOut!.text})`;
       return dueNs !== undefined && s.lastNs < dueNs
         ? `not within ${tolerance} by the end at ${at(s.lastNs, startNs)}${closest}`
         : `never within ${tolerance}${closest}`;
+    }
     if (dueNs !== undefined && s.reachedNs > dueNs)
-      return `within ${tolerance} only at ${at(s.reachedNs, startNs)}, after its deadline ${at(dueNs, startNs)}`;
-    if (s.lost)
-      return `within ${tolerance} at ${at(s.reachedNs, startNs)}, lost at ${at(s.lost.ns, startNs)} (${s.lost.text})`;
+      return s.firstWithinNs! <= dueNs
+        ? `within ${tolerance} at ${at(s.firstWithinNs!, startNs)}${lost}, and held only from ${at(s.reachedNs, startNs)}, after its deadline ${at(dueNs, startNs)}`
+        : `within ${tolerance} only at ${at(s.reachedNs, startNs)}, after its deadline ${at(dueNs, startNs)}`;
     return undefined;
   }
 }

@@ -54,12 +54,34 @@ test('reach and hold: reached after the deadline is not achieved, saying when', 
 });
 
 test('reach and hold: reached, then lost, is not achieved, saying when and by how much', () => {
+  // lost and never regained
   const j = judge(3);
   j.goal(0n);
-  feed(j, 0, 10, (t) => (t < 1 || (t > 6.05 && t < 6.25) ? 2 : 0.1));
+  feed(j, 0, 10, (t) => (t < 1 || t > 6.05 ? 2 : 0.1));
   const v = j.verdict();
   assert.equal(v.achieved, false);
-  assert.match(v.detail, /at t=1\.00 s, lost at t=6\.10 s \(error 2\)/);
+  assert.match(
+    v.detail,
+    /within 0\.100 rad at t=1\.00 s, lost at t=6\.10 s \(error 2\), and not at the end at t=10\.00 s/,
+  );
+  // lost after the deadline and regained: held only from after the deadline
+  const back = judge(3);
+  back.goal(0n);
+  feed(back, 0, 10, (t) => (t < 1 || (t > 6.05 && t < 6.25) ? 2 : 0.1));
+  assert.equal(back.verdict().achieved, false);
+  assert.match(
+    back.verdict().detail,
+    /at t=1\.00 s, lost at t=6\.10 s \(error 2\), and held only from t=6\.30 s, after its deadline t=3\.00 s/,
+  );
+});
+
+test('reach and hold: passing through the tolerance and settling before the deadline is achieved', () => {
+  const j = judge(3);
+  j.goal(0n);
+  // an overshoot: within at 0.5 s, out again 0.8–1.2 s, settled from 1.3 s
+  feed(j, 0, 10, (t) => (t < 0.45 || (t > 0.75 && t < 1.25) ? 1.5 : 0.5));
+  assert.equal(j.verdict().achieved, true, j.verdict().detail);
+  assert.match(j.verdict().detail, /at t=1\.30 s \(due by t=3\.00 s\)/);
 });
 
 test('reach and hold: never reached names the closest sample; a run that ends before its deadline says so', () => {
