@@ -12,6 +12,7 @@ import { hwBusBenchmarks } from './hw_bus.bench.js';
 import { petsBenchmarks } from './pets.bench.js';
 import { petsArmBenchmarks } from './pets_arm.bench.js';
 import { ros2Benchmarks } from './ros2.bench.js';
+import { ilqrBenchmarks } from './ilqr.bench.js';
 
 // `npm run bench [-- --json FILE] [-- --only NAME]`: every benchmark, one table.
 
@@ -21,6 +22,7 @@ const suites: Record<string, (f: Figures) => void | Promise<void>> = {
   sim_loop: simLoopBenchmarks,
   realtime: realtimeBenchmarks,
   dynamics: dynamicsBenchmarks,
+  ilqr: ilqrBenchmarks,
   hw_codec: hwCodecBenchmarks,
   hw_bus: hwBusBenchmarks,
   // skipped, saying why, where ROS 2 is not sourced

@@ -148,9 +148,10 @@ const PLANNERS_DIR = 'src/control/planners/';
 
 /**
  * The planner folders' rule: a folder under src/control/planners/ imports no other planner's
- * folder but the shared sampling/, and a sampling optimiser's entry (its index.ts) also
- * ensemble_mpc/, which makes it a planner over the learned model. The files at the root of
- * planners/ (the entry interface, the registry) are shared by all.
+ * folder but the shared ones — sampling/ (what the sampling optimisers share) and trajectory/ (what
+ * the trajectory optimisers share: differentiable dynamics, residual costs) — and a planner's entry
+ * (its index.ts) or its learned_*.ts files also ensemble_mpc/, which makes it a planner over the
+ * learned model. The files at the root of planners/ (the entry interface, the registry) are shared by all.
  */
 export function plannerFolderViolation(from: string, to: string): string | undefined {
   const folderOf = (path: string): string | undefined => {
@@ -160,12 +161,13 @@ export function plannerFolderViolation(from: string, to: string): string | undef
   };
   const a = folderOf(from);
   const b = folderOf(to);
-  if (a === undefined || b === undefined || a === b || b === 'sampling') return undefined;
-  if (b === 'ensemble_mpc' && from === `${PLANNERS_DIR}${a}/index.ts`) return undefined;
-  return `planners: ${a}/ may import no other planner's folder but sampling/ (its index.ts also ensemble_mpc/), not ${b}/`;
+  if (a === undefined || b === undefined || a === b || b === 'sampling' || b === 'trajectory') return undefined;
+  const file = from.slice(from.lastIndexOf('/') + 1);
+  if (b === 'ensemble_mpc' && (file === 'index.ts' || file.startsWith('learned_'))) return undefined;
+  return `planners: ${a}/ may import no other planner's folder but sampling/ and trajectory/ (its index.ts and learned_*.ts also ensemble_mpc/), not ${b}/`;
 }
 
-test('planner folders stay apart: each imports only the shared sampling/ (and an entry ensemble_mpc/)', () => {
+test('planner folders stay apart: each imports only the shared sampling/ and trajectory/ (and an entry ensemble_mpc/)', () => {
   const root = packageRoot();
   const problems: string[] = [];
   let checked = 0;
@@ -190,6 +192,9 @@ test('planner folders stay apart: each imports only the shared sampling/ (and an
   assert.match(plannerFolderViolation(`${p}lqr/index.ts`, `${p}cem/index.ts`) ?? '', /not cem\//);
   assert.equal(plannerFolderViolation(`${p}cem/index.ts`, `${p}ensemble_mpc/sampling_entry.ts`), undefined);
   assert.equal(plannerFolderViolation(`${p}icem/optimizer.ts`, `${p}sampling/bounds.ts`), undefined);
+  assert.equal(plannerFolderViolation(`${p}ilqr/solver.ts`, `${p}trajectory/dense.ts`), undefined);
+  assert.equal(plannerFolderViolation(`${p}ilqr/learned_planner.ts`, `${p}ensemble_mpc/planner.ts`), undefined);
+  assert.match(plannerFolderViolation(`${p}ilqr/solver.ts`, `${p}ensemble_mpc/planner.ts`) ?? '', /not ensemble_mpc\//);
   assert.equal(plannerFolderViolation(`${p}ensemble_mpc/planning_worker.ts`, `${p}registry.ts`), undefined);
   assert.equal(plannerFolderViolation(`${p}registry.ts`, `${p}cem/index.ts`), undefined);
 });

@@ -3,7 +3,7 @@ import { solvePositionIk, type IkJoint } from './ik.js';
 import { finiteHorizonLqr, infiniteHorizonLqr, lqrPolicyAbout } from './lqr.js';
 import type { Goal, Planner, PlanningInput } from '../../planner.js';
 import type { FeedbackPolicy } from '../../policy.js';
-import { equilibriumControl } from './equilibrium.js';
+import { equilibriumControl } from '../trajectory/equilibrium.js';
 import { Matrix } from 'ml-matrix';
 import { fromMatrix, toMatrix } from './linalg.js';
 import { GoalRefusal, holdControlRefusal, type HoldCheck } from '../../goal_checks.js';

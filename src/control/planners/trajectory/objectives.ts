@@ -4,7 +4,7 @@ import { MAX_FORCE, POLE_LENGTH } from '../../../tasks/cartpole_swingup.js';
 import { ARM_REACH_DEFAULT_WEIGHTS } from '../../../tasks/arm_reach.js';
 import type { Goal } from '../../planner.js';
 import type { PlanningTask } from '../../task_costs.js';
-import { equilibriumControl } from '../lqr/equilibrium.js';
+import { equilibriumControl } from './equilibrium.js';
 import { GoalRefusal, holdControlRefusal } from '../../goal_checks.js';
 import { norm } from './norms.js';
 import { ResidualCost, type ResidualTerm } from './residual_cost.js';
