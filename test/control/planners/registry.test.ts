@@ -38,6 +38,22 @@ const KNOWN_DEFAULTS: Record<string, unknown> = {
   'lqr.r': 0.1,
   'lqr.horizon': 0,
   'lqr.qf_scale': 10,
+  'ilqr.dynamics': 'mjcf',
+  'ilqr.cost': 'goal',
+  'ilqr.horizon_s': 1,
+  'ilqr.jacobians': 'held',
+  'ilqr.centered_differences': false,
+  'ilqr.control_limits': true,
+  'ilqr.q_position': 10,
+  'ilqr.q_velocity': 0.1,
+  'ilqr.r': 1e-3,
+  'ilqr.terminal_scale': 10,
+  'ilqr.ee_weight': 10,
+  'ilqr.ee_norm_scale': 0.01,
+  'gradient.horizon_s': 0.5,
+  'gradient.learning_rate': 0.05,
+  'gradient.cost': 'goal',
+  'gradient.jacobians': 'held',
   'sampling.horizon': 25,
   'sampling.particles': 20,
   'sampling.propagation': 'ts1',
@@ -55,11 +71,19 @@ const KNOWN_DEFAULTS: Record<string, unknown> = {
 };
 
 test('the planners, their parameters under their old names and defaults, and the planner parameter', () => {
-  assert.deepEqual(PLANNER_NAMES, ['lqr', 'cem', 'icem', 'mppi', 'random_shooting']);
+  assert.deepEqual(PLANNER_NAMES, ['lqr', 'ilqr', 'gradient', 'cem', 'icem', 'mppi', 'random_shooting']);
   assert.deepEqual(SAMPLING_PLANNER_NAMES, ['cem', 'icem', 'mppi', 'random_shooting']);
   assert.deepEqual(
     PLANNERS.map((e) => e.plansWith),
-    ['mjcf_model', 'learned_model', 'learned_model', 'learned_model', 'learned_model'],
+    [
+      'mjcf_model',
+      'mjcf_or_learned_model',
+      'mjcf_model',
+      'learned_model',
+      'learned_model',
+      'learned_model',
+      'learned_model',
+    ],
   );
   const { planner } = PLANNER_CHOICE;
   const fragments = PLANNER_PARAMETERS;
@@ -92,7 +116,9 @@ test("the controller's parameters are its own, the registry's and the safety lay
   ])
     assert.equal(params[name], spec, `the controller's '${name}' is the declaration's`);
   assert.ok('episode_topic' in params && 'model_topic' in params && 'explore_ticks' in params);
-  assert.ok(!Object.keys(params).some((n) => /^(lqr|sampling|icem|mppi)\./.test(n) && !(n in PLANNER_PARAMETERS)));
+  assert.ok(
+    !Object.keys(params).some((n) => /^(lqr|ilqr|gradient|sampling|icem|mppi)\./.test(n) && !(n in PLANNER_PARAMETERS)),
+  );
 });
 
 test('merging: one declaration twice is one parameter; two different ones, a name without a namespace or two planners of one name are refused', () => {
