@@ -138,7 +138,7 @@ test('the box QP solves a coupled case by hand: one bound active, the free entry
     x,
   );
   assert.equal(result.status, 'converged');
-  assert.ok(Math.abs(x[0]! - 1) < 1e-12 && Math.abs(x[1]! + 0.5) < 1e-9, `x = ${x}`);
+  assert.ok(Math.abs(x[0]! - 1) < 1e-12 && Math.abs(x[1]! + 0.5) < 1e-9, `x = ${Array.from(x).join(', ')}`);
   assert.deepEqual(Array.from(qp.clamped), [1, 0]);
   assert.equal(qp.freeCount, 1);
   assert.ok(Math.abs(qp.factor[0]! - Math.SQRT2) < 1e-12, 'the factor of the free block [2]');
@@ -162,7 +162,10 @@ test('the control-limited backward pass: the clamped row of K is zero, the free 
     },
   );
   assert.ok(out.ok);
-  assert.ok(Math.abs(pass.k[0]! - 1) < 1e-12 && Math.abs(pass.k[1]! + 0.5) < 1e-9, `k = ${pass.k}`);
+  assert.ok(
+    Math.abs(pass.k[0]! - 1) < 1e-12 && Math.abs(pass.k[1]! + 0.5) < 1e-9,
+    `k = ${Array.from(pass.k).join(', ')}`,
+  );
   assert.equal(pass.K[0], 0, 'the clamped control gets no feedback');
   assert.ok(Math.abs(pass.K[1]! + 1.5) < 1e-12, `K free row ${pass.K[1]} (expected −3/2)`);
   assert.equal(out.clampedSteps, 1);
