@@ -10,6 +10,7 @@ import { percentile } from './report.js';
 import type { Figures } from './report.js';
 import { ensembleJacobianBenchmarks } from './ensemble_jacobian.bench.js';
 import { gradientBenchmarks } from './gradient.bench.js';
+import { ilqrLearnedComparison } from './ilqr_learned.bench.js';
 
 // iLQR's cost: the time of one replan (one iteration from a new state, warm-started, as the
 // controller runs it) and its parts (linearisation, backward pass, forward passes), in a closed
@@ -17,7 +18,8 @@ import { gradientBenchmarks } from './gradient.bench.js';
 // replanning rate of the planning worker in real time ("iLQR cart-pole replans/s": a plant stepped
 // at 100 Hz of wall time on this thread, the worker replanning from each state); and the learned
 // ensemble's Jacobians, analytic against finite differences through the same engine; and gradient
-// shooting against iLQR on growing horizons (./gradient.bench.ts).
+// shooting against iLQR on growing horizons (./gradient.bench.ts); iLQR against iCEM on the learned
+// cart-pole in the PETS harness (./ilqr_learned.bench.ts, one seed).
 
 const STEP_NS = 10_000_000n;
 
@@ -172,4 +174,6 @@ export async function ilqrBenchmarks(f: Figures): Promise<void> {
   await workerFigures(f, 10);
   await ensembleJacobianBenchmarks(f);
   await gradientBenchmarks(f);
+  // one seed here; `--only ilqr_learned` runs three
+  await ilqrLearnedComparison(f, [1]);
 }

@@ -68,7 +68,7 @@ export const PETS_CARTPOLE: PetsCartpoleConfig = {
 };
 
 /** [x, θ, ẋ, θ̇] → [x, sin θ, cos θ, ẋ, θ̇], as the graph's learner encodes it with angle_joints: [pole_hinge] */
-const SINCOS = new StateEncoding(['cart_slide', 'pole_hinge'], ['pole_hinge']);
+export const SINCOS = new StateEncoding(['cart_slide', 'pole_hinge'], ['pole_hinge']);
 
 /** the swing-up cost −r on encoded states [x, sin θ, cos θ, ẋ, θ̇] (B × 5): the tip from sin and cos */
 const sincosCostBatch = swingupCostOver(SINCOS);
@@ -77,6 +77,7 @@ export async function petsCartpole(
   seed: number,
   log: (line: string) => void,
   config: PetsCartpoleConfig = PETS_CARTPOLE,
+  actor?: PetsConfig['actor'],
 ): Promise<EpisodeResult[]> {
   const sim = await MujocoSim.fromFile(packagePath('sim/models/cartpole.xml'));
   try {
@@ -93,6 +94,7 @@ export async function petsCartpole(
       ensemble: config.ensemble,
       training: config.training,
       optimizer: () => samplingOptimizer(config.optimizer, seed),
+      ...(actor ? { actor } : {}),
       ...(config.modelState === 'sincos'
         ? { stateEncoder: SINCOS, cost: sincosCostBatch }
         : { cost: swingupCostBatch }),

@@ -13,6 +13,7 @@ import { petsBenchmarks } from './pets.bench.js';
 import { petsArmBenchmarks } from './pets_arm.bench.js';
 import { ros2Benchmarks } from './ros2.bench.js';
 import { ilqrBenchmarks } from './ilqr.bench.js';
+import { ilqrLearnedComparison } from './ilqr_learned.bench.js';
 
 // `npm run bench [-- --json FILE] [-- --only NAME]`: every benchmark, one table.
 
@@ -33,6 +34,8 @@ const suites: Record<string, (f: Figures) => void | Promise<void>> = {
 const experiments: Record<string, (f: Figures) => Promise<void>> = {
   pets: petsBenchmarks,
   pets_arm: (f) => petsArmBenchmarks(f),
+  // iLQR against iCEM on the learned cart-pole, 3 seeds (the default bench's ilqr suite runs one)
+  ilqr_learned: (f) => ilqrLearnedComparison(f, [1, 2, 3]),
 };
 
 const { values } = parseArgs({ options: { json: { type: 'string' }, only: { type: 'string' } } });

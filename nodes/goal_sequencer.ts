@@ -6,6 +6,7 @@ import { QOS_EPISODE_EVENTS, QOS_LATCHED } from '../framework/transport/qos.js';
 import { EpisodeEventKind, type Point } from '../framework/msgs/types.js';
 import type { Timer } from '../framework/time/clock.js';
 import { packagePath } from '../src/util/paths.js';
+import { EndEffectorKinematics } from '../src/tasks/end_effector.js';
 import { MujocoSim } from '../sim/mujoco/sim.js';
 import { ArmTargetSampler } from '../src/tasks/arm_targets.js';
 import { ReachHoldJudge, shareVerdict, verdictLine, type TaskVerdict } from '../src/tasks/task_judge.js';
@@ -43,6 +44,12 @@ const parameters = defineParams({
     nonEmpty: true,
     description: 'geometry_msgs/PoseStamped end-effector pose',
   },
+  ee_site: {
+    type: 'string',
+    default: '',
+    description:
+      "fixed targets: take the end effector's position by forward kinematics of `model` to this site over joint_states (on hardware, where nothing publishes ee_pose); '': from ee_pose_topic",
+  },
   random_targets: {
     type: 'integer',
     default: 0,
@@ -54,7 +61,8 @@ const parameters = defineParams({
     type: 'string',
     default: 'sim/models/so_arm_position.xml',
     nonEmpty: true,
-    description: 'random_targets: the SO-100 arm model whose kinematics to its ee site the targets are drawn from',
+    description:
+      'the SO-100 arm model: random_targets draws targets from its kinematics to its ee site; ee_site takes the end effector from it',
   },
   seed: {
     type: 'integer',
@@ -119,13 +127,23 @@ export default defineNode({
             tolerance: `${(p.tolerance_m * 100).toFixed(1)} cm`,
           })
         : undefined;
-    node.createSubscription('geometry_msgs/msg/PoseStamped', p.ee_pose_topic, (m) => {
-      ee = m.pose.position;
+    const onEndEffector = (stampNs: bigint, position: Point): void => {
+      ee = position;
       const t = targets[current];
       if (!holding || !t) return;
       const d = Math.hypot(ee.x - t.x, ee.y - t.y, ee.z - t.z);
-      holding.sample(timeToNs(m.header.stamp), { ratio: d / p.tolerance_m, text: `${(d * 100).toFixed(2)} cm away` });
-    });
+      holding.sample(stampNs, { ratio: d / p.tolerance_m, text: `${(d * 100).toFixed(2)} cm away` });
+    };
+    if (p.ee_site) {
+      const kinematics = await EndEffectorKinematics.load(packagePath(p.model), p.ee_site);
+      node.createSubscription('sensor_msgs/msg/JointState', 'joint_states', (m) => {
+        const position = kinematics.position(m.name, m.position);
+        if (position) onEndEffector(timeToNs(m.header.stamp), position);
+      });
+    } else
+      node.createSubscription('geometry_msgs/msg/PoseStamped', p.ee_pose_topic, (m) =>
+        onEndEffector(timeToNs(m.header.stamp), m.pose.position),
+      );
     const errors: number[] = [];
     let current = -1;
     let timer: Timer | undefined;

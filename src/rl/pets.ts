@@ -30,11 +30,23 @@ import type { Env } from './env.js';
  */
 export type { StateEncoder };
 
+/**
+ * A planner that acts through the ensemble by other means than a sampling optimiser over trajectory
+ * sampling (iLQR on the elites' mean): made after each training, asked for one action per step.
+ */
+export interface PetsActor {
+  /** the action for the environment's state x (its own layout, not the encoded one) into u */
+  act(x: Float32Array, u: Float32Array): void;
+  dispose(): void;
+}
+
 export interface PetsConfig {
   readonly ensemble: Omit<EnsembleConfig, 'stateSize' | 'actionSize'>;
   readonly training: TrainOptions;
   /** builds the action optimiser (CEM, MPPI, iCEM, random shooting) */
   readonly optimizer: () => ActionOptimizer;
+  /** instead of the optimiser: an actor made from the newly trained ensemble at each planned episode's start */
+  readonly actor?: (ensemble: ProbabilisticEnsemble) => PetsActor;
   readonly cost: BatchCost;
   /** cost of the final planned state, added once per particle */
   readonly terminalCost?: BatchTerminalCost;
@@ -117,6 +129,7 @@ export function runPets(env: Env, config: PetsConfig): EpisodeResult[] {
   });
   const nu = env.actionSize;
   const results: EpisodeResult[] = [];
+  let actor: PetsActor | undefined;
   try {
     for (let episode = 0; episode < config.episodes; episode++) {
       const started = performance.now();
@@ -130,6 +143,8 @@ export function runPets(env: Env, config: PetsConfig): EpisodeResult[] {
       }
       config.onEpisodeStart?.(episode);
       optimizer.reset?.();
+      actor?.dispose();
+      actor = random ? undefined : config.actor?.(ensemble);
       // warm start: the middle of the action box
       let plan = new Float32Array(config.horizon * nu);
       for (let t = 0; t < config.horizon; t++)
@@ -145,15 +160,18 @@ export function runPets(env: Env, config: PetsConfig): EpisodeResult[] {
             u[i] = env.actionLow[i]! + rng.uniform() * (env.actionHigh[i]! - env.actionLow[i]!);
         } else {
           const t0 = performance.now();
-          evaluator.setState(encode(x));
-          const result = optimizer.optimize(evaluator, plan);
+          if (actor) actor.act(x, u);
+          else {
+            evaluator.setState(encode(x));
+            const result = optimizer.optimize(evaluator, plan);
+            u.set(result.best.subarray(0, nu));
+            // shift the solution one step for the next plan, repeating the last action
+            plan = new Float32Array(result.best.length);
+            plan.set(result.best.subarray(nu));
+            plan.set(result.best.subarray(result.best.length - nu), result.best.length - nu);
+            optimizer.shift?.(1);
+          }
           planningMs += performance.now() - t0;
-          u.set(result.best.subarray(0, nu));
-          // shift the solution one step for the next plan, repeating the last action
-          plan = new Float32Array(result.best.length);
-          plan.set(result.best.subarray(nu));
-          plan.set(result.best.subarray(result.best.length - nu), result.best.length - nu);
-          optimizer.shift?.(1);
         }
         const step = env.step(u);
         data.add(encode(x), u, encode(step.state));
@@ -177,6 +195,7 @@ export function runPets(env: Env, config: PetsConfig): EpisodeResult[] {
       config.onEpisode?.(result);
     }
   } finally {
+    actor?.dispose();
     ensemble.dispose();
   }
   return results;

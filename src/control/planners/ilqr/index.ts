@@ -195,6 +195,8 @@ export const ilqr = definePlanner({
       dispose();
       sim.dispose();
     };
+    // the worker starts now, so that it has loaded the model and warmed up by activation
+    planner.start();
     return {
       planner,
       thread: planner,

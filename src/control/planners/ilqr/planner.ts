@@ -96,6 +96,19 @@ export class IlqrPlanner implements Planner {
     this.#hasCost = true;
   }
 
+  /**
+   * Plan from x = 0 `plans` times with whatever cost it has (a goal's placeholder included), then
+   * forget it: compiles the planner's code paths before the first real plan.
+   */
+  warmUp(plans: number): void {
+    const x = new Float64Array(this.#solver.nx);
+    for (let i = 0; i < plans; i++) {
+      this.#solver.warmStart(1);
+      this.#solver.iterate(x, this.#settings.iterations);
+    }
+    this.#solver.reset();
+  }
+
   /** Forget the warm start (a new episode). */
   reset(): void {
     this.#solver.reset();
