@@ -12,7 +12,10 @@ import { Figures, percentile, sortNumbers } from './report.js';
 // on the native kernels (1 and 2 threads) and on TF.js (the backend initTensorBackend picks, wasm
 // here), for a sin/cos-encoded cart-pole (5 + 1) and a 6-joint arm (12 + 6). Beside them, meanNext
 // alone (the rollout's cost per row). Figures are Jacobian rows per second (one row: next [nx],
-// ∂/∂x [nx×nx], ∂/∂u [nx×nu]) and the analytic ÷ finite-difference ratio.
+// ∂/∂x [nx×nx], ∂/∂u [nx×nu]) and the analytic ÷ finite-difference ratio — against the batched
+// differences (all 100 rows per call: forward mode costs about (in + 1) forward passes against
+// 2·in, so ≈ 2× is the most any exact method gains there) and against differences knot by knot
+// (one state per call, as a linearisation that perturbs one state at a time does).
 
 const MEMBERS = 7;
 const ELITES = 5;
@@ -83,10 +86,30 @@ export async function ensembleJacobianBenchmarks(f: Figures): Promise<void> {
         const forward = ROWS / time(() => model.meanNext(states, actions, ROWS, elites, next), 20, 1);
         const analytic = ROWS / time(() => model.meanJacobians(states, actions, ROWS, elites, out), 10, 1.5);
         const fd = ROWS / time(() => finiteDifferenceJacobians(model, states, actions, ROWS, elites, EPS), 5, 1.5);
+        // knot by knot, as a linearisation that perturbs one state at a time (mjd_transitionFD's way)
+        const perKnot =
+          ROWS /
+          time(
+            () => {
+              for (let r = 0; r < ROWS; r++)
+                finiteDifferenceJacobians(
+                  model,
+                  states.subarray(r * size.nx, (r + 1) * size.nx),
+                  actions.subarray(r * size.nu, (r + 1) * size.nu),
+                  1,
+                  elites,
+                  EPS,
+                );
+            },
+            3,
+            1.5,
+          );
         f.add(`${label}, meanNext (no Jacobian)`, forward, 'rows/s');
         f.add(`${label}, analytic`, analytic, 'Jacobian rows/s');
         f.add(`${label}, finite differences`, fd, 'Jacobian rows/s');
         f.add(`${label}, analytic ÷ finite differences`, analytic / fd, '×');
+        f.add(`${label}, finite differences knot by knot`, perKnot, 'Jacobian rows/s');
+        f.add(`${label}, analytic ÷ finite differences knot by knot`, analytic / perKnot, '×');
       } finally {
         model.dispose();
       }

@@ -132,7 +132,7 @@ export class CommandLoop {
           this.plannerError = `stale plan: planned from the state of ${(Number(age) / 1e6).toFixed(0)} ms ago (the limit is ${Number(this.#maxPolicyAgeNs) / 1e6} ms)`;
           this.#raw.fill(Number.NaN);
         } else {
-          evaluatePolicy(policy, timeNs, state.x, this.#raw);
+          evaluatePolicy(policy, timeNs, state.x, this.#raw, state.stampNs);
           this.#policy = policy;
           this.plannerError = undefined;
         }

@@ -50,8 +50,20 @@ function stepAt(policy: Policy, tNs: bigint): { index: number; fraction: number 
 /**
  * Write the policy's action at time t and state x into `out` (length nu). Allocation-free: it is
  * called on every tick of the command loop.
+ *
+ * x was measured at `stateNs` (default t). A feedback policy compares it with the nominal state of
+ * that time, not of t: u = û(t) + K(t) (x(t_s) − x̂(t_s)). Where the nominal moves fast (a swing-up)
+ * and the state is a tick or two old (real time: the newest estimate when the tick runs), comparing
+ * it with x̂(t) would read the nominal's own motion as an error and saturate the feedback; the
+ * deviation from the nominal changes slowly, so its value at t_s stands for its value at t.
  */
-export function evaluatePolicy(policy: Policy, tNs: bigint, x: ArrayLike<number>, out: Float64Array): Float64Array {
+export function evaluatePolicy(
+  policy: Policy,
+  tNs: bigint,
+  x: ArrayLike<number>,
+  out: Float64Array,
+  stateNs: bigint = tNs,
+): Float64Array {
   const nu = policy.nu;
   const { index, fraction } = stepAt(policy, tNs);
   if (policy.kind === 'sequence') {
@@ -66,10 +78,11 @@ export function evaluatePolicy(policy: Policy, tNs: bigint, x: ArrayLike<number>
   if (x.length !== nx) throw new Error(`feedback policy expects a state of ${nx} values, got ${x.length}`);
   const xs = policy.states;
   const K = policy.gains;
+  const measured = stateNs === tNs ? index : stepAt(policy, stateNs).index;
   for (let i = 0; i < nu; i++) {
     let u = policy.actions[index * nu + i]! + policy.feedforward[index * nu + i]!;
     const row = (index * nu + i) * nx;
-    for (let j = 0; j < nx; j++) u += K[row + j]! * (x[j]! - xs[index * nx + j]!);
+    for (let j = 0; j < nx; j++) u += K[row + j]! * (x[j]! - xs[measured * nx + j]!);
     out[i] = u;
   }
   return out;

@@ -94,6 +94,9 @@ export const ILQR_PARAMETERS = defineParams({
 
 type IlqrValues = ParamValues<typeof ILQR_PARAMETERS>;
 
+/** how long configure waits for the planning worker to load the model and warm up */
+const WORKER_READY_TIMEOUT_MS = 60_000;
+
 function objectiveOf(context: PlannerContext, values: IlqrValues): IlqrObjective {
   if (values['ilqr.cost'] === 'task') return { kind: 'task', task: context.task, target: context.taskTarget };
   const weights: GoalWeights = {
@@ -195,8 +198,15 @@ export const ilqr = definePlanner({
       dispose();
       sim.dispose();
     };
-    // the worker starts now, so that it has loaded the model and warmed up by activation
+    // the worker starts now, and configure waits until it has loaded the model and warmed up, so
+    // that its first plan follows the first state within a replan or two
     planner.start();
+    try {
+      await planner.ready(WORKER_READY_TIMEOUT_MS);
+    } catch (err) {
+      await planner.stop();
+      throw new Error(`planner ilqr: ${(err as Error).message}`, { cause: err });
+    }
     return {
       planner,
       thread: planner,

@@ -58,6 +58,7 @@ export class IlqrWorkerPlanner implements Planner {
   #starts = 0;
   #firstPlanAt: number | undefined;
   #lastError = '';
+  #ready: { promise: Promise<void>; resolve: () => void; reject: (err: Error) => void } | undefined;
 
   constructor(options: IlqrWorkerOptions) {
     this.#options = options;
@@ -75,6 +76,11 @@ export class IlqrWorkerPlanner implements Planner {
       workerData: data,
       name: 'ilqr planning',
     });
+    let resolve: () => void = () => undefined;
+    let reject: (err: Error) => void = () => undefined;
+    const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+    promise.catch(() => undefined);
+    this.#ready = { promise, resolve, reject };
     this.#worker = worker;
     this.#starts++;
     this.#lastSentNs = undefined;
@@ -87,6 +93,28 @@ export class IlqrWorkerPlanner implements Planner {
       this.#error(`planning worker exited with code ${code}`);
     });
     if (this.#goal) this.#post({ op: 'goal', goal: this.#goal });
+  }
+
+  /**
+   * Resolves when the worker has built its planner and warmed it up (its first plan then comes a
+   * replan after the first state); rejects with the worker's error, or after `timeoutMs`.
+   */
+  async ready(timeoutMs: number): Promise<void> {
+    if (!this.#ready) throw new Error('the planning worker is not started');
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.#ready.promise,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`the planning worker was not ready within ${timeoutMs / 1000} s`)),
+            timeoutMs,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async stop(): Promise<void> {
@@ -154,6 +182,7 @@ export class IlqrWorkerPlanner implements Planner {
   #receive(m: FromIlqrWorker): void {
     switch (m.op) {
       case 'ready':
+        this.#ready?.resolve();
         this.#options.onEvent?.({ kind: 'ready', message: m.description });
         return;
       case 'plan':
@@ -171,6 +200,7 @@ export class IlqrWorkerPlanner implements Planner {
   }
 
   #error(message: string): void {
+    this.#ready?.reject(new Error(message));
     this.#lastError = message;
     this.#options.onEvent?.({ kind: 'error', message });
   }
