@@ -40,6 +40,8 @@ export class TickGate {
   readonly #options: TickGateOptions;
   /** the tick waiting for its state or a model */
   #pending: bigint | undefined;
+  /** the tick computed last */
+  #computed: bigint | undefined;
   #stateNs: bigint | undefined;
   /** await_episode_model: the END stamp a model must be trained through, until one is in use */
   #awaitDataEndNs: bigint | undefined;
@@ -55,11 +57,22 @@ export class TickGate {
     return this.#pending;
   }
 
-  /** A tick of the timer is due: compute it now, or (lockstep) once its state is there and no hold applies. */
+  /**
+   * A tick of the timer is due: compute it now, or (lockstep) once its state is there and no hold
+   * applies. A tick is computed once: the same tick due again (the timer's and activation's call for
+   * the tick sim time is at when a controller activates late) is ignored — computed twice, it would
+   * draw its exploration twice and send a second command the bridge does not wait for.
+   */
   tickDue(tickNs: bigint): void {
+    if (tickNs === this.#computed || tickNs === this.#pending) return;
     // a tick still waiting is dropped: the newer one is the one the sim waits for
     if (this.#options.lockstep && !this.#ready(tickNs)) this.#pending = tickNs;
-    else this.#options.compute(tickNs);
+    else this.#compute(tickNs);
+  }
+
+  #compute(tickNs: bigint): void {
+    this.#computed = tickNs;
+    this.#options.compute(tickNs);
   }
 
   /** A state stamped `stampNs` arrived (and is now the newest). */
@@ -84,7 +97,7 @@ export class TickGate {
     const tick = this.#pending;
     if (tick === undefined || !this.#ready(tick)) return;
     this.#pending = undefined;
-    this.#options.compute(tick);
+    this.#compute(tick);
   }
 
   /** The tick's state is there, and nothing holds it. */

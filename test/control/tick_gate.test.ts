@@ -163,3 +163,21 @@ test('await_episode_model without lockstep or without a planner over the learned
     assert.deepEqual(holds, []);
   }
 });
+
+test('a tick due twice is computed once, waiting or not (a late activation and the timer both call it)', () => {
+  const { g, computed } = gate();
+  g.stateArrived(1n * P);
+  g.tickDue(1n * P);
+  g.tickDue(1n * P);
+  assert.deepEqual(computed, [1n * P], 'its state was there: computed once');
+  g.tickDue(2n * P);
+  g.tickDue(2n * P);
+  assert.equal(g.pendingTick, 2n * P);
+  g.stateArrived(2n * P);
+  g.tickDue(2n * P);
+  assert.deepEqual(computed, [1n * P, 2n * P], 'waited for its state: computed once');
+  const free = gate({ lockstep: false });
+  free.g.tickDue(1n * P);
+  free.g.tickDue(1n * P);
+  assert.deepEqual(free.computed, [1n * P], 'in real time too');
+});

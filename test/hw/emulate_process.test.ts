@@ -147,8 +147,13 @@ test('a forked emulator exits when its parent dies (its IPC channel closes), rem
   });
   await until('the forked emulator to be ready', () => /ready \d+/.test(out) || parent.exitCode !== null, 30_000);
   const emulatorPid = Number(/ready (\d+)/.exec(out)?.[1]);
+  // once the emulator is seen gone its pid is free, and may already be another process's (pid_max
+  // is 32768 here: a busy machine wraps around in minutes): only a test that failed before that
+  // may kill it, or it could kill a stranger — a sibling test file's process, whose remaining
+  // tests then silently vanish from the run
+  let exited = false;
   t.after(() => {
-    if (emulatorPid > 0 && alive(emulatorPid)) process.kill(emulatorPid, 'SIGKILL');
+    if (!exited && emulatorPid > 0 && alive(emulatorPid)) process.kill(emulatorPid, 'SIGKILL');
   });
   assert.ok(emulatorPid > 0, `the parent said: ${out}\n${err}`);
   assert.ok(alive(emulatorPid) && existsSync(link));
@@ -158,6 +163,7 @@ test('a forked emulator exits when its parent dies (its IPC channel closes), rem
   parent.kill('SIGKILL');
   await exitOf(parent);
   await until('the orphaned emulator to exit', () => !alive(emulatorPid), 30_000);
+  exited = true;
   assert.throws(() => lstatSync(link), /ENOENT/, 'it stopped: the link is removed');
   await stderrClosed;
   assert.equal(err, '', 'it stopped cleanly: nothing on stderr');
