@@ -16,6 +16,9 @@ import { packageRoot } from '../../src/util/paths.js';
 // stop actions done. ROS domains: 54 (56 and 57 kept for launches run side by side).
 
 const DOMAIN = 54;
+/** the real-time and PETS comparisons' own domains (in the 50–60 range .ci/run stops daemons of) */
+const REALTIME_DOMAIN = 58;
+const PETS_DOMAIN = 59;
 /** what a run may take at most on a loaded 2-core machine; a hang, not slowness, reaches it */
 const LAUNCH_LIMIT_MS = 240_000;
 
@@ -103,11 +106,20 @@ function embeddedLaunch(file: string, args: readonly string[]) {
   );
 }
 
-/** Both runs to their end, side by side no more than the machine can take: the embedded one first. */
-async function bothRuns(file: string, args: readonly string[]): Promise<{ embedded: Ended; ros2: Ended }> {
+/**
+ * Both runs to their end, side by side no more than the machine can take: the embedded one first.
+ * Each test's ROS 2 graph gets a domain of its own (`domain`): a process of the test before that is
+ * still shutting down (ros2 launch's SIGINT → SIGTERM escalation) must not reach this graph — a
+ * lingering bridge's /clock or states would add ticks a lockstep comparison counts.
+ */
+async function bothRuns(
+  file: string,
+  args: readonly string[],
+  domain: number,
+): Promise<{ embedded: Ended; ros2: Ended }> {
   const embedded = await embeddedLaunch(file, args).ends(LAUNCH_LIMIT_MS, `dynastack launch ${file}`);
   assert.equal(embedded.code, 0, embedded.output.slice(-6000));
-  const ros2 = await rosLaunch(file, args).ends(LAUNCH_LIMIT_MS, `ros2 launch dynastack ${file}`);
+  const ros2 = await rosLaunch(file, args, domain).ends(LAUNCH_LIMIT_MS, `ros2 launch dynastack ${file}`);
   assert.equal(ros2.code, 0, ros2.output.slice(-6000));
   return { embedded, ros2 };
 }
@@ -142,8 +154,8 @@ function assertBalanced(output: string, controller: string, label: string, maxSt
 }
 
 /** Both launchers: the arm reached its four targets, the cart-pole balanced, the run ended by the arm's goal sequencer. */
-async function demoLike(file: string, args: readonly string[], maxStopShare = 0): Promise<void> {
-  const { embedded, ros2 } = await bothRuns(file, args);
+async function demoLike(file: string, args: readonly string[], domain: number, maxStopShare = 0): Promise<void> {
+  const { embedded, ros2 } = await bothRuns(file, args, domain);
   assert.match(
     embedded.output,
     /stopping \(finished: \/arm\/goal_sequencer: reached 4 of 4 targets within 1\.0 cm \(on_exit: shutdown\)\)/,
@@ -162,14 +174,14 @@ async function demoLike(file: string, args: readonly string[], maxStopShare = 0)
 
 rosTest(
   'ros2 launch dynastack demo.launch.yaml (lockstep): the arm reaches 4 of 4 targets, the cart-pole balances, the run ends where the embedded one does',
-  () => demoLike('demo.launch.yaml', ['out:=out']),
+  () => demoLike('demo.launch.yaml', ['out:=out'], DOMAIN),
   2 * LAUNCH_LIMIT_MS + 60_000,
 );
 
 rosTest(
   'ros2 launch dynastack sim_realtime.launch.yaml (real time): the same, on the wall clock, each node its own process',
   // a stop action on at most 2 % of the ticks (a state later than the watchdog on a loaded machine)
-  () => demoLike('sim_realtime.launch.yaml', [], 0.02),
+  () => demoLike('sim_realtime.launch.yaml', [], REALTIME_DOMAIN, 0.02),
   2 * LAUNCH_LIMIT_MS + 60_000,
 );
 
@@ -182,7 +194,7 @@ rosTest(
   'ros2 launch dynastack pets_cartpole.launch.yaml: the same episodes as embedded, ended by the episode monitor',
   async () => {
     const args = ['episodes:=3', 'run_dir:=run', 'curve:=curve.svg'];
-    const { embedded, ros2 } = await bothRuns('pets_cartpole.launch.yaml', args);
+    const { embedded, ros2 } = await bothRuns('pets_cartpole.launch.yaml', args, PETS_DOMAIN);
     const a = episodeReturns(embedded.output);
     const b = episodeReturns(ros2.output);
     assert.equal(a.length, 3, embedded.output.slice(-4000));
