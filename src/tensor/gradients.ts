@@ -42,6 +42,54 @@ const unary = (kernelName: string, dx: (dy: tf.Tensor, x: tf.Tensor) => tf.Tenso
 });
 
 const CONFIGS: readonly tf.GradConfig[] = [
+  // soft actor-critic's (src/rl/sac/): ReLU and tanh layers, the twin-critic minimum, the action
+  // box's clip, the Gaussian's z-score, and the reshapes and concatenations between the networks
+  unary(tf.Relu, (dy, x) => tf.mul(dy, tf.step(x))),
+  unary(tf.Tanh, (dy, x) => tf.mul(dy, tf.sub(1, tf.square(tf.tanh(x))))),
+  binary(
+    tf.Minimum,
+    (dy, a, b) => tf.mul(dy, tf.cast(tf.lessEqual(a, b), 'float32')),
+    (dy, a, b) => tf.mul(dy, tf.cast(tf.greater(a, b), 'float32')),
+  ),
+  binary(
+    tf.RealDiv,
+    (dy, _a, b) => tf.div(dy, b),
+    (dy, a, b) => tf.neg(tf.div(tf.mul(dy, a), tf.square(b))),
+  ),
+  {
+    kernelName: tf.ClipByValue,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs): Grads => {
+      const x = saved[0]!;
+      const { clipValueMin: lo, clipValueMax: hi } = attrs as { clipValueMin: number; clipValueMax: number };
+      return {
+        x: () =>
+          tf.where(
+            tf.logicalAnd(tf.greaterEqual(x, lo), tf.lessEqual(x, hi)),
+            dy as tf.Tensor,
+            tf.zerosLike(dy as tf.Tensor),
+          ),
+      };
+    },
+  },
+  {
+    kernelName: tf.Reshape,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved): Grads => ({ x: () => tf.reshape(dy as tf.Tensor, saved[0]!.shape) }),
+  },
+  {
+    kernelName: tf.Concat,
+    saveAllInputs: true,
+    gradFunc: (dy, saved, attrs): Grads => {
+      const axis = tf.util.parseAxisParam((attrs as { axis: number }).axis, saved[0]!.shape)[0]!;
+      const parts = tf.split(
+        dy as tf.Tensor,
+        saved.map((t) => t.shape[axis]!),
+        axis,
+      );
+      return Object.fromEntries(parts.map((t, i) => [String(i), () => t]));
+    },
+  },
   binary(
     tf.Add,
     (dy) => dy,

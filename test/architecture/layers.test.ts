@@ -54,7 +54,8 @@ const PACKAGE_HOMES: Readonly<Record<string, readonly string[]>> = {
   rclnodejs: ['framework/transport/ros2/'],
   serialport: ['hw/bus/'],
   '@mujoco/mujoco': ['sim/mujoco/'],
-  '@tensorflow/': ['src/tensor/', 'src/dynamics/'],
+  // the tensor seam, and the engines of what trains networks: the ensemble's and soft actor-critic's
+  '@tensorflow/': ['src/tensor/', 'src/dynamics/', 'src/rl/sac/'],
   winston: ['src/util/'],
   '@foxglove/': ['framework/msgs/'],
 };
