@@ -87,11 +87,8 @@ export class IlqrSolver {
   readonly #B: Float64Array;
   readonly #next: Float64Array;
   readonly #derivatives: StageDerivatives[];
-  readonly #x: Float64Array;
-  readonly #u: Float64Array;
   #mu: number;
   #delta = 1;
-  #cost0 = Number.NaN;
 
   constructor(dynamics: TrajectoryDynamics, cost: ResidualCost, settings: IlqrSettings) {
     const { nx, nu } = dynamics;
@@ -130,8 +127,6 @@ export class IlqrSolver {
     this.#B = new Float64Array(T * nx * nu);
     this.#next = new Float64Array(T * nx);
     this.#derivatives = Array.from({ length: T + 1 }, () => stageDerivatives(nx, nu));
-    this.#x = new Float64Array(nx);
-    this.#u = new Float64Array(nu);
     this.#mu = this.#s.initialRegularization;
     if (limits) for (let t = 0; t < T; t++) this.#actions.set(clampInto(new Float64Array(nu), limits), t * nu);
   }
@@ -376,7 +371,6 @@ export class IlqrSolver {
       }
     }
     if (done === iterations && rejectedSteps === iterations && iterations > 0) stop = 'no_descent';
-    this.#cost0 = initialCost;
     return {
       iterations: done,
       initialCost,
@@ -391,16 +385,6 @@ export class IlqrSolver {
       rejectedSteps,
       failedBackwardPasses,
     };
-  }
-
-  /** the cost of the first rollout of the last plan */
-  get initialCost(): number {
-    return this.#cost0;
-  }
-
-  /** scratch for callers that evaluate the policy (nx and nu) */
-  get scratch(): { readonly x: Float64Array; readonly u: Float64Array } {
-    return { x: this.#x, u: this.#u };
   }
 }
 
