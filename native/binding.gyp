@@ -1,7 +1,7 @@
 {
   # Three Node-API addons, built by `npm ci` through scripts/build-native.js (which runs make with -k,
   # so one failing to compile does not keep the others from being built):
-  # - dynastack_native: the ensemble's native kernels (loaded by src/tensor/native_kernels.ts). No
+  # - dynastack_native: the ensemble's and soft actor-critic's native kernels (loaded by src/tensor/native_kernels.ts). No
   #   -march flag: the AVX2/AVX-512 code paths are compiled under `#pragma GCC target` and chosen at
   #   run time, so the addon runs on any x86-64 (and builds on other CPUs with the portable path alone).
   # - dynastack_pty: pseudo-terminals for the servo emulator (loaded by hw/emulator/pty_addon.ts);
@@ -17,6 +17,7 @@
         "src/addon.cc",
         "src/ensemble_ops.cc",
         "src/kernels.cc",
+        "src/mlp_ops.cc",
         "src/thread_pool.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -10,6 +10,7 @@
 
 #include "ensemble_ops.h"
 #include "kernels.h"
+#include "mlp_ops.h"
 
 namespace {
 
@@ -197,12 +198,65 @@ Napi::Value TrainStep(const Napi::CallbackInfo& info) {
   return result;
 }
 
+/** an optional Float32Array argument: null/undefined → nullptr */
+float* optionalFloat32(Napi::Env env, const Napi::Value& v, const char* name, size_t minLength) {
+  if (v.IsUndefined() || v.IsNull()) return nullptr;
+  return float32(env, v, name, minLength).Data();
+}
+
+/** mlpForward(widths, params, x, rows, activations): ReLU hidden layers, linear output (mlp_ops.h) */
+Napi::Value MlpForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const dyn::NetShape shape = shapeOf(env, info[0]);
+  const int rows = integer(env, info[3], "rows", 1, 1 << 24);
+  const float* params = float32(env, info[1], "params", shape.memberParams).Data();
+  const float* x = float32(env, info[2], "x", (size_t)rows * shape.widths.front()).Data();
+  float* activations = float32(env, info[4], "activations", dyn::mlpActivationSize(shape, rows)).Data();
+  dyn::mlpForward(kernels(), shape, params, x, rows, activations);
+  return env.Undefined();
+}
+
+/** mlpBackward(widths, params, x, activations, dOut, rows, grads | null, dInput | null) */
+Napi::Value MlpBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const dyn::NetShape shape = shapeOf(env, info[0]);
+  const int rows = integer(env, info[5], "rows", 1, 1 << 24);
+  const float* params = float32(env, info[1], "params", shape.memberParams).Data();
+  const float* x = float32(env, info[2], "x", (size_t)rows * shape.widths.front()).Data();
+  const float* activations = float32(env, info[3], "activations", dyn::mlpActivationSize(shape, rows)).Data();
+  const float* dOut = float32(env, info[4], "dOut", (size_t)rows * shape.widths.back()).Data();
+  float* grads = optionalFloat32(env, info[6], "grads", shape.memberParams);
+  float* dInput = optionalFloat32(env, info[7], "dInput", (size_t)rows * shape.widths.front());
+  dyn::mlpBackward(kernels(), shape, params, x, activations, dOut, rows, grads, dInput);
+  return env.Undefined();
+}
+
+/** adamStep(params, m, v, grads, adam Float64Array[8]): tf.train.adam's update on every value of params */
+Napi::Value AdamStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array params = float32(env, info[0], "params", 1);
+  const size_t n = params.ElementLength();
+  float* m = float32(env, info[1], "m", n).Data();
+  float* v = float32(env, info[2], "v", n).Data();
+  const float* g = float32(env, info[3], "grads", n).Data();
+  const Napi::Value h = info[4];
+  if (!h.IsTypedArray() || h.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array || h.As<Napi::Float64Array>().ElementLength() < 8)
+    fail(env, "adam must be a Float64Array [lr, beta1, beta2, 1-beta1, 1-beta2, epsilon, correction1, correction2]");
+  const double* d = h.As<Napi::Float64Array>().Data();
+  const dyn::AdamArgs a = {(float)d[0], (float)d[1], (float)d[2], (float)d[3], (float)d[4], (float)d[5], (float)d[6], (float)d[7]};
+  kernels().adam(params.Data(), m, v, g, (long)n, a, 0.0f);
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("useKernels", Napi::Function::New(env, UseKernels, "useKernels"));
   exports.Set("forward", Napi::Function::New(env, Forward, "forward"));
   exports.Set("trainStep", Napi::Function::New(env, TrainStep, "trainStep"));
   exports.Set("forwardJacobian", Napi::Function::New(env, ForwardJacobian, "forwardJacobian"));
+  exports.Set("mlpForward", Napi::Function::New(env, MlpForward, "mlpForward"));
+  exports.Set("mlpBackward", Napi::Function::New(env, MlpBackward, "mlpBackward"));
+  exports.Set("adamStep", Napi::Function::New(env, AdamStep, "adamStep"));
   return exports;
 }
 

@@ -2,8 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-// The native ensemble kernels (native/, a C++ Node-API addon that `npm ci` builds with node-gyp):
-// a fused per-member MLP forward and training step on Float32Arrays the caller owns. Optional by
+// The native kernels (native/, a C++ Node-API addon that `npm ci` builds with node-gyp): the
+// ensemble's fused per-member MLP forward and training step, and soft actor-critic's small-MLP
+// forward, backward and Adam, on Float32Arrays the caller owns. Optional by
 // design: when the build failed (no compiler, no Node headers…) or the file does not load, callers
 // fall back to TF.js and report why. Loaded lazily, once per thread (each worker_thread loads its
 // own instance of the addon). DYNASTACK_NATIVE_ISA=avx2|portable picks a narrower kernel set.
@@ -78,6 +79,24 @@ export interface NativeKernels {
     jacobians: Float32Array,
     threads: number,
   ): void;
+  /**
+   * Small MLPs (ReLU hidden, linear output; native/src/mlp_ops.h): x [rows × in] forward, every
+   * layer's output kept in activations, back to back
+   */
+  mlpForward(widths: Int32Array, params: Float32Array, x: Float32Array, rows: number, activations: Float32Array): void;
+  /** back from dOut [rows × out]: parameter gradients into grads and/or the input's into dInput (null: not wanted) */
+  mlpBackward(
+    widths: Int32Array,
+    params: Float32Array,
+    x: Float32Array,
+    activations: Float32Array,
+    dOut: Float32Array,
+    rows: number,
+    grads: Float32Array | null,
+    dInput: Float32Array | null,
+  ): void;
+  /** tf.train.adam's step on every value of params; adam as trainStep's */
+  adamStep(params: Float32Array, m: Float32Array, v: Float32Array, grads: Float32Array, adam: Float64Array): void;
 }
 
 export type NativeKernelsStatus =

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initTensorBackend } from '../../src/tensor/backend.js';
-import { Sac, squashedLogProb } from '../../src/rl/sac/sac.js';
+import { TfjsSac as Sac, squashedLogProb } from '../../src/rl/sac/sac_tfjs.js';
 import { Rng } from '../../src/util/random.js';
 
 // Soft actor-critic on TF.js: the squashed Gaussian's log-probability against its closed form, a

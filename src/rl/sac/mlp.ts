@@ -1,34 +1,46 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng } from '../../util/random.js';
 import { trainableDense } from '../../tensor/dense.js';
+import { initialParams, mlpLayout, namedParams, type MlpLayout } from './mlp_layout.js';
 
-// A small multilayer perceptron as TF.js variables, for soft actor-critic's actor and critics:
-// ReLU hidden layers and a linear output, weights initialised as PyTorch's nn.Linear does (uniform
-// in ±1/√fan_in, Kaiming-uniform with a = √5), from a seeded source so that runs repeat. Target
-// networks follow their online copy by Polyak averaging (θ' ← (1 − τ) θ' + τ θ). Layers are the
-// dense layer with its own untransposed backward pass (../../tensor/dense.ts: the wasm fast path).
+// A small multilayer perceptron as TF.js variables, for soft actor-critic's TF.js engine: ReLU
+// hidden layers and a linear output, initialised as ./mlp_layout.ts says (the native engine starts
+// from the same values). Target networks follow their online copy by Polyak averaging
+// (θ' ← (1 − τ) θ' + τ θ). Layers are the dense layer with its own untransposed backward pass
+// (../../tensor/dense.ts: the wasm fast path). TF.js registers variables by name, globally: each
+// instance's get a unique prefix, and weights() names them by the layout.
+
+let instances = 0;
 
 export class Mlp {
-  readonly widths: readonly number[];
+  readonly layout: MlpLayout;
   /** [W0, b0, W1, b1, …]; W_l is [in, out] */
   readonly variables: tf.Variable[];
 
-  constructor(name: string, widths: readonly number[], seed: number, trainable = true) {
-    if (widths.length < 2 || !widths.every((w) => Number.isInteger(w) && w > 0))
-      throw new Error(`MLP ${name}: bad layer widths [${widths.join(', ')}]`);
-    this.widths = [...widths];
-    const rng = new Rng(seed);
-    this.variables = [];
-    for (let l = 0; l + 1 < widths.length; l++) {
-      const [fanIn, fanOut] = [widths[l]!, widths[l + 1]!];
-      const bound = 1 / Math.sqrt(fanIn);
-      const w = Float32Array.from({ length: fanIn * fanOut }, () => (2 * rng.uniform() - 1) * bound);
-      const b = Float32Array.from({ length: fanOut }, () => (2 * rng.uniform() - 1) * bound);
-      this.variables.push(
-        tf.tidy(() => tf.variable(tf.tensor2d(w, [fanIn, fanOut]), trainable, `${name}/dense${l}/kernel`)),
-        tf.tidy(() => tf.variable(tf.tensor1d(b), trainable, `${name}/dense${l}/bias`)),
-      );
-    }
+  constructor(
+    readonly name: string,
+    widths: readonly number[],
+    seed: number,
+    trainable = true,
+  ) {
+    this.layout = mlpLayout(widths);
+    const params = initialParams(this.layout, seed);
+    const prefix = `sac${instances++}/${name}`;
+    this.variables = this.layout.layers.flatMap(({ kernel, bias, shape }, l) => [
+      tf.tidy(() =>
+        tf.variable(
+          tf.tensor2d(params.subarray(kernel, kernel + shape[0] * shape[1]), [...shape]),
+          trainable,
+          `${prefix}/dense${l}/kernel`,
+        ),
+      ),
+      tf.tidy(() =>
+        tf.variable(tf.tensor1d(params.subarray(bias, bias + shape[1])), trainable, `${prefix}/dense${l}/bias`),
+      ),
+    ]);
+  }
+
+  get widths(): readonly number[] {
+    return this.layout.widths;
   }
 
   /** The network's output for a batch [B, in] (call inside a tidy). */
@@ -40,6 +52,32 @@ export class Mlp {
       h = l + 1 < layers ? tf.relu(z) : z;
     }
     return h;
+  }
+
+  /** The parameters in the layout's one flat array. */
+  params(): Float32Array {
+    const out = new Float32Array(this.layout.size);
+    this.layout.layers.forEach(({ kernel, bias }, l) => {
+      out.set(this.variables[2 * l]!.dataSync(), kernel);
+      out.set(this.variables[2 * l + 1]!.dataSync(), bias);
+    });
+    return out;
+  }
+
+  /** Set the parameters from the layout's flat array. */
+  setParams(params: Float32Array): void {
+    if (params.length !== this.layout.size)
+      throw new Error(`MLP ${this.name}: ${params.length} parameters, the network has ${this.layout.size}`);
+    this.layout.layers.forEach(({ kernel, bias, shape }, l) => {
+      tf.tidy(() => {
+        this.variables[2 * l]!.assign(tf.tensor2d(params.subarray(kernel, kernel + shape[0] * shape[1]), [...shape]));
+        this.variables[2 * l + 1]!.assign(tf.tensor1d(params.subarray(bias, bias + shape[1])));
+      });
+    });
+  }
+
+  weights(name = this.name) {
+    return namedParams(name, this.layout, this.params());
   }
 
   /** Copy another network's weights (same widths). */
