@@ -14,6 +14,7 @@ import { petsArmBenchmarks } from './pets_arm.bench.js';
 import { ros2Benchmarks } from './ros2.bench.js';
 import { ilqrBenchmarks } from './ilqr.bench.js';
 import { ilqrLearnedComparison } from './ilqr_learned.bench.js';
+import { sacBenchmarks } from './sac.bench.js';
 
 // `npm run bench [-- --json FILE] [-- --only NAME]`: every benchmark, one table.
 
@@ -26,6 +27,7 @@ const suites: Record<string, (f: Figures) => void | Promise<void>> = {
   ilqr: ilqrBenchmarks,
   hw_codec: hwCodecBenchmarks,
   hw_bus: hwBusBenchmarks,
+  sac: sacBenchmarks,
   // skipped, saying why, where ROS 2 is not sourced
   ros2: ros2Benchmarks,
 };

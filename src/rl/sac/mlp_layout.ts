@@ -63,6 +63,9 @@ export function paramsFromNamed(
       if (!w) throw new Error(`weights: '${key}' is missing`);
       if (w.shape.join(',') !== dims.join(','))
         throw new Error(`weights: '${key}' has shape [${w.shape.join(', ')}], the network needs [${dims.join(', ')}]`);
+      const count = dims.reduce((a, b) => a * b, 1);
+      if (w.values.length !== count)
+        throw new Error(`weights: '${key}' has ${w.values.length} values for its shape's ${count}`);
       params.set(w.values, offset);
     }
   });

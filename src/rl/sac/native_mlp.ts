@@ -73,6 +73,7 @@ export class NativeMlp {
   /** one Adam step on grads */
   step(learningRate: number): void {
     this.#adam ??= new Adam(this.kernels, this.layout.size, learningRate);
+    this.#adam.learningRate = learningRate; // `adam` (restore, snapshot) may have made it first, with none
     this.#adam.step(this.params, this.grads);
   }
 

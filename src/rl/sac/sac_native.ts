@@ -265,22 +265,34 @@ export class NativeSac implements SoftActorCritic {
         throw new Error(`SAC checkpoint: '${name}' has ${w.values.length} values, not ${size}`);
       return w?.values;
     };
-    for (const [name, net] of this.#nets()) {
-      net.params.set(paramsFromNamed(name, net.layout, weights));
-      if (name.endsWith('_target')) continue;
+    // everything is read and checked before anything is written: a bad checkpoint changes nothing
+    const nets = this.#nets().map(([name, net]) => {
+      const params = paramsFromNamed(name, net.layout, weights);
       const m = get(`adam/${name}/m`, net.layout.size);
       const v = get(`adam/${name}/v`, net.layout.size);
       const steps = get(`adam/${name}/steps`, 1);
-      if (m && v && steps) net.adam.restore(m, v, steps[0]!);
-    }
+      return {
+        net,
+        params,
+        adam: !name.endsWith('_target') && m && v && steps ? { m, v, steps: steps[0]! } : undefined,
+      };
+    });
     const logAlpha = get('log_alpha', 1);
     if (!logAlpha) throw new Error("SAC checkpoint: 'log_alpha' is missing");
-    this.#logAlpha.set(logAlpha);
     const m = get('adam/log_alpha/m', 1);
     const v = get('adam/log_alpha/v', 1);
     const steps = get('adam/log_alpha/steps', 1);
+    const updates = get('updates', 1)?.[0] ?? 0;
+    for (const { net, params, adam } of nets) {
+      net.params.set(params);
+      // a checkpoint without Adam's state (e.g. from the TF.js engine) restarts it
+      if (adam) net.adam.restore(adam.m, adam.v, adam.steps);
+      else net.adam.restore(new Float32Array(net.layout.size), new Float32Array(net.layout.size), 0);
+    }
+    this.#logAlpha.set(logAlpha);
     if (m && v && steps) this.#alphaAdam.restore(m, v, steps[0]!);
-    this.#updates = get('updates', 1)?.[0] ?? 0;
+    else this.#alphaAdam.restore(new Float32Array(1), new Float32Array(1), 0);
+    this.#updates = updates;
   }
 
   dispose(): void {}

@@ -224,9 +224,11 @@ export class TfjsSac implements SoftActorCritic {
   }
 
   restore(weights: ReadonlyMap<string, NamedArray>): void {
-    for (const [name, net] of this.#nets()) net.setParams(paramsFromNamed(name, net.layout, weights));
+    // everything is read and checked before anything is written: a bad checkpoint changes nothing
+    const params = this.#nets().map(([name, net]) => [net, paramsFromNamed(name, net.layout, weights)] as const);
     const logAlpha = weights.get('log_alpha');
     if (logAlpha?.values.length !== 1) throw new Error("SAC checkpoint: 'log_alpha' is missing");
+    for (const [net, p] of params) net.setParams(p);
     tf.tidy(() => this.#logAlpha.assign(tf.scalar(logAlpha.values[0]!)));
     this.#updates = weights.get('updates')?.values[0] ?? 0;
   }
