@@ -12,7 +12,16 @@ export interface Env {
   /** control steps per episode */
   readonly episodeLength: number;
   reset(): Float32Array;
-  step(action: Float32Array): { state: Float32Array; reward: number; done: boolean };
+  step(action: Float32Array): EnvStep;
+}
+
+export interface EnvStep {
+  readonly state: Float32Array;
+  readonly reward: number;
+  /** the episode is over: terminated, or cut by the time limit */
+  readonly done: boolean;
+  /** the episode ended in a terminal state (Gymnasium's `terminated`: no return beyond it); false when only the time limit cut it */
+  readonly terminated?: boolean;
 }
 
 export interface MujocoEnvOptions {
@@ -81,14 +90,14 @@ export class MujocoEnv implements Env {
     return this.#observe();
   }
 
-  step(action: Float32Array): { state: Float32Array; reward: number; done: boolean } {
+  step(action: Float32Array): EnvStep {
     const u = Float64Array.from(action, (v, i) => Math.min(this.actionHigh[i]!, Math.max(this.actionLow[i]!, v)));
     this.sim.setCtrl(u);
     this.sim.step(this.options.substeps);
     this.#t++;
     const state = this.#observe();
     const reward = this.options.reward(state, Float32Array.from(u));
-    const done = this.#t >= this.episodeLength || (this.options.done?.(state) ?? false);
-    return { state, reward, done };
+    const terminated = this.options.done?.(state) ?? false;
+    return { state, reward, done: terminated || this.#t >= this.episodeLength, terminated };
   }
 }
