@@ -33,6 +33,9 @@ import { TickGate, type GateHold } from '../src/control/tick_gate.js';
 import { ControllerGoals } from '../src/control/goals.js';
 import { checksHold, degreeRangeWarning } from '../src/control/goal_checks.js';
 import { offerModel } from '../src/control/model_input.js';
+import { PolicyInput, policyProgress } from '../src/control/policy_input.js';
+import type { PolicyTaking } from '../src/control/learned_policy.js';
+import { PolicyActor } from '../src/rl/sac/policy_blob.js';
 import { PlanSource, stateNames } from '../src/control/plan_message.js';
 import {
   controllerHealth,
@@ -64,7 +67,10 @@ import {
 // declares the planners' parameters. A sampling planner plans inside the tick (lockstep: a fixed
 // budget per tick, so runs repeat) or in a worker thread that replans continuously while the loop
 // keeps its rate (real time); the loop then evaluates the newest policy, and one planned from too
-// old a state gets the stop action. This node reads parameters, builds the library pieces of
+// old a state gets the stop action. A planner that takes learned policies (the policy planner, or a
+// sampling planner with sampling.policy_share) gets each dynastack_msgs/ModelBlob from policy_topic
+// (latched), decoded here (src/rl/sac/policy_blob.ts) and swapped in between ticks, or refused in
+// one line (src/control/policy_input.ts). This node reads parameters, builds the library pieces of
 // src/control and wires them to topics: the tick gate says when a tick's command is computed (in
 // lockstep from the state of that tick, held where a learned model must arrive first), episodes
 // come from EpisodeEvents on episode_topic (a START drops the plan's warm start; with
@@ -160,18 +166,25 @@ const parameters = defineParams({
     description:
       'sampling planners: dynastack_msgs/ModelBlob dynamics models (latched); each new one is swapped in between ticks',
   },
+  policy_topic: {
+    type: 'string',
+    default: '/policy/model',
+    nonEmpty: true,
+    description:
+      'planner policy, and sampling planners with sampling.policy_share > 0: dynastack_msgs/ModelBlob learned policies (sac_policy, latched) from the policy trainer; each new one that fits is swapped in between ticks',
+  },
   explore_until_model: {
     type: 'bool',
     default: true,
     description:
-      'sampling planners: command uniformly random actions within the action bounds until the first model arrives (false: the stop action)',
+      'sampling planners (the policy planner: policy): command uniformly random actions within the action bounds until the first model arrives (false: the stop action)',
   },
   explore_ticks: {
     type: 'integer',
     default: 0,
     range: [0, 1_000_000_000],
     description:
-      "sampling planners, lockstep: after this many exploration ticks hold the next tick until the first model arrives, so it arrives at the same tick in every run; it must give the learner its min_transitions (a few ticks more, as episode ends pair no transition), and the bridge's lockstep_timeout_s must outlast a training; 0: explore until the model, whenever it comes",
+      "sampling planners, lockstep: after this many exploration ticks hold the next tick until the first model arrives, so it arrives at the same tick in every run; it must give the learner its min_transitions (a few ticks more, as episode ends pair no transition), and the bridge's lockstep_timeout_s must outlast a training; 0: explore until the model, whenever it comes (planner policy: the same for the first policy)",
   },
   await_episode_model: {
     type: 'bool',
@@ -300,11 +313,11 @@ function plannerContext(
   };
 }
 
-/** The log line for a hold of the tick gate. */
-function holdMessage(hold: GateHold, modelTopic: string): string {
+/** The log line for a hold of the tick gate; `awaited` is what it waits for ('model', 'policy') and the topic it comes on. */
+function holdMessage(hold: GateHold, awaited: { readonly what: string; readonly topic: string }): string {
   return hold.kind === 'first_model'
-    ? `explored ${hold.explorationTicks} ticks: holding the next until the first model arrives on ${modelTopic}`
-    : `episode ended at ${(Number(hold.endNs) / 1e9).toFixed(2)} s: holding the next tick until a model trained through it arrives on ${modelTopic}`;
+    ? `explored ${hold.explorationTicks} ticks: holding the next until the first ${awaited.what} arrives on ${awaited.topic}`
+    : `episode ended at ${(Number(hold.endNs) / 1e9).toFixed(2)} s: holding the next tick until a ${awaited.what} trained through it arrives on ${awaited.topic}`;
 }
 
 /**
@@ -354,10 +367,34 @@ function subscribeLearnedModel(
   node.createSubscription('dynastack_msgs/msg/EpisodeEvent', p.episode_topic, onEpisode, { qos: QOS_EPISODE_EVENTS });
 }
 
+/**
+ * A planner that takes learned policies: each policy blob from policy_topic is decoded (PolicyActor)
+ * and offered to it (in a callback, so always between two ticks); a policy swapped in may release a
+ * held tick. Transient-local, as the policy trainer publishes them.
+ */
+function subscribePolicy(node: NodeHandle, input: PolicyInput, gate: TickGate, throttle: Throttle): void {
+  node.createSubscription(
+    'dynastack_msgs/msg/ModelBlob',
+    input.topic,
+    (m: ModelBlob) => {
+      const { offered, log } = input.offer({
+        kind: m.kind,
+        version: m.version,
+        format: m.format,
+        metadataJson: m.metadata_json,
+        data: m.data,
+      });
+      if (!log.throttleKey || throttle.allow(log.throttleKey)) node.logger[log.level](log.message);
+      if (offered) gate.modelChanged();
+    },
+    { qos: QOS_LATCHED },
+  );
+}
+
 export default defineNode({
   name: 'controller',
   description:
-    'fixed-rate model-based controller (a planner from the planner registry: LQR, or sampling MPC over the learned dynamics model) with the safety layer, publishing ros2_control forward commands',
+    'fixed-rate model-based controller (a planner from the planner registry: LQR, sampling MPC over the learned dynamics model, or a learned policy) with the safety layer, publishing ros2_control forward commands',
   parameters,
   async configure(node, p) {
     const sim = await MujocoSim.fromFile(packagePath(p.model));
@@ -371,6 +408,8 @@ export default defineNode({
     const safety = new SafetyLayer(limits);
     const instance = await createPlanner(p.planner, plannerContext(p, sim, limits, node.logger), p);
     const { planner, learned, thread, maxPolicyAgeNs } = instance;
+    const policies: PolicyTaking | undefined = instance.policies;
+    const policyInput = policies && new PolicyInput(policies, (blob) => new PolicyActor(blob), p.policy_topic);
     // an exception in a tick fails the controller for good: said once, then the stop action at every tick
     const loop = new CommandLoop(planner, safety, nu, periodNs, {
       ...(maxPolicyAgeNs ? { maxPolicyAgeNs } : {}),
@@ -406,13 +445,20 @@ export default defineNode({
     }
     const commandDofs = actuatedJoints(sim.info).map((j) => j.dofAdr);
     const input = new StateInput(joints, commandDofs, nv);
+    // the lockstep holds wait for the learned model, or for the policy of a planner that acts only with one
     const gate = new TickGate({
       lockstep: p.wait_for_state,
       exploreTicks: p.explore_ticks,
-      awaitEpisodeModel: p.await_episode_model,
-      model: learned,
+      awaitEpisodeModel: p.await_episode_model && learned !== undefined,
+      model: learned ?? (policies && policyProgress(policies)),
       compute: commandTick,
-      onHold: (hold) => node.logger.info(holdMessage(hold, p.model_topic)),
+      onHold: (hold) =>
+        node.logger.info(
+          holdMessage(
+            hold,
+            learned ? { what: 'model', topic: p.model_topic } : { what: 'policy', topic: p.policy_topic },
+          ),
+        ),
     });
     if (p.await_episode_model && !gate.awaitsEpisodeModel)
       node.logger.warn(
@@ -454,6 +500,7 @@ export default defineNode({
     // was discovered still arrives (its publishers must offer TRANSIENT_LOCAL: a volatile one does not match)
     node.createSubscription('geometry_msgs/msg/PoseStamped', p.goal_topic, onGoal, { qos: QOS_LATCHED });
     if (learned) subscribeLearnedModel(node, p, learned, gate, { inWorker: thread !== undefined, throttle });
+    if (policyInput) subscribePolicy(node, policyInput, gate, throttle);
     subscribeEstop(node, safety, p.estop_topic);
 
     function onState(m: JointStateEstimate): void {
@@ -607,7 +654,13 @@ export default defineNode({
       },
       failed: loop.failed,
       summary: () => controllerSummary(figures()),
-      metrics: () => ({ ...controllerMetrics(figures()), ...realtimeMetrics(realtime) }),
+      metrics: () => ({
+        ...controllerMetrics(figures()),
+        ...(policyInput
+          ? Object.fromEntries(Object.entries(policyInput.metrics()).map(([k, v]) => [`planner_${k}`, v]))
+          : {}),
+        ...realtimeMetrics(realtime),
+      }),
     };
   },
 });

@@ -5,8 +5,8 @@ import { nsToTime } from '../../framework/time/time.js';
 import { defineParams } from '../../src/util/param_schema.js';
 import { LOG_LEVELS, type LogLevel } from '../../src/util/log.js';
 import type { NodeLifecycle } from '../../framework/runtime/node_definition.js';
-import type { NodeHandle } from '../../framework/transport/types.js';
-import type { DiagnosticStatus } from '../../framework/msgs/types.js';
+import type { NodeHandle, Publisher } from '../../framework/transport/types.js';
+import type { DiagnosticStatus, ModelBlob } from '../../framework/msgs/types.js';
 import { QOS_LATCHED } from '../../framework/transport/qos.js';
 
 // The controller node on its own, driven by a test: a shared stepped clock (each tick is the
@@ -40,6 +40,8 @@ export interface ControllerUnderTest {
   goal(x: number, y: number, z: number): Promise<void>;
   /** true on /emergency_stop, delivered. */
   estop(): Promise<void>;
+  /** A model blob on a topic, latched as learners and trainers publish them (stamped now), delivered. */
+  modelBlob(topic: string, blob: Omit<ModelBlob, 'header'>): Promise<void>;
   /** The lifecycle's deactivate (as the runtime runs it), then every message it sent delivered. */
   deactivate(): Promise<void>;
   /** The lifecycle's activate again, then every message it sent delivered. */
@@ -86,6 +88,7 @@ export async function startController(
   const states = probe.createPublisher('dynastack_msgs/msg/JointStateEstimate', 'estimated_joint_states');
   const goals = probe.createPublisher('geometry_msgs/msg/PoseStamped', 'goal', QOS_LATCHED);
   const estop = probe.createPublisher('std_msgs/msg/Bool', '/emergency_stop');
+  const blobPublishers = new Map<string, Publisher<ModelBlob>>();
   const commands: number[][] = [];
   const diagnostics: DiagnosticStatus[] = [];
   const all = { qos: { history: 'keep_all' as const } };
@@ -144,6 +147,15 @@ export async function startController(
     },
     async estop() {
       estop.publish({ data: true });
+      await transport.bus.idle();
+    },
+    async modelBlob(topic, blob) {
+      let publisher = blobPublishers.get(topic);
+      if (!publisher) {
+        publisher = probe.createPublisher('dynastack_msgs/msg/ModelBlob', topic, QOS_LATCHED);
+        blobPublishers.set(topic, publisher);
+      }
+      publisher.publish({ header: { stamp: nsToTime(clock.now()), frame_id: '' }, ...blob });
       await transport.bus.idle();
     },
     async deactivate() {

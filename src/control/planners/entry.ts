@@ -3,22 +3,25 @@ import type { Logger } from '../../util/log.js';
 import type { ParamSchema, ParamValues } from '../../util/param_schema.js';
 import type { TensorBackendKind } from '../../tensor/backend.js';
 import type { LearnedPlanning, Planner } from '../planner.js';
+import type { PolicyTaking } from '../learned_policy.js';
 import type { CommandInterface } from '../safety.js';
 import type { PlanningTask } from '../task_costs.js';
 import type { ActionOptimizer } from './sampling/optimizer.js';
 
 // What a planner folder tells the controller about itself, as MuJoCo MPC's LoadPlanners lists its
 // planners: a name (the controller's `planner` parameter value), its parameters (declared once,
-// named in its own namespace: lqr.*, sampling.*, icem.*, …), what it plans with (the MJCF model or
-// the learned dynamics model from the controller's model_topic), and how to make the planner from
+// named in its own namespace: lqr.*, sampling.*, icem.*, …), what it plans with (the MJCF model,
+// the learned dynamics model from the controller's model_topic, or the learned policy from its
+// policy_topic), and how to make the planner from
 // what the controller knows (a PlannerContext) and the parameter values. Each folder's index.ts
 // exports its entry; planners/registry.ts lists them all, and the controller knows no planner by name.
 
 /**
  * What a planner plans with: the controller's MJCF model, the learned model the controller receives,
- * or either, as a parameter of its own chooses (iLQR's ilqr.dynamics).
+ * either, as a parameter of its own chooses (iLQR's ilqr.dynamics), or the learned policy the
+ * controller receives (it acts rather than plans).
  */
-export type PlansWith = 'mjcf_model' | 'learned_model' | 'mjcf_or_learned_model';
+export type PlansWith = 'mjcf_model' | 'learned_model' | 'mjcf_or_learned_model' | 'learned_policy';
 
 /** The box actions are sampled in, or the first actuator that has no ctrlrange to make one from. */
 export type ActionBox = { readonly low: Float32Array; readonly high: Float32Array } | { readonly missingRange: string };
@@ -71,6 +74,8 @@ export interface PlannerInstance {
   readonly planner: Planner;
   /** set (the same planner) when it plans with the learned model: it gets the models from model_topic */
   readonly learned?: LearnedPlanning;
+  /** set when it takes learned policies: it gets the policies from policy_topic (the policy planner, or policy proposals) */
+  readonly policies?: PolicyTaking;
   /** set when it plans in another thread: started at activate, stopped at deactivate and cleanup */
   readonly thread?: { start(): void; stop(): Promise<void> };
   /** a policy planned from a state older than this is stale, and the stop action is sent */

@@ -21,6 +21,7 @@ import { cem } from './cem/index.js';
 import { icem } from './icem/index.js';
 import { mppi } from './mppi/index.js';
 import { randomShooting } from './random_shooting/index.js';
+import { policy } from './policy/index.js';
 
 // Every planner the controller can run, as MuJoCo MPC's LoadPlanners lists them: one entry per
 // folder, exported by its index.ts. Adding a planner is adding its folder and one line here. The
@@ -30,7 +31,7 @@ import { randomShooting } from './random_shooting/index.js';
 // benchmarks use, so an optimiser is made from its parameters in one place.
 
 /** The planners; the first is the controller's default. */
-export const PLANNERS = [lqr, ilqr, gradient, cem, icem, mppi, randomShooting] as const;
+export const PLANNERS = [lqr, ilqr, gradient, cem, icem, mppi, randomShooting, policy] as const;
 
 type Entries = (typeof PLANNERS)[number];
 type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
@@ -113,6 +114,8 @@ export async function createPlanner(
     (entry.plansWith === 'learned_model') !== (instance.learned !== undefined)
   )
     throw new Error(`planner ${name} says it plans with the ${entry.plansWith.replace('_', ' ')}, and made another`);
+  if (entry.plansWith === 'learned_policy' && !instance.policies)
+    throw new Error(`planner ${name} says it acts with the learned policy, and takes no policies`);
   return instance;
 }
 

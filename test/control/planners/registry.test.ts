@@ -62,16 +62,18 @@ const KNOWN_DEFAULTS: Record<string, unknown> = {
   'sampling.alpha': 0.1,
   'sampling.std': [],
   'sampling.min_std': 0,
+  'sampling.policy_share': 0,
   'mppi.temperature': 0.1,
   'mppi.noise_smoothing': 0.9,
   'mppi.filter_window': 1,
   'icem.population_decay': 1.25,
   'icem.keep_elite_fraction': 0.3,
   'icem.noise_exponent': 2,
+  'policy.noise_scale': 0,
 };
 
 test('the planners, their parameters under their old names and defaults, and the planner parameter', () => {
-  assert.deepEqual(PLANNER_NAMES, ['lqr', 'ilqr', 'gradient', 'cem', 'icem', 'mppi', 'random_shooting']);
+  assert.deepEqual(PLANNER_NAMES, ['lqr', 'ilqr', 'gradient', 'cem', 'icem', 'mppi', 'random_shooting', 'policy']);
   assert.deepEqual(SAMPLING_PLANNER_NAMES, ['cem', 'icem', 'mppi', 'random_shooting']);
   assert.deepEqual(
     PLANNERS.map((e) => e.plansWith),
@@ -83,6 +85,7 @@ test('the planners, their parameters under their old names and defaults, and the
       'learned_model',
       'learned_model',
       'learned_model',
+      'learned_policy',
     ],
   );
   const { planner } = PLANNER_CHOICE;

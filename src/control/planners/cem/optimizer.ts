@@ -5,6 +5,7 @@ import { IterationBudget } from '../sampling/budget.js';
 import { clipToBounds } from '../sampling/bounds.js';
 import { eliteIndices, refit } from '../sampling/elites.js';
 import { Incumbent } from '../sampling/incumbent.js';
+import { PolicyProposals, checkPolicyShare } from '../sampling/policy_proposals.js';
 import { problemShape } from '../sampling/shape.js';
 import { initialStd, inRange, positiveInteger } from '../sampling/settings.js';
 
@@ -15,6 +16,8 @@ import { initialStd, inRange, positiveInteger } from '../sampling/settings.js';
 // best sequence evaluated, not the final mean (mbrl-lib's default). The std restarts from its
 // initial value at every call, so a shifted warm start can still move; the warm start itself is
 // one of the first population (not in mbrl-lib), so a replan is never worse than the old plan.
+// With a policy share, the last ⌈share · N⌉ samples of every iteration are the evaluator's policy
+// sequences (../sampling/policy_proposals.ts), made once per call.
 
 export interface CemSettings {
   readonly populationSize: number;
@@ -30,6 +33,8 @@ export interface CemSettings {
   readonly minStd: number;
   /** evaluate the warm start as one of the first population */
   readonly includeWarmStart: boolean;
+  /** share of each population replaced by the evaluator's policy sequences (0: none) */
+  readonly policyShare: number;
   readonly seed: number;
 }
 
@@ -41,6 +46,7 @@ export const CEM_DEFAULTS: CemSettings = {
   alpha: 0.1,
   minStd: 0,
   includeWarmStart: true,
+  policyShare: 0,
   seed: 1,
 };
 
@@ -57,6 +63,7 @@ export class CemOptimizer implements ActionOptimizer {
     positiveInteger('CEM', 'iterations', s.iterations);
     inRange('CEM', 'alpha', s.alpha, 0, 1, { low: true, high: false });
     inRange('CEM', 'min_std', s.minStd, 0, Infinity);
+    checkPolicyShare('CEM', s.policyShare);
     this.#elites =
       s.eliteCount ??
       Math.ceil(inRange('CEM', 'elite_ratio', s.eliteRatio, 0, 1, { low: false, high: true }) * s.populationSize);
@@ -84,12 +91,14 @@ export class CemOptimizer implements ActionOptimizer {
     const incumbent = new Incumbent(size);
     incumbent.reset(mean);
     const iterations = new IterationBudget(budget, this.settings.iterations);
+    const proposals = PolicyProposals.from(evaluator, this.settings.policyShare, n);
     let i = 0;
     for (; iterations.allows(i); i++) {
       for (let s = 0; s < n; s++) {
         for (let d = 0; d < size; d++) population[s * size + d] = mean[d]! + std[d]! * this.#rng.normal();
       }
       clipToBounds(population, low, high);
+      if (proposals) proposals.placeLast(population, n, proposals.count);
       if (i === 0 && this.settings.includeWarmStart) population.set(start, 0);
       const costs = incumbent.evaluate(evaluator, population, n);
       eliteIndices(costs, this.#elites, elites);

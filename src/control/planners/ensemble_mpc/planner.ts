@@ -9,6 +9,8 @@ import type { Policy } from '../../policy.js';
 import { UniformExploration } from './exploration.js';
 import { PlanningCounters } from './counters.js';
 import { costsOverEncoding, type TaskCost } from '../../task_costs.js';
+import { checkPolicyFits, type LearnedPolicy, type PolicyTaking } from '../../learned_policy.js';
+import { policyOverModel } from './model_policy.js';
 
 // PETS in the controller: a sampling planner over the newest learned dynamics model. Models
 // arrive as ensemble blobs (dynastack_msgs/ModelBlob) and are swapped in between ticks: a new
@@ -24,6 +26,10 @@ import { costsOverEncoding, type TaskCost } from '../../task_costs.js';
 // (costsOverEncoding: straight from sin/cos where it can, else through the decoded state).
 // Until the first model the planner explores with uniformly random actions, or has no policy
 // (the command loop then sends the stop action).
+// It also takes learned policies (setPolicy, from the controller's policy_topic when the optimiser
+// has a sampling.policy_share): each is checked against the controller (actuators, period, joints)
+// and handed to the evaluator in use, acting on the model's state (./model_policy.ts), so that the
+// optimiser mixes the policy's rollouts into its samples; a new model gets the policy in use too.
 
 export interface LearnedModelPlannerSettings {
   readonly optimizer: ActionOptimizer;
@@ -163,13 +169,17 @@ class ModelSlot implements StatefulEvaluator {
     return this.#live().evaluate(sequences, n);
   }
 
+  policySequences(n: number): Float32Array | undefined {
+    return this.#live().policySequences(n);
+  }
+
   #live(): TrajectorySamplingEvaluator {
     if (!this.#current) throw new Error('no dynamics model yet');
     return this.#current;
   }
 }
 
-export class LearnedModelPlanner implements LearnedPlanning {
+export class LearnedModelPlanner implements LearnedPlanning, PolicyTaking {
   readonly name: string;
   readonly settings: LearnedModelPlannerSettings;
   readonly #slot: ModelSlot;
@@ -188,6 +198,9 @@ export class LearnedModelPlanner implements LearnedPlanning {
   #dataEndNs: bigint | undefined;
   #goal = 'task default';
   readonly #counters = new PlanningCounters();
+  /** the policy whose rollouts the optimiser may propose, and why the model in use cannot take it */
+  #policy: LearnedPolicy | undefined;
+  #policyNote = '';
 
   constructor(settings: LearnedModelPlannerSettings) {
     const { task, actuators, actionLow, actionHigh, horizon, optimizer } = settings;
@@ -272,6 +285,7 @@ export class LearnedModelPlanner implements LearnedPlanning {
         actionHigh: this.#slot.actionHigh,
         seed: this.settings.seed + 1,
       });
+      this.#policyNote = this.#handPolicy(evaluator, this.#policy, layout.encoding, version);
       this.#slot.swap(evaluator);
       this.#ensemble?.dispose();
       this.#ensemble = ensemble;
@@ -287,6 +301,44 @@ export class LearnedModelPlanner implements LearnedPlanning {
       ensemble?.dispose();
       this.#counters.modelsRejected++;
       throw err;
+    }
+  }
+
+  /** the version of the policy in use (0: none) */
+  get policyVersion(): number {
+    return this.#policy?.version ?? 0;
+  }
+
+  /**
+   * Take a policy for the optimiser's proposals: call between ticks. Throws one line, keeping the
+   * policy in use, when it does not fit the controller or cannot act on the model in use.
+   */
+  setPolicy(policy: LearnedPolicy): void {
+    checkPolicyFits(policy, {
+      actuators: this.settings.actuators,
+      stepNs: this.settings.stepNs,
+      modelJoints: this.settings.modelJoints,
+    });
+    // a policy that cannot act on the model in use is refused (policyOverModel throws before any swap)
+    this.#slot.current?.setPolicy(policyOverModel(policy, this.#encoding!));
+    this.#policy = policy;
+    this.#policyNote = '';
+  }
+
+  /** Give an evaluator the policy over its model's state; returns why it could not ('' when it could or there is none). */
+  #handPolicy(
+    evaluator: TrajectorySamplingEvaluator,
+    policy: LearnedPolicy | undefined,
+    encoding: StateEncoding,
+    modelVersion: number,
+  ): string {
+    evaluator.setPolicy(undefined);
+    if (!policy) return '';
+    try {
+      evaluator.setPolicy(policyOverModel(policy, encoding));
+      return '';
+    } catch (err) {
+      return `policy v${policy.version} not proposed with model v${modelVersion}: ${(err as Error).message}`;
     }
   }
 
@@ -340,6 +392,9 @@ export class LearnedModelPlanner implements LearnedPlanning {
       plan_ms_mean: this.#counters.planMsMean,
       plan_ms_max: this.#counters.planMsMax,
       goal: this.#goal,
+      ...(this.#policy
+        ? { policy_version: this.#policy.version, ...(this.#policyNote ? { policy_note: this.#policyNote } : {}) }
+        : {}),
     };
   }
 

@@ -13,6 +13,9 @@ import { WorkerPlanner, type PlanningEvent } from './worker_planner.js';
 // the optimiser the entry builds from its parameter values. Each sampling planner's index.ts
 // makes its entry here from its name, its parameters beyond the shared sampling.* ones, and that
 // optimiser factory; the planning worker gets the same factory through the registry by name.
+// An optimiser with a sampling.policy_share takes the learned policy from the controller's
+// policy_topic (the planner's `policies`), inline only: a policy network cannot be posted to the
+// planning worker, which then plans without proposals (said at configure).
 
 export interface SamplingPlannerDefinition<S extends ParamSchema> {
   readonly name: string;
@@ -81,11 +84,16 @@ async function createLearnedModelPlanner(
     seed: context.seed,
   };
   const task = planningTask(spec, sim);
+  const policyShare = Number(values['sampling.policy_share'] ?? 0);
   const goalsOf = (planner: LearnedPlanning) => (): string | undefined =>
     planner.takesGoals ? undefined : `task ${context.task} takes no goal`;
   if (thread === 'worker') {
     if (planning.lockstep)
       logger.warn('planning_thread worker in lockstep: commands take whichever plan is newest, so runs do not repeat');
+    if (policyShare > 0)
+      logger.warn(
+        `sampling.policy_share ${policyShare} ignored: policy proposals need planning inline (planning_thread 'inline'), the planning worker plans without them`,
+      );
     const worker = new WorkerPlanner({
       spec,
       task,
@@ -103,7 +111,12 @@ async function createLearnedModelPlanner(
   }
   await initTensorBackend({ force: planning.backend, logger });
   const learned = buildLearnedPlanner(spec, task, optimizer({ iterations, seed: context.seed }));
-  return { planner: learned, learned, positionGoalRefusal: goalsOf(learned) };
+  return {
+    planner: learned,
+    learned,
+    ...(policyShare > 0 ? { policies: learned } : {}),
+    positionGoalRefusal: goalsOf(learned),
+  };
 }
 
 /** The worker's events as log lines. */

@@ -1,4 +1,5 @@
 import type { SequenceCosts, StatefulEvaluator } from '../sampling/evaluator.js';
+import type { ProposalPolicy } from '../sampling/policy_proposals.js';
 import { Rng } from '../../../util/random.js';
 import type { ProbabilisticEnsemble } from '../../../dynamics/ensemble.js';
 
@@ -9,6 +10,15 @@ import type { ProbabilisticEnsemble } from '../../../dynamics/ensemble.js';
 //    spread over particles measures how much the members disagree about the whole trajectory;
 //  - 'expectation': no sampling: each step moves to the elites' mean prediction (one particle).
 // All particles of a step go through the ensemble in one call, grouped by member inside it.
+//
+// Given a policy over the model's state (setPolicy), it also proposes the policy's action
+// sequences from the current state (policySequences, for the optimisers' policy_share): n rollouts
+// of H steps, the first acting with the policy's mean action, the others with samples of its
+// distribution, each moved on by a random elite per step, sampled from that member's Gaussian (TS-1,
+// as MBPO's model rollouts step (Janner et al. 2019): one batch of n rows per step where the elites' mean would take E,
+// and the rollouts spread over what the model thinks may happen rather than all following its
+// mean). The proposals draw from a noise source of their own, so the costs' sampling is the same
+// with a policy or without.
 
 export type Propagation = 'ts1' | 'tsinf' | 'expectation';
 
@@ -51,7 +61,10 @@ export class TrajectorySamplingEvaluator implements StatefulEvaluator {
   readonly #terminated: BatchTermination | undefined;
   readonly #rng: Rng;
   readonly #uniform: () => number;
+  readonly #proposalRng: Rng;
+  readonly #proposalUniform: () => number;
   #state: Float32Array | undefined;
+  #policy: ProposalPolicy | undefined;
 
   constructor(options: TrajectorySamplingOptions) {
     const { ensemble } = options;
@@ -73,6 +86,55 @@ export class TrajectorySamplingEvaluator implements StatefulEvaluator {
     this.#terminated = options.terminated;
     this.#rng = new Rng(options.seed ?? 0);
     this.#uniform = () => this.#rng.uniform();
+    this.#proposalRng = new Rng((options.seed ?? 0) + 7919);
+    this.#proposalUniform = () => this.#proposalRng.uniform();
+  }
+
+  /** the policy whose sequences are proposed (acting on the model's state), or none */
+  setPolicy(policy: ProposalPolicy | undefined): void {
+    this.#policy = policy;
+  }
+
+  get policy(): ProposalPolicy | undefined {
+    return this.#policy;
+  }
+
+  /**
+   * n rollouts of the policy from the current state through the ensemble (TS-1): their actions,
+   * n × H × nu within the bounds; the first with the policy's mean action, the others sampled.
+   * Undefined without a policy.
+   */
+  policySequences(n: number): Float32Array | undefined {
+    const policy = this.#policy;
+    if (!policy) return undefined;
+    const x0 = this.#state;
+    if (!x0) throw new Error('trajectory sampling: policySequences() before setState()');
+    if (!(Number.isInteger(n) && n >= 0)) throw new Error(`trajectory sampling: cannot propose ${n} sequences`);
+    const nx = this.#ensemble.config.stateSize;
+    const { horizon: H, actionSize: nu } = this;
+    const elites = this.#ensemble.elites;
+    const out = new Float32Array(n * H * nu);
+    if (n === 0) return out;
+    let states: Float32Array = new Float32Array(n * nx);
+    for (let r = 0; r < n; r++) states.set(x0, r * nx);
+    const actions = new Float32Array(n * nu);
+    const members = new Int32Array(n);
+    for (let t = 0; t < H; t++) {
+      policy.act(states.subarray(0, nx), 1, actions.subarray(0, nu));
+      if (n > 1) policy.act(states.subarray(nx, n * nx), n - 1, actions.subarray(nu, n * nu), this.#proposalRng);
+      for (let r = 0; r < n; r++)
+        for (let j = 0; j < nu; j++) {
+          const a = actions[r * nu + j]!;
+          // a diverged rollout's NaN becomes the lower bound, as clipToBounds does
+          const clipped = a >= this.actionLow[j]! ? Math.min(a, this.actionHigh[j]!) : this.actionLow[j]!;
+          actions[r * nu + j] = clipped;
+          out[(r * H + t) * nu + j] = clipped;
+        }
+      if (t + 1 === H) break;
+      for (let r = 0; r < n; r++) members[r] = elites[Math.floor(this.#proposalUniform() * elites.length)]!;
+      states = this.#ensemble.predictNext(states, actions, n, members, true, this.#proposalUniform);
+    }
+    return out;
   }
 
   /** the state plans start from */

@@ -1,6 +1,11 @@
 import { defineParams } from '../../../util/param_schema.js';
 import { samplingPlannerEntry } from '../ensemble_mpc/sampling_entry.js';
-import { SAMPLING_ELITE_PARAMETERS, SAMPLING_NOISE_PARAMETERS, stdSetting } from '../sampling/parameters.js';
+import {
+  SAMPLING_ELITE_PARAMETERS,
+  SAMPLING_NOISE_PARAMETERS,
+  SAMPLING_POLICY_PARAMETERS,
+  stdSetting,
+} from '../sampling/parameters.js';
 import { IcemOptimizer } from './optimizer.js';
 
 // The registry entry of iCEM over the learned dynamics model: its own icem.* parameters and the
@@ -30,7 +35,12 @@ export const ICEM_PARAMETERS = defineParams({
 export const icem = samplingPlannerEntry({
   name: 'icem',
   description: 'the improved cross-entropy method (coloured noise, elite reuse) over the learned dynamics model',
-  parameters: { ...SAMPLING_NOISE_PARAMETERS, ...SAMPLING_ELITE_PARAMETERS, ...ICEM_PARAMETERS },
+  parameters: {
+    ...SAMPLING_NOISE_PARAMETERS,
+    ...SAMPLING_POLICY_PARAMETERS,
+    ...SAMPLING_ELITE_PARAMETERS,
+    ...ICEM_PARAMETERS,
+  },
   optimizer: (values, { iterations, seed }) =>
     new IcemOptimizer({
       populationSize: values['sampling.population'],
@@ -42,6 +52,7 @@ export const icem = samplingPlannerEntry({
       alpha: values['sampling.alpha'],
       initialStd: stdSetting(values['sampling.std']),
       minStd: values['sampling.min_std'],
+      policyShare: values['sampling.policy_share'],
       seed,
     }),
 });

@@ -6,6 +6,7 @@ import { clipToBounds } from '../sampling/bounds.js';
 import { ColoredNoise } from '../sampling/colored_noise.js';
 import { eliteIndices, refit } from '../sampling/elites.js';
 import { Incumbent } from '../sampling/incumbent.js';
+import { PolicyProposals, checkPolicyShare } from '../sampling/policy_proposals.js';
 import { problemShape } from '../sampling/shape.js';
 import { shiftSequence } from '../sampling/warm_start.js';
 import { initialStd, inRange, positiveInteger } from '../sampling/settings.js';
@@ -19,6 +20,8 @@ import { initialStd, inRange, positiveInteger } from '../sampling/settings.js';
 //  - the mean itself as a candidate in the last iteration.
 // Kept elites are the cheapest ones (mbrl-lib draws them at random) and are evaluated again, as
 // the evaluator may be stochastic. Shifted elites end with their own last action.
+// With a policy share, the last ⌈share · N_i⌉ of the N_i samples of iteration i are the evaluator's
+// policy sequences (../sampling/policy_proposals.ts), made once per call for N_0.
 
 export interface IcemSettings {
   /** N: the first iteration's population */
@@ -35,6 +38,8 @@ export interface IcemSettings {
   readonly alpha: number;
   readonly initialStd?: number | readonly number[];
   readonly minStd: number;
+  /** share of each iteration's samples replaced by the evaluator's policy sequences (0: none) */
+  readonly policyShare: number;
   readonly seed: number;
 }
 
@@ -48,6 +53,7 @@ export const ICEM_DEFAULTS: IcemSettings = {
   iterations: 5,
   alpha: 0.1,
   minStd: 0,
+  policyShare: 0,
   seed: 1,
 };
 
@@ -72,6 +78,7 @@ export class IcemOptimizer implements ActionOptimizer {
     inRange('iCEM', 'noise_exponent', s.noiseExponent, 0, Infinity);
     inRange('iCEM', 'alpha', s.alpha, 0, 1, { low: true, high: false });
     inRange('iCEM', 'min_std', s.minStd, 0, Infinity);
+    checkPolicyShare('iCEM', s.policyShare);
     this.#elites =
       s.eliteCount ??
       Math.ceil(inRange('iCEM', 'elite_ratio', s.eliteRatio, 0, 1, { low: false, high: true }) * s.populationSize);
@@ -122,6 +129,8 @@ export class IcemOptimizer implements ActionOptimizer {
     const incumbent = new Incumbent(size);
     incumbent.reset(mean);
     const iterations = new IterationBudget(budget, this.settings.iterations);
+    const share = this.settings.policyShare;
+    const proposals = PolicyProposals.from(evaluator, share, this.populationAt(0));
     let i = 0;
     for (; iterations.allows(i); i++) {
       const sampled = this.populationAt(i);
@@ -130,6 +139,7 @@ export class IcemOptimizer implements ActionOptimizer {
         for (let d = 0; d < size; d++) population[s * size + d] = mean[d]! + std[d]! * population[s * size + d]!;
       }
       clipToBounds(population.subarray(0, sampled * size), low, high);
+      if (proposals) proposals.placeLast(population, sampled, proposals.countFor(share, sampled));
       let count = sampled;
       if (elites) {
         const kept = Math.min(this.#keep, elites.length / size);

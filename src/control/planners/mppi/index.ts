@@ -1,6 +1,6 @@
 import { defineParams } from '../../../util/param_schema.js';
 import { samplingPlannerEntry } from '../ensemble_mpc/sampling_entry.js';
-import { SAMPLING_NOISE_PARAMETERS, stdSetting } from '../sampling/parameters.js';
+import { SAMPLING_NOISE_PARAMETERS, SAMPLING_POLICY_PARAMETERS, stdSetting } from '../sampling/parameters.js';
 import { MppiOptimizer } from './optimizer.js';
 
 // The registry entry of MPPI over the learned dynamics model: its own mppi.* parameters and the
@@ -30,7 +30,7 @@ export const MPPI_PARAMETERS = defineParams({
 export const mppi = samplingPlannerEntry({
   name: 'mppi',
   description: 'model predictive path integral control over the learned dynamics model',
-  parameters: { ...SAMPLING_NOISE_PARAMETERS, ...MPPI_PARAMETERS },
+  parameters: { ...SAMPLING_NOISE_PARAMETERS, ...SAMPLING_POLICY_PARAMETERS, ...MPPI_PARAMETERS },
   optimizer: (values, { iterations, seed }) =>
     new MppiOptimizer({
       samples: values['sampling.population'],
@@ -39,6 +39,7 @@ export const mppi = samplingPlannerEntry({
       noiseStd: stdSetting(values['sampling.std']),
       noiseSmoothing: values['mppi.noise_smoothing'],
       filterWindow: values['mppi.filter_window'],
+      policyShare: values['sampling.policy_share'],
       seed,
     }),
 });

@@ -4,6 +4,7 @@ import type { ActionOptimizer, OptimizeBudget, OptimizeResult } from '../samplin
 import { IterationBudget } from '../sampling/budget.js';
 import { clipToBounds } from '../sampling/bounds.js';
 import { Incumbent } from '../sampling/incumbent.js';
+import { PolicyProposals, checkPolicyShare } from '../sampling/policy_proposals.js';
 import { problemShape } from '../sampling/shape.js';
 import { initialStd, inRange, positiveInteger } from '../sampling/settings.js';
 
@@ -14,6 +15,10 @@ import { initialStd, inRange, positiveInteger } from '../sampling/settings.js';
 // new nominal can also be smoothed with a moving average. The nominal itself is sample 0, and
 // the final nominal is evaluated once more, so the plan returned is the best sequence evaluated.
 // λ is in cost units: it must match the scale of the evaluator's costs.
+// With a policy share, the last ⌈share · (N − 1)⌉ samples (never the nominal, sample 0) are the
+// evaluator's policy sequences (../sampling/policy_proposals.ts), made once per call, as TD-MPC and
+// TD-MPC2 mix their policy's trajectories into MPPI's; their noise is their offset from the
+// nominal, so the weighted update moves toward a cheap proposal as toward a cheap sample.
 
 export interface MppiSettings {
   readonly samples: number;
@@ -26,6 +31,8 @@ export interface MppiSettings {
   readonly noiseSmoothing: number;
   /** width (steps, odd) of a centred moving average over the updated nominal; 1: none */
   readonly filterWindow: number;
+  /** share of each iteration's samples replaced by the evaluator's policy sequences (0: none) */
+  readonly policyShare: number;
   readonly seed: number;
 }
 
@@ -36,6 +43,7 @@ export const MPPI_DEFAULTS: MppiSettings = {
   temperature: 0.1,
   noiseSmoothing: 0.9,
   filterWindow: 1,
+  policyShare: 0,
   seed: 1,
 };
 
@@ -54,6 +62,7 @@ export class MppiOptimizer implements ActionOptimizer {
     inRange('MPPI', 'noise_smoothing', s.noiseSmoothing, 0, 1, { low: false, high: true });
     if (positiveInteger('MPPI', 'filter_window', s.filterWindow) % 2 === 0)
       throw new Error(`MPPI: filter_window must be odd (a centred average), got ${s.filterWindow}`);
+    checkPolicyShare('MPPI', s.policyShare);
     this.settings = s;
     this.#rng = new Rng(s.seed);
   }
@@ -73,6 +82,8 @@ export class MppiOptimizer implements ActionOptimizer {
     const incumbent = new Incumbent(size);
     incumbent.reset(nominal);
     const iterations = new IterationBudget(budget, this.settings.iterations);
+    // sample 0 stays the nominal
+    const proposals = PolicyProposals.from(evaluator, this.settings.policyShare, n - 1);
     let i = 0;
     for (; iterations.allows(i); i++) {
       noise.fill(0, 0, size); // sample 0 is the nominal itself
@@ -88,6 +99,10 @@ export class MppiOptimizer implements ActionOptimizer {
       }
       for (let e = 0; e < n * size; e++) population[e] = nominal[e % size]! + noise[e]!;
       clipToBounds(population, low, high);
+      if (proposals) {
+        proposals.placeLast(population, n, proposals.count);
+        for (let e = (n - proposals.count) * size; e < n * size; e++) noise[e] = population[e]! - nominal[e % size]!;
+      }
       const costs = incumbent.evaluate(evaluator, population, n);
       let cMin = Infinity;
       for (let s = 0; s < n; s++) cMin = Math.min(cMin, costs[s]!);

@@ -1,6 +1,8 @@
 // What sampling planners need from a model: the expected cost of a batch of action sequences
 // from the current state. The learned ensemble with trajectory sampling (src/dynamics/) provides
-// one; a test can provide a quadratic. Sequences are row-major N × H × nu.
+// one; a test can provide a quadratic. Sequences are row-major N × H × nu. An evaluator that holds
+// a learned policy may also propose sequences: the policy rolled out through its model from the
+// current state, which the optimisers put into their populations (./policy_proposals.ts).
 
 export interface SequenceCosts {
   /** expected cost per sequence (N) */
@@ -16,6 +18,11 @@ export interface TrajectoryEvaluator {
   readonly actionLow: Float32Array;
   readonly actionHigh: Float32Array;
   evaluate(sequences: Float32Array, n: number): SequenceCosts;
+  /**
+   * n sequences (n × H × nu) of a policy's actions along its rollouts from the current state, or
+   * undefined when it has no policy. Optional: an evaluator without it proposes nothing.
+   */
+  policySequences?(n: number): Float32Array | undefined;
 }
 
 /**

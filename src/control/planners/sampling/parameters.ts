@@ -3,7 +3,7 @@ import { defineParams } from '../../../util/param_schema.js';
 // The sampling.* parameters, declared once here and referenced by the entry of every sampling
 // planner that reads them (the registry merges the entries' parameters into the controller's):
 // what every sampling planner over the learned model reads, the noise the Gaussian ones draw
-// from, and the elite statistics of the cross-entropy family.
+// from, the elite statistics of the cross-entropy family, and the share of policy proposals.
 
 /** Every sampling planner: the plan, its particles through the ensemble, and the sequences per iteration. */
 export const SAMPLING_PARAMETERS = defineParams({
@@ -55,6 +55,17 @@ export const SAMPLING_ELITE_PARAMETERS = defineParams({
     description: 'CEM, iCEM: momentum of the mean and variance update',
   },
   'sampling.min_std': { type: 'double', default: 0, range: [0, 1e6], description: 'CEM, iCEM: floor of the std' },
+});
+
+/** CEM, iCEM, MPPI: the learned policy's sequences as a share of the samples (./policy_proposals.ts). */
+export const SAMPLING_POLICY_PARAMETERS = defineParams({
+  'sampling.policy_share': {
+    type: 'double',
+    default: 0,
+    range: [0, 1],
+    description:
+      "CEM, iCEM, MPPI: share of each iteration's samples replaced by the learned policy's action sequences, rolled out through the model from the current state (the policy comes on policy_topic; inline planning only); 0: off",
+  },
 });
 
 /** sampling.std as the optimisers take it: absent when empty (a quarter of the action range). */
