@@ -78,6 +78,7 @@ export async function petsCartpole(
   log: (line: string) => void,
   config: PetsCartpoleConfig = PETS_CARTPOLE,
   actor?: PetsConfig['actor'],
+  policy?: PetsConfig['policy'],
 ): Promise<EpisodeResult[]> {
   const sim = await MujocoSim.fromFile(packagePath('sim/models/cartpole.xml'));
   try {
@@ -95,6 +96,7 @@ export async function petsCartpole(
       training: config.training,
       optimizer: () => samplingOptimizer(config.optimizer, seed),
       ...(actor ? { actor } : {}),
+      ...(policy ? { policy } : {}),
       ...(config.modelState === 'sincos'
         ? { stateEncoder: SINCOS, cost: sincosCostBatch }
         : { cost: swingupCostBatch }),
@@ -108,7 +110,8 @@ export async function petsCartpole(
         log(
           `seed ${seed} episode ${r.episode + 1}: return ${r.return.toFixed(1)}` +
             (r.training
-              ? `, model val MSE ${r.training.valLoss.toFixed(4)} after ${r.training.epochs} epochs (${r.trainingSeconds.toFixed(1)} s), planning ${r.planningMs.toFixed(0)} ms/step`
+              ? `, model val MSE ${r.training.valLoss.toFixed(4)} after ${r.training.epochs} epochs (${r.trainingSeconds.toFixed(1)} s), planning ${r.planningMs.toFixed(0)} ms/step` +
+                (r.policySeconds ? `, policy learning ${r.policySeconds.toFixed(1)} s` : '')
               : ' (random actions)') +
             `, ${r.seconds.toFixed(1)} s`,
         ),

@@ -15,6 +15,8 @@ import { ros2Benchmarks } from './ros2.bench.js';
 import { ilqrBenchmarks } from './ilqr.bench.js';
 import { ilqrLearnedComparison } from './ilqr_learned.bench.js';
 import { sacBenchmarks } from './sac.bench.js';
+import { mbpoBenchmarks, type MbpoTaskName } from './mbpo.bench.js';
+import { policyProposalBenchmarks } from './policy_proposals.bench.js';
 
 // `npm run bench [-- --json FILE] [-- --only NAME]`: every benchmark, one table.
 
@@ -38,6 +40,11 @@ const experiments: Record<string, (f: Figures) => Promise<void>> = {
   pets_arm: (f) => petsArmBenchmarks(f),
   // iLQR against iCEM on the learned cart-pole, 3 seeds (the default bench's ilqr suite runs one)
   ilqr_learned: (f) => ilqrLearnedComparison(f, [1, 2, 3]),
+  // MBPO against SAC alone on cart-pole balance and swing-up, 3 seeds each (MBPO_TASKS=balance|swingup picks one)
+  // PETS's iCEM with and without a side-learned policy's proposals, 3 seeds
+  policy_proposals: (f) => policyProposalBenchmarks(f),
+  mbpo: (f) =>
+    mbpoBenchmarks(f, (process.env['MBPO_TASKS']?.split(',') as MbpoTaskName[] | undefined) ?? ['balance', 'swingup']),
 };
 
 const { values } = parseArgs({ options: { json: { type: 'string' }, only: { type: 'string' } } });

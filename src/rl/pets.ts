@@ -15,6 +15,7 @@ import type { ActionOptimizer } from '../control/planners/sampling/optimizer.js'
 import { Rng } from '../util/random.js';
 import type { StateEncoder } from '../dynamics/state_encoding.js';
 import type { Env } from './env.js';
+import { PolicyLearner, type PolicyLearnerConfig } from './mbpo/policy_learner.js';
 
 // PETS (Chua et al. 2018), the lectures' "model-based RL v1.5": collect data with random actions,
 // fit a probabilistic ensemble, then act by MPC through the ensemble with trajectory sampling,
@@ -61,6 +62,12 @@ export interface PetsConfig {
   /** episodes of uniformly random actions before the first model */
   readonly randomEpisodes: number;
   readonly seed: number;
+  /**
+   * A SAC policy learned on the side, MBPO's way (real transitions and branched rollouts of the same
+   * ensemble), after every episode from its steps; the optimiser gets its rollouts as proposals
+   * (build it with sampling.policy_share > 0). Its reward is the task's on the model's states.
+   */
+  readonly policy?: PolicyLearnerConfig;
   /** called before each episode's reset, e.g. to draw the episode's goal that the cost reads */
   readonly onEpisodeStart?: (episode: number) => void;
   readonly onEpisode?: (result: EpisodeResult) => void;
@@ -75,6 +82,8 @@ export interface EpisodeResult {
   readonly trainingSeconds: number;
   /** mean wall time per planning step (ms) */
   readonly planningMs: number;
+  /** wall time of the side policy's learning before the episode (s) */
+  readonly policySeconds?: number;
   /** wall time of the whole episode: training, planning and simulation (s) */
   readonly seconds: number;
   readonly transitions: number;
@@ -130,6 +139,16 @@ export function runPets(env: Env, config: PetsConfig): EpisodeResult[] {
   const nu = env.actionSize;
   const results: EpisodeResult[] = [];
   let actor: PetsActor | undefined;
+  const policy = config.policy
+    ? new PolicyLearner(
+        config.policy,
+        config.stateEncoder?.size ?? env.stateSize,
+        env.actionLow,
+        env.actionHigh,
+        config.seed,
+      )
+    : undefined;
+  let unlearned = 0;
   try {
     for (let episode = 0; episode < config.episodes; episode++) {
       const started = performance.now();
@@ -140,6 +159,14 @@ export function runPets(env: Env, config: PetsConfig): EpisodeResult[] {
         const t0 = performance.now();
         training = ensemble.train(data.data(), config.training);
         trainingSeconds = (performance.now() - t0) / 1000;
+      }
+      let policySeconds = 0;
+      if (policy && !random) {
+        const t0 = performance.now();
+        policy.learn(ensemble, unlearned, rng);
+        unlearned = 0;
+        evaluator.setPolicy(policy.proposalPolicy());
+        policySeconds = (performance.now() - t0) / 1000;
       }
       config.onEpisodeStart?.(episode);
       optimizer.reset?.();
@@ -175,6 +202,10 @@ export function runPets(env: Env, config: PetsConfig): EpisodeResult[] {
         }
         const step = env.step(u);
         data.add(encode(x), u, encode(step.state));
+        if (policy) {
+          policy.real.add(encode(x), u, step.reward, encode(step.state), step.terminated === true);
+          unlearned++;
+        }
         ret += step.reward;
         steps++;
         x = step.state;
@@ -186,6 +217,7 @@ export function runPets(env: Env, config: PetsConfig): EpisodeResult[] {
         steps,
         training,
         trainingSeconds,
+        policySeconds,
         planningMs: random ? 0 : planningMs / steps,
         seconds: (performance.now() - started) / 1000,
         transitions: data.n,
@@ -196,6 +228,7 @@ export function runPets(env: Env, config: PetsConfig): EpisodeResult[] {
     }
   } finally {
     actor?.dispose();
+    policy?.dispose();
     ensemble.dispose();
   }
   return results;

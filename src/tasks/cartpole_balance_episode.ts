@@ -1,5 +1,3 @@
-import type { StateEncoding } from '../dynamics/state_encoding.js';
-
 // Cart-pole balance as an episodic RL task, as Gym's InvertedPendulum scores it: +1 for every
 // control step the pole stays within 0.2 rad of upright and the cart off its stops, the episode
 // terminating at the first step it does not, so the maximum return is the episode length. The
@@ -22,33 +20,4 @@ export function balanceFailed(cart: number, angle: number): boolean {
 /** reward of reaching a state: 1 while balancing, 0 on the failing step */
 export function balanceReward(cart: number, angle: number): number {
   return balanceFailed(cart, angle) ? 0 : 1;
-}
-
-/** The same on states in a model's encoding (the angle read from sin and cos when encoded so). */
-export function balanceOverEncoding(encoding: StateEncoding): {
-  reward: (states: Float32Array, actions: Float32Array, out: Float32Array) => void;
-  terminated: (states: Float32Array, out: Uint8Array) => void;
-} {
-  const n = encoding.size;
-  const cart = encoding.position('cart_slide');
-  const pole = encoding.position('pole_hinge');
-  const read = (states: Float32Array, i: number): [number, number] => {
-    const x =
-      cart.kind === 'raw'
-        ? states[i * n + cart.index]!
-        : Math.atan2(states[i * n + cart.sin]!, states[i * n + cart.cos]!);
-    const th =
-      pole.kind === 'raw'
-        ? states[i * n + pole.index]!
-        : Math.atan2(states[i * n + pole.sin]!, states[i * n + pole.cos]!);
-    return [x, th];
-  };
-  return {
-    reward: (states, _actions, out) => {
-      for (let i = 0; i < out.length; i++) out[i] = balanceReward(...read(states, i));
-    },
-    terminated: (states, out) => {
-      for (let i = 0; i < out.length; i++) out[i] = balanceFailed(...read(states, i)) ? 1 : 0;
-    },
-  };
 }
