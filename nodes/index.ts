@@ -16,6 +16,7 @@ export const registry: NodeRegistry = {
     goal_sequencer: here('./goal_sequencer.js'),
     hw_bridge: here('./hw_bridge.js'),
     plot_recorder: here('./plot_recorder.js'),
+    policy_trainer: here('./policy_trainer.js'),
     servo_emulator: here('./servo_emulator.js'),
     sim_bridge: here('./sim_bridge.js'),
     state_estimator: here('./state_estimator.js'),

@@ -21,6 +21,8 @@ export interface LearnedPolicyLayout {
 
 export interface LearnedPolicy {
   readonly version: number;
+  /** the stamp of the newest state the policy was trained through, when its trainer says (lockstep episodes wait for it) */
+  readonly dataEndNs?: bigint;
   readonly layout: LearnedPolicyLayout;
   /**
    * Actions into out [rows × actuators] (actuator units) for encoded observations obs [rows × size]:
@@ -74,6 +76,8 @@ export function controllerIndex(modelJoints: readonly string[], encoding: StateE
 export interface PolicyTaking {
   /** the version of the policy in use (0: none yet) */
   readonly policyVersion: number;
+  /** the policy in use's training data end (undefined: none yet, or its trainer did not say) */
+  readonly policyDataEndNs: bigint | undefined;
   /** ticks commanded by exploration before the first policy (lockstep holds read it) */
   readonly explorationTicks: number;
   /** Take a policy: call between ticks. Throws one line, keeping the policy in use, when it does not fit. */

@@ -94,8 +94,9 @@ export class PolicyInput {
 
 /**
  * A planner that acts only once it has a policy, as the lockstep tick gate reads a model's
- * progress: its policy's version for the model's, and no training data end (a policy blob says
- * none, so await_episode_model cannot apply to it).
+ * progress: its policy's version for the model's, and the stamp its trainer says it learned through
+ * (policy.training.data_end_ns), so await_episode_model holds an episode's first tick until the
+ * policy trained through the episode before arrives.
  */
 export function policyProgress(target: PolicyTaking): ModelProgress {
   return {
@@ -105,6 +106,8 @@ export function policyProgress(target: PolicyTaking): ModelProgress {
     get explorationTicks() {
       return target.explorationTicks;
     },
-    modelDataEndNs: undefined,
+    get modelDataEndNs() {
+      return target.policyDataEndNs;
+    },
   };
 }

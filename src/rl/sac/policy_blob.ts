@@ -76,6 +76,8 @@ const numbers = (v: unknown, what: string): number[] => {
 export class PolicyActor {
   readonly version: number;
   readonly layout: PolicyLayout;
+  /** policy.training.data_end_ns: the newest state it learned from (undefined when the trainer did not say) */
+  readonly dataEndNs: bigint | undefined;
   readonly #net: MlpLayout;
   readonly #params: Float32Array;
   readonly #widths: Int32Array;
@@ -111,6 +113,9 @@ export class PolicyActor {
     const period = p['period_ns'];
     if (typeof period !== 'number' || !(period > 0)) throw new Error(`policy model v${model.version}: no period_ns`);
     this.version = model.version;
+    const training = p['training'] as Record<string, unknown> | undefined;
+    const end = training?.['data_end_ns'];
+    this.dataEndNs = typeof end === 'string' && /^\d+$/.test(end) ? BigInt(end) : undefined;
     this.layout = { encoding, actuators: actuators, low, high, periodNs: BigInt(period), hidden };
     this.#net = mlpLayout([encoding.size, ...hidden, 2 * actuators.length]);
     this.#params = paramsFromNamed(

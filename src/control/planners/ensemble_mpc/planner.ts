@@ -309,6 +309,10 @@ export class LearnedModelPlanner implements LearnedPlanning, PolicyTaking {
     return this.#policy?.version ?? 0;
   }
 
+  get policyDataEndNs(): bigint | undefined {
+    return this.#policy?.dataEndNs;
+  }
+
   /**
    * Take a policy for the optimiser's proposals: call between ticks. Throws one line, keeping the
    * policy in use, when it does not fit the controller or cannot act on the model in use.

@@ -62,6 +62,10 @@ export class PolicyPlanner implements Planner, PolicyTaking {
     return this.#inUse?.policy.version ?? 0;
   }
 
+  get policyDataEndNs(): bigint | undefined {
+    return this.#inUse?.policy.dataEndNs;
+  }
+
   get explorationTicks(): number {
     return this.#settings.exploration?.ticks ?? 0;
   }
