@@ -56,7 +56,7 @@ export const MBPO_MODEL: MbpoModelConfig = {
   training: { epochs: 50, batchSize: 256, holdoutRatio: 0.2, patience: 5, maxUpdates: 1000 },
   trainEvery: 250,
   rolloutsPerStep: 400,
-  rolloutSchedule: [1, 15, 1, 1],
+  rolloutSchedule: [0, 2, 1, 5],
   epochLength: 1000,
   retainEpochs: 1,
   realRatio: 0.05,
@@ -67,7 +67,7 @@ export function mbpoConfig(task: MbpoTaskName, method: MbpoMethod, seed: number)
   return {
     sac: { hidden: [128, 128], learningRate: 3e-4, gamma: 0.99, tau: 0.005 },
     ...(method === 'mbpo' ? { model: MBPO_MODEL } : {}),
-    updatesPerStep: method === 'mbpo' ? 20 : 1,
+    updatesPerStep: method === 'mbpo' ? 40 : 1,
     batchSize: 256,
     randomSteps: method === 'mbpo' ? 250 : 1000,
     replayCapacity: 1_000_000,
