@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { initTensorBackend } from '../src/tensor/backend.js';
 import { nativeKernels } from '../src/tensor/native_kernels.js';
 import { StateEncoding } from '../src/dynamics/state_encoding.js';
@@ -99,6 +100,7 @@ export async function sacBenchmarks(f: Figures): Promise<void> {
     const tfjsRate = updatesPerSecond.get('tfjs');
     if (nativeRate && tfjsRate) f.add(`SAC updates, ${net}, native ÷ TF.js`, nativeRate / tfjsRate, '×');
   }
+  tensorLeak(f);
 }
 
 /** the published policy of `sac`'s actor: PolicyActor (native where built) and its plain-JS fallback */
@@ -129,3 +131,27 @@ function policyFigures(f: Figures, sac: SoftActorCritic, net: string, obs: Float
 
 // `node dist/bench/sac.bench.js`: this suite alone
 if (import.meta.url === `file://${process.argv[1]}`) await sacBenchmarks(new Figures());
+
+/** TF.js tensors left after 10,000 updates (and 10,000 acts) of a tiny learner: must be 0, else the benchmark fails */
+function tensorLeak(f: Figures): void {
+  const { sac } = createSac({ obsSize: OBS, actionLow: [-1], actionHigh: [1], hidden: [4], seed: 3 }, 'tfjs');
+  try {
+    const batch = randomBatches(1)[0]!;
+    const small = { ...batch, size: 4 };
+    const obs = Float32Array.from({ length: OBS }, (_, i) => 0.1 * i);
+    const out = new Float32Array(1);
+    for (let i = 0; i < 3; i++) sac.update(small);
+    const before = tf.memory().numTensors;
+    const start = performance.now();
+    for (let i = 0; i < 10_000; i++) {
+      sac.update(small);
+      sac.act(obs, i % 2 === 0, out);
+    }
+    const grown = tf.memory().numTensors - before;
+    f.add('SAC TF.js: tensors left after 10,000 updates and acts', grown, 'tensors');
+    f.add('SAC TF.js: 10,000 tiny updates and acts', (performance.now() - start) / 1000, 's');
+    if (grown !== 0) throw new Error(`SAC on TF.js leaks: ${grown} tensors more after 10,000 updates and acts`);
+  } finally {
+    sac.dispose();
+  }
+}

@@ -39,7 +39,7 @@ import { Rng } from '../../src/util/random.js';
 //  - snapshot/restore of the native engine, and refusal of a mis-shaped checkpoint in one line;
 //  - the published policy (PolicyActor) against the learner and a plain-JS forward pass, through a
 //    save/load round trip, and refusal of corrupted models;
-//  - no TF.js tensor left behind over 10,000 updates;
+//  - no TF.js tensor left behind by updates and acts (10,000 of them: bench/sac.bench.ts);
 //  - SAC learning a 1-D point mass whose optimal return is known in closed form.
 // Native cases are skipped with the loader's reason when the addon is not built.
 
@@ -519,8 +519,10 @@ test('a policy saved and loaded acts the same; corrupted models are refused in o
 // ---------------------------------------------------------------------------------------------
 // (f) no tensor leak
 
-// TF.js spends ~5 ms dispatching an update however small the net: ~40 s here, minutes beside CPU burners
-test('TF.js: 10,000 updates leave no tensor behind', { timeout: 900_000 }, (t) => {
+// TF.js spends ~5 ms dispatching an update however small the net (several times that beside CPU
+// burners), so the suite runs 600 updates: a tensor kept per update, or per act, would show as
+// hundreds. The 10,000-update run is the sac benchmark's (bench/sac.bench.ts), which fails on a leak.
+test('TF.js: 600 updates and acts leave no tensor behind', (t) => {
   const config: SacConfig = { obsSize: 3, actionLow: [-2, 0], actionHigh: [2, 1], hidden: [4], seed: 2 };
   const sac = new TfjsSac(config);
   try {
@@ -528,13 +530,12 @@ test('TF.js: 10,000 updates leave no tensor behind', { timeout: 900_000 }, (t) =
     // the optimisers create their moment variables on the first steps
     for (let i = 0; i < 3; i++) sac.update(randomBatch(rng, config, 4));
     const before = tf.memory().numTensors;
-    const start = performance.now();
     const out = new Float64Array(2);
-    for (let i = 0; i < 10_000; i++) {
+    for (let i = 0; i < 600; i++) {
       sac.update(randomBatch(rng, config, 4));
-      if (i % 100 === 0) sac.act([0.1, 0.2, 0.3], i % 200 === 0, out);
+      sac.act([0.1, 0.2, 0.3], i % 2 === 0, out);
     }
-    t.diagnostic(`10,000 TF.js updates in ${((performance.now() - start) / 1000).toFixed(1)} s`);
+    t.diagnostic(`tensors: ${before} before, ${tf.memory().numTensors} after`);
     assert.equal(tf.memory().numTensors, before);
   } finally {
     sac.dispose();
