@@ -44,7 +44,7 @@ export const MBPO_TASKS: Record<MbpoTaskName, TaskSpec> = {
     startNoise: 0.05,
     episodeLength: 200,
     threshold: 180,
-    maxSteps: { mbpo: 20_000, sac: 150_000 },
+    maxSteps: { mbpo: 10_000, sac: 50_000 },
   },
 };
 
