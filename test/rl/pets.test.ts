@@ -61,3 +61,60 @@ test('PETS learns a point mass in a few episodes: the return rises well past wha
   assert.ok(results.slice(1).every((r) => r.training !== undefined && Number.isFinite(r.training.valLoss)));
   assert.equal(results.at(-1)!.transitions, 120);
 });
+
+test('PETS with a policy learned on the side: the planner gets its proposals from the second planned episode', async () => {
+  await initTensorBackend();
+  const proposals: boolean[] = [];
+  const results = runPets(new PointMass(), {
+    ensemble: { members: 3, elites: 3, hidden: [32, 32] },
+    training: { epochs: 60, batchSize: 32, holdoutRatio: 0.1, patience: 10 },
+    optimizer: () => {
+      const cem = new CemOptimizer({
+        populationSize: 60,
+        iterations: 2,
+        eliteRatio: 0.1,
+        alpha: 0.1,
+        seed: 3,
+        policyShare: 0.25,
+      });
+      return {
+        name: 'cem',
+        optimize(evaluator, warmStart, budget) {
+          // what CEM will ask for: the policy's sequences from the current state, if a policy is set
+          proposals.push(evaluator.policySequences?.(1) !== undefined);
+          return cem.optimize(evaluator, warmStart, budget);
+        },
+      };
+    },
+    cost: pointMassCost,
+    horizon: 10,
+    particles: 4,
+    propagation: 'tsinf',
+    episodes: 3,
+    randomEpisodes: 1,
+    seed: 7,
+    policy: {
+      sac: { hidden: [16, 16], learningRate: 1e-3 },
+      rolloutsPerStep: 16,
+      rolloutLength: 2,
+      updatesPerStep: 2,
+      batchSize: 32,
+      realRatio: 0.1,
+      modelCapacity: 10_000,
+      task: {
+        reward: (next, actions, out) => {
+          pointMassCost(next, actions, out);
+          for (let i = 0; i < out.length; i++) out[i] = -out[i]!;
+        },
+      },
+    },
+  });
+  // every planned step was offered proposals: the policy learned after episode 1's data
+  assert.equal(proposals.length, 60);
+  assert.ok(proposals.every(Boolean), `steps without a policy: ${proposals.filter((p) => !p).length}`);
+  assert.ok(results.slice(1).every((r) => (r.policySeconds ?? 0) > 0));
+  assert.ok(
+    Math.max(...results.slice(1).map((r) => r.return)) > -12,
+    `returns ${results.map((r) => r.return.toFixed(1)).join(', ')}`,
+  );
+});
