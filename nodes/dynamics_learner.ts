@@ -1,7 +1,7 @@
 import { defineNode } from '../framework/runtime/node_definition.js';
 import { defineParams, type ParamValues } from '../src/util/param_schema.js';
 import { MISSING_TICK_FACTOR, type StateInput } from '../src/data/transitions.js';
-import { jointStateFields } from '../framework/msgs/joint_state.js';
+import { subscribeStateAndCommand } from '../framework/transport/state_command_inputs.js';
 import { diagnosticArray } from '../framework/msgs/diagnostics.js';
 import { EpisodeEventKind, type EpisodeEvent, type ModelBlob } from '../framework/msgs/types.js';
 import { TrainingClient, type TrainingRequest, type TrainingResult } from '../src/dynamics/training_client.js';
@@ -23,7 +23,6 @@ import type { EnsembleConfig } from '../src/dynamics/ensemble.js';
 import type { TensorBackendKind } from '../src/tensor/backend.js';
 import { nsToTime, periodNsFromHz, timeToNs } from '../framework/time/time.js';
 import { QOS_EPISODE_EVENTS, QOS_LATCHED } from '../framework/transport/qos.js';
-import { commandOf } from '../framework/msgs/stamped_command.js';
 import { StateHold } from '../src/data/state_hold.js';
 import { packagePath } from '../src/util/paths.js';
 import { Throttle } from '../src/util/log.js';
@@ -352,33 +351,7 @@ export default defineNode({
 
     // transitions are collected from configure on (a bridge in a worker starts at once); training
     // and publishing wait for activation
-    const data = { qos: { depth: DATA_DEPTH } };
-    if (p.state_type === 'sensor_msgs/msg/JointState')
-      node.createSubscription('sensor_msgs/msg/JointState', p.state_topic, (m) => onState(jointStateFields(m)), data);
-    else
-      node.createSubscription(
-        'dynastack_msgs/msg/JointStateEstimate',
-        p.state_topic,
-        (m) => onState(jointStateFields(m)),
-        data,
-      );
-    if (p.command_type === 'sensor_msgs/msg/JointState')
-      node.createSubscription(
-        'sensor_msgs/msg/JointState',
-        p.command_topic,
-        (m) => {
-          const { stampNs, values } = commandOf(m);
-          onCommand(stampNs, values);
-        },
-        data,
-      );
-    else
-      node.createSubscription(
-        'std_msgs/msg/Float64MultiArray',
-        p.command_topic,
-        (m) => onCommand(node.clock.now(), m.data),
-        data,
-      );
+    subscribeStateAndCommand(node, p, DATA_DEPTH, onState, onCommand);
     // transient local as the sim bridge declares them: the START under way comes to a learner that starts late
     node.createSubscription('dynastack_msgs/msg/EpisodeEvent', p.episode_topic, onEpisode, { qos: QOS_EPISODE_EVENTS });
 
