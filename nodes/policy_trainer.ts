@@ -207,6 +207,12 @@ const parameters = defineParams({
   learning_rate: { type: 'double', default: 3e-4, range: [1e-8, 1], description: 'Adam step of actor and critics' },
   alpha_learning_rate: { type: 'double', default: 3e-4, range: [1e-8, 1], description: 'Adam step of log α' },
   initial_alpha: { type: 'double', default: 1, range: [1e-8, 100], description: 'the temperature α at the start' },
+  min_alpha: {
+    type: 'double',
+    default: 0,
+    range: [0, 100],
+    description: 'a floor under the learned α (0: none); keeps the actor exploring on sparse rewards',
+  },
   engine: {
     type: 'string',
     default: 'auto',
@@ -635,6 +641,7 @@ function trainerSpec(
         learningRate: p.learning_rate,
         alphaLearningRate: p.alpha_learning_rate,
         initialAlpha: p.initial_alpha,
+        minAlpha: p.min_alpha,
       },
       engine: p.engine as 'auto' | 'native' | 'tfjs',
       realRatio: p.real_ratio,

@@ -251,6 +251,32 @@ test('the native engine takes the same 20 updates as TF.js: the same figures eac
   }
 });
 
+for (const engine of ['native', 'tfjs'] as const) {
+  test(`${engine}: a floor under α holds where the learned temperature would fall through it`, (t) => {
+    if (engine === 'native' && !nativeOrSkip(t)) return;
+    // a target entropy far below the policy's drives log α down at every step
+    const base: SacConfig = { ...TWIN_CONFIG, alphaLearningRate: 0.05, targetEntropy: -20 };
+    const run = (config: SacConfig): number[] => {
+      const { sac } = createSac(config, engine);
+      try {
+        const rng = new Rng(5);
+        return Array.from({ length: 30 }, () => sac.update(randomBatch(rng, config, 32)).alpha);
+      } finally {
+        sac.dispose();
+      }
+    };
+    const free = run(base);
+    const floored = run({ ...base, minAlpha: 0.5 });
+    assert.ok(free[free.length - 1]! < 0.4, `without a floor α falls to ${free[free.length - 1]}`);
+    for (const [i, alpha] of floored.entries()) assert.ok(alpha >= 0.5 * (1 - 1e-6), `update ${i}: α ${alpha}`);
+    assert.ok(
+      close(floored[floored.length - 1]!, 0.5, 1e-6, 0),
+      `α rests on the floor: ${floored[floored.length - 1]}`,
+    );
+    assert.throws(() => createSac({ ...base, minAlpha: 2 }, engine), /minAlpha 2 must lie in \[0, initialAlpha\]/);
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // (c) the entropy estimate
 

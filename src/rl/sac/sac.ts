@@ -9,7 +9,7 @@ import type { NamedArray } from '../../tensor/weights.js';
 //    y = r + γ (1 − d) (min Q'ⱼ(s', a') − α log π(a'|s')), a' ~ π(·|s'); each critic regresses on y;
 //  - the actor minimises E[α log π(ã|s) − min Qⱼ(s, ã)] through the reparameterised sample;
 //  - the temperature α = e^{log α} minimises E[−log α (log π(ã|s) + H̄)] toward the target entropy
-//    H̄ (default −dim A).
+//    H̄ (default −dim A), optionally never below a floor (minAlpha).
 // Actions are stored and fed to the critics in the squashed space [−1, 1]; act() returns them in
 // the environment's units. Two engines implement it (the ensemble's seam): ./sac_native.ts on the
 // native kernels and ./sac_tfjs.ts on TF.js; ./create.ts picks one. This file is what both share.
@@ -34,6 +34,12 @@ export interface SacConfig {
   readonly initialAlpha?: number;
   /** H̄; default −dim A */
   readonly targetEntropy?: number;
+  /**
+   * A floor under α (0: none, the default). The learned temperature can collapse on sparse
+   * rewards (α → 0.01 within a few thousand updates on the swing-up), after which the actor
+   * stops exploring; a floor keeps a minimum of entropy in the objective.
+   */
+  readonly minAlpha?: number;
   readonly seed?: number;
 }
 
@@ -99,6 +105,8 @@ export function resolveSacConfig(config: SacConfig): Required<SacConfig> {
       !Number.isFinite(config.actionHigh[i]! - config.actionLow[i]!)
     )
       throw new Error(`SAC: action ${i} has no finite range [${config.actionLow[i]}, ${config.actionHigh[i]}]`);
+  if (config.minAlpha !== undefined && !(config.minAlpha >= 0 && config.minAlpha <= (config.initialAlpha ?? 1)))
+    throw new Error(`SAC: minAlpha ${config.minAlpha} must lie in [0, initialAlpha]`);
   return {
     obsSize: config.obsSize,
     actionLow: [...config.actionLow],
@@ -110,6 +118,7 @@ export function resolveSacConfig(config: SacConfig): Required<SacConfig> {
     alphaLearningRate: config.alphaLearningRate ?? 3e-4,
     initialAlpha: config.initialAlpha ?? 1,
     targetEntropy: config.targetEntropy ?? -nu,
+    minAlpha: config.minAlpha ?? 0,
     seed: config.seed ?? 0,
   };
 }

@@ -42,6 +42,8 @@ export class NativeSac implements SoftActorCritic {
   readonly #logAlpha = new Float32Array(1);
   readonly #alphaGrad = new Float32Array(1);
   readonly #alphaAdam: Adam;
+  /** log of the floor under α, in float32 as log α is held (−∞: none) */
+  readonly #logAlphaFloor: number;
   readonly #rng: Rng;
   readonly #center: Float32Array;
   readonly #half: Float32Array;
@@ -57,6 +59,7 @@ export class NativeSac implements SoftActorCritic {
     this.#q1Target = new NativeMlp(kernels, shapes.q1.widths, shapes.q1.seed);
     this.#q2Target = new NativeMlp(kernels, shapes.q2.widths, shapes.q2.seed);
     this.#logAlpha[0] = Math.log(c.initialAlpha);
+    this.#logAlphaFloor = c.minAlpha > 0 ? Math.fround(Math.log(c.minAlpha)) : -Infinity;
     this.#alphaAdam = new Adam(kernels, 1, c.alphaLearningRate);
     this.#rng = new Rng(c.seed ^ NOISE_SEED);
     ({ center: this.#center, half: this.#half } = actionScale(c));
@@ -216,6 +219,7 @@ export class NativeSac implements SoftActorCritic {
     const alphaLoss = -this.#logAlpha[0]! * (logProbMean + targetEntropy);
     this.#alphaGrad[0] = -(logProbMean + targetEntropy);
     this.#alphaAdam.step(this.#logAlpha, this.#alphaGrad);
+    if (this.#logAlphaFloor > -Infinity) this.#logAlpha[0] = Math.max(this.#logAlpha[0]!, this.#logAlphaFloor);
 
     this.#q1Target.polyak(this.#q1, tau);
     this.#q2Target.polyak(this.#q2, tau);

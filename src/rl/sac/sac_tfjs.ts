@@ -137,7 +137,7 @@ export class TfjsSac implements SoftActorCritic {
 
   update(batch: SacBatch): SacUpdate {
     checkBatch(this.config, batch);
-    const { obsSize: no, gamma, tau, targetEntropy } = this.config;
+    const { obsSize: no, gamma, tau, targetEntropy, minAlpha } = this.config;
     const nu = this.actionSize;
     const B = batch.size;
     const squashed = squashActions(this.config, batch.actions, B);
@@ -183,6 +183,7 @@ export class TfjsSac implements SoftActorCritic {
         true,
         [this.#logAlpha],
       )!;
+      if (minAlpha > 0) tf.tidy(() => this.#logAlpha.assign(tf.maximum(this.#logAlpha, Math.log(minAlpha))));
       this.#q1Target.polyak(this.#q1, tau);
       this.#q2Target.polyak(this.#q2, tau);
       this.#updates++;
