@@ -18,7 +18,7 @@ import type { Figures } from './report.js';
 const THRESHOLD = 180;
 
 export const PROPOSAL_POLICY: Omit<PolicyLearnerConfig, 'task'> = {
-  sac: { hidden: [128, 128], learningRate: 3e-4 },
+  sac: { hidden: [128, 128], learningRate: 3e-4, minAlpha: 0.05 },
   rolloutsPerStep: 100,
   rolloutLength: 5,
   updatesPerStep: 10,
