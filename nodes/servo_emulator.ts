@@ -4,6 +4,8 @@ import { defineParams } from '../src/util/param_schema.js';
 import { packagePath } from '../src/util/paths.js';
 import { loadRobotConfig } from '../hw/robot_config.js';
 import { DEFAULT_QUIET_MS, Emulator, type StopOutcome } from '../hw/emulator/emulator.js';
+import { attachLeaderMotion, leaderScriptFor } from '../hw/emulator/leader_motion.js';
+import { calibrationTarget, readCalibrationFile } from '../hw/calibration/file.js';
 
 // The servo emulator (hw/emulator) as a node, so a launch file can put an emulated arm on the
 // graph and it stops with the graph: the servo bus of robot.yaml behind a pseudo-terminal (opened
@@ -14,6 +16,9 @@ import { DEFAULT_QUIET_MS, Emulator, type StopOutcome } from '../hw/emulator/emu
 // On stop it keeps answering until the host has closed the bus (host_close_timeout_s): Ctrl-C and
 // ros2 launch stop the emulator and hw_bridge at the same moment, and the bridge's torque off at
 // deactivate needs the servos to answer.
+// With leader_motion it is a leader arm for teleoperation (hw/emulator/leader_motion.ts): its
+// shafts replay a scripted or recorded motion, read through leader_calibration, instead of
+// following goals — what a person moving a leader arm looks like on the bus.
 
 const parameters = defineParams({
   robot_config: {
@@ -33,6 +38,17 @@ const parameters = defineParams({
     default: [],
     range: [0, 65535],
     description: "raw Present_Position of each servo at start, in robot config order; empty: the config's",
+  },
+  leader_motion: {
+    type: 'string',
+    default: '',
+    description:
+      "a leader arm: its shafts replay 'sweep[:AMPLITUDE_RAD[:FREQUENCY_HZ]]' or a recorded .csv/.json of joint angles over time (relative to the package root); '': an ordinary arm",
+  },
+  leader_calibration: {
+    type: 'string',
+    default: '',
+    description: "with leader_motion: the leader's calibration file the motion's angles are read through",
   },
   host_close_timeout_s: {
     type: 'double',
@@ -62,13 +78,28 @@ export default defineNode({
     const servos = config.servos.map((s, i) =>
       p.initial_positions.length ? { ...s, position: p.initial_positions[i]! } : s,
     );
+    if (p.leader_calibration && !p.leader_motion)
+      throw new Error("parameter 'leader_calibration' needs 'leader_motion'");
+    const leader = p.leader_motion
+      ? {
+          script: leaderScriptFor(
+            /\.(csv|json)$/i.test(p.leader_motion) ? packagePath(p.leader_motion) : p.leader_motion,
+            config.servos.map((s) => s.name),
+          ),
+          calibration: p.leader_calibration
+            ? readCalibrationFile(packagePath(p.leader_calibration), calibrationTarget(config))
+            : undefined,
+        }
+      : undefined;
     const emulator = await Emulator.start({
       config: { ...config, servos },
       ...(p.link ? { link: p.link } : {}),
       logger: node.logger,
     });
+    if (leader)
+      attachLeaderMotion(emulator, leader.script, leader.calibration ? { calibration: leader.calibration } : {});
     node.logger.info(
-      `emulating ${config.robot}: ${config.servos.length} servos (${config.protocol}, ${config.baudRate} baud) on ${emulator.devicePath}`,
+      `emulating ${config.robot}${leader ? ` as a leader arm replaying ${p.leader_motion}` : ''}: ${config.servos.length} servos (${config.protocol}, ${config.baudRate} baud) on ${emulator.devicePath}`,
     );
     const counts = emulator.chain.counters;
     let stopped: StopOutcome | undefined;

@@ -4,8 +4,10 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createLogger, setLogLevelSpec } from '../../src/util/log.js';
 import { loadRobotConfig } from '../robot_config.js';
+import { calibrationTarget, readCalibrationFile } from '../calibration/file.js';
 import { DEFAULT_QUIET_MS, Emulator } from './emulator.js';
 import type { FaultSpec, ScheduleOptions } from './faults.js';
+import { attachLeaderMotion, leaderScriptFor } from './leader_motion.js';
 
 // `dynastack emulate --config robot.yaml [--link /tmp/dynastack-tty]`: the servo bus of robot.yaml,
 // emulated behind a pty, until Ctrl-C — then it answers until the host has closed the device (at
@@ -14,13 +16,14 @@ import type { FaultSpec, ScheduleOptions } from './faults.js';
 // { type: 'fault', spec, schedule? } and { type: 'stop' } messages, and it exits when that channel
 // closes (the parent exited or was killed), so a forked emulator never outlives its parent. It
 // starts no process of its own: killed outright, it leaves at most a dangling link, which the next
-// emulator on that path removes.
+// emulator on that path removes. With --leader-motion the chain is a leader arm for teleoperation:
+// its shafts replay a scripted motion instead of following goals (leader_motion.ts).
 
 /** --stop-wait's default: as the servo_emulator node's host_close_timeout_s */
 const DEFAULT_STOP_WAIT_S = 3;
 
 export const EMULATE_USAGE =
-  'dynastack emulate --config <robot.yaml> [--link PATH] [--duration S] [--stop-wait S] [--log-level SPEC]';
+  'dynastack emulate --config <robot.yaml> [--link PATH] [--duration S] [--stop-wait S] [--leader-motion SPEC [--leader-calibration FILE]] [--log-level SPEC]';
 
 const HELP = `usage: ${EMULATE_USAGE}
   Emulate the servo bus of robot.yaml behind a pseudo-terminal, until Ctrl-C: point the bridge
@@ -31,6 +34,10 @@ const HELP = `usage: ${EMULATE_USAGE}
   --duration S       stop after S seconds
   --stop-wait S      on stop, answer until the host closes the device (or sends nothing for
                      ${DEFAULT_QUIET_MS / 1000} s), at most S seconds (default ${DEFAULT_STOP_WAIT_S}; 0: close at once)
+  --leader-motion SPEC  a leader arm for teleoperation: the servos replay a motion instead of
+                     following goals — sweep[:AMPLITUDE_RAD[:FREQUENCY_HZ]] (every joint), or a
+                     recorded .csv/.json of joint angles over time (hw/emulator/leader_motion.ts)
+  --leader-calibration FILE  the leader's calibration: the motion's angles are read through it
   --log-level SPEC   e.g. debug, or emulator=debug`;
 
 /** Messages a parent process exchanges with a forked emulator. */
@@ -50,6 +57,8 @@ export async function emulateMain(argv: string[]): Promise<number> {
       duration: { type: 'string' },
       'stop-wait': { type: 'string' },
       'log-level': { type: 'string' },
+      'leader-motion': { type: 'string' },
+      'leader-calibration': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -98,11 +107,23 @@ export async function emulateMain(argv: string[]): Promise<number> {
   let durationTimer: NodeJS.Timeout | undefined;
   try {
     const config = loadRobotConfig(resolve(values.config));
+    if (values['leader-calibration'] && !values['leader-motion'])
+      throw new Error('--leader-calibration needs --leader-motion');
+    const leaderCalibration = values['leader-calibration']
+      ? readCalibrationFile(resolve(values['leader-calibration']), calibrationTarget(config))
+      : undefined;
+    const script = values['leader-motion']
+      ? leaderScriptFor(
+          values['leader-motion'],
+          config.servos.map((s) => s.name),
+        )
+      : undefined;
     emulator = await Emulator.start({
       config,
       ...(values.link ? { link: resolve(values.link) } : {}),
       logger: log,
     });
+    if (script) attachLeaderMotion(emulator, script, leaderCalibration ? { calibration: leaderCalibration } : {});
     const servos = config.servos.map((s) => `${s.id} ${s.name} (${s.model})`).join(', ');
     process.stdout.write(
       `emulating ${config.robot}: ${config.servos.length} servos on ${config.protocol} at ${config.baudRate} baud — ${servos}\n` +

@@ -58,6 +58,8 @@ export class ServoChain {
   readonly servos: readonly EmulatedServo[];
   readonly counters: ChainCounters = { packets: 0, corrupt: 0, garbageBytes: 0, replies: 0, dropped: 0 };
   faults: FaultInjector | undefined;
+  /** called after every step with its time (ms): a scripted leader places its shafts here (leader_motion.ts) */
+  afterStep: ((nowMs: number) => void) | undefined;
   readonly #decoder: StreamDecoder<InstructionPacket>;
   readonly #clock: () => number;
   readonly #extraDelayMs: number;
@@ -97,6 +99,7 @@ export class ServoChain {
     if (dt <= 0) return;
     this.#lastStep = now;
     for (const s of this.servos) s.step(dt);
+    this.afterStep?.(now);
   }
 
   /** Bytes from the bus in; the replies to send out. */
