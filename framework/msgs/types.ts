@@ -26,6 +26,13 @@ export interface JointState {
   effort: Float64Seq;
 }
 
+/** sensor_msgs/Joy: a joystick's axes (normalised, [−1, 1]) and buttons (0 or 1). */
+export interface Joy {
+  header: Header;
+  axes: number[] | Float32Array;
+  buttons: number[] | Int32Array;
+}
+
 export interface MultiArrayDimension {
   label: string;
   size: number;
@@ -178,6 +185,7 @@ export interface MessageTypes {
   'std_msgs/msg/Float64': Float64;
   'std_msgs/msg/Float64MultiArray': Float64MultiArray;
   'sensor_msgs/msg/JointState': JointState;
+  'sensor_msgs/msg/Joy': Joy;
   'rosgraph_msgs/msg/Clock': Clock;
   'diagnostic_msgs/msg/DiagnosticArray': DiagnosticArray;
   'geometry_msgs/msg/PoseStamped': PoseStamped;
