@@ -9,9 +9,11 @@ import { realtimeBenchmarks } from './realtime.bench.js';
 import { dynamicsBenchmarks } from './dynamics.bench.js';
 import { hwCodecBenchmarks } from './hw_codec.bench.js';
 import { hwBusBenchmarks } from './hw_bus.bench.js';
+import { teleopLatencyBenchmarks } from './teleop_latency.bench.js';
 import { petsBenchmarks } from './pets.bench.js';
 import { petsArmBenchmarks } from './pets_arm.bench.js';
 import { ros2Benchmarks } from './ros2.bench.js';
+import { bagBenchmarks } from './bag.bench.js';
 import { ilqrBenchmarks } from './ilqr.bench.js';
 import { ilqrLearnedComparison } from './ilqr_learned.bench.js';
 import { sacBenchmarks } from './sac.bench.js';
@@ -29,7 +31,10 @@ const suites: Record<string, (f: Figures) => void | Promise<void>> = {
   ilqr: ilqrBenchmarks,
   hw_codec: hwCodecBenchmarks,
   hw_bus: hwBusBenchmarks,
+  // leader read → follower goal at 100 Hz over emulated chains (TELEOP_BENCH_S, default 60 s)
+  teleop: teleopLatencyBenchmarks,
   sac: sacBenchmarks,
+  bag: bagBenchmarks,
   // skipped, saying why, where ROS 2 is not sourced
   ros2: ros2Benchmarks,
 };

@@ -22,6 +22,21 @@ const ALLOWED: readonly { readonly file: string; readonly call: string; readonly
     call: 'rename',
     why: "a model is a folder: it is swapped in with folder renames (the files in it are written by the helper's pieces)",
   },
+  {
+    file: 'src/data/lerobot/writer.ts',
+    call: 'rename',
+    why: 'a dataset is a folder: it is written whole beside its place (each file by the helper) and swapped in with folder renames',
+  },
+  {
+    file: 'framework/bag/mcap_file_writer.ts',
+    call: 'openSync',
+    why: 'a recording is an append-only log that cannot be written whole first: it is crash-safe by its closed chunks (a kill loses at most the open one; bag_reader.ts reads the rest, repair.ts makes it whole)',
+  },
+  {
+    file: 'framework/bag/repair.ts',
+    call: 'renameSync',
+    why: 'the repaired MCAP file is written to a temporary file by the chunk writer and renamed over the broken one: the atomic write, done by hand as the file is streamed',
+  },
 ];
 
 const CALLS = [

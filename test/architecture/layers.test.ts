@@ -31,7 +31,7 @@ export const LAYERS: readonly Layer[] = [
     name: 'framework',
     folders: ['framework/'],
     imports: ['util'],
-    order: [['runtime'], ['launch'], ['transport'], ['params', 'msgs'], ['time']],
+    order: [['runtime'], ['launch'], ['transport'], ['bag'], ['params', 'msgs'], ['time']],
   },
   {
     name: 'domain',
@@ -44,7 +44,7 @@ export const LAYERS: readonly Layer[] = [
     name: 'hw',
     folders: ['hw/'],
     imports: ['util'],
-    order: [['arm', 'emulator', 'setup'], ['calibration'], ['.'], ['bus'], ['servos'], ['protocol']],
+    order: [['arm', 'emulator', 'setup', 'input'], ['calibration'], ['.'], ['bus'], ['servos'], ['protocol']],
   },
   { name: 'util', folders: ['src/util/'], imports: [] },
 ];
@@ -58,7 +58,20 @@ const PACKAGE_HOMES: Readonly<Record<string, readonly string[]>> = {
   '@tensorflow/': ['src/tensor/', 'src/dynamics/', 'src/rl/sac/'],
   winston: ['src/util/'],
   '@foxglove/': ['framework/msgs/'],
+  // the rosbag2 MCAP files, and the zstd of their chunks (a more specific name than a scope wins)
+  '@mcap/': ['framework/bag/'],
+  '@foxglove/wasm-zstd': ['framework/bag/'],
 };
+
+/** The PACKAGE_HOMES entry that governs a specifier: the longest name or scope it falls under. */
+function packageHomeOf(specifier: string): [string, readonly string[]] | undefined {
+  let best: [string, readonly string[]] | undefined;
+  for (const [pkg, homes] of Object.entries(PACKAGE_HOMES)) {
+    const under = specifier === pkg || specifier.startsWith(pkg.endsWith('/') ? pkg : `${pkg}/`);
+    if (under && (!best || pkg.length > best[0].length)) best = [pkg, homes];
+  }
+  return best;
+}
 
 const SOURCE_ROOTS = ['cli', 'nodes', 'framework', 'src', 'sim', 'hw'];
 
@@ -214,14 +227,9 @@ test('imports run one way: every import of the source obeys the layer rule', () 
           checked++;
           if (why) problems.push(`${file}:${line} imports ${relative(root, join(root, target))}: ${why}`);
         } else {
-          for (const [pkg, homes] of Object.entries(PACKAGE_HOMES)) {
-            if (
-              (specifier === pkg || specifier.startsWith(pkg.endsWith('/') ? pkg : `${pkg}/`)) &&
-              !homes.some((h) => file.startsWith(h))
-            ) {
-              problems.push(`${file}:${line} imports ${specifier}, which only ${homes.join(' or ')} may`);
-            }
-          }
+          const home = packageHomeOf(specifier);
+          if (home && !home[1].some((h) => file.startsWith(h)))
+            problems.push(`${file}:${line} imports ${specifier}, which only ${home[1].join(' or ')} may`);
         }
       }
     }
@@ -247,6 +255,10 @@ test('the layer rule itself: it refuses what it should', () => {
   assert.equal(violation('nodes/controller.ts', 'src/control/safety.ts'), undefined);
   assert.equal(violation('cli/main.ts', 'nodes/index.ts'), undefined);
   assert.equal(violation('src/control/planner.ts', 'src/util/log.ts'), undefined);
+  // a package's most specific entry decides where it may be imported
+  assert.deepEqual(packageHomeOf('@foxglove/wasm-zstd')?.[1], ['framework/bag/']);
+  assert.deepEqual(packageHomeOf('@foxglove/rosmsg')?.[1], ['framework/msgs/']);
+  assert.equal(packageHomeOf('yaml'), undefined);
   assert.deepEqual(
     importsOf(
       "import a from './a.js';\nexport { b } from '../b.js';\nconst w = new Worker(new URL('./w.js', import.meta.url));\nawait import('./c.js');",
