@@ -30,6 +30,9 @@ const USAGE = `usage:
   dynastack emulate --config <robot.yaml> [--link PATH] [--duration S] [--stop-wait S] [--log-level SPEC]
   dynastack calibrate --config <robot.yaml> [--port PATH] [--out FILE] [--import-lerobot FILE] [--full-turn NAME,…] [--reverse NAME,…]
   dynastack servo setup --config <robot.yaml> [--port PATH] [--only NAME,…]
+  dynastack record [--bag DIR] [topic:package/msg/Type …] [--ros-args -p name:=value …]
+  dynastack bag info|play|reindex <bag> […]
+  dynastack dataset export <bag> [<bag> …] --format lerobot --out <dir> […]
 every command takes --help`;
 
 /** `--help` or `-h` among a command's own arguments (not inside --ros-args, nor after --). */
@@ -243,6 +246,30 @@ async function run(argv: string[]): Promise<number> {
   return failure === undefined ? 0 : 1;
 }
 
+/**
+ * `dynastack record [--bag DIR] [topic:type …] [run's options]` as `dynastack run recorder` with
+ * those parameters: on ROS 2 (sourced) it records the ROS graph, as `ros2 bag record` does.
+ */
+function recordArgs(argv: readonly string[]): string[] {
+  const own: string[] = [];
+  const rest: string[] = [];
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--ros-args' || a === '--') break;
+    if (a === '--bag' || a === '-o') own.push('-p', `bag:=${argv[++i] ?? ''}`);
+    else if (a.startsWith('--bag=')) own.push('-p', `bag:=${a.slice(6)}`);
+    else if (!a.startsWith('-') && a.includes(':') && !a.includes(':=')) rest.push(a);
+    else own.push(a);
+  }
+  const passThrough = own.filter((a, k) => !(a === '-p' || own[k - 1] === '-p'));
+  const params = own.filter((a, k) => a === '-p' || own[k - 1] === '-p');
+  const topics = rest.length ? ['-p', `topics:=[${rest.map((t) => `'${t}'`).join(',')}]`] : [];
+  const rosArgs = argv.slice(i);
+  const extra = params.length || topics.length ? [...(rosArgs.length ? [] : ['--ros-args']), ...params, ...topics] : [];
+  return ['recorder', ...passThrough, ...rosArgs, ...extra];
+}
+
 async function params(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -281,6 +308,12 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./calibrate.js')).calibrateMain(rest);
     case 'servo':
       return (await import('./servo_setup.js')).servoMain(rest);
+    case 'record':
+      return run(recordArgs(rest));
+    case 'bag':
+      return (await import('./bag.js')).bagMain(rest);
+    case 'dataset':
+      return (await import('./dataset.js')).datasetMain(rest);
     case 'nodes':
       for (const exec of Object.keys(registry.modules).sort()) {
         const { definition } = await loadDefinition(registry, exec);

@@ -17,8 +17,10 @@ export const registry: NodeRegistry = {
     hw_bridge: here('./hw_bridge.js'),
     plot_recorder: here('./plot_recorder.js'),
     policy_trainer: here('./policy_trainer.js'),
+    recorder: here('./recorder.js'),
     servo_emulator: here('./servo_emulator.js'),
     sim_bridge: here('./sim_bridge.js'),
     state_estimator: here('./state_estimator.js'),
+    teleop: here('./teleop.js'),
   },
 };
