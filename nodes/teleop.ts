@@ -29,7 +29,7 @@ import { TeleopStage } from '../src/control/teleop/teleop_stage.js';
 import { EpisodeControl } from '../src/control/teleop/episode_control.js';
 import { JoystickDevice } from '../hw/input/joystick_device.js';
 import { TerminalKeys } from '../hw/input/terminal_keys.js';
-import { LEADER_PARAMETERS, openLeader } from './teleop_leader.js';
+import { LEADER_PARAMETERS, openLeader, type LeaderInput } from './teleop_leader.js';
 
 // Teleoperation of a position-controlled arm: joint position targets from the keyboard (jog a
 // joint or the end effector), a gamepad read from /dev/input/jsN, sensor_msgs/Joy on a topic (ROS
@@ -222,6 +222,8 @@ export default defineNode({
     const steady = (): bigint => node.steadyClock.now();
     const say = (line: string): void => node.logger.info(line);
     const closers: (() => void | Promise<void>)[] = [() => sim.dispose()];
+    // source leader: the arm read once per period, whose readings drive the tick
+    let leaderInput: LeaderInput | undefined;
     const closeAll = async (): Promise<void> => {
       for (const close of closers.splice(0).reverse()) await close();
     };
@@ -306,8 +308,9 @@ export default defineNode({
           return jog(pad);
         }
         default: {
-          const leader = await openLeader(p, names, node.logger, steady);
+          const leader = await openLeader(p, names, node.logger, steady, periodNs);
           closers.push(() => leader.close());
+          leaderInput = leader;
           return leader.source;
         }
       }
@@ -392,7 +395,9 @@ export default defineNode({
     return {
       activate: () => {
         active = true;
-        timer = node.createTimer(periodNs, tick);
+        // a leader is read once per period and each reading is ticked at once; other sources on a timer
+        if (leaderInput) leaderInput.onRead = tick;
+        else timer = node.createTimer(periodNs, tick);
       },
       deactivate: () => {
         if (active) {
@@ -404,6 +409,7 @@ export default defineNode({
           } else node.logger.warn('deactivated without a stop action: no position has been measured yet');
         }
         active = false;
+        if (leaderInput) leaderInput.onRead = undefined;
         timer?.cancel();
       },
       cleanup: closeAll,

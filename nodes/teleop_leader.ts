@@ -61,6 +61,12 @@ type LeaderParams = ParamValues<typeof LEADER_PARAMETERS>;
 
 export interface LeaderInput {
   readonly source: FollowSource;
+  /**
+   * Called after every read (a reading offered to the source, or none), once per period: the
+   * teleop tick, so a reading becomes a follower goal at once (one sync read per tick, as LeRobot's
+   * record loop reads the leader and then sends the follower its action).
+   */
+  onRead: (() => void) | undefined;
   close(): Promise<void>;
 }
 
@@ -70,6 +76,7 @@ export async function openLeader(
   followerJoints: readonly string[],
   logger: Logger,
   now: () => bigint,
+  periodNs: bigint,
 ): Promise<LeaderInput> {
   if (!p['leader.robot_config'])
     throw new Error("parameter 'leader.robot_config': source leader needs the leader arm's robot.yaml");
@@ -111,7 +118,19 @@ export async function openLeader(
   const target = new Float64Array(followerJoints.length);
   const run: { closed: boolean } = { closed: false };
   const isClosed = (): boolean => run.closed;
-  // one read after another: the next starts when the previous has answered
+  const periodMs = Number(periodNs) / 1e6;
+  const input: LeaderInput = {
+    source,
+    onRead: undefined,
+    async close() {
+      run.closed = true;
+      await loop.catch(() => {});
+      await arm.close();
+    },
+  };
+  // one read per period: a read starts on the period's beginning (or at once when the previous
+  // overran it), and its reading goes to the tick as soon as it is in
+  let due = performance.now();
   const loop = (async () => {
     while (!run.closed) {
       const angles = await arm.read();
@@ -123,16 +142,12 @@ export async function openLeader(
           if (throttle.allow('map')) logger.warn(`leader reading not used: ${(err as Error).message}`);
         }
       }
-      // no reading (the leader gone, a bad read): wait a little before the next, rather than spin
-      await new Promise((resolve) => (angles ? setImmediate(resolve) : setTimeout(resolve, 10)));
+      input.onRead?.();
+      due += periodMs;
+      const wait = due - performance.now();
+      if (wait < -periodMs) due = performance.now(); // more than a period behind: start afresh, no burst
+      await new Promise((resolve) => (wait > 0 ? setTimeout(resolve, wait) : setImmediate(resolve)));
     }
   })();
-  return {
-    source,
-    async close() {
-      run.closed = true;
-      await loop.catch(() => {});
-      await arm.close();
-    },
-  };
+  return input;
 }
