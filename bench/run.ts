@@ -12,6 +12,7 @@ import { hwBusBenchmarks } from './hw_bus.bench.js';
 import { teleopLatencyBenchmarks } from './teleop_latency.bench.js';
 import { petsBenchmarks } from './pets.bench.js';
 import { petsArmBenchmarks } from './pets_arm.bench.js';
+import { pretrainBenchmarks } from './pretrain.bench.js';
 import { ros2Benchmarks } from './ros2.bench.js';
 import { bagBenchmarks } from './bag.bench.js';
 import { ilqrBenchmarks } from './ilqr.bench.js';
@@ -43,6 +44,8 @@ const suites: Record<string, (f: Figures) => void | Promise<void>> = {
 const experiments: Record<string, (f: Figures) => Promise<void>> = {
   pets: petsBenchmarks,
   pets_arm: (f) => petsArmBenchmarks(f),
+  // PETS cart-pole from scratch against from a recorded teleop bag (the learner's dataset path), 3 seeds
+  pretrain: pretrainBenchmarks,
   // iLQR against iCEM on the learned cart-pole, 3 seeds (the default bench's ilqr suite runs one)
   ilqr_learned: (f) => ilqrLearnedComparison(f, [1, 2, 3]),
   // MBPO against SAC alone on cart-pole balance and swing-up, 3 seeds each (MBPO_TASKS=balance|swingup picks one)

@@ -26,6 +26,7 @@ import { QOS_EPISODE_EVENTS, QOS_LATCHED } from '../framework/transport/qos.js';
 import { StateHold } from '../src/data/state_hold.js';
 import { packagePath } from '../src/util/paths.js';
 import { Throttle } from '../src/util/log.js';
+import { startingData } from './learner_dataset.js';
 import type { Timer } from '../framework/time/clock.js';
 
 // Learns the robot's dynamics from what it does: control-period transitions (s, a, s′) from the
@@ -52,6 +53,9 @@ import type { Timer } from '../framework/time/clock.js';
 // model folder with the metadata). With resume a run starts from them: the buffer's transitions,
 // and the model, published at activation (as trained on none of this run's states: its clock starts
 // anew), trained on from and numbered on from; without, the earlier run's files are removed.
+// A recorded `dataset` (a bag, or a LeRobot v3.0 dataset; nodes/learner_dataset.ts) is loaded at
+// configure as transitions at this node's period, put before the online data and kept with it; a
+// first model is trained on it at activation, before any online data.
 
 const parameters = defineParams({
   joints: {
@@ -185,6 +189,12 @@ const parameters = defineParams({
     description:
       "'' : keep transitions in memory only; else loaded at configure when it exists (with resume), saved at every episode end, every save_period_s and at cleanup, atomically (absolute, or relative to the package root)",
   },
+  dataset: {
+    type: 'string',
+    default: '',
+    description:
+      "'' : none; else recorded transitions to train on first (kept with the online data): a rosbag2 bag (folder or .mcap: state_topic if a JointState, else joint_states; command_topic, else forward_command_controller/commands; episode_topic), resampled to rate_hz, or a LeRobot v3.0 dataset folder (meta/info.json) at rate_hz fps; state names <joint>.pos/.vel (absolute, or relative to the package root)",
+  },
   model_dir: {
     type: 'string',
     default: '',
@@ -249,6 +259,8 @@ export default defineNode({
     // transitions of an earlier run, when there are any: they fix the joints and the action size
     const loaded = files.bufferFile && p.resume ? loadEarlierRun(node, p, files.bufferFile, periodNs) : undefined;
     if (loaded) files.loadedBuffer(loaded.buffer);
+    // a recorded dataset's transitions, before those
+    const start = p.dataset ? await loadDataset(node, p, periodNs, loaded) : { loaded, fresh: false };
     // the model of an earlier run, to publish at activation and train on from
     const loadedModel =
       files.modelDir && p.resume ? await loadEarlierModel(node, p, files.modelDir, periodNs, loaded) : undefined;
@@ -258,7 +270,7 @@ export default defineNode({
       capacity: p.buffer_capacity,
       joints: p.joints.length ? p.joints : (loadedModel?.encoding.joints ?? []),
       angleJoints: p.angle_joints,
-      loaded,
+      loaded: start.loaded,
     });
     const client = trainingClient(node, p);
     const models = node.createPublisher('dynastack_msgs/msg/ModelBlob', '/dynamics/model', QOS_LATCHED);
@@ -293,9 +305,11 @@ export default defineNode({
         },
         episodeEnded: saveBuffer,
       },
-      loaded?.buffer.size ?? 0,
+      start.loaded?.buffer.size ?? 0,
       resumed?.version ?? 0,
     );
+    // a first model of the dataset at activation, whatever retrain_on says
+    if (start.fresh) schedule.trainNow();
     const figures = () => learnerFigures(collector, schedule, client.busy, resumed?.version ?? 0);
     let resumedPublished = false;
 
@@ -424,6 +438,32 @@ function loadEarlierRun(
   if (loaded?.warning) node.logger.warn(loaded.warning);
   if (loaded) node.logger.info(`loaded ${loaded.buffer.size} transitions from ${path}`);
   return loaded;
+}
+
+/** The learner's data at configure with a dataset: its transitions, then the earlier run's (nodes/learner_dataset.ts). */
+function loadDataset(
+  node: NodeHandle<typeof parameters>,
+  p: Params,
+  periodNs: bigint,
+  earlier: LoadedBufferFile | undefined,
+): ReturnType<typeof startingData> {
+  const jointState = p.state_type === 'sensor_msgs/msg/JointState';
+  return startingData(
+    packagePath(p.dataset),
+    {
+      rateHz: p.rate_hz,
+      periodNs,
+      joints: p.joints,
+      angleJoints: p.angle_joints,
+      capacity: p.buffer_capacity,
+      stateTopics: jointState ? [p.state_topic, 'joint_states'] : ['joint_states'],
+      commandTopics: [p.command_topic, 'forward_command_controller/commands'],
+      episodeTopic: p.episode_topic,
+      warn: (line) => node.logger.warn(line),
+    },
+    earlier,
+    (line) => node.logger.info(line),
+  );
 }
 
 /** The model of an earlier run in model_dir (checked against the parameters and the loaded buffer), when there is one. */

@@ -41,6 +41,8 @@ export class RetrainingSchedule<R, M> {
   #sinceTraining: number;
   /** episode ends (with new data) since the last training started */
   #episodesSinceTraining = 0;
+  /** a training asked for with trainNow(), whatever the policy */
+  #forced = false;
   #training = false;
   #requested = false;
   #merged = 0;
@@ -120,6 +122,15 @@ export class RetrainingSchedule<R, M> {
     this.#disposed = true;
   }
 
+  /**
+   * A training is due now, whatever the policy (data loaded at the start that no model has learned
+   * from, e.g. a recorded dataset): it starts once active, when the buffer holds minTransitions.
+   */
+  trainNow(): void {
+    this.#forced = true;
+    this.#maybeTrain();
+  }
+
   /** A transition went into the buffer; `stampNs` is the stamp of its newest state. */
   transitionAdded(stampNs: bigint): void {
     this.#sinceTraining++;
@@ -152,6 +163,7 @@ export class RetrainingSchedule<R, M> {
   }
 
   #due(): boolean {
+    if (this.#forced) return true;
     return this.#policy.on === 'episode'
       ? this.#episodesSinceTraining > 0 && this.#sinceTraining > 0
       : this.#sinceTraining >= this.#policy.every;
@@ -166,6 +178,7 @@ export class RetrainingSchedule<R, M> {
     }
     this.#sinceTraining = 0;
     this.#episodesSinceTraining = 0;
+    this.#forced = false;
     this.#training = true;
     const dataEndNs = this.#dataEndNs;
     void this.#hooks

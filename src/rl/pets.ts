@@ -15,6 +15,7 @@ import type { ActionOptimizer } from '../control/planners/sampling/optimizer.js'
 import { Rng } from '../util/random.js';
 import type { StateEncoder } from '../dynamics/state_encoding.js';
 import type { Env } from './env.js';
+import type { TransitionData } from '../data/transition_data.js';
 import { PolicyLearner, type PolicyLearnerConfig } from './mbpo/policy_learner.js';
 
 // PETS (Chua et al. 2018), the lectures' "model-based RL v1.5": collect data with random actions,
@@ -61,6 +62,11 @@ export interface PetsConfig {
   readonly episodes: number;
   /** episodes of uniformly random actions before the first model */
   readonly randomEpisodes: number;
+  /**
+   * transitions to start from, in the model's state (e.g. a recording's, as the graph's learner
+   * loads its `dataset`): the first model is trained on them, and they are kept with the episodes'
+   */
+  readonly initialTransitions?: TransitionData;
   readonly seed: number;
   /**
    * A SAC policy learned on the side, MBPO's way (real transitions and branched rollouts of the same
@@ -103,6 +109,16 @@ class Dataset {
     this.next.push(...s2);
     this.n++;
   }
+  addAll(d: TransitionData): void {
+    const nx = d.states.length / d.n;
+    const nu = d.actions.length / d.n;
+    for (let i = 0; i < d.n; i++)
+      this.add(
+        d.states.subarray(i * nx, (i + 1) * nx),
+        d.actions.subarray(i * nu, (i + 1) * nu),
+        d.nextStates.subarray(i * nx, (i + 1) * nx),
+      );
+  }
   data() {
     return {
       states: Float32Array.from(this.states),
@@ -116,6 +132,7 @@ class Dataset {
 export function runPets(env: Env, config: PetsConfig): EpisodeResult[] {
   const rng = new Rng(config.seed);
   const data = new Dataset();
+  if (config.initialTransitions?.n) data.addAll(config.initialTransitions);
   const encode = config.stateEncoder ? (x: Float32Array) => config.stateEncoder!.encode(x) : (x: Float32Array) => x;
   const ensemble = ProbabilisticEnsemble.create({
     ...config.ensemble,
