@@ -10,7 +10,17 @@ import { typeHashOf } from '../../framework/bag/type_hash.js';
 import { codecFor } from '../../framework/msgs/codec.js';
 import { bagDefinitionText } from '../../framework/msgs/schema_codec.js';
 import { until } from '../wait.js';
-import { ROS2_REQUIRED, ros2, rosEnv, start, startPython, stopDaemon, type Child } from './ros_env.js';
+import {
+  ROS2_REQUIRED,
+  ros2,
+  rosEnv,
+  rosTest,
+  start,
+  startDynastack,
+  startPython,
+  stopDaemon,
+  type Child,
+} from './ros_env.js';
 
 // The bag library against ROS 2 Jazzy's own rosbag2 (MCAP plugin): `ros2 bag info` reads a bag we
 // wrote (zstd chunks) and prints exactly what bag_info.ts prints for it; `ros2 bag play` of it
@@ -137,6 +147,32 @@ bagTest('ros2 bag play of a bag we wrote reaches an rclpy subscriber, every mess
     .split('\n')
     .find((l) => l.startsWith('result '))!;
   assert.deepEqual(JSON.parse(line.slice('result '.length)), { joint_states: N_JOINT_STATES, strings: N_STRINGS });
+});
+
+// `dynastack bag play` publishes through rclnodejs, so this one needs the ROS 2 transport too
+rosTest('dynastack bag play of a bag reaches an rclpy subscriber, every message, with /clock', async (t) => {
+  const { env, dir, children } = setUp(t);
+  const path = join(dir, 'played_by_us');
+  await writeOurBag(path);
+  const peer = startPython(COUNT_PEER, [String(N_JOINT_STATES), String(N_STRINGS)], env);
+  children.push(peer);
+  await until('the rclpy peer to start', () => peer.output().includes('ready'), { seen: () => peer.output() });
+  const player = startDynastack(
+    ['bag', 'play', path, '--loop', '--rate', '4', '--clock', '50', '--transport', 'ros2'],
+    env,
+  );
+  children.push(player);
+  await until('the peer to have received every message', () => peer.output().includes('result '), {
+    timeoutMs: 120_000,
+    seen: () => `${peer.output().slice(-300)} | ${player.output().slice(-300)}`,
+  });
+  const line = peer
+    .output()
+    .split('\n')
+    .find((l) => l.startsWith('result '))!;
+  assert.deepEqual(JSON.parse(line.slice('result '.length)), { joint_states: N_JOINT_STATES, strings: N_STRINGS });
+  const clock = await ros2(['topic', 'echo', '--once', '/clock', 'rosgraph_msgs/msg/Clock'], env);
+  assert.match(clock, /sec: \d+/, 'the player publishes /clock');
 });
 
 bagTest('a bag ros2 bag record -s mcap made opens with our reader: rosbag2 schemas, counts, decoding', async (t) => {
