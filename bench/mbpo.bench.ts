@@ -65,10 +65,11 @@ export const MBPO_MODEL: MbpoModelConfig = {
 export function mbpoConfig(task: MbpoTaskName, method: MbpoMethod, seed: number): Omit<MbpoConfig, 'task' | 'evalEnv'> {
   const spec = MBPO_TASKS[task];
   return {
-    // α learned toward −dim A but never below 0.05: on the swing-up the learned temperature
-    // otherwise collapses to ~0.015 within 2000 steps and MBPO's actor stops exploring (eval
-    // returns level off near 60–70); SAC alone gets the same floor, so the two differ only in the data
-    sac: { hidden: [128, 128], learningRate: 3e-4, gamma: 0.99, tau: 0.005, minAlpha: 0.05 },
+    // swing-up: α learned toward −dim A but never below 0.05 — the learned temperature otherwise
+    // collapses to ~0.015 within 2000 steps and MBPO's actor stops exploring (eval returns level
+    // off near 60–70); SAC alone gets the same floor, so the two differ only in the data. Balance
+    // needs none (both solve it with α free).
+    sac: { hidden: [128, 128], learningRate: 3e-4, gamma: 0.99, tau: 0.005, minAlpha: task === 'swingup' ? 0.05 : 0 },
     ...(method === 'mbpo' ? { model: MBPO_MODEL } : {}),
     updatesPerStep: method === 'mbpo' ? 40 : 1,
     batchSize: 256,
