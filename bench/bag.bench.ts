@@ -47,6 +47,13 @@ export async function bagBenchmarks(figures: Figures): Promise<void> {
     figures.add(`bag write JointState(6) ${raw.toFixed(0)} B, zstd chunks msgs/s`, N / writeSeconds, 'msg/s');
     figures.add('  bag write throughput (CDR bytes)', (N * raw) / writeSeconds / 1e6, 'MB/s');
     figures.add('  bag file size / CDR bytes', fileBytes / (N * raw), 'ratio');
+    // what recording the demo graph costs: its arm publishes 5 streams at 100 Hz (joint states,
+    // estimates, commands, the end-effector pose, the plan), 500 messages/s, each as dear as these
+    figures.add(
+      '  recorder CPU share at 100 Hz × 5 topics (from the write cost)',
+      (100 * 500) / (N / writeSeconds),
+      '%',
+    );
     if (summary.messageCount !== N) throw new Error(`wrote ${summary.messageCount} of ${N} messages`);
 
     const reader = await BagReader.open(path);

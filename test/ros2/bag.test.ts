@@ -149,31 +149,78 @@ bagTest('ros2 bag play of a bag we wrote reaches an rclpy subscriber, every mess
   assert.deepEqual(JSON.parse(line.slice('result '.length)), { joint_states: N_JOINT_STATES, strings: N_STRINGS });
 });
 
+/** Publishes `n` JointStates (position[0] = index) and Strings ("message <index>") once a recorder has subscribed to both. */
+const INDEXED_PUBLISHER = `
+import sys, time
+import rclpy
+from rclpy.node import Node
+from sensor_msgs.msg import JointState
+from std_msgs.msg import String
+n = int(sys.argv[1])
+rclpy.init()
+node = Node("bag_indexed_publisher")
+pj = node.create_publisher(JointState, "/joint_states", 100)
+ps = node.create_publisher(String, "/chatter", 100)
+while pj.get_subscription_count() < 1 or ps.get_subscription_count() < 1:
+    time.sleep(0.05)
+time.sleep(0.5)
+for i in range(n):
+    m = JointState(); m.name = ["a"]; m.position = [float(i)]
+    pj.publish(m)
+    s = String(); s.data = "message %d" % i
+    ps.publish(s)
+    time.sleep(0.01)
+time.sleep(1.0)
+print("published", flush=True)
+node.destroy_node()
+rclpy.shutdown()
+`;
+
 // `dynastack bag play` publishes through rclnodejs, so this one needs the ROS 2 transport too
-rosTest('dynastack bag play of a bag reaches an rclpy subscriber, every message, with /clock', async (t) => {
-  const { env, dir, children } = setUp(t);
-  const path = join(dir, 'played_by_us');
-  await writeOurBag(path);
-  const peer = startPython(COUNT_PEER, [String(N_JOINT_STATES), String(N_STRINGS)], env);
-  children.push(peer);
-  await until('the rclpy peer to start', () => peer.output().includes('ready'), { seen: () => peer.output() });
-  const player = startDynastack(
-    ['bag', 'play', path, '--loop', '--rate', '4', '--clock', '50', '--transport', 'ros2'],
-    env,
-  );
-  children.push(player);
-  await until('the peer to have received every message', () => peer.output().includes('result '), {
-    timeoutMs: 120_000,
-    seen: () => `${peer.output().slice(-300)} | ${player.output().slice(-300)}`,
-  });
-  const line = peer
-    .output()
-    .split('\n')
-    .find((l) => l.startsWith('result '))!;
-  assert.deepEqual(JSON.parse(line.slice('result '.length)), { joint_states: N_JOINT_STATES, strings: N_STRINGS });
-  const clock = await ros2(['topic', 'echo', '--once', '/clock', 'rosgraph_msgs/msg/Clock'], env);
-  assert.match(clock, /sec: \d+/, 'the player publishes /clock');
-});
+rosTest(
+  'dynastack bag info and play on a bag ros2 bag record made: every message reaches an rclpy subscriber, with /clock',
+  async (t) => {
+    const { env, dir, children } = setUp(t);
+    const N = 50;
+    const path = join(dir, 'made_by_rosbag2');
+    const recorder = start('ros2', ['bag', 'record', '-s', 'mcap', '-o', path, '/joint_states', '/chatter'], env);
+    children.push(recorder);
+    const publisher = startPython(INDEXED_PUBLISHER, [String(N)], env);
+    children.push(publisher);
+    assert.equal(await publisher.exited, 0, publisher.output());
+    await recorder.stop();
+    const info = startDynastack(['bag', 'info', path], env);
+    children.push(info);
+    await info.exited;
+    assert.match(
+      info.output(),
+      /Topic: \/joint_states \| Type: sensor_msgs\/msg\/JointState \| Count: 50 /,
+      info.output(),
+    );
+    assert.match(info.output(), /Topic: \/chatter \| Type: std_msgs\/msg\/String \| Count: 50 /);
+
+    const peer = startPython(COUNT_PEER, [String(N), String(N)], env);
+    children.push(peer);
+    await until('the rclpy peer to start', () => peer.output().includes('ready'), { seen: () => peer.output() });
+    // played in a loop, so a message sent before discovery matched the peer comes round again
+    const player = startDynastack(
+      ['bag', 'play', path, '--loop', '--rate', '4', '--clock', '50', '--transport', 'ros2'],
+      env,
+    );
+    children.push(player);
+    await until('the peer to have received every message', () => peer.output().includes('result '), {
+      timeoutMs: 120_000,
+      seen: () => `${peer.output().slice(-300)} | ${player.output().slice(-300)}`,
+    });
+    const line = peer
+      .output()
+      .split('\n')
+      .find((l) => l.startsWith('result '))!;
+    assert.deepEqual(JSON.parse(line.slice('result '.length)), { joint_states: N, strings: N });
+    const clock = await ros2(['topic', 'echo', '--once', '/clock', 'rosgraph_msgs/msg/Clock'], env);
+    assert.match(clock, /sec: \d+/, 'the player publishes /clock');
+  },
+);
 
 bagTest('a bag ros2 bag record -s mcap made opens with our reader: rosbag2 schemas, counts, decoding', async (t) => {
   const { env, dir, children } = setUp(t);
