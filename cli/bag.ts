@@ -95,10 +95,7 @@ async function play(argv: string[], signal: AbortSignal): Promise<number> {
         log.warn(`${t.name}: type ${t.type} is not one this package carries; not played`);
         continue;
       }
-      publishers.set(
-        t.name,
-        node.createPublisher(t.type as MessageTypeName, t.name, publisherQos(t.offeredQos)),
-      );
+      publishers.set(t.name, node.createPublisher(t.type as MessageTypeName, t.name, publisherQos(t.offeredQos)));
     }
     const clock =
       clockHz > 0 ? node.createPublisher('rosgraph_msgs/msg/Clock', '/clock', QOS_CLOCK_PUBLISHER) : undefined;
