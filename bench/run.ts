@@ -20,6 +20,7 @@ import { ilqrLearnedComparison } from './ilqr_learned.bench.js';
 import { sacBenchmarks } from './sac.bench.js';
 import { mbpoBenchmarks, type MbpoTaskName } from './mbpo.bench.js';
 import { policyProposalBenchmarks } from './policy_proposals.bench.js';
+import { foxgloveBenchmarks } from './foxglove.bench.js';
 
 // `npm run bench [-- --json FILE] [-- --only NAME]`: every benchmark, one table.
 
@@ -51,6 +52,8 @@ const experiments: Record<string, (f: Figures) => Promise<void>> = {
   // MBPO against SAC alone on cart-pole balance and swing-up, 3 seeds each (MBPO_TASKS=balance|swingup picks one)
   // PETS's iCEM with and without a side-learned policy's proposals, 3 seeds
   policy_proposals: (f) => policyProposalBenchmarks(f),
+  // the foxglove_bridge node serving a demo-like load to 2 clients, and a 100 Hz loop beside it (FOXGLOVE_BENCH_S, default 10 s a phase)
+  foxglove: foxgloveBenchmarks,
   mbpo: (f) =>
     mbpoBenchmarks(f, (process.env['MBPO_TASKS']?.split(',') as MbpoTaskName[] | undefined) ?? ['balance', 'swingup']),
 };

@@ -39,6 +39,20 @@ export interface SubscriptionOptions {
 
 export type MessageCallback<T> = (message: T) => void;
 
+/**
+ * One topic of the graph as rcl_get_topic_names_and_types sees it (rcl/graph.h), with the
+ * nodes of its endpoints (rcl_get_publishers_info_by_topic / _subscriptions_info_by_topic): one
+ * fully qualified node name per endpoint, so a node with two publishers is named twice.
+ */
+export interface TopicInfo {
+  readonly name: string;
+  readonly type: string;
+  readonly publishers: number;
+  readonly subscribers: number;
+  readonly publisherNodes: readonly string[];
+  readonly subscriberNodes: readonly string[];
+}
+
 /** Counts of what one endpoint carried, for reports. */
 export interface EndpointStats {
   readonly topic: string;
@@ -110,6 +124,12 @@ export interface NodeHandle<S extends ParamSchema = ParamSchema> {
   createTimer(periodNs: bigint, callback: TimerCallback, clock?: Clock): Timer;
   /** the fully qualified name a topic resolves to for this node, after namespace and remaps */
   resolveTopicName(topic: string): string;
+  /**
+   * Every topic of the graph this node can see now (its own endpoints too), with its type and
+   * endpoints; a topic whose endpoints disagree on the type is listed with the first one. Under
+   * ROS 2 discovery is eventual: a topic appears some time after its first endpoint does.
+   */
+  topicNamesAndTypes(): TopicInfo[];
   /** present when the transport exposes the node's lifecycle outside the process (ROS 2) */
   readonly lifecycle?: LifecycleEndpoint | undefined;
   /**

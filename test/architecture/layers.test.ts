@@ -31,7 +31,7 @@ export const LAYERS: readonly Layer[] = [
     name: 'framework',
     folders: ['framework/'],
     imports: ['util'],
-    order: [['runtime'], ['launch'], ['transport'], ['bag'], ['params', 'msgs'], ['time']],
+    order: [['runtime'], ['launch'], ['foxglove'], ['transport'], ['bag'], ['params', 'msgs'], ['time']],
   },
   {
     name: 'domain',
@@ -61,6 +61,9 @@ const PACKAGE_HOMES: Readonly<Record<string, readonly string[]>> = {
   // the rosbag2 MCAP files, and the zstd of their chunks (a more specific name than a scope wins)
   '@mcap/': ['framework/bag/'],
   '@foxglove/wasm-zstd': ['framework/bag/'],
+  // the Foxglove WebSocket server (framework/foxglove/) and the WebSocket library under it
+  '@foxglove/ws-protocol': ['framework/foxglove/'],
+  ws: ['framework/foxglove/'],
 };
 
 /** The PACKAGE_HOMES entry that governs a specifier: the longest name or scope it falls under. */
@@ -258,6 +261,9 @@ test('the layer rule itself: it refuses what it should', () => {
   // a package's most specific entry decides where it may be imported
   assert.deepEqual(packageHomeOf('@foxglove/wasm-zstd')?.[1], ['framework/bag/']);
   assert.deepEqual(packageHomeOf('@foxglove/rosmsg')?.[1], ['framework/msgs/']);
+  assert.deepEqual(packageHomeOf('@foxglove/ws-protocol')?.[1], ['framework/foxglove/']);
+  assert.deepEqual(packageHomeOf('ws')?.[1], ['framework/foxglove/']);
+  assert.equal(packageHomeOf('wsx'), undefined);
   assert.equal(packageHomeOf('yaml'), undefined);
   assert.deepEqual(
     importsOf(

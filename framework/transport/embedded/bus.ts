@@ -4,6 +4,7 @@ import { Ring } from '../../../src/util/ring.js';
 import { Envelope } from './envelope.js';
 import { Executor, SubscriptionQueue } from './executor.js';
 import type { BusPort } from './port.js';
+import type { TopicInfo } from '../types.js';
 
 // The in-process message bus: ROS 2 matching on one thread. A publish puts the message in the
 // queue of every subscription whose QoS matches (DDS request/offered rules); transient-local
@@ -89,6 +90,25 @@ export class EmbeddedBus implements BusPort {
 
   topics(): ReadonlyMap<string, TopicState> {
     return this.#topics;
+  }
+
+  /** The topics that have an endpoint now (a topic's state outlives its endpoints; rcl's list does not). */
+  topicNamesAndTypes(): TopicInfo[] {
+    const out: TopicInfo[] = [];
+    for (const t of this.#topics.values()) {
+      if (t.publishers.size === 0 && t.subscriptions.size === 0) continue;
+      const publisherNodes = [...t.publishers].map((p) => p.owner);
+      const subscriberNodes = [...t.subscriptions].map((s) => s.owner);
+      out.push({
+        name: t.name,
+        type: t.type,
+        publishers: publisherNodes.length,
+        subscribers: subscriberNodes.length,
+        publisherNodes,
+        subscriberNodes,
+      });
+    }
+    return out;
   }
 
   #topic(name: string, type: string, owner: string): TopicState {

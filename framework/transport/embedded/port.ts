@@ -1,4 +1,5 @@
 import type { QoS } from '../qos.js';
+import type { TopicInfo } from '../types.js';
 import type { Envelope } from './envelope.js';
 
 // What an embedded node needs from the bus it sits on: the in-process bus on the main thread,
@@ -30,4 +31,6 @@ export interface BusPort {
   /** publishers a subscription is matched with (compatible QoS) */
   publisherCount(subscription: SubscriptionHandle): number;
   remove(endpoint: PublisherHandle | SubscriptionHandle): void;
+  /** every topic with an endpoint on the main thread's bus, as NodeHandle.topicNamesAndTypes */
+  topicNamesAndTypes(): TopicInfo[];
 }

@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { codecFor } from '../../msgs/codec.js';
 import type { QoS } from '../qos.js';
+import type { TopicInfo } from '../types.js';
 import { Outbox, unpackBatch } from './batch.js';
 import type { ToMain, ToWorker } from './worker_protocol.js';
 import { Envelope } from './envelope.js';
@@ -37,6 +38,8 @@ export class RemoteBus implements BusPort {
   readonly #subscriptions = new Map<number, RemoteSubscription>();
   readonly #executor: Executor;
   readonly #outbox: Outbox;
+  /** the main thread's graph as it last said it (a worker's own new endpoints appear after a round trip) */
+  #graph: TopicInfo[] = [];
 
   constructor(
     private readonly port: MessagePort,
@@ -96,8 +99,16 @@ export class RemoteBus implements BusPort {
     this.post({ op: 'remove', id });
   }
 
+  topicNamesAndTypes(): TopicInfo[] {
+    return this.#graph;
+  }
+
   /** Take data and graph news from the main thread. */
-  receive(message: Extract<ToWorker, { op: 'data' | 'matched' }>): void {
+  receive(message: Extract<ToWorker, { op: 'data' | 'matched' | 'graph' }>): void {
+    if (message.op === 'graph') {
+      this.#graph = message.topics;
+      return;
+    }
     if (message.op === 'matched') {
       // publishers and subscriptions share one id space
       const endpoint = this.#publishers.get(message.id) ?? this.#subscriptions.get(message.id);

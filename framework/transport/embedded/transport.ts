@@ -12,6 +12,7 @@ import type {
   Publisher,
   Subscription,
   SubscriptionOptions,
+  TopicInfo,
   Transport,
 } from '../types.js';
 import { EmbeddedBus } from './bus.js';
@@ -187,6 +188,10 @@ class EmbeddedNode<S extends ParamSchema> extends NodeBase<S> implements NodeHan
     options?: SubscriptionOptions,
   ): Subscription {
     return this.#subscribe(type, topic, options?.qos, (env) => callback(env.bytes));
+  }
+
+  topicNamesAndTypes(): TopicInfo[] {
+    return this.bus.topicNamesAndTypes();
   }
 
   protected release(): void {

@@ -5,7 +5,8 @@ import { Envelope, type EmbeddedBus, type PublisherEndpoint, type SubscriptionEn
 
 // The main thread's side of one worker: the worker's endpoints as proxies on the bus, its
 // publishes put on the bus, what its subscriptions match packed into batches for it, and calls
-// into the worker (lifecycle transitions) answered in order with the data before them.
+// into the worker (lifecycle transitions) answered in order with the data before them, and the
+// bus's graph (topics, types, endpoints) sent at start and again after each turn that changed it.
 
 export class WorkerHost {
   readonly #publishers = new Map<number, PublisherEndpoint>();
@@ -18,6 +19,8 @@ export class WorkerHost {
   /** graph errors (a topic used with two types) waiting to fail the next call */
   #errors: string[] = [];
   #exited: Error | undefined;
+  #graphScheduled = false;
+  #released = false;
   /** called when the worker's node says its work is done */
   onFinished: ((reason: string) => void) | undefined;
   /** called when the worker's node says it has failed for good */
@@ -28,7 +31,11 @@ export class WorkerHost {
     private readonly worker: Worker,
   ) {
     this.#outbox = new Outbox((batch) => this.worker.postMessage({ op: 'data', batch } satisfies ToWorker, [batch]));
-    this.#stopWatching = bus.onGraphChange(() => this.#updateMatches());
+    this.#stopWatching = bus.onGraphChange(() => {
+      this.#updateMatches();
+      this.#scheduleGraph();
+    });
+    this.#scheduleGraph();
     worker.on('message', (m: ToMain) => this.#receive(m));
     const fail = (error: Error): void => {
       this.#exited ??= error;
@@ -108,6 +115,18 @@ export class WorkerHost {
     for (const [id, sub] of this.#subscriptions) this.#tellMatched(id, this.bus.publisherCount(sub));
   }
 
+  /** Send the graph once per turn, however many endpoints came and went in it. */
+  #scheduleGraph(): void {
+    if (this.#graphScheduled) return;
+    this.#graphScheduled = true;
+    queueMicrotask(() => {
+      this.#graphScheduled = false;
+      if (this.#released) return;
+      this.#outbox.flush();
+      this.worker.postMessage({ op: 'graph', topics: this.bus.topicNamesAndTypes() } satisfies ToWorker);
+    });
+  }
+
   #tellMatched(id: number, count: number): void {
     if (this.#matched.get(id) === count) return;
     this.#matched.set(id, count);
@@ -116,6 +135,7 @@ export class WorkerHost {
   }
 
   #release(): void {
+    this.#released = true;
     this.#stopWatching();
     for (const e of [...this.#publishers.values(), ...this.#subscriptions.values()]) this.bus.remove(e);
     this.#publishers.clear();

@@ -1,4 +1,5 @@
 import type { QoS } from '../qos.js';
+import type { TopicInfo } from '../types.js';
 
 // The messages between a worker and the main thread. Data travels as batches of CDR bytes; the
 // rest is graph and lifecycle control, posted in order on the same port.
@@ -17,4 +18,6 @@ export type ToWorker =
   | { op: 'data'; batch: ArrayBuffer }
   /** the number of endpoints a worker's publisher (subscriptions) or subscription (publishers) is matched with */
   | { op: 'matched'; id: number; count: number }
+  /** the main thread's graph (its bus's topicNamesAndTypes), sent at start and after each change */
+  | { op: 'graph'; topics: TopicInfo[] }
   | { op: 'call'; seq: number; method: string; args: unknown[] };

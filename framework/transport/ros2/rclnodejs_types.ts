@@ -167,9 +167,21 @@ export interface RclNode {
   /** setParameter, setParameters and the parameter service all call it (on the instance) */
   setParametersAtomically(parameters?: RclParameter[]): RclSetParametersResult;
   addOnSetParametersCallback(callback: (parameters: RclParameter[]) => RclSetParametersResult): void;
+  /** rcl_get_topic_names_and_types: every topic of the graph this node has discovered, with its types */
+  getTopicNamesAndTypes(noDemangle?: boolean): Array<{ name: string; types: string[] }>;
+  /** rcl_get_publishers_info_by_topic (`topic` as a ROS name when noDemangle is false) */
+  getPublishersInfoByTopic(topic: string, noDemangle: boolean): RclTopicEndpointInfo[];
+  /** rcl_get_subscriptions_info_by_topic */
+  getSubscriptionsInfoByTopic(topic: string, noDemangle: boolean): RclTopicEndpointInfo[];
   /** start the node's event loop (wait set on a native thread, callbacks on the JS thread); timeout in ms */
   spin(timeoutMs?: number): void;
   destroy(): void;
+}
+
+/** One rmw_topic_endpoint_info_t as lib/node.js getPublishersInfoByTopic returns it (the fields used here). */
+export interface RclTopicEndpointInfo {
+  readonly node_name: string;
+  readonly node_namespace: string;
 }
 
 /** lib/node_options.js NodeOptions, as the plain object lib/node.js _normalizeOptions accepts. */

@@ -6,6 +6,7 @@ import type { Clock, ClockType, Timer, TimerCallback } from '../../time/clock.js
 import { createLogger, type Logger } from '../../../src/util/log.js';
 import { resolveQoS, type QoS } from '../qos.js';
 import { describeError, EndpointCounter, NodeBase, nodeIdentity, type NodeIdentity } from '../node_base.js';
+import { fullyQualifiedNodeName } from '../names.js';
 import type {
   LifecycleEndpoint,
   MessageCallback,
@@ -14,6 +15,7 @@ import type {
   Publisher,
   Subscription,
   SubscriptionOptions,
+  TopicInfo,
   Transport,
 } from '../types.js';
 import { firstLine, loadRclnodejs } from './load.js';
@@ -33,6 +35,7 @@ import type {
   RclRosClock,
   RclSetParametersResult,
   RclTimer,
+  RclTopicEndpointInfo,
 } from './rclnodejs_types.js';
 
 // The ROS 2 transport: one rclnodejs Node per dynastack node, in an rcl context of its own (so a
@@ -415,6 +418,28 @@ class Ros2Node<S extends ParamSchema> extends NodeBase<S> implements NodeHandle<
     options?: SubscriptionOptions,
   ): Subscription {
     return this.#subscribe(type, topic, options?.qos, (bytes) => callback(bytes));
+  }
+
+  /** The graph as rcl discovered it: names and types, then each topic's endpoints (rcl/graph.h). */
+  topicNamesAndTypes(): TopicInfo[] {
+    if (this.destroyed) return [];
+    const nodeOf = (e: RclTopicEndpointInfo): string => fullyQualifiedNodeName(e.node_namespace, e.node_name);
+    const out: TopicInfo[] = [];
+    for (const { name, types } of this.#node.getTopicNamesAndTypes()) {
+      const type = types[0];
+      if (type === undefined) continue;
+      const publisherNodes = this.#node.getPublishersInfoByTopic(name, false).map(nodeOf);
+      const subscriberNodes = this.#node.getSubscriptionsInfoByTopic(name, false).map(nodeOf);
+      out.push({
+        name,
+        type,
+        publishers: publisherNodes.length,
+        subscribers: subscriberNodes.length,
+        publisherNodes,
+        subscriberNodes,
+      });
+    }
+    return out;
   }
 
   protected release(): void {
