@@ -98,6 +98,98 @@ export interface PoseStamped {
   pose: Pose;
 }
 
+export interface Vector3 {
+  x: number;
+  y: number;
+  z: number;
+}
+
+export interface Transform {
+  translation: Vector3;
+  rotation: Quaternion;
+}
+
+/** geometry_msgs/TransformStamped: the pose of child_frame_id in header.frame_id. */
+export interface TransformStamped {
+  header: Header;
+  child_frame_id: string;
+  transform: Transform;
+}
+
+/** tf2_msgs/TFMessage: what /tf and /tf_static carry. */
+export interface TFMessage {
+  transforms: TransformStamped[];
+}
+
+export interface ColorRGBA {
+  r: number;
+  g: number;
+  b: number;
+  a: number;
+}
+
+export interface CompressedImage {
+  header: Header;
+  format: string;
+  data: Uint8Array;
+}
+
+export interface UVCoordinate {
+  u: number;
+  v: number;
+}
+
+export interface MeshFile {
+  filename: string;
+  data: Uint8Array;
+}
+
+/** visualization_msgs/Marker type and action constants. */
+export const MarkerType = {
+  ARROW: 0,
+  CUBE: 1,
+  SPHERE: 2,
+  CYLINDER: 3,
+  LINE_STRIP: 4,
+  LINE_LIST: 5,
+  CUBE_LIST: 6,
+  SPHERE_LIST: 7,
+  POINTS: 8,
+  TEXT_VIEW_FACING: 9,
+  MESH_RESOURCE: 10,
+  TRIANGLE_LIST: 11,
+} as const;
+export const MarkerAction = { ADD: 0, DELETE: 2, DELETEALL: 3 } as const;
+
+/** visualization_msgs/Marker (every field: the CDR writer needs them all). */
+export interface Marker {
+  header: Header;
+  ns: string;
+  id: number;
+  /** MarkerType */
+  type: number;
+  /** MarkerAction */
+  action: number;
+  pose: Pose;
+  scale: Vector3;
+  color: ColorRGBA;
+  lifetime: Duration;
+  frame_locked: boolean;
+  points: Point[];
+  colors: ColorRGBA[];
+  texture_resource: string;
+  texture: CompressedImage;
+  uv_coordinates: UVCoordinate[];
+  text: string;
+  mesh_resource: string;
+  mesh_file: MeshFile;
+  mesh_use_embedded_materials: boolean;
+}
+
+export interface MarkerArray {
+  markers: Marker[];
+}
+
 export type Empty = Record<string, never>;
 
 export interface Bool {
@@ -189,6 +281,9 @@ export interface MessageTypes {
   'rosgraph_msgs/msg/Clock': Clock;
   'diagnostic_msgs/msg/DiagnosticArray': DiagnosticArray;
   'geometry_msgs/msg/PoseStamped': PoseStamped;
+  'tf2_msgs/msg/TFMessage': TFMessage;
+  'visualization_msgs/msg/Marker': Marker;
+  'visualization_msgs/msg/MarkerArray': MarkerArray;
   'dynastack_msgs/msg/ModelBlob': ModelBlob;
   'dynastack_msgs/msg/Transition': Transition;
   'dynastack_msgs/msg/JointStateEstimate': JointStateEstimate;

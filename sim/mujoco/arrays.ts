@@ -6,6 +6,12 @@ export function f64(value: unknown, what: string): Float64Array {
   throw new Error(`MuJoCo binding: expected ${what} as a Float64Array, got ${describe(value)}`);
 }
 
+/** MuJoCo's float arrays (geom_rgba, mat_rgba, mesh_vert: float, not mjtNum, in mjModel). */
+export function f32(value: unknown, what: string): Float32Array {
+  if (value instanceof Float32Array) return value;
+  throw new Error(`MuJoCo binding: expected ${what} as a Float32Array, got ${describe(value)}`);
+}
+
 export function i32(value: unknown, what: string): Int32Array {
   if (value instanceof Int32Array) return value;
   throw new Error(`MuJoCo binding: expected ${what} as an Int32Array, got ${describe(value)}`);

@@ -12,6 +12,8 @@ import {
   type ModelInfo,
 } from './info.js';
 import { readKinematicChain, type KinematicChain } from './kinematics.js';
+import { copyFramePoses, readBodyParents, type FramePoses } from './frames.js';
+import { readGeoms, type GeomInfo } from './geoms.js';
 import { compileModel, readAngleUnit, readModelFiles, type Assets } from './load.js';
 import { mujoco, type Mujoco } from './module.js';
 
@@ -70,6 +72,8 @@ interface Views {
   readonly sensordata: Float64Array;
   readonly siteXpos: Float64Array;
   readonly siteXmat: Float64Array;
+  readonly xpos: Float64Array;
+  readonly xquat: Float64Array;
   readonly xfrcApplied: Float64Array;
   readonly qfrcBias: Float64Array;
   readonly qfrcPassive: Float64Array;
@@ -201,6 +205,8 @@ export class MujocoSim implements Disposable {
       sensordata: f64(d.sensordata, 'sensordata'),
       siteXpos: f64(d.site_xpos, 'site_xpos'),
       siteXmat: f64(d.site_xmat, 'site_xmat'),
+      xpos: f64(d.xpos, 'xpos'),
+      xquat: f64(d.xquat, 'xquat'),
       xfrcApplied: f64(d.xfrc_applied, 'xfrc_applied'),
       qfrcBias: f64(d.qfrc_bias, 'qfrc_bias'),
       qfrcPassive: f64(d.qfrc_passive, 'qfrc_passive'),
@@ -421,6 +427,30 @@ export class MujocoSim implements Disposable {
   kinematicChain(site: string): KinematicChain {
     this.v();
     return readKinematicChain(this.model, this.info, this.ids, site);
+  }
+
+  /**
+   * Set qpos, then run mj_kinematics alone (MuJoCo API reference: "Run forward kinematics"): the
+   * world poses of every body and site for that configuration, without the rest of mj_forward.
+   * The simulation is left at `qpos`.
+   */
+  kinematics(qpos: ArrayLike<number>, out?: FramePoses): FramePoses {
+    this.setQpos(qpos);
+    const v = this.v();
+    this.mj.mj_kinematics(this.model, this.data);
+    return copyFramePoses(v, out);
+  }
+
+  /** Each body's parent body id, by body id (the world body, 0, is its own parent). */
+  bodyParents(): number[] {
+    this.v();
+    return readBodyParents(this.model);
+  }
+
+  /** Every geom: type, size, colour, body, pose in the body's frame, a mesh's triangles (./geoms.ts). */
+  geoms(): GeomInfo[] {
+    this.v();
+    return readGeoms(this.mj, this.model);
   }
 
   // --- derivatives and dynamics ---
