@@ -44,7 +44,8 @@ function ownDefinition(type: string): string {
   return text;
 }
 
-const PRIMITIVES = new Set([
+/** the .msg primitive types (ROS 2's, with ROS 1's time and duration) */
+export const PRIMITIVES: ReadonlySet<string> = new Set([
   'bool',
   'byte',
   'char',

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { parse } from '@foxglove/rosmsg';
 import { MessageReader } from '@foxglove/rosmsg2-serialization';
 import { packageRoot } from '../../src/util/paths.js';
-import { splitTypeName } from './definitions.js';
+import { PRIMITIVES, splitTypeName } from './definitions.js';
 
 // Message schemas as bags hold them (framework/bag/ reads and writes rosbag2 MCAP files and may
 // not import @foxglove/ itself):
@@ -17,22 +17,6 @@ import { splitTypeName } from './definitions.js';
 //    package has no .msg for.
 
 const SEPARATOR = '='.repeat(80);
-const PRIMITIVES = new Set([
-  'bool',
-  'byte',
-  'char',
-  'float32',
-  'float64',
-  'int8',
-  'uint8',
-  'int16',
-  'uint16',
-  'int32',
-  'uint32',
-  'int64',
-  'uint64',
-  'string',
-]);
 
 const require = createRequire(import.meta.url);
 const standardRoot = join(dirname(require.resolve('@foxglove/rosmsg-msgs-common')), '..', 'msgdefs', 'ros2jazzy');

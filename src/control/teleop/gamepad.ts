@@ -1,3 +1,4 @@
+import { SpeedScale, type SpeedScaleOptions } from './speed_scale.js';
 import type { EpisodeCommand, JogInput, JogMotion } from './teleop_source.js';
 
 // Gamepad teleoperation: a Joy-shaped state (sensor_msgs/Joy's axes in [−1, 1] and buttons 0/1,
@@ -141,15 +142,12 @@ export function applyDeadzone(value: number, deadzone: number): number {
   return (Math.sign(v) * (a - deadzone)) / (1 - deadzone);
 }
 
-export interface GamepadOptions {
+export interface GamepadOptions extends SpeedScaleOptions {
   readonly deadzone: number;
   /** a monotonic clock (ns) */
   readonly now: () => bigint;
   /** a state older than this moves nothing (a /joy publisher that went away); 0n: no limit */
   readonly timeoutNs: bigint;
-  readonly speedStep?: number;
-  readonly minScale?: number;
-  readonly initialScale?: number;
 }
 
 export interface GamepadOutcome {
@@ -161,12 +159,12 @@ export class GamepadTeleop implements JogInput {
   readonly kind: string;
   readonly #mapping: GamepadMapping;
   readonly #joints: readonly string[];
-  readonly #o: Required<GamepadOptions>;
+  readonly #o: GamepadOptions;
+  readonly #speed: SpeedScale;
   #axes = new Float64Array(0);
   #buttons = new Int32Array(0);
   #stampNs: bigint | undefined;
   #selected = 0;
-  #scale: number;
   #episodes: EpisodeCommand[] = [];
   readonly #motion: { joint: Float64Array; ee: [number, number, number]; scale: number };
 
@@ -174,16 +172,12 @@ export class GamepadTeleop implements JogInput {
     if (jointNames.length === 0) throw new Error('gamepad teleop: no joints');
     if (!(options.deadzone >= 0 && options.deadzone < 1))
       throw new Error(`gamepad teleop: deadzone ${options.deadzone} must be in [0, 1)`);
-    const o = { speedStep: 1.5, minScale: 0.05, initialScale: 0.5, ...options };
-    if (!(o.speedStep > 1)) throw new Error(`gamepad teleop: speedStep ${o.speedStep} must be > 1`);
-    if (!(o.initialScale >= o.minScale && o.initialScale <= 1 && o.minScale > 0))
-      throw new Error(`gamepad teleop: initialScale ${o.initialScale} must be in [minScale, 1], minScale > 0`);
+    this.#speed = new SpeedScale('gamepad teleop', options);
     this.kind = kind;
     this.#mapping = mapping;
     this.#joints = jointNames;
-    this.#o = o;
-    this.#scale = o.initialScale;
-    this.#motion = { joint: new Float64Array(jointNames.length), ee: [0, 0, 0], scale: this.#scale };
+    this.#o = options;
+    this.#motion = { joint: new Float64Array(jointNames.length), ee: [0, 0, 0], scale: this.#speed.value };
   }
 
   get selectedJoint(): number {
@@ -191,7 +185,7 @@ export class GamepadTeleop implements JogInput {
   }
 
   get scale(): number {
-    return this.#scale;
+    return this.#speed.value;
   }
 
   /** True while the deadman is held in the newest state. */
@@ -211,11 +205,7 @@ export class GamepadTeleop implements JogInput {
       this.#selected = (this.#selected + (pressed(m.nextJoint) ? 1 : n - 1)) % n;
       say.push(`joint ${this.#selected + 1} (${this.#joints[this.#selected]}) selected`);
     }
-    if (pressed(m.speedUp) || pressed(m.speedDown)) {
-      const next = pressed(m.speedUp) ? this.#scale * this.#o.speedStep : this.#scale / this.#o.speedStep;
-      this.#scale = Math.min(1, Math.max(this.#o.minScale, next));
-      say.push(`speed ${(this.#scale * 100).toFixed(0)} %`);
-    }
+    if (pressed(m.speedUp) || pressed(m.speedDown)) say.push(this.#speed.step(pressed(m.speedUp) ? 1 : -1));
     const episodeButtons: readonly [number, EpisodeCommand][] = [
       [m.start, 'start'],
       [m.end, 'end'],
@@ -241,7 +231,7 @@ export class GamepadTeleop implements JogInput {
     const m = this.#motion;
     m.joint.fill(0);
     m.ee[0] = m.ee[1] = m.ee[2] = 0;
-    m.scale = this.#scale;
+    m.scale = this.#speed.value;
     const fresh =
       this.#stampNs !== undefined && (this.#o.timeoutNs === 0n || this.#o.now() - this.#stampNs <= this.#o.timeoutNs);
     if (!fresh || !this.enabled) return m;

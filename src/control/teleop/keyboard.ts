@@ -1,4 +1,5 @@
 import type { KeyEvent } from './key_decoder.js';
+import { SpeedScale, type SpeedScaleOptions } from './speed_scale.js';
 import type { EpisodeCommand, JogInput, JogMotion } from './teleop_source.js';
 
 // Keyboard teleoperation: the keymap from key events (key_decoder.ts) to jog and episode actions,
@@ -72,16 +73,12 @@ export function keyboardHelp(jointNames: readonly string[], ee: boolean): string
   ].join(' | ');
 }
 
-export interface KeyboardOptions {
+/** the speed scale's steps (SpeedScaleOptions): each ] multiplies it, each [ divides it */
+export interface KeyboardOptions extends SpeedScaleOptions {
   /** how long a jog key moves after its latest press (ns) */
   readonly holdNs: bigint;
   /** a monotonic clock (ns) */
   readonly now: () => bigint;
-  /** the speed scale's steps: each ] multiplies it, each [ divides it, within [minScale, 1] */
-  readonly speedStep?: number;
-  readonly minScale?: number;
-  /** the speed scale at start, in [minScale, 1] */
-  readonly initialScale?: number;
 }
 
 export interface KeyOutcome {
@@ -95,9 +92,9 @@ export class KeyboardTeleop implements JogInput {
   readonly kind = 'keyboard';
   readonly #joints: readonly string[];
   readonly #ee: boolean;
-  readonly #options: Required<KeyboardOptions>;
+  readonly #options: KeyboardOptions;
+  readonly #speed: SpeedScale;
   #selected = 0;
-  #scale: number;
   /** the selected joint's jog: direction and until when */
   #jointJog: { joint: number; direction: number; untilNs: bigint } | undefined;
   readonly #eeJog: ({ direction: number; untilNs: bigint } | undefined)[] = [undefined, undefined, undefined];
@@ -108,17 +105,11 @@ export class KeyboardTeleop implements JogInput {
   constructor(jointNames: readonly string[], ee: boolean, options: KeyboardOptions) {
     if (jointNames.length === 0) throw new Error('keyboard teleop: no joints');
     if (!(options.holdNs > 0n)) throw new Error(`keyboard teleop: holdNs ${options.holdNs} must be > 0`);
-    const o = { speedStep: 1.5, minScale: 0.05, initialScale: 0.5, ...options };
-    if (!(o.speedStep > 1)) throw new Error(`keyboard teleop: speedStep ${o.speedStep} must be > 1`);
-    if (!(o.minScale > 0 && o.minScale <= 1))
-      throw new Error(`keyboard teleop: minScale ${o.minScale} must be in (0, 1]`);
-    if (!(o.initialScale >= o.minScale && o.initialScale <= 1))
-      throw new Error(`keyboard teleop: initialScale ${o.initialScale} must be in [${o.minScale}, 1]`);
+    this.#speed = new SpeedScale('keyboard teleop', options);
     this.#joints = jointNames;
     this.#ee = ee;
-    this.#options = o;
-    this.#scale = o.initialScale;
-    this.#motion = { joint: new Float64Array(jointNames.length), ee: [0, 0, 0], scale: this.#scale };
+    this.#options = options;
+    this.#motion = { joint: new Float64Array(jointNames.length), ee: [0, 0, 0], scale: this.#speed.value };
   }
 
   get selectedJoint(): number {
@@ -126,7 +117,7 @@ export class KeyboardTeleop implements JogInput {
   }
 
   get scale(): number {
-    return this.#scale;
+    return this.#speed.value;
   }
 
   /** True once Ctrl-C was pressed. */
@@ -153,12 +144,8 @@ export class KeyboardTeleop implements JogInput {
         if (!this.#ee) return { action, say: 'no end-effector jog: the teleop has no ee_site' };
         this.#eeJog[action.axis] = { direction: action.direction, untilNs: until };
         return { action };
-      case 'speed': {
-        const { speedStep, minScale } = this.#options;
-        const next = action.direction > 0 ? this.#scale * speedStep : this.#scale / speedStep;
-        this.#scale = Math.min(1, Math.max(minScale, next));
-        return { action, say: `speed ${(this.#scale * 100).toFixed(0)} %` };
-      }
+      case 'speed':
+        return { action, say: this.#speed.step(action.direction) };
       case 'halt':
         this.#halt();
         return { action, say: 'stopped' };
@@ -184,7 +171,7 @@ export class KeyboardTeleop implements JogInput {
       const e = this.#eeJog[axis];
       m.ee[axis] = e && now < e.untilNs ? e.direction : 0;
     }
-    m.scale = this.#scale;
+    m.scale = this.#speed.value;
     return m;
   }
 
