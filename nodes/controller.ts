@@ -1,4 +1,5 @@
 import { defineNode } from '../framework/runtime/node_definition.js';
+import { subscribeEstop } from './estop.js';
 import { defineParams, type ParamValues } from '../src/util/param_schema.js';
 import type { COMMON_PARAMS } from '../framework/params/common.js';
 import type { NodeHandle } from '../framework/transport/types.js';
@@ -318,24 +319,6 @@ function holdMessage(hold: GateHold, awaited: { readonly what: string; readonly 
   return hold.kind === 'first_model'
     ? `explored ${hold.explorationTicks} ticks: holding the next until the first ${awaited.what} arrives on ${awaited.topic}`
     : `episode ended at ${(Number(hold.endNs) / 1e9).toFixed(2)} s: holding the next tick until a ${awaited.what} trained through it arrives on ${awaited.topic}`;
-}
-
-/**
- * The e-stop topic latches the safety layer's e-stop; ~/reset_estop releases it. Subscribed volatile
- * on purpose: a volatile subscription matches publishers of either durability (`ros2 topic pub`
- * offers VOLATILE), where a transient-local one would refuse a volatile e-stop publisher outright.
- */
-function subscribeEstop(node: NodeHandle, safety: SafetyLayer, topic: string): void {
-  node.createSubscription('std_msgs/msg/Bool', topic, (m) => {
-    if (!m.data || safety.estopped) return;
-    safety.estop(`${topic} received true`);
-    node.logger.error(`EMERGENCY STOP latched (${topic}); publish to ~/reset_estop to release`);
-  });
-  node.createSubscription('std_msgs/msg/Empty', '~/reset_estop', () => {
-    if (!safety.estopped) return;
-    safety.resetEstop();
-    node.logger.warn('emergency stop released');
-  });
 }
 
 /**

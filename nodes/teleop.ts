@@ -1,6 +1,6 @@
 import { defineNode } from '../framework/runtime/node_definition.js';
+import { subscribeEstop } from './estop.js';
 import { defineParams } from '../src/util/param_schema.js';
-import type { NodeHandle } from '../framework/transport/types.js';
 import { nsToTime, periodNsFromHz, secondsToNs } from '../framework/time/time.js';
 import type { Timer } from '../framework/time/clock.js';
 import { QOS_EPISODE_EVENTS } from '../framework/transport/qos.js';
@@ -194,20 +194,6 @@ const parameters = defineParams({
   ...LEADER_PARAMETERS,
   ...SAFETY_PARAMETERS,
 });
-
-/** The e-stop topic latches the e-stop, ~/reset_estop releases it (volatile: matches publishers of either durability). */
-function subscribeEstop(node: NodeHandle, safety: SafetyLayer, topic: string): void {
-  node.createSubscription('std_msgs/msg/Bool', topic, (m) => {
-    if (!m.data || safety.estopped) return;
-    safety.estop(`${topic} received true`);
-    node.logger.error(`EMERGENCY STOP latched (${topic}); publish to ~/reset_estop to release`);
-  });
-  node.createSubscription('std_msgs/msg/Empty', '~/reset_estop', () => {
-    if (!safety.estopped) return;
-    safety.resetEstop();
-    node.logger.warn('emergency stop released');
-  });
-}
 
 export default defineNode({
   name: 'teleop',
