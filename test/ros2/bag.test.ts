@@ -101,6 +101,19 @@ bagTest('ros2 bag info reads a bag we wrote, and prints what bag_info prints', a
   assert.equal(formatBagInfo(await bagInfo(path)).trim(), printed.trim());
 });
 
+/** What COUNT_PEER counted once it had every message it waits for (its "result {…}" line). */
+async function peerCounts(peer: Child, player: Child): Promise<unknown> {
+  await until('the peer to have received every message', () => peer.output().includes('result '), {
+    timeoutMs: 120_000,
+    seen: () => `${peer.output().slice(-300)} | ${player.output().slice(-300)}`,
+  });
+  const line = peer
+    .output()
+    .split('\n')
+    .find((l) => l.startsWith('result '))!;
+  return JSON.parse(line.slice('result '.length));
+}
+
 const COUNT_PEER = `
 import json, sys
 import rclpy
@@ -138,15 +151,7 @@ bagTest('ros2 bag play of a bag we wrote reaches an rclpy subscriber, every mess
   // played in a loop, so a message sent before discovery matched the peer comes round again
   const player = start('ros2', ['bag', 'play', '--loop', '--rate', '4', path], env);
   children.push(player);
-  await until('the peer to have received every message', () => peer.output().includes('result '), {
-    timeoutMs: 120_000,
-    seen: () => `${peer.output().slice(-300)} | ${player.output().slice(-300)}`,
-  });
-  const line = peer
-    .output()
-    .split('\n')
-    .find((l) => l.startsWith('result '))!;
-  assert.deepEqual(JSON.parse(line.slice('result '.length)), { joint_states: N_JOINT_STATES, strings: N_STRINGS });
+  assert.deepEqual(await peerCounts(peer, player), { joint_states: N_JOINT_STATES, strings: N_STRINGS });
 });
 
 /** Publishes `n` JointStates (position[0] = index) and Strings ("message <index>") once a recorder has subscribed to both. */
@@ -208,15 +213,7 @@ rosTest(
       env,
     );
     children.push(player);
-    await until('the peer to have received every message', () => peer.output().includes('result '), {
-      timeoutMs: 120_000,
-      seen: () => `${peer.output().slice(-300)} | ${player.output().slice(-300)}`,
-    });
-    const line = peer
-      .output()
-      .split('\n')
-      .find((l) => l.startsWith('result '))!;
-    assert.deepEqual(JSON.parse(line.slice('result '.length)), { joint_states: N, strings: N });
+    assert.deepEqual(await peerCounts(peer, player), { joint_states: N, strings: N });
     const clock = await ros2(['topic', 'echo', '--once', '/clock', 'rosgraph_msgs/msg/Clock'], env);
     assert.match(clock, /sec: \d+/, 'the player publishes /clock');
   },
