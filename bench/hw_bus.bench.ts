@@ -1,19 +1,17 @@
-import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SerialPort } from 'serialport';
 import { BusError, ServoBus } from '../hw/bus/servo_bus.js';
 import type { JointConfig } from '../hw/bus/servo_bus_api.js';
-import type { EmulatorReply } from '../hw/emulator/main.js';
 import { protocolByName } from '../hw/protocol/index.js';
 import type { Operation, ProtocolName } from '../hw/protocol/types.js';
 import { servoModel } from '../hw/servos/index.js';
 import { encodeRegister, registerOf } from '../hw/servos/registers.js';
 import { writeFileAtomic } from '../src/util/atomic_file.js';
 import { createLogger } from '../src/util/log.js';
-import { compiledPath } from '../src/util/paths.js';
 import { Figures, percentile, sortNumbers } from './report.js';
+import { startEmulator, stopEmulator } from './forked_emulator.js';
 
 // The serial bus driver's figures: a full bus cycle for a 6-servo arm — one SYNC_WRITE of the goals
 // and one SYNC_READ — against the emulator in a separate process (forked `hw/emulator/main`) over
@@ -53,26 +51,6 @@ function robotYaml(arm: Arm, port: string): string {
     .map((m, i) => `  - { id: ${i + 1}, name: ${NAMES[i]}, model: ${m}, registers: { return_delay_time: 0 } }`)
     .join('\n');
   return `robot: bench\nport: ${port}\nprotocol: ${arm.protocol}\nbaud_rate: 1000000\nservos:\n${servos}\n`;
-}
-
-async function startEmulator(configPath: string): Promise<{ child: ChildProcess; devicePath: string }> {
-  const child = fork(compiledPath('hw/emulator/main.ts'), ['--config', configPath, '--log-level', 'warn'], {
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  const devicePath = await new Promise<string>((resolve, reject) => {
-    child.on('message', (m: EmulatorReply) => {
-      if (m.type === 'ready') resolve(m.devicePath);
-      if (m.type === 'error') reject(new Error(`emulator: ${m.message}`));
-    });
-    child.once('exit', (code) => reject(new Error(`emulator exited (${code}) before it was ready`)));
-  });
-  return { child, devicePath };
-}
-
-async function stopEmulator(child: ChildProcess): Promise<void> {
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  child.send({ type: 'stop' });
-  await exited;
 }
 
 /** The operations of one cycle, as the driver issues them: goals for every joint, then one sync read. */
@@ -189,7 +167,7 @@ export async function hwBusBenchmarks(figures: Figures): Promise<void> {
     for (const arm of ARMS) {
       const configPath = join(dir, `${arm.protocol}.yaml`);
       writeFileAtomic(configPath, robotYaml(arm, join(dir, `${arm.protocol}-tty`)));
-      const { child, devicePath } = await startEmulator(configPath);
+      const { child, devicePath } = await startEmulator(['--config', configPath]);
       try {
         const joints: JointConfig[] = arm.models.map((model, i) => ({ id: i + 1, name: NAMES[i]!, model }));
         const positionsOps = cycleOps(arm, ['present_position']);

@@ -1,4 +1,4 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,11 +9,10 @@ import { ServoArm } from '../hw/arm/servo_arm.js';
 import { ServoBus } from '../hw/bus/servo_bus.js';
 import type { JointConfig, ServoBusApi } from '../hw/bus/servo_bus_api.js';
 import type { RobotCalibration } from '../hw/calibration/calibration.js';
-import type { EmulatorReply } from '../hw/emulator/main.js';
 import { writeFileAtomic } from '../src/util/atomic_file.js';
 import { createLogger } from '../src/util/log.js';
-import { compiledPath } from '../src/util/paths.js';
 import { Figures, percentile, sortNumbers } from './report.js';
+import { startEmulator, stopEmulator } from './forked_emulator.js';
 
 // Leader/follower teleoperation at 100 Hz over ptys: an SO-101 leader chain and an SO-101 follower
 // chain, each emulated in its own process (forked `hw/emulator/main`, the leader with
@@ -52,27 +51,6 @@ function calibration(robot: string): RobotCalibration {
       range_max: name === 'wrist_roll' ? 4095 : 3500,
     })),
   };
-}
-
-async function startEmulator(args: readonly string[]): Promise<{ child: ChildProcess; devicePath: string }> {
-  const child = fork(compiledPath('hw/emulator/main.ts'), [...args, '--log-level', 'warn'], {
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  const devicePath = await new Promise<string>((resolve, reject) => {
-    child.on('message', (m: EmulatorReply) => {
-      if (m.type === 'ready') resolve(m.devicePath);
-      if (m.type === 'error') reject(new Error(`emulator: ${m.message}`));
-    });
-    child.once('exit', (code) => reject(new Error(`emulator exited (${code}) before it was ready`)));
-  });
-  return { child, devicePath };
-}
-
-async function stopEmulator(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  child.send({ type: 'stop' });
-  await exited;
 }
 
 /** The follower's bus, noting when each goal write was handed on. */
