@@ -15,9 +15,10 @@ import { sceneOf, type Scene } from '../sim/robot/scene.js';
 import { SitePath } from '../sim/robot/plan_path.js';
 
 // ROS's robot_state_publisher for an MJCF model: joint positions in (sensor_msgs/JointState, by
-// joint name, from sim_bridge or hw_bridge alike), every body's frame out on /tf
+// joint name, from sim_bridge or hw_bridge alike), every moving body's frame out on /tf
 // (tf2_msgs/TFMessage: each body's pose in its parent body's frame, MuJoCo's forward kinematics,
-// sim/robot/body_frames.ts), and the model's geoms once on robot_scene, latched
+// sim/robot/body_frames.ts), the frames of bodies fixed to their parents (no joints) once on
+// /tf_static at activation, and the model's geoms once on robot_scene, latched
 // (visualization_msgs/MarkerArray, frame-locked markers in their bodies' frames, sim/robot/scene.ts),
 // which is what Foxglove's 3D panel (or RViz) needs to draw the robot. A joint no state has named
 // stays at the model's qpos0 (said once); a name the model lacks, or a position that is NaN or
@@ -29,7 +30,9 @@ import { SitePath } from '../sim/robot/plan_path.js';
 //
 // QoS: joint states are taken best effort, which matches publishers of either reliability (as
 // robot_state_publisher subscribes with rclcpp's SensorDataQoS); /tf is reliable and volatile with
-// a deep queue, as tf2_ros's TransformBroadcaster publishes it (DynamicBroadcasterQoS, depth 100).
+// a deep queue, as tf2_ros's TransformBroadcaster publishes it (DynamicBroadcasterQoS, depth 100);
+// /tf_static is reliable, transient local, depth 1, as its StaticTransformBroadcaster
+// (StaticBroadcasterQoS), all fixed frames in the one message.
 
 const parameters = defineParams({
   model: {
@@ -98,7 +101,7 @@ export default defineNode({
     let scene: Scene;
     try {
       sim.reset();
-      frames = new BodyFrames(sim.info.bodies, sim.bodyParents(), p.frame_prefix);
+      frames = new BodyFrames(sim.info.bodies, sim.bodyParents(), p.frame_prefix, sim.bodyFixed());
       if (p.plan_topic) sitePath = new SitePath(sim, p.ee_site);
       config = new JointConfiguration(sim.info, sim.getQpos());
       scene = sceneOf(sim.geoms(), frames.names, { groups: p.geom_groups });
@@ -109,6 +112,10 @@ export default defineNode({
     for (const note of scene.notes) node.logger.info(note);
 
     const tf = node.createPublisher('tf2_msgs/msg/TFMessage', '/tf', { ...QOS_DEFAULT, depth: 100 });
+    const moving = frames.names.length - 1 - frames.fixedCount;
+    const tfStatic = frames.fixedCount
+      ? node.createPublisher('tf2_msgs/msg/TFMessage', '/tf_static', QOS_LATCHED)
+      : undefined;
     const scenePublisher = node.createPublisher('visualization_msgs/msg/MarkerArray', 'robot_scene', QOS_LATCHED);
     const planMarkers =
       p.plan_topic || p.goal_topic
@@ -161,7 +168,7 @@ export default defineNode({
       if (lastNs !== undefined && stampNs >= lastNs && stampNs - lastNs < periodNs) return;
       lastNs = stampNs;
       poses = sim.kinematics(config.qpos, poses);
-      tf.publish(tfMessage(frames.transforms(poses), stampNs));
+      if (moving) tf.publish(tfMessage(frames.transforms(poses, 'moving'), stampNs));
       published++;
     };
     node.createSubscription('sensor_msgs/msg/JointState', p.state_topic, onState, { qos: QOS_SENSOR_DATA });
@@ -249,6 +256,9 @@ export default defineNode({
         // frame_locked: "retransformed into its frame every timestep"), so one message serves the run
         const shapes = scene.shapes.map((s) => ({ ...s, frameLocked: true }));
         scenePublisher.publish(markerArray(shapes, node.clock.now()));
+        // fixed frames do not depend on the joints: the model's own pose (qpos0) gives them
+        if (tfStatic)
+          tfStatic.publish(tfMessage(frames.transforms(sim.kinematics(config.qpos), 'fixed'), node.clock.now()));
         publishPlanMarkers();
       },
       deactivate: () => {

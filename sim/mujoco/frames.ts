@@ -19,6 +19,17 @@ export function readBodyParents(m: MjModel): number[] {
   return Array.from(i32(m.body_parentid, 'body_parentid'));
 }
 
+/**
+ * Whether each body is fixed to its parent, by body id: no joints of its own (body_jntnum 0) and
+ * not a mocap body (body_mocapid −1), so its pose in the parent's frame is the model's body_pos and
+ * body_quat whatever qpos is. The world body counts as fixed.
+ */
+export function readBodyFixed(m: MjModel): boolean[] {
+  const joints = i32(m.body_jntnum, 'body_jntnum');
+  const mocap = i32(m.body_mocapid, 'body_mocapid');
+  return Array.from(joints, (n, b) => b === 0 || (n === 0 && mocap[b] === -1));
+}
+
 /** Copy the poses mj_kinematics computed (views of mjData's xpos, xquat, site_xpos) into `out`. */
 export function copyFramePoses(
   views: { readonly xpos: Float64Array; readonly xquat: Float64Array; readonly siteXpos: Float64Array },

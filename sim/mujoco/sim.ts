@@ -12,7 +12,7 @@ import {
   type ModelInfo,
 } from './info.js';
 import { readKinematicChain, type KinematicChain } from './kinematics.js';
-import { copyFramePoses, readBodyParents, type FramePoses } from './frames.js';
+import { copyFramePoses, readBodyParents, readBodyFixed, type FramePoses } from './frames.js';
 import { readGeoms, type GeomInfo } from './geoms.js';
 import { compileModel, readAngleUnit, readModelFiles, type Assets } from './load.js';
 import { mujoco, type Mujoco } from './module.js';
@@ -445,6 +445,12 @@ export class MujocoSim implements Disposable {
   bodyParents(): number[] {
     this.v();
     return readBodyParents(this.model);
+  }
+
+  /** Whether each body is fixed to its parent (no joints, not mocap), by body id (./frames.ts). */
+  bodyFixed(): boolean[] {
+    this.v();
+    return readBodyFixed(this.model);
   }
 
   /** Every geom: type, size, colour, body, pose in the body's frame, a mesh's triangles (./geoms.ts). */

@@ -6,7 +6,9 @@ import type { FramePoses } from '../mujoco/frames.js';
 // frame, taken from the world poses mj_kinematics computes: p = R_parentᵀ (x_child − x_parent),
 // q = q̄_parent ⊗ q_child (quaternions w, x, y, z, as MuJoCo stores them). Composing the transforms
 // from the root down gives back each body's world pose, as a tf listener composes them (REP 105:
-// frames form a tree, each with one parent).
+// frames form a tree, each with one parent). A body fixed to its parent (no joints, not mocap) has
+// the same transform whatever the joints do: robot_state_publisher sends those once on /tf_static,
+// as ROS's robot_state_publisher does for a URDF's fixed joints, and the moving ones on /tf.
 
 export interface FrameTransform {
   /** the parent body's frame */
@@ -30,17 +32,32 @@ export function bodyFrameNames(bodies: readonly string[], prefix = ''): string[]
   return names;
 }
 
+/** which bodies' transforms: all, those that move with the joints, or those fixed to their parents */
+export type FrameSelection = 'all' | 'moving' | 'fixed';
+
 export class BodyFrames {
   /** frame name by body id; names[0] is the world's */
   readonly names: readonly string[];
   readonly #parents: readonly number[];
+  readonly #fixed: readonly boolean[];
 
-  /** `parents`: each body's parent body id (MujocoSim.bodyParents()); body 0 is the world. */
-  constructor(bodies: readonly string[], parents: readonly number[], prefix = '') {
+  /**
+   * `parents`: each body's parent body id (MujocoSim.bodyParents()); body 0 is the world. `fixed`:
+   * whether each body is fixed to its parent (MujocoSim.bodyFixed()); default none is.
+   */
+  constructor(bodies: readonly string[], parents: readonly number[], prefix = '', fixed?: readonly boolean[]) {
     if (parents.length !== bodies.length)
       throw new Error(`body frames: ${bodies.length} body names but ${parents.length} parents`);
+    if (fixed && fixed.length !== bodies.length)
+      throw new Error(`body frames: ${bodies.length} body names but ${fixed.length} fixed flags`);
     this.names = bodyFrameNames(bodies, prefix);
     this.#parents = parents;
+    this.#fixed = fixed ?? bodies.map(() => false);
+  }
+
+  /** How many bodies but the world are fixed to their parents. */
+  get fixedCount(): number {
+    return this.#fixed.filter((f, b) => f && b > 0).length;
   }
 
   /** The root frame: the world body's. */
@@ -53,11 +70,12 @@ export class BodyFrames {
     return this.names[this.#parents[body]!]!;
   }
 
-  /** One transform per body but the world (body id order: parents before children). */
-  transforms(poses: FramePoses): FrameTransform[] {
+  /** One transform per selected body but the world (body id order: parents before children). */
+  transforms(poses: FramePoses, select: FrameSelection = 'all'): FrameTransform[] {
     const { bodyPos: x, bodyQuat: q } = poses;
     const out: FrameTransform[] = [];
     for (let b = 1; b < this.names.length; b++) {
+      if (select !== 'all' && this.#fixed[b] !== (select === 'fixed')) continue;
       const p = this.#parents[b]!;
       const [pw, px, py, pz] = [q[4 * p]!, q[4 * p + 1]!, q[4 * p + 2]!, q[4 * p + 3]!];
       const [cw, cx, cy, cz] = [q[4 * b]!, q[4 * b + 1]!, q[4 * b + 2]!, q[4 * b + 3]!];

@@ -1,4 +1,7 @@
 import { test } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import definition from '../../nodes/robot_state_publisher.js';
 import { EmbeddedTransport } from '../../framework/transport/embedded/transport.js';
@@ -68,9 +71,11 @@ async function start(values: Record<string, unknown>) {
   for (const level of LOG_LEVELS) handle.logger[level] = (message: string) => void logs.push({ level, message });
   const probe = await transport.createNode({ name: 'probe', parameters: defineParams({}) });
   const tf: TFMessage[] = [];
+  const tfStatic: TFMessage[] = [];
   const scenes: MarkerArray[] = [];
   const planMarkers: MarkerArray[] = [];
   probe.createSubscription('tf2_msgs/msg/TFMessage', '/tf', (m) => tf.push(m), { qos: { history: 'keep_all' } });
+  probe.createSubscription('tf2_msgs/msg/TFMessage', '/tf_static', (m) => tfStatic.push(m), { qos: QOS_LATCHED });
   probe.createSubscription('visualization_msgs/msg/MarkerArray', 'robot_scene', (m) => scenes.push(m), {
     qos: QOS_LATCHED,
   });
@@ -96,7 +101,7 @@ async function start(values: Record<string, unknown>) {
     await transport.shutdown();
   };
   const warnings = () => logs.filter((l) => l.level === 'warn').map((l) => l.message);
-  return { transport, probe, tf, scenes, planMarkers, send, stop, warnings, lifecycle };
+  return { transport, probe, tf, tfStatic, scenes, planMarkers, send, stop, warnings, lifecycle };
 }
 
 test('robot_state_publisher: the arm on /tf and robot_scene, bad joint states said once, no NaN out', async (t) => {
@@ -241,6 +246,59 @@ test('robot_state_publisher: the plan as the path of the ee site, the goal as a 
   const said = node.warnings().filter((w) => /not drawn/.test(w));
   assert.equal(said.length, 1, said.join('\n'));
   assert.match(said[0]!, /plan of 'lqr' not drawn: the plan's states name no joint of the model/);
+});
+
+// a pendulum on a fixed pedestal with a camera mount on its link: the pedestal and the mount are
+// fixed to their parents, the link is not
+const MOUNTED = `<mujoco>
+  <worldbody>
+    <body name="pedestal" pos="0.1 0.2 0.3" euler="0 0 30">
+      <geom type="box" size="0.05 0.05 0.05"/>
+      <body name="link" pos="0 0 0.1">
+        <joint name="hinge" type="hinge" axis="0 1 0"/>
+        <geom type="capsule" fromto="0 0 0 0 0 0.4" size="0.02"/>
+        <body name="camera_mount" pos="0 0.03 0.35" euler="20 0 0">
+          <geom type="box" size="0.01 0.01 0.01"/>
+          <site name="lens" pos="0.01 0 0.02"/>
+        </body>
+      </body>
+    </body>
+  </worldbody>
+</mujoco>`;
+
+test('robot_state_publisher: frames fixed to their parents once on /tf_static, the moving ones on /tf', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rsp-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const model = join(dir, 'mounted.xml');
+  writeFileSync(model, MOUNTED);
+  const node = await start({ model, rate_hz: 0, goal_topic: '' });
+  t.after(node.stop);
+  // latched at activation, before any joint state: the pedestal in the world, the mount on the link
+  assert.equal(node.tfStatic.length, 1);
+  const fixed = node.tfStatic[0]!.transforms;
+  assert.deepEqual(
+    fixed.map((x) => `${x.header.frame_id}→${x.child_frame_id}`),
+    ['world→pedestal', 'link→camera_mount'],
+  );
+  await node.send(1_000_000n, [0.7], ['hinge']);
+  await node.send(2_000_000n, [-1.1], ['hinge']);
+  assert.equal(node.tf.length, 2);
+  for (const m of node.tf)
+    assert.deepEqual(
+      m.transforms.map((x) => `${x.header.frame_id}→${x.child_frame_id}`),
+      ['pedestal→link'],
+    );
+  // static and moving composed as a tf listener composes them: the lens where mj_forward puts it
+  using check = await MujocoSim.fromFile(model);
+  check.setQpos([-1.1]);
+  const all = [...fixed, ...node.tf[1]!.transforms];
+  close(toRoot(all, 'camera_mount', [0.01, 0, 0.02]), check.sitePosition('lens'), 1e-9, 'lens');
+  // no joint state moves a fixed frame: still the one static message
+  assert.equal(node.tfStatic.length, 1);
+  // the arm has no fixed body: nothing on /tf_static
+  const arm = await start({ rate_hz: 0 });
+  t.after(arm.stop);
+  assert.equal(arm.tfStatic.length, 0);
 });
 
 test('robot_state_publisher: /tf at most rate_hz by stamp, at once after a stamp went back', async (t) => {
