@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { defineNode } from '../framework/runtime/node_definition.js';
 import { defineParams } from '../src/util/param_schema.js';
-import { timeToNs } from '../framework/time/time.js';
+import { nsToTime, timeToNs } from '../framework/time/time.js';
 import { EpisodeEventKind, type JointState } from '../framework/msgs/types.js';
 import { commandOf } from '../framework/msgs/stamped_command.js';
 import { StateHold } from '../src/data/state_hold.js';
@@ -31,6 +31,12 @@ import { shareVerdict, verdictLine, type TaskVerdict } from '../src/tasks/task_j
 // task_achieved in the report) when it has a criterion: an episode succeeds when its return is at
 // least success_return (judge_return) and, with success_tolerance_m, it ends that close; the task
 // is achieved when all `episodes` ran and at least success_share of those after judge_after succeeded.
+// Each episode's outcome also goes out on ~/returns (dynastack_msgs/EpisodeReturn) as it ends,
+// transient local with the whole run kept (resumed episodes at activation), so a live viewer that
+// joins late (Foxglove's plot, docs/foxglove-layout.json) draws the learning curve from the start.
+
+/** ~/returns: reliable, transient local, the whole run (an outcome is some 60 bytes) */
+const QOS_RETURNS = { ...QOS_LATCHED, depth: 10_000 };
 
 const parameters = defineParams({
   task: {
@@ -179,18 +185,29 @@ export default defineNode({
         : `no episode after ${p.judge_after} yet`;
     };
     const csv = p.output.replace(/\.svg$/i, '') + '.csv';
+    const returnsOut = node.createPublisher('dynastack_msgs/msg/EpisodeReturn', '~/returns', QOS_RETURNS);
     const returns: number[] = [];
     // the task: each episode by its return and its final distance, as configured
     const judgesTask = judging || p.judge_return;
+    const succeeded = (i: number): boolean =>
+      (!p.judge_return || returns[i]! >= p.success_return) && (!judging || distances[i]! < p.success_tolerance_m);
+    /** episode i's outcome on ~/returns, stamped with its last state's stamp (0 for a resumed one) */
+    const publishReturn = (i: number, stampNs: bigint): void =>
+      returnsOut.publish({
+        header: { stamp: nsToTime(stampNs), frame_id: '' },
+        episode: i + 1,
+        total_reward: returns[i]!,
+        judged: judgesTask,
+        success: judgesTask && succeeded(i),
+        final_distance: judging ? distances[i]! : Number.NaN,
+      });
     const verdict = (): TaskVerdict => {
       const criteria = [
         ...(p.judge_return ? [`with a return of at least ${p.success_return}`] : []),
         ...(judging ? [`within ${(p.success_tolerance_m * 100).toFixed(1)} cm at the end`] : []),
       ];
       return shareVerdict(
-        returns.map(
-          (r, i) => (!p.judge_return || r >= p.success_return) && (!judging || distances[i]! < p.success_tolerance_m),
-        ),
+        returns.map((_, i) => succeeded(i)),
         {
           noun: 'episodes',
           criterion: criteria.join(' and '),
@@ -200,9 +217,11 @@ export default defineNode({
         },
       );
     };
+    let resumed = 0;
     if (p.resume) {
       const earlier = readCurve(csv, judging);
       returns.push(...earlier.returns);
+      resumed = earlier.returns.length;
       distances.push(...earlier.distances);
       node.logger.info(
         earlier.returns.length
@@ -286,6 +305,7 @@ export default defineNode({
         ? `, end effector ${(distances.at(-1)! * 100).toFixed(2)} cm from the goal ${distances.at(-1)! < p.success_tolerance_m ? '✓' : '✗'} (${successShare()})`
         : '';
       node.logger.info(`episode ${returns.length}: return ${sum.toFixed(1)} (best ${best().toFixed(1)})${judged}`);
+      publishReturn(returns.length - 1, endNs);
       curveChanged();
       if (p.episodes > 0 && returns.length >= p.episodes) finish(done());
     }
@@ -362,6 +382,9 @@ export default defineNode({
     });
     return {
       finished,
+      activate: () => {
+        for (let i = 0; i < resumed; i++) publishReturn(i, 0n);
+      },
       cleanup: async () => {
         await writing;
         if (returns.length) node.logger.info(`learning curve written to ${p.output} (and ${csv})`);

@@ -1,21 +1,24 @@
 import type { Parameter } from '@foxglove/ws-protocol';
 import type { MessageTypeName } from '../msgs/types.js';
-import { QOS_CLOCK_SUBSCRIBER, type QoS } from '../transport/qos.js';
-import type { NodeHandle, Subscription } from '../transport/types.js';
+import { QOS_CLOCK_SUBSCRIBER } from '../transport/qos.js';
+import type { EndpointQos, NodeHandle, Subscription } from '../transport/types.js';
 import type { Timer } from '../time/clock.js';
 import { timeToNs } from '../time/time.js';
 import { describeError } from '../transport/node_base.js';
 import { ClientPublishers } from './client_publish.js';
-import { channelFor, offeredTopics } from './discovery.js';
+import { channelFor, offeredTopics, subscriptionQos } from './discovery.js';
 import { CAPABILITIES, Level, type Capability } from './protocol.js';
-import { FoxgloveWebSocketServer, type ClientStats } from './server.js';
+import { FoxgloveWebSocketServer, type ClientHandle, type ClientStats } from './server.js';
 
 // foxglove_bridge for dynastack: every topic of the graph, as the node handle discovers it
 // (NodeHandle.topicNamesAndTypes), offered to Foxglove clients over the WebSocket server
 // (./server.ts) as a CDR channel with its ros2msg schema (./discovery.ts). The graph is read
 // again every `discoveryPeriodNs` (steady time): new topics are advertised, gone ones (or ones
 // whose type changed) unadvertised. A topic is subscribed — raw, its CDR bytes passed on as they
-// are — only while some client subscribes to its channel. Messages carry the node's ROS time,
+// are — only while some client subscribes to its channel, with the QoS its publishers offer
+// (./discovery.ts subscriptionQos). A latched topic's newest messages (its depth) are kept while
+// it is subscribed and sent to each client that subscribes later, as a ROS subscriber of its own
+// would get them (foxglove_bridge subscribes per client for this). Messages carry the node's ROS time,
 // and with use_sim_time (capability time) a time message follows each /clock message, so both
 // come from one source as the spec requires ("Time"). Parameters: this node's own
 // (./parameters.ts); setting them is refused unless the owner passes `setParameters`. The
@@ -72,7 +75,11 @@ interface OfferedChannel {
   readonly id: number;
   readonly topic: string;
   readonly type: string;
+  /** its publishers' QoS, as last discovered */
+  publisherQos: readonly EndpointQos[];
   subscription: Subscription | undefined;
+  /** a transient-local subscription's newest messages (up to its depth), for clients that come later */
+  latched: { depth: number; messages: { stampNs: bigint; bytes: Uint8Array }[] } | undefined;
 }
 
 /** Counts for the node's metrics. */
@@ -95,7 +102,6 @@ export class FoxgloveBridge {
   readonly #byTopic = new Map<string, OfferedChannel>();
   readonly #byId = new Map<number, OfferedChannel>();
   readonly #refused = new Set<string>();
-  readonly #qos: Partial<QoS>;
   #timer: Timer | undefined;
   #clock: Subscription | undefined;
   #forwarded = 0;
@@ -110,13 +116,6 @@ export class FoxgloveBridge {
     this.#options = options;
     this.#server = server;
     this.#clientPublishers = clients;
-    // best effort and volatile match publishers of any reliability and durability (DDS RxO rules, ../transport/qos.ts)
-    this.#qos = {
-      reliability: 'best_effort',
-      durability: 'volatile',
-      history: 'keep_last',
-      depth: options.maxQosDepth,
-    };
   }
 
   /** Listen and serve; rejects with one line when the server cannot listen. */
@@ -137,8 +136,10 @@ export class FoxgloveBridge {
         logger: node.logger,
       },
       {
-        subscribe: (id) => {
-          if (self.bridge) self.bridge.#subscribe(id);
+        subscribe: (id, client, first) => {
+          if (!self.bridge) return;
+          if (first) self.bridge.#subscribe(id);
+          else self.bridge.#replayLatched(id, client);
         },
         unsubscribe: (id) => {
           if (self.bridge) self.bridge.#unsubscribe(id);
@@ -200,7 +201,10 @@ export class FoxgloveBridge {
     for (const t of topics) {
       seen.add(t.name);
       const current = this.#byTopic.get(t.name);
-      if (current && current.type === t.type) continue;
+      if (current && current.type === t.type) {
+        current.publisherQos = t.publisherQos;
+        continue;
+      }
       if (current) this.#remove(current);
       const channel = channelFor(t.name, t.type);
       if (typeof channel === 'string') {
@@ -214,7 +218,9 @@ export class FoxgloveBridge {
         id: this.#server.addChannel(channel),
         topic: t.name,
         type: t.type,
+        publisherQos: t.publisherQos,
         subscription: undefined,
+        latched: undefined,
       };
       this.#byTopic.set(t.name, offered);
       this.#byId.set(offered.id, offered);
@@ -226,6 +232,7 @@ export class FoxgloveBridge {
   #remove(c: OfferedChannel): void {
     c.subscription?.destroy();
     c.subscription = undefined;
+    c.latched = undefined;
     this.#byTopic.delete(c.topic);
     this.#byId.delete(c.id);
     this.#server.removeChannel(c.id);
@@ -234,16 +241,25 @@ export class FoxgloveBridge {
   #subscribe(channelId: number): void {
     const c = this.#byId.get(channelId);
     if (!c || c.subscription) return;
+    const qos = subscriptionQos(c.publisherQos, this.#options.maxQosDepth);
+    const latched: OfferedChannel['latched'] =
+      qos.durability === 'transient_local' ? { depth: qos.depth, messages: [] } : undefined;
     try {
       c.subscription = this.#node.createRawSubscription(
         c.type as MessageTypeName,
         c.topic,
         (bytes) => {
           this.#forwarded++;
-          this.#server.sendMessage(channelId, this.#node.clock.now(), bytes);
+          const stampNs = this.#node.clock.now();
+          if (latched) {
+            latched.messages.push({ stampNs, bytes });
+            if (latched.messages.length > latched.depth) latched.messages.shift();
+          }
+          this.#server.sendMessage(channelId, stampNs, bytes);
         },
-        { qos: this.#qos },
+        { qos },
       );
+      c.latched = latched;
     } catch (err) {
       this.#node.logger.error(`cannot subscribe to ${c.topic} for a foxglove client: ${describeError(err)}`);
       this.#server.status(Level.error, `cannot subscribe to ${c.topic}: ${(err as Error).message}`);
@@ -253,7 +269,19 @@ export class FoxgloveBridge {
   #unsubscribe(channelId: number): void {
     const c = this.#byId.get(channelId);
     c?.subscription?.destroy();
-    if (c) c.subscription = undefined;
+    if (c) {
+      c.subscription = undefined;
+      c.latched = undefined;
+    }
+  }
+
+  /** A latched topic's kept messages to a client that subscribed after the first. */
+  #replayLatched(channelId: number, client: ClientHandle): void {
+    const c = this.#byId.get(channelId);
+    for (const m of c?.latched?.messages ?? []) {
+      this.#forwarded++;
+      this.#server.sendMessageTo(client, channelId, m.stampNs, m.bytes);
+    }
   }
 
   clientStats(): ClientStats[] {

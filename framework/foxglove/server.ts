@@ -38,8 +38,8 @@ export interface ClientHandle {
 
 /** What the owner does for the server; a returned string is a refusal, sent to the client as a status. */
 export interface ServerHandlers {
-  /** the first subscription to a channel: start its messages */
-  subscribe(channelId: number): void;
+  /** a client subscribed to a channel; `first`: no other client is, start its messages */
+  subscribe(channelId: number, client: ClientHandle, first: boolean): void;
   /** the last subscription to a channel went: stop its messages */
   unsubscribe(channelId: number): void;
   /** a client advertised a channel to publish on (clientPublish) */
@@ -198,6 +198,15 @@ export class FoxgloveWebSocketServer {
   /** A message to every client subscribed to the channel. */
   sendMessage(channelId: number, timestampNs: bigint, payload: Uint8Array): void {
     for (const c of this.#clients) {
+      const sub = c.byChannel.get(channelId);
+      if (sub !== undefined) c.queue.data(messageDataFrame(sub, timestampNs, payload));
+    }
+  }
+
+  /** A message to one client, when it subscribes to the channel (a latched topic's history). */
+  sendMessageTo(client: ClientHandle, channelId: number, timestampNs: bigint, payload: Uint8Array): void {
+    for (const c of this.#clients) {
+      if (c.id !== client.id) continue;
       const sub = c.byChannel.get(channelId);
       if (sub !== undefined) c.queue.data(messageDataFrame(sub, timestampNs, payload));
     }
@@ -373,7 +382,7 @@ export class FoxgloveWebSocketServer {
           const first = !this.subscribed(channelId);
           c.subscriptions.set(id, channelId);
           c.byChannel.set(channelId, id);
-          if (first) this.#handlers.subscribe(channelId);
+          this.#handlers.subscribe(channelId, c, first);
         }
         return;
       case 'unsubscribe':

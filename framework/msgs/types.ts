@@ -242,6 +242,18 @@ export interface EpisodeEvent {
   reason: string;
 }
 
+/** One episode's outcome (interfaces/dynastack_msgs/msg/EpisodeReturn.msg). */
+export interface EpisodeReturn {
+  header: Header;
+  /** from 1 */
+  episode: number;
+  total_reward: number;
+  judged: boolean;
+  success: boolean;
+  /** metres; NaN unless judged by distance */
+  final_distance: number;
+}
+
 export const PlanKind = { SEQUENCE: 0, FEEDBACK: 1 } as const;
 export const PlanInterpolation = { ZERO_ORDER_HOLD: 0, LINEAR: 1 } as const;
 
@@ -288,6 +300,7 @@ export interface MessageTypes {
   'dynastack_msgs/msg/Transition': Transition;
   'dynastack_msgs/msg/JointStateEstimate': JointStateEstimate;
   'dynastack_msgs/msg/EpisodeEvent': EpisodeEvent;
+  'dynastack_msgs/msg/EpisodeReturn': EpisodeReturn;
   'dynastack_msgs/msg/Plan': Plan;
 }
 

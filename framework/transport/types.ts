@@ -51,6 +51,15 @@ export interface TopicInfo {
   readonly subscribers: number;
   readonly publisherNodes: readonly string[];
   readonly subscriberNodes: readonly string[];
+  /** each publisher's QoS, in publisherNodes' order (rmw_topic_endpoint_info_t qos_profile) */
+  readonly publisherQos: readonly EndpointQos[];
+}
+
+/** The QoS policies of an endpoint that decide what a matching subscriber should ask for. */
+export interface EndpointQos {
+  readonly reliability: QoS['reliability'];
+  readonly durability: QoS['durability'];
+  readonly depth: number;
 }
 
 /** Counts of what one endpoint carried, for reports. */

@@ -7,16 +7,17 @@ import definition from '../../nodes/episode_monitor.js';
 import { EmbeddedTransport } from '../../framework/transport/embedded/transport.js';
 import { defineParams } from '../../src/util/param_schema.js';
 import { nsToTime } from '../../framework/time/time.js';
-import { EpisodeEventKind } from '../../framework/msgs/types.js';
+import { EpisodeEventKind, type EpisodeReturn } from '../../framework/msgs/types.js';
 import { swingupReward } from '../../src/tasks/cartpole_swingup.js';
 import { until } from '../wait.js';
-import { QOS_EPISODE_EVENTS } from '../../framework/transport/qos.js';
+import { QOS_EPISODE_EVENTS, QOS_LATCHED } from '../../framework/transport/qos.js';
 
 // The episode monitor reads episodes from the source's EpisodeEvents, not from the stamps: the
 // episodes here follow each other with no dead time, a sum starts at START and is taken at END,
 // and a state that comes after its episode's END, or again, is not counted again. Done after `episodes`.
 // The learning curve (CSV and SVG) is written after every episode, so a killed run keeps it; a
-// resumed run reads it back and goes on counting.
+// resumed run reads it back and goes on counting; a viewer joining late gets every outcome so far
+// on ~/returns.
 
 const PERIOD = 10_000_000n;
 
@@ -147,7 +148,16 @@ async function monitor(values: Record<string, unknown>) {
     await lifecycle.cleanup?.();
     await transport.shutdown();
   };
-  return { transport, lifecycle, episode, done: () => done, stop };
+  /** what a subscriber that joins now gets on ~/returns (transient local: the run so far) */
+  const lateReturns = async (): Promise<EpisodeReturn[]> => {
+    const got: EpisodeReturn[] = [];
+    probe.createSubscription('dynastack_msgs/msg/EpisodeReturn', '/episode_monitor/returns', (m) => got.push(m), {
+      qos: { ...QOS_LATCHED, depth: 10_000 },
+    });
+    await transport.bus.idle();
+    return got;
+  };
+  return { transport, lifecycle, episode, done: () => done, stop, lateReturns };
 }
 
 test('episode monitor: the learning curve after every episode, CSV and SVG; resume goes on counting from it', async () => {
@@ -181,6 +191,19 @@ test('episode monitor: the learning curve after every episode, CSV and SVG; resu
       const m = again.lifecycle.metrics!();
       assert.equal(m.episodes, 3);
       assert.equal(String(m.returns).split(' ').length, 3);
+      // a viewer that joins now gets the whole curve on ~/returns: the resumed episodes, then the new one
+      const outcomes = await again.lateReturns();
+      assert.deepEqual(
+        outcomes.map((o) => o.episode),
+        [1, 2, 3],
+      );
+      assert.deepEqual(
+        outcomes.slice(0, 2).map((o) => o.total_reward),
+        firstReturns.map(Number),
+      );
+      assert.ok(Math.abs(outcomes[2]!.total_reward - Number(String(m.returns).split(' ')[2])) < 0.01);
+      assert.ok(outcomes.every((o) => !o.judged && !o.success && Number.isNaN(o.final_distance)));
+      assert.deepEqual(outcomes[2]!.header.stamp, nsToTime(PERIOD));
     } finally {
       await again.stop();
     }

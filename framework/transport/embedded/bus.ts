@@ -106,6 +106,11 @@ export class EmbeddedBus implements BusPort {
         subscribers: subscriberNodes.length,
         publisherNodes,
         subscriberNodes,
+        publisherQos: [...t.publishers].map(({ qos }) => ({
+          reliability: qos.reliability,
+          durability: qos.durability,
+          depth: qos.depth,
+        })),
       });
     }
     return out;

@@ -1,6 +1,7 @@
 import type { ParamSpec } from '../../../src/util/param_schema.js';
 import type { TimerInfo } from '../../time/clock.js';
 import type { QoS } from '../qos.js';
+import type { EndpointQos } from '../types.js';
 import type { ParameterTypes, QoSPolicies } from './rclnodejs_types.js';
 
 // Pure conversions between dynastack's shapes and rclnodejs's: QoS, parameter declarations and
@@ -36,6 +37,28 @@ export function qosArguments(
       : policies.DurabilityPolicy.RMW_QOS_POLICY_DURABILITY_VOLATILE;
   // depth is ignored by DDS under keep_all, but rmw still takes it
   return [history, qos.depth, reliability, durability];
+}
+
+/**
+ * A discovered endpoint's QoS (rmw_topic_endpoint_info_t's qos_profile) in dynastack's terms: only
+ * RELIABLE is reliable and only TRANSIENT_LOCAL transient local (an rmw reports the policies in
+ * effect, never SYSTEM_DEFAULT; anything else is taken as the weaker policy).
+ */
+export function endpointQos(
+  profile: { readonly reliability: number; readonly durability: number; readonly depth: number },
+  policies: QoSPolicies = RMW_QOS_POLICIES,
+): EndpointQos {
+  return {
+    reliability:
+      profile.reliability === policies.ReliabilityPolicy.RMW_QOS_POLICY_RELIABILITY_RELIABLE
+        ? 'reliable'
+        : 'best_effort',
+    durability:
+      profile.durability === policies.DurabilityPolicy.RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL
+        ? 'transient_local'
+        : 'volatile',
+    depth: profile.depth,
+  };
 }
 
 // ---- parameters ----------------------------------------------------------------------------

@@ -182,6 +182,16 @@ export interface RclNode {
 export interface RclTopicEndpointInfo {
   readonly node_name: string;
   readonly node_namespace: string;
+  /** src/rcl_utilities.cpp ConvertToQoS: rmw_qos_profile_t's enums as numbers */
+  readonly qos_profile: RclEndpointQos;
+}
+
+/** rmw/types.h: reliability 1 RELIABLE, 2 BEST_EFFORT; durability 1 TRANSIENT_LOCAL, 2 VOLATILE (0: system default) */
+export interface RclEndpointQos {
+  readonly depth: number;
+  readonly history: number;
+  readonly reliability: number;
+  readonly durability: number;
 }
 
 /** lib/node_options.js NodeOptions, as the plain object lib/node.js _normalizeOptions accepts. */

@@ -19,7 +19,7 @@ import type {
   Transport,
 } from '../types.js';
 import { firstLine, loadRclnodejs } from './load.js';
-import { paramDeclaration, qosArguments, rclTimeToNs, timerInfoFrom } from './mapping.js';
+import { endpointQos, paramDeclaration, qosArguments, rclTimeToNs, timerInfoFrom } from './mapping.js';
 import { parseRosArgs, rclArgv, remapsForNode, rosoutLogsEnabled, rosParamSources, type RosArg } from '../ros_args.js';
 import { hearClockBestEffort } from './clock_source.js';
 import { QOS_ROSOUT, rosoutLog, teeLogger } from './rosout.js';
@@ -428,7 +428,8 @@ class Ros2Node<S extends ParamSchema> extends NodeBase<S> implements NodeHandle<
     for (const { name, types } of this.#node.getTopicNamesAndTypes()) {
       const type = types[0];
       if (type === undefined) continue;
-      const publisherNodes = this.#node.getPublishersInfoByTopic(name, false).map(nodeOf);
+      const publishers = this.#node.getPublishersInfoByTopic(name, false);
+      const publisherNodes = publishers.map(nodeOf);
       const subscriberNodes = this.#node.getSubscriptionsInfoByTopic(name, false).map(nodeOf);
       out.push({
         name,
@@ -437,6 +438,7 @@ class Ros2Node<S extends ParamSchema> extends NodeBase<S> implements NodeHandle<
         subscribers: subscriberNodes.length,
         publisherNodes,
         subscriberNodes,
+        publisherQos: publishers.map((e) => endpointQos(e.qos_profile, this.#rcl.QoS)),
       });
     }
     return out;

@@ -2,13 +2,13 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { FoxgloveBridge, type BridgeOptions } from '../../../framework/foxglove/bridge.js';
-import { compilePatterns } from '../../../framework/foxglove/discovery.js';
+import { compilePatterns, subscriptionQos } from '../../../framework/foxglove/discovery.js';
 import { NodeParameters } from '../../../framework/foxglove/parameters.js';
 import { codecFor } from '../../../framework/msgs/codec.js';
 import { bagDefinitionText } from '../../../framework/msgs/schema_codec.js';
 import { COMMON_PARAMS } from '../../../framework/params/common.js';
 import { EmbeddedTransport } from '../../../framework/transport/embedded/transport.js';
-import { QOS_CLOCK_PUBLISHER } from '../../../framework/transport/qos.js';
+import { QOS_CLOCK_PUBLISHER, QOS_LATCHED } from '../../../framework/transport/qos.js';
 import type { NodeHandle } from '../../../framework/transport/types.js';
 import { defineParams } from '../../../src/util/param_schema.js';
 import { until } from '../../wait.js';
@@ -135,6 +135,69 @@ test('a JointState topic is offered as a cdr channel with its ros2msg schema; a 
   await c.channel('/late');
   states.destroy();
   await until('/joint_states to be unadvertised', () => c.unadvertised.includes(channel.id));
+});
+
+test('a latched topic reaches every client that subscribes, however late; a volatile one only what comes after', async (t) => {
+  const s = await setup(t);
+  // published before any client: a robot's scene (transient local, depth 1) and a sensor stream
+  const scene = s.probe.createPublisher('std_msgs/msg/String', 'robot_scene', QOS_LATCHED);
+  const states = s.probe.createPublisher('sensor_msgs/msg/JointState', 'joint_states');
+  scene.publish({ data: 'old scene' });
+  scene.publish({ data: 'scene' });
+  states.publish(jointState(1));
+  const codec = codecFor('std_msgs/msg/String');
+  const sceneSubs = new Map<TestClient, number>();
+  const received = (c: TestClient): string[] => c.payloads(sceneSubs.get(c)!).map((b) => codec.decode(b).data);
+  const scenes = async (c: TestClient): Promise<string[]> => {
+    sceneSubs.set(c, c.client.subscribe((await c.channel('/robot_scene')).id));
+    await until('the latched scene at the client', () => received(c).length > 0);
+    return received(c);
+  };
+  const first = await connect(t, s.port);
+  assert.deepEqual(await scenes(first), ['scene'], 'the first client: the newest (depth 1), from the transport');
+  const statesSub = first.client.subscribe((await first.channel('/joint_states')).id);
+  // a second client while the first is subscribed: from the bridge's own keeping
+  const second = await connect(t, s.port);
+  assert.deepEqual(await scenes(second), ['scene'], 'a later client: the same');
+  // the volatile topic: nothing from before the subscription
+  let k = 1;
+  await until('a joint state after the subscription', () => {
+    states.publish(jointState(++k));
+    return first.payloads(statesSub).length > 0;
+  });
+  const got = first.payloads(statesSub).map((b) => codecFor('sensor_msgs/msg/JointState').decode(b).header.stamp.sec);
+  assert.ok(!got.includes(1), `the joint state published before any subscription is not sent: ${got.join(', ')}`);
+  // a new scene goes to both, once each
+  scene.publish({ data: 'new scene' });
+  for (const c of [first, second]) {
+    await until('the new scene', () => received(c).includes('new scene'));
+    assert.deepEqual(received(c), ['scene', 'new scene']);
+  }
+  // the bridge subscribed as the publisher offers: reliable and transient local
+  const sub = [...s.transport.bus.topics().get('/robot_scene')!.subscriptions].find(
+    (x) => x.owner === '/foxglove_bridge',
+  );
+  assert.ok(sub, "the bridge's subscription to /robot_scene");
+  assert.equal(sub.qos.durability, 'transient_local');
+  assert.equal(sub.qos.reliability, 'reliable');
+});
+
+test('subscriptionQos: what every publisher offers, the depths summed within 1…max', () => {
+  const latched = { reliability: 'reliable', durability: 'transient_local', depth: 1 } as const;
+  const sensor = { reliability: 'best_effort', durability: 'volatile', depth: 5 } as const;
+  assert.deepEqual(subscriptionQos([latched], 25), { ...latched, history: 'keep_last' });
+  assert.deepEqual(subscriptionQos([latched, sensor], 25), { ...sensor, depth: 6, history: 'keep_last' });
+  assert.deepEqual(subscriptionQos([latched, { ...latched, depth: 100 }], 25), {
+    ...latched,
+    depth: 25,
+    history: 'keep_last',
+  });
+  assert.deepEqual(subscriptionQos([], 25), {
+    reliability: 'best_effort',
+    durability: 'volatile',
+    depth: 1,
+    history: 'keep_last',
+  });
 });
 
 test('with use_sim_time, time messages follow /clock and messages carry /clock time', async (t) => {
