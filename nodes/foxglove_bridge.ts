@@ -1,9 +1,7 @@
 import { defineNode } from '../framework/runtime/node_definition.js';
 import { defineParams } from '../src/util/param_schema.js';
-import { COMMON_PARAMS } from '../framework/params/common.js';
 import { FoxgloveBridge, bridgeCapabilities } from '../framework/foxglove/bridge.js';
 import { compilePatterns } from '../framework/foxglove/discovery.js';
-import { NodeParameters } from '../framework/foxglove/parameters.js';
 import { secondsToNs } from '../framework/time/time.js';
 
 // foxglove_bridge: every topic of the graph to Foxglove over its WebSocket protocol (subprotocol
@@ -44,7 +42,7 @@ const parameters = defineParams({
     type: 'string_array',
     default: ['time', 'parameters', 'connectionGraph'],
     description:
-      'what clients may do: time (with use_sim_time), parameters (list this node’s; setting is refused), connectionGraph, clientPublish',
+      'what clients may do: time (with use_sim_time), parameters (list every node’s; setting is refused), connectionGraph, clientPublish',
   },
   max_qos_depth: {
     type: 'integer',
@@ -72,6 +70,13 @@ const parameters = defineParams({
     range: [1024, 1_000_000_000],
     description: 'a client frame larger than this closes its connection (WebSocket close 1009)',
   },
+  parameter_timeout_ms: {
+    type: 'double',
+    default: 1000,
+    range: [1, 60_000],
+    description:
+      'how long a node has to answer for its parameters (ROS 2: its list_parameters and get_parameters services; one that does not is left out of the list)',
+  },
   max_update_ms: {
     type: 'double',
     default: 1000,
@@ -88,7 +93,6 @@ export default defineNode({
   async configure(node, p) {
     const { capabilities, notes } = bridgeCapabilities(p.capabilities, p.use_sim_time);
     for (const note of notes) node.logger.info(note);
-    const own = new NodeParameters(node.fullyQualifiedName, { ...COMMON_PARAMS, ...parameters }, p);
     const bridge = await FoxgloveBridge.open(node, {
       address: p.address,
       port: p.port,
@@ -100,7 +104,7 @@ export default defineNode({
       messageBacklog: p.message_backlog_size,
       maxIncomingBytes: p.max_incoming_message_bytes,
       discoveryPeriodNs: secondsToNs(p.max_update_ms / 1000),
-      getParameters: (names) => own.get(names),
+      parameterTimeoutMs: p.parameter_timeout_ms,
     });
     node.logger.info(
       `listening on ws://${p.address}:${bridge.port} (capabilities: ${capabilities.join(', ') || 'none'})`,

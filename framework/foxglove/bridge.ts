@@ -6,6 +6,7 @@ import type { Timer } from '../time/clock.js';
 import { timeToNs } from '../time/time.js';
 import { describeError } from '../transport/node_base.js';
 import { ClientPublishers } from './client_publish.js';
+import { foxgloveParameters } from './parameters.js';
 import { channelFor, offeredTopics, subscriptionQos } from './discovery.js';
 import { CAPABILITIES, Level, type Capability } from './protocol.js';
 import { FoxgloveWebSocketServer, type ClientHandle, type ClientStats } from './server.js';
@@ -20,8 +21,9 @@ import { FoxgloveWebSocketServer, type ClientHandle, type ClientStats } from './
 // it is subscribed and sent to each client that subscribes later, as a ROS subscriber of its own
 // would get them (foxglove_bridge subscribes per client for this). Messages carry the node's ROS time,
 // and with use_sim_time (capability time) a time message follows each /clock message, so both
-// come from one source as the spec requires ("Time"). Parameters: this node's own
-// (./parameters.ts); setting them is refused unless the owner passes `setParameters`. The
+// come from one source as the spec requires ("Time"). Parameters: every node's of the graph
+// (NodeHandle.graphParameters, ./parameters.ts); setting them is refused unless the owner passes
+// `setParameters`. The
 // connection graph is the discovered one, without the bridge's own endpoints. Client publishing
 // goes through ./client_publish.ts (whitelist, type, payload check).
 
@@ -65,8 +67,8 @@ export interface BridgeOptions {
   readonly messageBacklog: number;
   readonly maxIncomingBytes: number;
   readonly discoveryPeriodNs: bigint;
-  /** the parameters a client may list */
-  readonly getParameters: (names: readonly string[]) => Parameter[];
+  /** how long another node has to answer for its parameters (ROS 2: its parameter services) */
+  readonly parameterTimeoutMs?: number;
   /** set parameters; absent: refused */
   readonly setParameters?: (parameters: readonly Parameter[]) => string | undefined;
 }
@@ -147,7 +149,8 @@ export class FoxgloveBridge {
         clientAdvertise: (client, channel) => clients.advertise(client.id, channel),
         clientUnadvertise: (client, id) => clients.unadvertise(client.id, id),
         clientMessage: (client, id, payload) => clients.publish(client.id, id, payload),
-        getParameters: (names) => options.getParameters(names),
+        getParameters: async (names) =>
+          foxgloveParameters(await node.graphParameters(options.parameterTimeoutMs), names),
         setParameters: (parameters) =>
           options.setParameters
             ? options.setParameters(parameters)

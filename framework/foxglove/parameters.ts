@@ -1,31 +1,30 @@
 import type { Parameter } from '@foxglove/ws-protocol';
-import type { ParamSchema } from '../../src/util/param_schema.js';
+import type { GraphParameter } from '../transport/types.js';
 
-// A node's parameters as a Foxglove client sees them (spec "Parameter Values"): named
+// The graph's parameters as a Foxglove client sees them (spec "Parameter Values"): named
 // '<fully qualified node>.<parameter>', as foxglove_bridge names them (ros/src/foxglove_bridge/
-// src/parameter_interface.cpp: nodeName + '.' + paramName), and a double marked `float64` (a
-// double array `float64_array`) so that 2.0 is not taken for an integer.
+// src/parameter_interface.cpp: nodeName + '.' + paramName), a double marked `float64` (a double
+// array `float64_array`) so that 2.0 is not taken for an integer, a byte array as base64 marked
+// `byte_array` (the spec's encoding of bytes).
 
-export class NodeParameters {
-  readonly #list: Parameter[];
-
-  constructor(fullyQualifiedName: string, schema: ParamSchema, values: Readonly<Record<string, unknown>>) {
-    this.#list = Object.entries(schema).map(([name, spec]) => {
-      const value = values[name];
-      const copy = Array.isArray(value) ? [...(value as unknown[])] : value;
-      return {
-        name: `${fullyQualifiedName}.${name}`,
-        value: copy as Parameter['value'],
-        ...(spec.type === 'double' ? { type: 'float64' as const } : {}),
-        ...(spec.type === 'double_array' ? { type: 'float64_array' as const } : {}),
-      };
+/** Every parameter of `graph` in the protocol's form, or only the named ones when names are given. */
+export function foxgloveParameters(graph: readonly GraphParameter[], names: readonly string[]): Parameter[] {
+  const wanted = names.length ? new Set(names) : undefined;
+  const out: Parameter[] = [];
+  for (const p of graph) {
+    const name = `${p.node}.${p.name}`;
+    if (wanted && !wanted.has(name)) continue;
+    if (p.value instanceof Uint8Array) {
+      out.push({ name, value: Buffer.from(p.value).toString('base64'), type: 'byte_array' });
+      continue;
+    }
+    const value = (Array.isArray(p.value) ? [...(p.value as unknown[])] : p.value) as Parameter['value'];
+    out.push({
+      name,
+      value,
+      ...(p.type === 'double' ? { type: 'float64' as const } : {}),
+      ...(p.type === 'double_array' ? { type: 'float64_array' as const } : {}),
     });
   }
-
-  /** The named parameters (unknown names are left out), or all of them when none are named. */
-  get(names: readonly string[]): Parameter[] {
-    if (names.length === 0) return [...this.#list];
-    const wanted = new Set(names);
-    return this.#list.filter((p) => wanted.has(p.name));
-  }
+  return out;
 }

@@ -48,7 +48,7 @@ export interface ServerHandlers {
   /** a message on a channel the client advertised */
   clientMessage(client: ClientHandle, channelId: number, payload: Uint8Array): string | undefined;
   /** the parameters with these names (all when none are named) */
-  getParameters(names: readonly string[]): Parameter[];
+  getParameters(names: readonly string[]): Promise<Parameter[]>;
   /** set parameters: a refusal, or undefined when they were set */
   setParameters(parameters: readonly Parameter[]): string | undefined;
 }
@@ -362,6 +362,17 @@ export class FoxgloveWebSocketServer {
     if (refusal) this.#refuse(c, refusal);
   }
 
+  /** The values of the named parameters (all: none named) to a client, once the owner has them. */
+  async #parameterValues(c: Client, names: readonly string[], id: string | undefined): Promise<void> {
+    try {
+      const parameters = await this.#handlers.getParameters(names);
+      if (this.#clients.has(c))
+        this.#send(c, { op: 'parameterValues', parameters, ...(id !== undefined ? { id } : {}) });
+    } catch (err) {
+      if (this.#clients.has(c)) this.#refuse(c, `parameters could not be read: ${(err as Error).message}`, Level.error);
+    }
+  }
+
   #request(c: Client, m: ClientRequest): void {
     if (!this.#allowed(c, m.op)) return;
     switch (m.op) {
@@ -418,22 +429,18 @@ export class FoxgloveWebSocketServer {
         }
         return;
       case 'getParameters':
-        this.#send(c, {
-          op: 'parameterValues',
-          parameters: this.#handlers.getParameters(m.parameterNames),
-          ...(m.id !== undefined ? { id: m.id } : {}),
-        });
+        void this.#parameterValues(c, m.parameterNames, m.id);
         return;
       case 'setParameters': {
         const refusal = this.#handlers.setParameters(m.parameters);
         if (refusal) this.#refuse(c, refusal);
         // the values as they are now, so the client shows what holds (spec: only when id is set)
         if (m.id !== undefined)
-          this.#send(c, {
-            op: 'parameterValues',
-            parameters: this.#handlers.getParameters(m.parameters.map((p) => p.name)),
-            id: m.id,
-          });
+          void this.#parameterValues(
+            c,
+            m.parameters.map((p) => p.name),
+            m.id,
+          );
         return;
       }
       case 'subscribeConnectionGraph':

@@ -1,5 +1,5 @@
 import type { MessageOf, MessageTypeName } from '../msgs/types.js';
-import type { ParamSchema, ParamValues } from '../../src/util/param_schema.js';
+import type { ParamSchema, ParamType, ParamValues } from '../../src/util/param_schema.js';
 import type { COMMON_PARAMS } from '../params/common.js';
 import type { ParamSource } from '../params/file.js';
 import type { Clock, Timer, TimerCallback } from '../time/clock.js';
@@ -53,6 +53,20 @@ export interface TopicInfo {
   readonly subscriberNodes: readonly string[];
   /** each publisher's QoS, in publisherNodes' order (rmw_topic_endpoint_info_t qos_profile) */
   readonly publisherQos: readonly EndpointQos[];
+}
+
+/** A parameter's value as a viewer gets it. */
+export type GraphParameterValue =
+  boolean | number | string | readonly boolean[] | readonly number[] | readonly string[] | Uint8Array;
+
+/** One parameter of one node of the graph (a Foxglove client lists these). */
+export interface GraphParameter {
+  /** the node's fully qualified name */
+  readonly node: string;
+  readonly name: string;
+  /** its declared type: a `double` of 2.0 is still a double */
+  readonly type: ParamType | 'byte_array';
+  readonly value: GraphParameterValue;
 }
 
 /** The QoS policies of an endpoint that decide what a matching subscriber should ask for. */
@@ -139,6 +153,12 @@ export interface NodeHandle<S extends ParamSchema = ParamSchema> {
    * ROS 2 discovery is eventual: a topic appears some time after its first endpoint does.
    */
   topicNamesAndTypes(): TopicInfo[];
+  /**
+   * The parameters of every node of the graph this node can reach, its own included: embedded,
+   * every node of the process (worker threads too); under ROS 2, every node that answers its
+   * list_parameters and get_parameters services within `timeoutMs` (one that does not is left out).
+   */
+  graphParameters(timeoutMs?: number): Promise<GraphParameter[]>;
   /** present when the transport exposes the node's lifecycle outside the process (ROS 2) */
   readonly lifecycle?: LifecycleEndpoint | undefined;
   /**

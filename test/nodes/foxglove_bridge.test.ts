@@ -14,7 +14,7 @@ import { TestClient } from '../framework/foxglove/foxglove_client.js';
 // The foxglove_bridge node as a launch runs it: in its worker thread (its definition's choice),
 // on port 0, finding a topic published on the main thread (discovery from the graph the main
 // thread sends the worker), passing its CDR bytes to a Foxglove client, listing its own
-// parameters; and refusing, in one line each, a capability that does not exist and a taken port.
+// parameters and those of a node on the main thread (until it goes); and refusing, in one line each, a capability that does not exist and a taken port.
 
 const registry: NodeRegistry = {
   pkg: 'dynastack',
@@ -48,7 +48,12 @@ test('in its worker, the bridge offers a topic of the main thread and passes its
   const port = Number((await launcher.report()).nodes[0]!.metrics.port);
   assert.ok(port > 0, 'the bound port is in the metrics');
 
-  const probe = await transport.createNode({ name: 'probe', parameters: defineParams({}) });
+  const probe = await transport.createNode({
+    name: 'probe',
+    parameters: defineParams({
+      gains: { type: 'double_array', default: [1, 2.5], description: 'a main-thread parameter' },
+    }),
+  });
   const states = probe.createPublisher('sensor_msgs/msg/JointState', 'joint_states');
   const c = await TestClient.connect(port);
   t.after(() => c.close());
@@ -82,6 +87,23 @@ test('in its worker, the bridge offers a topic of the main thread and passes its
     { name: '/foxglove_bridge.capabilities', value: ['time', 'parameters', 'connectionGraph'] },
     { name: '/foxglove_bridge.max_update_ms', value: 20, type: 'float64' },
   ]);
+  // every node's parameters, the main thread's too (sent to the worker with the graph)
+  c.client.getParameters([], 'all');
+  await until('all parameter values', () => c.parameterValues.some((p) => p.id === 'all'));
+  const all = c.parameterValues.find((p) => p.id === 'all')!.parameters;
+  assert.deepEqual(
+    all.find((p) => p.name === '/probe.gains'),
+    { name: '/probe.gains', value: [1, 2.5], type: 'float64_array' },
+  );
+  assert.ok(all.some((p) => p.name === '/foxglove_bridge.port'));
+  // a node that goes takes its parameters with it
+  probe.destroy();
+  await until('the probe’s parameters gone', async () => {
+    c.client.getParameters(['/probe.gains'], 'gone');
+    await new Promise((r) => setTimeout(r, 20));
+    const replies = c.parameterValues.filter((p) => p.id === 'gone');
+    return replies.length > 0 && replies.at(-1)!.parameters.length === 0;
+  });
 
   await launcher.shutdown();
   const report = await launcher.report();

@@ -3,7 +3,7 @@
 // @foxglove/ws-protocol's own client: the peer's topics found through rcl's graph and advertised with
 // their ros2msg schemas, the peer's best-effort JointState reaching a client and decoding to what
 // rclpy published, its latched String reaching a first client and a later one, the connection graph
-// naming the rclpy node, and a whitelisted client publish (std_msgs/Bool) reaching rclpy. Runs in
+// naming the rclpy node, the rclpy node's parameters (from its parameter services), and a whitelisted client publish (std_msgs/Bool) reaching rclpy. Runs in
 // ROS_DOMAIN_ID 58 (this file's own) with the loopback-only DDS settings of the sourced env.sh.
 
 import assert from 'node:assert/strict';
@@ -108,6 +108,31 @@ rosTest(
       second.graph.some((g) =>
         g.publishedTopics.some((p) => p.name === `${PREFIX}/joint_states` && p.publisherIds.includes('/foxglove_peer')),
       ),
+    );
+
+    // the rclpy node's parameters, from its parameter services, beside the bridge's own
+    await until(
+      "the rclpy node's parameters",
+      async () => {
+        second.client.getParameters([], 'all');
+        await new Promise((r) => setTimeout(r, 200));
+        const all = second.parameterValues.at(-1)?.parameters ?? [];
+        return all.some((p) => p.name === '/foxglove_peer.gain');
+      },
+      { timeoutMs: 30_000 },
+    );
+    const all = second.parameterValues.at(-1)!.parameters;
+    assert.deepEqual(
+      all.find((p) => p.name === '/foxglove_peer.gain'),
+      { name: '/foxglove_peer.gain', value: 2.5, type: 'float64' },
+    );
+    assert.deepEqual(
+      all.find((p) => p.name === '/foxglove_peer.joints'),
+      { name: '/foxglove_peer.joints', value: ['a', 'b'] },
+    );
+    assert.deepEqual(
+      all.find((p) => p.name === '/foxglove_bridge.port'),
+      { name: '/foxglove_bridge.port', value: 0 },
     );
 
     // a whitelisted client publish reaches rclpy (the bridge's publisher matches the peer's

@@ -4,7 +4,7 @@ import { Ring } from '../../../src/util/ring.js';
 import { Envelope } from './envelope.js';
 import { Executor, SubscriptionQueue } from './executor.js';
 import type { BusPort } from './port.js';
-import type { TopicInfo } from '../types.js';
+import type { GraphParameter, TopicInfo } from '../types.js';
 
 // The in-process message bus: ROS 2 matching on one thread. A publish puts the message in the
 // queue of every subscription whose QoS matches (DDS request/offered rules); transient-local
@@ -71,6 +71,7 @@ export class EmbeddedBus implements BusPort {
   readonly #events: Partial<BusEvents>;
   readonly #warned = new Set<string>();
   readonly #graphListeners = new Set<(topic: string) => void>();
+  readonly #nodeParameters = new Map<string, readonly GraphParameter[]>();
 
   constructor(options: EmbeddedBusOptions = {}) {
     this.checkMessages = options.checkMessages ?? process.env.DYNASTACK_CHECK_MESSAGES === '1';
@@ -90,6 +91,16 @@ export class EmbeddedBus implements BusPort {
 
   topics(): ReadonlyMap<string, TopicState> {
     return this.#topics;
+  }
+
+  setNodeParameters(node: string, parameters: readonly GraphParameter[] | undefined): void {
+    if (parameters) this.#nodeParameters.set(node, parameters);
+    else if (!this.#nodeParameters.delete(node)) return;
+    this.#graphChanged('');
+  }
+
+  graphParameters(): GraphParameter[] {
+    return [...this.#nodeParameters.values()].flat();
   }
 
   /** The topics that have an endpoint now (a topic's state outlives its endpoints; rcl's list does not). */

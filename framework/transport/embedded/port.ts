@@ -1,5 +1,5 @@
 import type { QoS } from '../qos.js';
-import type { TopicInfo } from '../types.js';
+import type { GraphParameter, TopicInfo } from '../types.js';
 import type { Envelope } from './envelope.js';
 
 // What an embedded node needs from the bus it sits on: the in-process bus on the main thread,
@@ -33,4 +33,8 @@ export interface BusPort {
   remove(endpoint: PublisherHandle | SubscriptionHandle): void;
   /** every topic with an endpoint on the main thread's bus, as NodeHandle.topicNamesAndTypes */
   topicNamesAndTypes(): TopicInfo[];
+  /** a node's parameters, for the graph to see (undefined: the node went) */
+  setNodeParameters(node: string, parameters: readonly GraphParameter[] | undefined): void;
+  /** every node's parameters on the main thread's bus (worker threads' nodes included) */
+  graphParameters(): GraphParameter[];
 }

@@ -1,7 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { codecFor } from '../../msgs/codec.js';
 import type { QoS } from '../qos.js';
-import type { TopicInfo } from '../types.js';
+import type { GraphParameter, TopicInfo } from '../types.js';
 import { Outbox, unpackBatch } from './batch.js';
 import type { ToMain, ToWorker } from './worker_protocol.js';
 import { Envelope } from './envelope.js';
@@ -40,6 +40,7 @@ export class RemoteBus implements BusPort {
   readonly #outbox: Outbox;
   /** the main thread's graph as it last said it (a worker's own new endpoints appear after a round trip) */
   #graph: TopicInfo[] = [];
+  #parameters: GraphParameter[] = [];
 
   constructor(
     private readonly port: MessagePort,
@@ -103,10 +104,19 @@ export class RemoteBus implements BusPort {
     return this.#graph;
   }
 
+  setNodeParameters(node: string, parameters: readonly GraphParameter[] | undefined): void {
+    this.post({ op: 'parameters', node, parameters });
+  }
+
+  graphParameters(): GraphParameter[] {
+    return this.#parameters;
+  }
+
   /** Take data and graph news from the main thread. */
   receive(message: Extract<ToWorker, { op: 'data' | 'matched' | 'graph' }>): void {
     if (message.op === 'graph') {
       this.#graph = message.topics;
+      this.#parameters = message.parameters;
       return;
     }
     if (message.op === 'matched') {

@@ -6,6 +6,7 @@ import { createLogger, type ClosableLogger } from '../../../src/util/log.js';
 import { QOS_CLOCK_SUBSCRIBER, incompatibilityLine, resolveQoS, type QoS } from '../qos.js';
 import { nodeIdentity, EndpointCounter, NodeBase } from '../node_base.js';
 import type {
+  GraphParameter,
   MessageCallback,
   NodeHandle,
   NodeOptions,
@@ -15,6 +16,7 @@ import type {
   TopicInfo,
   Transport,
 } from '../types.js';
+import { graphParametersOf } from '../graph_parameters.js';
 import { EmbeddedBus } from './bus.js';
 import { Envelope } from './envelope.js';
 import type { BusPort, PublisherHandle, SubscriptionHandle } from './port.js';
@@ -78,6 +80,7 @@ export class EmbeddedTransport implements Transport {
       throw new Error(`a node named ${node.fullyQualifiedName} already exists in this process`);
     }
     this.#nodes.set(node.fullyQualifiedName, node);
+    node.showParameters(options.parameters);
     return node;
   }
 
@@ -93,6 +96,7 @@ class EmbeddedNode<S extends ParamSchema> extends NodeBase<S> implements NodeHan
   readonly clock: Clock;
   readonly steadyClock: Clock = new WallClock('steady');
   readonly #endpoints = new Set<PublisherHandle | SubscriptionHandle>();
+  #parametersShown = false;
 
   constructor(
     private readonly bus: BusPort,
@@ -194,7 +198,21 @@ class EmbeddedNode<S extends ParamSchema> extends NodeBase<S> implements NodeHan
     return this.bus.topicNamesAndTypes();
   }
 
+  graphParameters(): Promise<GraphParameter[]> {
+    return Promise.resolve(this.bus.graphParameters());
+  }
+
+  /** Put this node's parameters on the bus for the graph to see (taken off when it is destroyed). */
+  showParameters(schema: ParamSchema): void {
+    this.#parametersShown = true;
+    this.bus.setNodeParameters(
+      this.fullyQualifiedName,
+      graphParametersOf(this.fullyQualifiedName, schema, this.params),
+    );
+  }
+
   protected release(): void {
+    if (this.#parametersShown) this.bus.setNodeParameters(this.fullyQualifiedName, undefined);
     for (const e of this.#endpoints) this.bus.remove(e);
     this.#endpoints.clear();
     this.onDestroy();

@@ -10,6 +10,8 @@ import { Envelope, type EmbeddedBus, type PublisherEndpoint, type SubscriptionEn
 
 export class WorkerHost {
   readonly #publishers = new Map<number, PublisherEndpoint>();
+  /** the worker nodes whose parameters this host put on the bus (removed when the worker goes) */
+  readonly #parameterNodes = new Set<string>();
   readonly #subscriptions = new Map<number, SubscriptionEndpoint>();
   readonly #matched = new Map<number, number>();
   readonly #outbox: Outbox;
@@ -80,6 +82,11 @@ export class WorkerHost {
           this.#subscriptions.delete(m.id);
           break;
         }
+        case 'parameters':
+          if (m.parameters) this.#parameterNodes.add(m.node);
+          else this.#parameterNodes.delete(m.node);
+          this.bus.setNodeParameters(m.node, m.parameters);
+          break;
         case 'data':
           for (const [id, bytes] of unpackBatch(m.batch)) {
             const pub = this.#publishers.get(id);
@@ -123,7 +130,11 @@ export class WorkerHost {
       this.#graphScheduled = false;
       if (this.#released) return;
       this.#outbox.flush();
-      this.worker.postMessage({ op: 'graph', topics: this.bus.topicNamesAndTypes() } satisfies ToWorker);
+      this.worker.postMessage({
+        op: 'graph',
+        topics: this.bus.topicNamesAndTypes(),
+        parameters: this.bus.graphParameters(),
+      } satisfies ToWorker);
     });
   }
 
@@ -140,6 +151,8 @@ export class WorkerHost {
     for (const e of [...this.#publishers.values(), ...this.#subscriptions.values()]) this.bus.remove(e);
     this.#publishers.clear();
     this.#subscriptions.clear();
+    for (const node of this.#parameterNodes) this.bus.setNodeParameters(node, undefined);
+    this.#parameterNodes.clear();
   }
 
   /** Stop the worker and remove its endpoints from the bus. */

@@ -1,7 +1,7 @@
 import type { ParamSpec } from '../../../src/util/param_schema.js';
 import type { TimerInfo } from '../../time/clock.js';
 import type { QoS } from '../qos.js';
-import type { EndpointQos } from '../types.js';
+import type { EndpointQos, GraphParameter, GraphParameterValue } from '../types.js';
 import type { ParameterTypes, QoSPolicies } from './rclnodejs_types.js';
 
 // Pure conversions between dynastack's shapes and rclnodejs's: QoS, parameter declarations and
@@ -157,6 +157,30 @@ export function fromRosParamValue(value: unknown, name = 'parameter'): unknown {
     return Array.from(value as unknown as ArrayLike<unknown>, (x) => fromRosParamValue(x, name));
   }
   return value;
+}
+
+/**
+ * A parameter another node reported (rclnodejs's Parameter from its get_parameters service) as the
+ * graph lists it: its type from rcl_interfaces/msg/ParameterType, integers as numbers (one beyond
+ * ±2^53 is left out: undefined), a byte array as bytes. NOT_SET and unknown types: undefined.
+ */
+export function graphParameterFromRos(
+  node: string,
+  parameter: { readonly name: string; readonly type: number; readonly value: unknown },
+  types: ParameterTypes = PARAMETER_TYPES,
+): GraphParameter | undefined {
+  if (parameter.type === types.PARAMETER_BYTE_ARRAY) {
+    const bytes = Uint8Array.from(parameter.value as ArrayLike<number>);
+    return { node, name: parameter.name, type: 'byte_array', value: bytes };
+  }
+  const type = (Object.keys(TYPE_KEY) as ParamSpec['type'][]).find((t) => types[TYPE_KEY[t]] === parameter.type);
+  if (type === undefined) return undefined;
+  try {
+    const value = fromRosParamValue(parameter.value, `${node}.${parameter.name}`) as GraphParameterValue;
+    return { node, name: parameter.name, type, value };
+  } catch {
+    return undefined;
+  }
 }
 
 export type RosParamRange =

@@ -169,12 +169,27 @@ export interface RclNode {
   addOnSetParametersCallback(callback: (parameters: RclParameter[]) => RclSetParametersResult): void;
   /** rcl_get_topic_names_and_types: every topic of the graph this node has discovered, with its types */
   getTopicNamesAndTypes(noDemangle?: boolean): Array<{ name: string; types: string[] }>;
+  /** rcl_get_node_names: the graph's nodes */
+  getNodeNamesAndNamespaces(): Array<{ name: string; namespace: string }>;
+  /** lib/parameter_client.js: the list_parameters and get_parameters services of another node */
+  createParameterClient(remoteNodeName: string, options?: { timeout?: number }): RclParameterClient;
   /** rcl_get_publishers_info_by_topic (`topic` as a ROS name when noDemangle is false) */
   getPublishersInfoByTopic(topic: string, noDemangle: boolean): RclTopicEndpointInfo[];
   /** rcl_get_subscriptions_info_by_topic */
   getSubscriptionsInfoByTopic(topic: string, noDemangle: boolean): RclTopicEndpointInfo[];
   /** start the node's event loop (wait set on a native thread, callbacks on the JS thread); timeout in ms */
   spin(timeoutMs?: number): void;
+  destroy(): void;
+}
+
+/** lib/parameter_client.js ParameterClient (the calls used here) */
+export interface RclParameterClient {
+  listParameters(options?: { timeout?: number }): Promise<{ names: string[]; prefixes: string[] }>;
+  /** the parameters that are set, as lib/parameter.js Parameter objects */
+  getParameters(
+    names: string[],
+    options?: { timeout?: number },
+  ): Promise<Array<{ name: string; type: number; value: unknown }>>;
   destroy(): void;
 }
 

@@ -7,6 +7,7 @@ import { createLogger, type Logger } from '../../../src/util/log.js';
 import { resolveQoS, type QoS } from '../qos.js';
 import { describeError, EndpointCounter, NodeBase, nodeIdentity, type NodeIdentity } from '../node_base.js';
 import { fullyQualifiedNodeName } from '../names.js';
+import { graphParametersOf } from '../graph_parameters.js';
 import type {
   LifecycleEndpoint,
   MessageCallback,
@@ -15,11 +16,19 @@ import type {
   Publisher,
   Subscription,
   SubscriptionOptions,
+  GraphParameter,
   TopicInfo,
   Transport,
 } from '../types.js';
 import { firstLine, loadRclnodejs } from './load.js';
-import { endpointQos, paramDeclaration, qosArguments, rclTimeToNs, timerInfoFrom } from './mapping.js';
+import {
+  endpointQos,
+  graphParameterFromRos,
+  paramDeclaration,
+  qosArguments,
+  rclTimeToNs,
+  timerInfoFrom,
+} from './mapping.js';
 import { parseRosArgs, rclArgv, remapsForNode, rosoutLogsEnabled, rosParamSources, type RosArg } from '../ros_args.js';
 import { hearClockBestEffort } from './clock_source.js';
 import { QOS_ROSOUT, rosoutLog, teeLogger } from './rosout.js';
@@ -30,6 +39,7 @@ import type {
   RclContext,
   Rclnodejs,
   RclNode,
+  RclParameterClient,
   RclParameter,
   RclQoS,
   RclRosClock,
@@ -205,6 +215,9 @@ class Ros2Node<S extends ParamSchema> extends NodeBase<S> implements NodeHandle<
   readonly #rcl: Rclnodejs;
   readonly #node: RclNode;
   readonly #onDestroy: () => void;
+  readonly #schema: ParamSchema;
+  /** parameter clients of the other nodes, by fully qualified name */
+  readonly #parameterClients = new Map<string, RclParameterClient>();
 
   constructor(
     rcl: Rclnodejs,
@@ -218,6 +231,7 @@ class Ros2Node<S extends ParamSchema> extends NodeBase<S> implements NodeHandle<
     super(id);
     this.#rcl = rcl;
     this.#onDestroy = onDestroy;
+    this.#schema = schema;
     try {
       // rcl applies the global --ros-args remaps again; they are already in id, so the name is unchanged.
       // No rcl /rosout publisher: the transport publishes the node's lines itself (./rosout.ts);
@@ -444,7 +458,47 @@ class Ros2Node<S extends ParamSchema> extends NodeBase<S> implements NodeHandle<
     return out;
   }
 
+  /**
+   * This node's parameters, and those of every other node of the graph that answers its
+   * list_parameters and get_parameters services (rcl_interfaces) within timeoutMs, asked at once.
+   */
+  async graphParameters(timeoutMs = 1000): Promise<GraphParameter[]> {
+    if (this.destroyed) return [];
+    const own = graphParametersOf(this.fullyQualifiedName, this.#schema, this.params);
+    const nodes = new Set(
+      this.#node
+        .getNodeNamesAndNamespaces()
+        .map((n) => fullyQualifiedNodeName(n.namespace, n.name))
+        .filter((fqn) => fqn !== this.fullyQualifiedName),
+    );
+    for (const [fqn, client] of this.#parameterClients)
+      if (!nodes.has(fqn)) {
+        client.destroy();
+        this.#parameterClients.delete(fqn);
+      }
+    const types = this.#rcl.ParameterType;
+    const others = await Promise.all(
+      [...nodes].map(async (fqn) => {
+        try {
+          let client = this.#parameterClients.get(fqn);
+          if (!client) {
+            client = this.#node.createParameterClient(fqn, { timeout: timeoutMs });
+            this.#parameterClients.set(fqn, client);
+          }
+          const { names } = await client.listParameters({ timeout: timeoutMs });
+          const values = names.length ? await client.getParameters(names, { timeout: timeoutMs }) : [];
+          return values.flatMap((p) => graphParameterFromRos(fqn, p, types) ?? []);
+        } catch {
+          return []; // no parameter services (or too slow): left out
+        }
+      }),
+    );
+    return [...own, ...others.flat()];
+  }
+
   protected release(): void {
+    for (const client of this.#parameterClients.values()) client.destroy();
+    this.#parameterClients.clear();
     try {
       this.#node.destroy(); // stops spinning, releases publishers, subscriptions and timers
     } catch (err) {

@@ -3,10 +3,8 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { FoxgloveBridge, type BridgeOptions } from '../../../framework/foxglove/bridge.js';
 import { compilePatterns, subscriptionQos } from '../../../framework/foxglove/discovery.js';
-import { NodeParameters } from '../../../framework/foxglove/parameters.js';
 import { codecFor } from '../../../framework/msgs/codec.js';
 import { bagDefinitionText } from '../../../framework/msgs/schema_codec.js';
-import { COMMON_PARAMS } from '../../../framework/params/common.js';
 import { EmbeddedTransport } from '../../../framework/transport/embedded/transport.js';
 import { QOS_CLOCK_PUBLISHER, QOS_LATCHED } from '../../../framework/transport/qos.js';
 import type { NodeHandle } from '../../../framework/transport/types.js';
@@ -46,7 +44,6 @@ async function setup(
   });
   node.logger.level = 'warn';
   const probe = await transport.createNode({ name: 'probe', parameters: defineParams({}) });
-  const own = new NodeParameters(node.fullyQualifiedName, { ...COMMON_PARAMS, ...BRIDGE_PARAMS }, node.params);
   const bridge = await FoxgloveBridge.open(node, {
     address: '127.0.0.1',
     port: 0,
@@ -58,7 +55,6 @@ async function setup(
     messageBacklog: 1024,
     maxIncomingBytes: 1 << 20,
     discoveryPeriodNs: 20_000_000n,
-    getParameters: (names) => own.get(names),
     ...options,
   });
   bridge.start();
@@ -221,7 +217,7 @@ test('with use_sim_time, time messages follow /clock and messages carry /clock t
   assert.equal(c.messages[0]!.timestamp, 7_000_000_000n, 'a message carries the ROS time of /clock');
 });
 
-test("parameters: this node's are listed, setting them is refused; the connection graph names each topic's nodes", async (t) => {
+test("parameters: every node's are listed, setting them is refused; the connection graph names each topic's nodes", async (t) => {
   const s = await setup(t);
   s.probe.createPublisher('sensor_msgs/msg/JointState', 'joint_states');
   const c = await connect(t, s.port);
@@ -236,6 +232,10 @@ test("parameters: this node's are listed, setting them is refused; the connectio
       value: 2,
       type: 'float64',
     },
+  );
+  assert.ok(
+    all.some((p) => p.name === '/probe.use_sim_time'),
+    "another node's too",
   );
   assert.deepEqual(
     all.find((p) => p.name === '/foxglove_bridge.use_sim_time'),

@@ -22,7 +22,9 @@ import type { TimerInfo } from '../../../framework/time/clock.js';
 import { QOS_DEFAULT, QOS_LATCHED, QOS_SENSOR_DATA, type QoS } from '../../../framework/transport/qos.js';
 import { importRclnodejs } from '../../../framework/transport/ros2/load.js';
 import {
+  endpointQos,
   fromRosParamValue,
+  graphParameterFromRos,
   paramDeclaration,
   PARAMETER_TYPES,
   qosArguments,
@@ -64,6 +66,43 @@ test('QoS maps every field to the rmw enum values rclnodejs.QoS takes', () => {
   };
   assert.deepEqual(qosArguments(keepAll, shifted), [12, 7, 22, 31]);
   assert.deepEqual(qosArguments(QOS_DEFAULT, shifted), [11, 10, 21, 32]);
+});
+
+test("a discovered endpoint's QoS and another node's parameters in dynastack's terms", () => {
+  assert.deepEqual(endpointQos({ reliability: 1, durability: 1, depth: 1 }), {
+    reliability: 'reliable',
+    durability: 'transient_local',
+    depth: 1,
+  });
+  assert.deepEqual(endpointQos({ reliability: 2, durability: 2, depth: 5 }), {
+    reliability: 'best_effort',
+    durability: 'volatile',
+    depth: 5,
+  });
+  // rclnodejs Parameters as a get_parameters reply gives them (integers bigint)
+  const P = PARAMETER_TYPES;
+  assert.deepEqual(graphParameterFromRos('/n', { name: 'rate_hz', type: P.PARAMETER_DOUBLE, value: 2 }), {
+    node: '/n',
+    name: 'rate_hz',
+    type: 'double',
+    value: 2,
+  });
+  assert.deepEqual(graphParameterFromRos('/n', { name: 'ids', type: P.PARAMETER_INTEGER_ARRAY, value: [1n, 2n] }), {
+    node: '/n',
+    name: 'ids',
+    type: 'integer_array',
+    value: [1, 2],
+  });
+  assert.deepEqual(graphParameterFromRos('/n', { name: 'blob', type: P.PARAMETER_BYTE_ARRAY, value: [1, 255] }), {
+    node: '/n',
+    name: 'blob',
+    type: 'byte_array',
+    value: Uint8Array.from([1, 255]),
+  });
+  // not set, an unknown type, an integer a number cannot hold: left out
+  assert.equal(graphParameterFromRos('/n', { name: 'x', type: P.PARAMETER_NOT_SET, value: undefined }), undefined);
+  assert.equal(graphParameterFromRos('/n', { name: 'x', type: 99, value: 1 }), undefined);
+  assert.equal(graphParameterFromRos('/n', { name: 'x', type: P.PARAMETER_INTEGER, value: 2n ** 60n }), undefined);
 });
 
 const schema = defineParams({

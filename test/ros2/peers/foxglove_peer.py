@@ -2,7 +2,7 @@
 through dynastack's foxglove_bridge. Publishes sensor_msgs/JointState on PREFIX/joint_states with
 rclpy's sensor-data QoS (best effort) at 50 Hz, joints a and b at positions k/100 and -k/100 for
 the k-th message; publishes std_msgs/String "scene from rclpy" once on PREFIX/scene, transient
-local (latched); subscribes to std_msgs/Bool on PREFIX/emergency_stop and prints each as
+local (latched); declares the parameters gain (2.5) and joints (['a', 'b']); subscribes to std_msgs/Bool on PREFIX/emergency_stop and prints each as
 "estop <true|false>". Ends on SIGINT.
 
   python3 foxglove_peer.py PREFIX
@@ -22,6 +22,8 @@ def main() -> None:
     prefix = sys.argv[1]
     rclpy.init()
     node = Node("foxglove_peer")
+    node.declare_parameter("gain", 2.5)
+    node.declare_parameter("joints", ["a", "b"])
     states = node.create_publisher(JointState, prefix + "/joint_states", qos_profile_sensor_data)
     latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
     scene = node.create_publisher(String, prefix + "/scene", latched)
