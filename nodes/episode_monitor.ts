@@ -35,6 +35,13 @@ import { shareVerdict, verdictLine, type TaskVerdict } from '../src/tasks/task_j
 // transient local with the whole run kept (resumed episodes at activation), so a live viewer that
 // joins late (Foxglove's plot, docs/foxglove-layout.json) draws the learning curve from the start.
 
+/**
+ * messages the state and command subscriptions keep while the monitor is busy or starved of CPU (a
+ * lockstep sim does not wait for it: with rcl's default 10, a monitor process that falls a second
+ * behind loses states and sums a wrong return; at 1 kHz this is 1 s)
+ */
+const DATA_DEPTH = 1000;
+
 /** ~/returns: reliable, transient local, the whole run (an outcome is some 60 bytes) */
 const QOS_RETURNS = { ...QOS_LATCHED, depth: 10_000 };
 
@@ -242,6 +249,8 @@ export default defineNode({
     let countedThroughNs: bigint | undefined;
     /** the counted states of episodes not ended yet, oldest first: an END takes those through its stamp */
     let counted: { stampNs: bigint; reward: number; distance: number }[] = [];
+    /** the stamp of the newest END received */
+    let lastEndNs: bigint | undefined;
     /** END stamps whose last state has not been counted yet, in order */
     const endsDue: bigint[] = [];
     let finish: (reason: string) => void = () => {};
@@ -315,18 +324,24 @@ export default defineNode({
         episodeEnded(endsDue.shift()!);
     }
     if (stamped)
-      node.createSubscription('sensor_msgs/msg/JointState', p.command_topic, (m) => {
-        const { stampNs, values } = commandOf(m);
-        // a stamp that went back: the source restarted, its old commands are of another time line
-        if (stampedCommands.length && stampNs < stampedCommands.at(-1)!.stampNs) stampedCommands = [];
-        stampedCommands.push({ stampNs, values: Float64Array.from(values) });
-        for (const state of hold.command(stampNs)) countState(state);
-      });
+      node.createSubscription(
+        'sensor_msgs/msg/JointState',
+        p.command_topic,
+        (m) => {
+          const { stampNs, values } = commandOf(m);
+          // a stamp that went back: the source restarted, its old commands are of another time line
+          if (stampedCommands.length && stampNs < stampedCommands.at(-1)!.stampNs) stampedCommands = [];
+          stampedCommands.push({ stampNs, values: Float64Array.from(values) });
+          for (const state of hold.command(stampNs)) countState(state);
+        },
+        { qos: { depth: DATA_DEPTH } },
+      );
     else
       node.createSubscription(
         'std_msgs/msg/Float64MultiArray',
         p.command_topic,
         (m) => (u = Float64Array.from(m.data)),
+        { qos: { depth: DATA_DEPTH } },
       );
     /** the command in force over the step that led to a state stamped `stampNs` */
     function commandBefore(stampNs: bigint): ArrayLike<number> {
@@ -343,10 +358,14 @@ export default defineNode({
       p.episode_topic,
       (m) => {
         const stampNs = timeToNs(m.header.stamp);
-        // the states before an episode's first belong to no episode (counted ones went to the END before it)
-        if (m.event === EpisodeEventKind.START) counted = counted.filter((c) => c.stampNs >= stampNs);
+        // states after the last END and before this START belong to no episode; those through that
+        // END stay for it: its last state may still wait for its command (stamped commands: the
+        // next episode's START can come first, from another process)
+        if (m.event === EpisodeEventKind.START)
+          counted = counted.filter((c) => c.stampNs >= stampNs || (lastEndNs !== undefined && c.stampNs <= lastEndNs));
         if (m.event !== EpisodeEventKind.END) return;
         // the END comes on its own topic: it may come before its episode's last states have been counted
+        lastEndNs = stampNs;
         endsDue.push(stampNs);
         endsReached();
       },
@@ -376,10 +395,15 @@ export default defineNode({
       counted.push({ stampNs, reward: Number.isFinite(r) ? r : 0, distance });
       endsReached();
     }
-    node.createSubscription('sensor_msgs/msg/JointState', p.state_topic, (m) => {
-      if (!stamped) countState(m);
-      else for (const state of hold.state(timeToNs(m.header.stamp), m)) countState(state);
-    });
+    node.createSubscription(
+      'sensor_msgs/msg/JointState',
+      p.state_topic,
+      (m) => {
+        if (!stamped) countState(m);
+        else for (const state of hold.state(timeToNs(m.header.stamp), m)) countState(state);
+      },
+      { qos: { depth: DATA_DEPTH } },
+    );
     return {
       finished,
       activate: () => {

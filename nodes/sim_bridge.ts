@@ -164,6 +164,13 @@ const parameters = defineParams({
     description:
       'hold the sim at activation until a subscriber of joint_states and a publisher on command_topic are matched (false: start at once, e.g. with no controller)',
   },
+  min_state_subscribers: {
+    type: 'integer',
+    default: 1,
+    range: [1, 1000],
+    description:
+      'with wait_for_command_source: hold until at least this many subscribers of joint_states are matched (a launch whose every state counts, e.g. an episode monitor in a process of its own, names its state consumers here)',
+  },
   command_source_timeout_s: {
     type: 'double',
     default: 0,
@@ -262,6 +269,7 @@ export default defineNode({
             stateTopic: jointStates.topic,
             commandTopic: commands.topic,
             stateSubscribers: () => jointStates.subscriptionCount(),
+            minStateSubscribers: p.min_state_subscribers,
             commandPublishers: () => commands.publisherCount(),
           },
           {

@@ -7,12 +7,16 @@ import type { StartTimeout } from './lockstep.js';
 // it sees its command source: a subscriber matched to its state and a publisher matched to its
 // command topic (rcl_publisher_get_subscription_count, rcl_subscription_get_publisher_count). It
 // says once that it waits and why, again every reportMs while it still waits, and once when it
-// goes on; with a limit, it goes on without the source when the limit passes (saying so).
+// goes on; with a limit, it goes on without the source when the limit passes (saying so). Where
+// every state matters to more than the controller (an episode monitor in its own process sums
+// episode 0's rewards from the first state), the bridge can wait for that many state subscribers.
 
 /** What the bridge can see of its command source. */
 export interface CommandSourceProbe {
   /** subscriptions matched to the state publisher */
   stateSubscribers(): number;
+  /** how many state subscribers make the source there (default 1) */
+  readonly minStateSubscribers?: number;
   /** publishers matched to the command subscription */
   commandPublishers(): number;
   /** the topics, for the lines said */
@@ -23,7 +27,12 @@ export interface CommandSourceProbe {
 /** What is missing of the command source, as a phrase ('' when it is there). */
 export function missingSource(probe: CommandSourceProbe): string {
   const missing: string[] = [];
-  if (probe.stateSubscribers() === 0) missing.push(`no subscriber of ${probe.stateTopic}`);
+  const want = probe.minStateSubscribers ?? 1;
+  const have = probe.stateSubscribers();
+  if (have < want)
+    missing.push(
+      want === 1 ? `no subscriber of ${probe.stateTopic}` : `${have} of ${want} subscribers of ${probe.stateTopic}`,
+    );
   if (probe.commandPublishers() === 0) missing.push(`no publisher on ${probe.commandTopic}`);
   return missing.join(', ');
 }

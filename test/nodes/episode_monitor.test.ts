@@ -104,6 +104,85 @@ test('episode monitor: returns per declared episode, one period apart; done afte
   }
 });
 
+test('episode monitor, stamped commands: the next START before the last state of an episode is complete takes none of its states', async () => {
+  // Under ros2 launch the sim's END and the next START (one process) can reach the monitor before the
+  // controller's command for the episode's last tick (another process): that last state is held for
+  // its command, and the START must not drop the episode's states counted before it.
+  const run = async (commandLast: 'before events' | 'after events'): Promise<string> => {
+    const dir = mkdtempSync(join(tmpdir(), 'episode-monitor-'));
+    const transport = new EmbeddedTransport({ checkMessages: true });
+    try {
+      const handle = await transport.createNode({
+        name: 'episode_monitor',
+        parameters: definition.parameters,
+        parameterSources: [
+          {
+            origin: 'test',
+            values: {
+              task: 'cartpole_swingup',
+              episodes: 2,
+              output: join(dir, 'curve.svg'),
+              command_topic: 'controller/commands_stamped',
+              command_type: 'sensor_msgs/msg/JointState',
+            },
+            strict: true,
+          },
+        ],
+      });
+      const probe = await transport.createNode({ name: 'probe', parameters: defineParams({}) });
+      const states = probe.createPublisher('sensor_msgs/msg/JointState', 'joint_states');
+      const commands = probe.createPublisher('sensor_msgs/msg/JointState', 'controller/commands_stamped');
+      const events = probe.createPublisher('dynastack_msgs/msg/EpisodeEvent', 'episode', QOS_EPISODE_EVENTS);
+      const lifecycle = await definition.configure(handle, handle.params);
+      await lifecycle.activate?.();
+      const at = (k: number) => ({ stamp: nsToTime(BigInt(k) * PERIOD), frame_id: '' });
+      const state = (k: number): void =>
+        states.publish({
+          header: at(k),
+          name: ['cart_slide', 'pole_hinge'],
+          position: [0.05 * k, 0.1 * k],
+          velocity: [0, 0],
+          effort: [],
+        });
+      const command = (k: number): void =>
+        commands.publish({ header: at(k), name: ['cart_slide'], position: [], velocity: [], effort: [k % 2 ? 1 : -1] });
+      const event = (kind: number, episode: number, k: number): void =>
+        events.publish({ header: at(k), episode, event: kind, reason: kind === EpisodeEventKind.END ? 'length' : '' });
+      event(EpisodeEventKind.START, 0, 0);
+      for (const k of [0, 1, 2, 3]) {
+        state(k);
+        if (k < 3 || commandLast === 'before events') command(k);
+        await transport.bus.idle();
+      }
+      event(EpisodeEventKind.END, 0, 3);
+      event(EpisodeEventKind.START, 1, 4);
+      await transport.bus.idle();
+      if (commandLast === 'after events') command(3);
+      for (const k of [4, 5]) {
+        state(k);
+        command(k);
+        await transport.bus.idle();
+      }
+      event(EpisodeEventKind.END, 1, 5);
+      await transport.bus.idle();
+      await new Promise((r) => setImmediate(r));
+      const metrics = lifecycle.metrics!();
+      await lifecycle.deactivate?.();
+      await lifecycle.cleanup?.();
+      assert.equal(metrics.episodes, 2);
+      return String(metrics.returns);
+    } finally {
+      await transport.shutdown();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  const inOrder = await run('before events');
+  const late = await run('after events');
+  assert.equal(late, inOrder, 'the same returns whichever comes first');
+  // episode 1 holds its four states: its return is more than its last state's reward can be (≤ 1)
+  assert.ok(Number(inOrder.split(' ')[0]) > 1, `episode 1's return ${inOrder}`);
+});
+
 /** a monitor of cartpole_swingup writing its curve to `output`, and a probe that declares episodes */
 async function monitor(values: Record<string, unknown>) {
   const transport = new EmbeddedTransport({ checkMessages: true });

@@ -46,6 +46,10 @@ test('missingSource names what is not matched yet', () => {
   assert.equal(missingSource(p), 'no publisher on /forward_command_controller/commands');
   p.pubs = 2;
   assert.equal(missingSource(p), '');
+  // a bridge that waits for two state consumers (the estimator and an episode monitor)
+  const two = { ...p, minStateSubscribers: 2, stateSubscribers: () => 1 };
+  assert.equal(missingSource(two), '1 of 2 subscribers of /joint_states');
+  assert.equal(missingSource({ ...two, stateSubscribers: () => 3 }), '');
 });
 
 test('the wait says once that it holds, again every report period, and once when the source is there', async () => {
