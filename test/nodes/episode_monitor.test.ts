@@ -21,27 +21,27 @@ import { QOS_EPISODE_EVENTS, QOS_LATCHED } from '../../framework/transport/qos.j
 
 const PERIOD = 10_000_000n;
 
+/** An episode monitor of cartpole_swingup with `values` on `transport`, configured and active, and a probe node beside it. */
+async function startMonitor(transport: EmbeddedTransport, values: Record<string, unknown>) {
+  const handle = await transport.createNode({
+    name: 'episode_monitor',
+    parameters: definition.parameters,
+    parameterSources: [{ origin: 'test', values: { task: 'cartpole_swingup', ...values }, strict: true }],
+  });
+  const probe = await transport.createNode({ name: 'probe', parameters: defineParams({}) });
+  const lifecycle = await definition.configure(handle, handle.params);
+  await lifecycle.activate?.();
+  return { lifecycle, probe };
+}
+
 test('episode monitor: returns per declared episode, one period apart; done after `episodes`', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'episode-monitor-'));
   const transport = new EmbeddedTransport({ checkMessages: true });
   try {
-    const handle = await transport.createNode({
-      name: 'episode_monitor',
-      parameters: definition.parameters,
-      parameterSources: [
-        {
-          origin: 'test',
-          values: { task: 'cartpole_swingup', episodes: 2, output: join(dir, 'curve.svg') },
-          strict: true,
-        },
-      ],
-    });
-    const probe = await transport.createNode({ name: 'probe', parameters: defineParams({}) });
+    const { lifecycle, probe } = await startMonitor(transport, { episodes: 2, output: join(dir, 'curve.svg') });
     const states = probe.createPublisher('sensor_msgs/msg/JointState', 'joint_states');
     const commands = probe.createPublisher('std_msgs/msg/Float64MultiArray', 'forward_command_controller/commands');
     const events = probe.createPublisher('dynastack_msgs/msg/EpisodeEvent', 'episode', QOS_EPISODE_EVENTS);
-    const lifecycle = await definition.configure(handle, handle.params);
-    await lifecycle.activate?.();
     let done = '';
     void lifecycle.finished!.then((s) => (done = s));
 
@@ -112,29 +112,15 @@ test('episode monitor, stamped commands: the next START before the last state of
     const dir = mkdtempSync(join(tmpdir(), 'episode-monitor-'));
     const transport = new EmbeddedTransport({ checkMessages: true });
     try {
-      const handle = await transport.createNode({
-        name: 'episode_monitor',
-        parameters: definition.parameters,
-        parameterSources: [
-          {
-            origin: 'test',
-            values: {
-              task: 'cartpole_swingup',
-              episodes: 2,
-              output: join(dir, 'curve.svg'),
-              command_topic: 'controller/commands_stamped',
-              command_type: 'sensor_msgs/msg/JointState',
-            },
-            strict: true,
-          },
-        ],
+      const { lifecycle, probe } = await startMonitor(transport, {
+        episodes: 2,
+        output: join(dir, 'curve.svg'),
+        command_topic: 'controller/commands_stamped',
+        command_type: 'sensor_msgs/msg/JointState',
       });
-      const probe = await transport.createNode({ name: 'probe', parameters: defineParams({}) });
       const states = probe.createPublisher('sensor_msgs/msg/JointState', 'joint_states');
       const commands = probe.createPublisher('sensor_msgs/msg/JointState', 'controller/commands_stamped');
       const events = probe.createPublisher('dynastack_msgs/msg/EpisodeEvent', 'episode', QOS_EPISODE_EVENTS);
-      const lifecycle = await definition.configure(handle, handle.params);
-      await lifecycle.activate?.();
       const at = (k: number) => ({ stamp: nsToTime(BigInt(k) * PERIOD), frame_id: '' });
       const state = (k: number): void =>
         states.publish({
@@ -186,16 +172,9 @@ test('episode monitor, stamped commands: the next START before the last state of
 /** a monitor of cartpole_swingup writing its curve to `output`, and a probe that declares episodes */
 async function monitor(values: Record<string, unknown>) {
   const transport = new EmbeddedTransport({ checkMessages: true });
-  const handle = await transport.createNode({
-    name: 'episode_monitor',
-    parameters: definition.parameters,
-    parameterSources: [{ origin: 'test', values: { task: 'cartpole_swingup', ...values }, strict: true }],
-  });
-  const probe = await transport.createNode({ name: 'probe', parameters: defineParams({}) });
+  const { lifecycle, probe } = await startMonitor(transport, values);
   const states = probe.createPublisher('sensor_msgs/msg/JointState', 'joint_states');
   const events = probe.createPublisher('dynastack_msgs/msg/EpisodeEvent', 'episode', QOS_EPISODE_EVENTS);
-  const lifecycle = await definition.configure(handle, handle.params);
-  await lifecycle.activate?.();
   let done = '';
   void lifecycle.finished?.then((s) => (done = s));
   /** an episode of two states at ticks k, k+1, the pole at θ */
