@@ -72,15 +72,22 @@ export class EmbeddedTransport implements Transport {
   }
 
   #createNode<S extends ParamSchema>(options: NodeOptions<S>): NodeHandle<S> {
-    const node = new EmbeddedNode(this.port, options, this.#rosClock, () =>
-      this.#nodes.delete(node.fullyQualifiedName),
-    );
+    const node: EmbeddedNode<S> = new EmbeddedNode(this.port, options, this.#rosClock, () => {
+      // a node refused as a duplicate takes nothing of the one that has the name
+      if (this.#nodes.get(node.fullyQualifiedName) !== node) return;
+      this.#nodes.delete(node.fullyQualifiedName);
+      this.port.setNodeParameters(node.fullyQualifiedName, undefined);
+    });
     if (this.#nodes.has(node.fullyQualifiedName)) {
       node.destroy();
       throw new Error(`a node named ${node.fullyQualifiedName} already exists in this process`);
     }
     this.#nodes.set(node.fullyQualifiedName, node);
-    node.showParameters(options.parameters);
+    // its parameters, for the graph to see (NodeHandle.graphParameters), until it is destroyed
+    this.port.setNodeParameters(
+      node.fullyQualifiedName,
+      graphParametersOf(node.fullyQualifiedName, options.parameters, node.params),
+    );
     return node;
   }
 
@@ -96,7 +103,6 @@ class EmbeddedNode<S extends ParamSchema> extends NodeBase<S> implements NodeHan
   readonly clock: Clock;
   readonly steadyClock: Clock = new WallClock('steady');
   readonly #endpoints = new Set<PublisherHandle | SubscriptionHandle>();
-  #parametersShown = false;
 
   constructor(
     private readonly bus: BusPort,
@@ -202,17 +208,7 @@ class EmbeddedNode<S extends ParamSchema> extends NodeBase<S> implements NodeHan
     return Promise.resolve(this.bus.graphParameters());
   }
 
-  /** Put this node's parameters on the bus for the graph to see (taken off when it is destroyed). */
-  showParameters(schema: ParamSchema): void {
-    this.#parametersShown = true;
-    this.bus.setNodeParameters(
-      this.fullyQualifiedName,
-      graphParametersOf(this.fullyQualifiedName, schema, this.params),
-    );
-  }
-
   protected release(): void {
-    if (this.#parametersShown) this.bus.setNodeParameters(this.fullyQualifiedName, undefined);
     for (const e of this.#endpoints) this.bus.remove(e);
     this.#endpoints.clear();
     this.onDestroy();

@@ -123,6 +123,11 @@ test('names: namespace, private names and remaps resolve as rcl does', async () 
   assert.equal(node.resolveTopicName('commands'), '/forward_position_controller/commands');
   assert.throws(() => node.resolveTopicName('bad name'), /invalid topic name/);
   await assert.rejects(transport.createNode({ name: 'ctl', namespace: '/arm', parameters: none }), /already exists/);
+  // the refused one took nothing of the node with the name: refused again, its parameters still listed
+  await assert.rejects(transport.createNode({ name: 'ctl', namespace: '/arm', parameters: none }), /already exists/);
+  assert.ok((await node.graphParameters()).some((p) => p.node === '/arm/ctl' && p.name === 'use_sim_time'));
+  node.destroy();
+  assert.ok(!transport.bus.graphParameters().some((p) => p.node === '/arm/ctl'), 'gone with the node');
 });
 
 test('with checkMessages a message that breaks its schema fails at publish', async () => {
