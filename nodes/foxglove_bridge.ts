@@ -48,7 +48,8 @@ const parameters = defineParams({
     type: 'integer',
     default: 25,
     range: [1, 100_000],
-    description: 'the queue depth of the bridge’s subscriptions',
+    description:
+      'the deepest queue of the bridge’s subscriptions: each takes its publishers’ depths summed, at most this',
   },
   send_buffer_limit: {
     type: 'integer',

@@ -19,13 +19,12 @@ import { FoxgloveWebSocketServer, type ClientHandle, type ClientStats } from './
 // are — only while some client subscribes to its channel, with the QoS its publishers offer
 // (./discovery.ts subscriptionQos). A latched topic's newest messages (its depth) are kept while
 // it is subscribed and sent to each client that subscribes later, as a ROS subscriber of its own
-// would get them (foxglove_bridge subscribes per client for this). Messages carry the node's ROS time,
-// and with use_sim_time (capability time) a time message follows each /clock message, so both
-// come from one source as the spec requires ("Time"). Parameters: every node's of the graph
+// would get them (foxglove_bridge subscribes per client for this). Messages carry the node's ROS
+// time, and with use_sim_time (capability time) a time message follows each /clock message, so
+// both come from one source as the spec requires ("Time"). Parameters: every node's of the graph
 // (NodeHandle.graphParameters, ./parameters.ts); setting them is refused unless the owner passes
-// `setParameters`. The
-// connection graph is the discovered one, without the bridge's own endpoints. Client publishing
-// goes through ./client_publish.ts (whitelist, type, payload check).
+// `setParameters`. The connection graph is the discovered one, without the bridge's own
+// endpoints. Client publishing goes through ./client_publish.ts (whitelist, type, payload check).
 
 /** What this bridge can offer of the spec's capabilities. */
 const OFFERED: readonly Capability[] = ['clientPublish', 'time', 'parameters', 'connectionGraph'];
@@ -61,7 +60,7 @@ export interface BridgeOptions {
   readonly topicWhitelist: readonly RegExp[];
   /** compiled client_topic_whitelist */
   readonly clientTopicWhitelist: readonly RegExp[];
-  /** the depth of the bridge's subscriptions (foxglove_bridge's max_qos_depth) */
+  /** the deepest a subscription may be: its publishers' depths summed, at most this (foxglove_bridge's max_qos_depth) */
   readonly maxQosDepth: number;
   readonly sendBufferLimitBytes: number;
   readonly messageBacklog: number;

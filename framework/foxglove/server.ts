@@ -197,19 +197,18 @@ export class FoxgloveWebSocketServer {
 
   /** A message to every client subscribed to the channel. */
   sendMessage(channelId: number, timestampNs: bigint, payload: Uint8Array): void {
-    for (const c of this.#clients) {
-      const sub = c.byChannel.get(channelId);
-      if (sub !== undefined) c.queue.data(messageDataFrame(sub, timestampNs, payload));
-    }
+    for (const c of this.#clients) this.#sendMessage(c, channelId, timestampNs, payload);
   }
 
   /** A message to one client, when it subscribes to the channel (a latched topic's history). */
   sendMessageTo(client: ClientHandle, channelId: number, timestampNs: bigint, payload: Uint8Array): void {
-    for (const c of this.#clients) {
-      if (c.id !== client.id) continue;
-      const sub = c.byChannel.get(channelId);
-      if (sub !== undefined) c.queue.data(messageDataFrame(sub, timestampNs, payload));
-    }
+    for (const c of this.#clients) if (c.id === client.id) this.#sendMessage(c, channelId, timestampNs, payload);
+  }
+
+  /** A message on a channel to a client, if it subscribes to it. */
+  #sendMessage(c: Client, channelId: number, timestampNs: bigint, payload: Uint8Array): void {
+    const sub = c.byChannel.get(channelId);
+    if (sub !== undefined) c.queue.data(messageDataFrame(sub, timestampNs, payload));
   }
 
   /** The server's time to every client (capability time). */
