@@ -22,7 +22,7 @@ import {
 import type { EnsembleConfig } from '../src/dynamics/ensemble.js';
 import type { TensorBackendKind } from '../src/tensor/backend.js';
 import { nsToTime, periodNsFromHz, timeToNs } from '../framework/time/time.js';
-import { QOS_EPISODE_EVENTS, QOS_LATCHED } from '../framework/transport/qos.js';
+import { QOS_DATA_STREAM, QOS_EPISODE_EVENTS, QOS_LATCHED } from '../framework/transport/qos.js';
 import { StateHold } from '../src/data/state_hold.js';
 import { packagePath } from '../src/util/paths.js';
 import { Throttle } from '../src/util/log.js';
@@ -40,7 +40,7 @@ import type { Timer } from '../framework/time/clock.js';
 // clock when it is handled. A state is used once a command stamped at or after it has come
 // (src/data/state_hold.ts): across processes the command of tick k can be handled after the state
 // of tick k+1, and neither the order of arrival nor the clock says which tick a command was for.
-// The state and command subscriptions keep DATA_DEPTH messages, so a learner that falls behind
+// The state and command subscriptions keep 1000 messages (QOS_DATA_STREAM), so a learner that falls behind
 // (a save, a model published, a loaded machine) loses none of a lockstep run's ticks.
 // s = [q, q̇] in `joints` order with each of `angle_joints` as (sin q, cos q)
 // (src/dynamics/state_encoding.ts), a = the command values as sent. A model's metadata says its
@@ -234,9 +234,6 @@ const parameters = defineParams({
   },
 });
 
-/** messages the state and command subscriptions keep while the learner is busy (at 1 kHz, 1 s) */
-const DATA_DEPTH = 1000;
-
 export default defineNode({
   name: 'dynamics_learner',
   description:
@@ -331,7 +328,7 @@ export default defineNode({
       diagnostics.publish(diagnosticArray(node.clock.now(), [report]));
     }
     // states wait for the command in force over them (a command stamped at or after them)
-    const hold = new StateHold<StateInput>(DATA_DEPTH);
+    const hold = new StateHold<StateInput>(QOS_DATA_STREAM.depth);
     function onState(input: StateInput): void {
       for (const s of hold.state(input.stampNs, input)) useState(s);
     }
@@ -365,7 +362,7 @@ export default defineNode({
 
     // transitions are collected from configure on (a bridge in a worker starts at once); training
     // and publishing wait for activation
-    subscribeStateAndCommand(node, p, DATA_DEPTH, onState, onCommand);
+    subscribeStateAndCommand(node, p, onState, onCommand);
     // transient local as the sim bridge declares them: the START under way comes to a learner that starts late
     node.createSubscription('dynastack_msgs/msg/EpisodeEvent', p.episode_topic, onEpisode, { qos: QOS_EPISODE_EVENTS });
 

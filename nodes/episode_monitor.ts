@@ -5,7 +5,7 @@ import { nsToTime, timeToNs } from '../framework/time/time.js';
 import { EpisodeEventKind, type JointState } from '../framework/msgs/types.js';
 import { commandOf } from '../framework/msgs/stamped_command.js';
 import { StateHold } from '../src/data/state_hold.js';
-import { QOS_EPISODE_EVENTS, QOS_LATCHED } from '../framework/transport/qos.js';
+import { QOS_DATA_STREAM, QOS_EPISODE_EVENTS, QOS_LATCHED } from '../framework/transport/qos.js';
 import { writeLinePlot } from '../src/data/svg_plot.js';
 import { writeFileAtomicAsync } from '../src/util/atomic_file.js';
 import { REWARD_TASKS, rewardFor, type RewardTask } from '../src/tasks/episode_reward.js';
@@ -34,13 +34,6 @@ import { shareVerdict, verdictLine, type TaskVerdict } from '../src/tasks/task_j
 // Each episode's outcome also goes out on ~/returns (dynastack_msgs/EpisodeReturn) as it ends,
 // transient local with the whole run kept (resumed episodes at activation), so a live viewer that
 // joins late (Foxglove's plot, docs/foxglove-layout.json) draws the learning curve from the start.
-
-/**
- * messages the state and command subscriptions keep while the monitor is busy or starved of CPU (a
- * lockstep sim does not wait for it: with rcl's default 10, a monitor process that falls a second
- * behind loses states and sums a wrong return; at 1 kHz this is 1 s)
- */
-const DATA_DEPTH = 1000;
 
 /** ~/returns: reliable, transient local, the whole run (an outcome is some 60 bytes) */
 const QOS_RETURNS = { ...QOS_LATCHED, depth: 10_000 };
@@ -242,7 +235,7 @@ export default defineNode({
     let stampedCommands: { stampNs: bigint; values: ArrayLike<number> }[] = [];
     const stamped = p.command_type === 'sensor_msgs/msg/JointState';
     /** stamped commands: states wait for the command in force over them (src/data/state_hold.ts) */
-    const hold = new StateHold<JointState>(1000);
+    const hold = new StateHold<JointState>(QOS_DATA_STREAM.depth);
     /** the stamp of the last state of the newest episode that ended: states up to it are counted */
     let endedThroughNs: bigint | undefined;
     /** the stamp of the newest state counted */
@@ -334,14 +327,14 @@ export default defineNode({
           stampedCommands.push({ stampNs, values: Float64Array.from(values) });
           for (const state of hold.command(stampNs)) countState(state);
         },
-        { qos: { depth: DATA_DEPTH } },
+        { qos: QOS_DATA_STREAM },
       );
     else
       node.createSubscription(
         'std_msgs/msg/Float64MultiArray',
         p.command_topic,
         (m) => (u = Float64Array.from(m.data)),
-        { qos: { depth: DATA_DEPTH } },
+        { qos: QOS_DATA_STREAM },
       );
     /** the command in force over the step that led to a state stamped `stampNs` */
     function commandBefore(stampNs: bigint): ArrayLike<number> {
@@ -402,7 +395,7 @@ export default defineNode({
         if (!stamped) countState(m);
         else for (const state of hold.state(timeToNs(m.header.stamp), m)) countState(state);
       },
-      { qos: { depth: DATA_DEPTH } },
+      { qos: QOS_DATA_STREAM },
     );
     return {
       finished,

@@ -32,7 +32,7 @@ import {
 import { policyModel, savePolicyModel, type PolicyModel } from '../src/rl/sac/policy_blob.js';
 import type { TensorBackendKind } from '../src/tensor/backend.js';
 import { nsToTime, periodNsFromHz, timeToNs } from '../framework/time/time.js';
-import { QOS_EPISODE_EVENTS, QOS_LATCHED } from '../framework/transport/qos.js';
+import { QOS_DATA_STREAM, QOS_EPISODE_EVENTS, QOS_LATCHED } from '../framework/transport/qos.js';
 import { StateHold } from '../src/data/state_hold.js';
 import { packagePath } from '../src/util/paths.js';
 import { removeStaleTemps } from '../src/util/atomic_file.js';
@@ -276,9 +276,6 @@ const parameters = defineParams({
   },
 });
 
-/** messages the state and command subscriptions keep while the node is busy (at 1 kHz, 1 s) */
-const DATA_DEPTH = 1000;
-
 type Params = ParamValues<typeof parameters>;
 
 export default defineNode({
@@ -489,7 +486,7 @@ export default defineNode({
     }
 
     // states wait for the command in force over them (a command stamped at or after them)
-    const hold = new StateHold<StateInput>(DATA_DEPTH);
+    const hold = new StateHold<StateInput>(QOS_DATA_STREAM.depth);
     function onState(input: StateInput): void {
       for (const s of hold.state(input.stampNs, input)) useState(s);
     }
@@ -545,7 +542,7 @@ export default defineNode({
 
     // transitions are collected from configure on (a bridge in a worker starts at once); training
     // and publishing wait for activation
-    subscribeStateAndCommand(node, p, DATA_DEPTH, onState, onCommand);
+    subscribeStateAndCommand(node, p, onState, onCommand);
     node.createSubscription('dynastack_msgs/msg/EpisodeEvent', p.episode_topic, onEpisode, { qos: QOS_EPISODE_EVENTS });
     node.createSubscription('dynastack_msgs/msg/ModelBlob', p.model_topic, onModel, { qos: QOS_LATCHED });
 

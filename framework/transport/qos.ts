@@ -21,6 +21,17 @@ export const QOS_SENSOR_DATA: QoS = {
   history: 'keep_last',
   depth: 5,
 };
+/**
+ * Subscriptions to a stream whose every message counts (a learner's or an episode monitor's states
+ * and commands): reliable, keep last 1000 — 1 s at 1 kHz — so a node that falls behind (a save, a
+ * model published, a loaded machine) loses none of a lockstep run's ticks, which do not wait for it.
+ */
+export const QOS_DATA_STREAM: QoS = {
+  reliability: 'reliable',
+  durability: 'volatile',
+  history: 'keep_last',
+  depth: 1000,
+};
 /** Latched topics (models, robot description): the newest message reaches late subscribers. */
 export const QOS_LATCHED: QoS = {
   reliability: 'reliable',
