@@ -215,7 +215,8 @@ class Ros2Node<S extends ParamSchema> extends NodeBase<S> implements NodeHandle<
   readonly #rcl: Rclnodejs;
   readonly #node: RclNode;
   readonly #onDestroy: () => void;
-  readonly #schema: ParamSchema;
+  /** its own parameters as the graph lists them (read once: they do not change) */
+  readonly #ownParameters: readonly GraphParameter[];
   /** parameter clients of the other nodes, by fully qualified name */
   readonly #parameterClients = new Map<string, RclParameterClient>();
 
@@ -231,7 +232,7 @@ class Ros2Node<S extends ParamSchema> extends NodeBase<S> implements NodeHandle<
     super(id);
     this.#rcl = rcl;
     this.#onDestroy = onDestroy;
-    this.#schema = schema;
+    this.#ownParameters = graphParametersOf(id.fullyQualifiedName, schema, id.params);
     try {
       // rcl applies the global --ros-args remaps again; they are already in id, so the name is unchanged.
       // No rcl /rosout publisher: the transport publishes the node's lines itself (./rosout.ts);
@@ -464,7 +465,6 @@ class Ros2Node<S extends ParamSchema> extends NodeBase<S> implements NodeHandle<
    */
   async graphParameters(timeoutMs = 1000): Promise<GraphParameter[]> {
     if (this.destroyed) return [];
-    const own = graphParametersOf(this.fullyQualifiedName, this.#schema, this.params);
     const nodes = new Set(
       this.#node
         .getNodeNamesAndNamespaces()
@@ -493,7 +493,7 @@ class Ros2Node<S extends ParamSchema> extends NodeBase<S> implements NodeHandle<
         }
       }),
     );
-    return [...own, ...others.flat()];
+    return [...this.#ownParameters, ...others.flat()];
   }
 
   protected release(): void {
