@@ -1,6 +1,7 @@
 import { MujocoSim } from '../sim/mujoco/sim.js';
 import { MujocoDynamics } from '../src/control/planners/trajectory/mujoco_dynamics.js';
-import { IlqrPlanner, type IlqrObjective } from '../src/control/planners/ilqr/planner.js';
+import { IlqrPlanner } from '../src/control/planners/ilqr/planner.js';
+import type { TrajectoryObjective } from '../src/control/planners/trajectory/planner_objective.js';
 import { IlqrWorkerPlanner } from '../src/control/planners/ilqr/worker_planner.js';
 import type { MujocoIlqrSpec } from '../src/control/planners/ilqr/spec.js';
 import { DEFAULT_GOAL_WEIGHTS } from '../src/control/planners/trajectory/objectives.js';
@@ -28,7 +29,7 @@ interface Case {
   readonly model: string;
   readonly keyframe: string;
   readonly horizon: number;
-  readonly objective: IlqrObjective;
+  readonly objective: TrajectoryObjective;
   readonly site: string;
   readonly goal?: readonly [number, number, number];
   readonly limits: { low: Float64Array; high: Float64Array };

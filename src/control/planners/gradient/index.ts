@@ -3,7 +3,8 @@ import { definePlanner } from '../entry.js';
 import { MujocoDynamics, mujocoPlanningRefusal, type MujocoJacobians } from '../trajectory/mujoco_dynamics.js';
 import { DEFAULT_GOAL_WEIGHTS } from '../trajectory/objectives.js';
 import type { Goal } from '../../planner.js';
-import { GradientPlanner, type GradientObjective } from './planner.js';
+import { GradientPlanner } from './planner.js';
+import type { TrajectoryObjective } from '../trajectory/planner_objective.js';
 
 // The registry entry of gradient shooting: the open-loop action sequence optimised by
 // adjoint-gradient Adam steps through the controller's MJCF model (./shooting.ts), a first-order
@@ -52,7 +53,7 @@ export const gradient = definePlanner({
     if (refusal) return Promise.reject(new Error(`planner gradient: ${refusal}`));
     const stepNs = context.periodNs;
     const horizon = Math.max(1, Math.round((values['gradient.horizon_s'] * 1e9) / Number(stepNs)));
-    const objective: GradientObjective =
+    const objective: TrajectoryObjective =
       values['gradient.cost'] === 'task'
         ? { kind: 'task', task: context.task, target: context.taskTarget }
         : { kind: 'goal', weights: DEFAULT_GOAL_WEIGHTS };

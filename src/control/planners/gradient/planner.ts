@@ -1,12 +1,8 @@
 import type { MujocoSim } from '../../../../sim/mujoco/sim.js';
 import type { Goal, Planner, PlanningInput } from '../../planner.js';
 import type { SequencePolicy } from '../../policy.js';
-import type { PlanningTask } from '../../task_costs.js';
 import type { TrajectoryDynamics } from '../trajectory/dynamics.js';
-import { goalCost, taskResidualCost, type GoalWeights } from '../trajectory/objectives.js';
-import { ResidualCost } from '../trajectory/residual_cost.js';
-import { velocityTerm } from '../trajectory/residual_terms.js';
-import { norm } from '../trajectory/norms.js';
+import { PlannerObjective, warmStartShift, type TrajectoryObjective } from '../trajectory/planner_objective.js';
 import { GradientShooting, type GradientReport, type GradientShootingSettings } from './shooting.js';
 
 // Gradient shooting (./shooting.ts) as the controller's planner, the open-loop counterpart of
@@ -14,19 +10,16 @@ import { GradientShooting, type GradientReport, type GradientShootingSettings } 
 // start), runs a fixed number of adjoint-gradient Adam steps from the state and hands the command
 // loop the nominal actions as a sequence policy (zero-order hold, one control period per action).
 // There is no feedback law: between plans the robot follows the sequence open loop. The objective
-// is what iLQR minimises (../trajectory/objectives.ts): a goal (state, or end-effector position for
-// the ee_site) or one of the controller's planning tasks; goals replace the cost and keep the warm start.
-
-export type GradientObjective =
-  | { readonly kind: 'goal'; readonly weights: GoalWeights }
-  | { readonly kind: 'task'; readonly task: PlanningTask; readonly target: readonly number[] };
+// is iLQR's, taken the same way (../trajectory/planner_objective.ts): a goal (state, or end-effector
+// position for the ee_site) or one of the controller's planning tasks; goals replace the cost and
+// keep the warm start.
 
 export interface GradientPlannerSettings extends GradientShootingSettings {
   /** the control period: one knot */
   readonly stepNs: bigint;
   /** Adam steps per optimize() */
   readonly iterations: number;
-  readonly objective: GradientObjective;
+  readonly objective: TrajectoryObjective;
   /** the end-effector site position goals are for ('' none) */
   readonly site: string;
 }
@@ -36,14 +29,12 @@ export class GradientPlanner implements Planner {
   readonly #shooting: GradientShooting;
   readonly #kinematics: MujocoSim;
   readonly #settings: GradientPlannerSettings;
-  #taskTarget: Float64Array;
+  readonly #objective: PlannerObjective;
   #planStartNs: bigint | undefined;
-  #goalText: string;
   #report: GradientReport | undefined;
   #plans = 0;
   #planMs = 0;
   #totalIterations = 0;
-  #hasCost: boolean;
 
   /**
    * `dynamics` is what the plan rolls out (owned: disposed with the planner); `kinematics` is a copy
@@ -52,16 +43,9 @@ export class GradientPlanner implements Planner {
   constructor(dynamics: TrajectoryDynamics, kinematics: MujocoSim, settings: GradientPlannerSettings) {
     this.#kinematics = kinematics;
     this.#settings = settings;
-    const objective = settings.objective;
-    this.#taskTarget = Float64Array.from(objective.kind === 'task' ? objective.target : []);
-    const cost =
-      objective.kind === 'task'
-        ? taskResidualCost(kinematics, objective.task, this.#taskTarget, settings.site || undefined)
-        : placeholderCost(kinematics);
-    this.#hasCost = objective.kind === 'task';
-    this.#shooting = new GradientShooting(dynamics, cost, settings);
+    this.#objective = new PlannerObjective(kinematics, settings.objective, settings.site);
+    this.#shooting = new GradientShooting(dynamics, this.#objective.cost, settings);
     this.name = `gradient shooting (Adam) on ${dynamics.description}`;
-    this.#goalText = objective.kind === 'task' ? `task ${objective.task}` : 'no goal yet';
   }
 
   get shooting(): GradientShooting {
@@ -74,25 +58,8 @@ export class GradientPlanner implements Planner {
   }
 
   setGoal(goal: Goal): void {
-    const objective = this.#settings.objective;
-    const site = this.#settings.site || undefined;
-    let cost: ResidualCost;
-    if (objective.kind === 'goal') {
-      cost = goalCost(this.#kinematics, goal, objective.weights, site);
-      this.#goalText =
-        goal.kind === 'state' ? 'state goal' : `position goal [${goal.position.map((v) => v.toFixed(3)).join(', ')}] m`;
-    } else {
-      if (goal.kind === 'state')
-        throw new Error(
-          `gradient shooting on task ${objective.task}: takes position goals only (the task sets its state)`,
-        );
-      const target = taskTarget(objective.task, goal.position);
-      cost = taskResidualCost(this.#kinematics, objective.task, target, site);
-      this.#taskTarget = target;
-      this.#goalText = `task ${objective.task} toward [${Array.from(target, (v) => v.toFixed(3)).join(', ')}]`;
-    }
-    this.#shooting.cost = cost;
-    this.#hasCost = true;
+    const cost = this.#objective.setGoal(goal);
+    if (cost) this.#shooting.cost = cost;
   }
 
   /** Forget the warm start (a new episode). */
@@ -102,12 +69,10 @@ export class GradientPlanner implements Planner {
   }
 
   optimize(input: PlanningInput): SequencePolicy {
-    if (!this.#hasCost) throw new Error(`gradient shooting: no goal set at t = ${input.timeNs} ns`);
-    const step = this.#settings.stepNs;
-    if (this.#planStartNs !== undefined && input.timeNs > this.#planStartNs) {
-      const elapsed = input.timeNs - this.#planStartNs;
-      this.#shooting.warmStart(Number((elapsed + step / 2n) / step));
-    } else if (this.#planStartNs !== undefined && input.timeNs < this.#planStartNs) this.#shooting.reset();
+    if (!this.#objective.ready) throw new Error(`gradient shooting: no goal set at t = ${input.timeNs} ns`);
+    const shift = warmStartShift(this.#planStartNs, input.timeNs, this.#settings.stepNs);
+    if (shift === 'reset') this.#shooting.reset();
+    else if (shift !== undefined) this.#shooting.warmStart(shift);
     const t0 = performance.now();
     const report = this.#shooting.iterate(input.state, this.#settings.iterations);
     this.#planMs = performance.now() - t0;
@@ -132,7 +97,7 @@ export class GradientPlanner implements Planner {
 
   status(): Record<string, number | string> {
     const r = this.#report;
-    const base: Record<string, number | string> = { goal: this.#goalText, plans: this.#plans };
+    const base: Record<string, number | string> = { goal: this.#objective.description, plans: this.#plans };
     if (!r) return base;
     return {
       ...base,
@@ -156,29 +121,5 @@ export class GradientPlanner implements Planner {
   dispose(): void {
     this.#shooting.dynamics.dispose();
     this.#kinematics.dispose();
-  }
-}
-
-/** A cost to build the optimiser with before the first goal (never optimised: optimize() refuses without a goal). */
-function placeholderCost(sim: MujocoSim): ResidualCost {
-  const { nv, nu, joints } = sim.info;
-  const dofs = joints.map((j) => j.dofAdr);
-  return new ResidualCost(2 * nv, nu, [
-    velocityTerm('velocity', nv, dofs, new Array<number>(nv).fill(1), norm('quadratic'), {
-      weight: 1,
-      terminalWeight: 1,
-    }),
-  ]);
-}
-
-/** A task's target from a position goal: arm reach aims at the point, cart-pole balance moves the cart to its x. */
-function taskTarget(task: PlanningTask, p: readonly [number, number, number]): Float64Array {
-  switch (task) {
-    case 'arm_reach':
-      return Float64Array.from(p);
-    case 'cartpole_balance':
-      return Float64Array.of(p[0]);
-    case 'cartpole_swingup':
-      throw new Error('task cartpole_swingup takes no goal');
   }
 }

@@ -4,7 +4,7 @@ import { definePlanner, type PlannerContext } from '../entry.js';
 import { mujocoPlanningRefusal } from '../trajectory/mujoco_dynamics.js';
 import { goalCost, type GoalWeights } from '../trajectory/objectives.js';
 import type { Goal } from '../../planner.js';
-import type { IlqrObjective } from './planner.js';
+import type { TrajectoryObjective } from '../trajectory/planner_objective.js';
 import { buildMujocoIlqr, type MujocoIlqrSpec } from './spec.js';
 import { IlqrWorkerPlanner } from './worker_planner.js';
 import { createLearnedIlqr } from './learned_entry.js';
@@ -97,7 +97,7 @@ type IlqrValues = ParamValues<typeof ILQR_PARAMETERS>;
 /** how long configure waits for the planning worker to load the model and warm up */
 const WORKER_READY_TIMEOUT_MS = 60_000;
 
-function objectiveOf(context: PlannerContext, values: IlqrValues): IlqrObjective {
+function objectiveOf(context: PlannerContext, values: IlqrValues): TrajectoryObjective {
   if (values['ilqr.cost'] === 'task') return { kind: 'task', task: context.task, target: context.taskTarget };
   const weights: GoalWeights = {
     position: values['ilqr.q_position'],
@@ -221,7 +221,7 @@ export const ilqr = definePlanner({
 function checkGoal(
   sim: MujocoSim,
   goal: Goal,
-  objective: Extract<IlqrObjective, { kind: 'goal' }>,
+  objective: Extract<TrajectoryObjective, { kind: 'goal' }>,
   site: string,
 ): void {
   const copy = sim.clone();

@@ -1,7 +1,7 @@
 import type { PlannerContext, PlannerInstance } from '../entry.js';
 import { taskCost } from '../../task_costs.js';
 import { readArmDescription } from '../../../tasks/arm_reach.js';
-import type { IlqrObjective } from './planner.js';
+import type { TrajectoryObjective } from '../trajectory/planner_objective.js';
 import { LearnedIlqrPlanner } from './learned_planner.js';
 
 // How the iLQR entry makes its planner over the learned model (inline: lockstep PETS runs plan in
@@ -10,7 +10,7 @@ import { LearnedIlqrPlanner } from './learned_planner.js';
 
 export interface LearnedIlqrOptions {
   readonly horizon: number;
-  readonly objective: IlqrObjective;
+  readonly objective: TrajectoryObjective;
   readonly limits: { readonly low: Float64Array; readonly high: Float64Array } | undefined;
   readonly positionGoalRefusal: () => string | undefined;
 }

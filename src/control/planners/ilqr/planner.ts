@@ -1,12 +1,8 @@
 import type { MujocoSim } from '../../../../sim/mujoco/sim.js';
 import type { Goal, Planner, PlanningInput } from '../../planner.js';
 import type { FeedbackPolicy } from '../../policy.js';
-import type { PlanningTask } from '../../task_costs.js';
 import type { TrajectoryDynamics } from '../trajectory/dynamics.js';
-import { goalCost, taskResidualCost, type GoalWeights } from '../trajectory/objectives.js';
-import { ResidualCost } from '../trajectory/residual_cost.js';
-import { velocityTerm } from '../trajectory/residual_terms.js';
-import { norm } from '../trajectory/norms.js';
+import { PlannerObjective, warmStartShift, type TrajectoryObjective } from '../trajectory/planner_objective.js';
 import { IlqrSolver, type IlqrSettings, type IterationReport } from './solver.js';
 
 // iLQR as the controller's planner: each optimize() moves the previous solution on to the state's
@@ -14,13 +10,8 @@ import { IlqrSolver, type IlqrSettings, type IterationReport } from './solver.js
 // loop the feedback policy u = û_t + K_t (x − x̂_t) about the new nominal (the line search already
 // folded α k into û, so the feedforward is zero). What it minimises is a goal (any MJCF: a state
 // goal, or an end-effector position goal for the ee_site) or one of the controller's planning tasks
-// in residual form (../trajectory/objectives.ts); goals arriving on goal_topic replace the cost
-// between plans and keep the warm start.
-
-/** What the planner minimises: goals as they come, or a named task toward its target. */
-export type IlqrObjective =
-  | { readonly kind: 'goal'; readonly weights: GoalWeights }
-  | { readonly kind: 'task'; readonly task: PlanningTask; readonly target: readonly number[] };
+// in residual form (../trajectory/planner_objective.ts); goals arriving on goal_topic replace the
+// cost between plans and keep the warm start.
 
 export interface IlqrPlannerSettings extends Omit<IlqrSettings, 'horizon'> {
   /** knots of the plan */
@@ -29,7 +20,7 @@ export interface IlqrPlannerSettings extends Omit<IlqrSettings, 'horizon'> {
   readonly stepNs: bigint;
   /** iterations per optimize() */
   readonly iterations: number;
-  readonly objective: IlqrObjective;
+  readonly objective: TrajectoryObjective;
   /** the end-effector site position goals are for ('' none) */
   readonly site: string;
 }
@@ -39,14 +30,12 @@ export class IlqrPlanner implements Planner {
   readonly #solver: IlqrSolver;
   readonly #kinematics: MujocoSim;
   readonly #settings: IlqrPlannerSettings;
-  #taskTarget: Float64Array;
+  readonly #objective: PlannerObjective;
   #planStartNs: bigint | undefined;
-  #goalText = '';
   #report: IterationReport | undefined;
   #plans = 0;
   #planMs = 0;
   #totalIterations = 0;
-  #hasCost: boolean;
 
   /**
    * `dynamics` is what the plan rolls out (owned: disposed with the planner); `kinematics` is a copy
@@ -55,17 +44,9 @@ export class IlqrPlanner implements Planner {
   constructor(dynamics: TrajectoryDynamics, kinematics: MujocoSim, settings: IlqrPlannerSettings) {
     this.#kinematics = kinematics;
     this.#settings = settings;
-    const objective = settings.objective;
-    this.#taskTarget = Float64Array.from(objective.kind === 'task' ? objective.target : []);
-    // a task has its cost from the start; goals wait for the first (the controller sends one at its first tick)
-    const cost =
-      objective.kind === 'task'
-        ? taskResidualCost(kinematics, objective.task, this.#taskTarget, settings.site || undefined)
-        : placeholderCost(kinematics, objective.weights);
-    this.#hasCost = objective.kind === 'task';
-    this.#solver = new IlqrSolver(dynamics, cost, { ...settings, horizon: settings.horizon });
+    this.#objective = new PlannerObjective(kinematics, settings.objective, settings.site);
+    this.#solver = new IlqrSolver(dynamics, this.#objective.cost, { ...settings, horizon: settings.horizon });
     this.name = `ilqr on ${dynamics.description}`;
-    this.#goalText = objective.kind === 'task' ? `task ${objective.task}` : 'no goal yet';
   }
 
   get solver(): IlqrSolver {
@@ -78,22 +59,8 @@ export class IlqrPlanner implements Planner {
   }
 
   setGoal(goal: Goal): void {
-    const objective = this.#settings.objective;
-    let cost: ResidualCost;
-    if (objective.kind === 'goal') {
-      cost = goalCost(this.#kinematics, goal, objective.weights, this.#settings.site || undefined);
-      this.#goalText =
-        goal.kind === 'state' ? 'state goal' : `position goal [${goal.position.map((v) => v.toFixed(3)).join(', ')}] m`;
-    } else {
-      // the task says what to reach: the controller's hold-the-first-state goal has nothing to add
-      if (goal.kind === 'state') return;
-      const target = taskTargetFor(objective.task, goal.position);
-      cost = taskResidualCost(this.#kinematics, objective.task, target, this.#settings.site || undefined);
-      this.#taskTarget = target;
-      this.#goalText = `task ${objective.task} toward [${Array.from(target, (v) => v.toFixed(3)).join(', ')}]`;
-    }
-    this.#solver.cost = cost;
-    this.#hasCost = true;
+    const cost = this.#objective.setGoal(goal);
+    if (cost) this.#solver.cost = cost;
   }
 
   /**
@@ -116,12 +83,10 @@ export class IlqrPlanner implements Planner {
   }
 
   optimize(input: PlanningInput): FeedbackPolicy {
-    if (!this.#hasCost) throw new Error(`iLQR: no goal set at t = ${input.timeNs} ns`);
-    const step = this.#settings.stepNs;
-    if (this.#planStartNs !== undefined && input.timeNs > this.#planStartNs) {
-      const elapsed = input.timeNs - this.#planStartNs;
-      this.#solver.warmStart(Number((elapsed + step / 2n) / step));
-    } else if (this.#planStartNs !== undefined && input.timeNs < this.#planStartNs) this.#solver.reset();
+    if (!this.#objective.ready) throw new Error(`iLQR: no goal set at t = ${input.timeNs} ns`);
+    const shift = warmStartShift(this.#planStartNs, input.timeNs, this.#settings.stepNs);
+    if (shift === 'reset') this.#solver.reset();
+    else if (shift !== undefined) this.#solver.warmStart(shift);
     const t0 = performance.now();
     const report = this.#solver.iterate(input.state, this.#settings.iterations);
     this.#planMs = performance.now() - t0;
@@ -151,7 +116,7 @@ export class IlqrPlanner implements Planner {
 
   status(): Record<string, number | string> {
     const r = this.#report;
-    const base: Record<string, number | string> = { goal: this.#goalText, plans: this.#plans };
+    const base: Record<string, number | string> = { goal: this.#objective.description, plans: this.#plans };
     if (!r) return base;
     return {
       ...base,
@@ -174,29 +139,5 @@ export class IlqrPlanner implements Planner {
   dispose(): void {
     this.#solver.dynamics.dispose();
     this.#kinematics.dispose();
-  }
-}
-
-/** A cost to build the solver with before the first goal (never optimised: optimize() refuses without a goal). */
-function placeholderCost(sim: MujocoSim, weights: GoalWeights): ResidualCost {
-  const { nv, nu, joints } = sim.info;
-  const dofs = joints.map((j) => j.dofAdr);
-  return new ResidualCost(2 * nv, nu, [
-    velocityTerm('velocity', nv, dofs, new Array<number>(nv).fill(weights.velocity), norm('quadratic'), {
-      weight: 1,
-      terminalWeight: 1,
-    }),
-  ]);
-}
-
-/** A task's target from a position goal: arm reach aims at the point, cart-pole balance moves the cart to its x. */
-function taskTargetFor(task: PlanningTask, p: readonly [number, number, number]): Float64Array {
-  switch (task) {
-    case 'arm_reach':
-      return Float64Array.from(p);
-    case 'cartpole_balance':
-      return Float64Array.of(p[0]);
-    case 'cartpole_swingup':
-      throw new Error('task cartpole_swingup takes no goal');
   }
 }

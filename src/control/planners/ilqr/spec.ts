@@ -1,6 +1,7 @@
 import { MujocoSim } from '../../../../sim/mujoco/sim.js';
 import { MujocoDynamics, type MujocoJacobians } from '../trajectory/mujoco_dynamics.js';
-import { IlqrPlanner, type IlqrObjective } from './planner.js';
+import { IlqrPlanner } from './planner.js';
+import type { TrajectoryObjective } from '../trajectory/planner_objective.js';
 
 // iLQR on the MJCF model as plain data, so that the controller's thread and a planning worker
 // build the same planner from it: the model file, the period, the plan's settings and what it
@@ -17,7 +18,7 @@ export interface MujocoIlqrSpec {
   readonly centered: boolean;
   /** the action box the box QP keeps the plan in (absent: unconstrained) */
   readonly limits: { readonly low: Float64Array; readonly high: Float64Array } | undefined;
-  readonly objective: IlqrObjective;
+  readonly objective: TrajectoryObjective;
   readonly site: string;
 }
 
