@@ -1,7 +1,7 @@
 import { defineNode } from '../framework/runtime/node_definition.js';
 import { defineParams, type ParamValues } from '../src/util/param_schema.js';
 import { MISSING_TICK_FACTOR, type StateInput } from '../src/data/transitions.js';
-import { subscribeStateAndCommand } from '../framework/transport/state_command_inputs.js';
+import { STATE_COMMAND_PARAMETERS, subscribeStateAndCommand } from '../framework/transport/state_command_inputs.js';
 import { diagnosticArray } from '../framework/msgs/diagnostics.js';
 import { EpisodeEventKind, type EpisodeEvent, type ModelBlob } from '../framework/msgs/types.js';
 import { TrainingClient, type TrainingRequest, type TrainingResult } from '../src/dynamics/training_client.js';
@@ -70,31 +70,7 @@ const parameters = defineParams({
     description:
       'joints (of `joints`) whose position the model sees as (sin q, cos q): unlimited hinges, so one pole whatever the number of turns',
   },
-  state_topic: {
-    type: 'string',
-    default: 'estimated_joint_states',
-    nonEmpty: true,
-    description: 'the stamped state stream',
-  },
-  state_type: {
-    type: 'string',
-    default: 'dynastack_msgs/msg/JointStateEstimate',
-    choices: ['dynastack_msgs/msg/JointStateEstimate', 'sensor_msgs/msg/JointState'],
-    description: 'message type of state_topic (a JointState needs velocities)',
-  },
-  command_topic: {
-    type: 'string',
-    default: 'forward_command_controller/commands',
-    nonEmpty: true,
-    description: 'the command stream (of command_type)',
-  },
-  command_type: {
-    type: 'string',
-    default: 'std_msgs/msg/Float64MultiArray',
-    choices: ['std_msgs/msg/Float64MultiArray', 'sensor_msgs/msg/JointState'],
-    description:
-      "Float64MultiArray: stamped on arrival with this node's clock (exact only where messages are handled in the order they were sent: one process); JointState: stamped by its source (a controller's stamped_command_topic), the values in its effort, position or velocity",
-  },
+  ...STATE_COMMAND_PARAMETERS,
   episode_topic: {
     type: 'string',
     default: 'episode',

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { defineNode } from '../framework/runtime/node_definition.js';
 import { defineParams, type ParamValues } from '../src/util/param_schema.js';
 import { MISSING_TICK_FACTOR, type StateInput, type TransitionSample } from '../src/data/transitions.js';
-import { subscribeStateAndCommand } from '../framework/transport/state_command_inputs.js';
+import { STATE_COMMAND_PARAMETERS, subscribeStateAndCommand } from '../framework/transport/state_command_inputs.js';
 import { diagnosticArray } from '../framework/msgs/diagnostics.js';
 import { EpisodeEventKind, type EpisodeEvent, type ModelBlob } from '../framework/msgs/types.js';
 import { TransitionCollector } from '../src/dynamics/transition_collector.js';
@@ -83,31 +83,7 @@ const parameters = defineParams({
     default: [],
     description: "joints (of `joints`) the policy sees as (sin q, cos q): the dynamics learner's angle_joints",
   },
-  state_topic: {
-    type: 'string',
-    default: 'estimated_joint_states',
-    nonEmpty: true,
-    description: 'the stamped state stream',
-  },
-  state_type: {
-    type: 'string',
-    default: 'dynastack_msgs/msg/JointStateEstimate',
-    choices: ['dynastack_msgs/msg/JointStateEstimate', 'sensor_msgs/msg/JointState'],
-    description: 'message type of state_topic (a JointState needs velocities)',
-  },
-  command_topic: {
-    type: 'string',
-    default: 'forward_command_controller/commands',
-    nonEmpty: true,
-    description: 'the command stream (of command_type)',
-  },
-  command_type: {
-    type: 'string',
-    default: 'std_msgs/msg/Float64MultiArray',
-    choices: ['std_msgs/msg/Float64MultiArray', 'sensor_msgs/msg/JointState'],
-    description:
-      "Float64MultiArray: stamped on arrival with this node's clock (one process); JointState: stamped by its source (a controller's stamped_command_topic)",
-  },
+  ...STATE_COMMAND_PARAMETERS,
   episode_topic: {
     type: 'string',
     default: 'episode',
