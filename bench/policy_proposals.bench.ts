@@ -11,9 +11,10 @@ import type { Figures } from './report.js';
 // The policy as a proposal inside the sampling planner (TD-MPC's mixture), on the PETS cart-pole
 // swing-up: iCEM as PETS tunes it (3 iterations) against iCEM with two thirds of the work (2 iterations)
 // whose population holds a share of rollouts of a SAC policy learned on the side, MBPO's way, from
-// the same data. Same seeds, same run. The figures: the first episode reaching the threshold, and
-// the planning time per step (the side learning's time reported apart: it runs between episodes,
-// in the graph in the policy trainer's own worker).
+// the same data — and, as the control, the same 2-iteration iCEM without the policy, so that what the
+// policy adds is told apart from what the smaller budget costs. Same seeds, same run. The figures:
+// the first episode reaching the threshold, and the planning time per step (the side learning's time
+// reported apart: it runs between episodes, in the graph in the policy trainer's own worker).
 
 const THRESHOLD = 180;
 
@@ -26,6 +27,13 @@ export const PROPOSAL_POLICY: Omit<PolicyLearnerConfig, 'task'> = {
   realRatio: 0.05,
   modelCapacity: 400_000,
 };
+
+type Variant = 'plain' | 'policy' | 'control';
+const VARIANTS: readonly (readonly [Variant, string])[] = [
+  ['plain', 'iCEM 3 iterations'],
+  ['policy', 'iCEM 2 iterations + policy proposals'],
+  ['control', 'iCEM 2 iterations without the policy'],
+];
 
 function variant(iterations: number, share: number): PetsCartpoleConfig {
   return {
@@ -40,7 +48,7 @@ function variant(iterations: number, share: number): PetsCartpoleConfig {
 
 export async function policyProposalBenchmarks(figures: Figures, seeds: readonly number[] = [1, 2, 3]): Promise<void> {
   await initTensorBackend();
-  const runs: Record<'plain' | 'policy', EpisodeResult[][]> = { plain: [], policy: [] };
+  const runs: Record<Variant, EpisodeResult[][]> = { plain: [], policy: [], control: [] };
   const log = (line: string) => process.stdout.write(`    ${line}\n`);
   for (const seed of seeds) {
     log(`iCEM, 3 iterations, seed ${seed}`);
@@ -52,16 +60,15 @@ export async function policyProposalBenchmarks(figures: Figures, seeds: readonly
         task: mbpoTask('cartpole_swingup', SINCOS),
       }),
     );
+    log(`iCEM, 2 iterations without the policy (the control), seed ${seed}`);
+    runs.control.push(await petsCartpole(seed, log, variant(2, 0)));
   }
   const first = (r: EpisodeResult[]) => (r.find((e) => e.return >= THRESHOLD)?.episode ?? Infinity) + 1;
   const planning = (r: EpisodeResult[]) => {
     const planned = r.filter((e) => e.planningMs > 0);
     return planned.reduce((s, e) => s + e.planningMs, 0) / planned.length;
   };
-  for (const [name, label] of [
-    ['plain', 'iCEM 3 iterations'],
-    ['policy', 'iCEM 2 iterations + policy proposals'],
-  ] as const) {
+  for (const [name, label] of VARIANTS) {
     figures.add(
       `PETS swing-up, ${label}: first episode with return ≥ ${THRESHOLD} (median of ${seeds.length})`,
       median(runs[name].map(first)),
@@ -80,7 +87,7 @@ export async function policyProposalBenchmarks(figures: Figures, seeds: readonly
   );
   mkdirSync('out', { recursive: true });
   const lines = ['variant,seed,episode,return,planning_ms_per_step,training_s,policy_s'];
-  for (const name of ['plain', 'policy'] as const)
+  for (const [name] of VARIANTS)
     runs[name].forEach((r, i) =>
       r.forEach((e) =>
         lines.push(
