@@ -297,3 +297,20 @@ test('made from a context: LQR on the MJCF model, a sampling planner over the le
     ctx.sim.dispose();
   }
 });
+
+test('every planner that plans on the MJCF model refuses a model with no x = [q, q̇] in one line naming the joint', async () => {
+  // a ball joint: 4 positions (a quaternion), 3 velocities; LQR used to fail deep in setQpos
+  const ball = await MujocoSim.fromXml(
+    '<mujoco><worldbody><body><joint name="swivel" type="ball"/><geom size="0.1"/></body></worldbody><actuator><motor joint="swivel" gear="1 0 0"/></actuator></mujoco>',
+  );
+  try {
+    // the planners that can plan on the MJCF model (iLQR by default; on the ensemble with ilqr.dynamics)
+    for (const name of ['lqr', 'ilqr', 'gradient'])
+      await assert.rejects(
+        createPlanner(name, await context({ sim: ball }), values()),
+        new RegExp(`^Error: planner ${name}: joint 'swivel' is a ball joint: its quaternion is not a planning state`),
+      );
+  } finally {
+    ball.dispose();
+  }
+});

@@ -1,12 +1,14 @@
 import { defineParams } from '../../../util/param_schema.js';
 import { definePlanner } from '../entry.js';
+import { mujocoPlanningRefusal } from '../trajectory/mujoco_dynamics.js';
 import { LqrPlanner } from './planner.js';
 
 // The registry entry of LQR: regulation about the goal on the controller's MJCF model, with its
 // lqr.* weights. Position goals need the end-effector site (the controller's ee_site), which
 // inverse kinematics places; the IK solution is the state the tracking statistics then follow. A
 // model whose integrator mjd_transitionFD does not support (RK4) is linearised with another, and
-// the log says so once, here.
+// the log says so once, here. A model that has no x = [q, q̇] (free or ball joints, actuator
+// activations, no actuators) is refused in one line naming what, as iLQR refuses it.
 
 export const LQR_PARAMETERS = defineParams({
   'lqr.q_diag': {
@@ -59,6 +61,8 @@ export const lqr = definePlanner({
   parameters: LQR_PARAMETERS,
   plansWith: 'mjcf_model',
   create: (context, values) => {
+    const refusal = mujocoPlanningRefusal(context.sim);
+    if (refusal) return Promise.reject(new Error(`planner lqr: ${refusal}`));
     const { nv, nu, integrator } = context.sim.info;
     const other = context.sim.linearizationIntegrator;
     if (other)
