@@ -4,7 +4,7 @@ import { MujocoDynamics, mujocoPlanningRefusal, type MujocoJacobians } from '../
 import { DEFAULT_GOAL_WEIGHTS } from '../trajectory/objectives.js';
 import type { Goal } from '../../planner.js';
 import { GradientPlanner } from './planner.js';
-import type { TrajectoryObjective } from '../trajectory/planner_objective.js';
+import { positionGoalRefusal, type TrajectoryObjective } from '../trajectory/planner_objective.js';
 
 // The registry entry of gradient shooting: the open-loop action sequence optimised by
 // adjoint-gradient Adam steps through the controller's MJCF model (./shooting.ts), a first-order
@@ -105,10 +105,7 @@ export const gradient = definePlanner({
     };
     return Promise.resolve({
       planner,
-      positionGoalRefusal: () => {
-        if (objective.kind === 'goal') return context.eeSite ? undefined : 'no ee_site to reach for';
-        return objective.task === 'cartpole_swingup' ? `task ${objective.task} takes no goal` : undefined;
-      },
+      positionGoalRefusal: () => positionGoalRefusal(objective, context.eeSite),
       goalState: () => goalState,
     });
   },

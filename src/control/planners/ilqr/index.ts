@@ -4,7 +4,7 @@ import { definePlanner, type PlannerContext } from '../entry.js';
 import { mujocoPlanningRefusal } from '../trajectory/mujoco_dynamics.js';
 import { goalCost, type GoalWeights } from '../trajectory/objectives.js';
 import type { Goal } from '../../planner.js';
-import type { TrajectoryObjective } from '../trajectory/planner_objective.js';
+import { positionGoalRefusal, type TrajectoryObjective } from '../trajectory/planner_objective.js';
 import { buildMujocoIlqr, type MujocoIlqrSpec } from './spec.js';
 import { IlqrWorkerPlanner } from './worker_planner.js';
 import { createLearnedIlqr } from './learned_entry.js';
@@ -136,16 +136,13 @@ export const ilqr = definePlanner({
     const limits = limitsOf(context, values['ilqr.control_limits']);
     const refusal = mujocoPlanningRefusal(sim);
     if (refusal) throw new Error(`planner ilqr: ${refusal}`);
-    const positionGoalRefusal = (): string | undefined => {
-      if (objective.kind === 'goal') return context.eeSite ? undefined : 'no ee_site to reach for';
-      return objective.task === 'cartpole_swingup' ? `task ${objective.task} takes no goal` : undefined;
-    };
+    const goalRefusal = (): string | undefined => positionGoalRefusal(objective, context.eeSite);
     let goalState: Float64Array | undefined;
     const noteGoal = (goal: Goal): void => {
       goalState = goal.kind === 'state' ? Float64Array.from(goal.state) : undefined;
     };
     if (values['ilqr.dynamics'] === 'learned')
-      return createLearnedIlqr(context, { horizon, objective, limits, positionGoalRefusal });
+      return createLearnedIlqr(context, { horizon, objective, limits, positionGoalRefusal: goalRefusal });
     if (context.sim.linearizationIntegrator)
       context.logger.info(
         `the model's ${sim.info.integrator.toUpperCase()} integrator is not supported by MuJoCo's linearisation (mjd_transitionFD): iLQR linearises the same model with ${sim.linearizationIntegrator} instead`,
@@ -175,7 +172,7 @@ export const ilqr = definePlanner({
         setGoal(goal);
         noteGoal(goal);
       };
-      return { planner, positionGoalRefusal, goalState: () => goalState };
+      return { planner, positionGoalRefusal: goalRefusal, goalState: () => goalState };
     }
     inline.dispose();
     const planner = new IlqrWorkerPlanner({
@@ -211,7 +208,7 @@ export const ilqr = definePlanner({
       planner,
       thread: planner,
       maxPolicyAgeNs: context.planning.maxPlanAgeNs,
-      positionGoalRefusal,
+      positionGoalRefusal: goalRefusal,
       goalState: () => goalState,
     };
   },

@@ -79,6 +79,12 @@ export class PlannerObjective {
   }
 }
 
+/** Why the objective takes no position goal, or undefined when it does: a goal objective needs the ee_site; the swing-up has no target to move. */
+export function positionGoalRefusal(objective: TrajectoryObjective, site: string): string | undefined {
+  if (objective.kind === 'goal') return site ? undefined : 'no ee_site to reach for';
+  return objective.task === 'cartpole_swingup' ? `task ${objective.task} takes no goal` : undefined;
+}
+
 /**
  * How a warm start follows the clock from the last plan's start to this one's: the knots to shift
  * by (rounded to the nearest), 'reset' when time went back (a new episode, a rewound bag), undefined
